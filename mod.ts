@@ -1,0 +1,33 @@
+/**
+ * loopwork: asyncio's model for TypeScript on Node and Deno. A single-threaded coroutine
+ * loop for I/O-bound work (tasks, true cancellation, a virtual clock) and, in later
+ * modules, structured concurrency and a worker-pool bridge for CPU-bound work.
+ *
+ * @example
+ * ```ts
+ * import { run, sleep, spawn } from "loopwork";
+ *
+ * await run(function* () {
+ *   const a = spawn(function* () { yield* sleep(1_000); return "a"; });
+ *   const b = spawn(async () => { await sleep(1_000); return "b"; });
+ *   console.log(yield* a, yield* b); // after ~1 s: a b
+ * });
+ * ```
+ * @module
+ */
+export { CancelledError, InvalidStateError, TimeoutError } from "./src/errors.ts";
+export { type Coroutine, type DoneCallback, Future, isFuture, type Yieldable } from "./src/future.ts";
+export { Task, type TaskBody, type TaskOptions } from "./src/task.ts";
+export {
+  type ExceptionContext,
+  type ExceptionHandler,
+  type Executor,
+  Loop,
+  type LoopOptions,
+} from "./src/loop/loop.ts";
+export { Handle, TimerHandle } from "./src/loop/handles.ts";
+export type { ClockKind } from "./src/loop/clock.ts";
+export { allTasks, currentTask, getRunningLoop, tryGetRunningLoop } from "./src/loop/running.ts";
+export { run, type RunOptions, spawn } from "./src/run.ts";
+export { sleep, yieldNow } from "./src/sleep.ts";
+export { until } from "./src/until.ts";

@@ -1,0 +1,383 @@
+/**
+ * Task: a future that drives a coroutine, exactly as asyncio's `Task.__step` does. The
+ * loop calls `_run()`; a step resumes the generator with `next()` (or `throw()` to deliver
+ * a cancellation), and the future the generator yields decides when the next step comes.
+ * An async function runs as a task too: its `AbortSignal` carries the cancellation.
+ * @module
+ */
+import { CancelledError, InvalidStateError } from "./errors.ts";
+import {
+  type Coroutine,
+  CANCELLED,
+  describeValue,
+  Future,
+  PENDING,
+  REJECTED,
+  type Waiter,
+} from "./future.ts";
+import type { Runnable } from "./loop/handles.ts";
+import type { Loop } from "./loop/loop.ts";
+import { state } from "./loop/running.ts";
+
+/**
+ * What a task can run: a generator object (`child(1)`), a generator function, or a
+ * function taking an `AbortSignal` and returning a promise (an async task).
+ *
+ * @example
+ * ```ts
+ * import { type TaskBody, sleep } from "loopwork";
+ *
+ * const a: TaskBody<number> = function* () { yield* sleep(5); return 1; };
+ * const b: TaskBody<string> = async (signal) => (signal.aborted ? "stop" : "go");
+ * ```
+ */
+export type TaskBody<T> =
+  | Coroutine<T>
+  | (() => Coroutine<T>)
+  | ((signal: AbortSignal) => PromiseLike<T>);
+
+/** Options of `spawn()` and `loop.createTask()`. */
+export interface TaskOptions {
+  /** A name for logs and errors; default `Task-N`. */
+  name?: string;
+}
+
+const GeneratorFunction = Object.getPrototypeOf(function* () {}).constructor;
+
+function isGenerator(x: unknown): x is Coroutine<unknown> {
+  return (
+    x !== null &&
+    typeof x === "object" &&
+    typeof (x as Coroutine<unknown>).next === "function" &&
+    typeof (x as Coroutine<unknown>).throw === "function" &&
+    typeof (x as Coroutine<unknown>)[Symbol.iterator] === "function"
+  );
+}
+
+function isThenable(x: unknown): x is PromiseLike<unknown> {
+  return (
+    x !== null &&
+    (typeof x === "object" || typeof x === "function") &&
+    typeof (x as PromiseLike<unknown>).then === "function"
+  );
+}
+
+/**
+ * A future that runs a coroutine or an async function on a loop. Create one with
+ * `spawn()` (or `loop.createTask()`); await it, `yield*` it, or cancel it.
+ *
+ * Cancellation follows asyncio: `cancel(msg)` requests it, and the coroutine receives a
+ * `CancelledError` at its current `yield*` (or before its first step, in which case its
+ * body never runs). It may clean up, even with further `yield*`, and rethrow; or catch and
+ * carry on. An async-function task gets the request through its `AbortSignal`, and counts
+ * as cancelled if it then rejects.
+ *
+ * @example
+ * ```ts
+ * import { run, sleep, spawn } from "loopwork";
+ *
+ * await run(function* () {
+ *   const slow = spawn(function* () { yield* sleep(10_000); return "late"; }, { name: "slow" });
+ *   yield* sleep(100);
+ *   slow.cancel("took too long");
+ *   try {
+ *     yield* slow;
+ *   } catch (e) {
+ *     console.log(slow.cancelled(), (e as Error).message); // true "took too long"
+ *   }
+ * });
+ * ```
+ */
+export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
+  /** @internal */ _coro: Coroutine<T> | null = null;
+  /** @internal */ _fn: ((signal: AbortSignal) => unknown) | null = null;
+  /** @internal the future this task waits on */ _futWaiter: Future<unknown> | null = null;
+  /** @internal */ _mustCancel = false;
+  /** @internal */ _numCancels = 0;
+  /** @internal an error to throw into the coroutine at its next step */ _pendingThrow: unknown = undefined;
+  /** @internal */ _abort: AbortController | null = null;
+  private _name: string | undefined;
+  /** @internal */ declare _loop: Loop;
+
+  /** @internal Use `spawn()` or `loop.createTask()`. */
+  constructor(body: TaskBody<T>, loop: Loop, options?: TaskOptions) {
+    super(loop);
+    if (isGenerator(body)) {
+      this._coro = body as Coroutine<T>;
+    } else if (typeof body === "function") {
+      if (body instanceof GeneratorFunction) {
+        this._coro = (body as () => Coroutine<T>)();
+        if (!isGenerator(this._coro)) {
+          throw new TypeError("spawn(): the generator function did not return a generator");
+        }
+      } else {
+        this._fn = body as (signal: AbortSignal) => unknown;
+      }
+    } else if ((body as unknown) instanceof Future) {
+      throw new TypeError(
+        "spawn() got a Future, which is already running: await or yield* it directly " +
+          "(or wrap it with shield())",
+      );
+    } else {
+      throw new TypeError(
+        "spawn() expects a generator object, a generator function or a function " +
+          `(signal) => Promise; got ${describeValue(body)}`,
+      );
+    }
+    if (options !== undefined) {
+      if (options === null || typeof options !== "object") {
+        throw new TypeError(`task options must be an object, got ${describeValue(options)}`);
+      }
+      if (options.name !== undefined && typeof options.name !== "string") {
+        throw new TypeError(`task name must be a string, got ${describeValue(options.name)}`);
+      }
+      this._name = options.name;
+    }
+    loop._tasks.add(this as Task<unknown>);
+    loop._pushReady(this);
+  }
+
+  /** The task's name, `Task-N` unless one was given. */
+  get name(): string {
+    return (this._name ??= this._loop._nextTaskName());
+  }
+  set name(value: string) {
+    this._name = String(value);
+  }
+
+  /**
+   * An `AbortSignal` aborted when cancellation of this task is requested (its reason is
+   * the `CancelledError`). Hand it to `fetch`, streams or anything else that takes one.
+   * After `uncancel()` brings `cancelling()` back to 0 the task gets a fresh signal.
+   */
+  get signal(): AbortSignal {
+    let ac = this._abort;
+    if (ac === null) {
+      ac = this._abort = new AbortController();
+      if (this._numCancels > 0) ac.abort(new CancelledError(this._cancelMessage));
+    }
+    return ac.signal;
+  }
+
+  /**
+   * Requests cancellation: the coroutine gets a `CancelledError` (with `msg`) at its
+   * current suspension point, and the signal is aborted. Returns `false` if the task is
+   * already done. Repeated requests are counted (see `cancelling()`).
+   */
+  override cancel(msg?: string): boolean {
+    if (this._state !== PENDING) return false;
+    this._numCancels++;
+    const ac = this._abort;
+    if (ac !== null && !ac.signal.aborted) ac.abort(new CancelledError(msg));
+    const waiter = this._futWaiter;
+    if (waiter !== null && waiter.cancel(msg)) {
+      // The waiter's cancellation wakes this task, which then raises CancelledError.
+      return true;
+    }
+    this._mustCancel = true;
+    this._cancelMessage = msg;
+    return true;
+  }
+
+  /** How many cancellation requests are outstanding (asyncio's `Task.cancelling()`). */
+  cancelling(): number {
+    return this._numCancels;
+  }
+
+  /**
+   * Withdraws one cancellation request and returns how many remain. Used by scopes that
+   * turn their own cancellation into another outcome (a timeout into `TimeoutError`).
+   */
+  uncancel(): number {
+    if (this._numCancels > 0) {
+      this._numCancels--;
+      if (this._numCancels === 0) {
+        this._mustCancel = false;
+        if (this._abort !== null && this._abort.signal.aborted) this._abort = null;
+      }
+    }
+    return this._numCancels;
+  }
+
+  /** Tasks do not take results from outside: they finish when their body does. */
+  override setResult(_value: T): never {
+    throw new InvalidStateError("Task does not support setResult(): it finishes when its body returns");
+  }
+
+  /** Tasks do not take exceptions from outside: they fail when their body throws. */
+  override setException(_error: unknown): never {
+    throw new InvalidStateError("Task does not support setException(): it fails when its body throws");
+  }
+
+  /** A short description such as `Task<fetch-1, pending>`. */
+  override toString(): string {
+    return `Task<${this.name}, ${super.toString().slice(7, -1)}>`;
+  }
+
+  // ---- stepping ---------------------------------------------------------------------
+
+  /** @internal Called by the loop's ready queue. */
+  _run(): void {
+    if (this._state !== PENDING) return;
+    if (this._coro !== null) this._step();
+    else this._startFunction();
+  }
+
+  /** @internal A future this task waits on is done: step on the next turn. */
+  _wake(): void {
+    this._loop._pushReady(this);
+  }
+
+  private _step(): void {
+    let error: unknown = this._pendingThrow;
+    let throwing = error !== undefined;
+    this._pendingThrow = undefined;
+    if (this._mustCancel) {
+      this._mustCancel = false;
+      error = new CancelledError(this._cancelMessage);
+      throwing = true;
+    }
+    this._futWaiter = null;
+    const coro = this._coro!;
+    const prev = state.task;
+    state.task = this as Task<unknown>;
+    let r: IteratorResult<unknown, T>;
+    try {
+      r = throwing ? coro.throw(error) : coro.next(undefined);
+    } catch (e) {
+      state.task = prev;
+      this._fail(e);
+      return;
+    }
+    state.task = prev;
+    if (r.done) {
+      if (this._mustCancel) {
+        // Cancelled during the last step, which then returned: the request still stands.
+        this._mustCancel = false;
+        this._finishCancelled(new CancelledError(this._cancelMessage));
+      } else {
+        this._finish(r.value);
+      }
+      return;
+    }
+    const y = r.value;
+    if (y instanceof Future) {
+      if (!y._blocking) {
+        this._throwNext(
+          new TypeError(
+            `Task ${this.name}: \`yield\` was used instead of \`yield*\` with ${y}; ` +
+              "write `yield* future` to wait for it and get its result",
+          ),
+        );
+        return;
+      }
+      y._blocking = false;
+      if (y === (this as Future<unknown>)) {
+        this._throwNext(new InvalidStateError(`Task ${this.name} cannot wait on itself`));
+        return;
+      }
+      this._futWaiter = y;
+      y._addWaiter(this);
+      if (this._mustCancel && y.cancel(this._cancelMessage)) this._mustCancel = false;
+    } else if (y === undefined) {
+      // A bare `yield`: give every other ready callback a turn, then continue.
+      this._loop._pushReady(this);
+    } else {
+      this._throwNext(
+        new TypeError(
+          `Task ${this.name} yielded ${describeValue(y)}: a coroutine may only \`yield* future\` ` +
+            "(`yield* until(promise)` for a promise) or `yield` nothing to let others run",
+        ),
+      );
+    }
+  }
+
+  private _throwNext(error: unknown): void {
+    this._pendingThrow = error;
+    this._loop._pushReady(this);
+  }
+
+  /** First and only step of a function task: call it, then follow what it returned. */
+  private _startFunction(): void {
+    if (this._mustCancel) {
+      // Cancelled before its first step: the body never runs.
+      this._mustCancel = false;
+      this._finishCancelled(new CancelledError(this._cancelMessage));
+      return;
+    }
+    const fn = this._fn!;
+    this._fn = null;
+    const prev = state.task;
+    state.task = this as Task<unknown>;
+    let out: unknown;
+    try {
+      out = fn(this.signal);
+    } catch (e) {
+      state.task = prev;
+      this._fail(e);
+      return;
+    }
+    state.task = prev;
+    if (isThenable(out)) {
+      out.then(
+        (v) => {
+          if (this._state === PENDING) this._finish(v as T);
+        },
+        (e) => {
+          if (this._state !== PENDING) return;
+          if (!(e instanceof CancelledError) && this._numCancels > 0) {
+            // Rejected after its signal was aborted: that is how an async task is cancelled.
+            e = new CancelledError(this._cancelMessage, { cause: e });
+          }
+          this._fail(e);
+        },
+      );
+    } else if (isGenerator(out)) {
+      this._coro = out as Coroutine<T>;
+      this._step();
+    } else {
+      this._fail(
+        new TypeError(
+          `Task ${this.name}: its function returned ${describeValue(out)}; a task function must ` +
+            "return a promise (an async function) or a generator",
+        ),
+      );
+    }
+  }
+
+  private _fail(e: unknown): void {
+    if (e instanceof CancelledError) this._finishCancelled(e);
+    else {
+      this._settle();
+      this._state = REJECTED;
+      this._value = e;
+      if (this._cb0 === null && this._cbs === null) this._loop._unretrieved.add(this as Task<unknown>);
+      this._scheduleCallbacks();
+    }
+  }
+
+  private _finish(value: T): void {
+    this._settle();
+    super.setResult(value);
+  }
+
+  private _finishCancelled(e: CancelledError): void {
+    this._settle();
+    this._state = CANCELLED;
+    this._value = e;
+    this._cancelMessage = e.message;
+    this._scheduleCallbacks();
+  }
+
+  private _settle(): void {
+    this._coro = null;
+    this._fn = null;
+    this._futWaiter = null;
+    this._loop._tasks.delete(this as Task<unknown>);
+  }
+
+  /** @internal */
+  override _retrieved(): void {
+    if (this._state === REJECTED) this._loop._unretrieved.delete(this as Task<unknown>);
+  }
+}
