@@ -97,6 +97,8 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
   /** @internal an error to throw into the coroutine at its next step */ _pendingThrow: unknown = undefined;
   /** @internal */ _abort: AbortController | null = null;
   private _name: string | undefined;
+  /** @internal neighbours in the loop's list of live tasks */ _prevLive: Task<unknown> | null = null;
+  /** @internal */ _nextLive: Task<unknown> | null = null;
   /** @internal */ declare _loop: Loop;
 
   /** @internal Use `spawn()` or `loop.createTask()`. */
@@ -106,10 +108,8 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
       this._coro = body as Coroutine<T>;
     } else if (typeof body === "function") {
       if (body instanceof GeneratorFunction) {
+        // A generator function always returns a generator: no need to check it.
         this._coro = (body as () => Coroutine<T>)();
-        if (!isGenerator(this._coro)) {
-          throw new TypeError("spawn(): the generator function did not return a generator");
-        }
       } else {
         this._fn = body as (signal: AbortSignal) => unknown;
       }
@@ -133,7 +133,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
       }
       this._name = options.name;
     }
-    loop._tasks.add(this as Task<unknown>);
+    loop._linkTask(this as Task<unknown>);
     loop._pushReady(this);
   }
 
@@ -373,7 +373,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
     this._coro = null;
     this._fn = null;
     this._futWaiter = null;
-    this._loop._tasks.delete(this as Task<unknown>);
+    this._loop._unlinkTask(this as Task<unknown>);
   }
 
   /** @internal */

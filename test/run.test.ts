@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  allTasks,
   CancelledError,
   getRunningLoop,
   InvalidStateError,
@@ -87,7 +88,7 @@ describe("run", () => {
     await assert.rejects(run(function* () {
       spawn(function* () {
         yield* sleep(1);
-        const main = [...getRunningLoop()._tasks].find((t) => t.name === "main")!;
+        const main = [...allTasks()].find((t) => t.name === "main")!;
         main.cancel("shutdown");
       });
       yield* sleep(100);

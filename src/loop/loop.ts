@@ -108,8 +108,11 @@ let loopIds = 0;
  * ```
  */
 export class Loop implements ErrorSink {
-  /** @internal */ _ready: Runnable[] = [];
-  private _spare: Runnable[] = [];
+  // The ready queue: a ring buffer (power-of-two capacity), so a batch never reallocates
+  // or truncates an array; that matters when every switch between tasks is one batch.
+  private _ring: Array<Runnable | null> = new Array<Runnable | null>(64).fill(null);
+  private _ringHead = 0;
+  private _ringSize = 0;
   private readonly _timers = new TimerHeap();
   private _timerSeq = 0;
   private readonly _clock: RealClock | VirtualClock;
@@ -125,7 +128,8 @@ export class Loop implements ErrorSink {
   private _onStopped: (() => void) | null = null;
   private _exceptionHandler: ExceptionHandler | null = null;
   private _defaultExecutor: Executor | null = null;
-  /** @internal tasks not yet done */ readonly _tasks: Set<Task<unknown>> = new Set();
+  /** @internal head of the intrusive list of tasks not yet done (cheaper than a Set) */
+  private _liveHead: Task<unknown> | null = null;
   /** @internal failed tasks whose exception nobody read yet */ readonly _unretrieved: Set<Task<unknown>> = new Set();
   /** @internal 0 when off */ readonly _slowStepMs: number;
   /** @internal */ readonly _id: number = ++loopIds;
@@ -258,7 +262,8 @@ export class Loop implements ErrorSink {
     if (this._running) throw new InvalidStateError("Cannot close a running loop: stop it first.");
     if (this._closed) return;
     this._closed = true;
-    this._ready.length = 0;
+    this._ring.fill(null);
+    this._ringHead = this._ringSize = 0;
     this._timers.clear();
     this._clearHostWakeups();
   }
@@ -315,6 +320,31 @@ export class Loop implements ErrorSink {
 
   // ---- internals --------------------------------------------------------------------
 
+  /** @internal Adds a new task to the list of live tasks. */
+  _linkTask(t: Task<unknown>): void {
+    const head = this._liveHead;
+    t._nextLive = head;
+    if (head !== null) head._prevLive = t;
+    this._liveHead = t;
+  }
+
+  /** @internal Removes a finished task from the list of live tasks. */
+  _unlinkTask(t: Task<unknown>): void {
+    const prev = t._prevLive;
+    const next = t._nextLive;
+    if (prev !== null) prev._nextLive = next;
+    else if (this._liveHead === t) this._liveHead = next;
+    if (next !== null) next._prevLive = prev;
+    t._prevLive = t._nextLive = null;
+  }
+
+  /** @internal The tasks not yet done, oldest first. */
+  _liveTasks(): Task<unknown>[] {
+    const out: Task<unknown>[] = [];
+    for (let t = this._liveHead; t !== null; t = t._nextLive) out.push(t);
+    return out.reverse();
+  }
+
   /** @internal The next automatic task name. */
   _nextTaskName(): string {
     return `Task-${++this._taskIds}`;
@@ -338,8 +368,26 @@ export class Loop implements ErrorSink {
 
   /** @internal */
   _pushReady(r: Runnable): void {
-    this._ready.push(r);
+    this._enqueue(r);
     if (!this._inDrain && !this._drainScheduled && this._running) this._scheduleDrain();
+  }
+
+  private _enqueue(r: Runnable): void {
+    let ring = this._ring;
+    if (this._ringSize === ring.length) {
+      // Full: unroll into a ring twice the size.
+      const grown = new Array<Runnable | null>(ring.length * 2).fill(null);
+      for (let i = 0; i < this._ringSize; i++) grown[i] = ring[(this._ringHead + i) & (ring.length - 1)]!;
+      this._ring = ring = grown;
+      this._ringHead = 0;
+    }
+    ring[(this._ringHead + this._ringSize) & (ring.length - 1)] = r;
+    this._ringSize++;
+  }
+
+  /** @internal How many callbacks are ready to run. */
+  _readyCount(): number {
+    return this._ringSize;
   }
 
   /** @internal */
@@ -382,7 +430,7 @@ export class Loop implements ErrorSink {
     try {
       for (;;) {
         if (this._timers.size > 0) this._collectDueTimers();
-        if (this._ready.length === 0) break;
+        if (this._ringSize === 0) break;
         this._runBatch(slow);
         if (this._stopping) break;
         if ((++batches & 31) === 0 && performance.now() - sliceStart > TIME_SLICE_MS) {
@@ -401,25 +449,27 @@ export class Loop implements ErrorSink {
     }
   };
 
+  /** Runs the callbacks that are ready now; those they schedule wait for the next batch. */
   private _runBatch(slow: boolean): void {
-    const batch = this._ready;
-    this._ready = this._spare;
-    const n = batch.length;
-    if (slow) {
-      for (let i = 0; i < n; i++) {
-        const t0 = performance.now();
-        batch[i]!._run();
-        const dt = performance.now() - t0;
-        if (dt > this._slowStepMs) {
-          const r = batch[i]!;
-          this._reportSlowStep(r instanceof Task ? `a step of task ${r.name}` : "a callback", dt);
-        }
-      }
-    } else {
-      for (let i = 0; i < n; i++) batch[i]!._run();
+    const n = this._ringSize;
+    for (let i = 0; i < n; i++) {
+      // Read the ring afresh: a callback may have grown it.
+      const r = this._ring[this._ringHead]!;
+      this._ring[this._ringHead] = null;
+      this._ringHead = (this._ringHead + 1) & (this._ring.length - 1);
+      this._ringSize--;
+      if (slow) this._runTimed(r);
+      else r._run();
     }
-    batch.length = 0;
-    this._spare = batch;
+  }
+
+  private _runTimed(r: Runnable): void {
+    const t0 = performance.now();
+    r._run();
+    const dt = performance.now() - t0;
+    if (dt > this._slowStepMs) {
+      this._reportSlowStep(r instanceof Task ? `a step of task ${r.name}` : "a callback", dt);
+    }
   }
 
   /** Moves every timer that is due into the ready queue, in deadline order. */
@@ -429,7 +479,7 @@ export class Loop implements ErrorSink {
     let t = timers.peek();
     while (t !== undefined && t._when <= now) {
       timers.pop();
-      this._ready.push(t);
+      this._enqueue(t);
       t = timers.peek();
     }
   }
@@ -470,7 +520,7 @@ export class Loop implements ErrorSink {
   private readonly _onImmediate = (): void => {
     this._immediate = undefined;
     if (!this._running) return;
-    if (this._virtual && this._ready.length === 0 && !this._stopping) {
+    if (this._virtual && this._ringSize === 0 && !this._stopping) {
       // Nothing became runnable while host microtasks flushed: time jumps to the next timer.
       const next = this._timers.peek();
       if (next !== undefined) (this._clock as VirtualClock).advanceTo(next._when);
@@ -502,7 +552,7 @@ export class Loop implements ErrorSink {
 
   /** @internal Cancels every live task and waits for all of them; for `run()`. */
   async _cancelAllTasks(): Promise<void> {
-    const tasks = [...this._tasks];
+    const tasks = this._liveTasks();
     if (tasks.length === 0) return;
     for (const t of tasks) t.cancel();
     const all = this.createFuture<void>();

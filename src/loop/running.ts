@@ -81,5 +81,5 @@ export function currentTask(): Task<unknown> | undefined {
  * ```
  */
 export function allTasks(loop?: Loop): Set<Task<unknown>> {
-  return new Set((loop ?? getRunningLoop())._tasks);
+  return new Set((loop ?? getRunningLoop())._liveTasks());
 }

@@ -1,0 +1,28 @@
+// Type-level rules, checked by `tsc -p tsconfig.test.json` (part of `npm test`) and by
+// `deno test`'s type check; the runtime assertions make the file a real test as well.
+import assert from "node:assert/strict";
+import { type Coroutine, Future, run, sleep, spawn, type Task } from "../mod.ts";
+import { describe, it } from "./harness.ts";
+
+function* typed(): Coroutine<number> {
+  const n: number = yield* sleep(10, 5);
+  // @ts-expect-error: a Future<number> does not yield a string
+  const s: string = yield* sleep(10, 5);
+  void s;
+  return n;
+}
+
+describe("types", () => {
+  it("generic types flow through yield*, spawn and run", async () => {
+    const out = await run(function* () {
+      const t: Task<number> = spawn(typed());
+      const u: Task<string> = spawn(async () => "s");
+      const f = new Future<boolean>();
+      f.setResult(true);
+      const b: boolean = yield* f;
+      return { n: yield* t, s: yield* u, b };
+    }, { clock: "virtual" });
+    const check: { n: number; s: string; b: boolean } = out;
+    assert.deepEqual(check, { n: 5, s: "s", b: true });
+  });
+});
