@@ -1,0 +1,50 @@
+// Every example runs on this runtime, exits 0 and prints the lines that carry its point.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { describe, it, runtime } from "./harness.ts";
+
+const dir = fileURLToPath(new URL("../examples/", import.meta.url));
+
+/** Lines each example must print; an example not listed must still run and print. */
+const expected: Record<string, RegExp[]> = {
+  "00-readme.ts": [/a\.txt \(300 ms\).*b\.txt \(200 ms\).* in \d+ ms, not 500/],
+  "01-sequential-vs-tasks.ts": [/sequential: 4\.\d\d s/, /as tasks: 2\.\d\d s/, /tasks were \d\.\d\d× faster/],
+};
+
+function runExample(file: string): Promise<{ code: number; out: string }> {
+  const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
+  const [cmd, args] = deno
+    ? [deno.execPath(), ["run", "-A", file]]
+    : [process.execPath, ["--import", "tsx", file]];
+  return new Promise((resolve) => {
+    execFile(cmd, args, { cwd: dir, timeout: 120_000 }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
+      resolve({ code, out: `${stdout}${stderr}` });
+    });
+  });
+}
+
+const files = readdirSync(dir).filter((f) => /^\d\d-.*\.ts$/.test(f)).sort();
+
+describe(`examples on ${runtime}`, () => {
+  for (const file of files) {
+    it(`${file} runs, exits 0 and prints its measured result`, async () => {
+      const { code, out } = await runExample(file);
+      assert.equal(code, 0, `exit code ${code}; output:\n${out}`);
+      assert.ok(out.trim().length > 0, "prints something");
+      for (const re of expected[file] ?? []) assert.match(out, re);
+    }, 130_000);
+  }
+});
+
+describe("README", () => {
+  it("the README's first example is examples/00-readme.ts, word for word", async () => {
+    const { readFileSync } = await import("node:fs");
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    const block = /```ts\n([\s\S]*?)```/.exec(readme)![1]!;
+    const file = readFileSync(new URL("../examples/00-readme.ts", import.meta.url), "utf8");
+    assert.equal(block.replace('from "loopwork"', 'from "../mod.ts"'), file);
+  });
+});
