@@ -31,3 +31,4 @@ export { allTasks, currentTask, getRunningLoop, tryGetRunningLoop } from "./src/
 export { run, type RunOptions, spawn } from "./src/run.ts";
 export { sleep, yieldNow } from "./src/sleep.ts";
 export { until } from "./src/until.ts";
+export { type LagMonitor, type LagMonitorOptions, type LagReport, monitorLag } from "./src/lag.ts";
