@@ -1,0 +1,156 @@
+/**
+ * Runs the benchmark suites, one process per suite and runtime, and writes BENCHMARKS.md.
+ *
+ *   npm run bench                       # every suite, on Node and Deno, plus Python asyncio
+ *   npm run bench -- --suites spawn,switch --runtimes node --no-write
+ *
+ * Every figure is compared with the baseline of its own suite, measured in the same process
+ * and run; the goals of the project are checked against the same figures.
+ */
+import { execFile } from "node:child_process";
+import { cpus, totalmem } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { RESULT_MARK, type SuiteResult } from "./lib.ts";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const SUITES = ["spawn", "switch", "memory", "sleeps"] as const;
+const PYTHON_SUITES = new Set(["spawn", "switch", "memory", "sleeps"]);
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+const suites = (arg("suites")?.split(",") ?? [...SUITES]).filter((s) => (SUITES as readonly string[]).includes(s));
+const runtimes = arg("runtimes")?.split(",") ?? ["node", "deno"];
+const withPython = !process.argv.includes("--no-python");
+const write = !process.argv.includes("--no-write");
+
+function exec(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, args, { cwd: root, maxBuffer: 64 << 20, timeout: 900_000 }, (err, stdout, stderr) => {
+      process.stderr.write(stderr);
+      if (err) reject(new Error(`${cmd} ${args.join(" ")} failed: ${err.message}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+function parse(stdout: string): SuiteResult[] {
+  return stdout.split("\n").filter((l) => l.startsWith(RESULT_MARK)).map((l) => JSON.parse(l.slice(RESULT_MARK.length)));
+}
+
+const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
+function command(runtime: string, suite: string): [string, string[]] {
+  const file = `bench/suites/${suite}.ts`;
+  if (runtime === "deno") {
+    return [deno ? deno.execPath() : `${root}node_modules/deno/deno`, ["run", "-A", "--v8-flags=--expose-gc", file]];
+  }
+  return [deno ? "node" : process.execPath, ["--expose-gc", "--import", "tsx", file]];
+}
+
+const results: SuiteResult[] = [];
+for (const suite of suites) {
+  for (const rt of runtimes) {
+    console.error(`running ${suite} on ${rt}…`);
+    results.push(...parse(await exec(...command(rt, suite))));
+  }
+}
+if (withPython && suites.some((s) => PYTHON_SUITES.has(s))) {
+  console.error("running Python asyncio…");
+  try {
+    results.push(...parse(await exec("python3", ["bench/python/asyncio_bench.py"])).filter((r) => suites.includes(r.suite as never)));
+  } catch (e) {
+    console.error(`Python asyncio skipped: ${(e as Error).message}`);
+  }
+}
+
+// ---- the report ---------------------------------------------------------------------------
+
+const f = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+
+function entriesOf(suite: string) {
+  return results.filter((r) => r.suite === suite).flatMap((r) => r.entries.map((e) => ({ ...e, runtime: r.runtime })));
+}
+
+function baselineOf(suite: string, runtime: string) {
+  return results.find((r) => r.suite === suite && r.runtime === runtime)?.entries.find((e) => e.baseline);
+}
+
+function value(suite: string, runtime: string | RegExp, name: string | RegExp): number | undefined {
+  return entriesOf(suite).find((e) =>
+    (typeof runtime === "string" ? e.runtime === runtime : runtime.test(e.runtime)) &&
+    (typeof name === "string" ? e.name === name : name.test(e.name))
+  )?.value;
+}
+
+const lines: string[] = [];
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, ${Math.round(totalmem() / 2 ** 30)} GiB`;
+lines.push("# Benchmarks", "");
+lines.push(
+  "Written by `npm run bench` (bench/run.ts), not by hand: one process per suite and runtime,",
+  "warm-up rounds then the median. Each ratio compares a figure with its suite's baseline,",
+  "measured in the same process and run. The machine is shared and noisy: expect ±20%.",
+  "",
+  `Machine: ${machine}. Date: ${new Date().toISOString().slice(0, 10)}. Command: \`npm run bench\`.`,
+  "",
+);
+
+const goals: string[] = [];
+function goal(label: string, ok: boolean | undefined, detail: string) {
+  goals.push(`| ${label} | ${detail} | ${ok === undefined ? "not measured" : ok ? "✓ met" : "✗ not met"} |`);
+}
+
+for (const suite of suites) {
+  const all = entriesOf(suite);
+  if (all.length === 0) continue;
+  const title = results.find((r) => r.suite === suite)!.title;
+  lines.push(`## ${title}`, "", "| contender | runtime | figure | vs. baseline |", "| --- | --- | --- | --- |");
+  for (const e of all) {
+    const base = baselineOf(suite, e.runtime);
+    let ratio = "";
+    if (e.baseline) ratio = "baseline";
+    else if (base) {
+      const r = e.value / base.value;
+      ratio = e.higherIsBetter ? `${f(r)}× the rate` : `${f(r)}×`;
+    }
+    const extra = e.extra ? ` (${Object.entries(e.extra).map(([k, v]) => `${k} ${f(v)}`).join(", ")})` : "";
+    lines.push(`| ${e.name} | ${e.runtime} | ${f(e.value)} ${e.unit}${extra} | ${ratio} |`);
+  }
+  for (const r of results.filter((r) => r.suite === suite)) for (const n of r.notes ?? []) lines.push("", `Note (${r.runtime}): ${n}`);
+  lines.push("");
+}
+
+for (const rt of new Set(results.map((r) => r.runtime).filter((r) => !r.startsWith("Python")))) {
+  const ours = value("spawn", rt, "loopwork generator tasks");
+  const native = value("spawn", rt, "native Promise.all");
+  const eff = value("spawn", rt, "effection 4");
+  const py = value("spawn", /^Python/, /asyncio/);
+  if (ours !== undefined && native !== undefined) goal(`spawn ≤ 3× native (${rt})`, ours / native <= 3, `${f(ours / native)}×`);
+  if (ours !== undefined && eff !== undefined) goal(`spawn ≥ 2× faster than effection (${rt})`, eff / ours >= 2, `${f(eff / ours)}× faster`);
+  if (ours !== undefined && py !== undefined) goal(`spawn ≥ 5× faster than asyncio (${rt})`, py / ours >= 5, `${f(py / ours)}× faster`);
+  const sw = value("switch", rt, "loopwork generator tasks");
+  const swNative = value("switch", rt, "native await null");
+  if (sw !== undefined && swNative !== undefined) goal(`switch rate ≥ 1/3 of native (${rt})`, sw / swNative >= 1 / 3, `${f(sw / swNative)} of await null`);
+  const mem = value("memory", rt, "loopwork generator tasks");
+  const memEff = value("memory", rt, "effection 4");
+  const memPy = value("memory", /^Python/, /asyncio/);
+  if (mem !== undefined && memEff !== undefined) goal(`memory per task below effection's (${rt})`, mem < memEff, `${f(mem)} B vs ${f(memEff)} B`);
+  if (mem !== undefined && memPy !== undefined) goal(`memory per task below asyncio's (${rt})`, mem < memPy, `${f(mem)} B vs ${f(memPy)} B`);
+}
+if (goals.length) lines.push("## Goals", "", "| goal | measured | |", "| --- | --- | --- |", ...goals, "");
+
+const text = lines.join("\n");
+console.log(text);
+if (write) {
+  const file = `${root}BENCHMARKS.md`;
+  // Keep any section another script owns (marked <!-- keep:NAME --> … <!-- /keep:NAME -->).
+  let kept = "";
+  try {
+    kept = [...readFileSync(file, "utf8").matchAll(/<!-- keep:[\s\S]*?<!-- \/keep:[^>]*-->/g)].map((m) => m[0]).join("\n\n");
+  } catch {
+    // no previous file
+  }
+  writeFileSync(file, kept ? `${text}\n${kept}\n` : text);
+  console.error("wrote BENCHMARKS.md");
+}

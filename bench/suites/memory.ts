@@ -1,0 +1,97 @@
+/**
+ * Suite 3: memory per suspended task. 100k tasks parked on one never-resolved future;
+ * heap growth (after full collections, with --expose-gc) divided by 100k.
+ * Baseline: 100k async functions awaiting one never-resolved promise.
+ */
+import * as effection from "effection";
+import { Future, run, spawn, type Task } from "../../mod.ts";
+import { emit, gcExposed, heapUsed, runtime } from "../lib.ts";
+
+const N = 100_000;
+
+function* park(never: Future<void>) {
+  yield* never;
+}
+
+async function parkAsync(never: Promise<void>): Promise<void> {
+  await never;
+}
+
+async function native(): Promise<number> {
+  let release!: () => void;
+  const never = new Promise<void>((r) => (release = r));
+  const before = heapUsed();
+  const ps: Promise<void>[] = new Array(N);
+  for (let i = 0; i < N; i++) ps[i] = parkAsync(never);
+  await null;
+  const per = (heapUsed() - before) / N;
+  release();
+  await Promise.all(ps);
+  return per;
+}
+
+async function loopworkGenerators(): Promise<number> {
+  let per = 0;
+  await run(function* () {
+    const never = new Future<void>();
+    const before = heapUsed();
+    const tasks: Task<void>[] = new Array(N);
+    for (let i = 0; i < N; i++) tasks[i] = spawn(park(never));
+    yield; // each task takes its first step and parks
+    per = (heapUsed() - before) / N;
+    never.setResult();
+  });
+  return per;
+}
+
+async function loopworkAsync(): Promise<number> {
+  let per = 0;
+  await run(function* () {
+    const never = new Future<void>();
+    const before = heapUsed();
+    const tasks: Task<void>[] = new Array(N);
+    for (let i = 0; i < N; i++) tasks[i] = spawn(async () => await never);
+    yield;
+    yield;
+    per = (heapUsed() - before) / N;
+    never.setResult();
+  });
+  return per;
+}
+
+function* effPark(): effection.Operation<void> {
+  yield* effection.suspend();
+}
+
+async function effectionTasks(): Promise<number> {
+  let per = 0;
+  await effection.run(function* () {
+    const before = heapUsed();
+    const tasks: effection.Task<void>[] = new Array(N);
+    for (let i = 0; i < N; i++) tasks[i] = yield* effection.spawn(effPark);
+    yield* effection.sleep(0);
+    per = (heapUsed() - before) / N;
+  });
+  return per;
+}
+
+// Run each measurement in a fresh heap state, the smallest of three to shed GC noise.
+async function best(f: () => Promise<number>): Promise<number> {
+  const xs = [await f(), await f(), await f()];
+  return Math.min(...xs);
+}
+
+const entries = [
+  { name: "native async function", value: await best(native), unit: "B", baseline: true },
+  { name: "loopwork generator tasks", value: await best(loopworkGenerators), unit: "B" },
+  { name: "loopwork async tasks", value: await best(loopworkAsync), unit: "B" },
+  { name: "effection 4", value: await best(effectionTasks), unit: "B" },
+];
+
+emit({
+  suite: "memory",
+  title: `memory per suspended task (${N / 1000}k parked)`,
+  runtime,
+  entries,
+  notes: gcExposed ? [] : ["no --expose-gc: heap figures are rough"],
+});

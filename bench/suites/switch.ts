@@ -1,0 +1,102 @@
+/**
+ * Suite 2: 1M switches. Two tasks hand a value back and forth; every wake-up is a switch.
+ * Baseline: a loop of 1M `await null` (one microtask hop each).
+ */
+import * as effection from "effection";
+import { Future, run, spawn } from "../../mod.ts";
+import { emit, runtime, timeMedian } from "../lib.ts";
+
+const STEPS = 1_000_000;
+const HALF = STEPS / 2;
+
+interface Box {
+  fut: Future<number>;
+}
+
+function* server(mine: Box, theirs: Box) {
+  for (let i = 0; i < HALF; i++) {
+    theirs.fut.setResult(i);
+    yield* mine.fut;
+    mine.fut = new Future<number>();
+  }
+}
+
+function* client(mine: Box, theirs: Box) {
+  for (let i = 0; i < HALF; i++) {
+    yield* mine.fut;
+    mine.fut = new Future<number>();
+    if (i < HALF - 1) theirs.fut.setResult(i);
+  }
+}
+
+function* loopworkPingPong() {
+  const a: Box = { fut: new Future<number>() };
+  const b: Box = { fut: new Future<number>() };
+  const tb = spawn(client(b, a));
+  const ta = spawn(server(a, b));
+  yield* tb;
+  ta.cancel();
+}
+
+async function awaitNull(): Promise<void> {
+  for (let i = 0; i < STEPS; i++) await null;
+}
+
+async function nativePingPong(): Promise<void> {
+  let wakeA!: () => void;
+  let wakeB!: () => void;
+  const b = (async () => {
+    for (let i = 0; i < HALF; i++) {
+      await new Promise<void>((r) => (wakeB = r));
+      wakeA();
+    }
+  })();
+  const a = (async () => {
+    for (let i = 0; i < HALF; i++) {
+      const p = new Promise<void>((r) => (wakeA = r));
+      wakeB();
+      await p;
+    }
+  })();
+  await Promise.all([a, b]);
+}
+
+interface EffBox {
+  r: effection.WithResolvers<number>;
+}
+
+function* effServer(mine: EffBox, theirs: EffBox): effection.Operation<void> {
+  for (let i = 0; i < HALF; i++) {
+    theirs.r.resolve(i);
+    yield* mine.r.operation;
+    mine.r = effection.withResolvers<number>();
+  }
+}
+
+function* effClient(mine: EffBox, theirs: EffBox): effection.Operation<void> {
+  for (let i = 0; i < HALF; i++) {
+    yield* mine.r.operation;
+    mine.r = effection.withResolvers<number>();
+    if (i < HALF - 1) theirs.r.resolve(i);
+  }
+}
+
+function* effectionPingPong(): effection.Operation<void> {
+  const a: EffBox = { r: effection.withResolvers<number>() };
+  const b: EffBox = { r: effection.withResolvers<number>() };
+  const tb = yield* effection.spawn(() => effClient(b, a));
+  const ta = yield* effection.spawn(() => effServer(a, b));
+  yield* tb;
+  yield* ta.halt();
+}
+
+const rate = (ms: number) => STEPS / ms / 1000; // millions of switches per second
+
+const entries = [
+  { name: "native await null", value: rate(await timeMedian(awaitNull)), unit: "M/s", baseline: true, higherIsBetter: true },
+  { name: "native promise ping-pong", value: rate(await timeMedian(nativePingPong)), unit: "M/s", higherIsBetter: true },
+  { name: "loopwork generator tasks", value: rate(await timeMedian(() => run(loopworkPingPong))), unit: "M/s", higherIsBetter: true },
+  { name: "effection 4", value: rate(await timeMedian(() => effection.run(effectionPingPong), 3, 1)), unit: "M/s", higherIsBetter: true },
+];
+
+emit({ suite: "switch", title: `${STEPS / 1e6}M switches between two tasks`, runtime, entries });
