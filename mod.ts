@@ -31,3 +31,33 @@ export { allTasks, currentTask, getRunningLoop, tryGetRunningLoop } from "./src/
 export { run, type RunOptions, spawn } from "./src/run.ts";
 export { sleep, yieldNow } from "./src/sleep.ts";
 export { until } from "./src/until.ts";
+
+// ---- structured concurrency and combinators (issue 3) ----
+export { type Awaitable, type AwaitedOf } from "./src/awaitable.ts";
+export {
+  taskGroup,
+  TaskGroup,
+  type TaskGroupBody,
+  TaskGroupError,
+  type TaskGroupOptions,
+} from "./src/group.ts";
+export {
+  timeout,
+  timeoutAt,
+  type TimeoutBody,
+  type TimeoutOptions,
+  TimeoutScope,
+  waitFor,
+} from "./src/timeout.ts";
+export {
+  AsCompleted,
+  asCompleted,
+  type AsCompletedOptions,
+  gather,
+  type GatherOptions,
+  type ReturnWhen,
+  shield,
+  wait,
+  type WaitOptions,
+  type WaitResult,
+} from "./src/combinators.ts";
