@@ -126,7 +126,8 @@ export function gather(aws: readonly Awaitable<unknown>[], options: GatherOption
     }
     if (!returnExceptions) {
       if (fut.cancelled()) {
-        outer.setException(cancelledErrorOf(fut));
+        if (outer._cancelRequested) outer._cancelSelf(outer._requestMessage);
+        else outer.setException(cancelledErrorOf(fut));
         return;
       }
       const e = fut.exception();
@@ -279,16 +280,15 @@ export interface AsCompletedOptions {
 }
 
 type AsyncWaiter<T> = {
-  resolve: (r: IteratorResult<Future<T>, undefined>) => void;
+  resolve: (r: IteratorResult<T, undefined>) => void;
   reject: (e: unknown) => void;
 };
 
 /**
  * The iterator `asCompleted()` returns: iterate it to get futures for the results in
- * completion order, or iterate it with `for await` to get the awaitables themselves (as
- * futures, done) in completion order.
+ * completion order, or iterate it with `for await` to get the results in completion order.
  */
-export class AsCompleted<T> implements Iterable<Future<T>>, AsyncIterable<Future<T>> {
+export class AsCompleted<T> implements Iterable<Future<T>>, AsyncIterable<T> {
   /** @internal not yet completed */ readonly _todo: Set<Future<T>>;
   /** @internal completed, not yet handed out */ readonly _done: Future<T>[] = [];
   /** @internal handed-out futures (sync) or promises (async) waiting for a completion */
@@ -341,20 +341,23 @@ export class AsCompleted<T> implements Iterable<Future<T>>, AsyncIterable<Future
   }
 
   /**
-   * The awaitables themselves, as futures that are done, in completion order (a generator
-   * object appears as the task that ran it). Throws `TimeoutError` once the timeout passed.
+   * The results themselves, in completion order; an awaitable that failed throws its
+   * error (a cancelled one `CancelledError`), and `TimeoutError` is thrown once the
+   * timeout passed. (Why results and not futures, as asyncio's `async for` gives:
+   * TypeScript types the element of `for await` as the awaited value, so a future there
+   * would be typed as its result.)
    */
-  [Symbol.asyncIterator](): AsyncIterator<Future<T>, undefined> {
+  [Symbol.asyncIterator](): AsyncIterator<T, undefined> {
     return {
-      next: (): Promise<IteratorResult<Future<T>, undefined>> => {
+      next: (): Promise<IteratorResult<T, undefined>> => {
         if (this._left === 0) return Promise.resolve({ done: true, value: undefined });
         this._left--;
         const f = this._done.shift();
-        if (f !== undefined) return Promise.resolve({ done: false, value: f });
+        if (f !== undefined) return resultOf(f);
         if (this._timedOut) return Promise.reject(this._timeoutError());
         return new Promise((resolve, reject) => this._waiters.push({ resolve, reject }));
       },
-      return: (): Promise<IteratorResult<Future<T>, undefined>> => {
+      return: (): Promise<IteratorResult<T, undefined>> => {
         this._close();
         return Promise.resolve({ done: true, value: undefined });
       },
@@ -369,7 +372,7 @@ export class AsCompleted<T> implements Iterable<Future<T>>, AsyncIterable<Future
         if (w.done()) continue; // its waiter gave up (was cancelled): the next one gets it
         copyOutcome(f, w);
       } else {
-        w.resolve({ done: false, value: f });
+        resultOf(f).then(w.resolve, w.reject);
       }
       return;
     }
@@ -415,6 +418,14 @@ function expireAsCompleted(arg: unknown): void {
   (arg as AsCompleted<unknown>)._expire();
 }
 
+function resultOf<T>(f: Future<T>): Promise<IteratorResult<T, undefined>> {
+  try {
+    return Promise.resolve({ done: false, value: f.result() });
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
 function copyOutcome<T>(from: Future<T>, to: Future<T>): void {
   if (from.cancelled()) {
     to.cancel(cancelledErrorOf(from).message);
@@ -436,8 +447,10 @@ function copyOutcome<T>(from: Future<T>, to: Future<T>): void {
  *
  * - `for (const f of asCompleted(aws))`: each `f` is a future for the next result to
  *   come, so `yield* f` gives results fastest first (and throws the errors as they come).
- * - `for await (const f of asCompleted(aws))`: each `f` is one of the awaitables (as a
- *   done future) in completion order: compare it with your tasks, read `f.result()`.
+ * - `for await (const x of asCompleted(aws))`: the results themselves, fastest first; a
+ *   failure throws. (asyncio's `async for` gives the awaitables; TypeScript would type
+ *   those as their results, so here the results are given. To know which awaitable
+ *   finished, use `wait(..., { returnWhen: "FIRST_COMPLETED" })`.)
  *
  * @param aws an array (or iterable) of futures, tasks, generator objects or promises
  * @param options `timeout` in milliseconds: what has not completed by then raises
@@ -455,7 +468,7 @@ function copyOutcome<T>(from: Future<T>, to: Future<T>): void {
  *   }
  * });
  * await run(async () => {
- *   for await (const f of asCompleted([sleep(20, 2), sleep(10, 1)])) console.log(f.result()); // 1, 2
+ *   for await (const x of asCompleted([sleep(20, 2), sleep(10, 1)])) console.log(x); // 1, 2
  * });
  * ```
  */
