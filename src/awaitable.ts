@@ -15,10 +15,13 @@ import { until } from "./until.ts";
  *
  * @example
  * ```ts
- * import { type Awaitable, sleep } from "loopwork";
+ * import { type Awaitable, gather, run, sleep } from "loopwork";
  *
  * function* child(): Generator<never, number, unknown> { return 1; }
- * const items: Awaitable<number>[] = [sleep(10, 1), child(), Promise.resolve(1)];
+ * await run(function* () {
+ *   const items: Awaitable<number>[] = [sleep(10, 1), child(), Promise.resolve(1)];
+ *   console.log(yield* gather(items)); // [1, 1, 1]
+ * });
  * ```
  */
 export type Awaitable<T> = Future<T> | Coroutine<T> | PromiseLike<T>;

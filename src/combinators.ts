@@ -12,7 +12,20 @@ import { type Awaitable, type AwaitedOf, oneFuture, toFutures } from "./awaitabl
 
 // ---- gather ---------------------------------------------------------------------------
 
-/** Options of `gather()`. */
+/**
+ * Options of `gather()`.
+ *
+ * @example
+ * ```ts
+ * import { gather, type GatherOptions, run } from "loopwork";
+ *
+ * await run(function* () {
+ *   const options: GatherOptions = { returnExceptions: true };
+ *   const out = yield* gather([Promise.resolve(1), Promise.reject(new Error("x"))], options);
+ *   console.log(out); // [1, Error: x]
+ * });
+ * ```
+ */
 export interface GatherOptions {
   /**
    * `false` (default): the first error (or cancellation) of a child fails the gather at
@@ -161,12 +174,30 @@ export function gather(aws: readonly Awaitable<unknown>[], options: GatherOption
 
 // ---- wait -----------------------------------------------------------------------------
 
-/** When `wait()` returns: on the first completion, the first failure, or when all are done. */
+/**
+ * When `wait()` returns: on the first completion, the first failure, or when all are done.
+ *
+ * @example
+ * ```ts
+ * import type { ReturnWhen } from "loopwork";
+ *
+ * const when: ReturnWhen = "FIRST_EXCEPTION";
+ * ```
+ */
 export type ReturnWhen = "FIRST_COMPLETED" | "FIRST_EXCEPTION" | "ALL_COMPLETED";
 
 const RETURN_WHEN: readonly ReturnWhen[] = ["FIRST_COMPLETED", "FIRST_EXCEPTION", "ALL_COMPLETED"];
 
-/** Options of `wait()`. */
+/**
+ * Options of `wait()`.
+ *
+ * @example
+ * ```ts
+ * import type { WaitOptions } from "loopwork";
+ *
+ * const options: WaitOptions = { returnWhen: "FIRST_COMPLETED", timeout: 500 };
+ * ```
+ */
 export interface WaitOptions {
   /** When to return (default `"ALL_COMPLETED"`). */
   returnWhen?: ReturnWhen;
@@ -174,7 +205,19 @@ export interface WaitOptions {
   timeout?: number | null;
 }
 
-/** What `wait()` resolves to: the futures that are done, and those still pending. */
+/**
+ * What `wait()` resolves to: the futures that are done, and those still pending.
+ *
+ * @example
+ * ```ts
+ * import { run, sleep, wait, type WaitResult } from "loopwork";
+ *
+ * await run(function* () {
+ *   const r: WaitResult<number> = yield* wait([sleep(10, 1), sleep(50, 2)], { timeout: 20 });
+ *   console.log(r.done.size, r.pending.size); // 1 1
+ * });
+ * ```
+ */
 export interface WaitResult<T> {
   /** The futures that are done (finished, failed or cancelled). */
   done: Set<Future<T>>;
@@ -273,7 +316,16 @@ export function wait<T>(aws: Iterable<Awaitable<T>>, options: WaitOptions = {}):
 
 // ---- asCompleted ----------------------------------------------------------------------
 
-/** Options of `asCompleted()`. */
+/**
+ * Options of `asCompleted()`.
+ *
+ * @example
+ * ```ts
+ * import type { AsCompletedOptions } from "loopwork";
+ *
+ * const options: AsCompletedOptions = { timeout: 1_000 };
+ * ```
+ */
 export interface AsCompletedOptions {
   /** After this many milliseconds, what has not completed yet raises `TimeoutError`. */
   timeout?: number | null;
@@ -287,6 +339,16 @@ type AsyncWaiter<T> = {
 /**
  * The iterator `asCompleted()` returns: iterate it to get futures for the results in
  * completion order, or iterate it with `for await` to get the results in completion order.
+ *
+ * @example
+ * ```ts
+ * import { type AsCompleted, asCompleted, run, sleep } from "loopwork";
+ *
+ * await run(function* () {
+ *   const it: AsCompleted<string> = asCompleted([sleep(20, "b"), sleep(10, "a")]);
+ *   for (const next of it) console.log(yield* next); // a, b
+ * });
+ * ```
  */
 export class AsCompleted<T> implements Iterable<Future<T>>, AsyncIterable<T> {
   /** @internal not yet completed */ readonly _todo: Set<Future<T>>;

@@ -56,7 +56,24 @@ export class TaskGroupError extends AggregateError {
   }
 }
 
-/** Options of `taskGroup()`. */
+/**
+ * Options of `taskGroup()`.
+ *
+ * @example
+ * ```ts
+ * import { run, sleep, taskGroup, type TaskGroupOptions } from "loopwork";
+ *
+ * await run(async () => {
+ *   const ac = new AbortController();
+ *   const options: TaskGroupOptions = { name: "crawl", signal: ac.signal };
+ *   const group = taskGroup(function* (tg) {
+ *     tg.spawn(function* () { yield* sleep(60_000); });
+ *   }, options);
+ *   setTimeout(() => ac.abort(new Error("user left")), 10);
+ *   await group.then(undefined, (e: Error) => console.log(e.name, e.message)); // CancelledError user left
+ * });
+ * ```
+ */
 export interface TaskGroupOptions {
   /** Name of the group's task (default `Task-N`). */
   name?: string;
@@ -67,7 +84,20 @@ export interface TaskGroupOptions {
   signal?: AbortSignal;
 }
 
-/** The body of a task group: a generator function or an async function of the group. */
+/**
+ * The body of a task group: a generator function or an async function of the group.
+ *
+ * @example
+ * ```ts
+ * import { sleep, type TaskGroupBody } from "loopwork";
+ *
+ * const gen: TaskGroupBody<number> = function* (tg) {
+ *   const t = tg.spawn(function* () { yield* sleep(10); return 1; });
+ *   return yield* t;
+ * };
+ * const fn: TaskGroupBody<number> = async (tg) => await tg.spawn(async () => 2);
+ * ```
+ */
 export type TaskGroupBody<R> = (tg: TaskGroup) => Coroutine<R> | PromiseLike<R>;
 
 /**

@@ -22,7 +22,19 @@ const EXPIRED = 3;
 const EXITED = 4;
 const STATE_NAMES = ["created", "active", "expiring", "expired", "finished"] as const;
 
-/** Options of `timeout()` and `timeoutAt()`. */
+/**
+ * Options of `timeout()` and `timeoutAt()`.
+ *
+ * @example
+ * ```ts
+ * import { run, sleep, timeout, type TimeoutOptions } from "loopwork";
+ *
+ * await run(async () => {
+ *   const options: TimeoutOptions = { name: "fetch-with-limit", signal: AbortSignal.timeout(5_000) };
+ *   await timeout(1_000, function* () { yield* sleep(10); }, options);
+ * });
+ * ```
+ */
 export interface TimeoutOptions {
   /** Name of the scope's task (default `Task-N`). */
   name?: string;
@@ -30,7 +42,20 @@ export interface TimeoutOptions {
   signal?: AbortSignal;
 }
 
-/** The body of a timeout scope: a generator function or an async function of the scope. */
+/**
+ * The body of a timeout scope: a generator function or an async function of the scope.
+ *
+ * @example
+ * ```ts
+ * import { sleep, type TimeoutBody } from "loopwork";
+ *
+ * const gen: TimeoutBody<string> = function* () { yield* sleep(10); return "done"; };
+ * const fn: TimeoutBody<string> = async (scope) => {
+ *   const res = await fetch("https://example.com", { signal: scope.signal });
+ *   return res.text();
+ * };
+ * ```
+ */
 export type TimeoutBody<R> = (scope: TimeoutScope) => Coroutine<R> | PromiseLike<R>;
 
 function timerFired(arg: unknown): void {
