@@ -38,8 +38,10 @@ function* awaitToTheEnd<R>(promise: PromiseLike<R>): Coroutine<R> {
     try {
       return yield* f;
     } catch (e) {
-      if (f.cancelled()) {
+      if (f.cancelled() && f !== (promise as unknown)) {
         // Our wait was cancelled, not the body: note it and keep waiting for the body.
+        // (When the body returned a loopwork future, `until` gave that very future, whose
+        // cancellation is the body's own outcome: it ends here.)
         cancel ??= e as CancelledError;
         f = until(promise);
         continue;

@@ -657,6 +657,22 @@ describe("taskGroup", () => {
     });
   });
 
+  it("a body function that returns a task or future is waited on, and cancelled with the group", async () => {
+    await virtual(function* () {
+      const r = yield* taskGroup((tg) => tg.spawn(after(10, "from a task")));
+      assert.equal(r, "from a task");
+      let inner!: Task<string>;
+      const runner = spawn(function* () {
+        return yield* taskGroup((tg) => (inner = tg.spawn(after(1000, "never"))));
+      });
+      yield* sleep(5);
+      runner.cancel("stop");
+      const e = yield* catching(runner);
+      assert.ok(e instanceof CancelledError && e.message === "stop", `got ${e}`);
+      assert.ok(inner.cancelled());
+    });
+  });
+
   it("an async caller can cancel a group through the signal option, with the abort reason as message", async () => {
     await virtual(async () => {
       const ac = new AbortController();
