@@ -9,7 +9,7 @@ import { CancelledError, InvalidStateError } from "./errors.ts";
 import { type Coroutine, describeValue, Future } from "./future.ts";
 import type { Loop } from "./loop/loop.ts";
 import { getRunningLoop } from "./loop/running.ts";
-import type { Task, TaskBody, TaskOptions } from "./task.ts";
+import { Task, type TaskBody, type TaskOptions } from "./task.ts";
 import { isGenerator } from "./awaitable.ts";
 import { checkSignal, linkSignal, runBody } from "./body.ts";
 
@@ -281,7 +281,44 @@ function* groupExit(g: TaskGroup, threw: boolean, error: unknown): Coroutine<voi
   }
   if (propagate !== null && g._errors.length === 0) throw propagate;
   if (threw && !(error instanceof CancelledError)) g._errors.push(error);
-  if (g._errors.length > 0) throw new TaskGroupError(g._errors);
+  if (g._errors.length > 0) {
+    if (g._task.cancelling() > 0) keepCancellationOfWaiters(g._task);
+    throw new TaskGroupError(g._errors);
+  }
+}
+
+/**
+ * The group ends with errors although a cancellation from outside is pending: the errors
+ * have priority, but the cancellation must not be lost (asyncio re-cancels the parent task
+ * after raising the ExceptionGroup). Each task waiting on the group that was itself being
+ * cancelled first receives the `TaskGroupError`, then, at its next suspension point, its
+ * `CancelledError`. Its `cancelling()` count stays as it was.
+ */
+function keepCancellationOfWaiters(groupTask: Task<unknown>): void {
+  const waiters: Task<unknown>[] = [];
+  const first = groupTask._cb0;
+  if (first instanceof Task) waiters.push(first as Task<unknown>);
+  if (groupTask._cbs !== null) {
+    for (const cb of groupTask._cbs) if (cb instanceof Task) waiters.push(cb as Task<unknown>);
+  }
+  const loop = groupTask._loop;
+  for (const w of waiters) {
+    if (w.cancelling() === 0) continue;
+    // Two hops: the waiter first steps once with the TaskGroupError (it is woken when the
+    // group fails, right after this), then its next wait is cancelled.
+    loop._callSoon1(recancelSoon, w);
+  }
+}
+
+function recancelSoon(w: unknown): void {
+  (w as Task<unknown>)._loop._callSoon1(recancel, w);
+}
+
+function recancel(w: unknown): void {
+  const task = w as Task<unknown>;
+  if (task.done()) return;
+  task.uncancel();
+  task.cancel();
 }
 
 /**

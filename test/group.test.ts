@@ -4,6 +4,7 @@ import {
   type Coroutine,
   allTasks,
   currentTask,
+  Future,
   getRunningLoop,
   InvalidStateError,
   run,
@@ -32,6 +33,14 @@ function* after<T>(ms: number, value: T): Coroutine<T> {
 function* crashAfter(ms: number, error: unknown = new RangeError(`crash at ${ms}`)): Coroutine<never> {
   yield* sleep(ms);
   throw error;
+}
+
+function* catchingAny(t: Task<unknown>): Coroutine<unknown> {
+  try {
+    return yield* t;
+  } catch (e) {
+    return e;
+  }
 }
 
 function errorTypes(e: unknown): string[] {
@@ -568,6 +577,61 @@ describe("taskGroup", () => {
       }));
       assert.deepEqual(errorTypes(innerError), ["MyError"]);
       assert.deepEqual(errorTypes(e), ["TypeError"]);
+      assert.equal(currentTask()!.cancelling(), 0);
+    });
+  });
+
+  it("a caller cancelled while its group fails gets the TaskGroupError first, then its CancelledError at the next wait (error_and_cancel)", async () => {
+    await virtual(function* () {
+      const started = new Future<void>();
+      const log: string[] = [];
+      const inner = spawn(function* () {
+        try {
+          yield* taskGroup(function* (tg) {
+            tg.spawn(function* () {
+              yield* sleep(5);
+              started.setResult(); // the caller is cancelled just as this child fails
+              throw new MyError("child");
+            });
+            yield* sleep(1000);
+            log.push("sleep in group was not cancelled");
+          });
+        } catch (e) {
+          log.push(`${(e as Error).name}, cancelling ${currentTask()!.cancelling()}`);
+        }
+        log.push(`after group, cancelling ${currentTask()!.cancelling()}`);
+        yield* sleep(1000);
+        log.push("sleep after group was not cancelled");
+      });
+      yield* started;
+      assert.equal(inner.cancelling(), 0);
+      inner.cancel();
+      assert.equal(inner.cancelling(), 1);
+      const e = yield* catchingAny(inner);
+      assert.ok(e instanceof CancelledError, `got ${e}; log ${log}`);
+      assert.ok(inner.cancelled());
+      assert.deepEqual(log, ["TaskGroupError, cancelling 1", "after group, cancelling 1"]);
+    });
+  });
+
+  it("a caller that was not cancelled is not cancelled by a failing group's pending cancellation", async () => {
+    await virtual(function* () {
+      const group = taskGroup(function* (tg) {
+        tg.spawn(function* () {
+          yield* sleep(0);
+          throw new MyError("child");
+        });
+        try {
+          yield* sleep(1000);
+        } catch {
+          yield* sleep(50); // slow clean-up after the child's failure
+        }
+      });
+      yield* sleep(10);
+      group.cancel(); // the group itself is cancelled, not this task
+      const e = yield* catching(group);
+      assert.ok(e instanceof TaskGroupError, `got ${e}`);
+      yield* sleep(10); // not cancelled
       assert.equal(currentTask()!.cancelling(), 0);
     });
   });
