@@ -430,6 +430,7 @@ describe("taskGroup", () => {
       assert.deepEqual(errorTypes(e), ["MyError", "RangeError"]);
       const errors = (e as TaskGroupError).errors as Error[];
       assert.equal(errors[errors.length - 1]!.name, "MyError", "the body's own error comes last");
+      assert.equal(currentTask()!.cancelling(), 0, "context_manager_exit_raises: the caller is not left cancelled");
     });
   });
 

@@ -119,8 +119,12 @@ describe("timeout", () => {
     });
   });
 
-  it("null disables the limit (timeout_disabled, timeout_at_disabled)", async () => {
+  it("null disables the limit, and so does Infinity (timeout_disabled, timeout_at_disabled)", async () => {
     await virtual(function* () {
+      yield* timeout(Infinity, function* (s) {
+        assert.equal(s.when(), Infinity);
+        yield* sleep(60_000);
+      });
       for (const make of [timeout, timeoutAt]) {
         let scope!: TimeoutScope;
         yield* make(null, function* (s) {
