@@ -13,7 +13,7 @@ function* child(i: number): Coroutine<number> {
   return i;
 }
 
-const N = 2_000;
+const N = 10_000;
 
 const cases: Record<string, () => Coroutine<void>> = {
   "spawn N, yield* each (baseline)": function* () {
@@ -54,7 +54,7 @@ async function timeOnce(body: () => Coroutine<void>): Promise<number> {
   return performance.now() - t0;
 }
 
-const rounds = 15;
+const rounds = 11;
 const samples: Record<string, number[]> = {};
 for (const name of Object.keys(cases)) samples[name] = [];
 for (let r = 0; r < rounds; r++) {

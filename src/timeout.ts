@@ -88,13 +88,15 @@ export class TimeoutScope {
   /** @internal cancellation requests the task had on entry */ _cancelling = 0;
   /** @internal */ _timer: TimerHandle | null = null;
   /** @internal */ readonly _loop: Loop;
-  /** @internal how the TimeoutError describes the limit */ readonly _label: string;
+  /** @internal which function made the scope, for the TimeoutError's message */ readonly _what: string;
+  /** @internal the limit as given (ms, or a deadline for timeoutAt) */ readonly _limit: number | null;
 
   /** @internal Use `timeout()` or `timeoutAt()`. */
-  constructor(loop: Loop, when: number | null, label: string) {
+  constructor(loop: Loop, when: number | null, what: string, limit: number | null) {
     this._loop = loop;
     this._when = when;
-    this._label = label;
+    this._what = what;
+    this._limit = limit;
   }
 
   /** The deadline on the loop's clock (ms), or `null` for none. */
@@ -168,7 +170,8 @@ export class TimeoutScope {
       this._state = EXPIRED;
       // Withdraw our own request; convert only if no other cancellation is pending.
       if (this._task.uncancel() <= this._cancelling && threw && error instanceof CancelledError) {
-        return new TimeoutError(`${this._label} expired`, { cause: error });
+        const limit = this._what === "timeoutAt" ? `${this._limit}` : `${this._limit} ms`;
+        return new TimeoutError(`${this._what}(${limit}) expired`, { cause: error });
       }
     } else if (this._state === ENTERED) {
       this._state = EXITED;
@@ -199,7 +202,7 @@ function* scopeMain<R>(scope: TimeoutScope, body: TimeoutBody<R>): Coroutine<R> 
 function startScope<R>(
   what: string,
   when: number | null,
-  label: string,
+  limit: number | null,
   body: TimeoutBody<R>,
   options: TimeoutOptions | undefined,
 ): Task<R> {
@@ -213,7 +216,7 @@ function startScope<R>(
   }
   const signal = checkSignal(what, options?.signal);
   const loop = getRunningLoop();
-  const scope = new TimeoutScope(loop, when, label);
+  const scope = new TimeoutScope(loop, when, what.slice(0, -2), limit);
   const task = loop.createTask(scopeMain(scope, body), options?.name === undefined ? undefined : { name: options.name });
   scope._task = task as Task<unknown>;
   linkSignal(task as Task<unknown>, signal);
@@ -264,7 +267,7 @@ export function timeout<R>(ms: number | null, body: TimeoutBody<R>, options?: Ti
   checkTime("timeout()", ms, "ms");
   const loop = getRunningLoop();
   const when = ms === null ? null : loop.time() + ms;
-  return startScope("timeout()", when, `timeout(${ms} ms)`, body, options);
+  return startScope("timeout()", when, ms, body, options);
 }
 
 /**
@@ -290,7 +293,7 @@ export function timeout<R>(ms: number | null, body: TimeoutBody<R>, options?: Ti
  */
 export function timeoutAt<R>(when: number | null, body: TimeoutBody<R>, options?: TimeoutOptions): Task<R> {
   checkTime("timeoutAt()", when, "when");
-  return startScope("timeoutAt()", when, `timeoutAt(${when})`, body, options);
+  return startScope("timeoutAt()", when, when, body, options);
 }
 
 function* waitInner<T>(f: Future<T>): Coroutine<T> {
@@ -326,5 +329,5 @@ export function waitFor<T>(aw: Awaitable<T>, ms: number | null): Task<T> {
   const f = oneFuture("waitFor()", aw) as Future<T>;
   const loop = getRunningLoop();
   const when = ms === null ? null : loop.time() + ms;
-  return startScope("waitFor()", when, `waitFor(${ms} ms)`, () => waitInner(f), undefined);
+  return startScope("waitFor()", when, ms, () => waitInner(f), undefined);
 }
