@@ -88,7 +88,7 @@ export class TimeoutScope {
   /** @internal cancellation requests the task had on entry */ _cancelling = 0;
   /** @internal */ _timer: TimerHandle | null = null;
   /** @internal */ readonly _loop: Loop;
-  /** @internal which function made the scope, for the TimeoutError's message */ readonly _what: string;
+  /** @internal which function made the scope ("timeout()", ...), for messages */ readonly _what: string;
   /** @internal the limit as given (ms, or a deadline for timeoutAt) */ readonly _limit: number | null;
 
   /** @internal Use `timeout()` or `timeoutAt()`. */
@@ -170,8 +170,9 @@ export class TimeoutScope {
       this._state = EXPIRED;
       // Withdraw our own request; convert only if no other cancellation is pending.
       if (this._task.uncancel() <= this._cancelling && threw && error instanceof CancelledError) {
-        const limit = this._what === "timeoutAt" ? `${this._limit}` : `${this._limit} ms`;
-        return new TimeoutError(`${this._what}(${limit}) expired`, { cause: error });
+        const name = this._what.slice(0, -2);
+        const limit = name === "timeoutAt" ? `${this._limit}` : `${this._limit} ms`;
+        return new TimeoutError(`${name}(${limit}) expired`, { cause: error });
       }
     } else if (this._state === ENTERED) {
       this._state = EXITED;
@@ -191,7 +192,7 @@ function* scopeMain<R>(scope: TimeoutScope, body: TimeoutBody<R>): Coroutine<R> 
   scope._enter();
   let result: R;
   try {
-    result = yield* runBody("timeout()", body, scope);
+    result = yield* runBody(scope._what, body, scope);
   } catch (e) {
     throw scope._exit(true, e);
   }
@@ -216,7 +217,7 @@ function startScope<R>(
   }
   const signal = checkSignal(what, options?.signal);
   const loop = getRunningLoop();
-  const scope = new TimeoutScope(loop, when, what.slice(0, -2), limit);
+  const scope = new TimeoutScope(loop, when, what, limit);
   const task = loop.createTask(scopeMain(scope, body), options?.name === undefined ? undefined : { name: options.name });
   scope._task = task as Task<unknown>;
   linkSignal(task as Task<unknown>, signal);
