@@ -14,6 +14,7 @@ import {
   type Task,
   TimeoutError,
   wait,
+  waitFor,
 } from "../mod.ts";
 import { describe, it } from "./harness.ts";
 
@@ -73,6 +74,16 @@ describe("gather", () => {
       assert.equal(out[0], 1);
       assert.ok(out[1] instanceof RangeError);
       assert.ok(out[2] instanceof CancelledError && out[2].message === "gone");
+    });
+  });
+
+  it("with returnExceptions the results are typed as value or Error, in order", async () => {
+    await virtual(function* () {
+      const out = yield* gather([after(1, 1), failAfter(2, new RangeError("r")), Promise.resolve("s")], { returnExceptions: true });
+      const typed: [number | Error, Error, string | Error] = out;
+      assert.equal(typed[0], 1);
+      assert.ok(typed[1] instanceof RangeError);
+      assert.equal(typed[2], "s");
     });
   });
 
@@ -212,6 +223,16 @@ describe("wait", () => {
       assert.equal(now(), 50);
       assert.equal(b.cancelled(), false);
       yield* b;
+    });
+  });
+
+  it("takes any iterable, and a repeated awaitable counts once", async () => {
+    await virtual(function* () {
+      const a = spawn(after(5, 1));
+      const { done, pending } = yield* wait(new Set([a, a]));
+      assert.deepEqual([done.size, pending.size], [1, 0]);
+      const r = yield* wait([a, a, a]);
+      assert.equal(r.done.size, 1);
     });
   });
 
@@ -371,6 +392,16 @@ describe("shield", () => {
       inner.cancel("inner gone");
       const e = yield* catching(s);
       assert.ok(e instanceof CancelledError && e.message === "inner gone");
+    });
+  });
+
+  it("waitFor(shield(task)) times out the wait while the task goes on (the asyncio pattern)", async () => {
+    await virtual(function* () {
+      const save = spawn(after(100, "saved"));
+      const e = yield* catching(waitFor(shield(save), 10));
+      assert.ok(e instanceof TimeoutError, `got ${e}`);
+      assert.equal(now(), 10);
+      assert.equal(yield* save, "saved");
     });
   });
 
