@@ -15,11 +15,15 @@ import { isGenerator, isThenable } from "./awaitable.ts";
 /** @internal The body of a scope: a generator function or an async function of its scope. */
 export type ScopeBody<S, R> = (scope: S) => Coroutine<R> | PromiseLike<R>;
 
-/** @internal Runs `body(scope)` in the current (scope) task; see the module comment. */
-export function* runBody<S, R>(what: string, body: ScopeBody<S, R>, scope: S): Coroutine<R> {
+/**
+ * @internal Calls `body(scope)` and gives the coroutine the scope's task delegates to with
+ * `yield*`: the body's own generator (no extra frame), or one that awaits an async body to
+ * the end; see the module comment. Throws what the body throws synchronously.
+ */
+export function startBody<S, R>(what: string, body: ScopeBody<S, R>, scope: S): Coroutine<R> {
   const out = body(scope);
-  if (isGenerator(out)) return yield* out;
-  if (isThenable(out)) return yield* awaitToTheEnd(out as PromiseLike<R>);
+  if (isGenerator(out)) return out as Coroutine<R>;
+  if (isThenable(out)) return awaitToTheEnd(out as PromiseLike<R>);
   throw new TypeError(
     `${what}: the body must be a generator function or an async function; it returned ` +
       `${describeValue(out)}`,

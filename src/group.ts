@@ -11,7 +11,7 @@ import type { Loop } from "./loop/loop.ts";
 import { getRunningLoop } from "./loop/running.ts";
 import { Task, type TaskBody, type TaskOptions } from "./task.ts";
 import { isGenerator } from "./awaitable.ts";
-import { checkSignal, linkSignal, runBody } from "./body.ts";
+import { checkSignal, linkSignal, startBody } from "./body.ts";
 
 function summarise(errors: readonly unknown[]): string {
   const shown = errors.slice(0, 3).map((e) =>
@@ -243,7 +243,7 @@ function* groupMain<R>(g: TaskGroup, body: TaskGroupBody<R>): Coroutine<R> {
   let threw = false;
   let error: unknown;
   try {
-    result = yield* runBody("taskGroup()", body, g);
+    result = yield* startBody("taskGroup()", body, g);
   } catch (e) {
     threw = true;
     error = e;

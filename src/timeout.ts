@@ -13,7 +13,7 @@ import type { Loop } from "./loop/loop.ts";
 import { getRunningLoop } from "./loop/running.ts";
 import type { Task } from "./task.ts";
 import { oneFuture, type Awaitable } from "./awaitable.ts";
-import { checkSignal, linkSignal, runBody } from "./body.ts";
+import { checkSignal, linkSignal, startBody } from "./body.ts";
 
 const CREATED = 0;
 const ENTERED = 1;
@@ -192,7 +192,7 @@ function* scopeMain<R>(scope: TimeoutScope, body: TimeoutBody<R>): Coroutine<R> 
   scope._enter();
   let result: R;
   try {
-    result = yield* runBody(scope._what, body, scope);
+    result = yield* startBody(scope._what, body, scope);
   } catch (e) {
     throw scope._exit(true, e);
   }
