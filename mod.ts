@@ -32,3 +32,33 @@ export { run, type RunOptions, spawn } from "./src/run.ts";
 export { sleep, yieldNow } from "./src/sleep.ts";
 export { until } from "./src/until.ts";
 export { type LagMonitor, type LagMonitorOptions, type LagReport, monitorLag } from "./src/lag.ts";
+
+// ---- structured concurrency and combinators (issue 3) ----
+export { type Awaitable, type AwaitedOf } from "./src/awaitable.ts";
+export {
+  taskGroup,
+  TaskGroup,
+  type TaskGroupBody,
+  TaskGroupError,
+  type TaskGroupOptions,
+} from "./src/group.ts";
+export {
+  timeout,
+  timeoutAt,
+  type TimeoutBody,
+  type TimeoutOptions,
+  TimeoutScope,
+  waitFor,
+} from "./src/timeout.ts";
+export {
+  AsCompleted,
+  asCompleted,
+  type AsCompletedOptions,
+  gather,
+  type GatherOptions,
+  type ReturnWhen,
+  shield,
+  wait,
+  type WaitOptions,
+  type WaitResult,
+} from "./src/combinators.ts";
