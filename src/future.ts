@@ -296,6 +296,10 @@ class PromiseWaiter<T> implements Waiter {
   ) {}
   _wake(): void {
     const f = this.fut;
+    // The continuation runs as a host microtask: tell the running loop to let those run
+    // before its next batch.
+    const loop = state.loop;
+    if (loop !== null) loop._hostWoken = true;
     if (f._state === FULFILLED) this.resolve(f._value as T);
     else if (f._state === REJECTED) this.reject(f._value);
     else this.reject(f._cancelledError());

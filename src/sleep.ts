@@ -3,18 +3,31 @@
  * cancelled sleep takes its timer off the loop, so a virtual clock never jumps to it.
  * @module
  */
-import { describeValue, Future } from "./future.ts";
-import type { TimerHandle } from "./loop/handles.ts";
+import { describeValue, Future, type Waiter } from "./future.ts";
+import type { Handle } from "./loop/handles.ts";
 import { getRunningLoop } from "./loop/running.ts";
 
 /** A future resolved by a timer, which cancelling the future removes. */
 class SleepFuture<T> extends Future<T> {
-  /** @internal */ _timer: TimerHandle | null = null;
+  /** @internal the timer, or for a zero sleep the callSoon handle */ _timer: Handle | null = null;
+  /** @internal */ _zero = false;
   override cancel(msg?: string): boolean {
     if (!super.cancel(msg)) return false;
     this._timer?.cancel();
     this._timer = null;
     return true;
+  }
+  /**
+   * @internal A task waiting on a zero sleep resumes on the next turn, as after a bare
+   * `yield` (asyncio's `sleep(0)`), rather than one turn to resolve and one to wake.
+   */
+  override _addWaiter(waiter: Waiter): void {
+    if (this._zero && !this.done()) {
+      this._timer?.cancel();
+      this._timer = null;
+      this.setResult(this._value as T);
+    }
+    super._addWaiter(waiter);
   }
 }
 
@@ -55,7 +68,10 @@ export function sleep<T = void>(ms: number, value?: T): Future<T> {
   const f = new SleepFuture<T>(loop);
   // The value waits in `_value` (unused while pending) so the timer needs no closure.
   f._value = value;
-  if (ms === 0) loop._callSoon1(wakeSleeperSoon, f);
+  if (ms === 0) {
+    f._zero = true;
+    f._timer = loop._callSoon1(wakeSleeperSoon, f);
+  }
   else f._timer = loop._callAt1(loop.time() + ms, wakeSleeper, f);
   return f;
 }

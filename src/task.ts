@@ -16,7 +16,7 @@ import {
   type Waiter,
 } from "./future.ts";
 import type { Runnable } from "./loop/handles.ts";
-import type { Loop } from "./loop/loop.ts";
+import type { Loop, UnretrievedRecord } from "./loop/loop.ts";
 import { state } from "./loop/running.ts";
 
 /**
@@ -53,6 +53,11 @@ function isGenerator(x: unknown): x is Coroutine<unknown> {
     typeof (x as Coroutine<unknown>).throw === "function" &&
     typeof (x as Coroutine<unknown>)[Symbol.iterator] === "function"
   );
+}
+
+/** Waits on a future as a coroutine: how a task follows a future its function returned. */
+function* waitOn<T>(f: Future<T>): Coroutine<T> {
+  return yield* f;
 }
 
 function isThenable(x: unknown): x is PromiseLike<unknown> {
@@ -97,10 +102,13 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
   /** @internal */ _numCancels = 0;
   /** @internal an error to throw into the coroutine at its next step */ _pendingThrow: unknown = undefined;
   /** @internal */ _abort: AbortController | null = null;
-  private _name: string | undefined;
+  /** @internal the message of the first outstanding cancel request, for the signal */ _signalMessage: string | undefined = undefined;
+  /** a given name, or the number of an automatic `Task-N` name, taken at creation */
+  private _name: string | number;
   /** @internal neighbours in the loop's list of live tasks */ _prevLive: Task<unknown> | null = null;
   /** @internal */ _nextLive: Task<unknown> | null = null;
   /** @internal */ declare _loop: Loop;
+  /** @internal set while this failed task's exception is unread */ _unretrievedRec: UnretrievedRecord | null = null;
 
   /** @internal Use `spawn()` or `loop.createTask()`. */
   constructor(body: TaskBody<T>, loop: Loop, options?: TaskOptions) {
@@ -132,15 +140,16 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
       if (options.name !== undefined && typeof options.name !== "string") {
         throw new TypeError(`task name must be a string, got ${describeValue(options.name)}`);
       }
-      this._name = options.name;
     }
+    this._name = options?.name ?? loop._nextTaskId();
     loop._linkTask(this as Task<unknown>);
     loop._pushReady(this);
   }
 
   /** The task's name, `Task-N` unless one was given. */
   get name(): string {
-    return (this._name ??= this._loop._nextTaskName());
+    const n = this._name;
+    return typeof n === "number" ? `Task-${n}` : n;
   }
   set name(value: string) {
     this._name = String(value);
@@ -155,7 +164,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
     let ac = this._abort;
     if (ac === null) {
       ac = this._abort = new AbortController();
-      if (this._numCancels > 0) ac.abort(new CancelledError(this._cancelMessage));
+      if (this._numCancels > 0) ac.abort(new CancelledError(this._signalMessage));
     }
     return ac.signal;
   }
@@ -167,16 +176,17 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
    */
   override cancel(msg?: string): boolean {
     if (this._state !== PENDING) return false;
-    this._numCancels++;
-    const ac = this._abort;
-    if (ac !== null && !ac.signal.aborted) ac.abort(new CancelledError(msg));
+    if (this._numCancels++ === 0) this._signalMessage = msg;
     const waiter = this._futWaiter;
-    if (waiter !== null && waiter.cancel(msg)) {
-      // The waiter's cancellation wakes this task, which then raises CancelledError.
-      return true;
+    if (waiter === null || !waiter.cancel(msg)) {
+      // Not waiting (or the waiter is already done): the next step raises CancelledError.
+      // Otherwise the waiter's cancellation wakes this task, which then raises it.
+      this._mustCancel = true;
+      this._cancelMessage = msg;
     }
-    this._mustCancel = true;
-    this._cancelMessage = msg;
+    // Last: abort listeners run synchronously and may look at (or change) this state.
+    const ac = this._abort;
+    if (ac !== null && !ac.signal.aborted) ac.abort(new CancelledError(this._signalMessage));
     return true;
   }
 
@@ -233,12 +243,17 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
     let error: unknown = this._pendingThrow;
     let throwing = error !== undefined;
     this._pendingThrow = undefined;
+    const waiter = this._futWaiter;
+    this._futWaiter = null;
     if (this._mustCancel) {
       this._mustCancel = false;
-      error = new CancelledError(this._cancelMessage);
-      throwing = true;
+      // If the future it waited on was cancelled (by an earlier request), resuming raises
+      // that future's CancelledError: the first message wins, as in asyncio.
+      if (waiter === null || waiter._state !== CANCELLED) {
+        error = new CancelledError(this._cancelMessage);
+        throwing = true;
+      }
     }
-    this._futWaiter = null;
     const coro = this._coro!;
     const prev = state.task;
     state.task = this as Task<unknown>;
@@ -321,20 +336,20 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
       return;
     }
     state.task = prev;
-    if (isThenable(out)) {
-      out.then(
-        (v) => {
-          if (this._state === PENDING) this._finish(v as T);
-        },
-        (e) => {
-          if (this._state !== PENDING) return;
-          if (!(e instanceof CancelledError) && this._numCancels > 0) {
-            // Rejected after its signal was aborted: that is how an async task is cancelled.
-            e = new CancelledError(this._cancelMessage, { cause: e });
-          }
-          this._fail(e);
-        },
-      );
+    if (out instanceof Future) {
+      // A loopwork future (a pool call, a sleep…): wait on it like a coroutine would, so
+      // cancelling this task cancels it.
+      this._coro = waitOn(out) as Coroutine<T>;
+      this._step();
+    } else if (isThenable(out)) {
+      // An async function is now at work in host microtasks: the loop lets them run
+      // before its next batch.
+      this._loop._hostWoken = true;
+      try {
+        this._follow(out);
+      } catch (e) {
+        this._fail(e);
+      }
     } else if (isGenerator(out)) {
       this._coro = out as Coroutine<T>;
       this._step();
@@ -348,13 +363,32 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
     }
   }
 
+  /** Settles this task as the promise an async task function returned settles. */
+  private _follow(out: PromiseLike<unknown>): void {
+    out.then(
+      (v) => {
+        if (this._state === PENDING) this._finish(v as T);
+      },
+      (e) => {
+        if (this._state !== PENDING) return;
+        if (!(e instanceof CancelledError) && this._numCancels > 0) {
+          // Rejected after its signal was aborted: that is how an async task is cancelled.
+          e = new CancelledError(this._signalMessage, { cause: e });
+        }
+        this._fail(e);
+      },
+    );
+  }
+
   private _fail(e: unknown): void {
     if (e instanceof CancelledError) this._finishCancelled(e);
     else {
       this._settle();
       this._state = REJECTED;
       this._value = e;
-      if (this._cb0 === null && this._cbs === null) this._loop._unretrieved.add(this as Task<unknown>);
+      // Reported unless someone reads it (result(), exception(), await, yield*), as asyncio
+      // logs "Task exception was never retrieved"; a bare done callback does not count.
+      this._unretrievedRec = this._loop._trackUnretrieved(this as Task<unknown>);
       this._scheduleCallbacks();
     }
   }
@@ -381,6 +415,10 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
 
   /** @internal */
   override _retrieved(): void {
-    if (this._state === REJECTED) this._loop._unretrieved.delete(this as Task<unknown>);
+    const rec = this._unretrievedRec;
+    if (rec !== null) {
+      this._unretrievedRec = null;
+      this._loop._untrackUnretrieved(rec);
+    }
   }
 }

@@ -8,7 +8,7 @@
  */
 import { CancelledError, InvalidStateError, TimeoutError } from "./errors.ts";
 import { type Coroutine, describeValue, type Future } from "./future.ts";
-import type { TimerHandle } from "./loop/handles.ts";
+import type { Handle } from "./loop/handles.ts";
 import type { Loop } from "./loop/loop.ts";
 import { getRunningLoop } from "./loop/running.ts";
 import type { Task } from "./task.ts";
@@ -86,7 +86,7 @@ export class TimeoutScope {
   /** @internal */ _when: number | null;
   /** @internal */ _task!: Task<unknown>;
   /** @internal cancellation requests the task had on entry */ _cancelling = 0;
-  /** @internal */ _timer: TimerHandle | null = null;
+  /** @internal */ _timer: Handle | null = null;
   /** @internal */ readonly _loop: Loop;
   /** @internal which function made the scope ("timeout()", ...), for messages */ readonly _what: string;
   /** @internal the limit as given (ms, or a deadline for timeoutAt) */ readonly _limit: number | null;
@@ -130,8 +130,11 @@ export class TimeoutScope {
     this._timer = null;
     if (when !== null && when !== Infinity) {
       const loop = this._loop;
-      // A deadline already passed fires at once, on the next turn (asyncio's call_soon).
-      this._timer = loop._callAt1(Math.max(when, loop.time()), timerFired, this);
+      // A deadline already passed fires on the next turn, queued now (asyncio's call_soon),
+      // so it runs before whatever the body queues after entering the scope.
+      this._timer = when <= loop.time()
+        ? loop._callSoon1(timerFired, this)
+        : loop._callAt1(when, timerFired, this);
     }
   }
 

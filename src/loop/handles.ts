@@ -36,6 +36,7 @@ export class Handle implements Runnable {
   /** @internal */ _cb: ((arg: unknown) => void) | null;
   /** @internal */ _arg: unknown;
   /** @internal */ _sink: ErrorSink;
+  /** @internal */ _cancelled = false;
 
   /** @internal Handles are created by the loop, not by users. */
   constructor(cb: (arg: unknown) => void, arg: unknown, sink: ErrorSink) {
@@ -46,13 +47,14 @@ export class Handle implements Runnable {
 
   /** Prevents the callback from running. Has no effect once it ran. */
   cancel(): void {
+    if (this._cb !== null) this._cancelled = true;
     this._cb = null;
     this._arg = undefined;
   }
 
-  /** Whether `cancel()` was called (or the callback already ran). */
+  /** Whether `cancel()` was called before the callback ran. */
   cancelled(): boolean {
-    return this._cb === null;
+    return this._cancelled;
   }
 
   /** @internal */

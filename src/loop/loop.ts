@@ -36,6 +36,8 @@ export interface ExceptionContext {
   task?: Task<unknown>;
   /** The handle whose callback threw, when that is what happened. */
   handle?: Handle;
+  /** The name of the task concerned, when the task itself may be gone. */
+  taskName?: string;
 }
 
 /** Receives errors that have nowhere else to go (a callback threw, a task failed unobserved). */
@@ -60,6 +62,27 @@ export interface Executor {
   run(name: string, ...args: unknown[]): PromiseLike<unknown>;
   /** Finishes queued work and releases the executor's resources. */
   close(): PromiseLike<void>;
+}
+
+/** @internal A failed task nobody asked about yet. */
+export interface UnretrievedRecord {
+  loop: Loop;
+  task: WeakRef<Task<unknown>>;
+  name: string;
+  error: unknown;
+}
+
+// Reports a failed task's exception when the task is collected without anyone having
+// read it, as asyncio does from Task.__del__; the loop reports the rest when it closes.
+const unretrievedRegistry = new FinalizationRegistry<UnretrievedRecord>((rec) => rec.loop._reportRecord(rec));
+
+const MAX_SHUTDOWN_ROUNDS = 100;
+const SHUTDOWN_WARN_MS = 2_000;
+
+function unrefTimer(handle: ReturnType<typeof setTimeout>): void {
+  const deno = (globalThis as { Deno?: { unrefTimer?(id: number): void } }).Deno;
+  if (deno?.unrefTimer && typeof handle === "number") deno.unrefTimer(handle);
+  else (handle as { unref?(): void }).unref?.();
 }
 
 /** Longest time the loop runs its queue before handing the thread back to the host, ms. */
@@ -122,6 +145,11 @@ export class Loop implements ErrorSink {
   private _stopping = false;
   private _inDrain = false;
   private _drainScheduled = false;
+  /**
+   * @internal Set when host code (an async function, a promise callback) is active: it
+   * scheduled loop work from outside the loop, or a done future settled a host promise.
+   */
+  _hostWoken = false;
   private _hostTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   private _hostTimerAt = Infinity;
   private _immediate: Immediate | undefined = undefined;
@@ -130,7 +158,8 @@ export class Loop implements ErrorSink {
   private _defaultExecutor: Executor | null = null;
   /** @internal head of the intrusive list of tasks not yet done (cheaper than a Set) */
   private _liveHead: Task<unknown> | null = null;
-  /** @internal failed tasks whose exception nobody read yet */ readonly _unretrieved: Set<Task<unknown>> = new Set();
+  /** @internal failed tasks whose exception nobody read yet (records, not the tasks) */
+  readonly _unretrieved: Set<UnretrievedRecord> = new Set();
   /** @internal 0 when off */ readonly _slowStepMs: number;
   /** @internal */ readonly _id: number = ++loopIds;
   private _taskIds = 0;
@@ -214,6 +243,10 @@ export class Loop implements ErrorSink {
    * turning underneath: this returns a promise.
    */
   runUntilComplete<T>(body: Future<T> | TaskBody<T>): Promise<T> {
+    this._checkCanRun("runUntilComplete()");
+    if (body instanceof Future && body._loop !== null && body._loop !== this) {
+      throw new InvalidStateError("runUntilComplete(): the future belongs to another loop");
+    }
     const fut = body instanceof Future ? body : this.createTask(body);
     const stopper = () => this.stop();
     fut.addDoneCallback(stopper);
@@ -228,13 +261,7 @@ export class Loop implements ErrorSink {
 
   /** Runs the loop until `stop()` is called; resolves then. */
   runForever(): Promise<void> {
-    this._checkOpen("runForever()");
-    if (this._running) throw new InvalidStateError("This loop is already running.");
-    if (state.loop !== null) {
-      throw new InvalidStateError(
-        "Cannot run a loop while another loop is running: one loop runs at a time.",
-      );
-    }
+    this._checkCanRun("runForever()");
     this._running = true;
     state.loop = this;
     return new Promise<void>((resolve) => {
@@ -262,6 +289,7 @@ export class Loop implements ErrorSink {
     if (this._running) throw new InvalidStateError("Cannot close a running loop: stop it first.");
     if (this._closed) return;
     this._closed = true;
+    this._reportUnretrieved();
     this._ring.fill(null);
     this._ringHead = this._ringSize = 0;
     this._timers.clear();
@@ -314,7 +342,8 @@ export class Loop implements ErrorSink {
         console.error("loopwork: the exception handler threw:", e);
       }
     }
-    const where = context.task ? ` (task ${context.task.name})` : "";
+    const name = context.task?.name ?? context.taskName;
+    const where = name !== undefined ? ` (task ${name})` : "";
     console.error(`loopwork: ${context.message}${where}`, context.exception ?? "");
   }
 
@@ -345,9 +374,9 @@ export class Loop implements ErrorSink {
     return out.reverse();
   }
 
-  /** @internal The next automatic task name. */
-  _nextTaskName(): string {
-    return `Task-${++this._taskIds}`;
+  /** @internal The number of the next automatic `Task-N` name. */
+  _nextTaskId(): number {
+    return ++this._taskIds;
   }
 
   /** @internal callSoon without the checks and the rest-args, for the core. */
@@ -408,12 +437,24 @@ export class Loop implements ErrorSink {
     );
   }
 
+  private _checkCanRun(what: string): void {
+    this._checkOpen(what);
+    if (this._running) throw new InvalidStateError(`${what}: this loop is already running`);
+    if (state.loop !== null) {
+      throw new InvalidStateError(
+        `${what}: cannot run a loop while another loop is running: one loop runs at a time`,
+      );
+    }
+  }
+
   /** @internal */
   _checkOpen(what: string): void {
     if (this._closed) throw new InvalidStateError(`${what}: the loop is closed`);
   }
 
   private _scheduleDrain(): void {
+    // Called from outside the loop's own batches: host code is at work.
+    this._hostWoken = true;
     if (this._drainScheduled) return;
     this._drainScheduled = true;
     queueMicrotask(this._drain);
@@ -426,17 +467,37 @@ export class Loop implements ErrorSink {
     this._inDrain = true;
     const slow = this._slowStepMs > 0;
     const sliceStart = performance.now();
-    let batches = 0;
+    let lastCheck = sliceStart;
+    // Reading the clock costs ~50 ns, a switch between tasks about as much: check it every
+    // `stride` batches, every batch while batches are slow, up to every 64th while fast.
+    let stride = 1;
+    let sinceCheck = 0;
     try {
       for (;;) {
         if (this._timers.size > 0) this._collectDueTimers();
         if (this._ringSize === 0) break;
         this._runBatch(slow);
         if (this._stopping) break;
-        if ((++batches & 31) === 0 && performance.now() - sliceStart > TIME_SLICE_MS) {
-          // Hand the thread back to the host so its I/O and timers get their turn.
-          this._scheduleImmediate();
-          return;
+        if (this._hostWoken) {
+          this._hostWoken = false;
+          if (this._ringSize > 0) {
+            // Async functions are at work, and their steps are host microtasks: let every
+            // pending one run before the next batch (one batch per host turn), so an async
+            // task steps as often as a generator task does instead of once per time slice.
+            this._scheduleImmediate();
+            return;
+          }
+        }
+        if (++sinceCheck >= stride) {
+          sinceCheck = 0;
+          const now = performance.now();
+          if (now - sliceStart > TIME_SLICE_MS) {
+            // Hand the thread back to the host so its I/O and timers get their turn.
+            this._scheduleImmediate();
+            return;
+          }
+          stride = now - lastCheck > 1 ? 1 : Math.min(stride * 2, 64);
+          lastCheck = now;
         }
       }
       if (this._stopping) {
@@ -458,8 +519,13 @@ export class Loop implements ErrorSink {
       this._ring[this._ringHead] = null;
       this._ringHead = (this._ringHead + 1) & (this._ring.length - 1);
       this._ringSize--;
-      if (slow) this._runTimed(r);
-      else r._run();
+      try {
+        if (slow) this._runTimed(r);
+        else r._run();
+      } catch (e) {
+        // Handles and tasks catch their own errors; this is the loop's last line of defence.
+        this.callExceptionHandler({ message: "Exception escaped a loop step", exception: e });
+      }
     }
   }
 
@@ -550,39 +616,87 @@ export class Loop implements ErrorSink {
     resolve?.();
   }
 
-  /** @internal Cancels every live task and waits for all of them; for `run()`. */
+  /**
+   * @internal Cancels every live task and waits for them, from inside the loop (abort
+   * listeners may use the loop); repeats while tasks spawned during shutdown appear.
+   */
   async _cancelAllTasks(): Promise<void> {
-    const tasks = this._liveTasks();
-    if (tasks.length === 0) return;
-    for (const t of tasks) t.cancel();
-    const all = this.createFuture<void>();
-    let left = tasks.length;
-    const onDone = () => {
-      if (--left === 0) all.setResult();
-    };
-    for (const t of tasks) t.addDoneCallback(onDone);
-    await this.runUntilComplete(all);
-    for (const t of tasks) {
-      if (!t.cancelled() && t.exception() !== undefined) {
-        this.callExceptionHandler({
-          message: "unhandled exception during run() shutdown",
-          exception: t.exception(),
-          task: t,
-        });
+    for (let round = 0; round < MAX_SHUTDOWN_ROUNDS; round++) {
+      const tasks = this._liveTasks();
+      if (tasks.length === 0) return;
+      const all = this.createFuture<void>();
+      let left = tasks.length;
+      const onDone = () => {
+        if (--left === 0) all.setResult();
+      };
+      this.callSoon(() => {
+        for (const t of tasks) {
+          t.addDoneCallback(onDone);
+          t.cancel();
+        }
+      });
+      const stubborn = setTimeout(() => {
+        const alive = tasks.filter((t) => !t.done()).map((t) => t.name);
+        console.warn(
+          `loopwork: run() is waiting for ${alive.length} cancelled task(s) that have not ended after ` +
+            `${SHUTDOWN_WARN_MS / 1000} s: ${alive.join(", ")}. An async task ends only when its function ` +
+            "settles: pass its AbortSignal to what it awaits.",
+        );
+      }, SHUTDOWN_WARN_MS);
+      unrefTimer(stubborn);
+      try {
+        await this.runUntilComplete(all);
+      } finally {
+        clearTimeout(stubborn);
+      }
+      for (const t of tasks) {
+        if (!t.cancelled() && t.exception() !== undefined) {
+          this.callExceptionHandler({
+            message: "unhandled exception during run() shutdown",
+            exception: t.exception(),
+            task: t,
+          });
+        }
       }
     }
+    const left = this._liveTasks();
+    if (left.length > 0) {
+      this.callExceptionHandler({
+        message: `tasks kept being spawned during shutdown; ${left.length} left pending: ` +
+          left.map((t) => t.name).join(", "),
+      });
+    }
+  }
+
+  /** @internal Starts tracking a failed task until its exception is read. */
+  _trackUnretrieved(task: Task<unknown>): UnretrievedRecord {
+    const rec: UnretrievedRecord = { loop: this, task: new WeakRef(task), name: task.name, error: task._value };
+    this._unretrieved.add(rec);
+    unretrievedRegistry.register(task, rec, rec);
+    return rec;
+  }
+
+  /** @internal The task's exception was read: forget it. */
+  _untrackUnretrieved(rec: UnretrievedRecord): void {
+    this._unretrieved.delete(rec);
+    unretrievedRegistry.unregister(rec);
   }
 
   /** @internal Reports failed tasks whose exception nobody read. */
   _reportUnretrieved(): void {
-    for (const t of this._unretrieved) {
-      this.callExceptionHandler({
-        message: "Task exception was never retrieved",
-        exception: t._value,
-        task: t,
-      });
-    }
-    this._unretrieved.clear();
+    for (const rec of this._unretrieved) this._reportRecord(rec);
+  }
+
+  /** @internal */
+  _reportRecord(rec: UnretrievedRecord): void {
+    if (!this._unretrieved.delete(rec)) return;
+    unretrievedRegistry.unregister(rec);
+    this.callExceptionHandler({
+      message: "Task exception was never retrieved",
+      exception: rec.error,
+      task: rec.task.deref(),
+      taskName: rec.name,
+    });
   }
 
   /** @internal Closes the default executor, if any; for `run()`. */
