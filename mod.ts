@@ -31,3 +31,18 @@ export { allTasks, currentTask, getRunningLoop, tryGetRunningLoop } from "./src/
 export { run, type RunOptions, spawn } from "./src/run.ts";
 export { sleep, yieldNow } from "./src/sleep.ts";
 export { until } from "./src/until.ts";
+
+// ---- worker-pool bridge (src/pool/) ----
+export {
+  type AnyTasks,
+  type MapOptions,
+  type PoolStats,
+  type TaskArgs,
+  type TaskName,
+  type TaskResult,
+  WorkerPool,
+} from "./src/pool/worker-pool.ts";
+export type { PoolKind, WorkerPoolOptions } from "./src/pool/options.ts";
+export { PoolClosedError, PoolQueueFullError, WorkerCrashedError } from "./src/pool/errors.ts";
+export { type MessagePortLike, transfer } from "./src/pool/transfer.ts";
+export { toThread } from "./src/pool/to-thread.ts";

@@ -1,0 +1,23 @@
+/**
+ * The executor interface every pool backend implements. The WorkerPool keeps the queue,
+ * the concurrency limit, cancellation, timeouts and statistics; a backend only runs one
+ * request at a time per worker and says how many workers it has.
+ * @module
+ */
+import type { TransferListItem } from "node:worker_threads";
+import type { CallRequest, CallResponse } from "./protocol.ts";
+
+/** @internal One way of running requests: tinypool (threads, processes) or inline. */
+export interface PoolBackend {
+  /**
+   * Runs `req`. Resolves to the worker's answer (a task's failure is an answer). Rejects
+   * when the request never got an answer: `signal` was aborted (the worker is then stopped
+   * and replaced), an argument could not be cloned (`DataCloneError`), or the worker died
+   * (`WorkerCrashedError`).
+   */
+  call(req: CallRequest, transfer: TransferListItem[], signal: AbortSignal | null): Promise<CallResponse>;
+  /** How many workers are alive (starting, idle or busy). */
+  workers(): number;
+  /** Stops every worker; resolves once they have exited. */
+  destroy(): Promise<void>;
+}
