@@ -286,14 +286,6 @@ export class WorkerPool<M = AnyTasks> {
     return this._map(name, Array.from(items), chunkSize, ordered) as AsyncIterableIterator<TaskResult<M, K>>;
   }
 
-  /**
-   * `Executor` interface: runs task `name` (untyped), for `loop.runInExecutor()`.
-   * @internal
-   */
-  runUntyped(name: string, ...args: unknown[]): Task<unknown> {
-    return this._spawn({ op: "call", module: this._module ?? "", task: name, args }, name);
-  }
-
   /** @internal Runs a self-contained function from its source (toThread). */
   _runFunction(source: string, args: unknown[], label: string): Task<unknown> {
     return this._spawn({ op: "function", source, args }, label);
