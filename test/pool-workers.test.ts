@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { getRunningLoop, run, toThread, WorkerCrashedError, WorkerPool, type WorkerPoolOptions } from "../mod.ts";
+import { getRunningLoop, run, sleep, toThread, WorkerCrashedError, WorkerPool, type WorkerPoolOptions } from "../mod.ts";
 import { Worker } from "node:worker_threads";
 import { describe, it } from "./harness.ts";
 
@@ -190,6 +190,28 @@ describe("toThread and the default executor", () => {
         return [a, b];
       });
       assert.deepEqual(out, [3, 7]);
+    } finally {
+      await p.destroy();
+    }
+  });
+
+  it("cancelling a runInExecutor task stops its worker call", async () => {
+    const p = pool({ maxWorkers: 1 });
+    try {
+      await run(function* () {
+        const t = getRunningLoop().runInExecutor(p, "busy", 20_000);
+        yield* sleep(200);
+        assert.equal(p.stats().busy, 1);
+        t.cancel("enough");
+        try {
+          yield* t;
+        } catch {
+          // cancelled
+        }
+        assert.equal(t.cancelled(), true);
+      });
+      assert.equal(p.stats().busy, 0, "the worker call was stopped, not left running");
+      assert.equal(await p.run("add", 1, 2), 3);
     } finally {
       await p.destroy();
     }
