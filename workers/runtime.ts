@@ -94,7 +94,12 @@ function loadModule(url: string): Promise<Namespace> {
   return p;
 }
 
+/** Task functions already looked up, by module URL then name: the hot path needs no await. */
+const resolved = new Map<string, Map<string, TaskFunction>>();
+
 async function taskOf(url: string, name: string): Promise<TaskFunction> {
+  const known = resolved.get(url)?.get(name);
+  if (known !== undefined) return known;
   const ns = await loadModule(url);
   const fn = Object.hasOwn(ns, name) ? ns[name] : undefined;
   if (typeof fn !== "function") {
@@ -104,7 +109,14 @@ async function taskOf(url: string, name: string): Promise<TaskFunction> {
         `(its exported functions: ${exported.length > 0 ? exported.join(", ") : "none"})`,
     );
   }
+  let byName = resolved.get(url);
+  if (byName === undefined) resolved.set(url, (byName = new Map()));
+  byName.set(name, fn as TaskFunction);
   return fn as TaskFunction;
+}
+
+function isThenable(x: unknown): x is PromiseLike<unknown> {
+  return x !== null && (typeof x === "object" || typeof x === "function") && typeof (x as PromiseLike<unknown>).then === "function";
 }
 
 function keepName<T>(target: T): T {
@@ -133,7 +145,10 @@ async function perform(req: CallRequest): Promise<unknown> {
     case "batch": {
       const fn = await taskOf(req.module, req.task);
       const out = new Array<unknown>(req.items.length);
-      for (let i = 0; i < req.items.length; i++) out[i] = await fn(req.items[i]);
+      for (let i = 0; i < req.items.length; i++) {
+        const v = fn(req.items[i]);
+        out[i] = isThenable(v) ? await v : v;
+      }
       return out;
     }
     case "function":
@@ -143,8 +158,31 @@ async function perform(req: CallRequest): Promise<unknown> {
   }
 }
 
-/** Answers one request; results marked with `transfer()` are moved, not copied. */
-export default async function handle(req: CallRequest): Promise<CallResponse | object> {
+/**
+ * Answers one request; results marked with `transfer()` are moved, not copied. A call of a
+ * task already looked up, returning a plain value, is answered synchronously.
+ */
+export default function handle(req: CallRequest): CallResponse | object | Promise<CallResponse | object> {
+  if (req.op === "call") {
+    const fn = resolved.get(req.module)?.get(req.task);
+    if (fn !== undefined) {
+      let value: unknown;
+      try {
+        value = fn(...req.args);
+      } catch (e) {
+        return { ok: false, error: serializeError(e) };
+      }
+      if (!isThenable(value)) return withTransfers(req, { ok: true, value });
+      return Promise.resolve(value).then(
+        (v) => withTransfers(req, { ok: true, value: v }),
+        (e: unknown) => ({ ok: false, error: serializeError(e) }),
+      );
+    }
+  }
+  return handleAsync(req);
+}
+
+async function handleAsync(req: CallRequest): Promise<CallResponse | object> {
   if (req.op === "encoded") {
     // A JSON-only channel (child processes under Deno): V8 serialisation inside a string.
     const response = await answer(decodeValue(req.data) as CallRequest);

@@ -7,13 +7,14 @@
 import type { TransferListItem } from "node:worker_threads";
 import { answer } from "../../workers/runtime.ts";
 import type { PoolBackend } from "./backend.ts";
+import type { AbortHook } from "./call.ts";
 import type { CallRequest, CallResponse } from "./protocol.ts";
 
 /** @internal */
 export class InlineBackend implements PoolBackend {
   private _busy = 0;
 
-  call(req: CallRequest, _transfer: TransferListItem[], signal: AbortSignal | null): Promise<CallResponse> {
+  call(req: CallRequest, _transfer: TransferListItem[], abort: AbortHook): Promise<CallResponse> {
     let copy: CallRequest;
     try {
       copy = structuredClone(req);
@@ -22,22 +23,29 @@ export class InlineBackend implements PoolBackend {
     }
     this._busy++;
     const done = answer(copy).finally(() => this._busy--);
-    if (signal === null) return done;
     return new Promise<CallResponse>((resolve, reject) => {
-      const onAbort = () => reject(signal.reason);
-      if (signal.aborted) return onAbort();
-      signal.addEventListener("abort", onAbort, { once: true });
+      // The call cannot be stopped on this thread: aborting only stops waiting for it.
+      const onAbort = () => reject(new Error("the call was abandoned"));
+      abort.once("abort", onAbort);
       done.then(
         (r) => {
-          signal.removeEventListener("abort", onAbort);
+          abort.off("abort", onAbort);
           resolve(r);
         },
         (e: unknown) => {
-          signal.removeEventListener("abort", onAbort);
+          abort.off("abort", onAbort);
           reject(e);
         },
       );
     });
+  }
+
+  response(raw: unknown): CallResponse {
+    return raw as CallResponse;
+  }
+
+  failure(error: unknown): unknown {
+    return error;
   }
 
   workers(): number {

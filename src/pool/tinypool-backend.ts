@@ -11,6 +11,7 @@ import { pathToFileURL } from "node:url";
 import type { TransferListItem } from "node:worker_threads";
 import Tinypool, { type Task as TinypoolTask, type TaskQueue } from "tinypool";
 import type { PoolBackend } from "./backend.ts";
+import type { AbortHook } from "./call.ts";
 import { WorkerCrashedError } from "./errors.ts";
 import type { ResolvedPoolOptions } from "./options.ts";
 import { type CallRequest, type CallResponse, decodeValue, encodeValue } from "./protocol.ts";
@@ -122,8 +123,7 @@ export class TinypoolBackend implements PoolBackend {
     this._pool.on("error", () => {});
   }
 
-  call(req: CallRequest, transfer: TransferListItem[], signal: AbortSignal | null): Promise<CallResponse> {
-    const what = describeRequest(req);
+  call(req: CallRequest, transfer: TransferListItem[], abort: AbortHook): Promise<unknown> {
     let message: CallRequest = req;
     if (this._encode) {
       try {
@@ -132,17 +132,20 @@ export class TinypoolBackend implements PoolBackend {
         return Promise.reject(e);
       }
     }
-    const p = this._pool.run(message, {
+    return this._pool.run(message, {
       // Child processes copy everything; only threads can move buffers.
       transferList: this._process || transfer.length === 0 ? undefined : transfer,
-      signal,
-    }) as Promise<CallResponse | { op: "encoded"; data: string }>;
-    return p.then(
-      (r) => ("op" in r && r.op === "encoded" ? (decodeValue(r.data) as CallResponse) : (r as CallResponse)),
-      (e: unknown) => {
-        throw crashError(e, what);
-      },
-    );
+      signal: abort,
+    }) as Promise<unknown>;
+  }
+
+  response(raw: unknown): CallResponse {
+    const r = raw as CallResponse | { op: "encoded"; data: string };
+    return "op" in r && r.op === "encoded" ? (decodeValue(r.data) as CallResponse) : (r as CallResponse);
+  }
+
+  failure(error: unknown, req: CallRequest): unknown {
+    return crashError(error, describeRequest(req));
   }
 
   workers(): number {

@@ -6,17 +6,18 @@
  * @module
  */
 import type { TransferListItem } from "node:worker_threads";
-import { CancelledError, TimeoutError } from "../errors.ts";
-import { describeValue } from "../future.ts";
+import { TimeoutError } from "../errors.ts";
+import { type Coroutine, describeValue, Future } from "../future.ts";
 import { tryGetRunningLoop } from "../loop/running.ts";
 import type { Task } from "../task.ts";
 import type { PoolBackend } from "./backend.ts";
+import { type CancelSink, PoolCall, QUEUED, RUNNING, SETTLED } from "./call.ts";
 import { PoolClosedError, PoolQueueFullError } from "./errors.ts";
 import { hostTask } from "./host-task.ts";
 import { InlineBackend } from "./inline-backend.ts";
 import { LatencyWindow } from "./latency.ts";
 import { type PoolKind, type ResolvedPoolOptions, resolvePoolOptions, type WorkerPoolOptions } from "./options.ts";
-import { type CallRequest, type CallResponse, collectTransfers, deserializeError } from "./protocol.ts";
+import { type CallRequest, collectTransfers, deserializeError } from "./protocol.ts";
 import { TinypoolBackend } from "./tinypool-backend.ts";
 
 /** Any function a task module may export. */
@@ -120,27 +121,6 @@ export interface PoolStats {
   waitTimeMs: { p50: number; p99: number };
 }
 
-const QUEUED = 0;
-const RUNNING = 1;
-const DONE = 2;
-
-/** One call, from its submission until it settles. */
-interface Call {
-  readonly req: CallRequest;
-  readonly label: string;
-  readonly signal: AbortSignal | null;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: unknown) => void;
-  readonly enqueuedAt: number;
-  state: number;
-  startedAt: number;
-  controller: AbortController | null;
-  timer: ReturnType<typeof setTimeout> | undefined;
-  /** Set when the pool aborted the call and already decided how it ends. */
-  abortedWith: unknown;
-  onAbort: (() => void) | null;
-}
-
 function moduleHref(moduleUrl: string | URL | null): string | null {
   if (moduleUrl === null) return null;
   if (moduleUrl instanceof URL) return moduleUrl.href;
@@ -157,9 +137,18 @@ function moduleHref(moduleUrl: string | URL | null): string | null {
   throw new TypeError(`WorkerPool expects the task module as a URL, got ${describeValue(moduleUrl)}`);
 }
 
-/** Hoisted, so each call allocates no generator closure. */
-function runCall(this: WorkerPool<never>, req: CallRequest, label: string, signal: AbortSignal): Promise<unknown> {
-  return this._submit(req, label, signal);
+/**
+ * The body of every call's task: submit, then wait on the call (a future). Cancelling the
+ * task cancels the call it waits on. Hoisted: each call allocates no generator closure.
+ */
+function* callBody(pool: WorkerPool<never>, req: CallRequest, label: string): Coroutine<unknown> {
+  return yield* pool._submit(req, label);
+}
+
+function failedCall(error: unknown): Future<unknown> {
+  const f = new Future<unknown>();
+  f.setException(error);
+  return f;
 }
 
 /**
@@ -197,14 +186,14 @@ function runCall(this: WorkerPool<never>, req: CallRequest, label: string, signa
  * });
  * ```
  */
-export class WorkerPool<M = AnyTasks> {
+export class WorkerPool<M = AnyTasks> implements CancelSink {
   /** Where the calls run. */
   readonly kind: PoolKind;
   private readonly _options: ResolvedPoolOptions;
   private readonly _module: string | null;
   private _backend: PoolBackend | null = null;
-  private readonly _queue: Call[] = [];
-  private readonly _running = new Set<Call>();
+  private readonly _queue: PoolCall[] = [];
+  private readonly _running = new Set<PoolCall>();
   private _closing: Promise<void> | null = null;
   private _destroyed: Promise<void> | null = null;
   private _idle: (() => void) | null = null;
@@ -362,7 +351,7 @@ export class WorkerPool<M = AnyTasks> {
       this._settle(call, false, new PoolClosedError(`the pool was destroyed before ${call.label} started`));
     }
     for (const call of [...this._running]) {
-      this._abortRunning(call, new PoolClosedError(`the pool was destroyed while ${call.label} was running`));
+      this._stopRunning(call, new PoolClosedError(`the pool was destroyed while ${call.label} was running`));
     }
     this._idle?.();
     this._idle = null;
@@ -381,130 +370,105 @@ export class WorkerPool<M = AnyTasks> {
 
   private _spawn(req: CallRequest, name: string): Task<unknown> {
     const label = `${req.op === "function" ? "toThread" : "pool"}:${name}`;
-    const body = runCall.bind(this as WorkerPool<never>, req, label) as (signal: AbortSignal) => Promise<unknown>;
+    const body = callBody(this as WorkerPool<never>, req, label);
     const loop = tryGetRunningLoop();
     return loop !== undefined ? loop.createTask(body, { name: label }) : hostTask(body, label);
   }
 
-  /** @internal Queues or starts one call; the promise settles with its outcome. */
-  _submit(req: CallRequest, label: string, signal: AbortSignal | null): Promise<unknown> {
+  /** @internal Queues or starts one call; returns the call, a future of its outcome. */
+  _submit(req: CallRequest, label: string): Future<unknown> {
     if (this._destroyed !== null || this._closing !== null) {
       this._failed++;
-      return Promise.reject(
+      return failedCall(
         new PoolClosedError(`${label} was refused: the pool is ${this._destroyed !== null ? "destroyed" : "closing"}`),
       );
     }
-    if (signal !== null && signal.aborted) return Promise.reject(signal.reason);
     if ((req.op === "call" || req.op === "batch") && typeof req.task !== "string") {
       this._failed++;
-      return Promise.reject(new TypeError(`a task name must be a string, got ${describeValue(req.task)}`));
+      return failedCall(new TypeError(`a task name must be a string, got ${describeValue(req.task)}`));
     }
     if ((req.op === "call" || req.op === "batch") && this._module === null) {
       this._failed++;
-      return Promise.reject(new TypeError(`${label}: this pool has no task module (it runs toThread() functions only)`));
+      return failedCall(new TypeError(`${label}: this pool has no task module (it runs toThread() functions only)`));
     }
-    const running = this._running.size < this._options.maxWorkers;
-    if (!running && this._queue.length >= this._options.maxQueue) {
+    const free = this._running.size < this._options.maxWorkers;
+    if (!free && this._queue.length >= this._options.maxQueue) {
       this._failed++;
-      return Promise.reject(
+      return failedCall(
         new PoolQueueFullError(
           `${label} was refused: all ${this._options.maxWorkers} workers are busy and ` +
             `${this._queue.length} calls are queued (maxQueue ${this._options.maxQueue})`,
         ),
       );
     }
-    return new Promise<unknown>((resolve, reject) => {
-      const call: Call = {
-        req,
-        label,
-        signal,
-        resolve,
-        reject,
-        enqueuedAt: performance.now(),
-        state: QUEUED,
-        startedAt: 0,
-        controller: null,
-        timer: undefined,
-        abortedWith: undefined,
-        onAbort: null,
-      };
-      if (signal !== null) {
-        const onAbort = () => this._cancel(call);
-        call.onAbort = onAbort;
-        signal.addEventListener("abort", onAbort, { once: true });
-      }
-      if (running) this._start(call);
-      else this._queue.push(call);
-    });
+    const call = new PoolCall(req, label, this, performance.now());
+    if (free) this._start(call);
+    else this._queue.push(call);
+    return call;
   }
 
   private _backendNow(): PoolBackend {
     return (this._backend ??= this.kind === "inline" ? new InlineBackend() : new TinypoolBackend(this._options));
   }
 
-  private _start(call: Call): void {
-    call.state = RUNNING;
+  private _start(call: PoolCall): void {
+    call.phase = RUNNING;
     call.startedAt = performance.now();
     this._waitTimes.add(call.startedAt - call.enqueuedAt);
     this._running.add(call);
-    const controller = (call.controller = new AbortController());
     const timeout = this._options.taskTimeoutMs;
     if (timeout > 0) {
       call.timer = setTimeout(() => {
         call.timer = undefined;
-        this._abortRunning(call, new TimeoutError(`${call.label} took longer than taskTimeoutMs (${timeout} ms)`));
+        this._stopRunning(call, new TimeoutError(`${call.label} took longer than taskTimeoutMs (${timeout} ms)`));
       }, timeout);
     }
     const req = call.req;
     const transfer: TransferListItem[] =
       req.op === "batch" ? collectTransfers(req.items) : req.op === "encoded" ? [] : collectTransfers(req.args);
-    let pending: Promise<CallResponse>;
+    const backend = this._backendNow();
+    let pending: Promise<unknown>;
     try {
-      pending = this._backendNow().call(req, transfer, controller.signal);
+      pending = backend.call(req, transfer, call);
     } catch (e) {
       pending = Promise.reject(e);
     }
     pending.then(
-      (response) => {
-        if (call.state !== RUNNING) return;
+      (raw) => {
+        if (call.phase !== RUNNING) return;
+        const response = backend.response(raw);
         if (response.ok) this._settle(call, true, response.value);
         else this._settle(call, false, deserializeError(response.error));
       },
       (e: unknown) => {
-        if (call.state !== RUNNING) return;
-        this._settle(call, false, call.abortedWith !== undefined ? call.abortedWith : this._explain(call, e));
+        if (call.phase !== RUNNING) return;
+        this._settle(call, false, this._explain(call, backend.failure(e, req)));
       },
     );
   }
 
-  /** Stops a running call: its worker is stopped and replaced; the call ends with `error`. */
-  private _abortRunning(call: Call, error: unknown): void {
-    if (call.state !== RUNNING) return;
-    call.abortedWith = error;
-    call.controller?.abort(error);
-    // The backend rejects at once for tinypool; settle now in case it never answers.
+  /** Stops a running call: its worker is stopped (and replaced); the call fails with `error`. */
+  private _stopRunning(call: PoolCall, error: unknown): void {
+    if (call.phase !== RUNNING) return;
+    // Stop the worker first: the backend then counts it gone before the next call is handed over.
+    call.abortWorker();
     this._settle(call, false, error);
   }
 
-  /** The task's signal was aborted: leave the queue, or stop the worker. */
-  private _cancel(call: Call): void {
-    const reason = call.signal?.reason ?? new CancelledError();
-    if (call.state === QUEUED) {
+  /** @internal A call was cancelled: it leaves the queue, or its worker is stopped. */
+  _callCancelled(call: PoolCall): void {
+    if (call.phase === QUEUED) {
       const i = this._queue.indexOf(call);
       if (i >= 0) this._queue.splice(i, 1);
-      this._settle(call, false, reason);
-    } else if (call.state === RUNNING) {
-      this._abortRunning(call, reason);
+      this._settle(call, false, undefined);
+    } else if (call.phase === RUNNING) {
+      this._stopRunning(call, undefined);
     }
   }
 
-  private _settle(call: Call, ok: boolean, value: unknown): void {
-    const wasRunning = call.state === RUNNING;
-    call.state = DONE;
-    if (call.onAbort !== null) {
-      call.signal!.removeEventListener("abort", call.onAbort);
-      call.onAbort = null;
-    }
+  private _settle(call: PoolCall, ok: boolean, value: unknown): void {
+    const wasRunning = call.phase === RUNNING;
+    call.phase = SETTLED;
     if (call.timer !== undefined) {
       clearTimeout(call.timer);
       call.timer = undefined;
@@ -513,14 +477,14 @@ export class WorkerPool<M = AnyTasks> {
       this._running.delete(call);
       this._runTimes.add(performance.now() - call.startedAt);
     }
-    if (ok) {
-      this._completed++;
-      call.resolve(value);
-    } else {
-      this._failed++;
-      call.reject(value);
-    }
+    if (ok) this._completed++;
+    else this._failed++;
+    // Hand the freed worker its next call before anything reacts to this one.
     if (wasRunning) this._pump();
+    if (!call.done()) {
+      if (ok) call.setResult(value);
+      else call.setException(value);
+    }
   }
 
   /** Starts queued calls while workers are free; tells close() when all is done. */
@@ -536,7 +500,7 @@ export class WorkerPool<M = AnyTasks> {
   }
 
   /** Gives a backend failure a message that names the culprit. */
-  private _explain(call: Call, e: unknown): unknown {
+  private _explain(call: PoolCall, e: unknown): unknown {
     if (e instanceof Error && e.name === "DataCloneError") {
       const req = call.req;
       const values = req.op === "batch" ? req.items : req.op === "encoded" ? [] : req.args;
