@@ -6,7 +6,17 @@
 import { availableParallelism } from "node:os";
 import { describeValue } from "../future.ts";
 
-/** Where a pool runs its calls. */
+/**
+ * Where a pool runs its calls: worker threads, child processes, or the loop's own thread.
+ *
+ * @example
+ * ```ts
+ * import { type PoolKind, WorkerPool } from "loopwork";
+ *
+ * const kind: PoolKind = process.env.DEBUG ? "inline" : "thread";
+ * const pool = new WorkerPool(new URL("./tasks.ts", import.meta.url), { kind });
+ * ```
+ */
 export type PoolKind = "thread" | "process" | "inline";
 
 /**

@@ -38,7 +38,18 @@ export function transfer<T extends ArrayBuffer | ArrayBufferView | MessagePortLi
   return value;
 }
 
-/** Something with `postMessage`, such as a `MessagePort`. */
+/**
+ * Something with `postMessage`, such as a `MessagePort`: `transfer()` accepts it.
+ *
+ * @example
+ * ```ts
+ * import { type MessagePortLike, transfer } from "loopwork";
+ * import { MessageChannel } from "node:worker_threads";
+ *
+ * const { port1 } = new MessageChannel();
+ * const port: MessagePortLike = transfer(port1);
+ * ```
+ */
 export interface MessagePortLike {
   /** Posts a message. */
   postMessage(message: unknown, transfer?: readonly unknown[]): void;

@@ -361,6 +361,16 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
   /**
    * `await using pool = new WorkerPool(...)`: closes the pool (finishing queued work) at
    * the end of the scope.
+   *
+   * @example
+   * ```ts
+   * import { WorkerPool } from "loopwork";
+   *
+   * {
+   *   await using pool = new WorkerPool(new URL("./tasks.ts", import.meta.url));
+   *   console.log(await pool.run("add", 1, 2)); // 3
+   * } // the pool is closed here
+   * ```
    */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
