@@ -307,7 +307,15 @@ export class Loop implements ErrorSink {
         "runInExecutor(null, …): this loop has no default executor; call setDefaultExecutor() first",
       );
     }
-    return this.createTask(() => ex.run(taskName, ...args), { name: `executor:${taskName}` });
+    return this.createTask(
+      (signal: AbortSignal) => {
+        const call = ex.run(taskName, ...args);
+        // An executor whose calls are futures (a WorkerPool) can stop them: pass the cancellation on.
+        if (call instanceof Future) signal.addEventListener("abort", () => call.cancel(), { once: true });
+        return call;
+      },
+      { name: `executor:${taskName}` },
+    );
   }
 
   /** Sets the executor `runInExecutor(null, …)` uses; the loop closes it when `run()` ends. */
