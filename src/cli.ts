@@ -6,6 +6,7 @@
  */
 import { readFileSync, realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
+import { compareMain } from "./compare/command.ts";
 
 /** A subcommand: its one-line summary and its entry point, which returns the exit code. */
 export interface Command {
@@ -14,7 +15,12 @@ export interface Command {
 }
 
 /** Every subcommand, by name. */
-export const commands: Record<string, Command> = {};
+export const commands: Record<string, Command> = {
+  compare: {
+    summary: "run I/O-, CPU-bound and mixed work sequentially, on the loop, on threads and processes",
+    main: compareMain,
+  },
+};
 
 function version(): string {
   for (const rel of ["../package.json", "../../package.json"]) {
@@ -51,7 +57,13 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`loopwork: unknown command ${JSON.stringify(first)}\n\n${usage()}`);
     return 2;
   }
-  return await command.main(rest);
+  try {
+    return await command.main(rest);
+  } catch (e) {
+    const err = e as Error;
+    process.stderr.write(`loopwork ${first}: failed: ${err?.stack ?? String(e)}\n`);
+    return 1;
+  }
 }
 
 /** Whether this module is the program being run (directly, or through npm's bin link). */

@@ -93,8 +93,14 @@ export function monitorLag(options: LagMonitorOptions = {}): LagMonitor {
   return {
     report,
     stop() {
-      if (handle !== undefined) clearTimeout(handle);
-      handle = undefined;
+      if (handle !== undefined) {
+        clearTimeout(handle);
+        handle = undefined;
+        // A tick that is overdue but could not fire yet (the thread is still busy) counts:
+        // without it, a thread blocked for the whole run would report no lag at all.
+        const now = performance.now();
+        if (now > due + interval) lags.push(now - due);
+      }
       return report();
     },
   };

@@ -30,3 +30,14 @@ describe("monitorLag", () => {
     assert.throws(() => monitorLag({ intervalMs: NaN }), RangeError);
   });
 });
+
+describe("monitorLag: a thread blocked until stop()", () => {
+  it("an overdue tick that could not fire before stop() still counts", () => {
+    const lag = monitorLag({ intervalMs: 5 });
+    const until = performance.now() + 60;
+    while (performance.now() < until) { /* blocked for the whole measurement */ }
+    const r = lag.stop();
+    assert.equal(r.samples, 1);
+    assert.ok(r.maxMs >= 50, `worst lag ${r.maxMs.toFixed(1)} ms`);
+  });
+});

@@ -109,13 +109,18 @@ export function verdict(report: CompareReport): string {
     );
   }
   if (cpuLoop) {
-    const pool = cpuThreads ?? cpuProcs;
-    const did = cpuLoop.speedup < 1.2 ? "it did nothing for CPU work" : `it sped CPU work up ${fmt(cpuLoop.speedup, 2)}×, which is noise, not concurrency`;
     parts.push(
-      pool
-        ? `${capitalise(did)} (${fmt(cpuLoop.speedup, 2)}×), which the ${pool.strategy === "threads" ? "thread" : "process"} pool sped up ${fmt(pool.speedup, 2)}× on ${cores}.`
-        : `${capitalise(did)} (${fmt(cpuLoop.speedup, 2)}×).`,
+      cpuLoop.speedup < 1.2
+        ? `It did nothing for CPU work (${fmt(cpuLoop.speedup, 2)}×): one thread computes no faster by taking turns.`
+        : `Its ${fmt(cpuLoop.speedup, 2)}× on CPU work is measurement noise: one thread computes no faster by taking turns.`,
     );
+    const pool = cpuThreads ?? cpuProcs;
+    if (pool) {
+      parts.push(
+        `Parallelism did: the ${pool.strategy === "threads" ? "thread" : "process"} pool sped CPU work up ` +
+          `${fmt(pool.speedup, 2)}× on ${cores}.`,
+      );
+    }
   }
   if (cpuThreads && cpuProcs) {
     const faster = cpuThreads.wallMs <= cpuProcs.wallMs ? cpuThreads : cpuProcs;
@@ -131,22 +136,25 @@ export function verdict(report: CompareReport): string {
         `(${fmt(ioThreads.speedup, 1)}× on I/O), while the loop waited on all of them.`,
     );
   }
-  if (cpuSeq && (cpuThreads ?? cpuProcs)) {
+  if ((cpuSeq || cpuLoop) && (cpuThreads ?? cpuProcs)) {
     const pool = (cpuThreads ?? cpuProcs)!;
+    const frozen = Math.max(cpuSeq?.lagMaxMs ?? 0, cpuLoop?.lagMaxMs ?? 0);
     parts.push(
-      `CPU work on the main thread froze it for up to ${fmt(cpuSeq.lagMaxMs)} ms; on the pool the loop's worst lag ` +
-        `was ${fmt(pool.lagMaxMs, 1)} ms.`,
+      `CPU work on the main thread froze it for up to ${fmt(frozen)} ms at a time; with the work on the ` +
+        `${pool.strategy === "threads" ? "thread" : "process"} pool, the main thread's worst lag was ${fmt(pool.lagMaxMs, 1)} ms.`,
     );
   }
   if (mixed.length > 1) {
     const best = mixed.reduce((a, b) => (b.wallMs < a.wallMs ? b : a));
-    parts.push(`For the mixed workload, ${best.strategy} was fastest (${fmt(best.speedup, 2)}×).`);
+    const calmest = mixed.reduce((a, b) => (b.lagMaxMs < a.lagMaxMs ? b : a));
+    let text = `For the mixed workload, ${best.strategy} was fastest (${fmt(best.speedup, 2)}×)`;
+    if (best !== calmest && best.lagMaxMs > 4 * calmest.lagMaxMs && best.lagMaxMs > 20) {
+      text += ` but froze the main thread for up to ${fmt(best.lagMaxMs)} ms, where ${calmest.strategy} kept it ` +
+        `under ${fmt(Math.max(1, calmest.lagMaxMs))} ms: wait on the loop, compute on a pool`;
+    }
+    parts.push(`${text}.`);
   }
   return parts.join(" ");
-}
-
-function capitalise(s: string): string {
-  return s.charAt(0).toUpperCase() + s.slice(1);
 }
 
 function escapeHtml(s: string): string {

@@ -42,11 +42,16 @@ export async function startLatencyServer(latencyMs: number): Promise<LatencyServ
     const t = setTimeout(() => {
       timers.delete(t);
       answered++;
-      res.writeHead(200, { "content-type": "text/plain", connection: "keep-alive" });
+      res.writeHead(200, { "content-type": "text/plain" });
       res.end(`waited ${latencyMs} ms for ${req.url}\n`);
     }, latencyMs);
     timers.add(t);
   });
+  // Clients keep connections open between the phases of a comparison: if the server timed
+  // them out first (Node's default is 5 s), a client could reuse a socket just closed under
+  // it ("other side closed"). The server outlives its clients' idle times instead.
+  server.keepAliveTimeout = 10 * 60_000;
+  server.headersTimeout = 10 * 60_000 + 1_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => resolve());
