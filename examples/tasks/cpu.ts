@@ -19,3 +19,10 @@ export function whereAmI(): number {
 export function crash(): void {
   process.exit(1);
 }
+
+/** Sum of i*i for i in [from, to), modulo 2^32: a pure loop that can be cut into slices. */
+export function sumOfSquares(from: number, to: number): number {
+  let total = 0;
+  for (let i = from; i < to; i++) total = (total + Math.imul(i, i)) >>> 0;
+  return total;
+}
