@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { parseCompareArgs } from "../src/compare/command.ts";
-import { type CompareReport, renderHtml, renderTable, type Row, verdict } from "../src/compare/report.ts";
+import { type CompareReport, renderHtml, renderSvg, renderTable, type Row, verdict } from "../src/compare/report.ts";
 import { startLatencyServer } from "../src/compare/server.ts";
 import { describe, it } from "./harness.ts";
 
@@ -110,6 +110,8 @@ describe("compare: the report", () => {
   it("the verdict changes with the numbers", () => {
     const v = verdict(report([row("io", "sequential", 100, 1), row("io", "loop", 95, 1)]));
     assert.match(v, /Concurrency barely helped I\/O here \(1\.05×\)/);
+    const w = verdict(report([row("cpu", "sequential", 100, 90), row("cpu", "loop", 100, 90), row("cpu", "threads", 98, 3)]));
+    assert.match(w, /The thread pool did not speed CPU work up here \(1\.02× on 2 cores\)/);
   });
 
   it("the table aligns one line per row with the headings", () => {
@@ -129,6 +131,17 @@ describe("compare: the report", () => {
   });
 });
 
+describe("compare: the SVG image", () => {
+  it("holds both charts and a legend in one standalone SVG", () => {
+    const svg = renderSvg(sample);
+    assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    assert.equal((svg.match(/<svg/g) ?? []).length, 1, "no nested svg elements");
+    assert.match(svg, /Speed-up over sequential/);
+    assert.match(svg, /Worst lag of the main thread/);
+    for (const s of ["sequential", "loop", "threads", "processes"]) assert.ok(svg.includes(`>${s}</text>`), s);
+  });
+});
+
 describe("compare: the latency server", () => {
   it("answers after its latency and counts the answers", async () => {
     const server = await startLatencyServer(30);
@@ -143,4 +156,36 @@ describe("compare: the latency server", () => {
       await server.close();
     }
   });
+});
+
+describe("compare: the chart in a browser", () => {
+  it("headless Chromium opens the HTML chart and renders it to a screenshot", async () => {
+    const { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => existsSync(p));
+    if (chromium === undefined) {
+      console.log("SKIPPED: no Chromium on this machine (apt-get install chromium) — the chart was not opened in a browser");
+      return;
+    }
+    const dir = mkdtempSync(join(tmpdir(), "loopwork-chart-"));
+    try {
+      const page = join(dir, "report.html");
+      const png = join(dir, "shot.png");
+      writeFileSync(page, renderHtml(sample));
+      await new Promise<void>((resolve, reject) => {
+        execFile(chromium, [
+          "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+          "--disable-background-networking", "--disable-component-update", "--disable-sync",
+          `--user-data-dir=${join(dir, "profile")}`, "--window-size=820,1400", `--screenshot=${png}`, `file://${page}`,
+        ], { timeout: 60_000 }, (err) => (err ? reject(err) : resolve()));
+      });
+      const bytes = readFileSync(png);
+      assert.equal(bytes.subarray(1, 4).toString("latin1"), "PNG");
+      assert.equal(bytes.readUInt32BE(16), 820, "screenshot width");
+      assert.ok(bytes.length > 20_000, `a rendered page, not a blank one (${bytes.length} bytes)`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });

@@ -8,7 +8,7 @@ import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { SingleBar } from "cli-progress";
 import { compare } from "./compare.ts";
-import { renderHtml, renderTable, type StrategyName, verdict, type WorkloadName } from "./report.ts";
+import { renderHtml, renderSvg, renderTable, type StrategyName, verdict, type WorkloadName } from "./report.ts";
 
 /** Thrown for bad command-line input; the command exits 2 with its message. */
 export class UsageError extends Error {
@@ -37,7 +37,7 @@ options:
   --strategies S[,S] only these strategies: sequential, loop, threads, processes
   --quick            small sizes, for a fast look (a few seconds)
   --json             print the result as JSON instead of the table
-  --out FILE         write a self-contained HTML chart of the result
+  --out FILE         write the charts: FILE.html (a page with the table) or FILE.svg (an image)
   --help             this text
 `;
 
@@ -175,7 +175,7 @@ export async function compareMain(argv: string[]): Promise<number> {
     process.stdout.write(`\n${wrap(verdict(report), 90)}\n`);
   }
   if (args.out !== undefined) {
-    writeFileSync(args.out, renderHtml(report));
+    writeFileSync(args.out, args.out.toLowerCase().endsWith(".svg") ? renderSvg(report) : renderHtml(report));
     if (!args.json) process.stdout.write(`\nchart written to ${args.out}\n`);
   }
   return 0;

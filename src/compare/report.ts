@@ -116,9 +116,12 @@ export function verdict(report: CompareReport): string {
     );
     const pool = cpuThreads ?? cpuProcs;
     if (pool) {
+      const kind = pool.strategy === "threads" ? "thread" : "process";
       parts.push(
-        `Parallelism did: the ${pool.strategy === "threads" ? "thread" : "process"} pool sped CPU work up ` +
-          `${fmt(pool.speedup, 2)}× on ${cores}.`,
+        pool.speedup >= 1.2
+          ? `Parallelism did: the ${kind} pool sped CPU work up ${fmt(pool.speedup, 2)}× on ${cores}.`
+          : `The ${kind} pool did not speed CPU work up here (${fmt(pool.speedup, 2)}× on ${cores}): ` +
+            "were the cores busy with other programs, or the calls too small for a worker round trip?",
       );
     }
   }
@@ -208,6 +211,24 @@ function barChart(rows: Row[], value: (r: Row) => number, title: string, unit: s
   });
   out.push("</svg>");
   return out.join("\n");
+}
+
+/** Both charts stacked in one standalone SVG image (for a README or a slide). */
+export function renderSvg(report: CompareReport): string {
+  const strip = (svg: string) => svg.replace(/^<svg[^>]*>/, "").replace(/<\/svg>$/, "");
+  const speed = strip(barChart(report.rows, (r) => r.speedup, "Speed-up over sequential (higher is better)", "×"));
+  const lag = strip(barChart(report.rows, (r) => r.lagMaxMs, "Worst lag of the main thread (lower is better)", " ms"));
+  const strategies = [...new Set(report.rows.map((r) => r.strategy))];
+  const legend = strategies
+    .map((s, i) => `<rect x="${60 + i * 130}" y="612" width="12" height="12" fill="${COLORS[s]}"/><text x="${78 + i * 130}" y="623" font-size="13">${s}</text>`)
+    .join("");
+  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 720 640" font-family="system-ui, sans-serif">
+<rect width="720" height="640" fill="#fff"/>
+<g>${speed}</g>
+<g transform="translate(0 300)">${lag}</g>
+${legend}
+</svg>
+`;
 }
 
 /** A self-contained HTML page: the verdict, two charts, the table. Opens in any browser. */
