@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { RESULT_MARK, type SuiteResult } from "./lib.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const SUITES = ["spawn", "switch", "memory", "sleeps"] as const;
+const SUITES = ["spawn", "switch", "memory", "group", "roundtrip", "cpu", "sleeps"] as const;
 const PYTHON_SUITES = new Set(["spawn", "switch", "memory", "sleeps"]);
 
 function arg(name: string): string | undefined {
@@ -137,6 +137,14 @@ for (const rt of new Set(results.map((r) => r.runtime).filter((r) => !r.startsWi
   const memPy = value("memory", /^Python/, /asyncio/);
   if (mem !== undefined && memEff !== undefined) goal(`memory per task below effection's (${rt})`, mem < memEff, `${f(mem)} B vs ${f(memEff)} B`);
   if (mem !== undefined && memPy !== undefined) goal(`memory per task below asyncio's (${rt})`, mem < memPy, `${f(mem)} B vs ${f(memPy)} B`);
+  const ours5 = value("roundtrip", rt, "loopwork WorkerPool (threads)");
+  const raw5 = value("roundtrip", rt, "raw tinypool (threads)");
+  if (ours5 !== undefined && raw5 !== undefined) {
+    goal(`pool overhead over raw tinypool ≤ 10% (${rt})`, ours5 / raw5 >= 0.9, `${f((1 - ours5 / raw5) * 100)}% fewer calls/s`);
+  }
+  const seq6 = value("cpu", rt, "sequential, main thread");
+  const ours6 = value("cpu", rt, "loopwork WorkerPool (threads)");
+  if (seq6 !== undefined && ours6 !== undefined) goal(`CPU speed-up ≥ 1.85 on 2 workers (${rt})`, seq6 / ours6 >= 1.85, `${f(seq6 / ours6)}×`);
 }
 if (goals.length) lines.push("## Goals", "", "| goal | measured | |", "| --- | --- | --- |", ...goals, "");
 
