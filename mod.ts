@@ -31,3 +31,22 @@ export { allTasks, currentTask, getRunningLoop, tryGetRunningLoop } from "./src/
 export { run, type RunOptions, spawn } from "./src/run.ts";
 export { sleep, yieldNow } from "./src/sleep.ts";
 export { until } from "./src/until.ts";
+
+// ---- Synchronisation primitives, queues and the @std/async jobs (issue 4) ----
+export { type WaitOptions } from "./src/sync/grant.ts";
+export { type Held, type ScopedBody } from "./src/sync/scope.ts";
+export { Lock } from "./src/sync/lock.ts";
+export { Event } from "./src/sync/event.ts";
+export { Condition } from "./src/sync/condition.ts";
+export { BoundedSemaphore, Semaphore } from "./src/sync/semaphore.ts";
+export { Barrier, BrokenBarrierError } from "./src/sync/barrier.ts";
+export {
+  LifoQueue,
+  PriorityQueue,
+  type PriorityQueueOptions,
+  Queue,
+  QueueEmpty,
+  QueueFull,
+  type QueueOptions,
+  QueueShutDown,
+} from "./src/queue.ts";

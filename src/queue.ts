@@ -1,0 +1,545 @@
+/**
+ * Queues: asyncio.Queue, PriorityQueue and LifoQueue, with Python 3.13's `shutdown()`.
+ * Back-pressure comes from `maxsize`: `put()` waits while the queue is full, `get()` while
+ * it is empty, each in FIFO order. An item is handed straight to the first waiting getter;
+ * if that getter is cancelled before it runs, the item goes back to the head of the queue
+ * (or to the next getter), so no item is lost or delivered twice. A waiting `put()` enters
+ * its item as soon as there is room: from then on the item is in the queue, like a
+ * message sent, even if the putting task is cancelled before it resumes.
+ * @module
+ */
+import { InvalidStateError } from "./errors.ts";
+import { describeValue, type Future } from "./future.ts";
+import { failedWith, firstOf, Grant, resolved, type WaitOptions } from "./sync/grant.ts";
+import { Event } from "./sync/event.ts";
+
+/**
+ * Raised by `putNowait()` on a full queue.
+ *
+ * @example
+ * ```ts
+ * import { Queue, QueueFull } from "loopwork";
+ *
+ * const q = new Queue<number>({ maxsize: 1 });
+ * q.putNowait(1);
+ * try { q.putNowait(2); } catch (e) { console.log(e instanceof QueueFull); } // true
+ * ```
+ */
+export class QueueFull extends Error {
+  /** Creates the error. */
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message ?? "The queue is full", options);
+    this.name = "QueueFull";
+  }
+}
+
+/**
+ * Raised by `getNowait()` on an empty queue.
+ *
+ * @example
+ * ```ts
+ * import { Queue, QueueEmpty } from "loopwork";
+ *
+ * const q = new Queue<number>();
+ * try { q.getNowait(); } catch (e) { console.log(e instanceof QueueEmpty); } // true
+ * ```
+ */
+export class QueueEmpty extends Error {
+  /** Creates the error. */
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message ?? "The queue is empty", options);
+    this.name = "QueueEmpty";
+  }
+}
+
+/**
+ * Raised by `put()`/`putNowait()` on a queue that was shut down, and by `get()`/
+ * `getNowait()` once such a queue is empty (at once after `shutdown(true)`).
+ *
+ * @example
+ * ```ts
+ * import { Queue, QueueShutDown } from "loopwork";
+ *
+ * const q = new Queue<number>();
+ * q.shutdown();
+ * try { q.putNowait(1); } catch (e) { console.log(e instanceof QueueShutDown); } // true
+ * ```
+ */
+export class QueueShutDown extends Error {
+  /** Creates the error. */
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message ?? "The queue is shut down", options);
+    this.name = "QueueShutDown";
+  }
+}
+
+/** Options of `new Queue()`, `new LifoQueue()`. */
+export interface QueueOptions {
+  /** Most items the queue holds before `put()` waits; 0 (the default) means no limit. */
+  maxsize?: number;
+}
+
+/** Options of `new PriorityQueue()`. */
+export interface PriorityQueueOptions<T> extends QueueOptions {
+  /**
+   * Orders items: negative when `a` comes first. Default: `<` on the items (numbers,
+   * strings). Items that compare equal come out in the order they went in.
+   */
+  compare?: (a: T, b: T) => number;
+}
+
+class GetGrant<T> extends Grant<T> {
+  constructor(private readonly queue: Queue<T>) {
+    super();
+  }
+  _dequeue(): void {
+    this.queue._getters.delete(this);
+  }
+  _abandon(): void {
+    this.queue._returnItem(this._value as T);
+  }
+}
+
+class PutGrant<T> extends Grant<void> {
+  constructor(
+    private readonly queue: Queue<T>,
+    readonly item: T,
+  ) {
+    super();
+  }
+  _dequeue(): void {
+    this.queue._putters.delete(this);
+  }
+  _abandon(): void {}
+}
+
+function checkMaxsize(what: string, options: QueueOptions | undefined): number {
+  if (options === undefined) return 0;
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`${what}: options must be an object, got ${describeValue(options)}`);
+  }
+  const m = options.maxsize;
+  if (m === undefined) return 0;
+  if (typeof m !== "number" || !Number.isInteger(m) || m < 0) {
+    throw new RangeError(`${what}: maxsize must be an integer >= 0 (0 for no limit), got ${describeValue(m)}`);
+  }
+  return m;
+}
+
+/**
+ * A FIFO queue for tasks (asyncio.Queue). `put` and `get` return futures to `yield*` or
+ * `await`; `putNowait`/`getNowait` never wait. `taskDone()` and `join()` track work;
+ * `shutdown()` ends the queue, and `for await (const x of queue)` reads until then.
+ *
+ * @example
+ * ```ts
+ * import { Queue, run, spawn } from "loopwork";
+ *
+ * await run(function* () {
+ *   const q = new Queue<number>({ maxsize: 2 });
+ *   const consumer = spawn(async () => {
+ *     let sum = 0;
+ *     for await (const n of q) { sum += n; q.taskDone(); }
+ *     return sum;
+ *   });
+ *   for (let i = 1; i <= 5; i++) yield* q.put(i); // waits while 2 are queued
+ *   yield* q.join();
+ *   q.shutdown();
+ *   console.log(yield* consumer); // 15
+ * });
+ * ```
+ */
+export class Queue<T> implements AsyncIterable<T>, Disposable {
+  /** Most items held before `put()` waits; 0 means no limit. */
+  readonly maxsize: number;
+  /** @internal */ readonly _getters: Set<GetGrant<T>> = new Set();
+  /** @internal */ readonly _putters: Set<PutGrant<T>> = new Set();
+  /** @internal */ _unfinished = 0;
+  /** @internal */ readonly _finished: Event = new Event();
+  /** @internal */ _isShutdown = false;
+  /** @internal */ _immediate = false;
+  private readonly _items: Deque<T> = new Deque<T>();
+
+  /**
+   * Creates a queue holding at most `maxsize` items (0, the default, for no limit).
+   * @throws {RangeError} when `maxsize` is not an integer >= 0
+   */
+  constructor(options?: QueueOptions) {
+    this.maxsize = checkMaxsize(`new ${new.target.name}()`, options);
+    this._finished.set();
+  }
+
+  // ---- storage: what the subclasses change ------------------------------------------
+
+  /** @internal */ _size(): number {
+    return this._items.length;
+  }
+  /** @internal */ _push(item: T): void {
+    this._items.push(item);
+  }
+  /** @internal */ _take(): T {
+    return this._items.shift();
+  }
+  /** @internal An item a cancelled getter gives back: it goes where it came from. */
+  _pushBack(item: T): void {
+    this._items.unshift(item);
+  }
+
+  // ---- public surface ---------------------------------------------------------------
+
+  /** Number of items in the queue. */
+  qsize(): number {
+    return this._size();
+  }
+
+  /** Whether the queue holds no item. */
+  empty(): boolean {
+    return this._size() === 0;
+  }
+
+  /** Whether the queue holds `maxsize` items (never, without a limit). */
+  full(): boolean {
+    return this.maxsize > 0 && this._size() >= this.maxsize;
+  }
+
+  /** Whether `shutdown()` was called. */
+  isShutdown(): boolean {
+    return this._isShutdown;
+  }
+
+  /**
+   * Puts `item` without waiting.
+   * @throws {QueueFull} when the queue is full
+   * @throws {QueueShutDown} when the queue was shut down
+   */
+  putNowait(item: T): void {
+    if (this._isShutdown) throw new QueueShutDown("putNowait(): the queue is shut down");
+    if (this.full()) throw new QueueFull(`putNowait(): the queue is full (maxsize ${this.maxsize})`);
+    this._enter(item);
+  }
+
+  /**
+   * Puts `item`, waiting while the queue is full (behind earlier waiting puts). Fails with
+   * `QueueShutDown` if the queue is or gets shut down before the item is in.
+   */
+  put(item: T, options?: WaitOptions): Future<void> {
+    if (this._isShutdown) return failedWith(new QueueShutDown("put(): the queue is shut down"));
+    if (!this.full() && this._putters.size === 0) {
+      if (options?.signal?.aborted) return failedWith(options.signal.reason);
+      this._enter(item);
+      return resolved(undefined);
+    }
+    const g = new PutGrant(this, item);
+    this._putters.add(g);
+    g._watch(options?.signal);
+    return g;
+  }
+
+  /**
+   * Removes and returns the next item without waiting.
+   * @throws {QueueEmpty} when the queue is empty
+   * @throws {QueueShutDown} when the queue is empty and shut down
+   */
+  getNowait(): T {
+    if (this._size() === 0) {
+      if (this._isShutdown) throw new QueueShutDown("getNowait(): the queue is shut down and empty");
+      throw new QueueEmpty("getNowait(): the queue is empty");
+    }
+    const item = this._take();
+    this._admitPutters();
+    return item;
+  }
+
+  /**
+   * Removes and returns the next item, waiting while the queue is empty (behind earlier
+   * waiting gets). Fails with `QueueShutDown` once the queue is shut down and empty.
+   */
+  get(options?: WaitOptions): Future<T> {
+    if (this._size() > 0) {
+      if (options?.signal?.aborted) return failedWith(options.signal.reason);
+      return resolved(this.getNowait());
+    }
+    if (this._isShutdown) return failedWith(new QueueShutDown("get(): the queue is shut down and empty"));
+    const g = new GetGrant(this);
+    this._getters.add(g);
+    g._watch(options?.signal);
+    return g;
+  }
+
+  /**
+   * Marks one item taken with `get` as processed; `join()` resolves when every item put
+   * was marked.
+   * @throws {InvalidStateError} when called more times than items were put
+   */
+  taskDone(): void {
+    if (this._unfinished <= 0) {
+      throw new InvalidStateError("taskDone() called more times than there were items put");
+    }
+    if (--this._unfinished === 0) this._finished.set();
+  }
+
+  /** Resolves once every item put has been marked with `taskDone()` (at once if none is pending). */
+  join(options?: WaitOptions): Future<void> {
+    return this._finished.wait(options) as Future<unknown> as Future<void>;
+  }
+
+  /**
+   * Shuts the queue down (Python 3.13): `put` fails with `QueueShutDown` from now on, and
+   * so do waiting puts; `get` drains what is left, then fails with `QueueShutDown`. With
+   * `immediate`, the items left are dropped at once (counted as done for `join()`), so
+   * every waiting `get` fails too.
+   */
+  shutdown(immediate: boolean = false): void {
+    this._isShutdown = true;
+    if (immediate) {
+      this._immediate = true;
+      while (this._size() > 0) {
+        this._take();
+        if (this._unfinished > 0) this._unfinished--;
+      }
+      if (this._unfinished === 0) this._finished.set();
+    }
+    const getters = [...this._getters];
+    this._getters.clear();
+    for (const g of getters) g.setException(new QueueShutDown("get(): the queue was shut down"));
+    const putters = [...this._putters];
+    this._putters.clear();
+    for (const p of putters) p.setException(new QueueShutDown("put(): the queue was shut down"));
+  }
+
+  /** `using q = new Queue()`: the queue is shut down (not immediately) when the block ends. */
+  [Symbol.dispose](): void {
+    this.shutdown();
+  }
+
+  /** `for await (const x of queue)`: gets items until the queue is shut down and empty. */
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    return this.iterate();
+  }
+
+  /**
+   * Gets items until the queue is shut down and empty; `options.signal` stops the
+   * iteration (the pending `get` is withdrawn and the loop throws the abort reason).
+   */
+  async *iterate(options?: WaitOptions): AsyncGenerator<T, void, undefined> {
+    for (;;) {
+      let item: T;
+      try {
+        item = await this.get(options);
+      } catch (e) {
+        if (e instanceof QueueShutDown) return;
+        throw e;
+      }
+      yield item;
+    }
+  }
+
+  /** A short description such as `Queue<size: 2/10, getters: 0, putters: 0>`. */
+  toString(): string {
+    const cap = this.maxsize > 0 ? `/${this.maxsize}` : "";
+    const down = this._isShutdown ? ", shut down" : "";
+    return `${this.constructor.name}<size: ${this._size()}${cap}, getters: ${this._getters.size}, putters: ${this._putters.size}${down}>`;
+  }
+
+  // ---- internals --------------------------------------------------------------------
+
+  /** An item enters: straight to the first waiting getter, else into storage. */
+  private _enter(item: T): void {
+    this._unfinished++;
+    this._finished.clear();
+    const getter = firstOf(this._getters);
+    if (getter !== undefined) {
+      this._getters.delete(getter);
+      getter.setResult(item);
+    } else {
+      this._push(item);
+    }
+  }
+
+  /** Room was made: waiting puts enter their items, oldest first. */
+  private _admitPutters(): void {
+    while (this._putters.size > 0 && !this.full()) {
+      const p = firstOf(this._putters)!;
+      this._putters.delete(p);
+      this._enter(p.item);
+      p.setResult(undefined);
+    }
+  }
+
+  /** @internal A getter was woken with `item` and cancelled before it ran: pass it on. */
+  _returnItem(item: T): void {
+    if (this._immediate) {
+      // Dropped, as `shutdown(true)` drops every item still queued.
+      if (this._unfinished > 0 && --this._unfinished === 0) this._finished.set();
+      return;
+    }
+    const getter = firstOf(this._getters);
+    if (getter !== undefined) {
+      this._getters.delete(getter);
+      getter.setResult(item);
+    } else {
+      this._pushBack(item);
+    }
+  }
+}
+
+/**
+ * A queue that gives the smallest item first (asyncio.PriorityQueue), by `<` or by
+ * `options.compare`; equal items come out in the order they were put.
+ *
+ * @example
+ * ```ts
+ * import { PriorityQueue } from "loopwork";
+ *
+ * const q = new PriorityQueue<{ p: number; job: string }>({ compare: (a, b) => a.p - b.p });
+ * q.putNowait({ p: 2, job: "later" });
+ * q.putNowait({ p: 1, job: "first" });
+ * console.log(q.getNowait().job); // "first"
+ * ```
+ */
+export class PriorityQueue<T> extends Queue<T> {
+  private readonly _heap: Array<{ item: T; seq: number }> = [];
+  private readonly _compare: (a: T, b: T) => number;
+  private _seq = 0;
+  private _backSeq = 0;
+
+  /**
+   * Creates a priority queue.
+   * @throws {RangeError} when `maxsize` is not an integer >= 0
+   * @throws {TypeError} when `compare` is not a function
+   */
+  constructor(options?: PriorityQueueOptions<T>) {
+    super(options);
+    const compare = options?.compare;
+    if (compare !== undefined && typeof compare !== "function") {
+      throw new TypeError(`new PriorityQueue(): compare must be a function, got ${describeValue(compare)}`);
+    }
+    this._compare = compare ?? defaultCompare;
+  }
+
+  /** @internal */ override _size(): number {
+    return this._heap.length;
+  }
+  /** @internal */ override _push(item: T): void {
+    this._heapPush({ item, seq: ++this._seq });
+  }
+  /** @internal Given back by a cancelled getter: first among its equals. */
+  override _pushBack(item: T): void {
+    this._heapPush({ item, seq: --this._backSeq });
+  }
+  /** @internal */ override _take(): T {
+    const h = this._heap;
+    const top = h[0]!;
+    const last = h.pop()!;
+    if (h.length > 0) {
+      h[0] = last;
+      this._down(0);
+    }
+    return top.item;
+  }
+
+  private _before(a: { item: T; seq: number }, b: { item: T; seq: number }): boolean {
+    const c = this._compare(a.item, b.item);
+    return c < 0 || (c === 0 && a.seq < b.seq);
+  }
+
+  private _heapPush(e: { item: T; seq: number }): void {
+    const h = this._heap;
+    let i = h.length;
+    h.push(e);
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this._before(e, h[p]!)) break;
+      h[i] = h[p]!;
+      i = p;
+    }
+    h[i] = e;
+  }
+
+  private _down(i: number): void {
+    const h = this._heap;
+    const n = h.length;
+    const e = h[i]!;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      const c = r < n && this._before(h[r]!, h[l]!) ? r : l;
+      if (!this._before(h[c]!, e)) break;
+      h[i] = h[c]!;
+      i = c;
+    }
+    h[i] = e;
+  }
+}
+
+function defaultCompare(a: unknown, b: unknown): number {
+  return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
+}
+
+/**
+ * A queue that gives the most recently put item first (asyncio.LifoQueue).
+ *
+ * @example
+ * ```ts
+ * import { LifoQueue } from "loopwork";
+ *
+ * const q = new LifoQueue<number>();
+ * q.putNowait(1);
+ * q.putNowait(2);
+ * console.log(q.getNowait()); // 2
+ * ```
+ */
+export class LifoQueue<T> extends Queue<T> {
+  private readonly _stack: T[] = [];
+
+  /** @internal */ override _size(): number {
+    return this._stack.length;
+  }
+  /** @internal */ override _push(item: T): void {
+    this._stack.push(item);
+  }
+  /** @internal */ override _pushBack(item: T): void {
+    this._stack.push(item);
+  }
+  /** @internal */ override _take(): T {
+    return this._stack.pop()!;
+  }
+}
+
+/** A double-ended queue on a growable ring buffer: O(1) at both ends. */
+class Deque<T> {
+  private _buf: (T | undefined)[] = new Array(16);
+  private _head = 0;
+  length = 0;
+
+  push(x: T): void {
+    if (this.length === this._buf.length) this._grow();
+    this._buf[(this._head + this.length) & (this._buf.length - 1)] = x;
+    this.length++;
+  }
+
+  unshift(x: T): void {
+    if (this.length === this._buf.length) this._grow();
+    this._head = (this._head - 1) & (this._buf.length - 1);
+    this._buf[this._head] = x;
+    this.length++;
+  }
+
+  shift(): T {
+    const x = this._buf[this._head] as T;
+    this._buf[this._head] = undefined;
+    this._head = (this._head + 1) & (this._buf.length - 1);
+    this.length--;
+    return x;
+  }
+
+  private _grow(): void {
+    const old = this._buf;
+    const n = old.length;
+    const buf: (T | undefined)[] = new Array(n * 2);
+    for (let i = 0; i < this.length; i++) buf[i] = old[(this._head + i) & (n - 1)];
+    this._buf = buf;
+    this._head = 0;
+  }
+}

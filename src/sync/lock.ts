@@ -1,0 +1,116 @@
+/**
+ * Lock: asyncio.Lock. A task holds it between `acquire()` and `release()`; others wait in
+ * FIFO order. Release hands the lock straight to the first waiter, and a waiter woken then
+ * cancelled before it runs hands it on, so the lock is never lost.
+ * @module
+ */
+import { InvalidStateError } from "../errors.ts";
+import type { Coroutine, Future } from "../future.ts";
+import { failedWith, firstOf, Grant, resolved, type WaitOptions } from "./grant.ts";
+import { type Held, isGeneratorBody, type ScopedBody, scopedAsync, scopedGen } from "./scope.ts";
+
+class LockGrant extends Grant<Held> {
+  constructor(private readonly lock: Lock) {
+    super();
+  }
+  _dequeue(): void {
+    this.lock._waiters.delete(this);
+  }
+  _abandon(): void {
+    this.lock.release();
+  }
+}
+
+/**
+ * A mutual-exclusion lock for tasks (asyncio.Lock), FIFO-fair. `acquire()` returns a
+ * future to `yield*` or `await`; `withLock(body)` holds the lock for the body and
+ * releases it on every exit path. Not reentrant, and not owned: any task may release it.
+ *
+ * @example
+ * ```ts
+ * import { Lock, run, sleep, spawn } from "loopwork";
+ *
+ * const lock = new Lock();
+ * let shared = 0;
+ * await run(function* () {
+ *   const bump = function* () {
+ *     yield* lock.withLock(function* () {
+ *       const seen = shared;
+ *       yield* sleep(10); // others wait here instead of interleaving
+ *       shared = seen + 1;
+ *     });
+ *   };
+ *   const a = spawn(bump), b = spawn(bump);
+ *   yield* a; yield* b;
+ * });
+ * console.log(shared); // 2
+ * ```
+ */
+export class Lock {
+  /** @internal */ _locked = false;
+  /** @internal FIFO: a Set keeps insertion order and removes in O(1) */ readonly _waiters: Set<LockGrant> = new Set();
+  /** @internal */ readonly _held: Held;
+
+  /** Creates an unlocked lock. */
+  constructor() {
+    const release = (): void => this.release();
+    this._held = { release, [Symbol.dispose]: release };
+  }
+
+  /** Whether the lock is held. */
+  locked(): boolean {
+    return this._locked;
+  }
+
+  /**
+   * Acquires the lock: the future resolves (to a `Held` handle) once this caller holds
+   * it, at once when it is free and nobody waits. Cancelling the future, or the task
+   * waiting on it, withdraws from the queue.
+   */
+  acquire(options?: WaitOptions): Future<Held> {
+    if (!this._locked && this._waiters.size === 0) {
+      if (options?.signal?.aborted) return failedWith(options.signal.reason);
+      this._locked = true;
+      return resolved(this._held);
+    }
+    const g = new LockGrant(this);
+    this._waiters.add(g);
+    g._watch(options?.signal);
+    return g;
+  }
+
+  /**
+   * Releases the lock, handing it to the first waiter if there is one.
+   * @throws {InvalidStateError} when the lock is not held
+   */
+  release(): void {
+    if (!this._locked) {
+      throw new InvalidStateError("Lock.release(): the lock is not held (release called more times than acquire)");
+    }
+    const next = firstOf(this._waiters);
+    if (next === undefined) {
+      this._locked = false;
+      return;
+    }
+    this._waiters.delete(next);
+    next.setResult(this._held);
+  }
+
+  /**
+   * Runs `body` holding the lock and releases it on every exit path: return, throw or
+   * cancellation. With a generator function, `yield*` the result inside a coroutine; with
+   * an async function, `await` it.
+   */
+  withLock<R>(body: () => Coroutine<R>, options?: WaitOptions): Coroutine<R>;
+  withLock<R>(body: () => PromiseLike<R>, options?: WaitOptions): Promise<R>;
+  withLock<R>(body: ScopedBody<R>, options?: WaitOptions): Coroutine<R> | Promise<R> {
+    return isGeneratorBody("Lock.withLock()", body)
+      ? scopedGen(this, options, body as () => Coroutine<R>)
+      : scopedAsync(this, options, body as () => PromiseLike<R>);
+  }
+
+  /** A short description such as `Lock<locked, waiters: 2>`. */
+  toString(): string {
+    return `Lock<${this._locked ? "locked" : "unlocked"}, waiters: ${this._waiters.size}>`;
+  }
+}
