@@ -96,7 +96,10 @@ class GetGrant<T> extends Grant<T> {
     this.queue._getters.delete(this);
   }
   _abandon(): void {
-    this.queue._returnItem(this._value as T);
+    this.queue._returnItem(this);
+  }
+  override _onClaim(): void {
+    this.queue._granted.delete(this);
   }
 }
 
@@ -154,6 +157,8 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
   readonly maxsize: number;
   /** @internal */ readonly _getters: Set<GetGrant<T>> = new Set();
   /** @internal */ readonly _putters: Set<PutGrant<T>> = new Set();
+  /** @internal getters handed an item that their task has not taken yet, in grant order */
+  readonly _granted: Set<GetGrant<T>> = new Set();
   /** @internal */ _unfinished = 0;
   /** @internal */ readonly _finished: Event = new Event();
   /** @internal */ _isShutdown = false;
@@ -347,13 +352,17 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
   private _enter(item: T): void {
     this._unfinished++;
     this._finished.clear();
+    if (!this._handToGetter(item)) this._push(item);
+  }
+
+  /** Gives `item` to the first waiting getter, if any. */
+  private _handToGetter(item: T): boolean {
     const getter = firstOf(this._getters);
-    if (getter !== undefined) {
-      this._getters.delete(getter);
-      getter.setResult(item);
-    } else {
-      this._push(item);
-    }
+    if (getter === undefined) return false;
+    this._getters.delete(getter);
+    getter.setResult(item);
+    if (!getter._claimed) this._granted.add(getter);
+    return true;
   }
 
   /** Room was made: waiting puts enter their items, oldest first. */
@@ -366,20 +375,30 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
     }
   }
 
-  /** @internal A getter was woken with `item` and cancelled before it ran: pass it on. */
-  _returnItem(item: T): void {
+  /**
+   * @internal A getter was handed an item and cancelled before its task took it: pass it
+   * on. Getters granted after it (and not yet resumed) each move up one item, so items
+   * still reach getters in order; the last one left over goes to the next waiting getter
+   * or back to the head of the queue.
+   */
+  _returnItem(from: GetGrant<T>): void {
+    let carry = from._value as T;
+    let after = false;
+    for (const g of this._granted) {
+      if (g === from) after = true;
+      else if (after) {
+        const v = g._value as T;
+        g._value = carry;
+        carry = v;
+      }
+    }
+    this._granted.delete(from);
     if (this._immediate) {
       // Dropped, as `shutdown(true)` drops every item still queued.
       if (this._unfinished > 0 && --this._unfinished === 0) this._finished.set();
       return;
     }
-    const getter = firstOf(this._getters);
-    if (getter !== undefined) {
-      this._getters.delete(getter);
-      getter.setResult(item);
-    } else {
-      this._pushBack(item);
-    }
+    if (!this._handToGetter(carry)) this._pushBack(carry);
   }
 }
 

@@ -31,9 +31,9 @@ class ConditionWait extends Grant<true> implements Waiter {
 
   _abandon(): void {
     // Woken (lock held, notification consumed) but the consumer was cancelled before it
-    // ran: pass the notification on and give the lock back.
+    // ran: pass the notification on. The lock stays held, as after any wait(): the
+    // caller's scope releases it.
     this.cond._notify(1);
-    this.cond._lock.release();
   }
 
   /** Phase 2: notified (or stopped), re-acquire the lock. */
@@ -100,7 +100,7 @@ class ConditionWaitFor<T> extends Grant<T> implements Waiter {
   _dequeue(): void {}
 
   _abandon(): void {
-    this.cond._lock.release();
+    // The lock stays held, as after any waitFor(): the caller's scope releases it.
   }
 
   /** Checks the predicate; waits again when it is falsy. */

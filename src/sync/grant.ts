@@ -48,11 +48,32 @@ export abstract class Grant<T> extends Future<T> {
     this.setException(error);
   }
 
+  /** @internal Marks the grant as received by its consumer: from now on it is theirs. */
+  _claim(): void {
+    if (this._claimed) return;
+    this._claimed = true;
+    this._onClaim();
+  }
+
+  /** @internal Hook: the consumer received the grant. */
+  _onClaim(): void {}
+
+  // Every way of reading the result claims the grant.
+  override result(): T {
+    this._claim();
+    return super.result();
+  }
+
+  override addDoneCallback(cb: (future: Future<T>) => void): void {
+    this._claim();
+    super.addDoneCallback(cb);
+  }
+
   override then<R1 = T, R2 = never>(
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
-    this._claimed = true;
+    this._claim();
     return super.then(onfulfilled, onrejected);
   }
 
@@ -116,7 +137,6 @@ class GrantIterator<T> implements Iterator<Future<unknown>, T, unknown> {
       g._blocking = true;
       return { done: false, value: g };
     }
-    g._claimed = true;
     return { done: true, value: g.result() };
   }
   throw(e: unknown): IteratorResult<Future<unknown>, T> {
