@@ -1,15 +1,17 @@
 /**
  * Queues: asyncio.Queue, PriorityQueue and LifoQueue, with Python 3.13's `shutdown()`.
  * Back-pressure comes from `maxsize`: `put()` waits while the queue is full, `get()` while
- * it is empty, each in FIFO order. An item is handed straight to the first waiting getter;
- * if that getter is cancelled before it runs, the item goes back to the head of the queue
- * (or to the next getter), so no item is lost or delivered twice. A waiting `put()` enters
- * its item as soon as there is room: from then on the item is in the queue, like a
- * message sent, even if the putting task is cancelled before it resumes.
+ * it is empty, each in FIFO order. A put wakes the first waiting getter and reserves an
+ * item for it; the getter takes the item at the head of the queue when its task resumes
+ * (as in asyncio, so items reach consumers in queue order), or at once when it is awaited
+ * as a promise. A getter woken then cancelled before it runs drops its reservation and the
+ * next getter is woken: no item is lost or delivered twice. A waiting `put()` enters its
+ * item as soon as there is room: from then on the item is in the queue, like a message
+ * sent, even if the putting task is cancelled before it resumes.
  * @module
  */
 import { InvalidStateError } from "./errors.ts";
-import { describeValue, type Future } from "./future.ts";
+import { describeValue, type Future, REJECTED } from "./future.ts";
 import { failedWith, firstOf, Grant, resolved, type WaitOptions } from "./sync/grant.ts";
 import { Event } from "./sync/event.ts";
 
@@ -89,6 +91,7 @@ export interface PriorityQueueOptions<T> extends QueueOptions {
 }
 
 class GetGrant<T> extends Grant<T> {
+  /** @internal woken with an item reserved, which it takes when claimed */ _reserved = false;
   constructor(private readonly queue: Queue<T>) {
     super();
   }
@@ -96,10 +99,10 @@ class GetGrant<T> extends Grant<T> {
     this.queue._getters.delete(this);
   }
   _abandon(): void {
-    this.queue._returnItem(this);
+    if (this._reserved) this.queue._unreserve(this);
   }
   override _onClaim(): void {
-    this.queue._granted.delete(this);
+    if (this._reserved) this.queue._takeReserved(this);
   }
 }
 
@@ -157,13 +160,12 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
   readonly maxsize: number;
   /** @internal */ readonly _getters: Set<GetGrant<T>> = new Set();
   /** @internal */ readonly _putters: Set<PutGrant<T>> = new Set();
-  /** @internal getters handed an item that their task has not taken yet, in grant order */
-  readonly _granted: Set<GetGrant<T>> = new Set();
+  /** @internal items held for getters woken but not resumed yet */ _reserved = 0;
   /** @internal */ _unfinished = 0;
   /** @internal */ readonly _finished: Event = new Event();
   /** @internal */ _isShutdown = false;
   /** @internal */ _immediate = false;
-  private readonly _items: Deque<T> = new Deque<T>();
+  private readonly _items: RingBuffer<T> = new RingBuffer<T>();
 
   /**
    * Creates a queue holding at most `maxsize` items (0, the default, for no limit).
@@ -185,26 +187,25 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
   /** @internal */ _take(): T {
     return this._items.shift();
   }
-  /** @internal An item a cancelled getter gives back: it goes where it came from. */
-  _pushBack(item: T): void {
-    this._items.unshift(item);
-  }
 
   // ---- public surface ---------------------------------------------------------------
 
-  /** Number of items in the queue. */
+  /**
+   * Number of items in the queue, not counting those already promised to getters that
+   * were woken and have not resumed yet.
+   */
   qsize(): number {
-    return this._size();
+    return this._size() - this._reserved;
   }
 
-  /** Whether the queue holds no item. */
+  /** Whether the queue holds no item (see `qsize()`). */
   empty(): boolean {
-    return this._size() === 0;
+    return this.qsize() === 0;
   }
 
   /** Whether the queue holds `maxsize` items (never, without a limit). */
   full(): boolean {
-    return this.maxsize > 0 && this._size() >= this.maxsize;
+    return this.maxsize > 0 && this.qsize() >= this.maxsize;
   }
 
   /** Whether `shutdown()` was called. */
@@ -246,7 +247,7 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
    * @throws {QueueShutDown} when the queue is empty and shut down
    */
   getNowait(): T {
-    if (this._size() === 0) {
+    if (this.qsize() === 0) {
       if (this._isShutdown) throw new QueueShutDown("getNowait(): the queue is shut down and empty");
       throw new QueueEmpty("getNowait(): the queue is empty");
     }
@@ -260,7 +261,7 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
    * waiting gets). Fails with `QueueShutDown` once the queue is shut down and empty.
    */
   get(options?: WaitOptions): Future<T> {
-    if (this._size() > 0) {
+    if (this.qsize() > 0) {
       if (options?.signal?.aborted) return failedWith(options.signal.reason);
       return resolved(this.getNowait());
     }
@@ -297,7 +298,9 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
   shutdown(immediate: boolean = false): void {
     this._isShutdown = true;
     if (immediate) {
+      // Every item goes, those reserved for woken getters too: they fail on resuming.
       this._immediate = true;
+      this._reserved = 0;
       while (this._size() > 0) {
         this._take();
         if (this._unfinished > 0) this._unfinished--;
@@ -348,21 +351,32 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
 
   // ---- internals --------------------------------------------------------------------
 
-  /** An item enters: straight to the first waiting getter, else into storage. */
+  /** An item enters, and wakes a waiting getter. */
   private _enter(item: T): void {
     this._unfinished++;
     this._finished.clear();
-    if (!this._handToGetter(item)) this._push(item);
+    this._push(item);
+    this._wakeGetters();
   }
 
-  /** Gives `item` to the first waiting getter, if any. */
-  private _handToGetter(item: T): boolean {
-    const getter = firstOf(this._getters);
-    if (getter === undefined) return false;
-    this._getters.delete(getter);
-    getter.setResult(item);
-    if (!getter._claimed) this._granted.add(getter);
-    return true;
+  /**
+   * Wakes waiting getters while items are available. A getter whose result is awaited as a
+   * promise takes its item now; one that a task will `yield*` gets the item reserved and
+   * takes the head of the queue when it resumes, so items reach consumers in queue order.
+   */
+  private _wakeGetters(): void {
+    while (this._getters.size > 0 && this.qsize() > 0) {
+      const g = firstOf(this._getters)!;
+      this._getters.delete(g);
+      if (g._claimed) {
+        g.setResult(this._take());
+        this._admitPutters();
+      } else {
+        g._reserved = true;
+        this._reserved++;
+        g.setResult(undefined as T);
+      }
+    }
   }
 
   /** Room was made: waiting puts enter their items, oldest first. */
@@ -375,30 +389,26 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
     }
   }
 
-  /**
-   * @internal A getter was handed an item and cancelled before its task took it: pass it
-   * on. Getters granted after it (and not yet resumed) each move up one item, so items
-   * still reach getters in order; the last one left over goes to the next waiting getter
-   * or back to the head of the queue.
-   */
-  _returnItem(from: GetGrant<T>): void {
-    let carry = from._value as T;
-    let after = false;
-    for (const g of this._granted) {
-      if (g === from) after = true;
-      else if (after) {
-        const v = g._value as T;
-        g._value = carry;
-        carry = v;
-      }
-    }
-    this._granted.delete(from);
-    if (this._immediate) {
-      // Dropped, as `shutdown(true)` drops every item still queued.
-      if (this._unfinished > 0 && --this._unfinished === 0) this._finished.set();
+  /** @internal A woken getter resumed: it takes the item at the head. */
+  _takeReserved(g: GetGrant<T>): void {
+    g._reserved = false;
+    if (this._immediate && this._size() === 0) {
+      // Its item went with `shutdown(true)`.
+      g._state = REJECTED;
+      g._value = new QueueShutDown("get(): the queue was shut down (immediate)");
       return;
     }
-    if (!this._handToGetter(carry)) this._pushBack(carry);
+    this._reserved--;
+    g._value = this._take();
+    this._admitPutters();
+  }
+
+  /** @internal A woken getter was cancelled before it resumed: its item goes to the next. */
+  _unreserve(g: GetGrant<T>): void {
+    g._reserved = false;
+    if (this._immediate && this._size() === 0) return;
+    this._reserved--;
+    this._wakeGetters();
   }
 }
 
@@ -420,7 +430,6 @@ export class PriorityQueue<T> extends Queue<T> {
   private readonly _heap: Array<{ item: T; seq: number }> = [];
   private readonly _compare: (a: T, b: T) => number;
   private _seq = 0;
-  private _backSeq = 0;
 
   /**
    * Creates a priority queue.
@@ -441,10 +450,6 @@ export class PriorityQueue<T> extends Queue<T> {
   }
   /** @internal */ override _push(item: T): void {
     this._heapPush({ item, seq: ++this._seq });
-  }
-  /** @internal Given back by a cancelled getter: first among its equals. */
-  override _pushBack(item: T): void {
-    this._heapPush({ item, seq: --this._backSeq });
   }
   /** @internal */ override _take(): T {
     const h = this._heap;
@@ -518,16 +523,13 @@ export class LifoQueue<T> extends Queue<T> {
   /** @internal */ override _push(item: T): void {
     this._stack.push(item);
   }
-  /** @internal */ override _pushBack(item: T): void {
-    this._stack.push(item);
-  }
   /** @internal */ override _take(): T {
     return this._stack.pop()!;
   }
 }
 
-/** A double-ended queue on a growable ring buffer: O(1) at both ends. */
-class Deque<T> {
+/** A FIFO on a growable ring buffer: O(1) push and shift. */
+class RingBuffer<T> {
   private _buf: (T | undefined)[] = new Array(16);
   private _head = 0;
   length = 0;
@@ -535,13 +537,6 @@ class Deque<T> {
   push(x: T): void {
     if (this.length === this._buf.length) this._grow();
     this._buf[(this._head + this.length) & (this._buf.length - 1)] = x;
-    this.length++;
-  }
-
-  unshift(x: T): void {
-    if (this.length === this._buf.length) this._grow();
-    this._head = (this._head - 1) & (this._buf.length - 1);
-    this._buf[this._head] = x;
     this.length++;
   }
 

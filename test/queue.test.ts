@@ -98,7 +98,7 @@ describe("Queue", () => {
     }, virtual);
   });
 
-  it("an item given back by a cancelled getter returns to the head of the queue", async () => {
+  it("an item reserved for a getter cancelled before it runs stays at the head of the queue", async () => {
     await run(function* () {
       const q = new Queue<number>();
       const b = spawn(function* () {
@@ -113,7 +113,7 @@ describe("Queue", () => {
     }, virtual);
   });
 
-  it("when a woken getter is cancelled, later woken getters move up one item, keeping FIFO order", async () => {
+  it("getters woken then cancelled before they run leave their items, in queue order, to the next getters", async () => {
     await run(function* () {
       const q = new Queue<number>();
       const getter = () => spawn(function* () {
