@@ -50,3 +50,18 @@ export {
   type QueueOptions,
   QueueShutDown,
 } from "./src/queue.ts";
+export { delay, type DelayOptions } from "./src/util/delay.ts";
+export { deadline, type DeadlineOptions } from "./src/util/deadline.ts";
+export { abortable } from "./src/util/abortable.ts";
+export { debounce, type DebouncedFunction, type DebounceOptions } from "./src/util/debounce.ts";
+export { throttle, type ThrottledFunction, type ThrottleOptions } from "./src/util/throttle.ts";
+export {
+  retry,
+  type RetryContext,
+  RetryError,
+  type RetryFunction,
+  type RetryOptions,
+} from "./src/util/retry.ts";
+export { pooledMap, type PooledMapFunction, type PooledMapOptions } from "./src/util/pooled_map.ts";
+export { merge, MuxAsyncIterator } from "./src/util/merge.ts";
+export { tee, type Tuple } from "./src/util/tee.ts";
