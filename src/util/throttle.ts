@@ -51,7 +51,7 @@ export interface ThrottleOptions {
  * ```
  */
 export function throttle<T extends unknown[]>(
-  fn: (this: ThrottledFunction<T>, ...args: T) => void | PromiseLike<void>,
+  fn: (this: ThrottledFunction<T>, ...args: T) => unknown,
   timeframe: number | ((previousDuration: number) => number),
   options: ThrottleOptions = {},
 ): ThrottledFunction<T> {
@@ -75,16 +75,16 @@ export function throttle<T extends unknown[]>(
       lastExecution = now();
       if (typeof timeframe === "function") tf = checkMs("throttle()", "timeframe()", timeframe(lastExecution - start), false);
     };
-    let out: void | PromiseLike<void>;
+    let out: unknown;
     try {
       out = fn.apply(throttled, args);
     } catch (e) {
       done();
       throw e;
     }
-    if (out !== null && typeof out === "object" && typeof out.then === "function") {
+    if (out !== null && typeof out === "object" && typeof (out as PromiseLike<unknown>).then === "function") {
       running = true;
-      out.then(done, done);
+      (out as PromiseLike<unknown>).then(done, done);
     } else {
       done();
     }
