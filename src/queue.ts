@@ -75,13 +75,33 @@ export class QueueShutDown extends Error {
   }
 }
 
-/** Options of `new Queue()`, `new LifoQueue()`. */
+/**
+ * Options of `new Queue()`, `new LifoQueue()`.
+ *
+ * @example
+ * ```ts
+ * import { Queue, type QueueOptions } from "loopwork";
+ *
+ * const options: QueueOptions = { maxsize: 100 };
+ * const q = new Queue<string>(options);
+ * ```
+ */
 export interface QueueOptions {
   /** Most items the queue holds before `put()` waits; 0 (the default) means no limit. */
   maxsize?: number;
 }
 
-/** Options of `new PriorityQueue()`. */
+/**
+ * Options of `new PriorityQueue()`.
+ *
+ * @example
+ * ```ts
+ * import { PriorityQueue, type PriorityQueueOptions } from "loopwork";
+ *
+ * const byDeadline: PriorityQueueOptions<{ due: number }> = { compare: (a, b) => a.due - b.due };
+ * const q = new PriorityQueue(byDeadline);
+ * ```
+ */
 export interface PriorityQueueOptions<T> extends QueueOptions {
   /**
    * Orders items: negative when `a` comes first. Default: `<` on the items (numbers,

@@ -14,7 +14,25 @@
 import { CancelledError } from "../errors.ts";
 import { describeValue, Future, PENDING, FULFILLED } from "../future.ts";
 
-/** Options of every waiting operation of the sync primitives and queues. */
+/**
+ * Options of every waiting operation of the sync primitives and queues. In an async task,
+ * pass the task's signal so that cancelling the task withdraws the wait.
+ *
+ * @example
+ * ```ts
+ * import { Lock, run, spawn } from "loopwork";
+ *
+ * await run(async () => {
+ *   const lock = new Lock();
+ *   await lock.acquire();
+ *   const waiter = spawn(async (signal) => {
+ *     await lock.acquire({ signal }); // withdrawn when the task is cancelled
+ *   });
+ *   waiter.cancel();
+ *   lock.release();
+ * });
+ * ```
+ */
 export interface WaitOptions {
   /**
    * Stops the wait when aborted, as long as nothing was granted yet: the future is

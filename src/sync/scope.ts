@@ -32,6 +32,16 @@ export interface Held extends Disposable {
 /**
  * A body run while something is held: a generator function (run inline in the calling
  * task with `yield*`) or an async function.
+ *
+ * @example
+ * ```ts
+ * import { type ScopedBody, Semaphore, sleep } from "loopwork";
+ *
+ * const gen: ScopedBody<number> = function* () { yield* sleep(1); return 1; };
+ * const fn: ScopedBody<number> = async () => 2;
+ * const sem = new Semaphore(1);
+ * console.log(await sem.withPermit(fn)); // 2
+ * ```
  */
 export type ScopedBody<R> = (() => Coroutine<R>) | (() => PromiseLike<R>);
 

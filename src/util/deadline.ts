@@ -6,7 +6,18 @@ import { TimeoutError } from "../errors.ts";
 import { type Future, isFuture } from "../future.ts";
 import { checkMs, checkSignal, setTimer, SignalFuture } from "./clock.ts";
 
-/** Options of `deadline()`, as in @std/async. */
+/**
+ * Options of `deadline()`, as in @std/async.
+ *
+ * @example
+ * ```ts
+ * import { deadline, type DeadlineOptions } from "loopwork";
+ *
+ * const ac = new AbortController();
+ * const options: DeadlineOptions = { signal: ac.signal };
+ * console.log(await deadline(Promise.resolve(1), 100, options)); // 1
+ * ```
+ */
 export interface DeadlineOptions {
   /** Aborting it stops the wait: the future rejects with the reason. */
   signal?: AbortSignal;

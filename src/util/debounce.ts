@@ -5,7 +5,19 @@
 import { describeValue } from "../future.ts";
 import { checkMs, checkSignal, setTimer, type Timer } from "./clock.ts";
 
-/** A debounced function, as @std/async's: call it, `clear()` the pending call, `flush()` it now. */
+/**
+ * A debounced function, as @std/async's: call it, `clear()` the pending call, `flush()` it now.
+ *
+ * @example
+ * ```ts
+ * import { debounce, type DebouncedFunction } from "loopwork";
+ *
+ * const log: DebouncedFunction<[string]> = debounce((s: string) => console.log(s), 100);
+ * log("a");
+ * log.flush(); // prints "a" now
+ * console.log(log.pending); // false
+ * ```
+ */
 export interface DebouncedFunction<T extends unknown[]> {
   (...args: T): void;
   /** Drops the pending call, if any. */
@@ -16,7 +28,20 @@ export interface DebouncedFunction<T extends unknown[]> {
   readonly pending: boolean;
 }
 
-/** Options of `debounce()`, as in @std/async. */
+/**
+ * Options of `debounce()`, as in @std/async.
+ *
+ * @example
+ * ```ts
+ * import { debounce, type DebounceOptions } from "loopwork";
+ *
+ * const ac = new AbortController();
+ * const options: DebounceOptions = { signal: ac.signal };
+ * const save = debounce(() => console.log("saved"), 100, options);
+ * save();
+ * ac.abort(); // the pending call is dropped
+ * ```
+ */
 export interface DebounceOptions {
   /** Aborting it drops the pending call; later calls are ignored. */
   signal?: AbortSignal;

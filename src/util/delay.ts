@@ -5,7 +5,17 @@
 import { type Future } from "../future.ts";
 import { checkMs, checkSignal, setTimer, SignalFuture } from "./clock.ts";
 
-/** Options of `delay()`, as in @std/async. */
+/**
+ * Options of `delay()`, as in @std/async.
+ *
+ * @example
+ * ```ts
+ * import { delay, type DelayOptions } from "loopwork";
+ *
+ * const options: DelayOptions = { signal: AbortSignal.timeout(1_000), persistent: false };
+ * await delay(10, options);
+ * ```
+ */
 export interface DelayOptions {
   /** Aborting it stops the delay: the future rejects with the reason (or is cancelled, for a `CancelledError`). */
   signal?: AbortSignal;
@@ -41,7 +51,7 @@ function resolveDelay(f: SignalFuture<void>): void {
  * const ac = new AbortController();
  * const waiting = delay(1_000, { signal: ac.signal });
  * ac.abort(new Error("no longer needed"));
- * await waiting.then(undefined, (e) => console.log(e.message)); // "no longer needed"
+ * await waiting.then(undefined, (e) => console.log((e as Error).message)); // "no longer needed"
  * ```
  */
 export function delay(ms: number, options: DelayOptions = {}): Future<void> {

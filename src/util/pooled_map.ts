@@ -8,13 +8,33 @@ import { type Coroutine, describeValue, type Future, isFuture } from "../future.
 import { tryGetRunningLoop } from "../loop/running.ts";
 import { checkSignal } from "./clock.ts";
 
-/** Options of `pooledMap()`. */
+/**
+ * Options of `pooledMap()`.
+ *
+ * @example
+ * ```ts
+ * import { pooledMap, type PooledMapOptions } from "loopwork";
+ *
+ * const options: PooledMapOptions = { signal: AbortSignal.timeout(5_000) };
+ * for await (const n of pooledMap(2, [1, 2, 3], async (x) => x * 2, options)) console.log(n);
+ * ```
+ */
 export interface PooledMapOptions {
   /** Aborting it stops the mapping: running calls see their signal aborted, the iteration throws the reason. */
   signal?: AbortSignal;
 }
 
-/** The mapping function: gets an item and a signal aborted when the mapping stops early. */
+/**
+ * The mapping function: gets an item and a signal aborted when the mapping stops early.
+ *
+ * @example
+ * ```ts
+ * import { type PooledMapFunction } from "loopwork";
+ *
+ * const fetchText: PooledMapFunction<string, string> = async (url, signal) =>
+ *   (await fetch(url, { signal })).text();
+ * ```
+ */
 export type PooledMapFunction<T, R> = (item: T, signal: AbortSignal) => R | PromiseLike<R> | Future<R> | Coroutine<R>;
 
 const MAPPING_FAILED = "Cannot complete the mapping as an error was thrown from an item";

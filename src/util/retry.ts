@@ -31,7 +31,19 @@ export class RetryError extends Error {
   }
 }
 
-/** Options of `retry()`: @std/async's names and defaults. */
+/**
+ * Options of `retry()`: @std/async's names and defaults.
+ *
+ * @example
+ * ```ts
+ * import { type RetryOptions } from "loopwork";
+ *
+ * const options: RetryOptions = {
+ *   maxAttempts: 4, minTimeout: 100, maxTimeout: 2_000, multiplier: 2, jitter: 1,
+ *   isRetriable: (e) => !(e instanceof TypeError),
+ * };
+ * ```
+ */
 export interface RetryOptions {
   /** Growth of the backoff after each failed attempt. Default 2. */
   multiplier?: number;
@@ -49,7 +61,18 @@ export interface RetryOptions {
   signal?: AbortSignal;
 }
 
-/** What each attempt receives. */
+/**
+ * What each attempt receives.
+ *
+ * @example
+ * ```ts
+ * import { retry, type RetryContext } from "loopwork";
+ *
+ * const attempt = ({ attempt, signal }: RetryContext) =>
+ *   signal.aborted ? Promise.reject(signal.reason) : Promise.resolve(attempt);
+ * console.log(await retry(attempt)); // 1
+ * ```
+ */
 export interface RetryContext {
   /** 1 for the first attempt, 2 for the second... */
   attempt: number;
@@ -57,7 +80,17 @@ export interface RetryContext {
   signal: AbortSignal;
 }
 
-/** One attempt: returns a value, a promise, a future, or (inside a loop) a coroutine. */
+/**
+ * One attempt: returns a value, a promise, a future, or (inside a loop) a coroutine.
+ *
+ * @example
+ * ```ts
+ * import { type RetryFunction, sleep } from "loopwork";
+ *
+ * const viaPromise: RetryFunction<string> = async () => "ok";
+ * const viaCoroutine: RetryFunction<number> = function* () { yield* sleep(10); return 1; };
+ * ```
+ */
 export type RetryFunction<T> = (context: RetryContext) => T | PromiseLike<T> | Future<T> | Coroutine<T>;
 
 /** @internal The backoff before attempt `attempt + 2`: @std/async's formula. */

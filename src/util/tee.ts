@@ -5,7 +5,16 @@
  */
 import { describeValue } from "../future.ts";
 
-/** A tuple of `N` values of type `T` (`T[]` when `N` is not a literal), as in @std/async. */
+/**
+ * A tuple of `N` values of type `T` (`T[]` when `N` is not a literal), as in @std/async.
+ *
+ * @example
+ * ```ts
+ * import type { Tuple } from "loopwork";
+ *
+ * const pair: Tuple<string, 2> = ["a", "b"];
+ * ```
+ */
 export type Tuple<T, N extends number> = N extends N ? (number extends N ? T[] : TupleOf<T, N, []>) : never;
 
 /** @internal */

@@ -5,7 +5,19 @@
 import { describeValue } from "../future.ts";
 import { checkMs, checkSignal, now, setTimer, type Timer } from "./clock.ts";
 
-/** A throttled function, as @std/async's. */
+/**
+ * A throttled function, as @std/async's.
+ *
+ * @example
+ * ```ts
+ * import { throttle, type ThrottledFunction } from "loopwork";
+ *
+ * const tick: ThrottledFunction<[number]> = throttle((n: number) => console.log(n), 1_000);
+ * tick(1); // prints 1
+ * tick(2); // dropped: within the timeframe
+ * console.log(tick.throttling); // true
+ * ```
+ */
 export interface ThrottledFunction<T extends unknown[]> {
   (...args: T): void;
   /** Forgets the last execution (the next call runs at once) and drops a trailing call. */
@@ -18,7 +30,19 @@ export interface ThrottledFunction<T extends unknown[]> {
   readonly lastExecution: number;
 }
 
-/** Options of `throttle()`, as in @std/async. */
+/**
+ * Options of `throttle()`, as in @std/async.
+ *
+ * @example
+ * ```ts
+ * import { throttle, type ThrottleOptions } from "loopwork";
+ *
+ * const options: ThrottleOptions = { ensureLastCall: true };
+ * const onResize = throttle(() => console.log("layout"), 100, options);
+ * onResize();
+ * onResize.clear();
+ * ```
+ */
 export interface ThrottleOptions {
   /** Make the last call made while throttling run once the timeframe has passed. Default `false`. */
   ensureLastCall?: boolean;
