@@ -12,7 +12,7 @@
  */
 import { InvalidStateError } from "./errors.ts";
 import { describeValue, type Future, REJECTED } from "./future.ts";
-import { failedWith, firstOf, Grant, resolved, type WaitOptions } from "./sync/grant.ts";
+import { failedWith, firstOf, Grant, signalOf, resolved, type WaitOptions } from "./sync/grant.ts";
 import { Event } from "./sync/event.ts";
 
 /**
@@ -249,15 +249,16 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
    * `QueueShutDown` if the queue is or gets shut down before the item is in.
    */
   put(item: T, options?: WaitOptions): Future<void> {
+    const signal = signalOf("Queue.put()", options);
     if (this._isShutdown) return failedWith(new QueueShutDown("put(): the queue is shut down"));
     if (!this.full() && this._putters.size === 0) {
-      if (options?.signal?.aborted) return failedWith(options.signal.reason);
+      if (signal?.aborted) return failedWith(signal.reason);
       this._enter(item);
       return resolved(undefined);
     }
     const g = new PutGrant(this, item);
     this._putters.add(g);
-    g._watch(options?.signal);
+    g._watch(signal);
     return g;
   }
 
@@ -281,14 +282,15 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
    * waiting gets). Fails with `QueueShutDown` once the queue is shut down and empty.
    */
   get(options?: WaitOptions): Future<T> {
+    const signal = signalOf("Queue.get()", options);
     if (this.qsize() > 0) {
-      if (options?.signal?.aborted) return failedWith(options.signal.reason);
+      if (signal?.aborted) return failedWith(signal.reason);
       return resolved(this.getNowait());
     }
     if (this._isShutdown) return failedWith(new QueueShutDown("get(): the queue is shut down and empty"));
     const g = new GetGrant(this);
     this._getters.add(g);
-    g._watch(options?.signal);
+    g._watch(signal);
     return g;
   }
 

@@ -192,6 +192,14 @@ describe("Lock", () => {
     }, virtual);
   });
 
+  it("a bad signal option is refused before anything changes", () => {
+    const lock = new Lock();
+    lock._locked = true;
+    assert.throws(() => lock.acquire({ signal: {} as AbortSignal }), (e: Error) => e instanceof TypeError && /options.signal must be an AbortSignal/.test(e.message));
+    assert.throws(() => lock.acquire(5 as never), TypeError);
+    assert.equal(lock._waiters.size, 0);
+  });
+
   it("works from plain async code outside any loop", async () => {
     const lock = new Lock();
     await lock.acquire();

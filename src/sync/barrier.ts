@@ -6,7 +6,7 @@
  * @module
  */
 import { describeValue, type Future } from "../future.ts";
-import { failedWith, Grant, type WaitOptions } from "./grant.ts";
+import { failedWith, Grant, signalOf, type WaitOptions } from "./grant.ts";
 
 /**
  * Raised by `Barrier.wait()` when the barrier is aborted or reset while waiting, or is
@@ -102,8 +102,9 @@ export class Barrier {
    * Fails with `BrokenBarrierError` when the barrier is or becomes broken or reset.
    */
   wait(options?: WaitOptions): Future<number> {
+    const signal = signalOf("Barrier.wait()", options);
     if (this._broken) return failedWith(new BrokenBarrierError("Barrier.wait(): the barrier is broken (aborted)"));
-    if (options?.signal?.aborted) return failedWith(options.signal.reason);
+    if (signal?.aborted) return failedWith(signal.reason);
     const w = new BarrierWaiter(this);
     this._waiters.add(w);
     if (this._waiters.size === this.parties) {
@@ -112,7 +113,7 @@ export class Barrier {
       for (let i = 0; i < round.length; i++) round[i]!.setResult(i);
       return w;
     }
-    w._watch(options?.signal);
+    w._watch(signal);
     return w;
   }
 

@@ -8,7 +8,7 @@
  */
 import { CancelledError, InvalidStateError } from "../errors.ts";
 import { type Coroutine, describeValue, Future, FULFILLED, PENDING, type Waiter } from "../future.ts";
-import { failedWith, firstOf, Grant, type WaitOptions } from "./grant.ts";
+import { failedWith, firstOf, Grant, signalOf, type WaitOptions } from "./grant.ts";
 import { Lock } from "./lock.ts";
 import { type Held, isGeneratorBody, type ScopedBody, scopedAsync, scopedGen } from "./scope.ts";
 
@@ -234,12 +234,13 @@ export class Condition {
    * @throws {InvalidStateError} when the lock is not held
    */
   wait(options?: WaitOptions): Future<true> {
+    const signal = signalOf("Condition.wait()", options);
     this._checkHeld("wait");
-    if (options?.signal?.aborted) return failedWith(options.signal.reason);
+    if (signal?.aborted) return failedWith(signal.reason);
     const w = new ConditionWait(this);
     this._release();
     this._waiters.add(w);
-    w._watch(options?.signal);
+    w._watch(signal);
     return w;
   }
 
@@ -249,13 +250,14 @@ export class Condition {
    * @throws {InvalidStateError} when the lock is not held
    */
   waitFor<T>(predicate: () => T, options?: WaitOptions): Future<T> {
+    const signal = signalOf("Condition.waitFor()", options);
     this._checkHeld("waitFor");
     if (typeof predicate !== "function") {
       throw new TypeError(`Condition.waitFor(): predicate must be a function, got ${describeValue(predicate)}`);
     }
-    if (options?.signal?.aborted) return failedWith(options.signal.reason);
+    if (signal?.aborted) return failedWith(signal.reason);
     const wf = new ConditionWaitFor<T>(this, predicate);
-    wf._watch(options?.signal);
+    wf._watch(signal);
     wf._check();
     return wf;
   }

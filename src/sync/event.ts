@@ -4,7 +4,7 @@
  * @module
  */
 import type { Future } from "../future.ts";
-import { failedWith, Grant, resolved, type WaitOptions } from "./grant.ts";
+import { failedWith, Grant, signalOf, resolved, type WaitOptions } from "./grant.ts";
 
 class EventWaiter extends Grant<true> {
   constructor(private readonly event: Event) {
@@ -64,11 +64,12 @@ export class Event {
    * waiting on it) or aborting `options.signal` withdraws the wait.
    */
   wait(options?: WaitOptions): Future<true> {
+    const signal = signalOf("Event.wait()", options);
     if (this._value) return resolved(true);
-    if (options?.signal?.aborted) return failedWith(options.signal.reason);
+    if (signal?.aborted) return failedWith(signal.reason);
     const w = new EventWaiter(this);
     this._waiters.add(w);
-    w._watch(options?.signal);
+    w._watch(signal);
     return w;
   }
 

@@ -42,6 +42,23 @@ export interface WaitOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * @internal Checks the options of a waiting call before anything changes, and returns its
+ * signal.
+ */
+export function signalOf(what: string, options: WaitOptions | undefined): AbortSignal | undefined {
+  if (options === undefined) return undefined;
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`${what}: options must be an object, got ${describeValue(options)}`);
+  }
+  const signal = options.signal;
+  if (signal === undefined) return undefined;
+  if (signal === null || typeof signal !== "object" || typeof signal.addEventListener !== "function") {
+    throw new TypeError(`${what}: options.signal must be an AbortSignal, got ${describeValue(signal)}`);
+  }
+  return signal;
+}
+
 /** @internal Base of the waiting futures of the sync primitives and queues. */
 export abstract class Grant<T> extends Future<T> {
   /** @internal the consumer received the result (resumed, or a promise was made) */ _claimed = false;
@@ -99,12 +116,9 @@ export abstract class Grant<T> extends Future<T> {
     return new GrantIterator(this);
   }
 
-  /** @internal Watches `signal`, if any; false when it is already aborted (then settled). */
+  /** @internal Watches `signal` (checked by `signalOf`), if any; settles at once if it is aborted. */
   _watch(signal: AbortSignal | undefined): void {
     if (signal === undefined) return;
-    if (signal === null || typeof signal !== "object" || typeof signal.addEventListener !== "function") {
-      throw new TypeError(`options.signal must be an AbortSignal, got ${describeValue(signal)}`);
-    }
     if (signal.aborted) {
       this._abortWith(signal.reason);
       return;

@@ -6,7 +6,7 @@
  */
 import { InvalidStateError } from "../errors.ts";
 import type { Coroutine, Future } from "../future.ts";
-import { failedWith, firstOf, Grant, resolved, type WaitOptions } from "./grant.ts";
+import { failedWith, firstOf, Grant, signalOf, resolved, type WaitOptions } from "./grant.ts";
 import { type Held, isGeneratorBody, type ScopedBody, scopedAsync, scopedGen } from "./scope.ts";
 
 class LockGrant extends Grant<Held> {
@@ -68,14 +68,15 @@ export class Lock {
    * waiting on it, withdraws from the queue.
    */
   acquire(options?: WaitOptions): Future<Held> {
+    const signal = signalOf("Lock.acquire()", options);
     if (!this._locked && this._waiters.size === 0) {
-      if (options?.signal?.aborted) return failedWith(options.signal.reason);
+      if (signal?.aborted) return failedWith(signal.reason);
       this._locked = true;
       return resolved(this._held);
     }
     const g = new LockGrant(this);
     this._waiters.add(g);
-    g._watch(options?.signal);
+    g._watch(signal);
     return g;
   }
 

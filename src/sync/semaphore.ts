@@ -7,7 +7,7 @@
  */
 import { InvalidStateError } from "../errors.ts";
 import { type Coroutine, describeValue, type Future } from "../future.ts";
-import { failedWith, firstOf, Grant, resolved, type WaitOptions } from "./grant.ts";
+import { failedWith, firstOf, Grant, signalOf, resolved, type WaitOptions } from "./grant.ts";
 import { type Held, isGeneratorBody, type ScopedBody, scopedAsync, scopedGen } from "./scope.ts";
 
 class PermitGrant extends Grant<Held> {
@@ -88,14 +88,15 @@ export class Semaphore {
    * `options.signal` withdraws from the queue.
    */
   acquire(options?: WaitOptions): Future<Held> {
+    const signal = signalOf("Semaphore.acquire()", options);
     if (this._value > 0 && this._waiters.size === 0) {
-      if (options?.signal?.aborted) return failedWith(options.signal.reason);
+      if (signal?.aborted) return failedWith(signal.reason);
       this._value--;
       return resolved(this._held);
     }
     const g = new PermitGrant(this);
     this._waiters.add(g);
-    g._watch(options?.signal);
+    g._watch(signal);
     return g;
   }
 
