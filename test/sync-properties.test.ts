@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
   CancelledError,
+  Condition,
   type Coroutine,
   type Future,
   LifoQueue,
@@ -281,6 +282,98 @@ describe("sync properties", () => {
           }
         },
       ),
+      { numRuns: RUNS },
+    );
+  });
+
+  type CondCmd =
+    | { kind: "waiter" }
+    | { kind: "produce" }
+    | { kind: "produceAndCancelOldest" }
+    | { kind: "cancel"; target: number }
+    | { kind: "sleep"; ms: number }
+    | { kind: "tick" };
+
+  const condCmd: fc.Arbitrary<CondCmd> = fc.oneof(
+    { arbitrary: fc.constant({ kind: "waiter" as const }), weight: 3 },
+    { arbitrary: fc.constant({ kind: "produce" as const }), weight: 2 },
+    { arbitrary: fc.constant({ kind: "produceAndCancelOldest" as const }), weight: 2 },
+    fc.record({ kind: fc.constant("cancel" as const), target: fc.nat() }),
+    fc.record({ kind: fc.constant("sleep" as const), ms: fc.integer({ min: 0, max: 2 }) }),
+    fc.record({ kind: fc.constant("tick" as const) }),
+  );
+
+  it("conditions lose no wake-up: a token left means no waiter is left waiting, and the lock never leaks", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(condCmd, { maxLength: 30, size: "medium" }), async (cmds) => {
+        await run(function* () {
+          const cond = new Condition();
+          let tokens = 0;
+          let holders = 0;
+          const waiters: Task<void>[] = [];
+          const waiting = new Set<number>();
+          const produce = function* () {
+            yield* cond.acquire();
+            tokens++;
+            cond.notify(1);
+            cond.release();
+          };
+          for (const cmd of cmds) {
+            switch (cmd.kind) {
+              case "waiter": {
+                const id = waiters.length;
+                waiters.push(spawn(function* () {
+                  yield* cond.withLock(function* () {
+                    holders++;
+                    try {
+                      assert.equal(holders, 1, "two tasks hold the condition's lock");
+                      waiting.add(id);
+                      holders--;
+                      try {
+                        yield* cond.waitFor(() => tokens > 0);
+                      } finally {
+                        waiting.delete(id);
+                        holders++;
+                      }
+                      assert.equal(cond.locked(), true);
+                      tokens--;
+                    } finally {
+                      holders--;
+                    }
+                  });
+                }));
+                break;
+              }
+              case "produce":
+                yield* produce();
+                break;
+              case "produceAndCancelOldest": {
+                yield* produce();
+                const oldest = [...waiting].sort((a, b) => a - b)[0];
+                if (oldest !== undefined) waiters[oldest]!.cancel();
+                break;
+              }
+              case "cancel":
+                if (waiters.length > 0) waiters[cmd.target % waiters.length]!.cancel();
+                break;
+              case "sleep":
+                yield* sleep(cmd.ms);
+                break;
+              case "tick":
+                yield* yieldNow();
+                break;
+            }
+          }
+          yield* sleep(10); // quiescence
+          const stillWaiting = waiters.filter((t) => !t.done()).length;
+          assert.ok(tokens === 0 || stillWaiting === 0, `${tokens} token(s) left while ${stillWaiting} waiter(s) still wait`);
+          assert.equal(cond.locked(), false, "the lock leaked");
+          for (const t of waiters) t.cancel();
+          for (const t of waiters) yield* settle(t);
+          assert.equal(cond._waiters.size, 0);
+          assert.equal(cond.locked(), false);
+        }, virtual);
+      }),
       { numRuns: RUNS },
     );
   });
