@@ -25,7 +25,7 @@ import {
 import { describe, it } from "./harness.ts";
 
 const virtual = { clock: "virtual" } as const;
-const RUNS = 60;
+const RUNS = 200;
 
 /** Waits for a task and ignores its cancellation; any other failure is rethrown. */
 function* settle(t: Task<unknown>): Coroutine<void> {

@@ -89,6 +89,7 @@ class ConditionWait extends Grant<true> implements Waiter {
 class ConditionWaitFor<T> extends Grant<T> implements Waiter {
   private _current: ConditionWait | null = null;
   private _stop: { error: unknown } | null = null;
+  private _waited = false;
 
   constructor(
     private readonly cond: Condition,
@@ -100,7 +101,10 @@ class ConditionWaitFor<T> extends Grant<T> implements Waiter {
   _dequeue(): void {}
 
   _abandon(): void {
-    // The lock stays held, as after any waitFor(): the caller's scope releases it.
+    // Woken with the predicate true, but the consumer was cancelled before it ran: the
+    // notification that woke it goes to the next waiter, to check the predicate in its
+    // place. The lock stays held, as after any waitFor(): the caller's scope releases it.
+    if (this._waited) this.cond._notify(1);
   }
 
   /** Checks the predicate; waits again when it is falsy. */
@@ -120,6 +124,7 @@ class ConditionWaitFor<T> extends Grant<T> implements Waiter {
     this.cond._release();
     this.cond._waiters.add(w);
     this._current = w;
+    this._waited = true;
     w._claimed = true;
     w._addWaiter(this);
   }
