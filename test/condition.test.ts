@@ -118,6 +118,35 @@ describe("Condition", () => {
     }, virtual);
   });
 
+  it("a waitFor woken with its predicate true then cancelled before it runs passes the notification on", async () => {
+    await run(function* () {
+      const cond = new Condition();
+      let tokens = 0;
+      const taken: string[] = [];
+      const waiter = (name: string) =>
+        spawn(function* () {
+          yield* cond.withLock(function* () {
+            yield* cond.waitFor(() => tokens > 0);
+            tokens--;
+            taken.push(name);
+          });
+        });
+      const a = waiter("a");
+      const b = waiter("b");
+      yield* yieldNow();
+      yield* cond.acquire();
+      tokens++;
+      cond.notify(1); // a is notified...
+      cond.release(); // ...re-acquires the lock, sees a token, is woken...
+      a.cancel(); // ...and is cancelled before it runs
+      yield* sleep(1);
+      assert.deepEqual(taken, ["b"], "b was notified in a's place and took the token");
+      assert.equal(a.cancelled(), true);
+      assert.equal(tokens, 0);
+      assert.equal(cond.locked(), false);
+    }, virtual);
+  });
+
   it("waitFor returns the predicate's value once it holds, checking with the lock held", async () => {
     await run(function* () {
       const cond = new Condition(new Lock());
