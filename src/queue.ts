@@ -12,7 +12,7 @@
  */
 import { InvalidStateError } from "./errors.ts";
 import { describeValue, type Future, REJECTED } from "./future.ts";
-import { failedWith, firstOf, Grant, signalOf, resolved, type WaitOptions } from "./sync/grant.ts";
+import { failedWith, Grant, type GrantOwner, signalOf, resolved, type WaitOptions, WaiterList } from "./sync/grant.ts";
 import { Event } from "./sync/event.ts";
 
 /**
@@ -110,35 +110,6 @@ export interface PriorityQueueOptions<T> extends QueueOptions {
   compare?: (a: T, b: T) => number;
 }
 
-class GetGrant<T> extends Grant<T> {
-  /** @internal woken with an item reserved, which it takes when claimed */ _reserved = false;
-  constructor(private readonly queue: Queue<T>) {
-    super();
-  }
-  _dequeue(): void {
-    this.queue._getters.delete(this);
-  }
-  _abandon(): void {
-    if (this._reserved) this.queue._unreserve(this);
-  }
-  override _onClaim(): void {
-    if (this._reserved) this.queue._takeReserved(this);
-  }
-}
-
-class PutGrant<T> extends Grant<void> {
-  constructor(
-    private readonly queue: Queue<T>,
-    readonly item: T,
-  ) {
-    super();
-  }
-  _dequeue(): void {
-    this.queue._putters.delete(this);
-  }
-  _abandon(): void {}
-}
-
 function checkMaxsize(what: string, options: QueueOptions | undefined): number {
   if (options === undefined) return 0;
   if (options === null || typeof options !== "object") {
@@ -175,11 +146,12 @@ function checkMaxsize(what: string, options: QueueOptions | undefined): number {
  * });
  * ```
  */
-export class Queue<T> implements AsyncIterable<T>, Disposable {
+export class Queue<T> implements AsyncIterable<T>, Disposable, GrantOwner {
   /** Most items held before `put()` waits; 0 means no limit. */
   readonly maxsize: number;
-  /** @internal */ readonly _getters: Set<GetGrant<T>> = new Set();
-  /** @internal */ readonly _putters: Set<PutGrant<T>> = new Set();
+  /** @internal */ readonly _getters: WaiterList<Grant<T>> = new WaiterList();
+  /** @internal */ readonly _putters: WaiterList<Grant<void>> = new WaiterList();
+  /** @internal a done future, shared by every put that does not wait */ _ready: Future<void> | null = null;
   /** @internal items held for getters woken but not resumed yet */ _reserved = 0;
   /** @internal */ _unfinished = 0;
   /** @internal */ readonly _finished: Event = new Event();
@@ -254,9 +226,10 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
     if (!this.full() && this._putters.size === 0) {
       if (signal?.aborted) return failedWith(signal.reason);
       this._enter(item);
-      return resolved(undefined);
+      return (this._ready ??= resolved(undefined));
     }
-    const g = new PutGrant(this, item);
+    const g = new Grant<void>(this);
+    g._item = item;
     this._putters.add(g);
     g._watch(signal);
     return g;
@@ -288,7 +261,7 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
       return resolved(this.getNowait());
     }
     if (this._isShutdown) return failedWith(new QueueShutDown("get(): the queue is shut down and empty"));
-    const g = new GetGrant(this);
+    const g = new Grant<T>(this);
     this._getters.add(g);
     g._watch(signal);
     return g;
@@ -388,7 +361,7 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
    */
   private _wakeGetters(): void {
     while (this._getters.size > 0 && this.qsize() > 0) {
-      const g = firstOf(this._getters)!;
+      const g = this._getters.first()!;
       this._getters.delete(g);
       if (g._claimed) {
         g.setResult(this._take());
@@ -404,15 +377,15 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
   /** Room was made: waiting puts enter their items, oldest first. */
   private _admitPutters(): void {
     while (this._putters.size > 0 && !this.full()) {
-      const p = firstOf(this._putters)!;
+      const p = this._putters.first()!;
       this._putters.delete(p);
-      this._enter(p.item);
+      this._enter(p._item as T);
       p.setResult(undefined);
     }
   }
 
   /** @internal A woken getter resumed: it takes the item at the head. */
-  _takeReserved(g: GetGrant<T>): void {
+  _claimGrant(g: Grant<unknown>): void {
     g._reserved = false;
     if (this._immediate && this._size() === 0) {
       // Its item went with `shutdown(true)`.
@@ -426,7 +399,8 @@ export class Queue<T> implements AsyncIterable<T>, Disposable {
   }
 
   /** @internal A woken getter was cancelled before it resumed: its item goes to the next. */
-  _unreserve(g: GetGrant<T>): void {
+  _abandonGrant(g: Grant<unknown>): void {
+    if (!g._reserved) return; // a put: its item is in; a get not woken yet: nothing to give
     g._reserved = false;
     if (this._immediate && this._size() === 0) return;
     this._reserved--;

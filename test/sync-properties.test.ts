@@ -257,9 +257,11 @@ describe("sync properties", () => {
                   yield* yieldNow();
                   break;
               }
+              assert.ok(q.qsize() === 0 || q._getters.size === 0, `${q.qsize()} item(s) queued while ${q._getters.size} getter(s) wait`);
             }
             // Let live consumers make room so blocked producers can finish, then stop.
             yield* sleep(50);
+            assert.ok(q.qsize() === 0 || q._getters.size === 0, `${q.qsize()} item(s) queued while ${q._getters.size} getter(s) wait`);
             for (const t of producers) t.cancel();
             for (const t of producers) yield* settle(t);
             q.shutdown();
@@ -374,7 +376,7 @@ describe("sync properties", () => {
           assert.equal(cond.locked(), false);
         }, virtual);
       }),
-      { numRuns: RUNS },
+      { numRuns: 3 * RUNS },
     );
   });
 });

@@ -6,7 +6,7 @@
  * @module
  */
 import { describeValue, type Future } from "../future.ts";
-import { failedWith, Grant, signalOf, type WaitOptions } from "./grant.ts";
+import { failedWith, Grant, signalOf, type WaitOptions, WaiterList } from "./grant.ts";
 
 /**
  * Raised by `Barrier.wait()` when the barrier is aborted or reset while waiting, or is
@@ -33,16 +33,6 @@ export class BrokenBarrierError extends Error {
     super(message ?? "The barrier is broken", options);
     this.name = "BrokenBarrierError";
   }
-}
-
-class BarrierWaiter extends Grant<number> {
-  constructor(private readonly barrier: Barrier) {
-    super();
-  }
-  _dequeue(): void {
-    this.barrier._waiters.delete(this);
-  }
-  _abandon(): void {}
 }
 
 /**
@@ -72,7 +62,7 @@ class BarrierWaiter extends Grant<number> {
 export class Barrier {
   /** How many tasks must arrive for a round to pass. */
   readonly parties: number;
-  /** @internal arrivals of the current round, in order */ readonly _waiters: Set<BarrierWaiter> = new Set();
+  /** @internal arrivals of the current round, in order */ readonly _waiters: WaiterList<Grant<number>> = new WaiterList();
   /** @internal */ _broken = false;
 
   /**
@@ -105,7 +95,7 @@ export class Barrier {
     const signal = signalOf("Barrier.wait()", options);
     if (this._broken) return failedWith(new BrokenBarrierError("Barrier.wait(): the barrier is broken (aborted)"));
     if (signal?.aborted) return failedWith(signal.reason);
-    const w = new BarrierWaiter(this);
+    const w = new Grant<number>(null);
     this._waiters.add(w);
     if (this._waiters.size === this.parties) {
       const round = [...this._waiters];

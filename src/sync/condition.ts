@@ -8,7 +8,7 @@
  */
 import { CancelledError, InvalidStateError } from "../errors.ts";
 import { type Coroutine, describeValue, Future, FULFILLED, PENDING, type Waiter } from "../future.ts";
-import { failedWith, firstOf, Grant, signalOf, type WaitOptions } from "./grant.ts";
+import { failedWith, Grant, signalOf, type WaitOptions, WaiterList } from "./grant.ts";
 import { Lock } from "./lock.ts";
 import { type Held, isGeneratorBody, type ScopedBody, scopedAsync, scopedGen } from "./scope.ts";
 
@@ -22,14 +22,14 @@ class ConditionWait extends Grant<true> implements Waiter {
   /** @internal a cancel or abort that arrived: delivered once the lock is held */ _stop: { error: unknown } | null = null;
 
   constructor(private readonly cond: Condition) {
-    super();
+    super(null);
   }
 
-  _dequeue(): void {
+  override _dequeue(): void {
     this.cond._waiters.delete(this);
   }
 
-  _abandon(): void {
+  override _abandon(): void {
     // Woken (lock held, notification consumed) but the consumer was cancelled before it
     // ran: pass the notification on. The lock stays held, as after any wait(): the
     // caller's scope releases it.
@@ -95,12 +95,12 @@ class ConditionWaitFor<T> extends Grant<T> implements Waiter {
     private readonly cond: Condition,
     private readonly predicate: () => T,
   ) {
-    super();
+    super(null);
   }
 
-  _dequeue(): void {}
+  override _dequeue(): void {}
 
-  _abandon(): void {
+  override _abandon(): void {
     // Woken with the predicate true, but the consumer was cancelled before it ran: the
     // notification that woke it goes to the next waiter, to check the predicate in its
     // place. The lock stays held, as after any waitFor(): the caller's scope releases it.
@@ -193,7 +193,7 @@ class ConditionWaitFor<T> extends Grant<T> implements Waiter {
  */
 export class Condition {
   /** @internal */ readonly _lock: Lock;
-  /** @internal */ readonly _waiters: Set<ConditionWait> = new Set();
+  /** @internal */ readonly _waiters: WaiterList<ConditionWait> = new WaiterList();
 
   /**
    * Creates a condition over `lock`, or over a new `Lock`.
@@ -291,7 +291,7 @@ export class Condition {
   /** @internal */
   _notify(n: number): void {
     for (let i = 0; i < n; i++) {
-      const w = firstOf(this._waiters);
+      const w = this._waiters.first();
       if (w === undefined) return;
       w._notified = true;
       w._startRelock();

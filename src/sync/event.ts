@@ -4,17 +4,7 @@
  * @module
  */
 import type { Future } from "../future.ts";
-import { failedWith, Grant, signalOf, resolved, type WaitOptions } from "./grant.ts";
-
-class EventWaiter extends Grant<true> {
-  constructor(private readonly event: Event) {
-    super();
-  }
-  _dequeue(): void {
-    this.event._waiters.delete(this);
-  }
-  _abandon(): void {}
-}
+import { failedWith, Grant, signalOf, resolved, type WaitOptions, WaiterList } from "./grant.ts";
 
 /**
  * An event flag for tasks (asyncio.Event): `wait()` resolves once the flag is set; `set()`
@@ -38,7 +28,8 @@ class EventWaiter extends Grant<true> {
  */
 export class Event {
   /** @internal */ _value = false;
-  /** @internal */ readonly _waiters: Set<EventWaiter> = new Set();
+  /** @internal a done future, shared by every wait on a set event */ _ready: Future<true> | null = null;
+  /** @internal */ readonly _waiters: WaiterList<Grant<true>> = new WaiterList();
 
   /** Whether the flag is set. */
   isSet(): boolean {
@@ -65,9 +56,9 @@ export class Event {
    */
   wait(options?: WaitOptions): Future<true> {
     const signal = signalOf("Event.wait()", options);
-    if (this._value) return resolved(true);
+    if (this._value) return (this._ready ??= resolved(true));
     if (signal?.aborted) return failedWith(signal.reason);
-    const w = new EventWaiter(this);
+    const w = new Grant<true>(null);
     this._waiters.add(w);
     w._watch(signal);
     return w;

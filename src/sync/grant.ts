@@ -59,16 +59,44 @@ export function signalOf(what: string, options: WaitOptions | undefined): AbortS
   return signal;
 }
 
-/** @internal Base of the waiting futures of the sync primitives and queues. */
-export abstract class Grant<T> extends Future<T> {
+/**
+ * @internal What a grant reports to: the primitive that made it. One grant class serves
+ * every primitive (rather than a subclass each), so the core's hot paths see few shapes of
+ * future and stay fast in programs that mix locks, semaphores and queues.
+ */
+export interface GrantOwner {
+  /** The grant was settled with a result its consumer never took: give it back. */
+  _abandonGrant(g: Grant<unknown>): void;
+  /** The consumer of a grant marked `_reserved` takes its result now. */
+  _claimGrant(g: Grant<unknown>): void;
+}
+
+/** @internal The waiting future of the sync primitives and queues. */
+export class Grant<T> extends Future<T> {
   /** @internal the consumer received the result (resumed, or a promise was made) */ _claimed = false;
   /** @internal */ _signal: AbortSignal | null = null;
+  /** @internal links of the waiting list it is in */ _prev: Grant<unknown> | null = null;
+  /** @internal */ _next: Grant<unknown> | null = null;
+  /** @internal */ _list: WaiterList<Grant<unknown>> | null = null;
+  /** @internal */ _owner: GrantOwner | null;
+  /** @internal what a waiting put carries */ _item: unknown = undefined;
+  /** @internal settled with its result still to take, on claim (a queue's woken getter) */ _reserved = false;
 
-  /** @internal Leaves the primitive's waiting queue; must be idempotent. */
-  abstract _dequeue(): void;
+  /** @internal */
+  constructor(owner: GrantOwner | null) {
+    super();
+    this._owner = owner;
+  }
+
+  /** @internal Leaves the waiting list it is in, if any. */
+  _dequeue(): void {
+    this._list?.delete(this as Grant<unknown>);
+  }
 
   /** @internal Gives back what was granted; called at most once, only if unclaimed. */
-  abstract _abandon(): void;
+  _abandon(): void {
+    this._owner?._abandonGrant(this as Grant<unknown>);
+  }
 
   override cancel(msg?: string): boolean {
     if (!super.cancel(msg)) return false;
@@ -90,8 +118,10 @@ export abstract class Grant<T> extends Future<T> {
     this._onClaim();
   }
 
-  /** @internal Hook: the consumer received the grant. */
-  _onClaim(): void {}
+  /** @internal The consumer received the grant. */
+  _onClaim(): void {
+    if (this._reserved) this._owner!._claimGrant(this as Grant<unknown>);
+  }
 
   // Every way of reading the result claims the grant.
   override result(): T {
@@ -181,10 +211,71 @@ class GrantIterator<T> implements Iterator<Future<unknown>, T, unknown> {
   }
 }
 
-/** @internal The first element of a set (its oldest), or undefined. */
-export function firstOf<T>(set: Set<T>): T | undefined {
-  for (const x of set) return x;
-  return undefined;
+/**
+ * @internal A FIFO of waiting grants: an intrusive doubly linked list, so adding, taking
+ * the oldest and removing a cancelled one are O(1) and allocate nothing. Its surface is the
+ * part of `Set` the primitives use.
+ */
+export class WaiterList<G extends Grant<unknown>> {
+  private _head: G | null = null;
+  private _tail: G | null = null;
+  private _size = 0;
+
+  /** How many wait. */
+  get size(): number {
+    return this._size;
+  }
+
+  /** The oldest, or undefined. */
+  first(): G | undefined {
+    return this._head ?? undefined;
+  }
+
+  /** Appends `g` (which must not be in a list). */
+  add(g: G): void {
+    g._list = this as WaiterList<Grant<unknown>>;
+    g._prev = this._tail;
+    g._next = null;
+    if (this._tail === null) this._head = g;
+    else this._tail._next = g;
+    this._tail = g;
+    this._size++;
+  }
+
+  /** Removes `g` if it is in this list. */
+  delete(g: G): boolean {
+    if (g._list !== (this as WaiterList<Grant<unknown>>)) return false;
+    const prev = g._prev as G | null;
+    const next = g._next as G | null;
+    if (prev === null) this._head = next;
+    else prev._next = next;
+    if (next === null) this._tail = prev;
+    else next._prev = prev;
+    g._prev = g._next = null;
+    g._list = null;
+    this._size--;
+    return true;
+  }
+
+  /** Removes every grant. */
+  clear(): void {
+    let g = this._head;
+    while (g !== null) {
+      const next = g._next as G | null;
+      g._prev = g._next = null;
+      g._list = null;
+      g = next;
+    }
+    this._head = this._tail = null;
+    this._size = 0;
+  }
+
+  /** The grants, oldest first (a snapshot: safe to settle them while iterating). */
+  [Symbol.iterator](): Iterator<G> {
+    const all: G[] = [];
+    for (let g = this._head; g !== null; g = g._next as G | null) all.push(g);
+    return all[Symbol.iterator]();
+  }
 }
 
 /** @internal */

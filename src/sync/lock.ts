@@ -6,20 +6,8 @@
  */
 import { InvalidStateError } from "../errors.ts";
 import type { Coroutine, Future } from "../future.ts";
-import { failedWith, firstOf, Grant, signalOf, resolved, type WaitOptions } from "./grant.ts";
+import { failedWith, Grant, type GrantOwner, signalOf, resolved, type WaitOptions, WaiterList } from "./grant.ts";
 import { type Held, isGeneratorBody, type ScopedBody, scopedAsync, scopedGen } from "./scope.ts";
-
-class LockGrant extends Grant<Held> {
-  constructor(private readonly lock: Lock) {
-    super();
-  }
-  _dequeue(): void {
-    this.lock._waiters.delete(this);
-  }
-  _abandon(): void {
-    this.lock.release();
-  }
-}
 
 /**
  * A mutual-exclusion lock for tasks (asyncio.Lock), FIFO-fair. `acquire()` returns a
@@ -46,10 +34,11 @@ class LockGrant extends Grant<Held> {
  * console.log(shared); // 2
  * ```
  */
-export class Lock {
+export class Lock implements GrantOwner {
   /** @internal */ _locked = false;
-  /** @internal FIFO: a Set keeps insertion order and removes in O(1) */ readonly _waiters: Set<LockGrant> = new Set();
+  /** @internal FIFO */ readonly _waiters: WaiterList<Grant<Held>> = new WaiterList();
   /** @internal */ readonly _held: Held;
+  /** @internal a done future, shared by every acquire that does not wait */ _ready: Future<Held> | null = null;
 
   /** Creates an unlocked lock. */
   constructor() {
@@ -72,9 +61,9 @@ export class Lock {
     if (!this._locked && this._waiters.size === 0) {
       if (signal?.aborted) return failedWith(signal.reason);
       this._locked = true;
-      return resolved(this._held);
+      return (this._ready ??= resolved(this._held));
     }
-    const g = new LockGrant(this);
+    const g = new Grant<Held>(this);
     this._waiters.add(g);
     g._watch(signal);
     return g;
@@ -88,7 +77,7 @@ export class Lock {
     if (!this._locked) {
       throw new InvalidStateError("Lock.release(): the lock is not held (release called more times than acquire)");
     }
-    const next = firstOf(this._waiters);
+    const next = this._waiters.first();
     if (next === undefined) {
       this._locked = false;
       return;
@@ -109,6 +98,14 @@ export class Lock {
       ? scopedGen(this, options, body as () => Coroutine<R>)
       : scopedAsync(this, options, body as () => PromiseLike<R>);
   }
+
+  /** @internal A waiter given the lock was cancelled before it ran: hand the lock on. */
+  _abandonGrant(): void {
+    this.release();
+  }
+
+  /** @internal */
+  _claimGrant(): void {}
 
   /** A short description such as `Lock<locked, waiters: 2>`. */
   toString(): string {

@@ -7,20 +7,8 @@
  */
 import { InvalidStateError } from "../errors.ts";
 import { type Coroutine, describeValue, type Future } from "../future.ts";
-import { failedWith, firstOf, Grant, signalOf, resolved, type WaitOptions } from "./grant.ts";
+import { failedWith, Grant, type GrantOwner, signalOf, resolved, type WaitOptions, WaiterList } from "./grant.ts";
 import { type Held, isGeneratorBody, type ScopedBody, scopedAsync, scopedGen } from "./scope.ts";
-
-class PermitGrant extends Grant<Held> {
-  constructor(private readonly sem: Semaphore) {
-    super();
-  }
-  _dequeue(): void {
-    this.sem._waiters.delete(this);
-  }
-  _abandon(): void {
-    this.sem.release();
-  }
-}
 
 function checkValue(what: string, value: unknown): number {
   if (typeof value !== "number") {
@@ -57,10 +45,11 @@ function checkValue(what: string, value: unknown): number {
  * console.log(peak); // 2
  * ```
  */
-export class Semaphore {
+export class Semaphore implements GrantOwner {
   /** @internal permits free and not granted */ _value: number;
-  /** @internal */ readonly _waiters: Set<PermitGrant> = new Set();
+  /** @internal */ readonly _waiters: WaiterList<Grant<Held>> = new WaiterList();
   /** @internal */ readonly _held: Held;
+  /** @internal a done future, shared by every acquire that does not wait */ _ready: Future<Held> | null = null;
 
   /**
    * Creates a semaphore with `value` permits (default 1).
@@ -92,9 +81,9 @@ export class Semaphore {
     if (this._value > 0 && this._waiters.size === 0) {
       if (signal?.aborted) return failedWith(signal.reason);
       this._value--;
-      return resolved(this._held);
+      return (this._ready ??= resolved(this._held));
     }
-    const g = new PermitGrant(this);
+    const g = new Grant<Held>(this);
     this._waiters.add(g);
     g._watch(signal);
     return g;
@@ -102,7 +91,7 @@ export class Semaphore {
 
   /** Gives a permit back, handing it to the first waiter if there is one. */
   release(): void {
-    const next = firstOf(this._waiters);
+    const next = this._waiters.first();
     if (next === undefined) {
       this._value++;
       return;
@@ -122,6 +111,14 @@ export class Semaphore {
       ? scopedGen(this, options, body as () => Coroutine<R>)
       : scopedAsync(this, options, body as () => PromiseLike<R>);
   }
+
+  /** @internal A waiter given a permit was cancelled before it ran: hand the permit on. */
+  _abandonGrant(): void {
+    this.release();
+  }
+
+  /** @internal */
+  _claimGrant(): void {}
 
   /** A short description such as `Semaphore<value: 0, waiters: 2>`. */
   toString(): string {
