@@ -34,7 +34,7 @@ export { until } from "./src/until.ts";
 
 // ---- Synchronisation primitives, queues and the @std/async jobs (issue 4) ----
 export { type WaitOptions } from "./src/sync/grant.ts";
-export { type Held, type ScopedBody } from "./src/sync/scope.ts";
+export { type Held, Scoped, type ScopedBody } from "./src/sync/scope.ts";
 export { Lock } from "./src/sync/lock.ts";
 export { Event } from "./src/sync/event.ts";
 export { Condition } from "./src/sync/condition.ts";

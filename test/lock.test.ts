@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CancelledError, InvalidStateError, Lock, run, sleep, spawn, yieldNow } from "../mod.ts";
+import { CancelledError, InvalidStateError, Lock, run, sleep, spawn, until, yieldNow } from "../mod.ts";
 import { describe, it } from "./harness.ts";
 
 const virtual = { clock: "virtual" } as const;
@@ -154,11 +154,30 @@ describe("Lock", () => {
         await sleep(1);
         return "ok";
       }), "ok");
-      await assert.rejects(lock.withLock(async () => {
+      await assert.rejects(async () => await lock.withLock(async () => {
         await sleep(1);
         throw new Error("boom");
       }), /boom/);
       assert.equal(lock.locked(), false);
+    }, virtual);
+  });
+
+  it("withLock takes any body: a function returning a coroutine, a promise or a value, yield*-ed or awaited", async () => {
+    function* child(n: number) {
+      yield* sleep(1);
+      return n * 2;
+    }
+    await run(function* () {
+      const lock = new Lock();
+      assert.equal(yield* lock.withLock(() => child(1)), 2);
+      assert.equal(yield* lock.withLock(() => Promise.resolve("p")), "p");
+      assert.equal(yield* lock.withLock(() => 7), 7);
+      assert.equal(yield* until(lock.withLock(() => child(5))), 10, "awaited: the coroutine ran as a task");
+      const lazy = lock.withLock(() => 1);
+      assert.equal(lock.locked(), false, "nothing is acquired until the scope is used");
+      assert.equal(yield* lazy, 1);
+      assert.equal(lock.locked(), false);
+      assert.throws(() => lock.withLock(5 as never), TypeError);
     }, virtual);
   });
 

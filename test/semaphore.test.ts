@@ -94,7 +94,7 @@ describe("Semaphore", () => {
   it("withPermit releases on throw, and an async body works too", async () => {
     await run(async () => {
       const sem = new Semaphore(1);
-      await assert.rejects(sem.withPermit(async () => {
+      await assert.rejects(async () => await sem.withPermit(async () => {
         throw new Error("boom");
       }), /boom/);
       assert.equal(sem.value, 1);

@@ -7,10 +7,10 @@
  * @module
  */
 import { CancelledError, InvalidStateError } from "../errors.ts";
-import { type Coroutine, describeValue, Future, FULFILLED, PENDING, type Waiter } from "../future.ts";
+import { describeValue, Future, FULFILLED, PENDING, type Waiter } from "../future.ts";
 import { failedWith, Grant, signalOf, type WaitOptions, WaiterList } from "./grant.ts";
 import { Lock } from "./lock.ts";
-import { type Held, isGeneratorBody, type ScopedBody, scopedAsync, scopedGen } from "./scope.ts";
+import { checkBody, type Held, Scoped, type ScopedBody } from "./scope.ts";
 
 /**
  * One `wait()`: phase 1 waits for a notification (in the condition's queue); phase 2
@@ -224,13 +224,14 @@ export class Condition {
     this._lock.release();
   }
 
-  /** Runs `body` holding the underlying lock, releasing it on every exit path. */
-  withLock<R>(body: () => Coroutine<R>, options?: WaitOptions): Coroutine<R>;
-  withLock<R>(body: () => PromiseLike<R>, options?: WaitOptions): Promise<R>;
-  withLock<R>(body: ScopedBody<R>, options?: WaitOptions): Coroutine<R> | Promise<R> {
-    return isGeneratorBody("Condition.withLock()", body)
-      ? scopedGen(this._lock, options, body as () => Coroutine<R>)
-      : scopedAsync(this._lock, options, body as () => PromiseLike<R>);
+  /**
+   * Runs `body` holding the underlying lock, releasing it on every exit path; `yield*` or
+   * `await` the result (see `Lock.withLock`).
+   */
+  withLock<R>(body: ScopedBody<R>, options?: WaitOptions): Scoped<R> {
+    checkBody("Condition.withLock()", body);
+    signalOf("Condition.withLock()", options);
+    return new Scoped(this._lock, options, body);
   }
 
   /**

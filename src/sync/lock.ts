@@ -5,9 +5,9 @@
  * @module
  */
 import { InvalidStateError } from "../errors.ts";
-import type { Coroutine, Future } from "../future.ts";
+import type { Future } from "../future.ts";
 import { failedWith, Grant, type GrantOwner, signalOf, resolved, type WaitOptions, WaiterList } from "./grant.ts";
-import { type Held, isGeneratorBody, type ScopedBody, scopedAsync, scopedGen } from "./scope.ts";
+import { checkBody, type Held, Scoped, type ScopedBody } from "./scope.ts";
 
 /**
  * A mutual-exclusion lock for tasks (asyncio.Lock), FIFO-fair. `acquire()` returns a
@@ -88,15 +88,13 @@ export class Lock implements GrantOwner {
 
   /**
    * Runs `body` holding the lock and releases it on every exit path: return, throw or
-   * cancellation. With a generator function, `yield*` the result inside a coroutine; with
-   * an async function, `await` it.
+   * cancellation. `yield*` the result in a generator task (a generator body then runs
+   * inline, in that task) or `await` it; the lock is acquired only then.
    */
-  withLock<R>(body: () => Coroutine<R>, options?: WaitOptions): Coroutine<R>;
-  withLock<R>(body: () => PromiseLike<R>, options?: WaitOptions): Promise<R>;
-  withLock<R>(body: ScopedBody<R>, options?: WaitOptions): Coroutine<R> | Promise<R> {
-    return isGeneratorBody("Lock.withLock()", body)
-      ? scopedGen(this, options, body as () => Coroutine<R>)
-      : scopedAsync(this, options, body as () => PromiseLike<R>);
+  withLock<R>(body: ScopedBody<R>, options?: WaitOptions): Scoped<R> {
+    checkBody("Lock.withLock()", body);
+    signalOf("Lock.withLock()", options);
+    return new Scoped(this, options, body);
   }
 
   /** @internal A waiter given the lock was cancelled before it ran: hand the lock on. */

@@ -4,7 +4,9 @@
  * an async body is awaited; `using held = yield* lock.acquire()` is the block form.
  * @module
  */
-import { type Coroutine, describeValue, type Future } from "../future.ts";
+import { type Coroutine, describeValue, type Future, isFuture } from "../future.ts";
+import { getRunningLoop } from "../loop/running.ts";
+import { until } from "../until.ts";
 import type { WaitOptions } from "./grant.ts";
 
 /**
@@ -30,8 +32,8 @@ export interface Held extends Disposable {
 }
 
 /**
- * A body run while something is held: a generator function (run inline in the calling
- * task with `yield*`) or an async function.
+ * A body run while something is held: a generator function, an async function, or any
+ * function returning a coroutine, a promise, a future or a plain value.
  *
  * @example
  * ```ts
@@ -43,7 +45,45 @@ export interface Held extends Disposable {
  * console.log(await sem.withPermit(fn)); // 2
  * ```
  */
-export type ScopedBody<R> = (() => Coroutine<R>) | (() => PromiseLike<R>);
+export type ScopedBody<R> = () => Coroutine<R> | PromiseLike<R> | Future<R> | R;
+
+/**
+ * A body to run while holding a lock or a permit, returned by `withLock` and `withPermit`:
+ * `yield*` it in a generator task (the body then runs inline, in that task) or `await`
+ * it. Nothing is acquired until then. Use it once.
+ *
+ * @example
+ * ```ts
+ * import { Lock, run, type Scoped } from "loopwork";
+ *
+ * const lock = new Lock();
+ * await run(function* () {
+ *   const scoped: Scoped<number> = lock.withLock(() => 42);
+ *   console.log(yield* scoped); // 42, the lock held meanwhile
+ * });
+ * ```
+ */
+export class Scoped<R> implements PromiseLike<R> {
+  /** @internal */
+  constructor(
+    private readonly owner: Acquirable,
+    private readonly options: WaitOptions | undefined,
+    private readonly body: ScopedBody<R>,
+  ) {}
+
+  /** `yield*`: runs the scope inside the calling generator task. */
+  [Symbol.iterator](): Coroutine<R> {
+    return scopedGen(this.owner, this.options, this.body);
+  }
+
+  /** `await`: runs the scope and settles with the body's result. */
+  then<R1 = R, R2 = never>(
+    onfulfilled?: ((value: R) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return scopedAsync(this.owner, this.options, this.body).then(onfulfilled, onrejected);
+  }
+}
 
 /** @internal What a scope holds: something acquired, then released once. */
 export interface Acquirable {
@@ -51,44 +91,48 @@ export interface Acquirable {
   release(): void;
 }
 
+function isGenerator(x: unknown): x is Coroutine<unknown> {
+  return x !== null && typeof x === "object" && typeof (x as Coroutine<unknown>).next === "function" &&
+    typeof (x as Coroutine<unknown>).throw === "function";
+}
+
+function isThenable(x: unknown): x is PromiseLike<unknown> {
+  return x !== null && (typeof x === "object" || typeof x === "function") &&
+    typeof (x as PromiseLike<unknown>).then === "function";
+}
+
 /**
- * @internal Runs `body` as a scope: the hoisted generator behind `withLock` and
- * `withPermit`. It acquires only once it runs, so a scope never started holds nothing.
+ * @internal Runs `body` as a scope in the calling task: the hoisted generator behind
+ * `yield*` of a `Scoped`. It acquires only once it runs.
  */
-export function* scopedGen<R>(
-  owner: Acquirable,
-  options: WaitOptions | undefined,
-  body: () => Coroutine<R>,
-): Coroutine<R> {
+function* scopedGen<R>(owner: Acquirable, options: WaitOptions | undefined, body: ScopedBody<R>): Coroutine<R> {
   yield* owner.acquire(options);
   try {
-    return yield* body();
+    const out = body();
+    if (isGenerator(out)) return yield* (out as Coroutine<R>);
+    if (isFuture(out)) return yield* (out as Future<R>);
+    if (isThenable(out)) return yield* until(out as PromiseLike<R>);
+    return out as R;
   } finally {
     owner.release();
   }
 }
 
-/** @internal The async side of `withLock` and `withPermit`. */
-export async function scopedAsync<R>(
-  owner: Acquirable,
-  options: WaitOptions | undefined,
-  body: () => PromiseLike<R>,
-): Promise<R> {
+/** @internal The async side: `await` of a `Scoped`. A coroutine body runs as a task. */
+async function scopedAsync<R>(owner: Acquirable, options: WaitOptions | undefined, body: ScopedBody<R>): Promise<R> {
   await owner.acquire(options);
   try {
-    return await body();
+    const out = body();
+    if (isGenerator(out)) return await getRunningLoop().createTask(out as Coroutine<R>, { name: "scoped" });
+    return await (out as PromiseLike<R> | R);
   } finally {
     owner.release();
   }
 }
 
-const GeneratorFunction = Object.getPrototypeOf(function* () {}).constructor;
-
-/** @internal Checks a scoped body and tells a generator function from an async one. */
-export function isGeneratorBody(what: string, body: unknown): boolean {
+/** @internal Checks a scoped body. */
+export function checkBody(what: string, body: unknown): void {
   if (typeof body !== "function") {
-    throw new TypeError(`${what}: body must be a generator function or an async function, got ${describeValue(body)}`);
+    throw new TypeError(`${what}: body must be a function (a generator function or an async function), got ${describeValue(body)}`);
   }
-  return body instanceof GeneratorFunction;
 }
-

@@ -6,9 +6,9 @@
  * @module
  */
 import { InvalidStateError } from "../errors.ts";
-import { type Coroutine, describeValue, type Future } from "../future.ts";
+import { describeValue, type Future } from "../future.ts";
 import { failedWith, Grant, type GrantOwner, signalOf, resolved, type WaitOptions, WaiterList } from "./grant.ts";
-import { type Held, isGeneratorBody, type ScopedBody, scopedAsync, scopedGen } from "./scope.ts";
+import { checkBody, type Held, Scoped, type ScopedBody } from "./scope.ts";
 
 function checkValue(what: string, value: unknown): number {
   if (typeof value !== "number") {
@@ -101,15 +101,14 @@ export class Semaphore implements GrantOwner {
   }
 
   /**
-   * Runs `body` holding a permit and releases it on every exit path. With a generator
-   * function, `yield*` the result inside a coroutine; with an async function, `await` it.
+   * Runs `body` holding a permit and releases it on every exit path. `yield*` the result
+   * in a generator task (a generator body then runs inline, in that task) or `await` it;
+   * the permit is taken only then.
    */
-  withPermit<R>(body: () => Coroutine<R>, options?: WaitOptions): Coroutine<R>;
-  withPermit<R>(body: () => PromiseLike<R>, options?: WaitOptions): Promise<R>;
-  withPermit<R>(body: ScopedBody<R>, options?: WaitOptions): Coroutine<R> | Promise<R> {
-    return isGeneratorBody(`${this.constructor.name}.withPermit()`, body)
-      ? scopedGen(this, options, body as () => Coroutine<R>)
-      : scopedAsync(this, options, body as () => PromiseLike<R>);
+  withPermit<R>(body: ScopedBody<R>, options?: WaitOptions): Scoped<R> {
+    checkBody(`${this.constructor.name}.withPermit()`, body);
+    signalOf(`${this.constructor.name}.withPermit()`, options);
+    return new Scoped(this, options, body);
   }
 
   /** @internal A waiter given a permit was cancelled before it ran: hand the permit on. */

@@ -12,8 +12,10 @@ import { checkMs, checkSignal, setTimer, SignalFuture } from "./clock.ts";
  * ```ts
  * import { delay, type DelayOptions } from "loopwork";
  *
- * const options: DelayOptions = { signal: AbortSignal.timeout(1_000), persistent: false };
+ * const options: DelayOptions = { signal: AbortSignal.timeout(1_000) };
  * await delay(10, options);
+ * // Outside a loop, a delay that must not keep the process alive:
+ * delay(60_000, { persistent: false }).then(() => console.log("only if still running"));
  * ```
  */
 export interface DelayOptions {
