@@ -71,6 +71,17 @@ describe("Barrier", () => {
     }, virtual);
   });
 
+  it("`using` a barrier aborts it when the block ends, failing the parties still waiting", async () => {
+    await run(function* () {
+      let waiting: ReturnType<Barrier["wait"]>;
+      {
+        using barrier = new Barrier(2);
+        waiting = barrier.wait();
+      }
+      assert.throws(() => waiting.result(), BrokenBarrierError);
+    }, virtual);
+  });
+
   it("a party cancelled while waiting leaves the round", async () => {
     await run(function* () {
       const barrier = new Barrier(2);

@@ -59,7 +59,7 @@ export class BrokenBarrierError extends Error {
  * });
  * ```
  */
-export class Barrier {
+export class Barrier implements Disposable {
   /** How many tasks must arrive for a round to pass. */
   readonly parties: number;
   /** @internal arrivals of the current round, in order */ readonly _waiters: WaiterList<Grant<number>> = new WaiterList();
@@ -126,6 +126,14 @@ export class Barrier {
     const round = [...this._waiters];
     this._waiters.clear();
     for (const w of round) w.setException(new BrokenBarrierError(message));
+  }
+
+  /**
+   * `using barrier = new Barrier(n)`: the barrier is aborted when the block ends, so no
+   * party keeps waiting for one that left the scope.
+   */
+  [Symbol.dispose](): void {
+    this.abort();
   }
 
   /** A short description such as `Barrier<waiting: 1/3>`. */
