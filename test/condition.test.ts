@@ -194,6 +194,21 @@ describe("Condition", () => {
     }, virtual);
   });
 
+  it("an aborted signal stops a wait, which rejects with the reason once the lock is held again", async () => {
+    await run(async () => {
+      const cond = new Condition();
+      await cond.acquire();
+      const ac = new AbortController();
+      const w = cond.wait({ signal: ac.signal });
+      assert.equal(cond.locked(), false, "waiting released the lock");
+      ac.abort(new RangeError("no longer needed"));
+      await assert.rejects(async () => await w, RangeError);
+      assert.equal(cond.locked(), true, "the lock is held again");
+      assert.equal(cond._waiters.size, 0);
+      cond.release();
+    }, virtual);
+  });
+
   it("an async task can wait on a condition", async () => {
     await run(async () => {
       const cond = new Condition();

@@ -238,6 +238,25 @@ describe("Queue", () => {
     }, virtual);
   });
 
+  it("an aborted signal withdraws a waiting get or put", async () => {
+    await run(async () => {
+      const q = new Queue<number>({ maxsize: 1 });
+      const ac = new AbortController();
+      const get = q.get({ signal: ac.signal });
+      ac.abort(new Error("stop getting"));
+      await assert.rejects(async () => await get, /stop getting/);
+      assert.equal(q._getters.size, 0);
+      q.putNowait(1);
+      const ac2 = new AbortController();
+      const put = q.put(2, { signal: ac2.signal });
+      ac2.abort(new CancelledError("stop putting"));
+      assert.equal(put.cancelled(), true);
+      assert.equal(q._putters.size, 0);
+      assert.equal(q.getNowait(), 1);
+      assert.equal(q.empty(), true, "the withdrawn put left nothing");
+    }, virtual);
+  });
+
   it("`using` a queue shuts it down when the block ends", () => {
     let q: Queue<number>;
     {
