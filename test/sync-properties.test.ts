@@ -379,4 +379,25 @@ describe("sync properties", () => {
       { numRuns: 3 * RUNS },
     );
   });
+
+  it("a PriorityQueue drains in stable sorted order and a LifoQueue in reverse, whatever was put", async () => {
+    await fc.assert(
+      fc.property(fc.array(fc.record({ p: fc.integer({ min: 0, max: 5 }), id: fc.nat() }), { maxLength: 50 }), (items) => {
+        const pq = new PriorityQueue<{ p: number; id: number }>({ compare: (a, b) => a.p - b.p });
+        const lifo = new LifoQueue<{ p: number; id: number }>();
+        for (const x of items) {
+          pq.putNowait(x);
+          lifo.putNowait(x);
+        }
+        const fromPq: typeof items = [];
+        while (!pq.empty()) fromPq.push(pq.getNowait());
+        const fromLifo: typeof items = [];
+        while (!lifo.empty()) fromLifo.push(lifo.getNowait());
+        // Array.prototype.sort is stable: equal priorities keep their put order.
+        assert.deepEqual(fromPq, [...items].sort((a, b) => a.p - b.p));
+        assert.deepEqual(fromLifo, [...items].reverse());
+      }),
+      { numRuns: RUNS },
+    );
+  });
 });

@@ -3,7 +3,8 @@
  * @module
  */
 import { type Future, isFuture } from "../future.ts";
-import { checkSignal, SignalFuture } from "./clock.ts";
+import { checkSignal } from "./clock.ts";
+import { SignalFuture } from "./cancellable.ts";
 import { settleFrom } from "./deadline.ts";
 
 /**

@@ -4,7 +4,8 @@
  */
 import { TimeoutError } from "../errors.ts";
 import { type Future, isFuture } from "../future.ts";
-import { checkMs, checkSignal, setTimer, SignalFuture } from "./clock.ts";
+import { checkMs, checkSignal, setTimer } from "./clock.ts";
+import { SignalFuture } from "./cancellable.ts";
 
 /**
  * Options of `deadline()`, as in @std/async.

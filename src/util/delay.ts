@@ -3,7 +3,8 @@
  * @module
  */
 import { type Future } from "../future.ts";
-import { checkMs, checkSignal, setTimer, SignalFuture } from "./clock.ts";
+import { checkMs, checkSignal, setTimer } from "./clock.ts";
+import { SignalFuture } from "./cancellable.ts";
 
 /**
  * Options of `delay()`, as in @std/async.

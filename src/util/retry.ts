@@ -6,7 +6,8 @@
 import { CancelledError } from "../errors.ts";
 import { type Coroutine, describeValue, type Future, isFuture } from "../future.ts";
 import { tryGetRunningLoop } from "../loop/running.ts";
-import { checkSignal, runCancellable } from "./clock.ts";
+import { checkSignal } from "./clock.ts";
+import { runCancellable } from "./cancellable.ts";
 import { delay } from "./delay.ts";
 
 /**
