@@ -172,6 +172,9 @@ describe("Lock", () => {
       assert.equal(yield* lock.withLock(() => child(1)), 2);
       assert.equal(yield* lock.withLock(() => Promise.resolve("p")), "p");
       assert.equal(yield* lock.withLock(() => 7), 7);
+      const inner = new Lock();
+      assert.equal(yield* lock.withLock(() => inner.withLock(() => child(2))), 4, "nested scopes");
+      assert.equal(inner.locked() || lock.locked(), false);
       assert.equal(yield* until(lock.withLock(() => child(5))), 10, "awaited: the coroutine ran as a task");
       const lazy = lock.withLock(() => 1);
       assert.equal(lock.locked(), false, "nothing is acquired until the scope is used");

@@ -111,6 +111,7 @@ function* scopedGen<R>(owner: Acquirable, options: WaitOptions | undefined, body
     const out = body();
     if (isGenerator(out)) return yield* (out as Coroutine<R>);
     if (isFuture(out)) return yield* (out as Future<R>);
+    if (out instanceof Scoped) return yield* (out as Scoped<R>); // nested scopes stay inline
     if (isThenable(out)) return yield* until(out as PromiseLike<R>);
     return out as R;
   } finally {
