@@ -64,9 +64,10 @@ try {
     const t0 = loop.time();
 
     const fetchItem = (i: number) =>
-      spawn(async () =>
+      spawn(async (taskSignal) =>
         // The permit is held for the whole retry, backoff included: at most LIMIT
-        // requests (or backoffs) at a time.
+        // requests (or backoffs) at a time. The task's signal withdraws the wait for a
+        // permit and stops the retry (and its fetch) if the task is cancelled.
         sem.withPermit(() =>
           retry(async ({ signal }) => {
             attempts++;
@@ -81,8 +82,8 @@ try {
             maxTimeout: 200,
             maxAttempts: 4,
             isRetriable: (e) => e instanceof HttpError && e.status >= 500,
-          })
-        ), { name: `item-${i}` });
+            signal: taskSignal,
+          }), { signal: taskSignal }), { name: `item-${i}` });
 
     const tasks = Array.from({ length: REQUESTS }, (_, i) => fetchItem(i));
     let ok = 0;
