@@ -134,9 +134,10 @@ function checkMaxsize(what: string, options: QueueOptions | undefined): number {
  *
  * await run(function* () {
  *   const q = new Queue<number>({ maxsize: 2 });
- *   const consumer = spawn(async () => {
+ *   const consumer = spawn(async (signal) => {
  *     let sum = 0;
- *     for await (const n of q) { sum += n; q.taskDone(); }
+ *     // `iterate({ signal })`: cancelling the task also ends a wait for the next item
+ *     for await (const n of q.iterate({ signal })) { sum += n; q.taskDone(); }
  *     return sum;
  *   });
  *   for (let i = 1; i <= 5; i++) yield* q.put(i); // waits while 2 are queued
@@ -315,7 +316,11 @@ export class Queue<T> implements AsyncIterable<T>, Disposable, GrantOwner {
     this.shutdown();
   }
 
-  /** `for await (const x of queue)`: gets items until the queue is shut down and empty. */
+  /**
+   * `for await (const x of queue)`: gets items until the queue is shut down and empty. In
+   * an async task, prefer `queue.iterate({ signal })`, so that cancelling the task also
+   * ends a wait for the next item (an async function cannot otherwise be interrupted).
+   */
   [Symbol.asyncIterator](): AsyncIterator<T> {
     return this.iterate();
   }
