@@ -13,6 +13,7 @@
  */
 import { CancelledError } from "../errors.ts";
 import { describeValue, Future, PENDING, FULFILLED } from "../future.ts";
+import { SignalFuture } from "../util/cancellable.ts";
 
 /**
  * Options of every waiting operation of the sync primitives and queues. In an async task,
@@ -72,9 +73,8 @@ export interface GrantOwner {
 }
 
 /** @internal The waiting future of the sync primitives and queues. */
-export class Grant<T> extends Future<T> {
+export class Grant<T> extends SignalFuture<T> {
   /** @internal the consumer received the result (resumed, or a promise was made) */ _claimed = false;
-  /** @internal */ _signal: AbortSignal | null = null;
   /** @internal links of the waiting list it is in */ _prev: Grant<unknown> | null = null;
   /** @internal */ _next: Grant<unknown> | null = null;
   /** @internal */ _list: WaiterList<Grant<unknown>> | null = null;
@@ -146,38 +146,9 @@ export class Grant<T> extends Future<T> {
     return new GrantIterator(this);
   }
 
-  /** @internal Watches `signal` (checked by `signalOf`), if any; settles at once if it is aborted. */
-  _watch(signal: AbortSignal | undefined): void {
-    if (signal === undefined) return;
-    if (signal.aborted) {
-      this._abortWith(signal.reason);
-      return;
-    }
-    this._signal = signal;
-    signal.addEventListener("abort", this);
-  }
-
-  /** @internal The abort listener (the grant is its own listener: no closure). */
-  handleEvent(): void {
-    const s = this._signal;
-    if (s !== null) this._abortWith(s.reason);
-  }
-
-  /** @internal */
-  _abortWith(reason: unknown): void {
-    if (this._state !== PENDING) return;
-    if (reason instanceof CancelledError) this.cancel(reason.message);
-    else this._reject(reason);
-  }
-
-  /** @internal Every settlement passes here: drop the abort listener. */
-  override _scheduleCallbacks(): void {
-    const s = this._signal;
-    if (s !== null) {
-      this._signal = null;
-      s.removeEventListener("abort", this);
-    }
-    super._scheduleCallbacks();
+  /** @internal An abort that is not a cancellation rejects the grant and takes it off its queue. */
+  override _rejectWith(reason: unknown): void {
+    this._reject(reason);
   }
 
   /** @internal The consumer was thrown into (or closed) at `yield* grant`. */

@@ -38,10 +38,15 @@ export class SignalFuture<T> extends Future<T> {
   _abortWith(reason: unknown): void {
     if (this._state !== PENDING) return;
     if (reason instanceof CancelledError) this.cancel(reason.message);
-    else this.setException(reason);
+    else this._rejectWith(reason);
   }
 
-  /** @internal Every settlement passes here. */
+  /** @internal How an abort with a reason other than a cancellation settles this future. */
+  _rejectWith(reason: unknown): void {
+    this.setException(reason);
+  }
+
+  /** @internal Every settlement passes here: the timer and the abort listener go. */
   override _scheduleCallbacks(): void {
     const t = this._timer;
     if (t !== null) {
