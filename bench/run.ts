@@ -14,8 +14,8 @@ import { fileURLToPath } from "node:url";
 import { RESULT_MARK, type SuiteResult } from "./lib.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const SUITES = ["spawn", "switch", "memory", "sleeps"] as const;
-const PYTHON_SUITES = new Set(["spawn", "switch", "memory", "sleeps"]);
+const SUITES = ["spawn", "switch", "memory", "group", "sleeps"] as const;
+const PYTHON_SUITES = new Set(["spawn", "switch", "memory", "group", "sleeps"]);
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
