@@ -7,11 +7,10 @@
  * 2. pool.map with chunkSize "auto" against one pool.run per item, on tiny items. Goal >= 5x.
  * 3. CPU speed-up of 16 x 50 ms jobs on 2 workers against 1 worker. Goal >= 1.85 (limit 2).
  *
- *   npx tsx bench/pool.bench.ts
- *   deno run -A bench/pool.bench.ts
+ *   npx tsx bench/pool.bench.ts [roundtrip|map|cpu]
+ *   deno run -A bench/pool.bench.ts [roundtrip|map|cpu]
  */
 import { cpus, loadavg } from "node:os";
-import { Worker } from "node:worker_threads";
 import Tinypool from "tinypool";
 import { run, WorkerPool } from "../mod.ts";
 import { spin } from "./fixtures/noop.ts";
@@ -62,8 +61,11 @@ const cpu = cpus();
 out(`machine: ${cpu[0]?.model ?? "unknown CPU"} × ${cpu.length}, ${runtimeName}, load average ${fmt(loadavg()[0]!, 2)}`);
 out();
 
+const only = process.argv[2];
+const wanted = (section: string) => only === undefined || only === section;
+
 // ---- 1. round-trip against raw tinypool -------------------------------------------------
-{
+if (wanted("roundtrip")) {
   const raw = new Tinypool({
     filename: "data:text/javascript,export default function noop() { return null; }",
     minThreads: 2,
@@ -77,24 +79,37 @@ out();
     await rawCall();
     await poolCall();
   }
-  // Latency: the two sides alternate call by call, so that the machine's noise hits both alike.
-  const alternate = async (n: number, a: number[], b: number[]) => {
-    for (let i = 0; i < n; i++) {
-      let t0 = performance.now();
-      await rawCall();
-      a.push((performance.now() - t0) * 1000);
-      t0 = performance.now();
-      await poolCall();
-      b.push((performance.now() - t0) * 1000);
+  // Latency: the two sides alternate call by call, so that the machine's noise hits both
+  // alike, in blocks of 1 000 pairs; the overhead is the median of the blocks' p50 ratios.
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
+  const alternate = async (blocks: number, a: number[], b: number[], ratios: number[]) => {
+    for (let block = 0; block < blocks; block++) {
+      const ra: number[] = [];
+      const rb: number[] = [];
+      for (let i = 0; i < 1_000; i++) {
+        let t0 = performance.now();
+        await rawCall();
+        ra.push((performance.now() - t0) * 1000);
+        t0 = performance.now();
+        await poolCall();
+        rb.push((performance.now() - t0) * 1000);
+      }
+      ra.sort((x, y) => x - y);
+      rb.sort((x, y) => x - y);
+      ratios.push(percentile(rb, 50) / percentile(ra, 50));
+      a.push(...ra);
+      b.push(...rb);
     }
   };
   const rawLat: number[] = [];
   const poolLat: number[] = [];
-  await alternate(5_000, rawLat, poolLat);
+  const plainRatios: number[] = [];
+  await alternate(7, rawLat, poolLat, plainRatios);
   const rawLoopLat: number[] = [];
   const loopLat: number[] = [];
+  const loopRatios: number[] = [];
   await run(async () => {
-    await alternate(5_000, rawLoopLat, loopLat);
+    await alternate(7, rawLoopLat, loopLat, loopRatios);
   });
   for (const a of [rawLat, poolLat, rawLoopLat, loopLat]) a.sort((x, y) => x - y);
   // Throughput: alternating blocks; the median block of each side counts.
@@ -104,11 +119,10 @@ out();
     rawTputs.push(await throughput(rawCall, 5_000, 64));
     poolTputs.push(await throughput(poolCall, 5_000, 64));
   }
-  const median = (xs: number[]) => xs.sort((x, y) => x - y)[xs.length >> 1]!;
   const rawTput = median(rawTputs);
   const poolTput = median(poolTputs);
   const p = (xs: number[], q: number) => fmt(percentile(xs, q));
-  out("no-op round-trip, 2 thread workers (latency: 5 000 calls one at a time; throughput: 64 in flight):");
+  out("no-op round-trip, 2 thread workers (latency: 7 000 calls one at a time; throughput: 64 in flight):");
   out();
   out("| | p50 µs | p99 µs | calls/s |");
   out("|---|---|---|---|");
@@ -119,8 +133,8 @@ out();
   out();
   const over = (ours: number, base: number) => `${fmt((ours / base - 1) * 100, 1)} %`;
   out(
-    `overhead (goal <= 10 %): p50 latency ${over(percentile(poolLat, 50), percentile(rawLat, 50))} ` +
-      `(inside run() ${over(percentile(loopLat, 50), percentile(rawLoopLat, 50))}), ` +
+    `overhead (goal <= 10 %): p50 latency ${fmt((median(plainRatios) - 1) * 100, 1)} % ` +
+      `(inside run() ${fmt((median(loopRatios) - 1) * 100, 1)} %; median of 7 blocks), ` +
       `p99 latency ${over(percentile(poolLat, 99), percentile(rawLat, 99))}, ` +
       `throughput ${over(rawTput, poolTput)}`,
   );
@@ -130,7 +144,7 @@ out();
 }
 
 // ---- 2. map "auto" against one call per item ------------------------------------------------
-{
+if (wanted("map")) {
   const pool = new WorkerPool<Tasks>(TASKS, { maxWorkers: 2, minWorkers: 2 });
   const items = Array.from({ length: 20_000 }, (_, i) => i);
   await Promise.all([pool.run("square", 1), pool.run("square", 2)]);
@@ -154,7 +168,7 @@ out();
 }
 
 // ---- 3. CPU speed-up ---------------------------------------------------------------------
-{
+if (wanted("cpu")) {
   // Size one job to ~50 ms of CPU on this machine.
   spin(1e6);
   const t0 = performance.now();
@@ -162,31 +176,33 @@ out();
   const iterations = Math.round((50 / (performance.now() - t0)) * 4e6);
   out(`CPU speed-up, 16 jobs of ~50 ms (spin ${iterations}), 2 workers against 1 (best of 3):`);
   {
-    // Baseline: what two raw worker threads get on this machine.
-    const src =
-      'const { parentPort } = require("node:worker_threads");' +
-      "parentPort.on('message', (n) => { let x = 0; for (let i = 0; i < n; i++) x = (x + i * i) % 1000003; parentPort.postMessage(x); });";
-    const ws = [new Worker(src, { eval: true }), new Worker(src, { eval: true })];
-    const job = (w: Worker) =>
-      new Promise<void>((resolve) => {
-        w.once("message", () => resolve());
-        w.postMessage(iterations);
+    // Baseline: what raw tinypool threads get on this machine, in this run.
+    const spinSource =
+      "export default function spin(n) { let x = 0; for (let i = 0; i < n; i++) x = (x + i * i) % 1000003; return x; }";
+    const rawPool = (threads: number) =>
+      new Tinypool({
+        filename: `data:text/javascript,${encodeURIComponent(spinSource)}`,
+        minThreads: threads,
+        maxThreads: threads,
+        useAtomics: deno === undefined,
       });
-    await Promise.all(ws.map(job));
+    const one = rawPool(1);
+    const two = rawPool(2);
+    await Promise.all([one.run(1e6), two.run(1e6), two.run(1e6)]);
+    const jobs = (pool: Tinypool) => Promise.all(Array.from({ length: 16 }, () => pool.run(iterations)));
     let oneMs = Infinity;
     let twoMs = Infinity;
     for (let round = 0; round < 3; round++) {
       let s = performance.now();
-      for (let i = 0; i < 16; i++) await job(ws[0]!);
+      await jobs(one);
       oneMs = Math.min(oneMs, performance.now() - s);
       s = performance.now();
-      await Promise.all(ws.map(async (w) => {
-        for (let i = 0; i < 8; i++) await job(w);
-      }));
+      await jobs(two);
       twoMs = Math.min(twoMs, performance.now() - s);
     }
-    out(`raw worker threads (baseline): 1 thread ${fmt(oneMs)} ms, 2 threads ${fmt(twoMs)} ms, speed-up ${fmt(oneMs / twoMs, 2)}`);
-    await Promise.all(ws.map((w) => w.terminate()));
+    out(`raw tinypool threads (baseline): 1 thread ${fmt(oneMs)} ms, 2 threads ${fmt(twoMs)} ms, speed-up ${fmt(oneMs / twoMs, 2)}`);
+    await one.destroy();
+    await two.destroy();
   }
   for (const kind of ["thread", "process"] as const) {
     const one = new WorkerPool<Tasks>(TASKS, { kind, maxWorkers: 1, minWorkers: 1 });

@@ -204,7 +204,8 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
 
   /**
    * Creates a pool for the task module at `moduleUrl` (an absolute URL:
-   * `new URL("./tasks.ts", import.meta.url)`). Workers start on demand.
+   * `new URL("./tasks.ts", import.meta.url)`; `null` for a pool that only runs
+   * `toThread()` functions). Workers start on demand.
    *
    * @throws {TypeError | RangeError} when an option is invalid (the message names it)
    */
