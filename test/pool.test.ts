@@ -8,6 +8,7 @@ import {
   sleep,
   Task,
   transfer,
+  until,
   WorkerPool,
   type WorkerPoolOptions,
 } from "../mod.ts";
@@ -231,6 +232,25 @@ describe("WorkerPool: close and destroy", () => {
     const late = await rejection(p.run("add", 1, 2));
     assert.ok(late instanceof PoolClosedError);
     assert.equal(p.stats().workers, 0);
+  });
+
+  it("calls made just before close() still run; close() waits for them", async () => {
+    const p = pool({ maxWorkers: 1 });
+    const a = p.run("add", 1, 2);
+    const b = p.run("delayedEcho", "b", 20);
+    await p.close();
+    assert.equal(await a, 3);
+    assert.equal(await b, "b");
+    const inLoop = pool({ maxWorkers: 1 });
+    const c = await run(function* () {
+      const t = inLoop.run("add", 2, 2);
+      const closing = inLoop.close();
+      const v = yield* t;
+      yield* until(closing);
+      return v;
+    });
+    assert.equal(c, 4);
+    assert.equal(inLoop.stats().workers, 0);
   });
 
   it("destroy() rejects queued and running calls with PoolClosedError and leaves no worker", async () => {

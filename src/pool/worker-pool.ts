@@ -141,8 +141,8 @@ function moduleHref(moduleUrl: string | URL | null): string | null {
  * The body of every call's task: submit, then wait on the call (a future). Cancelling the
  * task cancels the call it waits on. Hoisted: each call allocates no generator closure.
  */
-function* callBody(pool: WorkerPool<never>, req: CallRequest, label: string): Coroutine<unknown> {
-  return yield* pool._submit(req, label);
+function* callBody(pool: WorkerPool<never>, req: CallRequest, label: string, accepted: boolean): Coroutine<unknown> {
+  return yield* pool._submit(req, label, accepted);
 }
 
 function failedCall(error: unknown): Future<unknown> {
@@ -197,6 +197,8 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
   private _closing: Promise<void> | null = null;
   private _destroyed: Promise<void> | null = null;
   private _idle: (() => void) | null = null;
+  /** Set once the backend is being stopped: no call may start after that. */
+  private _stopped = false;
   private _completed = 0;
   private _failed = 0;
   private readonly _runTimes = new LatencyWindow();
@@ -325,10 +327,7 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
    */
   close(): Promise<void> {
     if (this._destroyed !== null) return this._destroyed;
-    return (this._closing ??= new Promise<void>((resolve) => {
-      if (this._queue.length === 0 && this._running.size === 0) resolve();
-      else this._idle = resolve;
-    }).then(() => this._stopBackend()));
+    return (this._closing ??= this._finishAndStop());
   }
 
   /**
@@ -356,6 +355,7 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
     }
     this._idle?.();
     this._idle = null;
+    this._stopped = true;
     return (this._destroyed = this._stopBackend());
   }
 
@@ -381,14 +381,16 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
 
   private _spawn(req: CallRequest, name: string): Task<unknown> {
     const label = `${req.op === "function" ? "toThread" : "pool"}:${name}`;
-    const body = callBody(this as WorkerPool<never>, req, label);
+    // A call made before close() is accepted even if its task first steps after it.
+    const accepted = this._closing === null && this._destroyed === null;
+    const body = callBody(this as WorkerPool<never>, req, label, accepted);
     const loop = tryGetRunningLoop();
     return loop !== undefined ? loop.createTask(body, { name: label }) : hostTask(body, label);
   }
 
   /** @internal Queues or starts one call; returns the call, a future of its outcome. */
-  _submit(req: CallRequest, label: string): Future<unknown> {
-    if (this._destroyed !== null || this._closing !== null) {
+  _submit(req: CallRequest, label: string, accepted: boolean): Future<unknown> {
+    if (!accepted || this._destroyed !== null || this._stopped) {
       this._failed++;
       return failedCall(
         new PoolClosedError(`${label} was refused: the pool is ${this._destroyed !== null ? "destroyed" : "closing"}`),
@@ -530,6 +532,17 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
       return new TypeError(`${call.label}: its arguments cannot be sent to a worker (${e.message})`, { cause: e });
     }
     return e;
+  }
+
+  private async _finishAndStop(): Promise<void> {
+    // Calls made just before close() take their first step on a later turn (of the loop,
+    // or of the host's microtasks): let them reach the queue before waiting for it.
+    await new Promise<void>((resolve) => setTimeout(resolve, 0));
+    if (this._destroyed === null && (this._queue.length > 0 || this._running.size > 0)) {
+      await new Promise<void>((resolve) => (this._idle = resolve));
+    }
+    this._stopped = true;
+    await this._stopBackend();
   }
 
   private async _stopBackend(): Promise<void> {
