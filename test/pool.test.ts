@@ -104,7 +104,7 @@ describe("WorkerPool: results and errors", () => {
     }
   });
 
-  for (const kind of ["thread", "inline"] as const) {
+  for (const kind of ["thread", "process", "inline"] as const) {
     it(`${kind}: an argument that cannot be cloned rejects the call, naming the argument`, async () => {
       const p = pool({ kind });
       try {
@@ -113,6 +113,22 @@ describe("WorkerPool: results and errors", () => {
         assert.match(e.message, /argument 0/);
         assert.match(e.message, /cannot be cloned/);
         assert.equal(await p.run("add", 2, 3), 5, "the pool still works");
+      } finally {
+        await p.destroy();
+      }
+    });
+
+    it(`${kind}: a result that cannot be cloned rejects the call, saying where, and the worker survives`, async () => {
+      const p = pool({ kind, maxWorkers: 1 });
+      try {
+        assert.equal(await p.run("add", 1, 1), 2);
+        const workers = p.stats().workers;
+        const e = await rejection(p.run("unclonableResult"));
+        assert.ok(e instanceof TypeError, `${e.name}: ${e.message}`);
+        assert.match(e.message, /result of task "unclonableResult" cannot be sent back/);
+        assert.match(e.message, /\.f cannot be cloned/);
+        assert.equal(await p.run("add", 2, 3), 5);
+        assert.equal(p.stats().workers, workers, "no worker was lost");
       } finally {
         await p.destroy();
       }
