@@ -43,6 +43,7 @@ describe("WorkerPool: results and errors", () => {
         const sum: number = await p.run("add", 20, 22);
         assert.equal(sum, 42);
         assert.deepEqual(await p.run("delayedEcho", { a: [1, 2] }, 5), { a: [1, 2] });
+        assert.equal(await p.run("asyncDouble", 4), 8);
         assert.deepEqual(await p.run("echo", new Map([[1, new Uint8Array([3])]])), new Map([[1, new Uint8Array([3])]]));
       } finally {
         await p.destroy();
@@ -175,6 +176,33 @@ describe("WorkerPool: results and errors", () => {
       await p.destroy();
       await moving.destroy();
     }
+  });
+});
+
+describe("WorkerPool: types", () => {
+  it("a wrong task name, wrong arguments or a wrong result type are compile errors", async () => {
+    const p = pool();
+    // Never run: the assertions are the @ts-expect-error lines, checked by tsc.
+    const typeChecksOnly = (): void => {
+      // @ts-expect-error: "nope" is not a task of the module
+      p.run("nope");
+      // @ts-expect-error: add takes numbers
+      p.run("add", "1", 2);
+      // @ts-expect-error: add takes two arguments
+      p.run("add", 1);
+      // @ts-expect-error: notAFunction is an export, but not a function
+      p.run("notAFunction");
+      const sum: Task<number> = p.run("add", 1, 2);
+      // @ts-expect-error: the result of add is a number
+      const wrong: Task<string> = p.run("add", 1, 2);
+      const later: Task<number> = p.run("asyncDouble", 2); // an async task gives the awaited type
+      // @ts-expect-error: map items are the task's first parameter
+      p.map("square", ["a"]);
+      void [sum, wrong, later];
+    };
+    assert.equal(typeof typeChecksOnly, "function");
+    assert.equal(p.stats().workers, 0, "nothing ran");
+    await p.destroy();
   });
 });
 

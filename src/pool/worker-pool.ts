@@ -20,9 +20,8 @@ import { type PoolKind, type ResolvedPoolOptions, resolvePoolOptions, type Worke
 import { type CallRequest, collectTransfers, deserializeError } from "./protocol.ts";
 import { TinypoolBackend } from "./tinypool-backend.ts";
 
-/** Any function a task module may export. */
-// deno-lint-ignore no-explicit-any
-type AnyFunction = (...args: any) => unknown;
+/** Any function a task module may export (`never` parameters make this the top function type). */
+type AnyFunction = (...args: never) => unknown;
 
 /**
  * The shape of a task module when none is given: any name, any arguments, unknown results.
