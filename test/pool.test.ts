@@ -401,6 +401,29 @@ describe("WorkerPool: map", () => {
     }
   });
 
+  it("aborting a map's signal stops its running chunks and the iteration throws the reason", async () => {
+    const p = pool({ maxWorkers: 1 });
+    try {
+      const ac = new AbortController();
+      const seen: number[] = [];
+      const iterate = (async () => {
+        for await (const n of p.map("busy", [10, 20_000, 20_000], { chunkSize: 1, signal: ac.signal })) seen.push(n);
+      })();
+      while (seen.length === 0) await delay(10); // the first chunk is back (after the worker's start)
+      await delay(50); // the second is running
+      assert.equal(p.stats().busy, 1);
+      ac.abort(new RangeError("enough"));
+      const e = await rejection(iterate);
+      assert.ok(e instanceof RangeError && e.message === "enough", `${e.name}: ${e.message}`);
+      assert.equal(seen.length, 1, "the first chunk's result came through");
+      assert.equal(p.stats().busy, 0, "the running chunk was stopped");
+      assert.equal(p.stats().queued, 0);
+      assert.throws(() => p.map("square", [1], { signal: "no" as never }), TypeError);
+    } finally {
+      await p.destroy();
+    }
+  });
+
   it("leaving a map loop early cancels its remaining chunks", async () => {
     const p = pool({ maxWorkers: 1 });
     try {

@@ -88,6 +88,11 @@ export interface MapOptions {
   chunkSize?: number | "auto";
   /** Yield results in the order of the items (default `true`), or as chunks finish. */
   ordered?: boolean;
+  /**
+   * Stops the map when aborted: running chunks are cancelled (their workers stopped) and
+   * the iteration throws the signal's reason. Pass a task's `signal` to tie the map to it.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -274,7 +279,13 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
     if (items === null || typeof (items as Iterable<unknown>)?.[Symbol.iterator] !== "function") {
       throw new TypeError(`map() expects an iterable of items, got ${describeValue(items)}`);
     }
-    return this._map(name, Array.from(items), chunkSize, ordered) as AsyncIterableIterator<TaskResult<M, K>>;
+    const signal = options?.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      throw new TypeError(`map() signal must be an AbortSignal, got ${describeValue(signal)}`);
+    }
+    return this._map(name, Array.from(items), chunkSize, ordered, signal) as AsyncIterableIterator<
+      TaskResult<M, K>
+    >;
   }
 
   /** @internal Runs a self-contained function from its source (toThread). */
@@ -554,7 +565,9 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
     items: unknown[],
     chunkSize: number | "auto",
     ordered: boolean,
+    signal: AbortSignal | undefined,
   ): AsyncGenerator<unknown, void, undefined> {
+    signal?.throwIfAborted();
     const n = items.length;
     if (n === 0) return;
     const workers = this._options.maxWorkers;
@@ -577,6 +590,10 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
         });
       }
     };
+    const onAbort = () => {
+      for (const t of inFlight) t.cancel("pool.map() was aborted");
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
     try {
       while (next < n && inFlight.length < window) launch();
       while (inFlight.length > 0) {
@@ -591,11 +608,13 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
           t = finished.shift()!;
           inFlight.splice(inFlight.indexOf(t), 1);
         }
+        if (signal?.aborted) throw signal.reason;
         const results = t.result() as unknown[];
         if (next < n) launch();
         yield* results;
       }
     } finally {
+      signal?.removeEventListener("abort", onAbort);
       for (const t of inFlight) t.cancel("pool.map() ended early");
       await Promise.allSettled(inFlight.map((t) => t.then()));
     }
