@@ -96,3 +96,18 @@ export {
 export { pooledMap, type PooledMapFunction, type PooledMapOptions } from "./src/util/pooled_map.ts";
 export { merge, MuxAsyncIterator } from "./src/util/merge.ts";
 export { tee, type Tuple } from "./src/util/tee.ts";
+
+// ---- worker-pool bridge (src/pool/) ----
+export {
+  type AnyTasks,
+  type MapOptions,
+  type PoolStats,
+  type TaskArgs,
+  type TaskName,
+  type TaskResult,
+  WorkerPool,
+} from "./src/pool/worker-pool.ts";
+export type { PoolKind, WorkerPoolOptions } from "./src/pool/options.ts";
+export { PoolClosedError, PoolQueueFullError, WorkerCrashedError } from "./src/pool/errors.ts";
+export { type MessagePortLike, transfer } from "./src/pool/transfer.ts";
+export { toThread } from "./src/pool/to-thread.ts";

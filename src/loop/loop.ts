@@ -307,6 +307,8 @@ export class Loop implements ErrorSink {
         "runInExecutor(null, …): this loop has no default executor; call setDefaultExecutor() first",
       );
     }
+    // The executor's call, when it is a Future (a WorkerPool's is), is waited on by the task,
+    // so cancelling the task cancels the call (and stops its worker).
     return this.createTask(() => ex.run(taskName, ...args), { name: `executor:${taskName}` });
   }
 

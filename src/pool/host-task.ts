@@ -1,0 +1,59 @@
+/**
+ * Tasks outside any loop. A pool call is a `Task` (awaitable, `yield*`-able, cancellable)
+ * even when no loop runs, as in plain async code. A task needs a loop, and only one loop
+ * may run at a time, so a hidden running loop would forbid the caller's own `run()`.
+ * Instead such tasks belong to one private loop that is *closed* and never runs: a closed
+ * loop's futures run their done callbacks as host microtasks, and the steps of its tasks
+ * are taken here: the first from a host microtask, the next as soon as the call settles.
+ * @module
+ */
+import type { Coroutine } from "../future.ts";
+import type { Runnable } from "../loop/handles.ts";
+import { Loop } from "../loop/loop.ts";
+import { Task } from "../task.ts";
+
+/** A closed loop that never runs: its tasks step from host microtasks. */
+class HostLoop extends Loop {
+  private _drainQueued = false;
+  private _hostReady: Runnable[] = [];
+
+  /**
+   * @internal A task of this loop is ready. Woken by the future it waits on (a pool call
+   * that just settled), it steps at once: its body is the pool's own one-line coroutine,
+   * so no user code runs here, and the caller sees the result one host turn sooner (which
+   * decides, on a small machine, whether the worker is still awake for the next call).
+   * Its first step, and any other, is taken from a host microtask.
+   */
+  override _pushReady(r: Runnable): void {
+    if (r instanceof Task && r._futWaiter !== null) {
+      r._run();
+      return;
+    }
+    this._hostReady.push(r);
+    if (!this._drainQueued) {
+      this._drainQueued = true;
+      queueMicrotask(this._drainHost);
+    }
+  }
+
+  private readonly _drainHost = (): void => {
+    this._drainQueued = false;
+    // Nobody reports unobserved failures of a loop that never runs: do not keep them.
+    if (this._unretrieved.size > 0) this._unretrieved.clear();
+    const ready = this._hostReady;
+    this._hostReady = [];
+    for (let i = 0; i < ready.length; i++) ready[i]!._run();
+  };
+}
+
+const hostLoop = new HostLoop();
+hostLoop.close();
+
+/**
+ * @internal A task running `body` without a loop. Like a task on a loop it takes its first
+ * step later (so cancelling it at once means its body never runs), its later steps follow
+ * the futures it waits on, and its done callbacks run as host microtasks.
+ */
+export function hostTask<T>(body: Coroutine<T>, name: string): Task<T> {
+  return new Task<T>(body, hostLoop, { name });
+}

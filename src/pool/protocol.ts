@@ -1,0 +1,123 @@
+/**
+ * The message protocol between a pool (main side, src/pool/) and its worker runtime
+ * (workers/runtime.ts). Both sides import these types and the error (de)serialisation, so a
+ * change to the wire format is a change in one file.
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { deserialize, serialize } from "node:v8";
+import type { TransferListItem } from "node:worker_threads";
+
+/** @internal What the pool asks a worker to do. */
+export type CallRequest =
+  /** Call the task `task` of `module` with `args`. */
+  | { op: "call"; module: string; task: string; args: unknown[] }
+  /** Call the task once per item (`task(item)`), in order; answer with the array of results. */
+  | { op: "batch"; module: string; task: string; items: unknown[] }
+  /** Rebuild a self-contained function from its source and call it with `args` (toThread). */
+  | { op: "function"; source: string; args: unknown[] }
+  /** A request in V8's serialisation, base64-encoded: for channels that carry only JSON. */
+  | { op: "encoded"; data: string };
+
+/** @internal What a worker answers; a failure is an answer too, never a thrown error. */
+export type CallResponse = { ok: true; value: unknown } | { ok: false; error: SerializedError };
+
+/**
+ * @internal What `process.exit()` or an uncaught error in a worker thread posts on the
+ * parent port just before the thread ends (see workers/runtime.ts).
+ */
+export interface WorkerExitNotice {
+  loopworkWorkerExit: number;
+  reason?: string;
+}
+
+/** @internal An error as it crosses the boundary: structured clone keeps only standard names. */
+export interface SerializedError {
+  name: string;
+  message: string;
+  stack?: string;
+  code?: unknown;
+  cause?: SerializedError;
+}
+
+/** @internal Turns any thrown value into a SerializedError that keeps its name and message. */
+export function serializeError(e: unknown, depth = 0): SerializedError {
+  if (e instanceof Error || (e !== null && typeof e === "object" && "message" in e)) {
+    const err = e as Error & { code?: unknown };
+    const out: SerializedError = {
+      name: typeof err.name === "string" ? err.name : "Error",
+      message: String(err.message),
+    };
+    if (typeof err.stack === "string") out.stack = err.stack;
+    if (err.code !== undefined && (typeof err.code === "string" || typeof err.code === "number")) out.code = err.code;
+    if (err.cause !== undefined && depth < 4) out.cause = serializeError(err.cause, depth + 1);
+    return out;
+  }
+  return { name: "Error", message: `a non-Error value was thrown: ${String(e)}` };
+}
+
+const STANDARD: Record<string, ErrorConstructor> = {
+  Error,
+  TypeError,
+  RangeError,
+  SyntaxError,
+  ReferenceError,
+  EvalError,
+  URIError,
+};
+
+/**
+ * @internal Rebuilds an error on the receiving side: a standard class when the name is one
+ * (so `instanceof TypeError` holds), otherwise an `Error` carrying the original `name`.
+ */
+export function deserializeError(s: SerializedError): Error {
+  const Ctor = STANDARD[s.name] ?? Error;
+  const e = new Ctor(s.message, s.cause !== undefined ? { cause: deserializeError(s.cause) } : undefined);
+  if (e.name !== s.name) {
+    Object.defineProperty(e, "name", { value: s.name, configurable: true, writable: true, enumerable: false });
+  }
+  if (s.code !== undefined) (e as Error & { code?: unknown }).code = s.code;
+  if (s.stack !== undefined) e.stack = s.stack;
+  return e;
+}
+
+/** @internal The key of the process-wide set of values marked by `transfer()`. */
+export const TRANSFER_KEY: unique symbol = Symbol.for("loopwork.transfer") as never;
+
+/** @internal The set of values marked to be moved rather than copied (one per realm). */
+export function transferMarks(): WeakSet<object> {
+  const g = globalThis as unknown as Record<symbol, WeakSet<object> | undefined>;
+  return (g[TRANSFER_KEY] ??= new WeakSet<object>());
+}
+
+/** @internal What must be put in a transfer list to move a marked value. */
+export function transferablesOf(value: unknown): TransferListItem[] {
+  if (value === null || typeof value !== "object") return [];
+  if (ArrayBuffer.isView(value)) {
+    const buf = value.buffer;
+    return buf instanceof ArrayBuffer ? [buf] : [];
+  }
+  return [value as TransferListItem];
+}
+
+/** @internal Collects the transfer list of the marked values among `values` (top level only). */
+export function collectTransfers(values: readonly unknown[], out: TransferListItem[] = []): TransferListItem[] {
+  const marks = transferMarks();
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v !== null && typeof v === "object" && marks.has(v)) {
+      for (const t of transferablesOf(v)) if (!out.includes(t)) out.push(t);
+    }
+  }
+  return out;
+}
+
+/** @internal Encodes a value with V8's serialiser as base64 text (for JSON-only channels). */
+export function encodeValue(value: unknown): string {
+  return Buffer.from(serialize(value)).toString("base64");
+}
+
+/** @internal The inverse of `encodeValue`. */
+export function decodeValue(data: string): unknown {
+  return deserialize(Buffer.from(data, "base64"));
+}

@@ -1,0 +1,166 @@
+/**
+ * The tinypool backend: worker threads (`worker_threads`) or child processes
+ * (`child_process`), on Node and on Deno. Every worker loads workers/runtime, which imports
+ * the task module lazily. Tinypool's own queue stays empty (the WorkerPool hands it at most
+ * one call per worker), so its job is to start, stop, replace and talk to workers.
+ * @module
+ */
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { TransferListItem } from "node:worker_threads";
+import Tinypool, { type Task as TinypoolTask, type TaskQueue } from "tinypool";
+import type { PoolBackend } from "./backend.ts";
+import type { AbortHook } from "./call.ts";
+import { WorkerCrashedError } from "./errors.ts";
+import type { ResolvedPoolOptions } from "./options.ts";
+import { type CallRequest, type CallResponse, decodeValue, encodeValue } from "./protocol.ts";
+
+const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
+
+/** A queue of its own per pool: tinypool's default queue object is shared by all pools. */
+class OwnQueue implements TaskQueue {
+  private readonly tasks: TinypoolTask[] = [];
+  get size(): number {
+    return this.tasks.length;
+  }
+  shift(): TinypoolTask | null {
+    return this.tasks.shift() ?? null;
+  }
+  remove(task: TinypoolTask): void {
+    const i = this.tasks.indexOf(task);
+    if (i >= 0) this.tasks.splice(i, 1);
+  }
+  push(task: TinypoolTask): void {
+    this.tasks.push(task);
+  }
+  cancel(): void {
+    while (this.tasks.length > 0) this.tasks.pop()!.cancel();
+  }
+}
+
+let workerEntry: string | undefined;
+
+/**
+ * The module tinypool loads in each worker. Built to JavaScript (dist/), or run by Deno, it
+ * is workers/runtime itself. Run from the TypeScript sources on Node, it is a tiny `data:`
+ * module that registers tsx first, since Node 20 cannot import a `.ts` file on its own.
+ */
+function workerEntryUrl(): string {
+  if (workerEntry !== undefined) return workerEntry;
+  const fromSource = import.meta.url.endsWith(".ts");
+  const runtime = new URL(`../../workers/runtime.${fromSource ? "ts" : "js"}`, import.meta.url).href;
+  if (isDeno || !fromSource) return (workerEntry = runtime);
+  const tsxDir = dirname(createRequire(import.meta.url).resolve("tsx/package.json"));
+  const tsxApi = pathToFileURL(join(tsxDir, "dist/esm/api/index.mjs")).href;
+  const source =
+    `const { register } = await import(${JSON.stringify(tsxApi)});\n` +
+    `if (globalThis.__loopworkTsx !== true) { register(); globalThis.__loopworkTsx = true; }\n` +
+    `const runtime = await import(${JSON.stringify(runtime)});\n` +
+    `export default runtime.default;\n`;
+  return (workerEntry = `data:text/javascript,${encodeURIComponent(source)}`);
+}
+
+const EXIT_NOTICE = /loopworkWorkerExit: (-?\d+)(?:,\s*reason: '((?:[^'\\]|\\.)*)')?/;
+
+/** Turns tinypool's ways of reporting a dead worker into a WorkerCrashedError. */
+function crashError(e: unknown, what: string): unknown {
+  if (!(e instanceof Error)) {
+    // A worker thread that died of a non-Error (or of an error that lost its class on the way).
+    const detail =
+      e !== null && typeof e === "object" && "message" in e ? String((e as { message: unknown }).message) : String(e);
+    return new WorkerCrashedError(`the worker running ${what} died: ${detail}`);
+  }
+  const m = EXIT_NOTICE.exec(e.message);
+  if (m !== null) {
+    const code = Number(m[1]);
+    const reason = m[2] !== undefined ? ` after an uncaught ${m[2].replace(/\\(.)/g, "$1")}` : "";
+    return new WorkerCrashedError(`the worker running ${what} exited with code ${code}${reason}`, code);
+  }
+  if (e.message === "Worker exited unexpectedly") {
+    return new WorkerCrashedError(`the worker process running ${what} exited unexpectedly`, undefined, { cause: e });
+  }
+  if (e.message.startsWith("Unexpected message on Worker")) return e;
+  if (e.name === "AbortError" || e.name === "DataCloneError" || e.message === "Terminating worker thread") return e;
+  // An uncaught error in a worker thread arrives as the error itself.
+  return new WorkerCrashedError(
+    `the worker running ${what} died of an uncaught ${e.name}: ${e.message}`,
+    undefined,
+    { cause: e },
+  );
+}
+
+function describeRequest(req: CallRequest): string {
+  switch (req.op) {
+    case "call":
+    case "batch":
+      return `task ${JSON.stringify(req.task)}`;
+    case "function":
+      return "a toThread() function";
+    default:
+      return "a call";
+  }
+}
+
+/** @internal */
+export class TinypoolBackend implements PoolBackend {
+  private readonly _pool: Tinypool;
+  private readonly _process: boolean;
+  /** Deno's child processes carry JSON only: requests travel V8-encoded inside a string. */
+  private readonly _encode: boolean;
+
+  constructor(options: ResolvedPoolOptions) {
+    this._process = options.kind === "process";
+    this._encode = this._process && isDeno;
+    this._pool = new Tinypool({
+      filename: workerEntryUrl(),
+      runtime: this._process ? "child_process" : "worker_threads",
+      minThreads: options.minWorkers,
+      maxThreads: options.maxWorkers,
+      idleTimeout: options.idleTimeoutMs,
+      maxQueue: Infinity,
+      // Tinypool's Atomics fast path hangs under Deno.
+      useAtomics: !isDeno,
+      taskQueue: new OwnQueue(),
+      ...(this._process && !isDeno ? { serialization: "advanced" as const } : {}),
+    });
+    // A worker that dies with no call running is replaced; there is nobody to tell.
+    this._pool.on("error", () => {});
+  }
+
+  call(req: CallRequest, transfer: TransferListItem[], abort: AbortHook): Promise<unknown> {
+    let message: CallRequest = req;
+    if (this._encode) {
+      try {
+        message = { op: "encoded", data: encodeValue(req) };
+      } catch (e) {
+        // V8's serialiser says "could not be cloned" with a plain Error: name it as postMessage does.
+        const clone = new Error(e instanceof Error ? e.message : String(e), { cause: e });
+        clone.name = "DataCloneError";
+        return Promise.reject(clone);
+      }
+    }
+    return this._pool.run(message, {
+      // Child processes copy everything; only threads can move buffers.
+      transferList: this._process || transfer.length === 0 ? undefined : transfer,
+      signal: abort,
+    }) as Promise<unknown>;
+  }
+
+  response(raw: unknown): CallResponse {
+    const r = raw as CallResponse | { op: "encoded"; data: string };
+    return "op" in r && r.op === "encoded" ? (decodeValue(r.data) as CallResponse) : (r as CallResponse);
+  }
+
+  failure(error: unknown, req: CallRequest): unknown {
+    return crashError(error, describeRequest(req));
+  }
+
+  workers(): number {
+    return this._pool.threads.length;
+  }
+
+  destroy(): Promise<void> {
+    return this._pool.destroy();
+  }
+}

@@ -1,0 +1,622 @@
+/**
+ * WorkerPool: CPU-bound work off the loop, as asyncio's `run_in_executor` and
+ * `concurrent.futures` do it, with loopwork's cancellation. Each call is a `Task`; the pool
+ * keeps the queue (so a cancelled queued call simply leaves it), hands each worker one call
+ * at a time, and stops a worker whose call is cancelled (the backend replaces it).
+ * @module
+ */
+import type { TransferListItem } from "node:worker_threads";
+import { TimeoutError } from "../errors.ts";
+import { type Coroutine, describeValue, Future } from "../future.ts";
+import { tryGetRunningLoop } from "../loop/running.ts";
+import type { Task } from "../task.ts";
+import type { PoolBackend } from "./backend.ts";
+import { type CancelSink, PoolCall, QUEUED, RUNNING, SETTLED } from "./call.ts";
+import { PoolClosedError, PoolQueueFullError } from "./errors.ts";
+import { hostTask } from "./host-task.ts";
+import { InlineBackend } from "./inline-backend.ts";
+import { LatencyWindow } from "./latency.ts";
+import { type PoolKind, type ResolvedPoolOptions, resolvePoolOptions, type WorkerPoolOptions } from "./options.ts";
+import { type CallRequest, collectTransfers, deserializeError } from "./protocol.ts";
+import { TinypoolBackend } from "./tinypool-backend.ts";
+
+/** Any function a task module may export (`never` parameters make this the top function type). */
+type AnyFunction = (...args: never) => unknown;
+
+/**
+ * The shape of a task module when none is given: any name, any arguments, unknown results.
+ *
+ * @example
+ * ```ts
+ * import { type AnyTasks, WorkerPool } from "loopwork";
+ *
+ * const pool: WorkerPool<AnyTasks> = new WorkerPool(new URL("./tasks.js", import.meta.url));
+ * ```
+ */
+export type AnyTasks = Record<string, (...args: unknown[]) => unknown>;
+
+/**
+ * The names of the functions a task module `M` exports.
+ *
+ * @example
+ * ```ts
+ * import type { TaskName } from "loopwork";
+ *
+ * type Names = TaskName<{ add(a: number, b: number): number; version: string }>; // "add"
+ * ```
+ */
+export type TaskName<M> = {
+  [K in keyof M]: M[K] extends AnyFunction ? K : never;
+}[keyof M] & string;
+
+/**
+ * The parameters of task `K` of module `M`.
+ *
+ * @example
+ * ```ts
+ * import type { TaskArgs } from "loopwork";
+ *
+ * type A = TaskArgs<{ add(a: number, b: number): number }, "add">; // [a: number, b: number]
+ * ```
+ */
+export type TaskArgs<M, K extends keyof M> = M[K] extends (...args: infer A) => unknown ? A : never;
+
+/**
+ * The (awaited) result of task `K` of module `M`.
+ *
+ * @example
+ * ```ts
+ * import type { TaskResult } from "loopwork";
+ *
+ * type R = TaskResult<{ load(id: string): Promise<number[]> }, "load">; // number[]
+ * ```
+ */
+export type TaskResult<M, K extends keyof M> = M[K] extends (...args: never) => infer R ? Awaited<R> : never;
+
+/**
+ * Options of `pool.map()`.
+ *
+ * @example
+ * ```ts
+ * import type { MapOptions } from "loopwork";
+ *
+ * const options: MapOptions = { chunkSize: "auto", ordered: false };
+ * ```
+ */
+export interface MapOptions {
+  /** Items per worker call: a number, or `"auto"` (default) to batch tiny calls. */
+  chunkSize?: number | "auto";
+  /** Yield results in the order of the items (default `true`), or as chunks finish. */
+  ordered?: boolean;
+  /**
+   * Stops the map when aborted: running chunks are cancelled (their workers stopped) and
+   * the iteration throws the signal's reason. Pass a task's `signal` to tie the map to it.
+   */
+  signal?: AbortSignal;
+}
+
+/**
+ * A snapshot of a pool's activity, from `pool.stats()`. Times are in milliseconds, over the
+ * latest 1 024 calls.
+ *
+ * @example
+ * ```ts
+ * import type { PoolStats } from "loopwork";
+ *
+ * function report(s: PoolStats): string {
+ *   return `${s.busy}/${s.workers} busy, ${s.queued} queued, p99 ${s.runTimeMs.p99} ms`;
+ * }
+ * ```
+ */
+export interface PoolStats {
+  /** Workers alive (starting, idle or busy). */
+  workers: number;
+  /** Calls running now. */
+  busy: number;
+  /** Calls waiting for a worker. */
+  queued: number;
+  /** Calls that finished with a result. */
+  completed: number;
+  /** Calls that failed, were cancelled or were dropped. */
+  failed: number;
+  /** Time calls spent running on a worker. */
+  runTimeMs: { p50: number; p99: number };
+  /** Time calls spent waiting for a worker. */
+  waitTimeMs: { p50: number; p99: number };
+}
+
+function moduleHref(moduleUrl: string | URL | null): string | null {
+  if (moduleUrl === null) return null;
+  if (moduleUrl instanceof URL) return moduleUrl.href;
+  if (typeof moduleUrl === "string") {
+    try {
+      return new URL(moduleUrl).href;
+    } catch {
+      throw new TypeError(
+        `WorkerPool expects the task module as an absolute URL, got ${describeValue(moduleUrl)}: ` +
+          'write new URL("./tasks.ts", import.meta.url)',
+      );
+    }
+  }
+  throw new TypeError(`WorkerPool expects the task module as a URL, got ${describeValue(moduleUrl)}`);
+}
+
+/**
+ * The body of every call's task: submit, then wait on the call (a future). Cancelling the
+ * task cancels the call it waits on. Hoisted: each call allocates no generator closure.
+ */
+function* callBody(pool: WorkerPool<never>, req: CallRequest, label: string, accepted: boolean): Coroutine<unknown> {
+  return yield* pool._submit(req, label, accepted);
+}
+
+function failedCall(error: unknown): Future<unknown> {
+  const f = new Future<unknown>();
+  f.setException(error);
+  return f;
+}
+
+/**
+ * A pool of workers (threads, processes, or the loop's own thread) that run the exported
+ * functions of one task module. `M` (`typeof import("./tasks.ts")`) types every call:
+ * the task's name, its arguments and its result.
+ *
+ * Calls are `Task`s, inside `run()` and in plain async code alike: await them, `yield*`
+ * them, cancel them. Cancelling a queued call removes it; cancelling a running call stops
+ * its worker, which the pool replaces. A task's error comes back with its name and message.
+ *
+ * The module loads lazily, in the workers: a missing module, an unknown task name or an
+ * argument that cannot be cloned fails that call (never the constructor, never a hang).
+ * A pool is an `Executor`: `loop.setDefaultExecutor(pool)` makes `loop.runInExecutor(null,
+ * name, ...args)` use it.
+ *
+ * @example
+ * ```ts
+ * // tasks.ts
+ * export function fib(n: number): number {
+ *   return n < 2 ? n : fib(n - 1) + fib(n - 2);
+ * }
+ *
+ * // main.ts
+ * import { run, WorkerPool } from "loopwork";
+ *
+ * await using pool = new WorkerPool<typeof import("./tasks.ts")>(
+ *   new URL("./tasks.ts", import.meta.url),
+ *   { maxWorkers: 2 },
+ * );
+ * await run(function* () {
+ *   const a = pool.run("fib", 30); // Task<number>
+ *   const b = pool.run("fib", 31);
+ *   console.log((yield* a) + (yield* b)); // computed on two threads at once
+ * });
+ * ```
+ */
+export class WorkerPool<M = AnyTasks> implements CancelSink {
+  /** Where the calls run. */
+  readonly kind: PoolKind;
+  private readonly _options: ResolvedPoolOptions;
+  private readonly _module: string | null;
+  private _backend: PoolBackend | null = null;
+  private readonly _queue: PoolCall[] = [];
+  private readonly _running = new Set<PoolCall>();
+  private _closing: Promise<void> | null = null;
+  private _destroyed: Promise<void> | null = null;
+  private _idle: (() => void) | null = null;
+  /** Set once the backend is being stopped: no call may start after that. */
+  private _stopped = false;
+  private _completed = 0;
+  private _failed = 0;
+  private readonly _runTimes = new LatencyWindow();
+  private readonly _waitTimes = new LatencyWindow();
+
+  /**
+   * Creates a pool for the task module at `moduleUrl` (an absolute URL:
+   * `new URL("./tasks.ts", import.meta.url)`; `null` for a pool that only runs
+   * `toThread()` functions). Workers start on demand.
+   *
+   * @throws {TypeError | RangeError} when an option is invalid (the message names it)
+   */
+  constructor(moduleUrl: string | URL | null, options?: WorkerPoolOptions) {
+    this._module = moduleHref(moduleUrl);
+    this._options = resolvePoolOptions(options);
+    this.kind = this._options.kind;
+  }
+
+  /**
+   * Runs task `name` with `args` on a worker. Returns a `Task` for its result; errors
+   * (the task's own, a missing module, an unknown name, an argument that cannot be
+   * cloned, a worker that died) reject it, never throw here.
+   *
+   * @example
+   * ```ts
+   * import { WorkerPool } from "loopwork";
+   *
+   * const pool = new WorkerPool<typeof import("./tasks.ts")>(new URL("./tasks.ts", import.meta.url));
+   * const call = pool.run("add", 1, 2);
+   * console.log(await call); // 3
+   * await pool.close();
+   * ```
+   */
+  run<K extends TaskName<M>>(name: K, ...args: TaskArgs<M, K>): Task<TaskResult<M, K>> {
+    const req: CallRequest = { op: "call", module: this._module ?? "", task: name, args };
+    return this._spawn(req, typeof name === "string" ? name : String(name)) as Task<TaskResult<M, K>>;
+  }
+
+  /**
+   * Calls task `name` once per item, in worker calls of `chunkSize` items, and yields
+   * the results: in item order (default), or as chunks finish with `ordered: false`.
+   * `"auto"` (default) sizes chunks so that worker round-trips do not dominate tiny
+   * calls while every worker still gets several chunks. Leaving the loop early (or an
+   * error) cancels the chunks still running.
+   *
+   * @throws {RangeError} synchronously, when an option is invalid
+   * @example
+   * ```ts
+   * import { WorkerPool } from "loopwork";
+   *
+   * const pool = new WorkerPool<typeof import("./tasks.ts")>(new URL("./tasks.ts", import.meta.url));
+   * let total = 0;
+   * for await (const sq of pool.map("square", [1, 2, 3, 4])) total += sq;
+   * console.log(total); // 30
+   * await pool.close();
+   * ```
+   */
+  map<K extends TaskName<M>>(
+    name: K,
+    items: Iterable<TaskArgs<M, K>[0]>,
+    options?: MapOptions,
+  ): AsyncIterableIterator<TaskResult<M, K>> {
+    if (options !== undefined && (options === null || typeof options !== "object")) {
+      throw new TypeError(`map() options must be an object, got ${describeValue(options)}`);
+    }
+    const chunkSize = options?.chunkSize ?? "auto";
+    if (chunkSize !== "auto" && !(Number.isInteger(chunkSize) && chunkSize >= 1)) {
+      throw new RangeError(`map() chunkSize must be "auto" or an integer >= 1, got ${describeValue(chunkSize)}`);
+    }
+    const ordered = options?.ordered ?? true;
+    if (typeof ordered !== "boolean") {
+      throw new TypeError(`map() ordered must be a boolean, got ${describeValue(ordered)}`);
+    }
+    if (items === null || typeof (items as Iterable<unknown>)?.[Symbol.iterator] !== "function") {
+      throw new TypeError(`map() expects an iterable of items, got ${describeValue(items)}`);
+    }
+    const signal = options?.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      throw new TypeError(`map() signal must be an AbortSignal, got ${describeValue(signal)}`);
+    }
+    return this._map(name, Array.from(items), chunkSize, ordered, signal) as AsyncIterableIterator<
+      TaskResult<M, K>
+    >;
+  }
+
+  /** @internal Runs a self-contained function from its source (toThread). */
+  _runFunction(source: string, args: unknown[], label: string): Task<unknown> {
+    return this._spawn({ op: "function", source, args }, label);
+  }
+
+  /**
+   * The pool's activity now: workers, busy and queued calls, completed and failed calls,
+   * and the median and 99th percentile of run and wait times.
+   *
+   * @example
+   * ```ts
+   * import { WorkerPool } from "loopwork";
+   *
+   * const pool = new WorkerPool(new URL("./tasks.ts", import.meta.url));
+   * await pool.run("noop");
+   * const s = pool.stats();
+   * console.log(s.completed, s.runTimeMs.p50); // 1 0.2
+   * await pool.close();
+   * ```
+   */
+  stats(): PoolStats {
+    return {
+      workers: this._backend?.workers() ?? 0,
+      busy: this._running.size,
+      queued: this._queue.length,
+      completed: this._completed,
+      failed: this._failed,
+      runTimeMs: { p50: this._runTimes.percentile(50), p99: this._runTimes.percentile(99) },
+      waitTimeMs: { p50: this._waitTimes.percentile(50), p99: this._waitTimes.percentile(99) },
+    };
+  }
+
+  /**
+   * Stops taking calls, finishes the queued and running ones, then stops the workers.
+   * Calls made afterwards are rejected with `PoolClosedError`. Calling it again returns
+   * the same promise.
+   *
+   * @example
+   * ```ts
+   * import { WorkerPool } from "loopwork";
+   *
+   * const pool = new WorkerPool(new URL("./tasks.ts", import.meta.url));
+   * const pending = pool.run("add", 1, 2);
+   * await pool.close(); // waits for the call
+   * console.log(await pending); // 3
+   * ```
+   */
+  close(): Promise<void> {
+    if (this._destroyed !== null) return this._destroyed;
+    return (this._closing ??= this._finishAndStop());
+  }
+
+  /**
+   * Stops at once: queued calls are rejected with `PoolClosedError`, running calls are
+   * rejected with it too and their workers stopped. Resolves once every worker has exited.
+   *
+   * @example
+   * ```ts
+   * import { PoolClosedError, WorkerPool } from "loopwork";
+   *
+   * const pool = new WorkerPool(new URL("./tasks.ts", import.meta.url), { maxWorkers: 1 });
+   * const running = pool.run("busy", 10_000);
+   * await pool.destroy();
+   * await running.catch((e) => console.log(e instanceof PoolClosedError)); // true
+   * ```
+   */
+  destroy(): Promise<void> {
+    if (this._destroyed !== null) return this._destroyed;
+    const queued = this._queue.splice(0);
+    for (const call of queued) {
+      this._settle(call, false, new PoolClosedError(`the pool was destroyed before ${call.label} started`));
+    }
+    for (const call of [...this._running]) {
+      this._stopRunning(call, new PoolClosedError(`the pool was destroyed while ${call.label} was running`));
+    }
+    this._idle?.();
+    this._idle = null;
+    this._stopped = true;
+    return (this._destroyed = this._stopBackend());
+  }
+
+  /**
+   * `await using pool = new WorkerPool(...)`: closes the pool (finishing queued work) at
+   * the end of the scope.
+   *
+   * @example
+   * ```ts
+   * import { WorkerPool } from "loopwork";
+   *
+   * {
+   *   await using pool = new WorkerPool(new URL("./tasks.ts", import.meta.url));
+   *   console.log(await pool.run("add", 1, 2)); // 3
+   * } // the pool is closed here
+   * ```
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  // ---- internals --------------------------------------------------------------------
+
+  private _spawn(req: CallRequest, name: string): Task<unknown> {
+    const label = `${req.op === "function" ? "toThread" : "pool"}:${name}`;
+    // A call made before close() is accepted even if its task first steps after it.
+    const accepted = this._closing === null && this._destroyed === null;
+    const body = callBody(this as WorkerPool<never>, req, label, accepted);
+    const loop = tryGetRunningLoop();
+    return loop !== undefined ? loop.createTask(body, { name: label }) : hostTask(body, label);
+  }
+
+  /** @internal Queues or starts one call; returns the call, a future of its outcome. */
+  _submit(req: CallRequest, label: string, accepted: boolean): Future<unknown> {
+    if (!accepted || this._destroyed !== null || this._stopped) {
+      this._failed++;
+      return failedCall(
+        new PoolClosedError(`${label} was refused: the pool is ${this._destroyed !== null ? "destroyed" : "closing"}`),
+      );
+    }
+    if ((req.op === "call" || req.op === "batch") && typeof req.task !== "string") {
+      this._failed++;
+      return failedCall(new TypeError(`a task name must be a string, got ${describeValue(req.task)}`));
+    }
+    if ((req.op === "call" || req.op === "batch") && this._module === null) {
+      this._failed++;
+      return failedCall(new TypeError(`${label}: this pool has no task module (it runs toThread() functions only)`));
+    }
+    const free = this._running.size < this._options.maxWorkers;
+    if (!free && this._queue.length >= this._options.maxQueue) {
+      this._failed++;
+      return failedCall(
+        new PoolQueueFullError(
+          `${label} was refused: all ${this._options.maxWorkers} workers are busy and ` +
+            `${this._queue.length} calls are queued (maxQueue ${this._options.maxQueue})`,
+        ),
+      );
+    }
+    const call = new PoolCall(req, label, this, performance.now());
+    if (free) this._start(call);
+    else this._queue.push(call);
+    return call;
+  }
+
+  private _backendNow(): PoolBackend {
+    return (this._backend ??= this.kind === "inline" ? new InlineBackend() : new TinypoolBackend(this._options));
+  }
+
+  private _start(call: PoolCall): void {
+    call.phase = RUNNING;
+    call.startedAt = performance.now();
+    this._waitTimes.add(call.startedAt - call.enqueuedAt);
+    this._running.add(call);
+    const timeout = this._options.taskTimeoutMs;
+    if (timeout > 0) {
+      call.timer = setTimeout(() => {
+        call.timer = undefined;
+        this._stopRunning(call, new TimeoutError(`${call.label} took longer than taskTimeoutMs (${timeout} ms)`));
+      }, timeout);
+    }
+    const req = call.req;
+    const transfer: TransferListItem[] =
+      req.op === "batch" ? collectTransfers(req.items) : req.op === "encoded" ? [] : collectTransfers(req.args);
+    const backend = this._backendNow();
+    let pending: Promise<unknown>;
+    try {
+      pending = backend.call(req, transfer, call);
+    } catch (e) {
+      pending = Promise.reject(e);
+    }
+    pending.then(
+      (raw) => {
+        if (call.phase !== RUNNING) return;
+        const response = backend.response(raw);
+        if (response.ok) this._settle(call, true, response.value);
+        else this._settle(call, false, deserializeError(response.error));
+      },
+      (e: unknown) => {
+        if (call.phase !== RUNNING) return;
+        this._settle(call, false, this._explain(call, backend.failure(e, req)));
+      },
+    );
+  }
+
+  /** Stops a running call: its worker is stopped (and replaced); the call fails with `error`. */
+  private _stopRunning(call: PoolCall, error: unknown): void {
+    if (call.phase !== RUNNING) return;
+    // Stop the worker first: the backend then counts it gone before the next call is handed over.
+    call.abortWorker();
+    this._settle(call, false, error);
+  }
+
+  /** @internal A call was cancelled: it leaves the queue, or its worker is stopped. */
+  _callCancelled(call: PoolCall): void {
+    if (call.phase === QUEUED) {
+      const i = this._queue.indexOf(call);
+      if (i >= 0) this._queue.splice(i, 1);
+      this._settle(call, false, undefined);
+    } else if (call.phase === RUNNING) {
+      this._stopRunning(call, undefined);
+    }
+  }
+
+  private _settle(call: PoolCall, ok: boolean, value: unknown): void {
+    const wasRunning = call.phase === RUNNING;
+    call.phase = SETTLED;
+    if (call.timer !== undefined) {
+      clearTimeout(call.timer);
+      call.timer = undefined;
+    }
+    if (wasRunning) {
+      this._running.delete(call);
+      this._runTimes.add(performance.now() - call.startedAt);
+    }
+    if (ok) this._completed++;
+    else this._failed++;
+    // Hand the freed worker its next call before anything reacts to this one.
+    if (wasRunning) this._pump();
+    if (!call.done()) {
+      if (ok) call.setResult(value);
+      else call.setException(value);
+    }
+  }
+
+  /** Starts queued calls while workers are free; tells close() when all is done. */
+  private _pump(): void {
+    while (this._queue.length > 0 && this._running.size < this._options.maxWorkers) {
+      this._start(this._queue.shift()!);
+    }
+    if (this._idle !== null && this._queue.length === 0 && this._running.size === 0) {
+      const idle = this._idle;
+      this._idle = null;
+      idle();
+    }
+  }
+
+  /** Gives a backend failure a message that names the culprit. */
+  private _explain(call: PoolCall, e: unknown): unknown {
+    if (e instanceof Error && e.name === "DataCloneError") {
+      const req = call.req;
+      const values = req.op === "batch" ? req.items : req.op === "encoded" ? [] : req.args;
+      const what = req.op === "batch" ? "item" : "argument";
+      for (let i = 0; i < values.length; i++) {
+        try {
+          structuredClone(values[i]);
+        } catch {
+          return new TypeError(
+            `${call.label}: ${what} ${i} (${describeValue(values[i])}) cannot be sent to a worker: ` +
+              `it cannot be cloned (${e.message})`,
+            { cause: e },
+          );
+        }
+      }
+      return new TypeError(`${call.label}: its arguments cannot be sent to a worker (${e.message})`, { cause: e });
+    }
+    return e;
+  }
+
+  private async _finishAndStop(): Promise<void> {
+    // Calls made just before close() take their first step on a later turn (of the loop,
+    // or of the host's microtasks): let them reach the queue before waiting for it.
+    await new Promise<void>((resolve) => setTimeout(resolve, 0));
+    if (this._destroyed === null && (this._queue.length > 0 || this._running.size > 0)) {
+      await new Promise<void>((resolve) => (this._idle = resolve));
+    }
+    this._stopped = true;
+    await this._stopBackend();
+  }
+
+  private async _stopBackend(): Promise<void> {
+    const backend = this._backend;
+    if (backend !== null) await backend.destroy();
+  }
+
+  private async *_map(
+    name: string,
+    items: unknown[],
+    chunkSize: number | "auto",
+    ordered: boolean,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<unknown, void, undefined> {
+    signal?.throwIfAborted();
+    const n = items.length;
+    if (n === 0) return;
+    const workers = this._options.maxWorkers;
+    // "auto": about four chunks per worker (balance), at most 1 000 items each.
+    const size = chunkSize === "auto" ? Math.max(1, Math.min(1000, Math.ceil(n / (workers * 4)))) : chunkSize;
+    const window = workers * 2;
+    const inFlight: Task<unknown>[] = [];
+    const finished: Task<unknown>[] = [];
+    let wake: (() => void) | null = null;
+    let next = 0;
+    const launch = () => {
+      const chunk = items.slice(next, next + size);
+      next += chunk.length;
+      const t = this._spawn({ op: "batch", module: this._module ?? "", task: name, items: chunk }, name);
+      inFlight.push(t);
+      if (!ordered) {
+        t.addDoneCallback(() => {
+          finished.push(t);
+          wake?.();
+        });
+      }
+    };
+    const onAbort = () => {
+      for (const t of inFlight) t.cancel("pool.map() was aborted");
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      while (next < n && inFlight.length < window) launch();
+      while (inFlight.length > 0) {
+        let t: Task<unknown>;
+        if (ordered) {
+          t = inFlight[0]!;
+          await t.then(undefined, () => {});
+          inFlight.shift();
+        } else {
+          while (finished.length === 0) await new Promise<void>((r) => (wake = r));
+          wake = null;
+          t = finished.shift()!;
+          inFlight.splice(inFlight.indexOf(t), 1);
+        }
+        if (signal?.aborted) throw signal.reason;
+        const results = t.result() as unknown[];
+        if (next < n) launch();
+        yield* results;
+      }
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+      for (const t of inFlight) t.cancel("pool.map() ended early");
+      await Promise.allSettled(inFlight.map((t) => t.then()));
+    }
+  }
+}

@@ -1,0 +1,279 @@
+/**
+ * The worker-side runtime of a WorkerPool: tinypool loads this module in every worker
+ * (thread or child process) and calls its default export once per request. It imports the
+ * user's task module lazily (registering tsx first for a `.ts` module on Node), calls the
+ * named task — only an own exported function of that module — and answers with a
+ * `CallResponse`. It never throws: a failure is an answer, so names and messages of errors
+ * survive the trip (structured clone would keep only the standard ones).
+ * @module
+ */
+import { isMainThread, parentPort } from "node:worker_threads";
+import { fileURLToPath } from "node:url";
+import { kTransferable, kValue, markMovable } from "tinypool";
+import {
+  type CallRequest,
+  type CallResponse,
+  collectTransfers,
+  decodeValue,
+  encodeValue,
+  serializeError,
+  type WorkerExitNotice,
+} from "../src/pool/protocol.ts";
+
+type TaskFunction = (...args: unknown[]) => unknown;
+type Namespace = Record<string, unknown>;
+
+const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
+const modules = new Map<string, Promise<Namespace>>();
+const functions = new Map<string, TaskFunction>();
+let tsxReady: Promise<void> | null = null;
+
+/** Loaded by tinypool in a worker (thread or process), not imported by the inline backend. */
+const inTinypoolWorker =
+  (process as { __tinypool_state__?: { isTinypoolWorker?: boolean } }).__tinypool_state__?.isTinypoolWorker === true;
+const inTinypoolThread = inTinypoolWorker && !isMainThread && parentPort !== null;
+
+if (inTinypoolThread) {
+  // `process.exit()` in a worker thread ends the thread without an "error" event, and
+  // tinypool would wait forever for the answer. Any unexpected message on the parent port
+  // makes tinypool treat the worker as failed: it rejects the running call and replaces it.
+  const port = parentPort!;
+  let reason: string | undefined;
+  process.on("uncaughtExceptionMonitor", (e: unknown) => {
+    const s = serializeError(e);
+    reason = `${s.name}: ${s.message}`.slice(0, 300);
+  });
+  process.on("exit", (code) => {
+    const notice: WorkerExitNotice = { loopworkWorkerExit: code };
+    if (reason !== undefined) notice.reason = reason;
+    port.postMessage(notice);
+  });
+}
+
+function displayPath(url: string): string {
+  try {
+    return url.startsWith("file:") ? fileURLToPath(url) : url;
+  } catch {
+    return url;
+  }
+}
+
+/** Registers tsx once, so Node can import a TypeScript task module. */
+function ensureTsx(url: string): Promise<void> {
+  // The inline backend runs in the host's own thread: the host decides how it loads .ts.
+  if (isDeno || !inTinypoolWorker || !/\.[mc]?tsx?$/.test(url)) return Promise.resolve();
+  if ((globalThis as { __loopworkTsx?: boolean }).__loopworkTsx === true) return Promise.resolve();
+  return (tsxReady ??= import("tsx/esm/api").then(
+    (api: { register: () => unknown }) => {
+      api.register();
+      (globalThis as { __loopworkTsx?: boolean }).__loopworkTsx = true;
+    },
+    (e: unknown) => {
+      tsxReady = null;
+      throw new Error(
+        `the task module ${displayPath(url)} is TypeScript: on Node, install tsx (npm install tsx) ` +
+          "so workers can import it, or point the pool at compiled JavaScript",
+        { cause: e },
+      );
+    },
+  ));
+}
+
+function loadModule(url: string): Promise<Namespace> {
+  let p = modules.get(url);
+  if (p === undefined) {
+    p = ensureTsx(url)
+      .then(() => import(url) as Promise<Namespace>)
+      .catch((e: unknown) => {
+        modules.delete(url);
+        const reason = e instanceof Error ? e.message : String(e);
+        throw new Error(`cannot load the task module ${displayPath(url)}: ${reason}`, { cause: e });
+      });
+    modules.set(url, p);
+  }
+  return p;
+}
+
+/** Task functions already looked up, by module URL then name: the hot path needs no await. */
+const resolved = new Map<string, Map<string, TaskFunction>>();
+
+async function taskOf(url: string, name: string): Promise<TaskFunction> {
+  const known = resolved.get(url)?.get(name);
+  if (known !== undefined) return known;
+  const ns = await loadModule(url);
+  const fn = Object.hasOwn(ns, name) ? ns[name] : undefined;
+  if (typeof fn !== "function") {
+    const exported = Object.keys(ns).filter((k) => typeof ns[k] === "function");
+    throw new TypeError(
+      `unknown task ${JSON.stringify(name)}: it is not an exported function of ${displayPath(url)} ` +
+        `(its exported functions: ${exported.length > 0 ? exported.join(", ") : "none"})`,
+    );
+  }
+  let byName = resolved.get(url);
+  if (byName === undefined) resolved.set(url, (byName = new Map()));
+  byName.set(name, fn as TaskFunction);
+  return fn as TaskFunction;
+}
+
+function isThenable(x: unknown): x is PromiseLike<unknown> {
+  return x !== null && (typeof x === "object" || typeof x === "function") && typeof (x as PromiseLike<unknown>).then === "function";
+}
+
+function keepName<T>(target: T): T {
+  return target;
+}
+
+function functionOf(source: string): TaskFunction {
+  let fn = functions.get(source);
+  if (fn === undefined) {
+    // toThread(): the function must be self-contained; it is rebuilt from its source here.
+    // `__name` is the helper esbuild (tsx) inserts to keep function names; give it one.
+    fn = new Function("__name", `"use strict"; return (${source});`)(keepName) as TaskFunction;
+    if (typeof fn !== "function") throw new TypeError("toThread(): the source did not evaluate to a function");
+    if (functions.size > 256) functions.clear();
+    functions.set(source, fn);
+  }
+  return fn;
+}
+
+async function perform(req: CallRequest): Promise<unknown> {
+  switch (req.op) {
+    case "call": {
+      const fn = await taskOf(req.module, req.task);
+      return await fn(...req.args);
+    }
+    case "batch": {
+      const fn = await taskOf(req.module, req.task);
+      const out = new Array<unknown>(req.items.length);
+      for (let i = 0; i < req.items.length; i++) {
+        const v = fn(req.items[i]);
+        out[i] = isThenable(v) ? await v : v;
+      }
+      return out;
+    }
+    case "function":
+      return await functionOf(req.source)(...req.args);
+    default:
+      throw new TypeError(`unknown request ${JSON.stringify((req as { op?: unknown }).op)}`);
+  }
+}
+
+/**
+ * Answers one request; results marked with `transfer()` are moved, not copied. A call of a
+ * task already looked up, returning a plain value, is answered synchronously.
+ */
+export default function handle(req: CallRequest): CallResponse | object | Promise<CallResponse | object> {
+  if (req.op === "call") {
+    const fn = resolved.get(req.module)?.get(req.task);
+    if (fn !== undefined) {
+      let value: unknown;
+      try {
+        value = fn(...req.args);
+      } catch (e) {
+        return { ok: false, error: serializeError(e) };
+      }
+      if (!isThenable(value)) return withTransfers(req, { ok: true, value });
+      return Promise.resolve(value).then(
+        (v) => withTransfers(req, { ok: true, value: v }),
+        (e: unknown) => ({ ok: false, error: serializeError(e) }),
+      );
+    }
+  }
+  return handleAsync(req);
+}
+
+async function handleAsync(req: CallRequest): Promise<CallResponse | object> {
+  if (req.op === "encoded") {
+    // A JSON-only channel (child processes under Deno): V8 serialisation inside a string.
+    const inner = decodeValue(req.data) as CallRequest;
+    const response = checkResult(inner, await answer(inner));
+    return { op: "encoded", data: encodeValue(response) };
+  }
+  return withTransfers(req, await answer(req));
+}
+
+/** @internal Answers a request on the calling thread (the inline backend uses this). */
+export async function answer(req: CallRequest): Promise<CallResponse> {
+  try {
+    return { ok: true, value: await perform(req) };
+  } catch (e) {
+    return { ok: false, error: serializeError(e) };
+  }
+}
+
+/**
+ * Where in `value` something sits that cannot be sent back (a function, a symbol, a
+ * promise, a weak collection), or `undefined`. A failed send would kill the worker, so
+ * results are walked first; the walk visits at most a bounded number of values.
+ */
+function unsendable(value: unknown, path: string, budget: { left: number }, seen: Set<object>): string | undefined {
+  if (--budget.left < 0) return undefined;
+  const t = typeof value;
+  if (t === "function" || t === "symbol") return path || "the result itself";
+  if (value === null || t !== "object") return undefined;
+  const o = value as object;
+  if (seen.has(o) || ArrayBuffer.isView(o) || o instanceof ArrayBuffer || o instanceof Date || o instanceof RegExp) {
+    return undefined;
+  }
+  if (o instanceof Promise || o instanceof WeakMap || o instanceof WeakSet) return path || "the result itself";
+  seen.add(o);
+  if (o instanceof Map) {
+    for (const [k, v] of o) {
+      const bad = unsendable(k, `${path}<key>`, budget, seen) ?? unsendable(v, `${path}.get(${String(k)})`, budget, seen);
+      if (bad !== undefined) return bad;
+    }
+    return undefined;
+  }
+  if (o instanceof Set) {
+    for (const v of o) {
+      const bad = unsendable(v, `${path}<item>`, budget, seen);
+      if (bad !== undefined) return bad;
+    }
+    return undefined;
+  }
+  if (Array.isArray(o)) {
+    for (let i = 0; i < o.length; i++) {
+      const v: unknown = o[i];
+      if (v === null || (typeof v !== "object" && typeof v !== "function" && typeof v !== "symbol")) continue;
+      const bad = unsendable(v, `${path}[${i}]`, budget, seen);
+      if (bad !== undefined) return bad;
+    }
+    return undefined;
+  }
+  for (const k of Object.keys(o)) {
+    const bad = unsendable((o as Record<string, unknown>)[k], `${path}.${k}`, budget, seen);
+    if (bad !== undefined) return bad;
+  }
+  return undefined;
+}
+
+/** @internal Turns a result that could not be sent back into a clear failure. */
+export function checkResult(req: CallRequest, response: CallResponse): CallResponse {
+  if (!response.ok) return response;
+  const v = response.value;
+  if (v !== null && (typeof v === "object" || typeof v === "function" || typeof v === "symbol")) {
+    const bad = unsendable(v, "", { left: 100_000 }, new Set());
+    if (bad !== undefined) {
+      const what = req.op === "function" ? "the toThread() function" : `task ${JSON.stringify((req as { task?: string }).task)}`;
+      return {
+        ok: false,
+        error: serializeError(
+          new TypeError(`the result of ${what} cannot be sent back from the worker: ${bad} cannot be cloned`),
+        ),
+      };
+    }
+  }
+  return response;
+}
+
+function withTransfers(req: CallRequest, checked: CallResponse): CallResponse | object {
+  const response = checkResult(req, checked);
+  if (!response.ok) return response;
+  const list = collectTransfers(
+    req.op === "batch" && Array.isArray(response.value) ? response.value : [response.value],
+  );
+  if (list.length === 0) return response;
+  const movable = { [kTransferable]: list, [kValue]: response };
+  markMovable(movable);
+  return movable;
+}
