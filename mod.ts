@@ -63,6 +63,40 @@ export {
   type WaitResult,
 } from "./src/combinators.ts";
 
+// ---- Synchronisation primitives, queues and the @std/async jobs (issue 4) ----
+export { type SignalOptions } from "./src/sync/grant.ts";
+export { type Held, Scoped, type ScopedBody } from "./src/sync/scope.ts";
+export { Lock } from "./src/sync/lock.ts";
+export { Event } from "./src/sync/event.ts";
+export { Condition } from "./src/sync/condition.ts";
+export { BoundedSemaphore, Semaphore } from "./src/sync/semaphore.ts";
+export { Barrier, BrokenBarrierError } from "./src/sync/barrier.ts";
+export {
+  LifoQueue,
+  PriorityQueue,
+  type PriorityQueueOptions,
+  Queue,
+  QueueEmpty,
+  QueueFull,
+  type QueueOptions,
+  QueueShutDown,
+} from "./src/queue.ts";
+export { delay, type DelayOptions } from "./src/util/delay.ts";
+export { deadline, type DeadlineOptions } from "./src/util/deadline.ts";
+export { abortable } from "./src/util/abortable.ts";
+export { debounce, type DebouncedFunction, type DebounceOptions } from "./src/util/debounce.ts";
+export { throttle, type ThrottledFunction, type ThrottleOptions } from "./src/util/throttle.ts";
+export {
+  retry,
+  type RetryContext,
+  RetryError,
+  type RetryFunction,
+  type RetryOptions,
+} from "./src/util/retry.ts";
+export { pooledMap, type PooledMapFunction, type PooledMapOptions } from "./src/util/pooled_map.ts";
+export { merge, MuxAsyncIterator } from "./src/util/merge.ts";
+export { tee, type Tuple } from "./src/util/tee.ts";
+
 // ---- worker-pool bridge (src/pool/) ----
 export {
   type AnyTasks,

@@ -15,7 +15,7 @@ import { RESULT_MARK, type SuiteResult } from "./lib.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const SUITES = ["spawn", "switch", "memory", "group", "roundtrip", "cpu", "sleeps"] as const;
-const PYTHON_SUITES = new Set(["spawn", "switch", "memory", "sleeps"]);
+const PYTHON_SUITES = new Set(["spawn", "switch", "memory", "group", "sleeps"]);
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);

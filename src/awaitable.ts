@@ -7,6 +7,7 @@
 import { type Coroutine, describeValue, Future } from "./future.ts";
 import type { Loop } from "./loop/loop.ts";
 import { getRunningLoop } from "./loop/running.ts";
+import { isGenerator, isThenable } from "./task.ts";
 import { until } from "./until.ts";
 
 /**
@@ -46,25 +47,6 @@ export type AwaitedOf<A> = A extends Future<infer T>
       ? T
       : never;
 
-/** @internal */
-export function isGenerator(x: unknown): x is Coroutine<unknown> {
-  return (
-    x !== null &&
-    typeof x === "object" &&
-    typeof (x as Coroutine<unknown>).next === "function" &&
-    typeof (x as Coroutine<unknown>).throw === "function" &&
-    typeof (x as Coroutine<unknown>)[Symbol.iterator] === "function"
-  );
-}
-
-/** @internal */
-export function isThenable(x: unknown): x is PromiseLike<unknown> {
-  return (
-    x !== null &&
-    (typeof x === "object" || typeof x === "function") &&
-    typeof (x as PromiseLike<unknown>).then === "function"
-  );
-}
 
 /**
  * @internal Checks every item first (so a bad one leaves no task behind), then turns each

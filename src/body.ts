@@ -10,7 +10,7 @@ import { CancelledError } from "./errors.ts";
 import { type Coroutine, describeValue, type Future } from "./future.ts";
 import type { Task } from "./task.ts";
 import { until } from "./until.ts";
-import { isGenerator, isThenable } from "./awaitable.ts";
+import { isGenerator, isThenable } from "./task.ts";
 
 /** @internal The body of a scope: a generator function or an async function of its scope. */
 export type ScopeBody<S, R> = (scope: S) => Coroutine<R> | PromiseLike<R>;

@@ -9,8 +9,7 @@ import { CancelledError, InvalidStateError } from "./errors.ts";
 import { type Coroutine, describeValue, Future } from "./future.ts";
 import type { Loop } from "./loop/loop.ts";
 import { getRunningLoop } from "./loop/running.ts";
-import { Task, type TaskBody, type TaskOptions } from "./task.ts";
-import { isGenerator } from "./awaitable.ts";
+import { isGenerator, Task, type TaskBody, type TaskOptions } from "./task.ts";
 import { checkSignal, linkSignal, startBody } from "./body.ts";
 
 function summarise(errors: readonly unknown[]): string {

@@ -45,7 +45,8 @@ export interface TaskOptions {
 
 const GeneratorFunction = Object.getPrototypeOf(function* () {}).constructor;
 
-function isGenerator(x: unknown): x is Coroutine<unknown> {
+/** @internal Is `x` a generator object (a coroutine)? */
+export function isGenerator(x: unknown): x is Coroutine<unknown> {
   return (
     x !== null &&
     typeof x === "object" &&
@@ -60,7 +61,8 @@ function* waitOn<T>(f: Future<T>): Coroutine<T> {
   return yield* f;
 }
 
-function isThenable(x: unknown): x is PromiseLike<unknown> {
+/** @internal Is `x` a promise or another thenable? */
+export function isThenable(x: unknown): x is PromiseLike<unknown> {
   return (
     x !== null &&
     (typeof x === "object" || typeof x === "function") &&

@@ -107,30 +107,42 @@ describe("WorkerPool: parallelism", () => {
         const cpu = process.cpuUsage(cpu0);
         return { ratio: (cpu.user + cpu.system) / 1000 / wall, out };
       };
-      // The machine is shared: other programs may take its cores. So the gain of two calls
-      // over one on the pool is judged against the same gain for raw worker threads,
-      // measured alongside, best of up to five rounds.
-      let poolGain = 0;
-      let rawGain = 0;
+      // The machine is shared: other programs (and other test files) may take its cores. So
+      // each round measures the gain of two calls over one for raw worker threads and for
+      // the pool side by side; a round where raw threads gained (two cores were free) judges
+      // the pool. A pool that ran its calls one at a time gains nothing in any round.
+      let judged = 0;
+      let passed = false;
+      let best = { pool: 0, raw: 0 };
       let overlapped = false;
-      for (let round = 0; round < 5 && poolGain < 1.4; round++) {
+      for (let round = 0; round < 10; round++) {
         const rawOne = await cpuPerWall(() => rawSpin(raw[0]!, n));
         const rawTwo = await cpuPerWall(() => Promise.all([rawSpin(raw[0]!, n), rawSpin(raw[1]!, n)]));
-        rawGain = Math.max(rawGain, rawTwo.ratio / rawOne.ratio);
         const one = await cpuPerWall(() => p.run("spin", n));
         const two = await cpuPerWall(() => Promise.all([p.run("spin", n), p.run("spin", n)]));
-        poolGain = Math.max(poolGain, two.ratio / one.ratio);
         const [x, y] = two.out;
         const overlap = Math.min(x.end, y.end) - Math.max(x.start, y.start);
         overlapped ||= overlap > 0.5 * Math.min(x.end - x.start, y.end - y.start);
+        const rawGain = rawTwo.ratio / rawOne.ratio;
+        const poolGain = two.ratio / one.ratio;
+        if (poolGain > best.pool) best = { pool: poolGain, raw: rawGain };
+        if (rawGain < 1.3) continue; // the cores were busy this round: no verdict
+        judged++;
+        if (poolGain >= 0.8 * rawGain) {
+          passed = true;
+          break;
+        }
       }
       assert.ok(overlapped, "the two calls ran at the same time");
-      const needed = Math.min(1.4, 0.8 * rawGain);
-      assert.ok(
-        poolGain >= needed,
-        `two pool calls gained ${poolGain.toFixed(2)}× CPU per wall-second over one; raw threads gained ` +
-          `${rawGain.toFixed(2)}× (needed ${needed.toFixed(2)}, ideal 2)`,
-      );
+      if (judged === 0) {
+        console.log("machine busy: raw threads never gained 1.3x in 10 rounds; only the overlap was judged");
+      } else {
+        assert.ok(
+          passed,
+          `in ${judged} rounds where raw threads gained, the pool never gained 80% as much; at best two pool ` +
+            `calls gained ${best.pool.toFixed(2)}× CPU per wall-second over one (raw ${best.raw.toFixed(2)}×)`,
+        );
+      }
     } finally {
       await p.destroy();
       await Promise.all(raw.map((w) => w.terminate()));

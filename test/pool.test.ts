@@ -8,6 +8,7 @@ import {
   sleep,
   Task,
   transfer,
+  until,
   WorkerPool,
   type WorkerPoolOptions,
 } from "../mod.ts";
@@ -42,6 +43,7 @@ describe("WorkerPool: results and errors", () => {
         const sum: number = await p.run("add", 20, 22);
         assert.equal(sum, 42);
         assert.deepEqual(await p.run("delayedEcho", { a: [1, 2] }, 5), { a: [1, 2] });
+        assert.equal(await p.run("asyncDouble", 4), 8);
         assert.deepEqual(await p.run("echo", new Map([[1, new Uint8Array([3])]])), new Map([[1, new Uint8Array([3])]]));
       } finally {
         await p.destroy();
@@ -103,7 +105,7 @@ describe("WorkerPool: results and errors", () => {
     }
   });
 
-  for (const kind of ["thread", "inline"] as const) {
+  for (const kind of ["thread", "process", "inline"] as const) {
     it(`${kind}: an argument that cannot be cloned rejects the call, naming the argument`, async () => {
       const p = pool({ kind });
       try {
@@ -112,6 +114,22 @@ describe("WorkerPool: results and errors", () => {
         assert.match(e.message, /argument 0/);
         assert.match(e.message, /cannot be cloned/);
         assert.equal(await p.run("add", 2, 3), 5, "the pool still works");
+      } finally {
+        await p.destroy();
+      }
+    });
+
+    it(`${kind}: a result that cannot be cloned rejects the call, saying where, and the worker survives`, async () => {
+      const p = pool({ kind, maxWorkers: 1 });
+      try {
+        assert.equal(await p.run("add", 1, 1), 2);
+        const workers = p.stats().workers;
+        const e = await rejection(p.run("unclonableResult"));
+        assert.ok(e instanceof TypeError, `${e.name}: ${e.message}`);
+        assert.match(e.message, /result of task "unclonableResult" cannot be sent back/);
+        assert.match(e.message, /\.f cannot be cloned/);
+        assert.equal(await p.run("add", 2, 3), 5);
+        assert.equal(p.stats().workers, workers, "no worker was lost");
       } finally {
         await p.destroy();
       }
@@ -158,6 +176,33 @@ describe("WorkerPool: results and errors", () => {
       await p.destroy();
       await moving.destroy();
     }
+  });
+});
+
+describe("WorkerPool: types", () => {
+  it("a wrong task name, wrong arguments or a wrong result type are compile errors", async () => {
+    const p = pool();
+    // Never run: the assertions are the @ts-expect-error lines, checked by tsc.
+    const typeChecksOnly = (): void => {
+      // @ts-expect-error: "nope" is not a task of the module
+      p.run("nope");
+      // @ts-expect-error: add takes numbers
+      p.run("add", "1", 2);
+      // @ts-expect-error: add takes two arguments
+      p.run("add", 1);
+      // @ts-expect-error: notAFunction is an export, but not a function
+      p.run("notAFunction");
+      const sum: Task<number> = p.run("add", 1, 2);
+      // @ts-expect-error: the result of add is a number
+      const wrong: Task<string> = p.run("add", 1, 2);
+      const later: Task<number> = p.run("asyncDouble", 2); // an async task gives the awaited type
+      // @ts-expect-error: map items are the task's first parameter
+      p.map("square", ["a"]);
+      void [sum, wrong, later];
+    };
+    assert.equal(typeof typeChecksOnly, "function");
+    assert.equal(p.stats().workers, 0, "nothing ran");
+    await p.destroy();
   });
 });
 
@@ -231,6 +276,25 @@ describe("WorkerPool: close and destroy", () => {
     const late = await rejection(p.run("add", 1, 2));
     assert.ok(late instanceof PoolClosedError);
     assert.equal(p.stats().workers, 0);
+  });
+
+  it("calls made just before close() still run; close() waits for them", async () => {
+    const p = pool({ maxWorkers: 1 });
+    const a = p.run("add", 1, 2);
+    const b = p.run("delayedEcho", "b", 20);
+    await p.close();
+    assert.equal(await a, 3);
+    assert.equal(await b, "b");
+    const inLoop = pool({ maxWorkers: 1 });
+    const c = await run(function* () {
+      const t = inLoop.run("add", 2, 2);
+      const closing = inLoop.close();
+      const v = yield* t;
+      yield* until(closing);
+      return v;
+    });
+    assert.equal(c, 4);
+    assert.equal(inLoop.stats().workers, 0);
   });
 
   it("destroy() rejects queued and running calls with PoolClosedError and leaves no worker", async () => {
@@ -332,6 +396,29 @@ describe("WorkerPool: map", () => {
       const e = await rejection(it.next());
       assert.equal(e.name, "ValidationError");
       assert.throws(() => p.map("square", [1], { chunkSize: 0 }), RangeError);
+    } finally {
+      await p.destroy();
+    }
+  });
+
+  it("aborting a map's signal stops its running chunks and the iteration throws the reason", async () => {
+    const p = pool({ maxWorkers: 1 });
+    try {
+      const ac = new AbortController();
+      const seen: number[] = [];
+      const iterate = (async () => {
+        for await (const n of p.map("busy", [10, 20_000, 20_000], { chunkSize: 1, signal: ac.signal })) seen.push(n);
+      })();
+      while (seen.length === 0) await delay(10); // the first chunk is back (after the worker's start)
+      await delay(50); // the second is running
+      assert.equal(p.stats().busy, 1);
+      ac.abort(new RangeError("enough"));
+      const e = await rejection(iterate);
+      assert.ok(e instanceof RangeError && e.message === "enough", `${e.name}: ${e.message}`);
+      assert.equal(seen.length, 1, "the first chunk's result came through");
+      assert.equal(p.stats().busy, 0, "the running chunk was stopped");
+      assert.equal(p.stats().queued, 0);
+      assert.throws(() => p.map("square", [1], { signal: "no" as never }), TypeError);
     } finally {
       await p.destroy();
     }

@@ -185,7 +185,8 @@ export default function handle(req: CallRequest): CallResponse | object | Promis
 async function handleAsync(req: CallRequest): Promise<CallResponse | object> {
   if (req.op === "encoded") {
     // A JSON-only channel (child processes under Deno): V8 serialisation inside a string.
-    const response = await answer(decodeValue(req.data) as CallRequest);
+    const inner = decodeValue(req.data) as CallRequest;
+    const response = checkResult(inner, await answer(inner));
     return { op: "encoded", data: encodeValue(response) };
   }
   return withTransfers(req, await answer(req));
@@ -200,7 +201,73 @@ export async function answer(req: CallRequest): Promise<CallResponse> {
   }
 }
 
-function withTransfers(req: CallRequest, response: CallResponse): CallResponse | object {
+/**
+ * Where in `value` something sits that cannot be sent back (a function, a symbol, a
+ * promise, a weak collection), or `undefined`. A failed send would kill the worker, so
+ * results are walked first; the walk visits at most a bounded number of values.
+ */
+function unsendable(value: unknown, path: string, budget: { left: number }, seen: Set<object>): string | undefined {
+  if (--budget.left < 0) return undefined;
+  const t = typeof value;
+  if (t === "function" || t === "symbol") return path || "the result itself";
+  if (value === null || t !== "object") return undefined;
+  const o = value as object;
+  if (seen.has(o) || ArrayBuffer.isView(o) || o instanceof ArrayBuffer || o instanceof Date || o instanceof RegExp) {
+    return undefined;
+  }
+  if (o instanceof Promise || o instanceof WeakMap || o instanceof WeakSet) return path || "the result itself";
+  seen.add(o);
+  if (o instanceof Map) {
+    for (const [k, v] of o) {
+      const bad = unsendable(k, `${path}<key>`, budget, seen) ?? unsendable(v, `${path}.get(${String(k)})`, budget, seen);
+      if (bad !== undefined) return bad;
+    }
+    return undefined;
+  }
+  if (o instanceof Set) {
+    for (const v of o) {
+      const bad = unsendable(v, `${path}<item>`, budget, seen);
+      if (bad !== undefined) return bad;
+    }
+    return undefined;
+  }
+  if (Array.isArray(o)) {
+    for (let i = 0; i < o.length; i++) {
+      const v: unknown = o[i];
+      if (v === null || (typeof v !== "object" && typeof v !== "function" && typeof v !== "symbol")) continue;
+      const bad = unsendable(v, `${path}[${i}]`, budget, seen);
+      if (bad !== undefined) return bad;
+    }
+    return undefined;
+  }
+  for (const k of Object.keys(o)) {
+    const bad = unsendable((o as Record<string, unknown>)[k], `${path}.${k}`, budget, seen);
+    if (bad !== undefined) return bad;
+  }
+  return undefined;
+}
+
+/** @internal Turns a result that could not be sent back into a clear failure. */
+export function checkResult(req: CallRequest, response: CallResponse): CallResponse {
+  if (!response.ok) return response;
+  const v = response.value;
+  if (v !== null && (typeof v === "object" || typeof v === "function" || typeof v === "symbol")) {
+    const bad = unsendable(v, "", { left: 100_000 }, new Set());
+    if (bad !== undefined) {
+      const what = req.op === "function" ? "the toThread() function" : `task ${JSON.stringify((req as { task?: string }).task)}`;
+      return {
+        ok: false,
+        error: serializeError(
+          new TypeError(`the result of ${what} cannot be sent back from the worker: ${bad} cannot be cloned`),
+        ),
+      };
+    }
+  }
+  return response;
+}
+
+function withTransfers(req: CallRequest, checked: CallResponse): CallResponse | object {
+  const response = checkResult(req, checked);
   if (!response.ok) return response;
   const list = collectTransfers(
     req.op === "batch" && Array.isArray(response.value) ? response.value : [response.value],

@@ -90,6 +90,25 @@ async def parked(n=100_000):
     return per
 
 
+async def group_cancel(n=10_000):
+    never = asyncio.get_running_loop().create_future()
+
+    async def wait_forever():
+        await never
+
+    async def fail_soon():
+        await asyncio.sleep(0)
+        raise RuntimeError("child failed")
+
+    try:
+        async with asyncio.TaskGroup() as tg:
+            for _ in range(n - 1):
+                tg.create_task(wait_forever())
+            tg.create_task(fail_soon())
+    except* RuntimeError:
+        pass
+
+
 async def sleeps(n=10_000, ms=200):
     await asyncio.gather(*(asyncio.sleep(ms / 1000) for _ in range(n)))
 
@@ -100,6 +119,8 @@ def main():
          1_000_000 / time_median(ping_pong, 3, 1) / 1000, "M/s", higher=True)
     emit("memory", "memory per suspended task (100k parked)", "Python asyncio (tracemalloc)",
          min(asyncio.run(parked()) for _ in range(3)), "B")
+    emit("group", "task group of 10k children, one fails: time to cancel all", "Python asyncio TaskGroup",
+         time_median(group_cancel), "ms")
     emit("sleeps", "10k concurrent 200 ms sleeps (ideal: 200 ms)", "Python asyncio", time_median(sleeps, 5, 1), "ms")
 
 

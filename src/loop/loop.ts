@@ -307,15 +307,9 @@ export class Loop implements ErrorSink {
         "runInExecutor(null, …): this loop has no default executor; call setDefaultExecutor() first",
       );
     }
-    return this.createTask(
-      (signal: AbortSignal) => {
-        const call = ex.run(taskName, ...args);
-        // An executor whose calls are futures (a WorkerPool) can stop them: pass the cancellation on.
-        if (call instanceof Future) signal.addEventListener("abort", () => call.cancel(), { once: true });
-        return call;
-      },
-      { name: `executor:${taskName}` },
-    );
+    // The executor's call, when it is a Future (a WorkerPool's is), is waited on by the task,
+    // so cancelling the task cancels the call (and stops its worker).
+    return this.createTask(() => ex.run(taskName, ...args), { name: `executor:${taskName}` });
   }
 
   /** Sets the executor `runInExecutor(null, …)` uses; the loop closes it when `run()` ends. */

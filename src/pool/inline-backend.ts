@@ -5,7 +5,7 @@
  * @module
  */
 import type { TransferListItem } from "node:worker_threads";
-import { answer } from "../../workers/runtime.ts";
+import { answer, checkResult } from "../../workers/runtime.ts";
 import type { PoolBackend } from "./backend.ts";
 import type { AbortHook } from "./call.ts";
 import type { CallRequest, CallResponse } from "./protocol.ts";
@@ -22,7 +22,9 @@ export class InlineBackend implements PoolBackend {
       return Promise.reject(e);
     }
     this._busy++;
-    const done = answer(copy).finally(() => this._busy--);
+    const done = answer(copy)
+      .then((r) => checkResult(copy, r))
+      .finally(() => this._busy--);
     return new Promise<CallResponse>((resolve, reject) => {
       // The call cannot be stopped on this thread: aborting only stops waiting for it.
       const onAbort = () => reject(new Error("the call was abandoned"));

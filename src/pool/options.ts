@@ -30,7 +30,11 @@ export type PoolKind = "thread" | "process" | "inline";
  * ```
  */
 export interface WorkerPoolOptions {
-  /** `"thread"` (default): worker threads; `"process"`: child processes; `"inline"`: the loop's own thread, for debugging. */
+  /**
+   * `"thread"` (default): worker threads; `"process"`: child processes; `"inline"`: the
+   * loop's own thread, for debugging (arguments are still cloned; a running inline call
+   * cannot be stopped, so cancelling or timing it out only stops waiting for it).
+   */
   kind?: PoolKind;
   /** Most workers running at once; default: the available parallelism (1 for `"inline"`). */
   maxWorkers?: number;

@@ -65,7 +65,12 @@ const EXIT_NOTICE = /loopworkWorkerExit: (-?\d+)(?:,\s*reason: '((?:[^'\\]|\\.)*
 
 /** Turns tinypool's ways of reporting a dead worker into a WorkerCrashedError. */
 function crashError(e: unknown, what: string): unknown {
-  if (!(e instanceof Error)) return e;
+  if (!(e instanceof Error)) {
+    // A worker thread that died of a non-Error (or of an error that lost its class on the way).
+    const detail =
+      e !== null && typeof e === "object" && "message" in e ? String((e as { message: unknown }).message) : String(e);
+    return new WorkerCrashedError(`the worker running ${what} died: ${detail}`);
+  }
   const m = EXIT_NOTICE.exec(e.message);
   if (m !== null) {
     const code = Number(m[1]);
@@ -129,7 +134,10 @@ export class TinypoolBackend implements PoolBackend {
       try {
         message = { op: "encoded", data: encodeValue(req) };
       } catch (e) {
-        return Promise.reject(e);
+        // V8's serialiser says "could not be cloned" with a plain Error: name it as postMessage does.
+        const clone = new Error(e instanceof Error ? e.message : String(e), { cause: e });
+        clone.name = "DataCloneError";
+        return Promise.reject(clone);
       }
     }
     return this._pool.run(message, {

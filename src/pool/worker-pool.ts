@@ -20,9 +20,8 @@ import { type PoolKind, type ResolvedPoolOptions, resolvePoolOptions, type Worke
 import { type CallRequest, collectTransfers, deserializeError } from "./protocol.ts";
 import { TinypoolBackend } from "./tinypool-backend.ts";
 
-/** Any function a task module may export. */
-// deno-lint-ignore no-explicit-any
-type AnyFunction = (...args: any) => unknown;
+/** Any function a task module may export (`never` parameters make this the top function type). */
+type AnyFunction = (...args: never) => unknown;
 
 /**
  * The shape of a task module when none is given: any name, any arguments, unknown results.
@@ -89,6 +88,11 @@ export interface MapOptions {
   chunkSize?: number | "auto";
   /** Yield results in the order of the items (default `true`), or as chunks finish. */
   ordered?: boolean;
+  /**
+   * Stops the map when aborted: running chunks are cancelled (their workers stopped) and
+   * the iteration throws the signal's reason. Pass a task's `signal` to tie the map to it.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -141,8 +145,8 @@ function moduleHref(moduleUrl: string | URL | null): string | null {
  * The body of every call's task: submit, then wait on the call (a future). Cancelling the
  * task cancels the call it waits on. Hoisted: each call allocates no generator closure.
  */
-function* callBody(pool: WorkerPool<never>, req: CallRequest, label: string): Coroutine<unknown> {
-  return yield* pool._submit(req, label);
+function* callBody(pool: WorkerPool<never>, req: CallRequest, label: string, accepted: boolean): Coroutine<unknown> {
+  return yield* pool._submit(req, label, accepted);
 }
 
 function failedCall(error: unknown): Future<unknown> {
@@ -197,6 +201,8 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
   private _closing: Promise<void> | null = null;
   private _destroyed: Promise<void> | null = null;
   private _idle: (() => void) | null = null;
+  /** Set once the backend is being stopped: no call may start after that. */
+  private _stopped = false;
   private _completed = 0;
   private _failed = 0;
   private readonly _runTimes = new LatencyWindow();
@@ -204,7 +210,8 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
 
   /**
    * Creates a pool for the task module at `moduleUrl` (an absolute URL:
-   * `new URL("./tasks.ts", import.meta.url)`). Workers start on demand.
+   * `new URL("./tasks.ts", import.meta.url)`; `null` for a pool that only runs
+   * `toThread()` functions). Workers start on demand.
    *
    * @throws {TypeError | RangeError} when an option is invalid (the message names it)
    */
@@ -272,7 +279,13 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
     if (items === null || typeof (items as Iterable<unknown>)?.[Symbol.iterator] !== "function") {
       throw new TypeError(`map() expects an iterable of items, got ${describeValue(items)}`);
     }
-    return this._map(name, Array.from(items), chunkSize, ordered) as AsyncIterableIterator<TaskResult<M, K>>;
+    const signal = options?.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) {
+      throw new TypeError(`map() signal must be an AbortSignal, got ${describeValue(signal)}`);
+    }
+    return this._map(name, Array.from(items), chunkSize, ordered, signal) as AsyncIterableIterator<
+      TaskResult<M, K>
+    >;
   }
 
   /** @internal Runs a self-contained function from its source (toThread). */
@@ -324,10 +337,7 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
    */
   close(): Promise<void> {
     if (this._destroyed !== null) return this._destroyed;
-    return (this._closing ??= new Promise<void>((resolve) => {
-      if (this._queue.length === 0 && this._running.size === 0) resolve();
-      else this._idle = resolve;
-    }).then(() => this._stopBackend()));
+    return (this._closing ??= this._finishAndStop());
   }
 
   /**
@@ -355,6 +365,7 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
     }
     this._idle?.();
     this._idle = null;
+    this._stopped = true;
     return (this._destroyed = this._stopBackend());
   }
 
@@ -380,14 +391,16 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
 
   private _spawn(req: CallRequest, name: string): Task<unknown> {
     const label = `${req.op === "function" ? "toThread" : "pool"}:${name}`;
-    const body = callBody(this as WorkerPool<never>, req, label);
+    // A call made before close() is accepted even if its task first steps after it.
+    const accepted = this._closing === null && this._destroyed === null;
+    const body = callBody(this as WorkerPool<never>, req, label, accepted);
     const loop = tryGetRunningLoop();
     return loop !== undefined ? loop.createTask(body, { name: label }) : hostTask(body, label);
   }
 
   /** @internal Queues or starts one call; returns the call, a future of its outcome. */
-  _submit(req: CallRequest, label: string): Future<unknown> {
-    if (this._destroyed !== null || this._closing !== null) {
+  _submit(req: CallRequest, label: string, accepted: boolean): Future<unknown> {
+    if (!accepted || this._destroyed !== null || this._stopped) {
       this._failed++;
       return failedCall(
         new PoolClosedError(`${label} was refused: the pool is ${this._destroyed !== null ? "destroyed" : "closing"}`),
@@ -531,6 +544,17 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
     return e;
   }
 
+  private async _finishAndStop(): Promise<void> {
+    // Calls made just before close() take their first step on a later turn (of the loop,
+    // or of the host's microtasks): let them reach the queue before waiting for it.
+    await new Promise<void>((resolve) => setTimeout(resolve, 0));
+    if (this._destroyed === null && (this._queue.length > 0 || this._running.size > 0)) {
+      await new Promise<void>((resolve) => (this._idle = resolve));
+    }
+    this._stopped = true;
+    await this._stopBackend();
+  }
+
   private async _stopBackend(): Promise<void> {
     const backend = this._backend;
     if (backend !== null) await backend.destroy();
@@ -541,7 +565,9 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
     items: unknown[],
     chunkSize: number | "auto",
     ordered: boolean,
+    signal: AbortSignal | undefined,
   ): AsyncGenerator<unknown, void, undefined> {
+    signal?.throwIfAborted();
     const n = items.length;
     if (n === 0) return;
     const workers = this._options.maxWorkers;
@@ -564,6 +590,10 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
         });
       }
     };
+    const onAbort = () => {
+      for (const t of inFlight) t.cancel("pool.map() was aborted");
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
     try {
       while (next < n && inFlight.length < window) launch();
       while (inFlight.length > 0) {
@@ -578,11 +608,13 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
           t = finished.shift()!;
           inFlight.splice(inFlight.indexOf(t), 1);
         }
+        if (signal?.aborted) throw signal.reason;
         const results = t.result() as unknown[];
         if (next < n) launch();
         yield* results;
       }
     } finally {
+      signal?.removeEventListener("abort", onAbort);
       for (const t of inFlight) t.cancel("pool.map() ended early");
       await Promise.allSettled(inFlight.map((t) => t.then()));
     }

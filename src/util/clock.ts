@@ -1,0 +1,56 @@
+/**
+ * The time source of the utilities: the running loop's clock and timers when a loop runs
+ * (so a virtual clock drives them), the host's otherwise; and the checks of their common
+ * arguments.
+ * @module
+ */
+import { describeValue } from "../future.ts";
+import { tryGetRunningLoop } from "../loop/running.ts";
+
+/** @internal A scheduled callback that can be called off. */
+export interface Timer {
+  cancel(): void;
+}
+
+/** @internal Milliseconds on the running loop's clock, or on the host's monotonic clock. */
+export function now(): number {
+  const loop = tryGetRunningLoop();
+  return loop !== undefined ? loop.time() : performance.now();
+}
+
+interface Unrefable {
+  unref?(): void;
+}
+declare const Deno: { unrefTimer(id: number): void } | undefined;
+
+/**
+ * @internal Runs `cb` after `ms`: on the running loop's clock when a loop runs, else with a
+ * host timer (which `persistent: false` unrefs, so it does not keep the process alive).
+ */
+export function setTimer(ms: number, cb: () => void, persistent: boolean = true): Timer {
+  const loop = tryGetRunningLoop();
+  if (loop !== undefined) return loop.callLater(ms, cb);
+  const id = setTimeout(cb, Math.min(ms, 2 ** 31 - 1));
+  if (!persistent) {
+    if (typeof (id as Unrefable).unref === "function") (id as Unrefable).unref!();
+    else if (typeof Deno !== "undefined") Deno.unrefTimer(id as unknown as number);
+  }
+  return { cancel: () => clearTimeout(id) };
+}
+
+/** @internal Checks a delay in ms: a number >= 0 (Infinity allowed when `infinite`). */
+export function checkMs(what: string, name: string, ms: unknown, infinite: boolean): number {
+  if (typeof ms !== "number" || Number.isNaN(ms) || ms < 0 || (!infinite && ms === Infinity)) {
+    throw new RangeError(`${what}: ${name} must be a number of milliseconds >= 0, got ${describeValue(ms)}`);
+  }
+  return ms;
+}
+
+/** @internal Checks an optional `AbortSignal` option. */
+export function checkSignal(what: string, signal: unknown): AbortSignal | undefined {
+  if (signal === undefined) return undefined;
+  if (signal === null || typeof signal !== "object" || typeof (signal as AbortSignal).addEventListener !== "function") {
+    throw new TypeError(`${what}: signal must be an AbortSignal, got ${describeValue(signal)}`);
+  }
+  return signal as AbortSignal;
+}

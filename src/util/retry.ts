@@ -1,0 +1,201 @@
+/**
+ * `retry`: @std/async's retry (exponential backoff with jitter), as a cancellable task of
+ * the running loop, waiting on the loop's clock.
+ * @module
+ */
+import { CancelledError } from "../errors.ts";
+import { type Coroutine, describeValue, type Future, isFuture } from "../future.ts";
+import { tryGetRunningLoop } from "../loop/running.ts";
+import { checkSignal } from "./clock.ts";
+import { runCancellable } from "./cancellable.ts";
+import { delay } from "./delay.ts";
+
+/**
+ * Raised by `retry()` once `maxAttempts` attempts failed; `cause` is the last failure.
+ *
+ * @example
+ * ```ts
+ * import { RetryError } from "loopwork";
+ *
+ * const e = new RetryError(new Error("flaky"), 3);
+ * console.log(e.message, (e.cause as Error).message); // "Retrying exceeded the maxAttempts (3)." "flaky"
+ * ```
+ */
+export class RetryError extends Error {
+  /** How many attempts were made. */
+  readonly attempts: number;
+  /** Creates the error for `attempts` failed attempts, the last of which failed with `cause`. */
+  constructor(cause: unknown, attempts: number) {
+    super(`Retrying exceeded the maxAttempts (${attempts}).`, { cause });
+    this.name = "RetryError";
+    this.attempts = attempts;
+  }
+}
+
+/**
+ * Options of `retry()`: @std/async's names and defaults.
+ *
+ * @example
+ * ```ts
+ * import { type RetryOptions } from "loopwork";
+ *
+ * const options: RetryOptions = {
+ *   maxAttempts: 4, minTimeout: 100, maxTimeout: 2_000, multiplier: 2, jitter: 1,
+ *   isRetriable: (e) => !(e instanceof TypeError),
+ * };
+ * ```
+ */
+export interface RetryOptions {
+  /** Growth of the backoff after each failed attempt. Default 2. */
+  multiplier?: number;
+  /** Longest backoff, ms. Default 60 000. */
+  maxTimeout?: number;
+  /** Most attempts, the first included. Default 5. */
+  maxAttempts?: number;
+  /** First (and shortest) backoff, ms. Default 1 000. */
+  minTimeout?: number;
+  /** Share of the backoff drawn at random: 1 (default) waits between 0 and the backoff, 0 the full backoff. */
+  jitter?: number;
+  /** Whether a failure is worth another attempt; a failure it refuses is rethrown at once. Default: every failure. */
+  isRetriable?: (error: unknown) => boolean;
+  /** Aborting it stops retrying (and aborts the attempt's signal); the result rejects with the reason. */
+  signal?: AbortSignal;
+}
+
+/**
+ * What each attempt receives.
+ *
+ * @example
+ * ```ts
+ * import { retry, type RetryContext } from "loopwork";
+ *
+ * const attempt = ({ attempt, signal }: RetryContext) =>
+ *   signal.aborted ? Promise.reject(signal.reason) : Promise.resolve(attempt);
+ * console.log(await retry(attempt)); // 1
+ * ```
+ */
+export interface RetryContext {
+  /** 1 for the first attempt, 2 for the second... */
+  attempt: number;
+  /** Aborted when the retry is cancelled or its `signal` aborts: pass it to `fetch` and the like. */
+  signal: AbortSignal;
+}
+
+/**
+ * One attempt: returns a value, a promise, a future, or (inside a loop) a coroutine.
+ *
+ * @example
+ * ```ts
+ * import { type RetryFunction, sleep } from "loopwork";
+ *
+ * const viaPromise: RetryFunction<string> = async () => "ok";
+ * const viaCoroutine: RetryFunction<number> = function* () { yield* sleep(10); return 1; };
+ * ```
+ */
+export type RetryFunction<T> = (context: RetryContext) => T | PromiseLike<T> | Future<T> | Coroutine<T>;
+
+/** @internal The backoff before attempt `attempt + 2`: @std/async's formula. */
+export function backoff(
+  attempt: number,
+  o: { multiplier: number; maxTimeout: number; minTimeout: number; jitter: number },
+  random: () => number = Math.random,
+): number {
+  const exp = Math.min(o.maxTimeout, o.minTimeout * o.multiplier ** attempt);
+  return (1 - o.jitter * random()) * exp;
+}
+
+function isGenerator(x: unknown): x is Coroutine<unknown> {
+  return x !== null && typeof x === "object" && typeof (x as Coroutine<unknown>).next === "function" &&
+    typeof (x as Coroutine<unknown>).throw === "function";
+}
+
+function check(name: string, ok: boolean, value: unknown, rule: string): void {
+  if (!ok) throw new RangeError(`retry(): ${name} must be ${rule}, got ${describeValue(value)}`);
+}
+
+/**
+ * Calls `fn` until it succeeds, at most `maxAttempts` times, waiting an exponential
+ * backoff with jitter between attempts (on the running loop's clock, so a virtual clock
+ * drives it). Resolves to the first success; rejects with `RetryError` (its `cause` the
+ * last failure) when the attempts run out, or with the failure itself when `isRetriable`
+ * refuses it.
+ *
+ * The result is a `Task` of the running loop (a cancellable future outside a loop):
+ * cancelling it, or the task waiting on it, aborts the attempt's signal and stops the
+ * waiting. Inside a loop, `fn` may also return a coroutine (a generator), run as a task.
+ *
+ * @throws {RangeError} for options out of range (checked when called)
+ * @example
+ * ```ts
+ * import { retry, run } from "loopwork";
+ *
+ * let calls = 0;
+ * const value = await run(() =>
+ *   retry(async ({ attempt }) => {
+ *     calls++;
+ *     if (attempt < 3) throw new Error("flaky");
+ *     return "ok";
+ *   }, { minTimeout: 100, jitter: 0 }),
+ * { clock: "virtual" });
+ * console.log(value, calls); // "ok" 3 (after 100 + 200 ms of loop time)
+ * ```
+ */
+export function retry<T>(fn: RetryFunction<T>, options: RetryOptions = {}): Future<T> {
+  if (typeof fn !== "function") throw new TypeError(`retry(): fn must be a function, got ${describeValue(fn)}`);
+  const {
+    multiplier = 2,
+    maxTimeout = 60_000,
+    maxAttempts = 5,
+    minTimeout = 1_000,
+    jitter = 1,
+    isRetriable = () => true,
+  } = options;
+  check("maxAttempts", Number.isInteger(maxAttempts) && maxAttempts >= 1, maxAttempts, "an integer >= 1");
+  check("multiplier", Number.isFinite(multiplier) && multiplier >= 1, multiplier, "a finite number >= 1");
+  check("maxTimeout", typeof maxTimeout === "number" && maxTimeout > 0, maxTimeout, "a number > 0");
+  check("minTimeout", typeof minTimeout === "number" && minTimeout >= 0, minTimeout, "a number >= 0");
+  check("minTimeout", minTimeout <= maxTimeout, minTimeout, `<= maxTimeout (${maxTimeout})`);
+  check("jitter", typeof jitter === "number" && jitter >= 0 && jitter <= 1, jitter, "between 0 and 1");
+  if (typeof isRetriable !== "function") {
+    throw new TypeError(`retry(): isRetriable must be a function, got ${describeValue(isRetriable)}`);
+  }
+  const signal = checkSignal("retry()", options.signal);
+  const o = { multiplier, maxTimeout, minTimeout, jitter };
+
+  return runCancellable("retry", async (sig: AbortSignal): Promise<T> => {
+    for (let attempt = 1; ; attempt++) {
+      sig.throwIfAborted();
+      try {
+        return await callAttempt(fn, { attempt, signal: sig });
+      } catch (error) {
+        if (sig.aborted) throw sig.reason;
+        if (!isRetriable(error)) throw error;
+        if (attempt >= maxAttempts) throw new RetryError(error, maxAttempts);
+        await delay(backoff(attempt - 1, o), { signal: sig });
+      }
+    }
+  }, signal);
+}
+
+async function callAttempt<T>(fn: RetryFunction<T>, ctx: RetryContext): Promise<T> {
+  const out = fn(ctx);
+  if (isGenerator(out)) {
+    const loop = tryGetRunningLoop();
+    if (loop === undefined) throw new TypeError("retry(): fn returned a coroutine, which needs a running loop");
+    const task = loop.createTask(out as Coroutine<T>, { name: `retry-attempt-${ctx.attempt}` });
+    const stop = (): void => {
+      task.cancel();
+    };
+    ctx.signal.addEventListener("abort", stop, { once: true });
+    try {
+      return await task;
+    } catch (e) {
+      if (e instanceof CancelledError && ctx.signal.aborted) throw ctx.signal.reason;
+      throw e;
+    } finally {
+      ctx.signal.removeEventListener("abort", stop);
+    }
+  }
+  if (isFuture(out)) return await (out as Future<T>);
+  return await (out as T | PromiseLike<T>);
+}
