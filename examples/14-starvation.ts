@@ -7,6 +7,9 @@
  * long, but the loop stays responsive). Cure 2: move the computation to a worker pool, where
  * it runs in parallel and the loop is free altogether.
  *
+ * The loop runs in debug mode (`run(main, { debug: { slowStepMs: 100 } })`): it names the
+ * task whose step held the loop too long and says what to do about it.
+ *
  *   npx tsx examples/14-starvation.ts
  *   deno run -A examples/14-starvation.ts
  */
@@ -77,4 +80,4 @@ await run(function* () {
         `heartbeats ${String(beats.count).padStart(3)}, worst gap ${beats.worstGapMs.toFixed(0).padStart(4)} ms`,
     );
   }
-});
+}, { debug: { slowStepMs: 100 } });
