@@ -65,6 +65,25 @@ if (withPython && suites.some((s) => PYTHON_SUITES.has(s))) {
   }
 }
 
+// Suites not run this time keep their last figures (bench/results.json), so one suite can be
+// re-measured alone (`--suites cpu`) without losing the rest of the table.
+const store = `${root}bench/results.json`;
+if (write) {
+  let previous: SuiteResult[] = [];
+  try {
+    previous = JSON.parse(readFileSync(store, "utf8")) as SuiteResult[];
+  } catch {
+    // first run
+  }
+  const fresh = new Set(results.map((r) => `${r.suite}|${r.runtime}`));
+  const merged = [...previous.filter((r) => !fresh.has(`${r.suite}|${r.runtime}`)), ...results];
+  const order = (r: SuiteResult) => (SUITES as readonly string[]).indexOf(r.suite);
+  merged.sort((a, b) => order(a) - order(b));
+  results.length = 0;
+  results.push(...merged);
+  writeFileSync(store, JSON.stringify(merged, null, 2) + "\n");
+}
+
 // ---- the report ---------------------------------------------------------------------------
 
 const f = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
@@ -92,7 +111,8 @@ lines.push(
   "warm-up rounds then the median. Each ratio compares a figure with its suite's baseline,",
   "measured in the same process and run. The machine is shared and noisy: expect ±20%.",
   "",
-  `Machine: ${machine}. Date: ${new Date().toISOString().slice(0, 10)}. Command: \`npm run bench\`.`,
+  `Machine: ${machine}. Date: ${new Date().toISOString().slice(0, 10)}. Command: \`npm run bench\` ` +
+    "(or `npm run bench -- --suites cpu` to re-measure one suite; the others keep their last figures).",
   "",
 );
 
@@ -101,7 +121,7 @@ function goal(label: string, ok: boolean | undefined, detail: string) {
   goals.push(`| ${label} | ${detail} | ${ok === undefined ? "not measured" : ok ? "✓ met" : "✗ not met"} |`);
 }
 
-for (const suite of suites) {
+for (const suite of SUITES) {
   const all = entriesOf(suite);
   if (all.length === 0) continue;
   const title = results.find((r) => r.suite === suite)!.title;

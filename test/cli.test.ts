@@ -1,21 +1,11 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, it } from "./harness.ts";
+import { runProgram } from "./subprocess.ts";
 
 const cli = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
+const loopwork = (...args: string[]) => runProgram(cli, args);
 
-function loopwork(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
-  const [cmd, argv] = deno
-    ? [deno.execPath(), ["run", "-A", cli, ...args]]
-    : [process.execPath, ["--import", "tsx", cli, ...args]];
-  return new Promise((resolve) => {
-    execFile(cmd, argv, { timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 describe("loopwork command line", () => {
   it("--version prints the package version", async () => {

@@ -5,20 +5,11 @@ import { parseCompareArgs } from "../src/compare/command.ts";
 import { type CompareReport, renderHtml, renderSvg, renderTable, type Row, verdict } from "../src/compare/report.ts";
 import { startLatencyServer } from "../src/compare/server.ts";
 import { describe, it } from "./harness.ts";
+import { runProgram } from "./subprocess.ts";
 
 const cli = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
+const loopwork = (...args: string[]) => runProgram(cli, args);
 
-function loopwork(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
-  const [cmd, argv] = deno
-    ? [deno.execPath(), ["run", "-A", cli, ...args]]
-    : [process.execPath, ["--import", "tsx", cli, ...args]];
-  return new Promise((resolve) => {
-    execFile(cmd, argv, { timeout: 120_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 const STRATEGIES = ["sequential", "loop", "threads", "processes"];
 

@@ -1,9 +1,9 @@
 // Every example runs on this runtime, exits 0 and prints the lines that carry its point.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, it, runtime } from "./harness.ts";
+import { runProgram } from "./subprocess.ts";
 
 const dir = fileURLToPath(new URL("../examples/", import.meta.url));
 
@@ -19,25 +19,15 @@ const expected: Record<string, RegExp[]> = {
   "16-http-client.ts": [/one after the other: 10 responses/, /all at once: +10 responses/, /with a 150 ms limit: \d+ answered, ([2-9]|10) cancelled/],
 };
 
-function runExample(file: string): Promise<{ code: number; out: string }> {
-  const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
-  const [cmd, args] = deno
-    ? [deno.execPath(), ["run", "-A", file]]
-    : [process.execPath, ["--import", "tsx", file]];
-  return new Promise((resolve) => {
-    execFile(cmd, args, { cwd: dir, timeout: 120_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
-      resolve({ code, out: `${stdout}${stderr}` });
-    });
-  });
-}
 
 const files = readdirSync(dir).filter((f) => /^\d\d-.*\.ts$/.test(f)).sort();
 
 describe(`examples on ${runtime}`, () => {
   for (const file of files) {
     it(`${file} runs, exits 0 and prints its measured result`, async () => {
-      const { code, out } = await runExample(file);
+      const r = await runProgram(file, [], dir);
+      const { code } = r;
+      const out = `${r.stdout}${r.stderr}`;
       assert.equal(code, 0, `exit code ${code}; output:\n${out}`);
       assert.ok(out.trim().length > 0, "prints something");
       for (const re of expected[file] ?? []) assert.match(out, re);
