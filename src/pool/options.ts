@@ -44,7 +44,11 @@ export interface WorkerPoolOptions {
   idleTimeoutMs?: number;
   /** Most calls waiting for a worker; one more is rejected with `PoolQueueFullError`. Default: no limit. */
   maxQueue?: number;
-  /** A call running longer than this is stopped (its worker replaced) and rejected with `TimeoutError`; default: none. */
+  /**
+   * A call running longer than this is stopped (its worker replaced) and rejected with
+   * `TimeoutError`; default: none. Measured from dispatch: on a fresh worker it includes
+   * the worker's start and the task module's load.
+   */
   taskTimeoutMs?: number;
 }
 
