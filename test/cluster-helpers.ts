@@ -78,17 +78,23 @@ export interface RedisServer {
   url: string;
   port: number;
   stop(): Promise<void>;
+  /** Stops the server (its data is lost: no persistence) and starts it again on the same port. */
+  restart(): Promise<void>;
+}
+
+function spawnRedis(port: number): ChildProcess {
+  return track(spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes"],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  ));
 }
 
 /** Starts `redis-server --port <free> --save "" --appendonly no` on 127.0.0.1. */
 export async function startRedis(): Promise<RedisServer> {
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
-    const child = track(spawn(
-      "redis-server",
-      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes"],
-      { stdio: ["ignore", "pipe", "pipe"] },
-    ));
+    let child = spawnRedis(port);
     try {
       await waitForOutput(child, /Ready to accept connections/, "redis-server", 10_000);
     } catch (e) {
@@ -99,12 +105,20 @@ export async function startRedis(): Promise<RedisServer> {
     }
     child.stdout?.resume();
     child.stderr?.resume();
+    const stop = async () => {
+      child.kill("SIGTERM");
+      await exited(child);
+    };
     return {
       url: `redis://127.0.0.1:${port}`,
       port,
-      async stop() {
-        child.kill("SIGTERM");
-        await exited(child);
+      stop,
+      async restart() {
+        await stop();
+        child = spawnRedis(port);
+        await waitForOutput(child, /Ready to accept connections/, "redis-server (restarted)", 10_000);
+        child.stdout?.resume();
+        child.stderr?.resume();
       },
     };
   }
@@ -122,19 +136,27 @@ export interface WorkerProcess {
 }
 
 /** Starts `loopwork worker --connection url --queue queue --module fixtures/tasks.ts --threads n`. */
-export async function startWorker(url: string, queue: string, threads: number): Promise<WorkerProcess> {
-  const args = ["worker", "--connection", url, "--queue", queue, "--module", TASKS_FILE, "--threads", String(threads)];
+export async function startWorker(url: string, queue: string, threads: number, module = TASKS_FILE): Promise<WorkerProcess> {
+  const args = ["worker", "--connection", url, "--queue", queue, "--module", module, "--threads", String(threads)];
+  return startProcess(args);
+}
+
+/**
+ * Starts `src/cli.ts` with `args` (or, with `script`, that script), on this runtime, and waits
+ * for its "started" line.
+ */
+export async function startProcess(args: string[], script = cli, ready = /loopwork worker: started|started/): Promise<WorkerProcess> {
   const child = track(
     deno !== undefined
-      ? spawn(deno.execPath(), ["run", "-A", cli, ...args], { stdio: ["ignore", "pipe", "pipe"] })
-      : spawn(process.execPath, ["--import", "tsx", cli, ...args], { stdio: ["ignore", "pipe", "pipe"] }),
+      ? spawn(deno.execPath(), ["run", "-A", script, ...args], { stdio: ["ignore", "pipe", "pipe"] })
+      : spawn(process.execPath, ["--import", "tsx", script, ...args], { stdio: ["ignore", "pipe", "pipe"] }),
   );
   let out = "";
   const collect = (chunk: Buffer) => {
     out += chunk.toString();
   };
   try {
-    out = await waitForOutput(child, /loopwork worker: started/, "loopwork worker", 30_000);
+    out = await waitForOutput(child, ready, script === cli ? "loopwork worker" : script, 30_000);
   } catch (e) {
     child.kill("SIGKILL");
     await exited(child);

@@ -94,6 +94,25 @@ if (!redisAvailable && !redisRequired) {
       });
     }, T);
 
+    it("a task that throws is not retried, unless attempts (with backoff) ask for it", async () => {
+      const { mkdtempSync, readFileSync, rmSync } = await import("node:fs");
+      const { tmpdir } = await import("node:os");
+      const { join } = await import("node:path");
+      const dir = mkdtempSync(join(tmpdir(), "loopwork-retry-"));
+      try {
+        await withCluster(1, 1, async (c) => {
+          await using once = pool(c);
+          const a = join(dir, "a");
+          await assert.rejects(Promise.resolve(once.run("failUntil", a, 2)), (e: Error) => e instanceof RangeError && e.message === "run 1 fails");
+          assert.equal(readFileSync(a, "utf8"), "1", "ran once");
+          await using retried = pool(c, { attempts: 3, backoff: { type: "fixed", delay: 50 } });
+          assert.equal(await retried.run("failUntil", join(dir, "b"), 3), 3);
+        });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }, T);
+
     it("4 × 400 ms of CPU on two workers take well under the serial time", async () => {
       await withCluster(2, 1, async (c) => {
         await using p = pool(c);
@@ -147,6 +166,19 @@ if (!redisAvailable && !redisRequired) {
         const results = await Promise.all(calls);
         assert.equal(results.length, 2);
         assert.ok(results.every((n) => n > 0));
+      });
+    }, T);
+
+    it("a Redis restart mid-run is survived: pool and worker reconnect and later calls resolve", async () => {
+      await withCluster(1, 1, async (c) => {
+        await using p = pool(c);
+        assert.equal(await p.run("add", 1, 2), 3);
+        const inFlight = p.run("busy", 1_500);
+        await eventually(async () => (await counts(c)).active === 1, "a call runs");
+        await c.redis.restart(); // without persistence: its job is lost, and the call says so
+        await assert.rejects(Promise.resolve(inFlight), /its job is gone from Redis/);
+        assert.equal(await p.run("add", 2, 3), 5);
+        assert.equal(c.workers[0]!.child.exitCode, null, "the worker is still up");
       });
     }, T);
 

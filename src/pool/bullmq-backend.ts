@@ -246,12 +246,32 @@ export class BullmqBackend implements PoolBackend {
       made.push(producer);
       (producer as unknown as { on(e: string, f: (e: unknown) => void): void }).on("error", remember);
       await Promise.race([Promise.all([events.waitUntilReady(), producer.waitUntilReady()]), deadline.promise]);
+      // After a reconnection, a job that Redis no longer has (a restart without persistence)
+      // fails its call rather than leaving it waiting forever.
+      (client as unknown as { on(e: "ready", f: () => void): void }).on("ready", () => {
+        if (!this._destroyed) this._track(this._recheck(queue).catch(noop));
+      });
+      this._workersAt = performance.now();
+      this._track(queue.getWorkersCount().then((n) => {
+        this._workers = n;
+      }, noop));
       return { queue, events, producer };
     } catch (e) {
       await Promise.all(made.map((m) => closeQuietly(m)));
       throw e;
     } finally {
       deadline.clear();
+    }
+  }
+
+  private async _recheck(queue: Queue): Promise<void> {
+    for (const p of [...this._pending.values()]) {
+      if (!p.added || this._pending.get(p.id) !== p) continue;
+      const state = await queue.getJobState(p.id);
+      if (state === "unknown" && this._pending.get(p.id) === p) {
+        this._pending.delete(p.id);
+        p.reject(new Error(`${p.label}: its job is gone from Redis after a reconnection (a restart without persistence?)`));
+      }
     }
   }
 
