@@ -1,7 +1,8 @@
 /**
  * Benchmarks of the `"bullmq"` pool, each a ratio against a baseline measured in the same
  * run (the machine is shared and noisy): a local `redis-server` on a free port, one
- * `loopwork worker` process (2 threads) and one raw BullMQ worker process (concurrency 2).
+ * `loopwork worker` process (2 threads) and one raw BullMQ worker process, each holding 8
+ * jobs at once.
  *
  * 1. no-op round trip, `pool.run("noop")` against raw BullMQ `queue.add()` +
  *    `job.waitUntilFinished()`: latency p50/p99 (one call at a time, the two sides
@@ -21,6 +22,9 @@ import { quantile, runtime } from "./lib.ts";
 type Tasks = typeof import("./fixtures/noop.ts");
 const NOOP = fileURLToPath(new URL("./fixtures/noop.ts", import.meta.url));
 const RAW = fileURLToPath(new URL("./fixtures/raw-bullmq-worker.ts", import.meta.url));
+
+/** Jobs each worker process holds at once, on both sides. */
+const CONCURRENCY = 8;
 
 function fmt(x: number, digits = 0): string {
   return x.toFixed(digits);
@@ -48,8 +52,8 @@ if (!redisAvailable) {
   console.log();
   const redis = await startRedis();
   const connection = { host: "127.0.0.1", port: redis.port, maxRetriesPerRequest: null };
-  const ours = await startWorker(redis.url, "ours", 2, NOOP);
-  const raw = await startProcess([redis.url, "raw", "2"], RAW, /started/);
+  const ours = await startWorker(redis.url, "ours", 2, NOOP, ["--concurrency", String(CONCURRENCY)]);
+  const raw = await startProcess([redis.url, "raw", String(CONCURRENCY)], RAW, /started/);
   const rawQueue = new Queue("raw", { connection });
   const rawEvents = new QueueEvents("raw", { connection });
   await Promise.all([rawQueue.waitUntilReady(), rawEvents.waitUntilReady()]);
@@ -86,7 +90,7 @@ if (!redisAvailable) {
     const rawTput = med(rawTputs);
     const poolTput = med(poolTputs);
     const over = (a: number, b: number) => `${fmt((a / b - 1) * 100, 1)} %`;
-    console.log("no-op round trip through a local Redis, one worker process of 2 (latency: 1 000 calls one at a time; throughput: 64 in flight, median of 5 blocks of 2 000):");
+    console.log(`no-op round trip through a local Redis, one worker process each, ${CONCURRENCY} jobs at once (ours on 2 threads; latency: 1 000 calls one at a time; throughput: 64 in flight, median of 5 blocks of 2 000):`);
     console.log();
     console.log("| | p50 ms | p99 ms | calls/s |");
     console.log("|---|---|---|---|");

@@ -136,8 +136,14 @@ export interface WorkerProcess {
 }
 
 /** Starts `loopwork worker --connection url --queue queue --module fixtures/tasks.ts --threads n`. */
-export async function startWorker(url: string, queue: string, threads: number, module = TASKS_FILE): Promise<WorkerProcess> {
-  const args = ["worker", "--connection", url, "--queue", queue, "--module", module, "--threads", String(threads)];
+export async function startWorker(
+  url: string,
+  queue: string,
+  threads: number,
+  module = TASKS_FILE,
+  extra: string[] = [],
+): Promise<WorkerProcess> {
+  const args = ["worker", "--connection", url, "--queue", queue, "--module", module, "--threads", String(threads), ...extra];
   return startProcess(args);
 }
 

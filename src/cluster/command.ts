@@ -12,7 +12,7 @@ import { parseArgs } from "node:util";
 import { serveQueue } from "./serve.ts";
 
 /** The help text of `loopwork worker`. */
-export const WORKER_HELP: string = `usage: loopwork worker --connection URL --queue NAME --module FILE [--threads N]
+export const WORKER_HELP: string = `usage: loopwork worker --connection URL --queue NAME --module FILE [--threads N] [--concurrency N]
 
 Serves the queue of a "bullmq" WorkerPool: pulls its jobs from Redis and runs them on a
 local thread pool. Only the module's own exported functions run.
@@ -21,7 +21,9 @@ options:
   --connection URL   Redis, e.g. redis://:password@host:6379/0 (rediss:// for TLS)
   --queue NAME       the pool's queue option
   --module FILE      the task module (a path or a file: URL)
-  --threads N        local threads, also the jobs run at once (default: cores, here ${availableParallelism()})
+  --threads N        local threads (default: cores, here ${availableParallelism()})
+  --concurrency N    jobs held at once (default: the threads); more overlaps Redis round trips
+                     with computation for tiny jobs, but holds jobs another machine could run
   --help             this text
 `;
 
@@ -41,6 +43,7 @@ export async function workerMain(args: string[]): Promise<number> {
         queue: { type: "string" },
         module: { type: "string" },
         threads: { type: "string" },
+        concurrency: { type: "string" },
         help: { type: "boolean" },
       },
       strict: true,
@@ -67,10 +70,16 @@ export async function workerMain(args: string[]): Promise<number> {
   if (!/^\d+$/.test(raw ?? "1") || !Number.isInteger(threads) || threads < 1 || threads > 1024) {
     return fail(`--threads must be an integer from 1 to 1024, got ${JSON.stringify(raw)}`);
   }
+  const rawConcurrency = values.concurrency as string | undefined;
+  const concurrency = rawConcurrency === undefined ? threads : Number(rawConcurrency);
+  if (!/^\d+$/.test(rawConcurrency ?? "1") || !Number.isInteger(concurrency) || concurrency < 1 || concurrency > 10_000) {
+    return fail(`--concurrency must be an integer from 1 to 10000, got ${JSON.stringify(rawConcurrency)}`);
+  }
   const moduleUrl = mod.startsWith("file:") ? mod : pathToFileURL(resolve(mod)).href;
 
-  const server = await serveQueue({ connection, queue, module: moduleUrl, threads });
-  const line = `queue ${JSON.stringify(queue)}, ${threads} threads, host ${server.host}, pid ${process.pid}`;
+  const server = await serveQueue({ connection, queue, module: moduleUrl, threads, concurrency });
+  const line = `queue ${JSON.stringify(queue)}, ${threads} threads` +
+    `${concurrency !== threads ? ` (${concurrency} jobs at once)` : ""}, host ${server.host}, pid ${process.pid}`;
   let signals = 0;
   const stopped = new Promise<void>((done) => {
     const onSignal = (signal: string) => {

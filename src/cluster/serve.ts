@@ -30,8 +30,10 @@ export interface ServeOptions {
   queue: string;
   /** The task module, an absolute URL. */
   module: string;
-  /** Local threads, also the jobs run at once. */
+  /** Local threads. */
   threads: number;
+  /** Jobs held at once (default: `threads`); more overlaps Redis round trips with computation. */
+  concurrency?: number;
   /** How long to wait for Redis at start, ms (default 10 000). */
   connectTimeoutMs?: number;
 }
@@ -98,7 +100,7 @@ export async function serveQueue(options: ServeOptions): Promise<QueueServer> {
 
   const worker: Worker = new mq.Worker(options.queue, processor, {
     connection,
-    concurrency: options.threads,
+    concurrency: options.concurrency ?? options.threads,
     lockDuration: LOCK_DURATION_MS,
     stalledInterval: STALLED_INTERVAL_MS,
     maxStalledCount: 2,
