@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { Queue } from "bullmq";
 import { CancelledError, PoolConnectionError, WorkerPool, type WorkerPoolOptions } from "../mod.ts";
 import {
@@ -29,6 +31,20 @@ async function counts(c: Cluster): Promise<Record<string, number>> {
 
 const T = 60_000;
 
+const cliPath = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
+
+function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
+  const [cmd, argv] = deno
+    ? [deno.execPath(), ["run", "-A", cliPath, ...args]]
+    : [process.execPath, ["--import", "tsx", cliPath, ...args]];
+  return new Promise((resolve) => {
+    execFile(cmd, argv, { timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
 describe("a bullmq pool: the unreachable server", () => {
   it("an unreachable Redis rejects a call with PoolConnectionError within connectTimeoutMs, never a hang", async () => {
     const port = await freePort();
@@ -47,6 +63,15 @@ describe("a bullmq pool: the unreachable server", () => {
     });
     assert.ok(Date.now() - started < 5_000, "rejected within a few seconds");
     await p.destroy();
+  }, T);
+
+  it("bad worker and compare arguments exit 2 with a message naming the option", async () => {
+    const w = await cli("worker", "--connection", "http://x", "--queue", "q", "--module", "m.ts");
+    assert.equal(w.code, 2);
+    assert.match(w.stderr, /--connection must be a redis:\/\/ or rediss:\/\/ URL/);
+    const c = await cli("compare", "--strategies", "cluster");
+    assert.equal(c.code, 2);
+    assert.match(c.stderr, /--strategies cluster needs --connection URL/);
   }, T);
 
   it("bad bullmq options throw in the constructor, naming the option", () => {
@@ -215,6 +240,19 @@ if (!redisAvailable && !redisRequired) {
           const n = await counts(c);
           return n.waiting + n.active + n.delayed + n.prioritized === 0;
         }, "the queue is empty", 5_000);
+      });
+    }, T);
+
+    it("loopwork compare --connection adds a cluster row computed by two local worker processes", async () => {
+      await withCluster(0, 1, async (c) => {
+        const r = await cli(
+          "compare", "--quick", "--json", "--tasks", "4", "--only", "cpu",
+          "--strategies", "sequential,cluster", "--connection", c.redis.url,
+        );
+        assert.equal(r.code, 0, r.stderr);
+        const report = JSON.parse(r.stdout) as { rows: { workload: string; strategy: string; wallMs: number }[] };
+        assert.deepEqual(report.rows.map((row) => `${row.workload}/${row.strategy}`), ["cpu/sequential", "cpu/cluster"]);
+        assert.ok(report.rows.every((row) => row.wallMs > 0));
       });
     }, T);
 
