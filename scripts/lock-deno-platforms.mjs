@@ -24,5 +24,22 @@ for (const [name, version] of Object.entries(deno?.optionalDependencies ?? {})) 
   lock.packages[key] = { version, dev: true, license: "MIT", optional: true, ...platform };
   added++;
 }
+// msgpackr-extract (through bullmq's msgpackr) has the same per-platform optional packages.
+const extract = lock.packages["node_modules/msgpackr-extract"];
+const extractPlatforms = {
+  "darwin-arm64": { os: ["darwin"], cpu: ["arm64"] },
+  "darwin-x64": { os: ["darwin"], cpu: ["x64"] },
+  "linux-arm": { os: ["linux"], cpu: ["arm"] },
+  "linux-arm64": { os: ["linux"], cpu: ["arm64"] },
+  "linux-x64": { os: ["linux"], cpu: ["x64"] },
+  "win32-x64": { os: ["win32"], cpu: ["x64"] },
+};
+for (const [name, version] of Object.entries(extract?.optionalDependencies ?? {})) {
+  const key = `node_modules/${name}`;
+  if (lock.packages[key]) continue;
+  const platform = extractPlatforms[name.replace("@msgpackr-extract/msgpackr-extract-", "")] ?? {};
+  lock.packages[key] = { version, license: "MIT", optional: true, ...platform };
+  added++;
+}
 writeFileSync(path, JSON.stringify(lock, null, 2) + "\n");
-console.log(`package-lock.json: added ${added} deno platform entries`);
+console.log(`package-lock.json: added ${added} platform entries (deno, msgpackr-extract)`);

@@ -6,6 +6,7 @@
  */
 import { readFileSync, realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
+import { workerMain } from "./cluster/command.ts";
 import { compareMain } from "./compare/command.ts";
 
 /** A subcommand: its one-line summary and its entry point, which returns the exit code. */
@@ -19,6 +20,10 @@ export const commands: Record<string, Command> = {
   compare: {
     summary: "run I/O-, CPU-bound and mixed work sequentially, on the loop, on threads and processes",
     main: compareMain,
+  },
+  worker: {
+    summary: "serve the Redis queue of a \"bullmq\" WorkerPool on this machine's threads",
+    main: workerMain,
   },
 };
 

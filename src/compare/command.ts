@@ -34,7 +34,9 @@ options:
   --io-latency MS    latency of the local HTTP server (default 100; --quick 50)
   --cpu-size N       CPU work per call, in millions of steps (~1.6 ms each; default 30; --quick 8)
   --only W[,W]       only these workloads: io, cpu, mixed
-  --strategies S[,S] only these strategies: sequential, loop, threads, processes
+  --strategies S[,S] only these strategies: sequential, loop, threads, processes (and cluster)
+  --connection URL   add the cluster strategy: two local \`loopwork worker\` processes serving
+                     a "bullmq" pool on this Redis (e.g. redis://127.0.0.1:6379)
   --quick            small sizes, for a fast look (a few seconds)
   --json             print the result as JSON instead of the table
   --out FILE         write the charts: FILE.html (a page with the table) or FILE.svg (an image)
@@ -52,6 +54,8 @@ export interface CompareArgs {
   json: boolean;
   out: string | undefined;
   help: boolean;
+  /** Redis for the cluster strategy. */
+  connection?: string;
 }
 
 function int(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
@@ -93,6 +97,7 @@ export function parseCompareArgs(argv: string[]): CompareArgs {
         quick: { type: "boolean" },
         json: { type: "boolean" },
         out: { type: "string" },
+        connection: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -103,16 +108,25 @@ export function parseCompareArgs(argv: string[]): CompareArgs {
   const str = (k: string) => values[k] as string | undefined;
   const out = str("out");
   if (out !== undefined && out.trim() === "") throw new UsageError("--out needs a file name");
+  const connection = str("connection");
+  if (connection !== undefined && !/^rediss?:\/\/\S+$/.test(connection)) {
+    throw new UsageError(`--connection must be a redis:// or rediss:// URL, got ${JSON.stringify(connection)}`);
+  }
+  const allowed: StrategyName[] = connection !== undefined ? [...STRATEGIES, "cluster"] : STRATEGIES;
+  if (connection === undefined && str("strategies")?.split(",").some((s) => s.trim() === "cluster")) {
+    throw new UsageError("--strategies cluster needs --connection URL (a Redis server)");
+  }
   return {
     tasks: int("tasks", str("tasks"), quick ? 8 : 16, 1, 10_000),
     workers: int("workers", str("workers"), availableParallelism(), 1, 256),
     ioLatencyMs: int("io-latency", str("io-latency"), quick ? 50 : 100, 0, 60_000),
     cpuSize: int("cpu-size", str("cpu-size"), quick ? 8 : 30, 1, 100_000),
     workloads: list("only", str("only"), WORKLOADS),
-    strategies: list("strategies", str("strategies"), STRATEGIES),
+    strategies: list("strategies", str("strategies"), allowed),
     json: values.json === true,
     out,
     help: values.help === true,
+    ...(connection !== undefined ? { connection } : {}),
   };
 }
 
@@ -148,6 +162,7 @@ export async function compareMain(argv: string[]): Promise<number> {
     cpuSize: args.cpuSize,
     workloads: args.workloads,
     strategies: args.strategies,
+    ...(args.connection !== undefined ? { connection: args.connection } : {}),
     onCell(workload, strategy, index, total) {
       const cell = `${workload} / ${strategy}`;
       if (bar) {

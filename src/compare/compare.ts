@@ -9,6 +9,7 @@ import { monitorLag } from "../lag.ts";
 import type { WorkerPool } from "../pool/worker-pool.ts";
 import type { CompareReport, CompareSettings, MachineInfo, Row, StrategyName, WorkloadName } from "./report.ts";
 import { startLatencyServer } from "./server.ts";
+import { type ComparisonCluster, startCluster } from "./cluster.ts";
 import { burn } from "../../workers/workloads.ts";
 import {
   POOL_KIND,
@@ -26,6 +27,8 @@ export interface CompareOptions extends CompareSettings {
   workloads: WorkloadName[];
   /** The strategies to run each workload under, in order; sequential comes first. */
   strategies: StrategyName[];
+  /** Redis for the `cluster` strategy (two local `loopwork worker` processes). */
+  connection?: string;
   /** Called before each cell starts. */
   onCell?: (workload: WorkloadName, strategy: StrategyName, index: number, total: number) => void;
 }
@@ -71,11 +74,17 @@ export async function compare(options: CompareOptions): Promise<CompareReport> {
   const strategies: StrategyName[] = ["sequential", ...options.strategies.filter((s) => s !== "sequential")];
   const server = await startLatencyServer(options.ioLatencyMs);
   const pools = new Map<StrategyName, WorkerPool<Workloads>>();
+  let cluster: ComparisonCluster | undefined;
   const rows: Row[] = [];
   try {
     for (const s of strategies) {
       const kind = POOL_KIND[s];
       if (kind !== undefined) pools.set(s, await startPool(kind, options.workers));
+      if (s === "cluster") {
+        if (options.connection === undefined) throw new TypeError("the cluster strategy needs a Redis connection");
+        cluster = await startCluster(options.connection, options.workers);
+        pools.set(s, cluster.pool);
+      }
     }
     // Warm up the computation on this thread (the pools' workers were warmed when started),
     // so the first CPU-bound cell does not pay for the JIT.
@@ -120,6 +129,7 @@ export async function compare(options: CompareOptions): Promise<CompareReport> {
     }
   } finally {
     await Promise.all([...pools.values()].map((p) => p.destroy()));
+    await cluster?.stop();
     await server.close();
   }
   return { machine: machineInfo(), settings, rows };

@@ -133,6 +133,23 @@ export function verdict(report: CompareReport): string {
         `${faster.strategy} were ${fmt((slower.wallMs / faster.wallMs - 1) * 100)}% faster here.`,
     );
   }
+  const cpuCluster = find(rows, "cpu", "cluster");
+  if (cpuCluster) {
+    const local = cpuThreads ?? cpuProcs;
+    const perCall = local ? (cpuCluster.wallMs - local.wallMs) / report.settings.tasks : NaN;
+    parts.push(
+      local === undefined
+        ? `The cluster (two local worker processes over Redis) sped CPU work up ${fmt(cpuCluster.speedup, 2)}×.`
+        : cpuCluster.wallMs <= local.wallMs * 1.1
+        ? `The cluster (two local worker processes over Redis) matched the ${local.strategy === "threads" ? "thread" : "process"} pool ` +
+          `(${fmt(cpuCluster.wallMs)} against ${fmt(local.wallMs)} ms): calls this long hide the trip through Redis, ` +
+          "so workers on other machines would add their cores."
+        : `The cluster (two local worker processes over Redis) took ${fmt(cpuCluster.wallMs)} ms against the ` +
+          `${local.strategy === "threads" ? "thread" : "process"} pool's ${fmt(local.wallMs)} ms: the trip through Redis ` +
+          `cost about ${fmt(perCall, 1)} ms per call here; distribution pays once calls are long and other machines add cores.`,
+    );
+    parts.push("(The cluster's CPU % counts this process only: its work ran in the worker processes.)");
+  }
   if (ioThreads && ioLoop) {
     parts.push(
       `A pool of ${report.settings.workers} workers waits on at most ${report.settings.workers} requests at a time ` +

@@ -83,3 +83,26 @@ export class WorkerCrashedError extends Error {
     this.exitCode = exitCode;
   }
 }
+
+/**
+ * A `"bullmq"` pool could not reach Redis within `connectTimeoutMs`: its calls are rejected
+ * with this error (never left hanging). The message names the server, never its password.
+ *
+ * @example
+ * ```ts
+ * import { PoolConnectionError, WorkerPool } from "loopwork";
+ *
+ * const pool = new WorkerPool(new URL("./tasks.ts", import.meta.url), {
+ *   kind: "bullmq", connection: "redis://127.0.0.1:1", queue: "jobs", connectTimeoutMs: 500,
+ * });
+ * await pool.run("add", 1, 2).catch((e) => console.log(e instanceof PoolConnectionError)); // true
+ * await pool.destroy();
+ * ```
+ */
+export class PoolConnectionError extends Error {
+  /** Creates the error; the message names the server and the timeout. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "PoolConnectionError";
+  }
+}

@@ -4,6 +4,7 @@
  * @module
  */
 import { availableParallelism } from "node:os";
+import type { ConnectionOptions } from "bullmq";
 import { describeValue } from "../future.ts";
 
 /**
@@ -17,7 +18,36 @@ import { describeValue } from "../future.ts";
  * const pool = new WorkerPool(new URL("./tasks.ts", import.meta.url), { kind });
  * ```
  */
-export type PoolKind = "thread" | "process" | "inline";
+export type PoolKind = "thread" | "process" | "inline" | "bullmq";
+
+/**
+ * How a `"bullmq"` pool reaches Redis: a URL (`redis://`, `rediss://` for TLS, with an
+ * optional `user:password@` and `/db`), or BullMQ's own connection options object.
+ *
+ * @example
+ * ```ts
+ * import type { RedisConnection } from "loopwork";
+ *
+ * const connection: RedisConnection = "redis://:secret@10.0.0.5:6379/0";
+ * ```
+ */
+export type RedisConnection = string | ConnectionOptions;
+
+/**
+ * How failed jobs of a `"bullmq"` pool are retried: BullMQ's backoff (`"fixed"` or
+ * `"exponential"`, from `delay` ms).
+ *
+ * @example
+ * ```ts
+ * import type { RetryBackoff } from "loopwork";
+ *
+ * const backoff: RetryBackoff = { type: "exponential", delay: 500 };
+ * ```
+ */
+export interface RetryBackoff {
+  type: "fixed" | "exponential";
+  delay: number;
+}
 
 /**
  * Options of `new WorkerPool()`.
@@ -50,6 +80,16 @@ export interface WorkerPoolOptions {
    * the worker's start and the task module's load.
    */
   taskTimeoutMs?: number;
+  /** `"bullmq"` only, required: where Redis is (a URL or BullMQ's connection options). */
+  connection?: RedisConnection;
+  /** `"bullmq"` only, required: the BullMQ queue that `loopwork worker` processes serve. */
+  queue?: string;
+  /** `"bullmq"` only: how long to wait for Redis before a call is rejected, ms; default 5 000. */
+  connectTimeoutMs?: number;
+  /** `"bullmq"` only: runs of a job whose task throws (default 1: no retry). */
+  attempts?: number;
+  /** `"bullmq"` only: the delay between retries (with `attempts` > 1). */
+  backoff?: RetryBackoff;
 }
 
 /** @internal Options with every default filled in. */
@@ -60,9 +100,74 @@ export interface ResolvedPoolOptions {
   idleTimeoutMs: number;
   maxQueue: number;
   taskTimeoutMs: number;
+  /** Set for kind `"bullmq"` only. */
+  bullmq: ResolvedBullmqOptions | null;
 }
 
-const KNOWN = new Set(["kind", "maxWorkers", "minWorkers", "idleTimeoutMs", "maxQueue", "taskTimeoutMs"]);
+/** @internal The options of a `"bullmq"` pool, checked. */
+export interface ResolvedBullmqOptions {
+  connection: RedisConnection;
+  queue: string;
+  connectTimeoutMs: number;
+  attempts: number;
+  backoff: RetryBackoff | undefined;
+}
+
+const KNOWN = new Set([
+  "kind",
+  "maxWorkers",
+  "minWorkers",
+  "idleTimeoutMs",
+  "maxQueue",
+  "taskTimeoutMs",
+  "connection",
+  "queue",
+  "connectTimeoutMs",
+  "attempts",
+  "backoff",
+]);
+const BULLMQ_ONLY = ["connection", "queue", "connectTimeoutMs", "attempts", "backoff"] as const;
+
+function resolveBullmq(options: WorkerPoolOptions): ResolvedBullmqOptions {
+  const { connection, queue } = options;
+  if (typeof connection === "string") {
+    let url: URL;
+    try {
+      url = new URL(connection);
+    } catch {
+      throw new TypeError(`WorkerPool option connection must be a redis:// or rediss:// URL, got ${describeValue(connection)}`);
+    }
+    if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
+      throw new TypeError(`WorkerPool option connection must be a redis:// or rediss:// URL, got protocol ${url.protocol}`);
+    }
+  } else if (connection === null || typeof connection !== "object") {
+    throw new TypeError(
+      `WorkerPool kind "bullmq" needs option connection (a redis:// URL or BullMQ connection options), got ${describeValue(connection)}`,
+    );
+  }
+  if (typeof queue !== "string" || queue.length === 0 || queue.includes(":")) {
+    throw new TypeError(`WorkerPool kind "bullmq" needs option queue (a non-empty name without ":"), got ${describeValue(queue)}`);
+  }
+  const attempts = options.attempts === undefined ? 1 : integer("attempts", options.attempts, 1, false);
+  const backoff = options.backoff;
+  if (backoff !== undefined) {
+    if (
+      backoff === null || typeof backoff !== "object" || (backoff.type !== "fixed" && backoff.type !== "exponential") ||
+      !(typeof backoff.delay === "number" && Number.isFinite(backoff.delay) && backoff.delay >= 0)
+    ) {
+      throw new TypeError(
+        `WorkerPool option backoff must be { type: "fixed" | "exponential", delay: ms >= 0 }, got ${describeValue(backoff)}`,
+      );
+    }
+  }
+  return {
+    connection,
+    queue,
+    connectTimeoutMs: options.connectTimeoutMs === undefined ? 5_000 : duration("connectTimeoutMs", options.connectTimeoutMs, false),
+    attempts,
+    backoff: backoff === undefined ? undefined : { type: backoff.type, delay: backoff.delay },
+  };
+}
 
 function integer(name: string, v: unknown, min: number, allowInfinity: boolean): number {
   if (
@@ -99,13 +204,22 @@ export function resolvePoolOptions(options: WorkerPoolOptions | undefined): Reso
     }
   }
   const kind = options.kind ?? "thread";
-  if (kind !== "thread" && kind !== "process" && kind !== "inline") {
-    throw new TypeError(`WorkerPool option kind must be "thread", "process" or "inline", got ${describeValue(kind)}`);
+  if (kind !== "thread" && kind !== "process" && kind !== "inline" && kind !== "bullmq") {
+    throw new TypeError(
+      `WorkerPool option kind must be "thread", "process" or "inline", got ${describeValue(kind)} ` +
+        '(or "bullmq", with the options connection and queue)',
+    );
   }
+  if (kind !== "bullmq") {
+    for (const key of BULLMQ_ONLY) {
+      if (options[key] !== undefined) throw new TypeError(`WorkerPool option ${key} is for kind "bullmq" only`);
+    }
+  }
+  // A "bullmq" pool sends every call to Redis at once: the queue lives there.
   const maxWorkers =
     options.maxWorkers === undefined
-      ? kind === "inline" ? 1 : Math.max(1, availableParallelism())
-      : integer("maxWorkers", options.maxWorkers, 1, false);
+      ? kind === "inline" ? 1 : kind === "bullmq" ? Infinity : Math.max(1, availableParallelism())
+      : integer("maxWorkers", options.maxWorkers, 1, kind === "bullmq");
   const minWorkers = options.minWorkers === undefined ? 0 : integer("minWorkers", options.minWorkers, 0, false);
   if (minWorkers > maxWorkers) {
     throw new RangeError(`WorkerPool option minWorkers (${minWorkers}) must not exceed maxWorkers (${maxWorkers})`);
@@ -117,5 +231,6 @@ export function resolvePoolOptions(options: WorkerPoolOptions | undefined): Reso
     idleTimeoutMs: options.idleTimeoutMs === undefined ? 10_000 : duration("idleTimeoutMs", options.idleTimeoutMs, true),
     maxQueue: options.maxQueue === undefined ? Infinity : integer("maxQueue", options.maxQueue, 0, true),
     taskTimeoutMs: options.taskTimeoutMs === undefined ? 0 : duration("taskTimeoutMs", options.taskTimeoutMs, false),
+    bullmq: kind === "bullmq" ? resolveBullmq(options) : null,
   };
 }

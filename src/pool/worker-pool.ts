@@ -14,6 +14,7 @@ import type { PoolBackend } from "./backend.ts";
 import { type CancelSink, PoolCall, QUEUED, RUNNING, SETTLED } from "./call.ts";
 import { PoolClosedError, PoolQueueFullError } from "./errors.ts";
 import { hostTask } from "./host-task.ts";
+import { BullmqBackend } from "./bullmq-backend.ts";
 import { InlineBackend } from "./inline-backend.ts";
 import { LatencyWindow } from "./latency.ts";
 import { type PoolKind, type ResolvedPoolOptions, resolvePoolOptions, type WorkerPoolOptions } from "./options.ts";
@@ -288,6 +289,11 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
     >;
   }
 
+  /** @internal Runs task `name` once per item in one worker call (`loopwork worker` runs a map chunk so). */
+  _runBatch(name: string, items: unknown[]): Task<unknown[]> {
+    return this._spawn({ op: "batch", module: this._module ?? "", task: name, items }, name) as Task<unknown[]>;
+  }
+
   /** @internal Runs a self-contained function from its source (toThread). */
   _runFunction(source: string, args: unknown[], label: string): Task<unknown> {
     return this._spawn({ op: "function", source, args }, label);
@@ -410,7 +416,7 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
       this._failed++;
       return failedCall(new TypeError(`a task name must be a string, got ${describeValue(req.task)}`));
     }
-    if ((req.op === "call" || req.op === "batch") && this._module === null) {
+    if ((req.op === "call" || req.op === "batch") && this._module === null && this.kind !== "bullmq") {
       this._failed++;
       return failedCall(new TypeError(`${label}: this pool has no task module (it runs toThread() functions only)`));
     }
@@ -431,7 +437,11 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
   }
 
   private _backendNow(): PoolBackend {
-    return (this._backend ??= this.kind === "inline" ? new InlineBackend() : new TinypoolBackend(this._options));
+    return (this._backend ??= this.kind === "inline"
+      ? new InlineBackend()
+      : this._options.bullmq !== null
+      ? new BullmqBackend(this._options.bullmq)
+      : new TinypoolBackend(this._options));
   }
 
   private _start(call: PoolCall): void {
@@ -570,7 +580,8 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
     signal?.throwIfAborted();
     const n = items.length;
     if (n === 0) return;
-    const workers = this._options.maxWorkers;
+    // A "bullmq" pool has no worker limit of its own: plan for 16 remote threads.
+    const workers = Number.isFinite(this._options.maxWorkers) ? this._options.maxWorkers : 16;
     // "auto": about four chunks per worker (balance), at most 1 000 items each.
     const size = chunkSize === "auto" ? Math.max(1, Math.min(1000, Math.ceil(n / (workers * 4)))) : chunkSize;
     const window = workers * 2;

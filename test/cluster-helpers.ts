@@ -1,0 +1,224 @@
+/**
+ * Test helpers for the BullMQ cluster: a real `redis-server` on a free loopback port and
+ * real `loopwork worker` processes (from the sources: tsx on Node, `deno run` on Deno).
+ * Everything started here is stopped by `stop()`, so Deno's resource sanitizer stays quiet.
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+
+const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
+const cli = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
+/** The task module the workers serve. */
+export const TASKS_FILE: string = fileURLToPath(new URL("./fixtures/tasks.ts", import.meta.url));
+
+/** Whether `redis-server` can be started here. */
+export const redisAvailable: boolean = (() => {
+  try {
+    return spawnSync("redis-server", ["--version"], { stdio: "ignore" }).status === 0;
+  } catch {
+    return false;
+  }
+})();
+
+/** Whether the cluster tests must run (CI sets LOOPWORK_REQUIRE_REDIS=1). */
+export const redisRequired: boolean = process.env.LOOPWORK_REQUIRE_REDIS === "1";
+
+/** A loopback port nobody listens on (now). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const closed = new WeakMap<ChildProcess, Promise<void>>();
+
+/** Resolves once `child` has exited and its output streams are closed (all it printed was read). */
+function exited(child: ChildProcess): Promise<void> {
+  return closed.get(child)!;
+}
+
+function track(child: ChildProcess): ChildProcess {
+  closed.set(child, new Promise((resolve) => child.once("close", () => resolve())));
+  return child;
+}
+
+/** Waits until `child` prints a line matching `ready` (or fails when it exits or after `ms`). */
+function waitForOutput(child: ChildProcess, ready: RegExp, what: string, ms: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = "";
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      if (ready.test(out)) finish(null);
+    };
+    const onExit = (code: number | null) => finish(new Error(`${what} exited (code ${code}) before it was ready:\n${out}`));
+    const timer = setTimeout(() => finish(new Error(`${what} was not ready within ${ms} ms:\n${out}`)), ms);
+    const finish = (e: Error | null) => {
+      clearTimeout(timer);
+      child.stdout?.off("data", onData);
+      child.stderr?.off("data", onData);
+      child.off("exit", onExit);
+      if (e !== null) reject(e);
+      else resolve(out);
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    child.once("exit", onExit);
+  });
+}
+
+/** A running `redis-server`. */
+export interface RedisServer {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+  /** Stops the server (its data is lost: no persistence) and starts it again on the same port. */
+  restart(): Promise<void>;
+}
+
+function spawnRedis(port: number): ChildProcess {
+  return track(spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes"],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  ));
+}
+
+/** Starts `redis-server --port <free> --save "" --appendonly no` on 127.0.0.1. */
+export async function startRedis(): Promise<RedisServer> {
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    let child = spawnRedis(port);
+    try {
+      await waitForOutput(child, /Ready to accept connections/, "redis-server", 10_000);
+    } catch (e) {
+      child.kill("SIGKILL");
+      await exited(child);
+      if (attempt < 3) continue; // the port was taken in between: try another
+      throw e;
+    }
+    child.stdout?.resume();
+    child.stderr?.resume();
+    const stop = async () => {
+      child.kill("SIGTERM");
+      await exited(child);
+    };
+    return {
+      url: `redis://127.0.0.1:${port}`,
+      port,
+      stop,
+      async restart() {
+        await stop();
+        child = spawnRedis(port);
+        await waitForOutput(child, /Ready to accept connections/, "redis-server (restarted)", 10_000);
+        child.stdout?.resume();
+        child.stderr?.resume();
+      },
+    };
+  }
+}
+
+/** A running `loopwork worker` process. */
+export interface WorkerProcess {
+  child: ChildProcess;
+  /** Everything it printed so far. */
+  output(): string;
+  /** SIGTERM, then waits for it to exit; resolves with what it printed. */
+  stop(): Promise<string>;
+  /** SIGKILL, at once. */
+  kill(): Promise<void>;
+}
+
+/** Starts `loopwork worker --connection url --queue queue --module fixtures/tasks.ts --threads n`. */
+export async function startWorker(
+  url: string,
+  queue: string,
+  threads: number,
+  module = TASKS_FILE,
+  extra: string[] = [],
+): Promise<WorkerProcess> {
+  const args = ["worker", "--connection", url, "--queue", queue, "--module", module, "--threads", String(threads), ...extra];
+  return startProcess(args);
+}
+
+/**
+ * Starts `src/cli.ts` with `args` (or, with `script`, that script), on this runtime, and waits
+ * for its "started" line.
+ */
+export async function startProcess(args: string[], script = cli, ready = /loopwork worker: started|started/): Promise<WorkerProcess> {
+  const child = track(
+    deno !== undefined
+      ? spawn(deno.execPath(), ["run", "-A", script, ...args], { stdio: ["ignore", "pipe", "pipe"] })
+      : spawn(process.execPath, ["--import", "tsx", script, ...args], { stdio: ["ignore", "pipe", "pipe"] }),
+  );
+  let out = "";
+  const collect = (chunk: Buffer) => {
+    out += chunk.toString();
+  };
+  try {
+    out = await waitForOutput(child, ready, script === cli ? "loopwork worker" : script, 30_000);
+  } catch (e) {
+    child.kill("SIGKILL");
+    await exited(child);
+    throw e;
+  }
+  child.stdout?.on("data", collect);
+  child.stderr?.on("data", collect);
+  return {
+    child,
+    output: () => out,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      await exited(child);
+      return out;
+    },
+    async kill() {
+      child.kill("SIGKILL");
+      await exited(child);
+    },
+  };
+}
+
+/** A Redis server with `workers` worker processes of `threads` threads on one fresh queue. */
+export interface Cluster {
+  redis: RedisServer;
+  queue: string;
+  workers: WorkerProcess[];
+}
+
+let queues = 0;
+
+/** Runs `body` on a fresh cluster, then stops every process it started. */
+export async function withCluster(
+  workers: number,
+  threads: number,
+  body: (c: Cluster) => Promise<void>,
+): Promise<void> {
+  const redis = await startRedis();
+  const queue = `test-${process.pid}-${++queues}`;
+  const started: WorkerProcess[] = [];
+  try {
+    const all = await Promise.allSettled(Array.from({ length: workers }, () => startWorker(redis.url, queue, threads)));
+    for (const r of all) if (r.status === "fulfilled") started.push(r.value);
+    for (const r of all) if (r.status === "rejected") throw r.reason;
+    await body({ redis, queue, workers: started });
+  } finally {
+    await Promise.all(started.map((w) => w.stop()));
+    await redis.stop();
+  }
+}
+
+/** Polls `check` every 50 ms until it is true, or fails after `ms`. */
+export async function eventually(check: () => Promise<boolean> | boolean, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`not true within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
