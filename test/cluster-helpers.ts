@@ -45,7 +45,14 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 function track(child: ChildProcess): ChildProcess {
-  closed.set(child, new Promise((resolve) => child.once("close", () => resolve())));
+  closed.set(
+    child,
+    new Promise((resolve) => {
+      child.once("close", () => resolve());
+      // A program that cannot be started (ENOENT) reports an error and may never close.
+      child.once("error", () => resolve());
+    }),
+  );
   return child;
 }
 
@@ -58,18 +65,21 @@ function waitForOutput(child: ChildProcess, ready: RegExp, what: string, ms: num
       if (ready.test(out)) finish(null);
     };
     const onExit = (code: number | null) => finish(new Error(`${what} exited (code ${code}) before it was ready:\n${out}`));
+    const onError = (e: Error) => finish(new Error(`${what} could not be started: ${e.message}`));
     const timer = setTimeout(() => finish(new Error(`${what} was not ready within ${ms} ms:\n${out}`)), ms);
     const finish = (e: Error | null) => {
       clearTimeout(timer);
       child.stdout?.off("data", onData);
       child.stderr?.off("data", onData);
       child.off("exit", onExit);
+      child.off("error", onError);
       if (e !== null) reject(e);
       else resolve(out);
     };
     child.stdout?.on("data", onData);
     child.stderr?.on("data", onData);
     child.once("exit", onExit);
+    child.once("error", onError);
   });
 }
 

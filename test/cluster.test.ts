@@ -182,6 +182,15 @@ if (!redisAvailable && !redisRequired) {
       });
     }, T);
 
+    it("taskTimeoutMs stops a remote call with TimeoutError and frees its worker", async () => {
+      await withCluster(1, 1, async (c) => {
+        await using p = pool(c, { taskTimeoutMs: 500 });
+        await assert.rejects(Promise.resolve(p.run("busy", 20_000)), { name: "TimeoutError" });
+        await eventually(async () => (await counts(c)).active === 0, "the job stopped on the worker", 5_000);
+        assert.equal(await p.run("add", 4, 5), 9);
+      });
+    }, T);
+
     it("a worker killed with SIGKILL mid-call: its call is retried on the other worker and resolves", async () => {
       await withCluster(2, 1, async (c) => {
         await using p = pool(c);
