@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import { Queue, QueueEvents } from "bullmq";
 import { WorkerPool } from "../mod.ts";
 import { redisAvailable, startProcess, startRedis, startWorker } from "../test/cluster-helpers.ts";
-import { quantile, runtime } from "./lib.ts";
+import { quantile, runtime, throughput } from "./lib.ts";
 
 type Tasks = typeof import("./fixtures/noop.ts");
 const NOOP = fileURLToPath(new URL("./fixtures/noop.ts", import.meta.url));
@@ -28,20 +28,6 @@ const CONCURRENCY = 8;
 
 function fmt(x: number, digits = 0): string {
   return x.toFixed(digits);
-}
-
-/** Calls per second with `window` calls in flight. */
-async function throughput(call: () => PromiseLike<unknown>, n: number, window: number): Promise<number> {
-  let started = 0;
-  const t0 = performance.now();
-  const lane = async () => {
-    while (started < n) {
-      started++;
-      await call();
-    }
-  };
-  await Promise.all(Array.from({ length: window }, lane));
-  return n / ((performance.now() - t0) / 1000);
 }
 
 if (!redisAvailable) {

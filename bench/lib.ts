@@ -84,3 +84,27 @@ export function emit(result: SuiteResult): void {
   }
   console.log(RESULT_MARK + JSON.stringify(result));
 }
+
+/** Calls per second of `call` over `n` calls with `window` of them in flight at once. */
+export async function throughput(call: () => PromiseLike<unknown>, n: number, window: number): Promise<number> {
+  let started = 0;
+  const t0 = performance.now();
+  const lane = async () => {
+    while (started < n) {
+      started++;
+      await call();
+    }
+  };
+  await Promise.all(Array.from({ length: window }, lane));
+  return n / ((performance.now() - t0) / 1000);
+}
+
+/** Appends to `out` the latency (µs) of each of `n` calls made one after the other. */
+export async function latencies(call: () => PromiseLike<unknown>, n: number, out: number[] = []): Promise<number[]> {
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await call();
+    out.push((performance.now() - t0) * 1000);
+  }
+  return out;
+}

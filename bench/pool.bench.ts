@@ -14,6 +14,7 @@ import { cpus, loadavg } from "node:os";
 import Tinypool from "tinypool";
 import { run, WorkerPool } from "../mod.ts";
 import { spin } from "./fixtures/noop.ts";
+import { latencies, throughput } from "./lib.ts";
 
 type Tasks = typeof import("./fixtures/noop.ts");
 const TASKS = new URL("./fixtures/noop.ts", import.meta.url);
@@ -22,29 +23,6 @@ const runtimeName = deno !== undefined ? `Deno ${deno.version.deno}` : `Node ${p
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
-
-/** Latencies (µs) of `n` calls made one after the other. */
-async function latencies(call: () => PromiseLike<unknown>, n: number, out: number[]): Promise<void> {
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    await call();
-    out.push((performance.now() - t0) * 1000);
-  }
-}
-
-/** Calls per second with `window` calls in flight. */
-async function throughput(call: () => PromiseLike<unknown>, n: number, window: number): Promise<number> {
-  let started = 0;
-  const t0 = performance.now();
-  const lane = async () => {
-    while (started < n) {
-      started++;
-      await call();
-    }
-  };
-  await Promise.all(Array.from({ length: window }, lane));
-  return n / ((performance.now() - t0) / 1000);
 }
 
 function fmt(x: number, digits = 0): string {
