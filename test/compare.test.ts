@@ -103,6 +103,8 @@ describe("compare: the report", () => {
     assert.match(v, /Concurrency barely helped I\/O here \(1\.05×\)/);
     const w = verdict(report([row("cpu", "sequential", 100, 90), row("cpu", "loop", 100, 90), row("cpu", "threads", 98, 3)]));
     assert.match(w, /The thread pool did not speed CPU work up here \(1\.02× on 2 cores\)/);
+    const level = verdict(report([row("cpu", "sequential", 800, 790), row("cpu", "threads", 401, 3), row("cpu", "processes", 402, 3)]));
+    assert.match(level, /Threads and processes did the CPU work in 401 and 402 ms: level here/);
   });
 
   it("the table aligns one line per row with the headings", () => {

@@ -128,9 +128,10 @@ export function verdict(report: CompareReport): string {
   if (cpuThreads && cpuProcs) {
     const faster = cpuThreads.wallMs <= cpuProcs.wallMs ? cpuThreads : cpuProcs;
     const slower = faster === cpuThreads ? cpuProcs : cpuThreads;
+    const lead = (slower.wallMs / faster.wallMs - 1) * 100;
     parts.push(
       `Threads and processes did the CPU work in ${fmt(cpuThreads.wallMs)} and ${fmt(cpuProcs.wallMs)} ms: ` +
-        `${faster.strategy} were ${fmt((slower.wallMs / faster.wallMs - 1) * 100)}% faster here.`,
+        (lead < 3 ? "level here, once their workers had started." : `${faster.strategy} were ${fmt(lead)}% faster here.`),
     );
   }
   const cpuCluster = find(rows, "cpu", "cluster");
