@@ -25,6 +25,26 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
+/** `n` calls of `call` at once. */
+function jobsOf(n: number, call: () => PromiseLike<unknown>): Promise<unknown[]> {
+  return Promise.all(Array.from({ length: n }, call));
+}
+
+/** Best-of-three wall times (ms) of the same jobs on one worker and on two, taking turns. */
+async function oneVersusTwo(onOne: () => Promise<unknown>, onTwo: () => Promise<unknown>): Promise<[number, number]> {
+  let oneMs = Infinity;
+  let twoMs = Infinity;
+  for (let round = 0; round < 3; round++) {
+    let s = performance.now();
+    await onOne();
+    oneMs = Math.min(oneMs, performance.now() - s);
+    s = performance.now();
+    await onTwo();
+    twoMs = Math.min(twoMs, performance.now() - s);
+  }
+  return [oneMs, twoMs];
+}
+
 function fmt(x: number, digits = 0): string {
   return x.toFixed(digits);
 }
@@ -196,17 +216,7 @@ if (wanted("cpu")) {
     const one = rawPool(1);
     const two = rawPool(2);
     await Promise.all([one.run(1e6), two.run(1e6), two.run(1e6)]);
-    const jobs = (pool: Tinypool) => Promise.all(Array.from({ length: 16 }, () => pool.run(iterations)));
-    let oneMs = Infinity;
-    let twoMs = Infinity;
-    for (let round = 0; round < 3; round++) {
-      let s = performance.now();
-      await jobs(one);
-      oneMs = Math.min(oneMs, performance.now() - s);
-      s = performance.now();
-      await jobs(two);
-      twoMs = Math.min(twoMs, performance.now() - s);
-    }
+    const [oneMs, twoMs] = await oneVersusTwo(() => jobsOf(16, () => one.run(iterations)), () => jobsOf(16, () => two.run(iterations)));
     out(`raw tinypool threads (baseline): 1 thread ${fmt(oneMs)} ms, 2 threads ${fmt(twoMs)} ms, speed-up ${fmt(oneMs / twoMs, 2)}`);
     await one.destroy();
     await two.destroy();
@@ -215,17 +225,10 @@ if (wanted("cpu")) {
     const one = new WorkerPool<Tasks>(TASKS, { kind, maxWorkers: 1, minWorkers: 1 });
     const two = new WorkerPool<Tasks>(TASKS, { kind, maxWorkers: 2, minWorkers: 2 });
     await Promise.all([one.run("spin", 1e6), two.run("spin", 1e6), two.run("spin", 1e6)]);
-    const jobs = (pool: WorkerPool<Tasks>) => Promise.all(Array.from({ length: 16 }, () => pool.run("spin", iterations)));
-    let oneMs = Infinity;
-    let twoMs = Infinity;
-    for (let round = 0; round < 3; round++) {
-      let s = performance.now();
-      await jobs(one);
-      oneMs = Math.min(oneMs, performance.now() - s);
-      s = performance.now();
-      await jobs(two);
-      twoMs = Math.min(twoMs, performance.now() - s);
-    }
+    const [oneMs, twoMs] = await oneVersusTwo(
+      () => jobsOf(16, () => one.run("spin", iterations)),
+      () => jobsOf(16, () => two.run("spin", iterations)),
+    );
     out(`${kind === "thread" ? "threads" : "processes"}: 1 worker ${fmt(oneMs)} ms, 2 workers ${fmt(twoMs)} ms, speed-up ${fmt(oneMs / twoMs, 2)} (goal >= 1.85)`);
     await one.destroy();
     await two.destroy();

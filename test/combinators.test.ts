@@ -16,6 +16,7 @@ import {
   wait,
   waitFor,
 } from "../mod.ts";
+import { catching } from "./expect.ts";
 import { describe, it } from "./harness.ts";
 
 const virtual = <T>(main: () => Coroutine<T> | Promise<T>): Promise<T> =>
@@ -31,15 +32,6 @@ function* after<T>(ms: number, value: T): Coroutine<T> {
 function* failAfter(ms: number, error: unknown): Coroutine<never> {
   yield* sleep(ms);
   throw error;
-}
-
-function* catching(f: Future<unknown>): Coroutine<unknown> {
-  try {
-    yield* f;
-  } catch (e) {
-    return e;
-  }
-  assert.fail("expected a failure");
 }
 
 describe("gather", () => {

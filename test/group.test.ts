@@ -16,6 +16,7 @@ import {
   timeout,
   TimeoutError,
 } from "../mod.ts";
+import { catching } from "./expect.ts";
 import { describe, it } from "./harness.ts";
 
 const virtual = <T>(main: () => Coroutine<T> | Promise<T>): Promise<T> =>
@@ -46,15 +47,6 @@ function* catchingAny(t: Task<unknown>): Coroutine<unknown> {
 function errorTypes(e: unknown): string[] {
   assert.ok(e instanceof TaskGroupError, `expected a TaskGroupError, got ${e}`);
   return [...new Set(e.errors.map((x) => (x as Error).name))].sort();
-}
-
-function* catching(t: Task<unknown>): Coroutine<unknown> {
-  try {
-    yield* t;
-  } catch (e) {
-    return e;
-  }
-  assert.fail("expected the task to throw");
 }
 
 describe("taskGroup", () => {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { getRunningLoop, run, sleep, toThread, WorkerCrashedError, WorkerPool, type WorkerPoolOptions } from "../mod.ts";
 import { Worker } from "node:worker_threads";
+import { rejection } from "./expect.ts";
 import { describe, it } from "./harness.ts";
 
 /** The same CPU work as the `spin` fixture, for raw worker threads (the baseline). */
@@ -13,15 +14,6 @@ const TASKS = new URL("./fixtures/tasks.ts", import.meta.url);
 
 function pool(options: WorkerPoolOptions = {}): WorkerPool<Tasks> {
   return new WorkerPool<Tasks>(TASKS, { maxWorkers: 2, ...options });
-}
-
-async function rejection(p: PromiseLike<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new assert.AssertionError({ message: "expected a rejection, got a result" });
 }
 
 function alive(pid: number): boolean {

@@ -12,6 +12,7 @@ import {
   WorkerPool,
   type WorkerPoolOptions,
 } from "../mod.ts";
+import { rejection } from "./expect.ts";
 import { describe, it } from "./harness.ts";
 
 type Tasks = typeof import("./fixtures/tasks.ts");
@@ -24,15 +25,6 @@ function pool(options: WorkerPoolOptions = {}): WorkerPool<Tasks> {
 /** Host time, outside any loop: pool tests use the real clock. */
 function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
-}
-
-async function rejection(p: PromiseLike<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new assert.AssertionError({ message: "expected a rejection, got a result" });
 }
 
 describe("WorkerPool: results and errors", () => {

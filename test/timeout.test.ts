@@ -18,21 +18,13 @@ import {
   type TimeoutScope,
   waitFor,
 } from "../mod.ts";
+import { catching } from "./expect.ts";
 import { describe, it } from "./harness.ts";
 
 const virtual = <T>(main: () => Coroutine<T> | Promise<T>): Promise<T> =>
   run(main as () => Coroutine<T>, { clock: "virtual" });
 
 const now = (): number => getRunningLoop().time();
-
-function* catching(t: Task<unknown>): Coroutine<unknown> {
-  try {
-    yield* t;
-  } catch (e) {
-    return e;
-  }
-  assert.fail("expected the task to throw");
-}
 
 describe("timeout", () => {
   it("an expired scope raises TimeoutError and reports expired() (timeout_basic)", async () => {
