@@ -15,6 +15,11 @@ export interface Entry {
   baseline?: boolean;
   /** Is a higher value better (rates) or a lower one (times, bytes)? */
   higherIsBetter?: boolean;
+  /**
+   * The median, over interleaved rounds, of this figure divided by the baseline's figure of
+   * the same round; the report uses it instead of the ratio of the two medians.
+   */
+  ratio?: number;
   /** Extra figures worth printing, e.g. p99 latency. */
   extra?: Record<string, number>;
 }

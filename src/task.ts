@@ -10,6 +10,7 @@ import {
   type Coroutine,
   CANCELLED,
   describeValue,
+  FULFILLED,
   Future,
   PENDING,
   REJECTED,
@@ -118,12 +119,9 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
     if (isGenerator(body)) {
       this._coro = body as Coroutine<T>;
     } else if (typeof body === "function") {
-      if (body instanceof GeneratorFunction) {
-        // A generator function always returns a generator: no need to check it.
-        this._coro = (body as () => Coroutine<T>)();
-      } else {
-        this._fn = body as (signal: AbortSignal) => unknown;
-      }
+      // A generator function is called at the first step, not now: a task waiting in the
+      // ready queue then holds no generator object, which is what a large fan-out keeps alive.
+      this._fn = body as (signal: AbortSignal) => unknown;
     } else if ((body as unknown) instanceof Future) {
       throw new TypeError(
         "spawn() got a Future, which is already running: await or yield* it directly " +
@@ -233,7 +231,8 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
   _run(): void {
     if (this._state !== PENDING) return;
     if (this._coro !== null) this._step();
-    else this._startFunction();
+    else if (this._fn !== null) this._startFunction();
+    else if (this._futWaiter !== null) this._resumeFollowed();
   }
 
   /** @internal A future this task waits on is done: step on the next turn. */
@@ -325,6 +324,20 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
     }
     const fn = this._fn!;
     this._fn = null;
+    if (fn instanceof GeneratorFunction) {
+      // Calling a generator function runs none of its body (only its parameters' default
+      // values, which may throw): the body starts with this same step.
+      let coro: Coroutine<T>;
+      try {
+        coro = (fn as () => Coroutine<T>)();
+      } catch (e) {
+        this._fail(e);
+        return;
+      }
+      this._coro = coro;
+      this._step();
+      return;
+    }
     const prev = state.task;
     state.task = this as Task<unknown>;
     let out: unknown;
@@ -339,10 +352,16 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
     }
     state.task = prev;
     if (out instanceof Future) {
-      // A loopwork future (a pool call, a sleep…): wait on it like a coroutine would, so
-      // cancelling this task cancels it.
-      this._coro = waitOn(out) as Coroutine<T>;
-      this._step();
+      // A loopwork future (a pool call, a sleep…): wait on it as `return yield* out` would,
+      // so cancelling this task cancels it, but without a coroutine to drive.
+      if (out._state === PENDING && out !== (this as Future<unknown>)) {
+        this._futWaiter = out;
+        out._addWaiter(this);
+        if (this._mustCancel && out.cancel(this._cancelMessage)) this._mustCancel = false;
+      } else {
+        this._coro = waitOn(out) as Coroutine<T>;
+        this._step();
+      }
     } else if (isThenable(out)) {
       // An async function is now at work in host microtasks: the loop lets them run
       // before its next batch.
@@ -363,6 +382,27 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
         ),
       );
     }
+  }
+
+  /**
+   * The future this task follows (see `_startFunction`) is done: finish as `return yield*
+   * future` would. A cancel request that did not reach the future wins over its outcome.
+   */
+  private _resumeFollowed(): void {
+    const f = this._futWaiter!;
+    this._futWaiter = null;
+    if (this._mustCancel) {
+      this._mustCancel = false;
+      if (f._state !== CANCELLED) {
+        this._finishCancelled(new CancelledError(this._cancelMessage));
+        return;
+      }
+    }
+    if (f._state === FULFILLED) this._finish(f._value as T);
+    else if (f._state === REJECTED) {
+      f._retrieved();
+      this._fail(f._value);
+    } else this._finishCancelled(f._cancelledError());
   }
 
   /** Settles this task as the promise an async task function returned settles. */

@@ -430,6 +430,68 @@ describe("Task: cancellation (asyncio semantics)", () => {
   });
 });
 
+describe("Task: a function that returns a future", () => {
+  it("the task follows the future: its result, its failure (retrieved once), its cancellation", async () => {
+    await run(function* () {
+      const ok = new Future<number>();
+      const bad = new Future<number>();
+      const gone = new Future<number>();
+      const a = spawn(() => ok);
+      const b = spawn(() => bad);
+      const c = spawn(() => gone);
+      yield* sleep(1);
+      ok.setResult(7);
+      bad.setException(new RangeError("no"));
+      gone.cancel("went away");
+      assert.equal(yield* a, 7);
+      const e = yield* until(Promise.resolve(b).catch((x: unknown) => x));
+      assert.ok(e instanceof RangeError);
+      assert.equal((e as Error).message, "no");
+      yield* until(Promise.resolve(c).catch(() => {}));
+      assert.equal(c.cancelled(), true);
+      assert.throws(() => c.result(), (x: unknown) => x instanceof CancelledError && x.message === "went away");
+    }, virtual);
+  });
+
+  it("cancelling the task cancels the future it follows, with the message", async () => {
+    await run(function* () {
+      const f = new Future<number>();
+      const t = spawn(() => f);
+      yield* sleep(1);
+      assert.equal(t.cancel("stop"), true);
+      assert.equal(f.cancelled(), true);
+      yield* until(Promise.resolve(t).catch(() => {}));
+      assert.equal(t.cancelled(), true);
+      assert.throws(() => t.result(), (x: unknown) => x instanceof CancelledError && x.message === "stop");
+    }, virtual);
+  });
+
+  it("a cancel that reaches a future already done still cancels the task (asyncio: the request wins)", async () => {
+    await run(function* () {
+      const f = new Future<number>();
+      const t = spawn(() => f);
+      yield* sleep(1);
+      f.setResult(1); // the task is woken, but has not stepped yet
+      assert.equal(t.cancel("late"), true);
+      yield* until(Promise.resolve(t).catch(() => {}));
+      assert.equal(t.cancelled(), true);
+    }, virtual);
+  });
+
+  it("a future that is already done when returned settles the task on its first step", async () => {
+    await run(function* () {
+      const f = new Future<string>();
+      f.setResult("ready");
+      assert.equal(yield* spawn(() => f), "ready");
+      const self: { t?: Task<unknown> } = {};
+      const t = spawn(() => self.t!);
+      self.t = t;
+      const e = yield* until(Promise.resolve(t).catch((x: unknown) => x));
+      assert.ok(e instanceof InvalidStateError, `got ${String(e)}`);
+    }, virtual);
+  });
+});
+
 describe("Task: bad input", () => {
   it("spawning something that is not a coroutine or function throws TypeError naming it", async () => {
     await run(function* () {

@@ -13,6 +13,8 @@ export interface Contender {
   name: string;
   call(op: "noop" | "spin", n: number): PromiseLike<unknown>;
   close(): Promise<void>;
+  /** Do its workers run in this process (threads), so that `process.cpuUsage()` counts them? */
+  threads: boolean;
 }
 
 interface WorkTasks {
@@ -34,6 +36,7 @@ function loopwork(kind: "thread" | "process", workers: number): Contender {
     name: `loopwork WorkerPool (${kind === "thread" ? "threads" : "processes"})`,
     call: (op, n) => (op === "spin" ? pool.run("spin", n) : pool.run("noop")),
     close: () => pool.destroy(),
+    threads: kind === "thread",
   };
 }
 
@@ -45,12 +48,12 @@ function tinypool(workers: number): Contender {
     // Tinypool's Atomics fast path hangs under Deno; loopwork turns it off there too.
     useAtomics: !isDeno,
   });
-  return { name: "raw tinypool (threads)", call: (op, n) => pool.run({ op, n }), close: () => pool.destroy() };
+  return { name: "raw tinypool (threads)", call: (op, n) => pool.run({ op, n }), close: () => pool.destroy(), threads: true };
 }
 
 function piscina(workers: number): Contender {
   const pool = new Piscina({ filename: WORK.href, minThreads: workers, maxThreads: workers });
-  return { name: "piscina 5", call: (op, n) => pool.run({ op, n }), close: () => pool.destroy() };
+  return { name: "piscina 5", call: (op, n) => pool.run({ op, n }), close: () => pool.destroy(), threads: true };
 }
 
 function workerPool(workers: number): Contender {
@@ -65,6 +68,7 @@ function workerPool(workers: number): Contender {
     close: async () => {
       await pool.terminate();
     },
+    threads: true,
   };
 }
 
@@ -107,7 +111,30 @@ function denoWorkers(workers: number): Contender {
       for (const w of ws) w.terminate();
       return Promise.resolve();
     },
+    threads: true,
   };
+}
+
+/** The makers of every contender that runs on this runtime, the baseline (raw tinypool) first. */
+function makers(workers: number): Array<() => Contender> {
+  const list: Array<() => Contender> = [
+    () => tinypool(workers),
+    () => loopwork("thread", workers),
+    () => loopwork("process", workers),
+    () => piscina(workers),
+    () => workerPool(workers),
+  ];
+  if (isDeno) list.push(() => denoWorkers(workers));
+  return list;
+}
+
+async function start(make: () => Contender, workers: number): Promise<Contender | undefined> {
+  try {
+    return await warm(make(), workers);
+  } catch (e) {
+    console.error(`  (a contender could not start here: ${(e as Error).message})`);
+    return undefined;
+  }
 }
 
 /**
@@ -116,26 +143,27 @@ function denoWorkers(workers: number): Contender {
  * compete with another's.
  */
 export async function eachContender(workers: number, measure: (c: Contender) => Promise<void>): Promise<void> {
-  const makers: Array<() => Contender> = [
-    () => tinypool(workers),
-    () => loopwork("thread", workers),
-    () => loopwork("process", workers),
-    () => piscina(workers),
-    () => workerPool(workers),
-  ];
-  if (isDeno) makers.push(() => denoWorkers(workers));
-  for (const make of makers) {
-    let c: Contender;
-    try {
-      c = await warm(make(), workers);
-    } catch (e) {
-      console.error(`  (a contender could not start here: ${(e as Error).message})`);
-      continue;
-    }
+  for (const make of makers(workers)) {
+    const c = await start(make, workers);
+    if (c === undefined) continue;
     try {
       await measure(c);
     } finally {
       await c.close();
     }
   }
+}
+
+/**
+ * Starts and warms every contender at once, the baseline first, for measurements taken in
+ * interleaved rounds: an idle pool's workers sleep, so they do not disturb the one measured,
+ * and a burst of load on the shared machine hits every contender of a round alike.
+ */
+export async function allContenders(workers: number): Promise<Contender[]> {
+  const out: Contender[] = [];
+  for (const make of makers(workers)) {
+    const c = await start(make, workers);
+    if (c !== undefined) out.push(c);
+  }
+  return out;
 }

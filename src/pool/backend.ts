@@ -17,7 +17,7 @@ export interface PoolBackend {
    * and replaced), an argument could not be cloned (`DataCloneError`), or the worker died
    * (`WorkerCrashedError`).
    */
-  call(req: CallRequest, transfer: TransferListItem[], abort: AbortHook): Promise<unknown>;
+  call(req: CallRequest, transfer: readonly TransferListItem[], abort: AbortHook): Promise<unknown>;
   /**
    * Turns what `call` resolved to into the worker's answer. Kept apart from `call` so the
    * pool reacts to an answer one promise hop sooner (and hands the worker its next call).

@@ -89,7 +89,7 @@ export class BullmqBackend implements PoolBackend {
     this._opts = options;
   }
 
-  call(req: CallRequest, _transfer: TransferListItem[], abort: AbortHook): Promise<unknown> {
+  call(req: CallRequest, _transfer: readonly TransferListItem[], abort: AbortHook): Promise<unknown> {
     if (this._destroyed) return Promise.reject(new PoolClosedError("the pool's Redis connection is closed"));
     if (req.op !== "call" && req.op !== "batch") {
       return Promise.reject(

@@ -7,10 +7,9 @@
  * are taken here: the first from a host microtask, the next as soon as the call settles.
  * @module
  */
-import type { Coroutine } from "../future.ts";
 import type { Runnable } from "../loop/handles.ts";
 import { Loop } from "../loop/loop.ts";
-import { Task } from "../task.ts";
+import { Task, type TaskBody } from "../task.ts";
 
 /** A closed loop that never runs: its tasks step from host microtasks. */
 class HostLoop extends Loop {
@@ -54,6 +53,6 @@ hostLoop.close();
  * step later (so cancelling it at once means its body never runs), its later steps follow
  * the futures it waits on, and its done callbacks run as host microtasks.
  */
-export function hostTask<T>(body: Coroutine<T>, name: string): Task<T> {
+export function hostTask<T>(body: TaskBody<T>, name: string): Task<T> {
   return new Task<T>(body, hostLoop, { name });
 }

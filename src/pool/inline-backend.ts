@@ -14,7 +14,7 @@ import type { CallRequest, CallResponse } from "./protocol.ts";
 export class InlineBackend implements PoolBackend {
   private _busy = 0;
 
-  call(req: CallRequest, _transfer: TransferListItem[], abort: AbortHook): Promise<CallResponse> {
+  call(req: CallRequest, _transfer: readonly TransferListItem[], abort: AbortHook): Promise<CallResponse> {
     let copy: CallRequest;
     try {
       copy = structuredClone(req);

@@ -90,6 +90,9 @@ export function transferMarks(): WeakSet<object> {
   return (g[TRANSFER_KEY] ??= new WeakSet<object>());
 }
 
+/** @internal The transfer list of a call that moves nothing (shared: never added to). */
+export const NO_TRANSFERS: readonly TransferListItem[] = Object.freeze([]);
+
 /** @internal What must be put in a transfer list to move a marked value. */
 export function transferablesOf(value: unknown): TransferListItem[] {
   if (value === null || typeof value !== "object") return [];
@@ -101,15 +104,16 @@ export function transferablesOf(value: unknown): TransferListItem[] {
 }
 
 /** @internal Collects the transfer list of the marked values among `values` (top level only). */
-export function collectTransfers(values: readonly unknown[], out: TransferListItem[] = []): TransferListItem[] {
+export function collectTransfers(values: readonly unknown[], out?: TransferListItem[]): readonly TransferListItem[] {
   const marks = transferMarks();
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (v !== null && typeof v === "object" && marks.has(v)) {
+      out ??= [];
       for (const t of transferablesOf(v)) if (!out.includes(t)) out.push(t);
     }
   }
-  return out;
+  return out ?? NO_TRANSFERS;
 }
 
 /** @internal Encodes a value with V8's serialiser as base64 text (for JSON-only channels). */

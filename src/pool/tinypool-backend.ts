@@ -128,7 +128,7 @@ export class TinypoolBackend implements PoolBackend {
     this._pool.on("error", () => {});
   }
 
-  call(req: CallRequest, transfer: TransferListItem[], abort: AbortHook): Promise<unknown> {
+  call(req: CallRequest, transfer: readonly TransferListItem[], abort: AbortHook): Promise<unknown> {
     let message: CallRequest = req;
     if (this._encode) {
       try {
@@ -142,7 +142,7 @@ export class TinypoolBackend implements PoolBackend {
     }
     return this._pool.run(message, {
       // Child processes copy everything; only threads can move buffers.
-      transferList: this._process || transfer.length === 0 ? undefined : transfer,
+      transferList: this._process || transfer.length === 0 ? undefined : (transfer as TransferListItem[]),
       signal: abort,
     }) as Promise<unknown>;
   }

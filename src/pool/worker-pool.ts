@@ -7,7 +7,7 @@
  */
 import type { TransferListItem } from "node:worker_threads";
 import { TimeoutError } from "../errors.ts";
-import { type Coroutine, describeValue, Future } from "../future.ts";
+import { describeValue, Future } from "../future.ts";
 import { tryGetRunningLoop } from "../loop/running.ts";
 import type { Task } from "../task.ts";
 import type { PoolBackend } from "./backend.ts";
@@ -18,7 +18,7 @@ import { BullmqBackend } from "./bullmq-backend.ts";
 import { InlineBackend } from "./inline-backend.ts";
 import { LatencyWindow } from "./latency.ts";
 import { type PoolKind, type ResolvedPoolOptions, resolvePoolOptions, type WorkerPoolOptions } from "./options.ts";
-import { type CallRequest, collectTransfers, deserializeError } from "./protocol.ts";
+import { type CallRequest, collectTransfers, deserializeError, NO_TRANSFERS } from "./protocol.ts";
 import { TinypoolBackend } from "./tinypool-backend.ts";
 
 /** Any function a task module may export (`never` parameters make this the top function type). */
@@ -140,14 +140,6 @@ function moduleHref(moduleUrl: string | URL | null): string | null {
     }
   }
   throw new TypeError(`WorkerPool expects the task module as a URL, got ${describeValue(moduleUrl)}`);
-}
-
-/**
- * The body of every call's task: submit, then wait on the call (a future). Cancelling the
- * task cancels the call it waits on. Hoisted: each call allocates no generator closure.
- */
-function* callBody(pool: WorkerPool<never>, req: CallRequest, label: string, accepted: boolean): Coroutine<unknown> {
-  return yield* pool._submit(req, label, accepted);
 }
 
 function failedCall(error: unknown): Future<unknown> {
@@ -399,7 +391,8 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
     const label = `${req.op === "function" ? "toThread" : "pool"}:${name}`;
     // A call made before close() is accepted even if its task first steps after it.
     const accepted = this._closing === null && this._destroyed === null;
-    const body = callBody(this as WorkerPool<never>, req, label, accepted);
+    // The task follows the call (a future) without a coroutine: see Task._startFunction.
+    const body = () => this._submit(req, label, accepted);
     const loop = tryGetRunningLoop();
     return loop !== undefined ? loop.createTask(body, { name: label }) : hostTask(body, label);
   }
@@ -430,8 +423,9 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
         ),
       );
     }
-    const call = new PoolCall(req, label, this, performance.now());
-    if (free) this._start(call);
+    const now = performance.now();
+    const call = new PoolCall(req, label, this, now);
+    if (free) this._start(call, now);
     else this._queue.push(call);
     return call;
   }
@@ -444,10 +438,11 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
       : new TinypoolBackend(this._options));
   }
 
-  private _start(call: PoolCall): void {
+  /** Hands `call` to the backend; `now` is the time, if the caller has just read it. */
+  private _start(call: PoolCall, now: number = performance.now()): void {
     call.phase = RUNNING;
-    call.startedAt = performance.now();
-    this._waitTimes.add(call.startedAt - call.enqueuedAt);
+    call.startedAt = now;
+    this._waitTimes.add(now - call.enqueuedAt);
     this._running.add(call);
     const timeout = this._options.taskTimeoutMs;
     if (timeout > 0) {
@@ -457,8 +452,8 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
       }, timeout);
     }
     const req = call.req;
-    const transfer: TransferListItem[] =
-      req.op === "batch" ? collectTransfers(req.items) : req.op === "encoded" ? [] : collectTransfers(req.args);
+    const transfer: readonly TransferListItem[] =
+      req.op === "batch" ? collectTransfers(req.items) : req.op === "encoded" ? NO_TRANSFERS : collectTransfers(req.args);
     const backend = this._backendNow();
     let pending: Promise<unknown>;
     try {
