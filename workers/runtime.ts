@@ -17,6 +17,8 @@ import {
   decodeValue,
   encodeValue,
   serializeError,
+  type ShortCall,
+  type ThreadFailure,
   type WorkerExitNotice,
 } from "../src/pool/protocol.ts";
 
@@ -158,38 +160,52 @@ async function perform(req: CallRequest): Promise<unknown> {
   }
 }
 
+/** The pool's task module, as a worker thread learns it from tinypool's `workerData`. */
+const threadModule: string | undefined = inTinypoolThread
+  ? ((process as { __tinypool_state__?: { workerData?: { loopworkModule?: unknown } } }).__tinypool_state__
+    ?.workerData?.loopworkModule as string | undefined) ?? undefined
+  : undefined;
+
 /**
  * Answers one request; results marked with `transfer()` are moved, not copied. A call of a
- * task already looked up, returning a plain value, is answered synchronously.
+ * task already looked up, returning a plain value, is answered synchronously. A worker
+ * thread also takes the short form of a call (`ShortCall`), and answers every request
+ * with the bare result, or fails it by throwing a `ThreadFailure`.
  */
-export default function handle(req: CallRequest): CallResponse | object | Promise<CallResponse | object> {
-  if (req.op === "call") {
-    const fn = resolved.get(req.module)?.get(req.task);
-    if (fn !== undefined) {
-      let value: unknown;
-      try {
-        value = fn(...req.args);
-      } catch (e) {
-        return { ok: false, error: serializeError(e) };
-      }
-      if (!isThenable(value)) return withTransfers(req, { ok: true, value });
-      return Promise.resolve(value).then(
-        (v) => withTransfers(req, { ok: true, value: v }),
-        (e: unknown) => ({ ok: false, error: serializeError(e) }),
-      );
-    }
+export default function handle(req: CallRequest | ShortCall): unknown {
+  if (typeof req === "string" || Array.isArray(req)) {
+    if (threadModule === undefined) throw new TypeError("a short call reached a worker that has no task module");
+    const task = typeof req === "string" ? req : (req[0] as string);
+    const args = typeof req === "string" ? [] : req.slice(1);
+    return handleCall({ op: "call", module: threadModule, task, args });
   }
-  return handleAsync(req);
+  return req.op === "call" ? handleCall(req) : handleAsync(req);
 }
 
-async function handleAsync(req: CallRequest): Promise<CallResponse | object> {
+function handleCall(req: CallRequest & { op: "call" }): unknown {
+  const fn = resolved.get(req.module)?.get(req.task);
+  if (fn === undefined) return handleAsync(req);
+  let value: unknown;
+  try {
+    value = fn(...req.args);
+  } catch (e) {
+    return reply(req, { ok: false, error: serializeError(e) });
+  }
+  if (!isThenable(value)) return reply(req, { ok: true, value });
+  return Promise.resolve(value).then(
+    (v) => reply(req, { ok: true, value: v }),
+    (e: unknown) => reply(req, { ok: false, error: serializeError(e) }),
+  );
+}
+
+async function handleAsync(req: CallRequest): Promise<unknown> {
   if (req.op === "encoded") {
     // A JSON-only channel (child processes under Deno): V8 serialisation inside a string.
     const inner = decodeValue(req.data) as CallRequest;
     const response = checkResult(inner, await answer(inner));
     return { op: "encoded", data: encodeValue(response) };
   }
-  return withTransfers(req, await answer(req));
+  return reply(req, await answer(req));
 }
 
 /** @internal Answers a request on the calling thread (the inline backend uses this). */
@@ -266,14 +282,22 @@ export function checkResult(req: CallRequest, response: CallResponse): CallRespo
   return response;
 }
 
-function withTransfers(req: CallRequest, checked: CallResponse): CallResponse | object {
+/**
+ * What the worker sends back for `checked`: the response (a process), or the bare result
+ * (a thread), moving what `transfer()` marked. A thread fails by throwing a ThreadFailure.
+ */
+function reply(req: CallRequest, checked: CallResponse): unknown {
   const response = checkResult(req, checked);
-  if (!response.ok) return response;
-  const list = collectTransfers(
-    req.op === "batch" && Array.isArray(response.value) ? response.value : [response.value],
-  );
-  if (list.length === 0) return response;
-  const movable = { [kTransferable]: list, [kValue]: response };
+  if (!response.ok) {
+    if (inTinypoolThread) throw { loopworkError: response.error } satisfies ThreadFailure;
+    return response;
+  }
+  const payload = inTinypoolThread ? response.value : response;
+  const v = response.value;
+  if (v === null || typeof v !== "object") return payload;
+  const list = collectTransfers(req.op === "batch" && Array.isArray(v) ? v : [v]);
+  if (list.length === 0) return payload;
+  const movable = { [kTransferable]: list, [kValue]: payload };
   markMovable(movable);
   return movable;
 }

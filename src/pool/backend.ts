@@ -6,23 +6,24 @@
  */
 import type { TransferListItem } from "node:worker_threads";
 import type { AbortHook } from "./call.ts";
-import type { CallRequest, CallResponse } from "./protocol.ts";
+import type { CallRequest } from "./protocol.ts";
 
 /** @internal One way of running requests: tinypool (threads, processes) or inline. */
 export interface PoolBackend {
   /**
-   * Runs `req`. Resolves to the worker's answer (a task's failure is an answer), in the
-   * backend's wire form (see `response`). Rejects
-   * when the request never got an answer: `abort` fired (the worker is then stopped
-   * and replaced), an argument could not be cloned (`DataCloneError`), or the worker died
-   * (`WorkerCrashedError`).
+   * Runs `req`. Resolves to the worker's answer (a task's failure may be an answer), in the
+   * backend's wire form (see `result`). Rejects when the request got no answer: `abort`
+   * fired (the worker is then stopped and replaced), an argument could not be cloned
+   * (`DataCloneError`), or the worker died (`WorkerCrashedError`); or, where the wire says
+   * so, when the task failed (see `failure`).
    */
   call(req: CallRequest, transfer: readonly TransferListItem[], abort: AbortHook): Promise<unknown>;
   /**
-   * Turns what `call` resolved to into the worker's answer. Kept apart from `call` so the
-   * pool reacts to an answer one promise hop sooner (and hands the worker its next call).
+   * The task's result in what `call` resolved to, or its error, thrown. Kept apart from
+   * `call` so the pool reacts to an answer one promise hop sooner (and hands the worker its
+   * next call).
    */
-  response(raw: unknown): CallResponse;
+  result(raw: unknown): unknown;
   /** Turns a rejection of `call` into the error the caller sees (a crash, a clone error). */
   failure(error: unknown, req: CallRequest): unknown;
   /** How many workers are alive (starting, idle or busy). */

@@ -24,7 +24,7 @@ import {
 import type { AbortHook } from "./call.ts";
 import { PoolClosedError, PoolConnectionError } from "./errors.ts";
 import type { ResolvedBullmqOptions } from "./options.ts";
-import { type CallRequest, type CallResponse, decodeValue, encodeValue } from "./protocol.ts";
+import { type CallRequest, type CallResponse, decodeValue, encodeValue, unwrapResponse } from "./protocol.ts";
 
 interface Clients {
   queue: Queue;
@@ -133,8 +133,8 @@ export class BullmqBackend implements PoolBackend {
     });
   }
 
-  response(raw: unknown): CallResponse {
-    return raw as CallResponse;
+  result(raw: unknown): unknown {
+    return unwrapResponse(raw as CallResponse);
   }
 
   failure(error: unknown, _req: CallRequest): unknown {

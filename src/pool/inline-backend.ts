@@ -8,7 +8,7 @@ import type { TransferListItem } from "node:worker_threads";
 import { answer, checkResult } from "../../workers/runtime.ts";
 import type { PoolBackend } from "./backend.ts";
 import type { AbortHook } from "./call.ts";
-import type { CallRequest, CallResponse } from "./protocol.ts";
+import { type CallRequest, type CallResponse, unwrapResponse } from "./protocol.ts";
 
 /** @internal */
 export class InlineBackend implements PoolBackend {
@@ -42,8 +42,8 @@ export class InlineBackend implements PoolBackend {
     });
   }
 
-  response(raw: unknown): CallResponse {
-    return raw as CallResponse;
+  result(raw: unknown): unknown {
+    return unwrapResponse(raw as CallResponse);
   }
 
   failure(error: unknown): unknown {

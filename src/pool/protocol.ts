@@ -23,6 +23,33 @@ export type CallRequest =
 export type CallResponse = { ok: true; value: unknown } | { ok: false; error: SerializedError };
 
 /**
+ * @internal The short form of a call of the pool's own task module to a worker *thread*,
+ * which knows that module from its `workerData`: the task's name alone when it takes no
+ * arguments, else `[name, ...args]`. A thread answers every request (short or not) with
+ * the bare result, and fails it by throwing a `ThreadFailure`, which tinypool carries as
+ * its own error. Each message is then one object smaller both ways than a `CallRequest`
+ * and a `CallResponse`, which counts where every message is walked or cloned per object
+ * (Deno's worker_threads layer walks each one).
+ */
+export type ShortCall = string | [task: string, ...args: unknown[]];
+
+/** @internal How a worker thread fails a request: tinypool sends the thrown value as its error. */
+export interface ThreadFailure {
+  loopworkError: SerializedError;
+}
+
+/** @internal Is `e` (a rejection from tinypool) a task's failure, rather than a crash? */
+export function isThreadFailure(e: unknown): e is ThreadFailure {
+  return e !== null && typeof e === "object" && !(e instanceof Error) && "loopworkError" in e;
+}
+
+/** @internal The result of an answer, or its error thrown. */
+export function unwrapResponse(r: CallResponse): unknown {
+  if (r.ok) return r.value;
+  throw deserializeError(r.error);
+}
+
+/**
  * @internal What `process.exit()` or an uncaught error in a worker thread posts on the
  * parent port just before the thread ends (see workers/runtime.ts).
  */

@@ -14,7 +14,16 @@ import type { PoolBackend } from "./backend.ts";
 import type { AbortHook } from "./call.ts";
 import { WorkerCrashedError } from "./errors.ts";
 import type { ResolvedPoolOptions } from "./options.ts";
-import { type CallRequest, type CallResponse, decodeValue, encodeValue } from "./protocol.ts";
+import {
+  type CallRequest,
+  type CallResponse,
+  decodeValue,
+  deserializeError,
+  encodeValue,
+  isThreadFailure,
+  type ShortCall,
+  unwrapResponse,
+} from "./protocol.ts";
 
 const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
 
@@ -109,9 +118,13 @@ export class TinypoolBackend implements PoolBackend {
   /** Deno's child processes carry JSON only: requests travel V8-encoded inside a string. */
   private readonly _encode: boolean;
 
-  constructor(options: ResolvedPoolOptions) {
+  /** The pool's task module, which its worker threads know from `workerData`. */
+  private readonly _module: string | null;
+
+  constructor(options: ResolvedPoolOptions, module: string | null) {
     this._process = options.kind === "process";
     this._encode = this._process && isDeno;
+    this._module = module;
     this._pool = new Tinypool({
       filename: workerEntryUrl(),
       runtime: this._process ? "child_process" : "worker_threads",
@@ -123,14 +136,20 @@ export class TinypoolBackend implements PoolBackend {
       useAtomics: !isDeno,
       taskQueue: new OwnQueue(),
       ...(this._process && !isDeno ? { serialization: "advanced" as const } : {}),
+      // Threads speak the short wire (see ShortCall); processes get no workerData from tinypool.
+      ...(this._process ? {} : { workerData: { loopworkModule: module } }),
     });
     // A worker that dies with no call running is replaced; there is nobody to tell.
     this._pool.on("error", () => {});
   }
 
   call(req: CallRequest, transfer: readonly TransferListItem[], abort: AbortHook): Promise<unknown> {
-    let message: CallRequest = req;
-    if (this._encode) {
+    let message: CallRequest | ShortCall = req;
+    if (!this._process) {
+      if (req.op === "call" && req.module === this._module) {
+        message = req.args.length === 0 ? req.task : [req.task, ...req.args];
+      }
+    } else if (this._encode) {
       try {
         message = { op: "encoded", data: encodeValue(req) };
       } catch (e) {
@@ -147,12 +166,15 @@ export class TinypoolBackend implements PoolBackend {
     }) as Promise<unknown>;
   }
 
-  response(raw: unknown): CallResponse {
-    const r = raw as CallResponse | { op: "encoded"; data: string };
-    return "op" in r && r.op === "encoded" ? (decodeValue(r.data) as CallResponse) : (r as CallResponse);
+  result(raw: unknown): unknown {
+    // A thread answers with the bare result (and fails by throwing: see `failure`).
+    if (!this._process) return raw;
+    if (this._encode) return unwrapResponse(decodeValue((raw as { op: "encoded"; data: string }).data) as CallResponse);
+    return unwrapResponse(raw as CallResponse);
   }
 
   failure(error: unknown, req: CallRequest): unknown {
+    if (isThreadFailure(error)) return deserializeError(error.loopworkError);
     return crashError(error, describeRequest(req));
   }
 

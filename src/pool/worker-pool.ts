@@ -18,7 +18,7 @@ import { BullmqBackend } from "./bullmq-backend.ts";
 import { InlineBackend } from "./inline-backend.ts";
 import { LatencyWindow } from "./latency.ts";
 import { type PoolKind, type ResolvedPoolOptions, resolvePoolOptions, type WorkerPoolOptions } from "./options.ts";
-import { type CallRequest, collectTransfers, deserializeError, NO_TRANSFERS } from "./protocol.ts";
+import { type CallRequest, collectTransfers, NO_TRANSFERS } from "./protocol.ts";
 import { TinypoolBackend } from "./tinypool-backend.ts";
 
 /** Any function a task module may export (`never` parameters make this the top function type). */
@@ -435,7 +435,7 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
       ? new InlineBackend()
       : this._options.bullmq !== null
       ? new BullmqBackend(this._options.bullmq)
-      : new TinypoolBackend(this._options));
+      : new TinypoolBackend(this._options, this._module));
   }
 
   /** Hands `call` to the backend; `now` is the time, if the caller has just read it. */
@@ -464,9 +464,14 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
     pending.then(
       (raw) => {
         if (call.phase !== RUNNING) return;
-        const response = backend.response(raw);
-        if (response.ok) this._settle(call, true, response.value);
-        else this._settle(call, false, deserializeError(response.error));
+        let value: unknown;
+        try {
+          value = backend.result(raw);
+        } catch (e) {
+          this._settle(call, false, e);
+          return;
+        }
+        this._settle(call, true, value);
       },
       (e: unknown) => {
         if (call.phase !== RUNNING) return;
