@@ -41,6 +41,8 @@ if (!redisAvailable) {
   const ours = await startWorker(redis.url, "ours", 2, NOOP, ["--concurrency", String(CONCURRENCY)]);
   const raw = await startProcess([redis.url, "raw", String(CONCURRENCY)], RAW, /started/);
   const rawQueue = new Queue("raw", { connection });
+  // Each raw waitUntilFinished() listens on the queue while it waits: 64 at once is expected.
+  rawQueue.setMaxListeners(1_000);
   const rawEvents = new QueueEvents("raw", { connection });
   await Promise.all([rawQueue.waitUntilReady(), rawEvents.waitUntilReady()]);
   const pool = new WorkerPool<Tasks>(null, { kind: "bullmq", connection: redis.url, queue: "ours" });

@@ -54,4 +54,8 @@ emit({
   title: `no-op round trips on ${WORKERS} workers (${IN_FLIGHT} in flight, ${ROUNDS} interleaved rounds; latency one at a time)`,
   runtime,
   entries,
+  notes: [
+    `Each ratio is the median of ${ROUNDS} per-round ratios (every pool started at once, measured in turn, in a rotating order). ` +
+      "CPU µs/call is the CPU time of this whole process (main thread and worker threads) per call: child processes are not counted, so the process pool has none.",
+  ],
 });
