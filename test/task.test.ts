@@ -430,6 +430,31 @@ describe("Task: cancellation (asyncio semantics)", () => {
   });
 });
 
+describe("Task: a generator function body", () => {
+  it("is called at the task's first step: a task cancelled before it never calls it, and a throwing default fails the task", async () => {
+    await run(function* () {
+      const calls: string[] = [];
+      const note = (s: string) => (calls.push(s), s);
+      function* body(tag = note("called")) {
+        yield* sleep(1);
+        return tag;
+      }
+      const cancelled = spawn(body);
+      const ran = spawn(body);
+      assert.deepEqual(calls, []); // spawn() itself calls nothing
+      cancelled.cancel();
+      assert.equal(yield* ran, "called");
+      assert.deepEqual(calls, ["called"]); // only the task that ran
+      assert.equal(cancelled.cancelled(), true);
+      function* broken(x: number = (() => { throw new RangeError("bad default"); })()) {
+        return x;
+      }
+      const e = yield* until(Promise.resolve(spawn(broken)).catch((x: unknown) => x));
+      assert.ok(e instanceof RangeError && e.message === "bad default", `got ${String(e)}`);
+    }, virtual);
+  });
+});
+
 describe("Task: a function that returns a future", () => {
   it("the task follows the future: its result, its failure (retrieved once), its cancellation", async () => {
     await run(function* () {
