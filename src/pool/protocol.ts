@@ -131,8 +131,9 @@ export function transferablesOf(value: unknown): TransferListItem[] {
 }
 
 /** @internal Collects the transfer list of the marked values among `values` (top level only). */
-export function collectTransfers(values: readonly unknown[], out?: TransferListItem[]): readonly TransferListItem[] {
+export function collectTransfers(values: readonly unknown[]): readonly TransferListItem[] {
   const marks = transferMarks();
+  let out: TransferListItem[] | undefined;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (v !== null && typeof v === "object" && marks.has(v)) {
