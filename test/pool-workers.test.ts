@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { getRunningLoop, run, sleep, toThread, WorkerCrashedError, WorkerPool, type WorkerPoolOptions } from "../mod.ts";
 import { Worker } from "node:worker_threads";
 import { rejection } from "./expect.ts";
-import { describe, it } from "./harness.ts";
+import { describe, it, runtime, skip } from "./harness.ts";
+import { fileURLToPath } from "node:url";
+import { runProgram } from "./subprocess.ts";
 
 /** The same CPU work as the `spin` fixture, for raw worker threads (the baseline). */
 const RAW_SPIN =
@@ -52,6 +54,82 @@ describe("WorkerPool: crashing workers", () => {
       }
     });
   }
+
+  it("thread: a worker that ends itself the runtime's own way (Deno.exit under Deno) fails its call, never hangs it", async () => {
+    const p = pool({ kind: "thread", maxWorkers: 1 });
+    try {
+      const e = await rejection(p.run("runtimeExit", 4));
+      assert.ok(e instanceof WorkerCrashedError, `${e.name}: ${e.message}`);
+      assert.match(e.message, /task "runtimeExit" exited with code 4/);
+      assert.equal(e.exitCode, 4);
+      assert.equal(await p.run("add", 2, 3), 5, "a new worker runs the next call");
+      assert.equal(p.stats().workers, 1);
+    } finally {
+      await p.destroy();
+    }
+  });
+
+  // Under Node an idle tinypool thread sleeps in Atomics.wait: its timers wait for its next call.
+  (runtime === "deno" ? it : skip)("thread (Deno): an uncaught error in an idle worker costs no call; the worker is replaced up to minWorkers", async () => {
+    const p = pool({ kind: "thread", maxWorkers: 1, minWorkers: 1 });
+    try {
+      const before = (await p.run("threadInfo")).threadId;
+      const flag = new Int32Array(new SharedArrayBuffer(4));
+      assert.equal(await p.run("answerThenThrow", "after the answer", flag), "answered");
+      // The worker sets the flag just before its timer throws; give its exit time to arrive.
+      for (let i = 0; i < 500 && Atomics.load(flag, 0) === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(Atomics.load(flag, 0), 1, "the timer ran");
+      await new Promise((r) => setTimeout(r, 200));
+      const after = (await p.run("threadInfo")).threadId;
+      assert.notEqual(after, before, "the worker died and another took its place");
+      assert.equal(p.stats().workers, 1);
+      assert.equal(p.stats().failed, 0, "no call failed");
+      assert.equal(await p.run("add", 1, 2), 3);
+    } finally {
+      await p.destroy();
+    }
+  });
+
+  it("thread: results shaped like the wire's own envelopes come back intact", async () => {
+    const p = pool({ kind: "thread", maxWorkers: 1 });
+    try {
+      const failureLike = { loopworkError: { name: "RangeError", message: "not a failure" } };
+      assert.deepEqual(await p.run("echo", failureLike), failureLike);
+      const wrapped = { loopworkValue: 1, other: [2] };
+      assert.deepEqual(await p.run("echo", wrapped), wrapped);
+      assert.deepEqual(await p.run("echo", { loopworkValue: wrapped }), { loopworkValue: wrapped });
+    } finally {
+      await p.destroy();
+    }
+  });
+
+  for (const kind of ["thread", "process"] as const) {
+    it(`${kind}: workers idle for idleTimeoutMs stop, down to minWorkers`, async () => {
+      const p = pool({ kind, maxWorkers: 2, minWorkers: 1, idleTimeoutMs: 20 });
+      try {
+        const calls = Promise.all([p.run("delayedEcho", 1, 300), p.run("delayedEcho", 2, 300)]);
+        for (let i = 0; i < 500 && p.stats().busy < 2; i++) await new Promise((r) => setTimeout(r, 5));
+        assert.equal(p.stats().workers, 2, "both calls run at once");
+        assert.deepEqual(await calls, [1, 2]);
+        let workers = p.stats().workers;
+        for (let i = 0; i < 500 && workers !== 1; i++) {
+          await new Promise((r) => setTimeout(r, 10));
+          workers = p.stats().workers;
+        }
+        assert.equal(workers, 1, "the worker above minWorkers stopped");
+        assert.equal(await p.run("add", 1, 1), 2);
+      } finally {
+        await p.destroy();
+      }
+    });
+  }
+
+  it("a program that never destroys its pool still exits: idle workers do not hold it, a running call does", async () => {
+    const r = await runProgram(fileURLToPath(new URL("./fixtures/idle-pool-program.ts", import.meta.url)));
+    assert.equal(r.code, 0, `exit code ${r.code}; output:\n${r.stdout}${r.stderr}`);
+    assert.match(r.stdout, /thread: late answer/);
+    assert.match(r.stdout, /process: late answer/);
+  }, 130_000);
 
   it("process: no worker process is left running after destroy()", async () => {
     const p = pool({ kind: "process", maxWorkers: 2, minWorkers: 2 });

@@ -1,13 +1,15 @@
 /**
  * The worker-side runtime of a WorkerPool: tinypool loads this module in every worker
- * (thread or child process) and calls its default export once per request. It imports the
+ * (thread or child process) and calls its default export once per request; a thread of
+ * the own thread backend (src/pool/thread-backend.ts, used under Deno) gets its requests
+ * on the parent port and answers there, one at a time. It imports the
  * user's task module lazily (registering tsx first for a `.ts` module on Node), calls the
  * named task — only an own exported function of that module — and answers with a
  * `CallResponse`. It never throws: a failure is an answer, so names and messages of errors
  * survive the trip (structured clone would keep only the standard ones).
  * @module
  */
-import { isMainThread, parentPort } from "node:worker_threads";
+import { isMainThread, parentPort, type TransferListItem, workerData } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
 import { kTransferable, kValue, markMovable } from "tinypool";
 import {
@@ -16,8 +18,10 @@ import {
   collectTransfers,
   decodeValue,
   encodeValue,
+  NO_TRANSFERS,
   serializeError,
   type ShortCall,
+  threadAnswer,
   type ThreadFailure,
   type WorkerExitNotice,
 } from "../src/pool/protocol.ts";
@@ -34,6 +38,9 @@ let tsxReady: Promise<void> | null = null;
 const inTinypoolWorker =
   (process as { __tinypool_state__?: { isTinypoolWorker?: boolean } }).__tinypool_state__?.isTinypoolWorker === true;
 const inTinypoolThread = inTinypoolWorker && !isMainThread && parentPort !== null;
+/** Started by loopwork's own thread backend (src/pool/thread-backend.ts). */
+const inOwnThread = !inTinypoolWorker && !isMainThread && parentPort !== null &&
+  (workerData as { loopworkThread?: unknown } | null)?.loopworkThread === true;
 
 if (inTinypoolThread) {
   // `process.exit()` in a worker thread ends the thread without an "error" event, and
@@ -160,10 +167,12 @@ async function perform(req: CallRequest): Promise<unknown> {
   }
 }
 
-/** The pool's task module, as a worker thread learns it from tinypool's `workerData`. */
+/** The pool's task module, as a worker thread learns it from its `workerData`. */
 const threadModule: string | undefined = inTinypoolThread
   ? ((process as { __tinypool_state__?: { workerData?: { loopworkModule?: unknown } } }).__tinypool_state__
     ?.workerData?.loopworkModule as string | undefined) ?? undefined
+  : inOwnThread
+  ? ((workerData as { loopworkModule?: string | null }).loopworkModule ?? undefined)
   : undefined;
 
 /**
@@ -288,6 +297,10 @@ export function checkResult(req: CallRequest, response: CallResponse): CallRespo
  */
 function reply(req: CallRequest, checked: CallResponse): unknown {
   const response = checkResult(req, checked);
+  if (inOwnThread) {
+    send(req, response);
+    return undefined;
+  }
   if (!response.ok) {
     if (inTinypoolThread) throw { loopworkError: response.error } satisfies ThreadFailure;
     return response;
@@ -300,4 +313,36 @@ function reply(req: CallRequest, checked: CallResponse): unknown {
   const movable = { [kTransferable]: list, [kValue]: payload };
   markMovable(movable);
   return movable;
+}
+
+/** Sends the answer to `req` to the own thread backend (see `threadAnswer`). */
+function send(req: CallRequest, response: CallResponse): void {
+  const port = parentPort!;
+  if (!response.ok) {
+    port.postMessage({ loopworkError: response.error } satisfies ThreadFailure);
+    return;
+  }
+  const v = response.value;
+  const list = v === null || typeof v !== "object" ? NO_TRANSFERS : collectTransfers(req.op === "batch" && Array.isArray(v) ? v : [v]);
+  try {
+    port.postMessage(threadAnswer(v), list as TransferListItem[]);
+  } catch (e) {
+    const what = req.op === "function" ? "the toThread() function" : `task ${JSON.stringify((req as { task?: string }).task)}`;
+    const reason = e instanceof Error ? e.message : String(e);
+    const error = new TypeError(`the result of ${what} cannot be sent back from the worker: ${reason}`, { cause: e });
+    port.postMessage({ loopworkError: serializeError(error) } satisfies ThreadFailure);
+  }
+}
+
+if (inOwnThread) {
+  // One request at a time: the backend sends the next one only after this one's answer.
+  const fail = (e: unknown) => parentPort!.postMessage({ loopworkError: serializeError(e) } satisfies ThreadFailure);
+  parentPort!.on("message", (req: CallRequest | ShortCall) => {
+    try {
+      const out = handle(req);
+      if (isThenable(out)) out.then(undefined, fail);
+    } catch (e) {
+      fail(e);
+    }
+  });
 }

@@ -43,6 +43,40 @@ export function isThreadFailure(e: unknown): e is ThreadFailure {
   return e !== null && typeof e === "object" && !(e instanceof Error) && "loopworkError" in e;
 }
 
+/**
+ * @internal How a thread of loopwork's own thread backend (see thread-backend.ts) answers:
+ * with the bare result, `{ loopworkError }` for a failure, or `{ loopworkValue: result }`
+ * when the bare result could be mistaken for either of those two.
+ */
+export function threadAnswer(value: unknown): unknown {
+  return value !== null && typeof value === "object" &&
+      (Object.hasOwn(value, "loopworkError") || Object.hasOwn(value, "loopworkValue"))
+    ? { loopworkValue: value }
+    : value;
+}
+
+/** @internal The result in what `threadAnswer` (or a failure) sent, or its error thrown. */
+export function threadResult(raw: unknown): unknown {
+  if (raw !== null && typeof raw === "object") {
+    if (Object.hasOwn(raw, "loopworkError")) throw deserializeError((raw as ThreadFailure).loopworkError);
+    if (Object.hasOwn(raw, "loopworkValue")) return (raw as { loopworkValue: unknown }).loopworkValue;
+  }
+  return raw;
+}
+
+/** @internal How an error message names what a worker was running. */
+export function describeRequest(req: CallRequest): string {
+  switch (req.op) {
+    case "call":
+    case "batch":
+      return `task ${JSON.stringify(req.task)}`;
+    case "function":
+      return "a toThread() function";
+    default:
+      return "a call";
+  }
+}
+
 /** @internal The result of an answer, or its error thrown. */
 export function unwrapResponse(r: CallResponse): unknown {
   if (r.ok) return r.value;

@@ -19,6 +19,7 @@ import {
   type CallResponse,
   decodeValue,
   deserializeError,
+  describeRequest,
   encodeValue,
   isThreadFailure,
   type ShortCall,
@@ -51,11 +52,11 @@ class OwnQueue implements TaskQueue {
 let workerEntry: string | undefined;
 
 /**
- * The module tinypool loads in each worker. Built to JavaScript (dist/), or run by Deno, it
+ * @internal The module tinypool (or the own thread backend) loads in each worker. Built to JavaScript (dist/), or run by Deno, it
  * is workers/runtime itself. Run from the TypeScript sources on Node, it is a tiny `data:`
  * module that registers tsx first, since Node 20 cannot import a `.ts` file on its own.
  */
-function workerEntryUrl(): string {
+export function workerEntryUrl(): string {
   if (workerEntry !== undefined) return workerEntry;
   const fromSource = import.meta.url.endsWith(".ts");
   const runtime = new URL(`../../workers/runtime.${fromSource ? "ts" : "js"}`, import.meta.url).href;
@@ -97,18 +98,6 @@ function crashError(e: unknown, what: string): unknown {
     undefined,
     { cause: e },
   );
-}
-
-function describeRequest(req: CallRequest): string {
-  switch (req.op) {
-    case "call":
-    case "batch":
-      return `task ${JSON.stringify(req.task)}`;
-    case "function":
-      return "a toThread() function";
-    default:
-      return "a call";
-  }
 }
 
 /** @internal */

@@ -19,7 +19,10 @@ import { InlineBackend } from "./inline-backend.ts";
 import { LatencyWindow } from "./latency.ts";
 import { type PoolKind, type ResolvedPoolOptions, resolvePoolOptions, type WorkerPoolOptions } from "./options.ts";
 import { type CallRequest, collectTransfers, NO_TRANSFERS } from "./protocol.ts";
+import { ThreadBackend } from "./thread-backend.ts";
 import { TinypoolBackend } from "./tinypool-backend.ts";
+
+const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
 
 /** Any function a task module may export (`never` parameters make this the top function type). */
 type AnyFunction = (...args: never) => unknown;
@@ -435,6 +438,9 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
       ? new InlineBackend()
       : this._options.bullmq !== null
       ? new BullmqBackend(this._options.bullmq)
+      : this.kind === "thread" && isDeno
+      // Under Deno, threads skip tinypool: see thread-backend.ts.
+      ? new ThreadBackend(this._options, this._module)
       : new TinypoolBackend(this._options, this._module));
   }
 
