@@ -6,6 +6,8 @@ import { Piscina } from "piscina";
 import Tinypool from "tinypool";
 import workerpool from "workerpool";
 import { WorkerPool } from "../../mod.ts";
+import { resolvePoolOptions } from "../../src/pool/options.ts";
+import { TinypoolBackend } from "../../src/pool/tinypool-backend.ts";
 import { isDeno } from "../lib.ts";
 
 /** A pool as the suites drive it. */
@@ -37,6 +39,23 @@ function loopwork(kind: "thread" | "process", workers: number): Contender {
     call: (op, n) => (op === "spin" ? pool.run("spin", n) : pool.run("noop")),
     close: () => pool.destroy(),
     threads: kind === "thread",
+  };
+}
+
+/**
+ * Under Deno, loopwork's threads run on its own worker_threads backend: this is the same
+ * pool put on tinypool instead (as under Node), to show what the own backend gains.
+ */
+function loopworkOnTinypool(workers: number): Contender {
+  const options = { kind: "thread" as const, maxWorkers: workers, minWorkers: workers };
+  const pool = new WorkerPool<WorkTasks>(WORK, options);
+  // The pool makes its backend on its first call: give it tinypool's before then.
+  (pool as unknown as { _backend: unknown })._backend = new TinypoolBackend(resolvePoolOptions(options), WORK.href);
+  return {
+    name: "loopwork WorkerPool (threads, on tinypool)",
+    call: (op, n) => (op === "spin" ? pool.run("spin", n) : pool.run("noop")),
+    close: () => pool.destroy(),
+    threads: true,
   };
 }
 
@@ -124,7 +143,7 @@ function makers(workers: number): Array<() => Contender> {
     () => piscina(workers),
     () => workerPool(workers),
   ];
-  if (isDeno) list.push(() => denoWorkers(workers));
+  if (isDeno) list.push(() => loopworkOnTinypool(workers), () => denoWorkers(workers));
   return list;
 }
 

@@ -8,7 +8,7 @@
  * load then hits every contender of a round alike instead of whichever ran at that moment.
  */
 import process from "node:process";
-import { emit, type Entry, latencies, median, quantile, runtime, throughput } from "../lib.ts";
+import { emit, type Entry, isDeno, latencies, median, quantile, runtime, throughput } from "../lib.ts";
 import { allContenders } from "./pools.ts";
 
 const WORKERS = 2;
@@ -57,5 +57,11 @@ emit({
   notes: [
     `Each ratio is the median of ${ROUNDS} per-round ratios (every pool started at once, measured in turn, in a rotating order). ` +
       "CPU µs/call is the CPU time of this whole process (main thread and worker threads) per call: child processes are not counted, so the process pool has none.",
+    ...(isDeno
+      ? [
+        "Under Deno, loopwork's threads run on its own node:worker_threads backend (src/pool/thread-backend.ts); " +
+        '"on tinypool" is the same pool on tinypool, as under Node.',
+      ]
+      : []),
   ],
 });
