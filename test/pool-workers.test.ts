@@ -90,6 +90,20 @@ describe("WorkerPool: crashing workers", () => {
     }
   });
 
+  it("thread: a task that posts on parentPort fails clearly; no answer goes to the wrong call", async () => {
+    const p = pool({ kind: "thread", maxWorkers: 1 });
+    try {
+      const a = p.run("postOnParentPort", "A", 50);
+      const b = p.run("delayedEcho", "result of B", 10);
+      const e = await rejection(a);
+      assert.match(e.message, /parentPort|Unexpected message/);
+      assert.equal(await b, "result of B");
+      assert.equal(await p.run("add", 2, 2), 4);
+    } finally {
+      await p.destroy();
+    }
+  });
+
   it("thread: results shaped like the wire's own envelopes come back intact", async () => {
     const p = pool({ kind: "thread", maxWorkers: 1 });
     try {

@@ -2,14 +2,14 @@
  * The worker-side runtime of a WorkerPool: tinypool loads this module in every worker
  * (thread or child process) and calls its default export once per request; a thread of
  * the own thread backend (src/pool/thread-backend.ts, used under Deno) gets its requests
- * on the parent port and answers there, one at a time. It imports the
+ * on a private port (from its `workerData`) and answers there, one at a time. It imports the
  * user's task module lazily (registering tsx first for a `.ts` module on Node), calls the
  * named task — only an own exported function of that module — and answers with a
  * `CallResponse`. It never throws: a failure is an answer, so names and messages of errors
  * survive the trip (structured clone would keep only the standard ones).
  * @module
  */
-import { isMainThread, parentPort, type TransferListItem, workerData } from "node:worker_threads";
+import { isMainThread, type MessagePort, parentPort, type TransferListItem, workerData } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
 import { kTransferable, kValue, markMovable } from "tinypool";
 import {
@@ -315,9 +315,14 @@ function reply(req: CallRequest, checked: CallResponse): unknown {
   return movable;
 }
 
+/** The own thread backend's private channel to this worker (see thread-backend.ts). */
+const ownPort: MessagePort | undefined = inOwnThread
+  ? (workerData as { loopworkPort: MessagePort }).loopworkPort
+  : undefined;
+
 /** Sends the answer to `req` to the own thread backend (see `threadAnswer`). */
 function send(req: CallRequest, response: CallResponse): void {
-  const port = parentPort!;
+  const port = ownPort!;
   if (!response.ok) {
     port.postMessage({ loopworkError: response.error } satisfies ThreadFailure);
     return;
@@ -334,10 +339,11 @@ function send(req: CallRequest, response: CallResponse): void {
   }
 }
 
-if (inOwnThread) {
+if (ownPort !== undefined) {
   // One request at a time: the backend sends the next one only after this one's answer.
-  const fail = (e: unknown) => parentPort!.postMessage({ loopworkError: serializeError(e) } satisfies ThreadFailure);
-  parentPort!.on("message", (req: CallRequest | ShortCall) => {
+  const port = ownPort;
+  const fail = (e: unknown) => port.postMessage({ loopworkError: serializeError(e) } satisfies ThreadFailure);
+  port.on("message", (req: CallRequest | ShortCall) => {
     try {
       const out = handle(req);
       if (isThenable(out)) out.then(undefined, fail);

@@ -12,11 +12,13 @@
  * worker runs one call at a time and stopping it (a cancel, a timeout) stops only that call.
  * A worker that exits (`process.exit`, `Deno.exit`, an uncaught error) fails the call it was
  * running with a WorkerCrashedError and is replaced; idle workers do not keep the process
- * alive, busy ones do.
+ * alive, busy ones do. Requests and answers travel on a private MessageChannel, so what a
+ * task itself posts on `parentPort` can never pass for an answer: the call fails instead.
  * @module
  */
 import { clearTimeout, setTimeout } from "node:timers";
-import { type TransferListItem, Worker } from "node:worker_threads";
+import { MessageChannel, type MessagePort, type TransferListItem, Worker } from "node:worker_threads";
+import { describeValue } from "../future.ts";
 import type { PoolBackend } from "./backend.ts";
 import type { AbortHook } from "./call.ts";
 import { WorkerCrashedError } from "./errors.ts";
@@ -42,6 +44,8 @@ interface Job {
 /** One worker thread. */
 interface Slot {
   readonly worker: Worker;
+  /** The main thread's end of the worker's private channel. */
+  readonly port: MessagePort;
   /** The call it runs, if any. */
   job: Job | null;
   /** The uncaught error it reported; its "exit" follows. */
@@ -52,6 +56,8 @@ interface Slot {
   retired: boolean;
   /** Has it answered a call yet? A worker that dies before is not replaced at once. */
   answered: boolean;
+  /** It reported an uncaught error: it gets no further call, its exit follows. */
+  dying: boolean;
 }
 
 function abortError(): Error {
@@ -131,36 +137,91 @@ export class ThreadBackend implements PoolBackend {
   }
 
   private _startWorker(): Slot {
+    const { port1: port, port2 } = new MessageChannel();
     const worker = new Worker(this._entry, {
       name: "loopwork",
-      workerData: { loopworkThread: true, loopworkModule: this._module },
+      workerData: { loopworkThread: true, loopworkModule: this._module, loopworkPort: port2 },
+      transferList: [port2],
     });
-    const slot: Slot = { worker, job: null, error: undefined, idleSince: 0, retired: false, answered: false };
-    worker.on("message", (raw: unknown) => {
+    const slot: Slot = {
+      worker,
+      port,
+      job: null,
+      error: undefined,
+      idleSince: 0,
+      retired: false,
+      answered: false,
+      dying: false,
+    };
+    port.on("message", (raw: unknown) => {
       const job = slot.job;
       if (job === null) return;
-      slot.job = null;
       slot.answered = true;
-      job.slot = null;
-      job.state = DONE;
-      // Hand the worker its next call before anything reacts to this answer.
-      this._free(slot);
+      this._finish(slot, job);
       job.resolve(raw);
     });
+    port.on("messageerror", (e: unknown) => {
+      const job = slot.job;
+      if (job === null) return;
+      this._finish(slot, job);
+      const reason = e instanceof Error ? e.message : String(e);
+      job.reject(new TypeError(`the answer of ${describeRequest(job.req)} could not be received from its worker: ${reason}`));
+    });
+    // The worker's own channel carries nothing of the pool's: a message there is the task's.
+    worker.on("message", (m: unknown) => this._stray(slot, m));
     worker.on("error", (e: unknown) => {
       slot.error ??= e;
+      this._dying(slot);
     });
     worker.on("exit", (code: number) => this._exited(slot, code));
+    // Only a busy worker keeps the process alive (see _post and _free); its port never does.
+    // (Listening on a port refs it: unref it after.)
+    port.unref();
     this._slots.add(slot);
     return slot;
+  }
+
+  /** `job`, which `slot` ran, has its answer: the worker takes its next call. */
+  private _finish(slot: Slot, job: Job): void {
+    slot.job = null;
+    job.slot = null;
+    job.state = DONE;
+    // Hand the worker its next call before anything reacts to this answer.
+    this._free(slot);
+  }
+
+  /** `slot` reported an uncaught error: no call goes to it any more; its exit follows. */
+  private _dying(slot: Slot): void {
+    slot.dying = true;
+    const i = this._idle.indexOf(slot);
+    if (i >= 0) this._idle.splice(i, 1);
+  }
+
+  /** Task code posted `m` on `parentPort`, which the pool does not read: stop that worker. */
+  private _stray(slot: Slot, m: unknown): void {
+    if (slot.retired) return;
+    const job = slot.job;
+    this._retire(slot);
+    if (job !== null) {
+      job.slot = null;
+      job.state = DONE;
+      job.reject(
+        new Error(
+          `the worker running ${describeRequest(job.req)} posted ${describeValue(m)} on parentPort, which a pool ` +
+            "does not read: a task answers by returning its result. The worker was stopped.",
+        ),
+      );
+    }
+    this._replenish();
   }
 
   /** Sends `job` to the idle worker `slot`. */
   private _post(slot: Slot, job: Job): void {
     try {
-      slot.worker.postMessage(job.message, job.transfer as TransferListItem[]);
+      slot.port.postMessage(job.message, job.transfer as TransferListItem[]);
     } catch (e) {
-      // Nothing was sent (an argument cannot be cloned): the worker stays free.
+      // Nothing was sent (an argument cannot be cloned): the worker stays free. (Under Deno
+      // the buffers of the transfer list are detached all the same, as with tinypool.)
       job.state = DONE;
       this._free(slot);
       job.reject(e);
@@ -177,6 +238,7 @@ export class ThreadBackend implements PoolBackend {
 
   /** `slot` has no call: it takes the next waiting one, or becomes idle. */
   private _free(slot: Slot): void {
+    if (slot.dying) return;
     const next = this._waiting.shift();
     if (next !== undefined) {
       this._post(slot, next);
@@ -218,6 +280,7 @@ export class ThreadBackend implements PoolBackend {
     this._slots.delete(slot);
     const i = this._idle.indexOf(slot);
     if (i >= 0) this._idle.splice(i, 1);
+    slot.port.close();
     const stopping = slot.worker.terminate().then(() => {}, () => {});
     this._stopping.add(stopping);
     void stopping.then(() => this._stopping.delete(stopping));
@@ -236,11 +299,13 @@ export class ThreadBackend implements PoolBackend {
     }
     job.state = DONE;
     job.reject(abortError());
-    this._replenish();
+    // Later: when the pool is being destroyed, it stops its running calls first.
+    queueMicrotask(() => this._replenish());
   }
 
   private _exited(slot: Slot, code: number): void {
     if (slot.retired) return;
+    slot.port.close();
     this._slots.delete(slot);
     const i = this._idle.indexOf(slot);
     if (i >= 0) this._idle.splice(i, 1);
