@@ -272,6 +272,11 @@ function unsendable(value: unknown, path: string, budget: { left: number }, seen
   return undefined;
 }
 
+/** Names what produced the result of `req`, for the error when it cannot be sent back. */
+function whoseResult(req: CallRequest): string {
+  return req.op === "function" ? "the toThread() function" : `task ${JSON.stringify((req as { task?: string }).task)}`;
+}
+
 /** @internal Turns a result that could not be sent back into a clear failure. */
 export function checkResult(req: CallRequest, response: CallResponse): CallResponse {
   if (!response.ok) return response;
@@ -279,7 +284,7 @@ export function checkResult(req: CallRequest, response: CallResponse): CallRespo
   if (v !== null && (typeof v === "object" || typeof v === "function" || typeof v === "symbol")) {
     const bad = unsendable(v, "", { left: 100_000 }, new Set());
     if (bad !== undefined) {
-      const what = req.op === "function" ? "the toThread() function" : `task ${JSON.stringify((req as { task?: string }).task)}`;
+      const what = whoseResult(req);
       return {
         ok: false,
         error: serializeError(
@@ -332,7 +337,7 @@ function send(req: CallRequest, response: CallResponse): void {
   try {
     port.postMessage(threadAnswer(v), list as TransferListItem[]);
   } catch (e) {
-    const what = req.op === "function" ? "the toThread() function" : `task ${JSON.stringify((req as { task?: string }).task)}`;
+    const what = whoseResult(req);
     const reason = e instanceof Error ? e.message : String(e);
     const error = new TypeError(`the result of ${what} cannot be sent back from the worker: ${reason}`, { cause: e });
     port.postMessage({ loopworkError: serializeError(error) } satisfies ThreadFailure);

@@ -52,9 +52,10 @@ class OwnQueue implements TaskQueue {
 let workerEntry: string | undefined;
 
 /**
- * @internal The module tinypool (or the own thread backend) loads in each worker. Built to JavaScript (dist/), or run by Deno, it
- * is workers/runtime itself. Run from the TypeScript sources on Node, it is a tiny `data:`
- * module that registers tsx first, since Node 20 cannot import a `.ts` file on its own.
+ * @internal The module tinypool (or the own thread backend) loads in each worker. Built to
+ * JavaScript (dist/), or run by Deno, it is workers/runtime itself. Run from the TypeScript
+ * sources on Node, it is a tiny `data:` module that registers tsx first, since Node 20
+ * cannot import a `.ts` file on its own.
  */
 export function workerEntryUrl(): string {
   if (workerEntry !== undefined) return workerEntry;
