@@ -231,9 +231,7 @@ export class Queue<T> implements AsyncIterable<T>, Disposable, GrantOwner {
     }
     const g = new Grant<void>(this);
     g._item = item;
-    this._putters.add(g);
-    g._watch(signal);
-    return g;
+    return this._putters.wait(g, signal);
   }
 
   /**
@@ -262,10 +260,7 @@ export class Queue<T> implements AsyncIterable<T>, Disposable, GrantOwner {
       return resolved(this.getNowait());
     }
     if (this._isShutdown) return failedWith(new QueueShutDown("get(): the queue is shut down and empty"));
-    const g = new Grant<T>(this);
-    this._getters.add(g);
-    g._watch(signal);
-    return g;
+    return this._getters.wait(new Grant<T>(this), signal);
   }
 
   /**
@@ -366,8 +361,7 @@ export class Queue<T> implements AsyncIterable<T>, Disposable, GrantOwner {
    */
   private _wakeGetters(): void {
     while (this._getters.size > 0 && this.qsize() > 0) {
-      const g = this._getters.first()!;
-      this._getters.delete(g);
+      const g = this._getters.shift()!;
       if (g._claimed) {
         g.setResult(this._take());
         this._admitPutters();
@@ -382,8 +376,7 @@ export class Queue<T> implements AsyncIterable<T>, Disposable, GrantOwner {
   /** Room was made: waiting puts enter their items, oldest first. */
   private _admitPutters(): void {
     while (this._putters.size > 0 && !this.full()) {
-      const p = this._putters.first()!;
-      this._putters.delete(p);
+      const p = this._putters.shift()!;
       this._enter(p._item as T);
       p.setResult(undefined);
     }

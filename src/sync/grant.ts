@@ -202,6 +202,21 @@ export class WaiterList<G extends Grant<unknown>> {
     return this._head ?? undefined;
   }
 
+  /** Removes and returns the oldest, or undefined: the waiter a primitive hands to next. */
+  shift(): G | undefined {
+    const g = this._head;
+    if (g === null) return undefined;
+    this.delete(g);
+    return g;
+  }
+
+  /** Queues `g` (which must not be in a list) and lets `signal` withdraw it; returns `g`. */
+  wait(g: G, signal: AbortSignal | undefined): G {
+    this.add(g);
+    g._watch(signal);
+    return g;
+  }
+
   /** Appends `g` (which must not be in a list). */
   add(g: G): void {
     g._list = this as WaiterList<Grant<unknown>>;

@@ -63,10 +63,7 @@ export class Lock implements GrantOwner {
       this._locked = true;
       return (this._ready ??= resolved(this._held));
     }
-    const g = new Grant<Held>(this);
-    this._waiters.add(g);
-    g._watch(signal);
-    return g;
+    return this._waiters.wait(new Grant<Held>(this), signal);
   }
 
   /**
@@ -77,12 +74,11 @@ export class Lock implements GrantOwner {
     if (!this._locked) {
       throw new InvalidStateError("Lock.release(): the lock is not held (release called more times than acquire)");
     }
-    const next = this._waiters.first();
+    const next = this._waiters.shift();
     if (next === undefined) {
       this._locked = false;
       return;
     }
-    this._waiters.delete(next);
     next.setResult(this._held);
   }
 

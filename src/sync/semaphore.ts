@@ -83,20 +83,16 @@ export class Semaphore implements GrantOwner {
       this._value--;
       return (this._ready ??= resolved(this._held));
     }
-    const g = new Grant<Held>(this);
-    this._waiters.add(g);
-    g._watch(signal);
-    return g;
+    return this._waiters.wait(new Grant<Held>(this), signal);
   }
 
   /** Gives a permit back, handing it to the first waiter if there is one. */
   release(): void {
-    const next = this._waiters.first();
+    const next = this._waiters.shift();
     if (next === undefined) {
       this._value++;
       return;
     }
-    this._waiters.delete(next);
     next.setResult(this._held);
   }
 
