@@ -48,13 +48,18 @@ if (inTinypoolThread) {
   // tinypool would wait forever for the answer. Any unexpected message on the parent port
   // makes tinypool treat the worker as failed: it rejects the running call and replaces it.
   const port = parentPort!;
+  // Read now, before any task runs: see WorkerExitNotice.
+  const token = String(
+    (process as { __tinypool_state__?: { workerData?: { loopworkExitToken?: unknown } } }).__tinypool_state__
+      ?.workerData?.loopworkExitToken,
+  );
   let reason: string | undefined;
   process.on("uncaughtExceptionMonitor", (e: unknown) => {
     const s = serializeError(e);
     reason = `${s.name}: ${s.message}`.slice(0, 300);
   });
   process.on("exit", (code) => {
-    const notice: WorkerExitNotice = { loopworkWorkerExit: code };
+    const notice: WorkerExitNotice = { loopworkWorkerExit: code, token };
     if (reason !== undefined) notice.reason = reason;
     port.postMessage(notice);
   });

@@ -85,11 +85,15 @@ export function unwrapResponse(r: CallResponse): unknown {
 }
 
 /**
- * @internal What `process.exit()` or an uncaught error in a worker thread posts on the
- * parent port just before the thread ends (see workers/runtime.ts).
+ * @internal What `process.exit()` or an uncaught error in a tinypool worker thread posts on
+ * the parent port just before the thread ends (see workers/runtime.ts). Tinypool reports it
+ * only as the text of an "Unexpected message" error, which a task posting a look-alike on
+ * `parentPort` could forge: `token`, a secret the pool gives its workers (`workerData`),
+ * tells the runtime's notice from any other message.
  */
 export interface WorkerExitNotice {
   loopworkWorkerExit: number;
+  token: string;
   reason?: string;
 }
 
