@@ -121,22 +121,50 @@ const MAX_NAME = 200;
  */
 export const MAX_DEPTH = 1_000;
 
-/** One value met by `findUnsendable`, with the way to it (built only when reported). */
+/** How a value met by `findUnsendable` hangs from its parent (its key is formatted only when reported). */
+const AT_INDEX = 0;
+const AT_PROPERTY = 1;
+const AT_MAP_KEY = 2;
+const AT_MAP_VALUE = 3;
+const AT_SET_ITEM = 4;
+
+/** One value met by `findUnsendable`, with the way to it. */
 interface Visit {
   readonly value: unknown;
-  readonly key: string;
+  readonly how: number;
+  readonly key: unknown;
   readonly parent: Visit | null;
   readonly depth: number;
+}
+
+function formatKey(v: Visit): string {
+  switch (v.how) {
+    case AT_INDEX:
+      return `[${v.key as number}]`;
+    case AT_PROPERTY:
+      return `.${v.key as string}`;
+    case AT_MAP_KEY:
+      return "<key>";
+    case AT_MAP_VALUE:
+      return `.get(${safeString(v.key).slice(0, 20)})`;
+    default:
+      return "<item>";
+  }
 }
 
 /** The path to `v` in the value walked, e.g. `.rows[3].get(k)`, cut to a readable length. */
 function pathOf(v: Visit, whole: string): string {
   const keys: string[] = [];
-  for (let at: Visit | null = v; at !== null && at.parent !== null; at = at.parent) keys.push(at.key);
+  for (let at: Visit | null = v; at !== null && at.parent !== null; at = at.parent) keys.push(formatKey(at));
   if (keys.length === 0) return whole;
   keys.reverse();
   const full = keys.join("");
   return full.length <= 80 ? full : `${full.slice(0, 60)}…(${keys.length} levels)`;
+}
+
+/** Can `x` hold or be something that cannot be sent? (Primitives other than symbols cannot.) */
+function worthVisiting(x: unknown): boolean {
+  return x !== null && (typeof x === "object" || typeof x === "function" || typeof x === "symbol");
 }
 
 /**
@@ -154,7 +182,7 @@ export function findUnsendable(
   whole = "the value itself",
 ): string | undefined {
   const seen = new Set<object>();
-  const todo: Visit[] = [{ value, key: "", parent: null, depth: 0 }];
+  const todo: Visit[] = [{ value, how: AT_PROPERTY, key: "", parent: null, depth: 0 }];
   try {
     while (todo.length > 0) {
       if (--budget.left < 0) return undefined;
@@ -175,21 +203,19 @@ export function findUnsendable(
       if (at.depth >= MAX_DEPTH) return `it is nested too deeply (more than ${MAX_DEPTH} levels, at ${pathOf(at, whole)})`;
       seen.add(o);
       const depth = at.depth + 1;
-      const push = (child: unknown, key: string) => {
-        if (child !== null && (typeof child === "object" || typeof child === "function" || typeof child === "symbol")) {
-          todo.push({ value: child, key, parent: at, depth });
+      if (Array.isArray(o)) {
+        // Last pushed, first visited: push backwards so the walk goes in order.
+        for (let i = o.length - 1; i >= 0; i--) {
+          const x: unknown = o[i];
+          if (worthVisiting(x)) todo.push({ value: x, how: AT_INDEX, key: i, parent: at, depth });
         }
-      };
-      if (o instanceof Map) {
+      } else if (o instanceof Map) {
         for (const [k, x] of o) {
-          push(k, "<key>");
-          push(x, `.get(${safeString(k).slice(0, 20)})`);
+          if (worthVisiting(k)) todo.push({ value: k, how: AT_MAP_KEY, key: k, parent: at, depth });
+          if (worthVisiting(x)) todo.push({ value: x, how: AT_MAP_VALUE, key: k, parent: at, depth });
         }
       } else if (o instanceof Set) {
-        for (const x of o) push(x, "<item>");
-      } else if (Array.isArray(o)) {
-        // Last pushed, first visited: push backwards so the walk goes in order.
-        for (let i = o.length - 1; i >= 0; i--) push(o[i], `[${i}]`);
+        for (const x of o) if (worthVisiting(x)) todo.push({ value: x, how: AT_SET_ITEM, key: undefined, parent: at, depth });
       } else {
         const keys = Object.keys(o);
         // An error is cloned with its message and cause, which are not enumerable.
@@ -200,9 +226,10 @@ export function findUnsendable(
           try {
             x = (o as Record<string, unknown>)[k];
           } catch (e) {
-            return `reading ${pathOf({ value: undefined, key: `.${k}`, parent: at, depth }, whole)} threw ${describeThrown(e)}`;
+            const where = pathOf({ value: undefined, how: AT_PROPERTY, key: k, parent: at, depth }, whole);
+            return `reading ${where} threw ${describeThrown(e)}`;
           }
-          push(x, `.${k}`);
+          if (worthVisiting(x)) todo.push({ value: x, how: AT_PROPERTY, key: k, parent: at, depth });
         }
       }
     }

@@ -151,8 +151,12 @@ function failedCall(error: unknown): Future<unknown> {
   return f;
 }
 
-/** How many values of a call's arguments are checked before they are sent. */
-const ARGUMENT_WALK_BUDGET = 100_000;
+/**
+ * How many values of a call's arguments are checked before they are sent: a too-deep value
+ * is met within its first MAX_DEPTH values; the bound keeps the check of a huge argument
+ * to a few milliseconds (the results of tasks are checked further, in the worker).
+ */
+const ARGUMENT_WALK_BUDGET = 10_000;
 
 /**
  * The error for an argument (or batch item) that would overflow the stack of whoever
