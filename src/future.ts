@@ -7,6 +7,7 @@
  * @module
  */
 import { CancelledError, InvalidStateError } from "./errors.ts";
+import { defaultExceptionReport } from "./loop/report.ts";
 import { state } from "./loop/running.ts";
 import type { Loop } from "./loop/loop.ts";
 
@@ -282,8 +283,25 @@ export class Future<T = unknown> implements PromiseLike<T> {
     if (loop !== null && !loop.isClosed()) {
       loop._callSoon1(cb as (f: unknown) => void, this);
     } else {
-      queueMicrotask(() => (cb as DoneCallback<T>)(this));
+      queueMicrotask(() => runOutsideLoop(cb as DoneCallback<T>, this, loop));
     }
+  }
+}
+
+/**
+ * Runs a done callback of a future with no running loop (unbound, or bound to a closed
+ * loop such as the one of pool calls made from plain async code). What it throws is
+ * reported as a loop reports a throwing callback — to the loop's exception handler if the
+ * future has a loop, else with `console.error` — instead of escaping as an uncaught
+ * exception, which would end the process.
+ */
+function runOutsideLoop<T>(cb: DoneCallback<T>, fut: Future<T>, loop: Loop | null): void {
+  try {
+    cb(fut);
+  } catch (e) {
+    const context = { message: "Exception in callback", exception: e };
+    if (loop !== null) loop.callExceptionHandler(context);
+    else defaultExceptionReport(context);
   }
 }
 

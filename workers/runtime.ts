@@ -18,6 +18,7 @@ import {
   collectTransfers,
   decodeValue,
   encodeValue,
+  findUnsendable,
   NO_TRANSFERS,
   serializeError,
   type ShortCall,
@@ -47,13 +48,18 @@ if (inTinypoolThread) {
   // tinypool would wait forever for the answer. Any unexpected message on the parent port
   // makes tinypool treat the worker as failed: it rejects the running call and replaces it.
   const port = parentPort!;
+  // Read now, before any task runs: see WorkerExitNotice.
+  const token = String(
+    (process as { __tinypool_state__?: { workerData?: { loopworkExitToken?: unknown } } }).__tinypool_state__
+      ?.workerData?.loopworkExitToken,
+  );
   let reason: string | undefined;
   process.on("uncaughtExceptionMonitor", (e: unknown) => {
     const s = serializeError(e);
     reason = `${s.name}: ${s.message}`.slice(0, 300);
   });
   process.on("exit", (code) => {
-    const notice: WorkerExitNotice = { loopworkWorkerExit: code };
+    const notice: WorkerExitNotice = { loopworkWorkerExit: code, token };
     if (reason !== undefined) notice.reason = reason;
     port.postMessage(notice);
   });
@@ -226,51 +232,8 @@ export async function answer(req: CallRequest): Promise<CallResponse> {
   }
 }
 
-/**
- * Where in `value` something sits that cannot be sent back (a function, a symbol, a
- * promise, a weak collection), or `undefined`. A failed send would kill the worker, so
- * results are walked first; the walk visits at most a bounded number of values.
- */
-function unsendable(value: unknown, path: string, budget: { left: number }, seen: Set<object>): string | undefined {
-  if (--budget.left < 0) return undefined;
-  const t = typeof value;
-  if (t === "function" || t === "symbol") return path || "the result itself";
-  if (value === null || t !== "object") return undefined;
-  const o = value as object;
-  if (seen.has(o) || ArrayBuffer.isView(o) || o instanceof ArrayBuffer || o instanceof Date || o instanceof RegExp) {
-    return undefined;
-  }
-  if (o instanceof Promise || o instanceof WeakMap || o instanceof WeakSet) return path || "the result itself";
-  seen.add(o);
-  if (o instanceof Map) {
-    for (const [k, v] of o) {
-      const bad = unsendable(k, `${path}<key>`, budget, seen) ?? unsendable(v, `${path}.get(${String(k)})`, budget, seen);
-      if (bad !== undefined) return bad;
-    }
-    return undefined;
-  }
-  if (o instanceof Set) {
-    for (const v of o) {
-      const bad = unsendable(v, `${path}<item>`, budget, seen);
-      if (bad !== undefined) return bad;
-    }
-    return undefined;
-  }
-  if (Array.isArray(o)) {
-    for (let i = 0; i < o.length; i++) {
-      const v: unknown = o[i];
-      if (v === null || (typeof v !== "object" && typeof v !== "function" && typeof v !== "symbol")) continue;
-      const bad = unsendable(v, `${path}[${i}]`, budget, seen);
-      if (bad !== undefined) return bad;
-    }
-    return undefined;
-  }
-  for (const k of Object.keys(o)) {
-    const bad = unsendable((o as Record<string, unknown>)[k], `${path}.${k}`, budget, seen);
-    if (bad !== undefined) return bad;
-  }
-  return undefined;
-}
+/** How many values of a result are checked before it is sent back. */
+const RESULT_WALK_BUDGET = 100_000;
 
 /** Names what produced the result of `req`, for the error when it cannot be sent back. */
 function whoseResult(req: CallRequest): string {
@@ -282,14 +245,14 @@ export function checkResult(req: CallRequest, response: CallResponse): CallRespo
   if (!response.ok) return response;
   const v = response.value;
   if (v !== null && (typeof v === "object" || typeof v === "function" || typeof v === "symbol")) {
-    const bad = unsendable(v, "", { left: 100_000 }, new Set());
+    // A failed send would kill the worker (or, too deep, the host that receives it): the
+    // result is walked first (at most RESULT_WALK_BUDGET values of it).
+    const bad = findUnsendable(v, { left: RESULT_WALK_BUDGET }, "the result itself");
     if (bad !== undefined) {
       const what = whoseResult(req);
       return {
         ok: false,
-        error: serializeError(
-          new TypeError(`the result of ${what} cannot be sent back from the worker: ${bad} cannot be cloned`),
-        ),
+        error: serializeError(new TypeError(`the result of ${what} cannot be sent back from the worker: ${bad}`)),
       };
     }
   }

@@ -13,6 +13,7 @@ import { Future, describeValue } from "../future.ts";
 import { Task, type TaskBody, type TaskOptions } from "../task.ts";
 import { createClock, type ClockKind, type RealClock, type VirtualClock } from "./clock.ts";
 import { Handle, TimerHandle, TimerHeap, type ErrorSink, type Runnable } from "./handles.ts";
+import { defaultExceptionReport } from "./report.ts";
 import { state } from "./running.ts";
 
 /** Options of `new Loop()` and of `run()`. */
@@ -344,9 +345,7 @@ export class Loop implements ErrorSink {
         console.error("loopwork: the exception handler threw:", e);
       }
     }
-    const name = context.task?.name ?? context.taskName;
-    const where = name !== undefined ? ` (task ${name})` : "";
-    console.error(`loopwork: ${context.message}${where}`, context.exception ?? "");
+    defaultExceptionReport(context);
   }
 
   // ---- internals --------------------------------------------------------------------

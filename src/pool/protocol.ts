@@ -5,6 +5,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import { types } from "node:util";
 import { deserialize, serialize } from "node:v8";
 import type { TransferListItem } from "node:worker_threads";
 
@@ -84,11 +85,15 @@ export function unwrapResponse(r: CallResponse): unknown {
 }
 
 /**
- * @internal What `process.exit()` or an uncaught error in a worker thread posts on the
- * parent port just before the thread ends (see workers/runtime.ts).
+ * @internal What `process.exit()` or an uncaught error in a tinypool worker thread posts on
+ * the parent port just before the thread ends (see workers/runtime.ts). Tinypool reports it
+ * only as the text of an "Unexpected message" error, which a task posting a look-alike on
+ * `parentPort` could forge: `token`, a secret the pool gives its workers (`workerData`),
+ * tells the runtime's notice from any other message.
  */
 export interface WorkerExitNotice {
   loopworkWorkerExit: number;
+  token: string;
   reason?: string;
 }
 
@@ -101,44 +106,243 @@ export interface SerializedError {
   cause?: SerializedError;
 }
 
-/** @internal Turns any thrown value into a SerializedError that keeps its name and message. */
-export function serializeError(e: unknown, depth = 0): SerializedError {
-  if (e instanceof Error || (e !== null && typeof e === "object" && "message" in e)) {
-    const err = e as Error & { code?: unknown };
-    const out: SerializedError = {
-      name: typeof err.name === "string" ? err.name : "Error",
-      message: String(err.message),
-    };
-    if (typeof err.stack === "string") out.stack = err.stack;
-    if (err.code !== undefined && (typeof err.code === "string" || typeof err.code === "number")) out.code = err.code;
-    if (err.cause !== undefined && depth < 4) out.cause = serializeError(err.cause, depth + 1);
-    return out;
-  }
-  return { name: "Error", message: `a non-Error value was thrown: ${String(e)}` };
+/** @internal How many causes of an error cross the boundary (a cause cycle stops there). */
+export const MAX_CAUSES = 4;
+
+/** @internal The longest error name kept; a longer one is cut (a name is an identifier). */
+const MAX_NAME = 200;
+
+/**
+ * @internal The deepest nesting of a value that may cross to or from a worker. V8's
+ * serialiser recurses per level and overflows the stack at 2 000–4 000 levels on a main
+ * thread (less when the stack is already in use): a deeper value fails its call with a clear
+ * error instead of killing the sender or, worse, the receiver (which cannot even tell whose
+ * message it lost).
+ */
+export const MAX_DEPTH = 1_000;
+
+/** How a value met by `findUnsendable` hangs from its parent (its key is formatted only when reported). */
+const AT_INDEX = 0;
+const AT_PROPERTY = 1;
+const AT_MAP_KEY = 2;
+const AT_MAP_VALUE = 3;
+const AT_SET_ITEM = 4;
+
+/** One value met by `findUnsendable`, with the way to it. */
+interface Visit {
+  readonly value: unknown;
+  readonly how: number;
+  readonly key: unknown;
+  readonly parent: Visit | null;
+  readonly depth: number;
 }
 
-const STANDARD: Record<string, ErrorConstructor> = {
-  Error,
-  TypeError,
-  RangeError,
-  SyntaxError,
-  ReferenceError,
-  EvalError,
-  URIError,
-};
+function formatKey(v: Visit): string {
+  switch (v.how) {
+    case AT_INDEX:
+      return `[${v.key as number}]`;
+    case AT_PROPERTY:
+      return `.${v.key as string}`;
+    case AT_MAP_KEY:
+      return "<key>";
+    case AT_MAP_VALUE:
+      return `.get(${safeString(v.key).slice(0, 20)})`;
+    default:
+      return "<item>";
+  }
+}
+
+/** The path to `v` in the value walked, e.g. `.rows[3].get(k)`, cut to a readable length. */
+function pathOf(v: Visit, whole: string): string {
+  const keys: string[] = [];
+  for (let at: Visit | null = v; at !== null && at.parent !== null; at = at.parent) keys.push(formatKey(at));
+  if (keys.length === 0) return whole;
+  keys.reverse();
+  const full = keys.join("");
+  return full.length <= 80 ? full : `${full.slice(0, 60)}…(${keys.length} levels)`;
+}
+
+/** Can `x` hold or be something that cannot be sent? (Primitives other than symbols cannot.) */
+function worthVisiting(x: unknown): boolean {
+  return x !== null && (typeof x === "object" || typeof x === "function" || typeof x === "symbol");
+}
+
+/**
+ * @internal Where in `value` something sits that cannot be sent to or from a worker, and
+ * why: a function, a symbol, a promise, a weak collection, a field whose getter throws,
+ * or nesting deeper than MAX_DEPTH. `undefined` when none was found. The walk uses no
+ * recursion (any depth is safe) and visits at most `budget.left` values (counting them
+ * down, so one budget can span several values), so it bounds its cost
+ * on huge values (what it did not visit is not checked). It never throws. `whole` names
+ * the value in the answer when it is the culprit itself.
+ */
+export function findUnsendable(
+  value: unknown,
+  budget: { left: number },
+  whole = "the value itself",
+): string | undefined {
+  const seen = new Set<object>();
+  const todo: Visit[] = [{ value, how: AT_PROPERTY, key: "", parent: null, depth: 0 }];
+  try {
+    while (todo.length > 0) {
+      if (--budget.left < 0) return undefined;
+      const at = todo.pop()!;
+      const v = at.value;
+      const t = typeof v;
+      if (t === "function") return `${pathOf(at, whole)} cannot be cloned (it is a function)`;
+      if (t === "symbol") return `${pathOf(at, whole)} cannot be cloned (it is a symbol)`;
+      if (v === null || t !== "object") continue;
+      const o = v as object;
+      if (seen.has(o) || ArrayBuffer.isView(o) || o instanceof ArrayBuffer || o instanceof Date || o instanceof RegExp) {
+        continue;
+      }
+      if (types.isProxy(o)) return `${pathOf(at, whole)} cannot be cloned (it is a Proxy)`;
+      if (o instanceof Promise || o instanceof WeakMap || o instanceof WeakSet) {
+        return `${pathOf(at, whole)} cannot be cloned (it is a ${o.constructor.name})`;
+      }
+      if (at.depth >= MAX_DEPTH) return `it is nested too deeply (more than ${MAX_DEPTH} levels, at ${pathOf(at, whole)})`;
+      seen.add(o);
+      const depth = at.depth + 1;
+      if (Array.isArray(o)) {
+        // Last pushed, first visited: push backwards so the walk goes in order.
+        for (let i = o.length - 1; i >= 0; i--) {
+          const x: unknown = o[i];
+          if (worthVisiting(x)) todo.push({ value: x, how: AT_INDEX, key: i, parent: at, depth });
+        }
+      } else if (o instanceof Map) {
+        for (const [k, x] of o) {
+          if (worthVisiting(k)) todo.push({ value: k, how: AT_MAP_KEY, key: k, parent: at, depth });
+          if (worthVisiting(x)) todo.push({ value: x, how: AT_MAP_VALUE, key: k, parent: at, depth });
+        }
+      } else if (o instanceof Set) {
+        for (const x of o) if (worthVisiting(x)) todo.push({ value: x, how: AT_SET_ITEM, key: undefined, parent: at, depth });
+      } else {
+        const keys = Object.keys(o);
+        // An error is cloned with its message and cause, which are not enumerable.
+        if (o instanceof Error) for (const k of ["message", "cause"]) if (Object.hasOwn(o, k)) keys.push(k);
+        for (let i = keys.length - 1; i >= 0; i--) {
+          const k = keys[i]!;
+          let x: unknown;
+          try {
+            x = (o as Record<string, unknown>)[k];
+          } catch (e) {
+            const where = pathOf({ value: undefined, how: AT_PROPERTY, key: k, parent: at, depth }, whole);
+            return `reading ${where} threw ${describeThrown(e)}`;
+          }
+          if (worthVisiting(x)) todo.push({ value: x, how: AT_PROPERTY, key: k, parent: at, depth });
+        }
+      }
+    }
+    return undefined;
+  } catch (e) {
+    // A Proxy whose traps throw, a Map whose iterator throws: it cannot be cloned either.
+    return `it cannot be read (${describeThrown(e)})`;
+  }
+}
+
+/** What reading a field threw (a getter, a Proxy trap), kept to say so in the message. */
+class Unreadable {
+  constructor(readonly error: unknown) {}
+}
+
+/** Reads `o[key]`; an `Unreadable` when the read throws. */
+function readSafely(o: object, key: string): unknown {
+  try {
+    return (o as Record<string, unknown>)[key];
+  } catch (e) {
+    return new Unreadable(e);
+  }
+}
+
+/** `String(x)` that never throws (a symbol, a throwing `toString`, a null-prototype object). */
+export function safeString(x: unknown): string {
+  try {
+    return String(x);
+  } catch {
+    try {
+      return Object.prototype.toString.call(x);
+    } catch {
+      return "[a value that cannot be printed]";
+    }
+  }
+}
+
+/** Is `e` an Error, or an object with a `message`? Never throws (a Proxy may). */
+function isErrorLike(e: unknown): e is object {
+  if (e === null || (typeof e !== "object" && typeof e !== "function")) return false;
+  try {
+    return e instanceof Error || "message" in e;
+  } catch {
+    // A Proxy whose traps throw: treat it as an error whose fields cannot be read.
+    return true;
+  }
+}
+
+/**
+ * @internal Turns any thrown value into a SerializedError that keeps its name and message.
+ * It never throws, whatever `e` is: getters and Proxy traps that throw, a non-string name,
+ * a cause cycle (only MAX_CAUSES causes are kept), a symbol. Only strings (and a numeric
+ * code) go into the result, so it can always be cloned or written as JSON.
+ */
+export function serializeError(e: unknown, depth = 0): SerializedError {
+  if (!isErrorLike(e)) return { name: "Error", message: `a non-Error value was thrown: ${safeString(e)}` };
+  const rawName = readSafely(e, "name");
+  const rawMessage = readSafely(e, "message");
+  const name = typeof rawName === "string" && rawName !== "" ? rawName.slice(0, MAX_NAME) : "Error";
+  const message = typeof rawMessage === "string"
+    ? rawMessage
+    : rawMessage instanceof Unreadable
+    ? `(the error's message could not be read: ${describeThrown(rawMessage.error)})`
+    : rawMessage === undefined
+    ? ""
+    : safeString(rawMessage);
+  const out: SerializedError = { name, message };
+  const stack = readSafely(e, "stack");
+  if (typeof stack === "string") out.stack = stack;
+  const code = readSafely(e, "code");
+  if (typeof code === "string" || (typeof code === "number" && Number.isFinite(code))) out.code = code;
+  const cause = readSafely(e, "cause");
+  if (cause !== undefined && !(cause instanceof Unreadable) && depth < MAX_CAUSES) out.cause = serializeError(cause, depth + 1);
+  return out;
+}
+
+/** "TypeError: message" of a value thrown while reading a field, never throwing itself. */
+function describeThrown(x: unknown): string {
+  const s = serializeError(x, MAX_CAUSES);
+  return `${s.name}: ${s.message}`;
+}
+
+/** The standard classes, by name; null prototype, so no name reaches Object.prototype. */
+const STANDARD: Readonly<Record<string, ErrorConstructor>> = Object.freeze(
+  Object.assign(Object.create(null) as Record<string, ErrorConstructor>, {
+    Error,
+    TypeError,
+    RangeError,
+    SyntaxError,
+    ReferenceError,
+    EvalError,
+    URIError,
+  }),
+);
 
 /**
  * @internal Rebuilds an error on the receiving side: a standard class when the name is one
- * (so `instanceof TypeError` holds), otherwise an `Error` carrying the original `name`.
+ * of them (so `instanceof TypeError` holds), otherwise an `Error` carrying the original
+ * `name` as data. It never throws, whatever `s` holds (it may come from a hostile or broken
+ * worker): a field of the wrong type is left out, and only MAX_CAUSES causes are rebuilt.
  */
-export function deserializeError(s: SerializedError): Error {
-  const Ctor = STANDARD[s.name] ?? Error;
-  const e = new Ctor(s.message, s.cause !== undefined ? { cause: deserializeError(s.cause) } : undefined);
-  if (e.name !== s.name) {
-    Object.defineProperty(e, "name", { value: s.name, configurable: true, writable: true, enumerable: false });
+export function deserializeError(s: unknown, depth = 0): Error {
+  const o = (s !== null && typeof s === "object" ? s : {}) as Partial<Record<keyof SerializedError, unknown>>;
+  const name = typeof o.name === "string" && o.name !== "" ? o.name : "Error";
+  const message = typeof o.message === "string" ? o.message : "";
+  const Ctor = Object.hasOwn(STANDARD, name) ? STANDARD[name]! : Error;
+  const cause = o.cause !== undefined && depth < MAX_CAUSES ? deserializeError(o.cause, depth + 1) : undefined;
+  const e = new Ctor(message, cause !== undefined ? { cause } : undefined);
+  if (e.name !== name) {
+    Object.defineProperty(e, "name", { value: name, configurable: true, writable: true, enumerable: false });
   }
-  if (s.code !== undefined) (e as Error & { code?: unknown }).code = s.code;
-  if (s.stack !== undefined) e.stack = s.stack;
+  if (typeof o.code === "string" || typeof o.code === "number") (e as Error & { code?: unknown }).code = o.code;
+  if (typeof o.stack === "string") e.stack = o.stack;
   return e;
 }
 

@@ -5,6 +5,7 @@
  * one call per worker), so its job is to start, stop, replace and talk to workers.
  * @module
  */
+import { randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -72,17 +73,20 @@ export function workerEntryUrl(): string {
   return (workerEntry = `data:text/javascript,${encodeURIComponent(source)}`);
 }
 
-const EXIT_NOTICE = /loopworkWorkerExit: (-?\d+)(?:,\s*reason: '((?:[^'\\]|\\.)*)')?/;
+/** How tinypool prints a WorkerExitNotice carrying `token` (see protocol.ts). */
+function exitNoticePattern(token: string): RegExp {
+  return new RegExp(`loopworkWorkerExit: (-?\\d+),\\s*token: '${token}'(?:,\\s*reason: '((?:[^'\\\\]|\\\\.)*)')?`);
+}
 
 /** Turns tinypool's ways of reporting a dead worker into a WorkerCrashedError. */
-function crashError(e: unknown, what: string): unknown {
+function crashError(e: unknown, what: string, exitNotice: RegExp): unknown {
   if (!(e instanceof Error)) {
     // A worker thread that died of a non-Error (or of an error that lost its class on the way).
     const detail =
       e !== null && typeof e === "object" && "message" in e ? String((e as { message: unknown }).message) : String(e);
     return new WorkerCrashedError(`the worker running ${what} died: ${detail}`);
   }
-  const m = EXIT_NOTICE.exec(e.message);
+  const m = exitNotice.exec(e.message);
   if (m !== null) {
     const code = Number(m[1]);
     const reason = m[2] !== undefined ? ` after an uncaught ${m[2].replace(/\\(.)/g, "$1")}` : "";
@@ -91,7 +95,14 @@ function crashError(e: unknown, what: string): unknown {
   if (e.message === "Worker exited unexpectedly") {
     return new WorkerCrashedError(`the worker process running ${what} exited unexpectedly`, undefined, { cause: e });
   }
-  if (e.message.startsWith("Unexpected message on Worker")) return e;
+  if (e.message.startsWith("Unexpected message on Worker")) {
+    // Not the runtime's notice: the task posted on parentPort, and tinypool stopped its worker.
+    return new Error(
+      `the worker running ${what} posted a message on parentPort, which a pool does not read: a task ` +
+        `answers by returning its result. The worker was stopped. (${e.message.slice(0, 200)})`,
+      { cause: e },
+    );
+  }
   if (e.name === "AbortError" || e.name === "DataCloneError" || e.message === "Terminating worker thread") return e;
   // An uncaught error in a worker thread arrives as the error itself.
   return new WorkerCrashedError(
@@ -110,6 +121,9 @@ export class TinypoolBackend implements PoolBackend {
 
   /** The pool's task module, which its worker threads know from `workerData`. */
   private readonly _module: string | null;
+  /** Tells the runtime's exit notice from a look-alike a task posts (see WorkerExitNotice). */
+  private readonly _exitToken = randomUUID();
+  private readonly _exitNotice = exitNoticePattern(this._exitToken);
 
   constructor(options: ResolvedPoolOptions, module: string | null) {
     this._process = options.kind === "process";
@@ -127,7 +141,7 @@ export class TinypoolBackend implements PoolBackend {
       taskQueue: new OwnQueue(),
       ...(this._process && !isDeno ? { serialization: "advanced" as const } : {}),
       // Threads speak the short wire (see ShortCall); processes get no workerData from tinypool.
-      ...(this._process ? {} : { workerData: { loopworkModule: module } }),
+      ...(this._process ? {} : { workerData: { loopworkModule: module, loopworkExitToken: this._exitToken } }),
     });
     // A worker that dies with no call running is replaced; there is nobody to tell.
     this._pool.on("error", () => {});
@@ -165,7 +179,7 @@ export class TinypoolBackend implements PoolBackend {
 
   failure(error: unknown, req: CallRequest): unknown {
     if (isThreadFailure(error)) return deserializeError(error.loopworkError);
-    return crashError(error, describeRequest(req));
+    return crashError(error, describeRequest(req), this._exitNotice);
   }
 
   workers(): number {

@@ -18,7 +18,7 @@ import { BullmqBackend } from "./bullmq-backend.ts";
 import { InlineBackend } from "./inline-backend.ts";
 import { LatencyWindow } from "./latency.ts";
 import { type PoolKind, type ResolvedPoolOptions, resolvePoolOptions, type WorkerPoolOptions } from "./options.ts";
-import { type CallRequest, collectTransfers, NO_TRANSFERS } from "./protocol.ts";
+import { type CallRequest, collectTransfers, findUnsendable, NO_TRANSFERS } from "./protocol.ts";
 import { ThreadBackend } from "./thread-backend.ts";
 import { TinypoolBackend } from "./tinypool-backend.ts";
 
@@ -149,6 +149,39 @@ function failedCall(error: unknown): Future<unknown> {
   const f = new Future<unknown>();
   f.setException(error);
   return f;
+}
+
+/**
+ * How many values of a call's arguments are checked before they are sent: a too-deep value
+ * is met within its first MAX_DEPTH values; the bound keeps the check of a huge argument
+ * to a few milliseconds (the results of tasks are checked further, in the worker).
+ */
+const ARGUMENT_WALK_BUDGET = 10_000;
+
+/**
+ * The error for an argument (or batch item) that would overflow the stack of whoever
+ * serialises or receives it (see MAX_DEPTH), or cannot be cloned at all; `undefined`
+ * when none was found. Arguments that are all primitives cost nothing here.
+ */
+function unsendableArgument(req: CallRequest, label: string): TypeError | undefined {
+  const values = req.op === "batch" ? req.items : req.op === "encoded" ? [] : req.args;
+  const what = req.op === "batch" ? "item" : "argument";
+  const budget = { left: ARGUMENT_WALK_BUDGET };
+  for (let i = 0; i < values.length && budget.left > 0; i++) {
+    const v = values[i];
+    if (v === null || typeof v !== "object") continue;
+    const bad = findUnsendable(v, budget, "it");
+    if (bad !== undefined) {
+      let described: string;
+      try {
+        described = describeValue(v);
+      } catch {
+        described = "object";
+      }
+      return new TypeError(`${label}: ${what} ${i} (${described}) cannot be sent to a worker: ${bad}`);
+    }
+  }
+  return undefined;
 }
 
 /**
@@ -416,6 +449,11 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
       this._failed++;
       return failedCall(new TypeError(`${label}: this pool has no task module (it runs toThread() functions only)`));
     }
+    const unsendable = unsendableArgument(req, label);
+    if (unsendable !== undefined) {
+      this._failed++;
+      return failedCall(unsendable);
+    }
     const free = this._running.size < this._options.maxWorkers;
     if (!free && this._queue.length >= this._options.maxQueue) {
       this._failed++;
@@ -481,7 +519,14 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
       },
       (e: unknown) => {
         if (call.phase !== RUNNING) return;
-        this._settle(call, false, this._explain(call, backend.failure(e, req)));
+        let error: unknown;
+        try {
+          error = this._explain(call, backend.failure(e, req));
+        } catch (x) {
+          // Never an unhandled rejection: whatever went wrong explaining it fails the call.
+          error = x;
+        }
+        this._settle(call, false, error);
       },
     );
   }

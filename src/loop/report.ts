@@ -1,0 +1,14 @@
+/**
+ * The default report of an error with nowhere else to go: what a loop's exception handler
+ * does when none was set, and what a done callback that throws outside any running loop
+ * gets (so it is reported, never an uncaught exception that ends the process).
+ * @module
+ */
+import type { ExceptionContext } from "./loop.ts";
+
+/** @internal Writes `context` to stderr with `console.error`, as a loop does by default. */
+export function defaultExceptionReport(context: ExceptionContext): void {
+  const name = context.task?.name ?? context.taskName;
+  const where = name !== undefined ? ` (task ${name})` : "";
+  console.error(`loopwork: ${context.message}${where}`, context.exception ?? "");
+}
