@@ -19,10 +19,12 @@ import {
   decodeValue,
   encodeValue,
   NO_TRANSFERS,
+  NOT_SEALED,
   serializeError,
   type ShortCall,
   threadAnswer,
   type ThreadFailure,
+  unseal,
   type WorkerExitNotice,
 } from "../src/pool/protocol.ts";
 
@@ -335,7 +337,7 @@ function send(req: CallRequest, response: CallResponse): void {
   const v = response.value;
   const list = v === null || typeof v !== "object" ? NO_TRANSFERS : collectTransfers(req.op === "batch" && Array.isArray(v) ? v : [v]);
   try {
-    port.postMessage(threadAnswer(v), list as TransferListItem[]);
+    port.postMessage(threadAnswer(v, list), list as TransferListItem[]);
   } catch (e) {
     const what = whoseResult(req);
     const reason = e instanceof Error ? e.message : String(e);
@@ -348,9 +350,10 @@ if (ownPort !== undefined) {
   // One request at a time: the backend sends the next one only after this one's answer.
   const port = ownPort;
   const fail = (e: unknown) => port.postMessage({ loopworkError: serializeError(e) } satisfies ThreadFailure);
-  port.on("message", (req: CallRequest | ShortCall) => {
+  port.on("message", (raw: unknown) => {
     try {
-      const out = handle(req);
+      const req = unseal(raw);
+      const out = handle((req === NOT_SEALED ? raw : req) as CallRequest | ShortCall);
       if (isThenable(out)) out.then(undefined, fail);
     } catch (e) {
       fail(e);

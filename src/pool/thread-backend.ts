@@ -14,6 +14,8 @@
  * running with a WorkerCrashedError and is replaced; idle workers do not keep the process
  * alive, busy ones do. Requests and answers travel on a private MessageChannel, so what a
  * task itself posts on `parentPort` can never pass for an answer: the call fails instead.
+ * Every message that holds an object travels sealed in a Map (see `seal` in protocol.ts):
+ * Deno's MessagePort walks each message property by property, a typed array byte by byte.
  * @module
  */
 import { clearTimeout, setTimeout } from "node:timers";
@@ -23,7 +25,7 @@ import type { PoolBackend } from "./backend.ts";
 import type { AbortHook } from "./call.ts";
 import { WorkerCrashedError } from "./errors.ts";
 import type { ResolvedPoolOptions } from "./options.ts";
-import { type CallRequest, describeRequest, type ShortCall, threadResult } from "./protocol.ts";
+import { type CallRequest, describeRequest, seal, type ShortCall, threadResult } from "./protocol.ts";
 import { workerEntryUrl } from "./tinypool-backend.ts";
 
 const WAITING = 0;
@@ -32,7 +34,8 @@ const DONE = 2;
 
 /** A call handed to the backend. */
 interface Job {
-  readonly message: CallRequest | ShortCall;
+  /** What is posted: a ShortCall, or a sealed one or CallRequest (see `seal`). */
+  readonly message: unknown;
   readonly req: CallRequest;
   readonly transfer: readonly TransferListItem[];
   readonly resolve: (raw: unknown) => void;
@@ -91,9 +94,11 @@ export class ThreadBackend implements PoolBackend {
 
   call(req: CallRequest, transfer: readonly TransferListItem[], abort: AbortHook): Promise<unknown> {
     if (this._destroyed) return Promise.reject(new Error("the pool's workers have been stopped"));
-    const message: CallRequest | ShortCall = req.op === "call" && req.module === this._module
+    const short: CallRequest | ShortCall = req.op === "call" && req.module === this._module
       ? (req.args.length === 0 ? req.task : [req.task, ...req.args])
       : req;
+    // Sealed, so that Deno does not walk the arguments (see `seal`).
+    const message = typeof short === "string" ? short : seal(short, transfer);
     return new Promise((resolve, reject) => {
       const job: Job = { message, req, transfer, resolve, reject, state: WAITING, slot: null };
       abort.once("abort", () => this._abort(job));
