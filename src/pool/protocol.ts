@@ -121,6 +121,15 @@ export interface WorkerExitNotice {
   reason?: string;
 }
 
+/**
+ * @internal What a worker thread of the own backend posts when it finds that a task's
+ * synchronous run was stopped by its heap limit (Deno: see workers/runtime.ts); it then exits.
+ * No answer can look like it: an answer that holds an object is sealed (see `seal`).
+ */
+export interface OutOfMemoryNotice {
+  loopworkOutOfMemory: true;
+}
+
 /** @internal An error as it crosses the boundary: structured clone keeps only standard names. */
 export interface SerializedError {
   name: string;

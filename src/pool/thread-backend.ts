@@ -24,7 +24,7 @@ import { describeValue } from "../future.ts";
 import type { PoolBackend } from "./backend.ts";
 import type { AbortHook } from "./call.ts";
 import { WorkerCrashedError } from "./errors.ts";
-import type { ResolvedPoolOptions } from "./options.ts";
+import { describeHeapLimits, type ResolvedPoolOptions } from "./options.ts";
 import { type CallRequest, describeRequest, seal, type ShortCall, threadResult } from "./protocol.ts";
 import { workerEntryUrl } from "./tinypool-backend.ts";
 
@@ -145,8 +145,14 @@ export class ThreadBackend implements PoolBackend {
     const { port1: port, port2 } = new MessageChannel();
     const worker = new Worker(this._entry, {
       name: "loopwork",
-      workerData: { loopworkThread: true, loopworkModule: this._module, loopworkPort: port2 },
+      workerData: {
+        loopworkThread: true,
+        loopworkModule: this._module,
+        loopworkPort: port2,
+        loopworkWatchMemory: this._options.resourceLimits !== null,
+      },
       transferList: [port2],
+      ...(this._options.resourceLimits !== null ? { resourceLimits: { ...this._options.resourceLimits } } : {}),
     });
     const slot: Slot = {
       worker,
@@ -159,6 +165,14 @@ export class ThreadBackend implements PoolBackend {
       dying: false,
     };
     port.on("message", (raw: unknown) => {
+      if (raw !== null && typeof raw === "object" && Object.hasOwn(raw, "loopworkOutOfMemory")) {
+        // Under Deno the worker reports it itself (see workers/runtime.ts); its exit follows.
+        slot.error ??= Object.assign(new Error("Worker terminated due to reaching memory limit: JS heap out of memory"), {
+          code: "ERR_WORKER_OUT_OF_MEMORY",
+        });
+        this._dying(slot);
+        return;
+      }
       const job = slot.job;
       if (job === null) return;
       slot.answered = true;
@@ -330,6 +344,13 @@ export class ThreadBackend implements PoolBackend {
     const what = describeRequest(req);
     const e = slot.error;
     if (e === undefined) return new WorkerCrashedError(`the worker running ${what} exited with code ${code}`, code);
+    if ((e as { code?: unknown }).code === "ERR_WORKER_OUT_OF_MEMORY") {
+      return new WorkerCrashedError(
+        `the worker running ${what} ran out of memory (${describeHeapLimits(this._options.resourceLimits)}) and was stopped`,
+        code,
+        { cause: e },
+      );
+    }
     const name = e instanceof Error ? e.name : "error";
     const message = e instanceof Error ? e.message : String(e);
     return new WorkerCrashedError(`the worker running ${what} died of an uncaught ${name}: ${message}`, code, {
