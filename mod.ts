@@ -113,5 +113,5 @@ export { type MessagePortLike, transfer } from "./src/pool/transfer.ts";
 export { toThread } from "./src/pool/to-thread.ts";
 
 // ---- the pool on a BullMQ cluster (src/pool/bullmq-*.ts, src/cluster/) ----
-export type { RedisConnection, RetryBackoff } from "./src/pool/options.ts";
+export type { RedisConnection, ResourceLimits, RetryBackoff } from "./src/pool/options.ts";
 export { PoolConnectionError } from "./src/pool/errors.ts";

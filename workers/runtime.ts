@@ -20,10 +20,13 @@ import {
   encodeValue,
   findUnsendable,
   NO_TRANSFERS,
+  NOT_SEALED,
+  type OutOfMemoryNotice,
   serializeError,
   type ShortCall,
   threadAnswer,
   type ThreadFailure,
+  unseal,
   type WorkerExitNotice,
 } from "../src/pool/protocol.ts";
 
@@ -151,23 +154,40 @@ function functionOf(source: string): TaskFunction {
   return fn;
 }
 
+/**
+ * Is a task's function running synchronously? Under Deno, a worker thread that reaches its
+ * `resourceLimits` heap limit has the running JavaScript stopped and then carries on, with
+ * its message port deaf and no "error" or "exit" event for the host: a timer that finds this
+ * flag still set knows that the call it belongs to was stopped that way (see `watchMemory`).
+ */
+let inSync = false;
+
+function sync(fn: TaskFunction, args: unknown[]): unknown {
+  inSync = true;
+  try {
+    return fn(...args);
+  } finally {
+    inSync = false;
+  }
+}
+
 async function perform(req: CallRequest): Promise<unknown> {
   switch (req.op) {
     case "call": {
       const fn = await taskOf(req.module, req.task);
-      return await fn(...req.args);
+      return await sync(fn, req.args);
     }
     case "batch": {
       const fn = await taskOf(req.module, req.task);
       const out = new Array<unknown>(req.items.length);
       for (let i = 0; i < req.items.length; i++) {
-        const v = fn(req.items[i]);
+        const v = sync(fn, [req.items[i]]);
         out[i] = isThenable(v) ? await v : v;
       }
       return out;
     }
     case "function":
-      return await functionOf(req.source)(...req.args);
+      return await sync(functionOf(req.source), req.args);
     default:
       throw new TypeError(`unknown request ${JSON.stringify((req as { op?: unknown }).op)}`);
   }
@@ -202,7 +222,7 @@ function handleCall(req: CallRequest & { op: "call" }): unknown {
   if (fn === undefined) return handleAsync(req);
   let value: unknown;
   try {
-    value = fn(...req.args);
+    value = sync(fn, req.args);
   } catch (e) {
     return reply(req, { ok: false, error: serializeError(e) });
   }
@@ -298,7 +318,7 @@ function send(req: CallRequest, response: CallResponse): void {
   const v = response.value;
   const list = v === null || typeof v !== "object" ? NO_TRANSFERS : collectTransfers(req.op === "batch" && Array.isArray(v) ? v : [v]);
   try {
-    port.postMessage(threadAnswer(v), list as TransferListItem[]);
+    port.postMessage(threadAnswer(v, list), list as TransferListItem[]);
   } catch (e) {
     const what = whoseResult(req);
     const reason = e instanceof Error ? e.message : String(e);
@@ -307,13 +327,31 @@ function send(req: CallRequest, response: CallResponse): void {
   }
 }
 
+/**
+ * A worker thread of the own backend with `resourceLimits` (see `inSync`): when a task ran
+ * out of memory in its synchronous part, it tells the backend and ends, so that its call
+ * fails and it is replaced. (Out of memory after an `await` of the task leaves no trace:
+ * that call ends only by `taskTimeoutMs` or a cancel.)
+ */
+function watchMemory(port: MessagePort): void {
+  const timer = setInterval(() => {
+    if (!inSync) return;
+    clearInterval(timer);
+    port.postMessage({ loopworkOutOfMemory: true } satisfies OutOfMemoryNotice);
+    process.exit(1);
+  }, 100);
+  timer.unref();
+}
+
 if (ownPort !== undefined) {
+  if ((workerData as { loopworkWatchMemory?: unknown }).loopworkWatchMemory === true) watchMemory(ownPort);
   // One request at a time: the backend sends the next one only after this one's answer.
   const port = ownPort;
   const fail = (e: unknown) => port.postMessage({ loopworkError: serializeError(e) } satisfies ThreadFailure);
-  port.on("message", (req: CallRequest | ShortCall) => {
+  port.on("message", (raw: unknown) => {
     try {
-      const out = handle(req);
+      const req = unseal(raw);
+      const out = handle((req === NOT_SEALED ? raw : req) as CallRequest | ShortCall);
       if (isThenable(out)) out.then(undefined, fail);
     } catch (e) {
       fail(e);

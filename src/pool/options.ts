@@ -50,6 +50,31 @@ export interface RetryBackoff {
 }
 
 /**
+ * Memory and stack limits of each worker, as Node's `Worker` (and piscina and tinypool)
+ * take them, in megabytes. A worker thread that reaches its heap limit is stopped and its
+ * call fails with `WorkerCrashedError` ("ran out of memory (resourceLimits.… = N)"); the
+ * pool replaces it. Without a heap limit, a worker thread that runs out of memory reaches
+ * V8's own limit, and V8 then aborts the whole process, host included (Node and Deno alike).
+ *
+ * @example
+ * ```ts
+ * import type { ResourceLimits } from "loopwork";
+ *
+ * const limits: ResourceLimits = { maxOldGenerationSizeMb: 256, stackSizeMb: 8 };
+ * ```
+ */
+export interface ResourceLimits {
+  /** The heap's main part (long-lived objects): what a memory-hungry task fills. */
+  maxOldGenerationSizeMb?: number;
+  /** The heap's nursery (new objects). Threads only. */
+  maxYoungGenerationSizeMb?: number;
+  /** The memory reserved for compiled code. Threads only. */
+  codeRangeSizeMb?: number;
+  /** The thread's stack (Node's default: 4). Threads only. */
+  stackSizeMb?: number;
+}
+
+/**
  * Options of `new WorkerPool()`.
  *
  * @example
@@ -80,6 +105,27 @@ export interface WorkerPoolOptions {
    * the worker's start and the task module's load.
    */
   taskTimeoutMs?: number;
+  /**
+   * Kinds `"thread"` and `"process"`: memory and stack limits of each worker, in megabytes
+   * (see `ResourceLimits`). A worker that runs out of memory under them fails its call with
+   * `WorkerCrashedError` naming the limit, and is replaced; later calls run on a fresh worker.
+   * Threads take every key. A child process takes only `maxOldGenerationSizeMb`, given to it
+   * as `--max-old-space-size`; a process that runs out of memory dies alone whatever its
+   * limits, and its call fails with `WorkerCrashedError` (which, tinypool telling no more than
+   * "exited unexpectedly", says the process *may* have run out of memory).
+   *
+   * Under Deno, a worker thread that reaches its heap limit is not stopped: Deno stops the
+   * JavaScript it was running and the thread carries on, deaf, with no event for the host.
+   * loopwork detects it when it happened in the synchronous part of a task (a loop that fills
+   * memory: the usual case) and fails the call as above; when it happened after an `await`
+   * of the task, nothing can tell, and the call ends only by `taskTimeoutMs` (or a cancel),
+   * which stops that worker. Set `taskTimeoutMs` too when async tasks may run out of memory.
+   *
+   * Without a heap limit, a worker *thread* that runs out of memory meets V8's own limit,
+   * and V8 aborts the whole process, host included (Node and Deno alike): set
+   * `maxOldGenerationSizeMb` when a task may run out of memory.
+   */
+  resourceLimits?: ResourceLimits;
   /** `"bullmq"` only, required: where Redis is (a URL or BullMQ's connection options). */
   connection?: RedisConnection;
   /** `"bullmq"` only, required: the BullMQ queue that `loopwork worker` processes serve. */
@@ -100,6 +146,8 @@ export interface ResolvedPoolOptions {
   idleTimeoutMs: number;
   maxQueue: number;
   taskTimeoutMs: number;
+  /** The limits of each worker, checked (kinds `"thread"` and `"process"`); null: none. */
+  resourceLimits: Readonly<ResourceLimits> | null;
   /** Set for kind `"bullmq"` only. */
   bullmq: ResolvedBullmqOptions | null;
 }
@@ -120,6 +168,7 @@ const KNOWN = new Set([
   "idleTimeoutMs",
   "maxQueue",
   "taskTimeoutMs",
+  "resourceLimits",
   "connection",
   "queue",
   "connectTimeoutMs",
@@ -192,6 +241,52 @@ function duration(name: string, v: unknown, allowZero: boolean): number {
   return v;
 }
 
+const LIMIT_KEYS = ["maxOldGenerationSizeMb", "maxYoungGenerationSizeMb", "codeRangeSizeMb", "stackSizeMb"] as const;
+/** What a child process can take: V8 has a command-line flag for the old generation only. */
+const PROCESS_LIMIT_KEYS = new Set<string>(["maxOldGenerationSizeMb"]);
+
+function resolveLimits(kind: PoolKind, limits: unknown): Readonly<ResourceLimits> | null {
+  if (limits === undefined) return null;
+  if (kind !== "thread" && kind !== "process") {
+    throw new TypeError(`WorkerPool option resourceLimits is for kinds "thread" and "process", not ${JSON.stringify(kind)}`);
+  }
+  if (limits === null || typeof limits !== "object" || Array.isArray(limits)) {
+    throw new TypeError(
+      `WorkerPool option resourceLimits must be an object of megabytes (${LIMIT_KEYS.join(", ")}), got ${describeValue(limits)}`,
+    );
+  }
+  const out: ResourceLimits = {};
+  for (const key of Object.keys(limits)) {
+    if (!(LIMIT_KEYS as readonly string[]).includes(key)) {
+      throw new TypeError(`unknown WorkerPool option resourceLimits.${key} (known: ${LIMIT_KEYS.join(", ")})`);
+    }
+    const v = (limits as Record<string, unknown>)[key];
+    if (v === undefined) continue;
+    if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) {
+      throw new RangeError(`WorkerPool option resourceLimits.${key} must be a finite number of megabytes > 0, got ${describeValue(v)}`);
+    }
+    if (kind === "process" && !PROCESS_LIMIT_KEYS.has(key)) {
+      throw new TypeError(
+        `WorkerPool option resourceLimits.${key} is for kind "thread" only: a child process takes only ` +
+          "maxOldGenerationSizeMb (as --max-old-space-size)",
+      );
+    }
+    out[key as keyof ResourceLimits] = v;
+  }
+  return Object.freeze(out);
+}
+
+/**
+ * @internal How an error names the heap limits of `limits` ("resourceLimits.maxOldGenerationSizeMb = 64"),
+ * or "no resourceLimits" when none is set.
+ */
+export function describeHeapLimits(limits: Readonly<ResourceLimits> | null): string {
+  const set = limits === null
+    ? []
+    : (["maxOldGenerationSizeMb", "maxYoungGenerationSizeMb"] as const).filter((k) => limits[k] !== undefined);
+  return set.length === 0 ? "no heap limit in resourceLimits" : set.map((k) => `resourceLimits.${k} = ${limits![k]}`).join(", ");
+}
+
 /** @internal Checks `options` and fills in the defaults. */
 export function resolvePoolOptions(options: WorkerPoolOptions | undefined): ResolvedPoolOptions {
   if (options === undefined) options = {};
@@ -231,6 +326,7 @@ export function resolvePoolOptions(options: WorkerPoolOptions | undefined): Reso
     idleTimeoutMs: options.idleTimeoutMs === undefined ? 10_000 : duration("idleTimeoutMs", options.idleTimeoutMs, true),
     maxQueue: options.maxQueue === undefined ? Infinity : integer("maxQueue", options.maxQueue, 0, true),
     taskTimeoutMs: options.taskTimeoutMs === undefined ? 0 : duration("taskTimeoutMs", options.taskTimeoutMs, false),
+    resourceLimits: resolveLimits(kind, options.resourceLimits),
     bullmq: kind === "bullmq" ? resolveBullmq(options) : null,
   };
 }

@@ -45,22 +45,51 @@ export function isThreadFailure(e: unknown): e is ThreadFailure {
 }
 
 /**
- * @internal How a thread of loopwork's own thread backend (see thread-backend.ts) answers:
- * with the bare result, `{ loopworkError }` for a failure, or `{ loopworkValue: result }`
- * when the bare result could be mistaken for either of those two.
+ * @internal The envelope of a message on the own thread backend's private channel (see
+ * thread-backend.ts). Deno's `node:worker_threads` MessagePort visits every own enumerable
+ * property of every message it delivers (to give the MessagePorts inside Node's methods),
+ * index by index in a typed array or an array: a 16 MB Uint8Array took seconds, and 200 MB
+ * threw "Invalid array length" in its listener, which killed the process. A Map's entries
+ * are no properties, so that walk does not enter it, while structured clone copies (or moves)
+ * its content as usual: a sealed message is `Map { 0 => message }`, or `[map, ...ports]`
+ * when the transfer list moves MessagePorts, so that the walk still finds them (they are the
+ * same objects inside the map). Node's ports do no such walk; the envelope costs one small
+ * object there.
  */
-export function threadAnswer(value: unknown): unknown {
-  return value !== null && typeof value === "object" &&
-      (Object.hasOwn(value, "loopworkError") || Object.hasOwn(value, "loopworkValue"))
-    ? { loopworkValue: value }
-    : value;
+export function seal(message: unknown, transfer: readonly TransferListItem[]): unknown {
+  const map = new Map<0, unknown>([[0, message]]);
+  let ports: unknown[] | undefined;
+  for (let i = 0; i < transfer.length; i++) {
+    const t = transfer[i];
+    if (!(t instanceof ArrayBuffer)) (ports ??= [map]).push(t);
+  }
+  return ports ?? map;
+}
+
+/** @internal What `unseal` returns for a message that is not sealed. */
+export const NOT_SEALED: unique symbol = Symbol("not sealed");
+
+/** @internal The message inside what `seal` made, or NOT_SEALED. */
+export function unseal(raw: unknown): unknown {
+  if (raw instanceof Map) return raw.get(0);
+  if (Array.isArray(raw) && raw[0] instanceof Map) return (raw[0] as Map<0, unknown>).get(0);
+  return NOT_SEALED;
+}
+
+/**
+ * @internal How a thread of loopwork's own thread backend (see thread-backend.ts) answers:
+ * a primitive result bare, any other one sealed (see `seal`), a failure `{ loopworkError }`.
+ */
+export function threadAnswer(value: unknown, transfer: readonly TransferListItem[]): unknown {
+  return value !== null && typeof value === "object" ? seal(value, transfer) : value;
 }
 
 /** @internal The result in what `threadAnswer` (or a failure) sent, or its error thrown. */
 export function threadResult(raw: unknown): unknown {
   if (raw !== null && typeof raw === "object") {
+    const value = unseal(raw);
+    if (value !== NOT_SEALED) return value;
     if (Object.hasOwn(raw, "loopworkError")) throw deserializeError((raw as ThreadFailure).loopworkError);
-    if (Object.hasOwn(raw, "loopworkValue")) return (raw as { loopworkValue: unknown }).loopworkValue;
   }
   return raw;
 }
@@ -95,6 +124,15 @@ export interface WorkerExitNotice {
   loopworkWorkerExit: number;
   token: string;
   reason?: string;
+}
+
+/**
+ * @internal What a worker thread of the own backend posts when it finds that a task's
+ * synchronous run was stopped by its heap limit (Deno: see workers/runtime.ts); it then exits.
+ * No answer can look like it: an answer that holds an object is sealed (see `seal`).
+ */
+export interface OutOfMemoryNotice {
+  loopworkOutOfMemory: true;
 }
 
 /** @internal An error as it crosses the boundary: structured clone keeps only standard names. */

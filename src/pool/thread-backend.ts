@@ -14,6 +14,8 @@
  * running with a WorkerCrashedError and is replaced; idle workers do not keep the process
  * alive, busy ones do. Requests and answers travel on a private MessageChannel, so what a
  * task itself posts on `parentPort` can never pass for an answer: the call fails instead.
+ * Every message that holds an object travels sealed in a Map (see `seal` in protocol.ts):
+ * Deno's MessagePort walks each message property by property, a typed array byte by byte.
  * @module
  */
 import { clearTimeout, setTimeout } from "node:timers";
@@ -22,8 +24,8 @@ import { describeValue } from "../future.ts";
 import type { PoolBackend } from "./backend.ts";
 import type { AbortHook } from "./call.ts";
 import { WorkerCrashedError } from "./errors.ts";
-import type { ResolvedPoolOptions } from "./options.ts";
-import { type CallRequest, describeRequest, type ShortCall, threadResult } from "./protocol.ts";
+import { describeHeapLimits, type ResolvedPoolOptions } from "./options.ts";
+import { type CallRequest, describeRequest, seal, type ShortCall, threadResult } from "./protocol.ts";
 import { workerEntryUrl } from "./tinypool-backend.ts";
 
 const WAITING = 0;
@@ -32,7 +34,8 @@ const DONE = 2;
 
 /** A call handed to the backend. */
 interface Job {
-  readonly message: CallRequest | ShortCall;
+  /** What is posted: a ShortCall, or a sealed one or CallRequest (see `seal`). */
+  readonly message: unknown;
   readonly req: CallRequest;
   readonly transfer: readonly TransferListItem[];
   readonly resolve: (raw: unknown) => void;
@@ -91,9 +94,11 @@ export class ThreadBackend implements PoolBackend {
 
   call(req: CallRequest, transfer: readonly TransferListItem[], abort: AbortHook): Promise<unknown> {
     if (this._destroyed) return Promise.reject(new Error("the pool's workers have been stopped"));
-    const message: CallRequest | ShortCall = req.op === "call" && req.module === this._module
+    const short: CallRequest | ShortCall = req.op === "call" && req.module === this._module
       ? (req.args.length === 0 ? req.task : [req.task, ...req.args])
       : req;
+    // Sealed, so that Deno does not walk the arguments (see `seal`).
+    const message = typeof short === "string" ? short : seal(short, transfer);
     return new Promise((resolve, reject) => {
       const job: Job = { message, req, transfer, resolve, reject, state: WAITING, slot: null };
       abort.once("abort", () => this._abort(job));
@@ -140,8 +145,14 @@ export class ThreadBackend implements PoolBackend {
     const { port1: port, port2 } = new MessageChannel();
     const worker = new Worker(this._entry, {
       name: "loopwork",
-      workerData: { loopworkThread: true, loopworkModule: this._module, loopworkPort: port2 },
+      workerData: {
+        loopworkThread: true,
+        loopworkModule: this._module,
+        loopworkPort: port2,
+        loopworkWatchMemory: this._options.resourceLimits !== null,
+      },
       transferList: [port2],
+      ...(this._options.resourceLimits !== null ? { resourceLimits: { ...this._options.resourceLimits } } : {}),
     });
     const slot: Slot = {
       worker,
@@ -154,6 +165,14 @@ export class ThreadBackend implements PoolBackend {
       dying: false,
     };
     port.on("message", (raw: unknown) => {
+      if (raw !== null && typeof raw === "object" && Object.hasOwn(raw, "loopworkOutOfMemory")) {
+        // Under Deno the worker reports it itself (see workers/runtime.ts); its exit follows.
+        slot.error ??= Object.assign(new Error("Worker terminated due to reaching memory limit: JS heap out of memory"), {
+          code: "ERR_WORKER_OUT_OF_MEMORY",
+        });
+        this._dying(slot);
+        return;
+      }
       const job = slot.job;
       if (job === null) return;
       slot.answered = true;
@@ -325,6 +344,13 @@ export class ThreadBackend implements PoolBackend {
     const what = describeRequest(req);
     const e = slot.error;
     if (e === undefined) return new WorkerCrashedError(`the worker running ${what} exited with code ${code}`, code);
+    if ((e as { code?: unknown }).code === "ERR_WORKER_OUT_OF_MEMORY") {
+      return new WorkerCrashedError(
+        `the worker running ${what} ran out of memory (${describeHeapLimits(this._options.resourceLimits)}) and was stopped`,
+        code,
+        { cause: e },
+      );
+    }
     const name = e instanceof Error ? e.name : "error";
     const message = e instanceof Error ? e.message : String(e);
     return new WorkerCrashedError(`the worker running ${what} died of an uncaught ${name}: ${message}`, code, {

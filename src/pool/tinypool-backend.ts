@@ -14,7 +14,7 @@ import Tinypool, { type Task as TinypoolTask, type TaskQueue } from "tinypool";
 import type { PoolBackend } from "./backend.ts";
 import type { AbortHook } from "./call.ts";
 import { WorkerCrashedError } from "./errors.ts";
-import type { ResolvedPoolOptions } from "./options.ts";
+import { describeHeapLimits, type ResolvedPoolOptions, type ResourceLimits } from "./options.ts";
 import {
   type CallRequest,
   type CallResponse,
@@ -112,6 +112,47 @@ function crashError(e: unknown, what: string, exitNotice: RegExp): unknown {
   );
 }
 
+/**
+ * Tinypool's options for `limits`: a thread takes them as they are; a child process takes
+ * its heap limit as `--max-old-space-size` (after the host's own flags, which it inherits).
+ */
+function limitOptions(
+  process_: boolean,
+  limits: Readonly<ResourceLimits> | null,
+): { resourceLimits?: ResourceLimits; execArgv?: string[] } {
+  if (limits === null) return {};
+  if (!process_) return { resourceLimits: { ...limits } };
+  const old = limits.maxOldGenerationSizeMb;
+  return old === undefined ? {} : { execArgv: [...process.execArgv, `--max-old-space-size=${old}`] };
+}
+
+/**
+ * The WorkerCrashedError of a worker that ran out of memory under `limits`: a thread says so
+ * itself (ERR_WORKER_OUT_OF_MEMORY); a child process only dies (tinypool does not tell how),
+ * so with a heap limit its error says what it may have met. Else undefined.
+ */
+function outOfMemory(
+  e: unknown,
+  process_: boolean,
+  limits: Readonly<ResourceLimits> | null,
+  what: string,
+): WorkerCrashedError | undefined {
+  if (!(e instanceof Error)) return undefined;
+  if ((e as { code?: unknown }).code === "ERR_WORKER_OUT_OF_MEMORY") {
+    return new WorkerCrashedError(`the worker running ${what} ran out of memory (${describeHeapLimits(limits)}) and was stopped`, undefined, {
+      cause: e,
+    });
+  }
+  if (process_ && limits?.maxOldGenerationSizeMb !== undefined && e.message === "Worker exited unexpectedly") {
+    return new WorkerCrashedError(
+      `the worker process running ${what} exited unexpectedly (it may have run out of memory: ${describeHeapLimits(limits)})`,
+      undefined,
+      { cause: e },
+    );
+  }
+  return undefined;
+}
+
 /** @internal */
 export class TinypoolBackend implements PoolBackend {
   private readonly _pool: Tinypool;
@@ -124,11 +165,13 @@ export class TinypoolBackend implements PoolBackend {
   /** Tells the runtime's exit notice from a look-alike a task posts (see WorkerExitNotice). */
   private readonly _exitToken = randomUUID();
   private readonly _exitNotice = exitNoticePattern(this._exitToken);
+  private readonly _limits: Readonly<ResourceLimits> | null;
 
   constructor(options: ResolvedPoolOptions, module: string | null) {
     this._process = options.kind === "process";
     this._encode = this._process && isDeno;
     this._module = module;
+    this._limits = options.resourceLimits;
     this._pool = new Tinypool({
       filename: workerEntryUrl(),
       runtime: this._process ? "child_process" : "worker_threads",
@@ -142,6 +185,7 @@ export class TinypoolBackend implements PoolBackend {
       ...(this._process && !isDeno ? { serialization: "advanced" as const } : {}),
       // Threads speak the short wire (see ShortCall); processes get no workerData from tinypool.
       ...(this._process ? {} : { workerData: { loopworkModule: module, loopworkExitToken: this._exitToken } }),
+      ...limitOptions(this._process, options.resourceLimits),
     });
     // A worker that dies with no call running is replaced; there is nobody to tell.
     this._pool.on("error", () => {});
@@ -179,6 +223,8 @@ export class TinypoolBackend implements PoolBackend {
 
   failure(error: unknown, req: CallRequest): unknown {
     if (isThreadFailure(error)) return deserializeError(error.loopworkError);
+    const limits = outOfMemory(error, this._process, this._limits, describeRequest(req));
+    if (limits !== undefined) return limits;
     return crashError(error, describeRequest(req), this._exitNotice);
   }
 
