@@ -186,7 +186,13 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return removed;
   }
 
-  /** Promise interop: `await future` in any async function. */
+  /**
+   * Promise interop: `await future` in any async function. The promise returned takes over
+   * the future's failure, whenever it comes: a task awaited (or `then`ed) before it fails is
+   * not reported as "never retrieved". That holds for `then(onFulfilled)` alone too: the
+   * promise it returns rejects, and if nobody handles it the host reports it once, as an
+   * unhandled rejection, instead of the loop.
+   */
   then<R1 = T, R2 = never>(
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
@@ -220,7 +226,10 @@ export class Future<T = unknown> implements PromiseLike<T> {
     }
   }
 
-  /** @internal Hook for subclasses whose failures must be reported if never read. */
+  /**
+   * @internal Someone answers for this future's failure (read it, or a promise of `then()`
+   * will get it). A hook for subclasses whose failures are reported if never read.
+   */
   _retrieved(): void {}
 
   /** @internal The CancelledError this future raises; created once. */
@@ -232,7 +241,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return e;
   }
 
-  /** @internal */
+  /** @internal A promise settled as this future is; it answers for a failure from now on. */
   _toPromise(): Promise<T> {
     this._retrieved();
     switch (this._state) {

@@ -111,7 +111,12 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
   /** @internal neighbours in the loop's list of live tasks */ _prevLive: Task<unknown> | null = null;
   /** @internal */ _nextLive: Task<unknown> | null = null;
   /** @internal */ declare _loop: Loop;
-  /** @internal set while this failed task's exception is unread */ _unretrievedRec: UnretrievedRecord | null = null;
+  /**
+   * @internal Who answers for a failure: `null` nobody yet; `true` someone took it (read it,
+   * or a promise from `then()` will get it); a record while this failed task's exception is
+   * unread, to be reported if it never is.
+   */
+  _retrieval: UnretrievedRecord | true | null = null;
 
   /** @internal Use `spawn()` or `loop.createTask()`. */
   constructor(body: TaskBody<T>, loop: Loop, options?: TaskOptions) {
@@ -251,6 +256,9 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
       // If the future it waited on was cancelled (by an earlier request), resuming raises
       // that future's CancelledError: the first message wins, as in asyncio.
       if (waiter === null || waiter._state !== CANCELLED) {
+        // The future it waited on failed, but the cancellation is what the coroutine gets:
+        // waking on it took its exception (asyncio's __wakeup reads result() first).
+        if (waiter !== null && waiter._state === REJECTED) waiter._retrieved();
         error = new CancelledError(this._cancelMessage);
         throwing = true;
       }
@@ -394,6 +402,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
     if (this._mustCancel) {
       this._mustCancel = false;
       if (f._state !== CANCELLED) {
+        if (f._state === REJECTED) f._retrieved(); // taken, and replaced by the cancellation
         this._finishCancelled(new CancelledError(this._cancelMessage));
         return;
       }
@@ -428,9 +437,10 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
       this._settle();
       this._state = REJECTED;
       this._value = e;
-      // Reported unless someone reads it (result(), exception(), await, yield*), as asyncio
-      // logs "Task exception was never retrieved"; a bare done callback does not count.
-      this._unretrievedRec = this._loop._trackUnretrieved(this as Task<unknown>);
+      // Reported unless someone reads it (result(), exception(), yield*, then()/await, even
+      // when that was before the failure), as asyncio logs "Task exception was never
+      // retrieved"; a bare done callback does not count.
+      if (this._retrieval === null) this._retrieval = this._loop._trackUnretrieved(this as Task<unknown>);
       this._scheduleCallbacks();
     }
   }
@@ -455,12 +465,15 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
     this._loop._unlinkTask(this as Task<unknown>);
   }
 
-  /** @internal */
+  /**
+   * @internal Someone answers for this task's failure, now or when it comes: `result()`,
+   * `exception()`, a task waking on it, or `then()` (the promise it returns rejects, so an
+   * unhandled failure is reported once, by the host, as an unhandled rejection).
+   */
   override _retrieved(): void {
-    const rec = this._unretrievedRec;
-    if (rec !== null) {
-      this._unretrievedRec = null;
-      this._loop._untrackUnretrieved(rec);
-    }
+    const rec = this._retrieval;
+    if (rec === true) return;
+    this._retrieval = true;
+    if (rec !== null) this._loop._untrackUnretrieved(rec);
   }
 }

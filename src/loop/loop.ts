@@ -161,6 +161,12 @@ export class Loop implements ErrorSink {
   private _liveHead: Task<unknown> | null = null;
   /** @internal failed tasks whose exception nobody read yet (records, not the tasks) */
   readonly _unretrieved: Set<UnretrievedRecord> = new Set();
+  /**
+   * @internal Whether this loop keeps its unread failures until it closes. A loop that never
+   * runs nor closes (the pool's host loop) keeps none: each is reported when its task is
+   * collected unread, and only then.
+   */
+  protected _holdsUnretrieved = true;
   /** @internal 0 when off */ readonly _slowStepMs: number;
   /** @internal */ readonly _id: number = ++loopIds;
   private _taskIds = 0;
@@ -672,7 +678,7 @@ export class Loop implements ErrorSink {
   /** @internal Starts tracking a failed task until its exception is read. */
   _trackUnretrieved(task: Task<unknown>): UnretrievedRecord {
     const rec: UnretrievedRecord = { loop: this, task: new WeakRef(task), name: task.name, error: task._value };
-    this._unretrieved.add(rec);
+    if (this._holdsUnretrieved) this._unretrieved.add(rec);
     unretrievedRegistry.register(task, rec, rec);
     return rec;
   }
@@ -688,9 +694,9 @@ export class Loop implements ErrorSink {
     for (const rec of this._unretrieved) this._reportRecord(rec);
   }
 
-  /** @internal */
+  /** @internal Reports one unread failure, once: from close(), or when its task is collected. */
   _reportRecord(rec: UnretrievedRecord): void {
-    if (!this._unretrieved.delete(rec)) return;
+    if (!this._unretrieved.delete(rec) && this._holdsUnretrieved) return;
     unretrievedRegistry.unregister(rec);
     this.callExceptionHandler({
       message: "Task exception was never retrieved",

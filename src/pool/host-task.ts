@@ -5,6 +5,8 @@
  * Instead such tasks belong to one private loop that is *closed* and never runs: a closed
  * loop's futures run their done callbacks as host microtasks, and the steps of its tasks
  * are taken here: the first from a host microtask, the next as soon as the call settles.
+ * A failed call nobody awaited, `then`ed or read is reported ("Task exception was never
+ * retrieved", with `console.error`) when it is garbage-collected: this loop never closes.
  * @module
  */
 import type { Runnable } from "../loop/handles.ts";
@@ -14,6 +16,7 @@ import { Task, type TaskBody } from "../task.ts";
 /** A closed loop that never runs: its tasks step from host microtasks. */
 class HostLoop extends Loop {
   private _drainQueued = false;
+  protected override _holdsUnretrieved = false;
   private _hostReady: Runnable[] = [];
 
   /**
@@ -37,8 +40,6 @@ class HostLoop extends Loop {
 
   private readonly _drainHost = (): void => {
     this._drainQueued = false;
-    // Nobody reports unobserved failures of a loop that never runs: do not keep them.
-    if (this._unretrieved.size > 0) this._unretrieved.clear();
     const ready = this._hostReady;
     this._hostReady = [];
     for (let i = 0; i < ready.length; i++) ready[i]!._run();
