@@ -1,0 +1,142 @@
+/**
+ * Fault tests: cancellation races and shutdown (issue 14, items 8 and 10a).
+ *
+ * A call nobody cancelled must never fail because a neighbour was cancelled, whatever the
+ * moment of that cancel: while the neighbour waits, as it starts, as its answer is on its way
+ * back, or right after it finished. And `destroy()` (or `close()`) resolves only once every
+ * worker process and thread has exited.
+ */
+import assert from "node:assert/strict";
+import { CancelledError, type Task, WorkerPool, type WorkerPoolOptions } from "../../mod.ts";
+import { resolvePoolOptions } from "../../src/pool/options.ts";
+import { ThreadBackend } from "../../src/pool/thread-backend.ts";
+import { describe, it, runtime } from "../harness.ts";
+
+type Tasks = typeof import("../fixtures/tasks.ts");
+const TASKS = new URL("../fixtures/tasks.ts", import.meta.url);
+
+/** Generous "it did not hang" bound for a test case; never a speed check. */
+const HANG_GUARD_MS = 180_000;
+
+type Flavour = "thread" | "process" | "own threads";
+
+/** A pool of `flavour`: `"own threads"` forces loopwork's own thread backend (Deno's default). */
+function pool(flavour: Flavour, options: WorkerPoolOptions = {}): WorkerPool<Tasks> {
+  const kind = flavour === "process" ? "process" : "thread";
+  const p = new WorkerPool<Tasks>(TASKS, { kind, ...options });
+  if (flavour === "own threads") {
+    (p as unknown as { _backend: unknown })._backend = new ThreadBackend(
+      resolvePoolOptions({ kind, ...options }),
+      TASKS.href,
+    );
+  }
+  return p;
+}
+
+/** Blocks this thread (not the workers) for `ms`: a worker's answer arrives meanwhile, unread. */
+function block(ms: number): void {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    // spin
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/** What became of a call: its value, or the error it failed with. */
+async function outcome(t: Task<unknown>): Promise<{ ok: true; value: unknown } | { ok: false; error: unknown }> {
+  try {
+    return { ok: true, value: await t };
+  } catch (error) {
+    return { ok: false, error };
+  }
+}
+
+function describeError(e: unknown): string {
+  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+}
+
+const flavours: Flavour[] = runtime === "node" ? ["thread", "process", "own threads"] : ["thread", "process"];
+
+describe("faults: a cancel never fails a neighbour", () => {
+  for (const flavour of flavours) {
+    it(`${flavour}: cancelling a call as its answer comes back never fails the call queued behind it`, async () => {
+      // One worker: `victim` runs, `innocent` waits in the pool's queue. The victim is
+      // cancelled just as its worker answers (the answer is on its way, unread), so the
+      // worker is stopped while the innocent call is handed on to the pool's next worker.
+      const p = pool(flavour, { maxWorkers: 1 });
+      const failures: string[] = [];
+      try {
+        assert.equal(await p.run("add", 0, 0), 0);
+        for (let i = 0; i < 24; i++) {
+          const victim = p.run("delayedEcho", i, i % 2 === 0 && flavour !== "process" ? 0 : 5);
+          const innocent = p.run("add", i, 1_000);
+          if (i % 2 === 0 && flavour !== "process") {
+            // Let the victim reach its worker, then hold this thread while the worker answers.
+            for (let k = 0; k < 5; k++) await Promise.resolve();
+            block(30);
+          } else {
+            // Cancel near the moment the 5 ms task answers. (A process's answer first crosses
+            // its IPC pipe, then a message port: the race is between the two.)
+            await delay(3 + Math.random() * 6);
+          }
+          victim.cancel();
+          const got = await outcome(innocent);
+          if (!got.ok) failures.push(`round ${i}: ${describeError(got.error)}`);
+          else if (got.value !== i + 1_000) failures.push(`round ${i}: wrong result ${String(got.value)}`);
+          const v = await outcome(victim);
+          if (v.ok) assert.equal(v.value, i, "a victim that finished first has its own result");
+          else assert.ok(v.error instanceof CancelledError, `the victim fails only as cancelled: ${describeError(v.error)}`);
+        }
+      } finally {
+        await p.destroy();
+      }
+      assert.deepEqual(failures, [], `innocent calls failed: ${failures.join("; ")}`);
+    }, HANG_GUARD_MS);
+
+    it(`${flavour}: a storm of random cancels fails no call that was not cancelled`, async () => {
+      const p = pool(flavour, { maxWorkers: 2 });
+      const failures: string[] = [];
+      try {
+        const calls: { task: Task<number>; i: number; cancelled: () => boolean }[] = [];
+        let previous: Task<number> | null = null;
+        for (let i = 0; i < 240; i++) {
+          const task: Task<number> = i % 3 === 0 ? p.run("add", i, 0) : p.run("delayedEcho", i, i % 4);
+          let cancelled = false;
+          const cancel = () => {
+            cancelled = task.cancel() || cancelled;
+          };
+          if (Math.random() < 0.2) {
+            const when = Math.floor(Math.random() * 5);
+            if (when === 0) cancel(); // before it starts
+            else if (when === 1) queueMicrotask(cancel); // as it starts
+            else if (when === 2 && previous !== null) previous.addDoneCallback(cancel); // as its neighbour finishes
+            else if (when === 3) {
+              // While answers are on their way back, unread.
+              setTimeout(() => {
+                block(Math.random() * 6);
+                cancel();
+              }, Math.random() * 4);
+            } else setTimeout(cancel, Math.random() * 8); // at some moment while queued or running
+          }
+          calls.push({ task, i, cancelled: () => cancelled });
+          previous = task;
+          if (i % 20 === 19) await delay(Math.random() * 10);
+        }
+        for (const { task, i, cancelled } of calls) {
+          const got = await outcome(task);
+          if (got.ok) {
+            if (got.value !== i) failures.push(`call ${i}: wrong result ${String(got.value)}`);
+          } else if (!(cancelled() && got.error instanceof CancelledError)) {
+            failures.push(`call ${i} (${cancelled() ? "cancelled" : "not cancelled"}): ${describeError(got.error)}`);
+          }
+        }
+      } finally {
+        await p.destroy();
+      }
+      assert.deepEqual(failures, [], `calls failed: ${failures.join("; ")}`);
+    }, HANG_GUARD_MS);
+  }
+});
