@@ -103,7 +103,7 @@ describe("faults: a cancel never fails a neighbour", () => {
         const calls: { task: Task<number>; i: number; cancelled: () => boolean }[] = [];
         let previous: Task<number> | null = null;
         for (let i = 0; i < 240; i++) {
-          const task: Task<number> = i % 3 === 0 ? p.run("add", i, 0) : p.run("delayedEcho", i, i % 4);
+          const task: Task<number> = i % 3 === 0 ? p.run("add", i, 0) : (p.run("delayedEcho", i, i % 4) as Task<number>);
           let cancelled = false;
           const cancel = () => {
             cancelled = task.cancel() || cancelled;
