@@ -7,7 +7,7 @@
  * worker process and thread has exited.
  */
 import assert from "node:assert/strict";
-import { CancelledError, type Task, WorkerPool, type WorkerPoolOptions } from "../../mod.ts";
+import { CancelledError, getRunningLoop, run, sleep, spawn, type Task, WorkerPool, type WorkerPoolOptions } from "../../mod.ts";
 import { resolvePoolOptions } from "../../src/pool/options.ts";
 import { ThreadBackend } from "../../src/pool/thread-backend.ts";
 import { describe, it, runtime } from "../harness.ts";
@@ -137,6 +137,105 @@ describe("faults: a cancel never fails a neighbour", () => {
         await p.destroy();
       }
       assert.deepEqual(failures, [], `calls failed: ${failures.join("; ")}`);
+    }, HANG_GUARD_MS);
+  }
+});
+
+type PidTasks = typeof import("../fixtures/pid-tasks.ts");
+const PID_TASKS = new URL("../fixtures/pid-tasks.ts", import.meta.url);
+
+/** Is process `pid` alive? (Signal 0 checks without sending anything.) */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as { code?: string }).code === "EPERM";
+  }
+}
+
+/** The pids of the `n` process workers of `p` (a pool of `n` workers at most). */
+async function workerPids(p: WorkerPool<PidTasks>, n: number): Promise<number[]> {
+  const pids = new Set<number>();
+  // The first round starts the workers; a worker that starts late may take two calls of a
+  // round, but each later round finds every worker idle.
+  for (let round = 0; round < 20 && pids.size < n; round++) {
+    const where = await Promise.all(Array.from({ length: n }, () => p.run("whereAfter", 50)));
+    for (const w of where) pids.add(w.pid);
+  }
+  assert.equal(pids.size, n, "every worker ran a call");
+  assert.ok(!pids.has(process.pid));
+  return [...pids];
+}
+
+const ends: { name: string; end: (p: WorkerPool<PidTasks>) => Promise<void> }[] = [
+  { name: "destroy()", end: (p) => p.destroy() },
+  { name: "close()", end: (p) => p.close() },
+  { name: "[Symbol.asyncDispose]()", end: (p) => p[Symbol.asyncDispose]() },
+];
+
+describe("faults: nothing outlives a pool", () => {
+  for (const { name, end } of ends) {
+    it(`process: once ${name} resolves, no worker process is alive (cancelled or running)`, async () => {
+      const p = new WorkerPool<PidTasks>(PID_TASKS, { kind: "process", maxWorkers: 3 });
+      const pids = await workerPids(p, 3);
+      const beats = new Int32Array(new SharedArrayBuffer(12));
+      // Every worker runs a call: one is cancelled (its worker is stopped and replaced), then
+      // destroy() stops the others (close() waits for calls: they are cancelled just before).
+      const calls = [0, 1, 2].map((slot) => p.run("heartbeat", beats, slot));
+      await delay(100);
+      calls[0]!.cancel();
+      if (name !== "destroy()") for (const call of calls) call.cancel();
+      await end(p);
+      const living = pids.filter(alive);
+      assert.deepEqual(living, [], `worker processes alive after ${name}: ${living.join(", ")}`);
+      for (const call of calls) await outcome(call);
+    }, HANG_GUARD_MS);
+  }
+
+  it("process: once run() ends, no worker process of the executor it closes is alive", async () => {
+    const p = new WorkerPool<PidTasks>(PID_TASKS, { kind: "process", maxWorkers: 2 });
+    const pids = await workerPids(p, 2);
+    const beats = new Int32Array(new SharedArrayBuffer(8));
+    await run(function* () {
+      const loop = getRunningLoop();
+      loop.setDefaultExecutor(p);
+      // Left running: run() cancels them (stopping their workers), then closes the executor.
+      spawn(function* () {
+        yield* loop.runInExecutor(null, "heartbeat", beats, 0);
+      });
+      spawn(function* () {
+        yield* loop.runInExecutor(null, "heartbeat", beats, 1);
+      });
+      yield* sleep(100);
+    });
+    const living = pids.filter(alive);
+    assert.deepEqual(living, [], `worker processes alive after run(): ${living.join(", ")}`);
+  }, HANG_GUARD_MS);
+
+  for (const flavour of flavours.filter((f) => f !== "process")) {
+    it(`${flavour}: once destroy() resolves, no worker thread runs any more (running or cancelled)`, async () => {
+      const kind = "thread";
+      const p = new WorkerPool<PidTasks>(PID_TASKS, { kind, maxWorkers: 2 });
+      if (flavour === "own threads") {
+        (p as unknown as { _backend: unknown })._backend = new ThreadBackend(
+          resolvePoolOptions({ kind, maxWorkers: 2 }),
+          PID_TASKS.href,
+        );
+      }
+      const beats = new Int32Array(new SharedArrayBuffer(8));
+      const cancelled = p.run("heartbeat", beats, 0);
+      const running = p.run("heartbeat", beats, 1);
+      // Both threads beat.
+      while (Atomics.load(beats, 0) === 0 || Atomics.load(beats, 1) === 0) await delay(10);
+      cancelled.cancel();
+      await p.destroy();
+      const before = [Atomics.load(beats, 0), Atomics.load(beats, 1)];
+      // A thread still alive would go on counting; give it time to show.
+      await delay(200);
+      assert.deepEqual([Atomics.load(beats, 0), Atomics.load(beats, 1)], before, "a worker thread still runs");
+      await outcome(cancelled);
+      await outcome(running);
     }, HANG_GUARD_MS);
   }
 });
