@@ -174,6 +174,10 @@ const ends: { name: string; end: (p: WorkerPool<PidTasks>) => Promise<void> }[] 
   { name: "[Symbol.asyncDispose]()", end: (p) => p[Symbol.asyncDispose]() },
 ];
 
+// Deno 2.9 cannot stop a worker thread stuck in JavaScript that never yields: terminate()
+// resolves and "exit" fires, but the thread runs on until the process is killed
+// (denoland/deno#35657). So on Deno a cancelled or timed-out CPU-bound call on a thread goes
+// on burning its core, and destroy() cannot end it; processes are stopped on both runtimes.
 describe("faults: nothing outlives a pool", () => {
   for (const { name, end } of ends) {
     it(`process: once ${name} resolves, no worker process is alive (cancelled or running)`, async () => {
@@ -224,8 +228,10 @@ describe("faults: nothing outlives a pool", () => {
         );
       }
       const beats = new Int32Array(new SharedArrayBuffer(8));
-      const cancelled = p.run("heartbeat", beats, 0);
-      const running = p.run("heartbeat", beats, 1);
+      // Deno cannot stop a thread that never yields (see the note below): its calls yield there.
+      const task = runtime === "deno" ? "heartbeatYielding" : "heartbeat";
+      const cancelled = p.run(task, beats, 0);
+      const running = p.run(task, beats, 1);
       // Both threads beat.
       while (Atomics.load(beats, 0) === 0 || Atomics.load(beats, 1) === 0) await delay(10);
       cancelled.cancel();
