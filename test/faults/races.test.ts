@@ -7,7 +7,16 @@
  * worker process and thread has exited.
  */
 import assert from "node:assert/strict";
-import { CancelledError, getRunningLoop, run, sleep, spawn, type Task, WorkerPool, type WorkerPoolOptions } from "../../mod.ts";
+import {
+  CancelledError,
+  getRunningLoop,
+  run,
+  sleep,
+  spawn,
+  type Task,
+  WorkerPool,
+  type WorkerPoolOptions,
+} from "../../mod.ts";
 import { resolvePoolOptions } from "../../src/pool/options.ts";
 import { ThreadBackend } from "../../src/pool/thread-backend.ts";
 import { describe, it, runtime } from "../harness.ts";
@@ -87,8 +96,11 @@ describe("faults: a cancel never fails a neighbour", () => {
           if (!got.ok) failures.push(`round ${i}: ${describeError(got.error)}`);
           else if (got.value !== i + 1_000) failures.push(`round ${i}: wrong result ${String(got.value)}`);
           const v = await outcome(victim);
-          if (v.ok) assert.equal(v.value, i, "a victim that finished first has its own result");
-          else assert.ok(v.error instanceof CancelledError, `the victim fails only as cancelled: ${describeError(v.error)}`);
+          if (v.ok) {
+            assert.equal(v.value, i, "a victim that finished first has its own result");
+          } else {
+            assert.ok(v.error instanceof CancelledError, `the victim fails only as cancelled: ${describeError(v.error)}`);
+          }
         }
       } finally {
         await p.destroy();
@@ -97,44 +109,50 @@ describe("faults: a cancel never fails a neighbour", () => {
     }, HANG_GUARD_MS);
 
     it(`${flavour}: a storm of random cancels fails no call that was not cancelled`, async () => {
-      const p = pool(flavour, { maxWorkers: 2 });
       const failures: string[] = [];
-      try {
-        const calls: { task: Task<number>; i: number; cancelled: () => boolean }[] = [];
-        let previous: Task<number> | null = null;
-        for (let i = 0; i < 240; i++) {
-          const task: Task<number> = i % 3 === 0 ? p.run("add", i, 0) : (p.run("delayedEcho", i, i % 4) as Task<number>);
-          let cancelled = false;
-          const cancel = () => {
-            cancelled = task.cancel() || cancelled;
-          };
-          if (Math.random() < 0.2) {
-            const when = Math.floor(Math.random() * 5);
-            if (when === 0) cancel(); // before it starts
-            else if (when === 1) queueMicrotask(cancel); // as it starts
-            else if (when === 2 && previous !== null) previous.addDoneCallback(cancel); // as its neighbour finishes
-            else if (when === 3) {
-              // While answers are on their way back, unread.
-              setTimeout(() => {
-                block(Math.random() * 6);
-                cancel();
-              }, Math.random() * 4);
-            } else setTimeout(cancel, Math.random() * 8); // at some moment while queued or running
+      // One worker (every call after a stopped one waits for a new worker), then two.
+      for (const maxWorkers of [1, 2]) {
+        const p = pool(flavour, { maxWorkers });
+        try {
+          const calls: { task: Task<number>; i: number; cancelled: () => boolean }[] = [];
+          let previous: Task<number> | null = null;
+          for (let i = 0; i < 160; i++) {
+            const task: Task<number> = i % 3 === 0
+              ? p.run("add", i, 0)
+              : (p.run("delayedEcho", i, i % 4) as Task<number>);
+            let cancelled = false;
+            const cancel = () => {
+              cancelled = task.cancel() || cancelled;
+            };
+            if (Math.random() < 0.2) {
+              const when = Math.floor(Math.random() * 5);
+              if (when === 0) cancel(); // before it starts
+              else if (when === 1) queueMicrotask(cancel); // as it starts
+              else if (when === 2 && previous !== null) previous.addDoneCallback(cancel); // as its neighbour finishes
+              else if (when === 3) {
+                // While answers are on their way back, unread.
+                setTimeout(() => {
+                  block(Math.random() * 6);
+                  cancel();
+                }, Math.random() * 4);
+              } else setTimeout(cancel, Math.random() * 8); // at some moment while queued or running
+            }
+            calls.push({ task, i, cancelled: () => cancelled });
+            previous = task;
+            if (i % 20 === 19) await delay(Math.random() * 10);
           }
-          calls.push({ task, i, cancelled: () => cancelled });
-          previous = task;
-          if (i % 20 === 19) await delay(Math.random() * 10);
-        }
-        for (const { task, i, cancelled } of calls) {
-          const got = await outcome(task);
-          if (got.ok) {
-            if (got.value !== i) failures.push(`call ${i}: wrong result ${String(got.value)}`);
-          } else if (!(cancelled() && got.error instanceof CancelledError)) {
-            failures.push(`call ${i} (${cancelled() ? "cancelled" : "not cancelled"}): ${describeError(got.error)}`);
+          for (const { task, i, cancelled } of calls) {
+            const got = await outcome(task);
+            if (got.ok) {
+              if (got.value !== i) failures.push(`${maxWorkers} workers, call ${i}: wrong result ${String(got.value)}`);
+            } else if (!(cancelled() && got.error instanceof CancelledError)) {
+              const state = cancelled() ? "cancelled" : "not cancelled";
+              failures.push(`${maxWorkers} workers, call ${i} (${state}): ${describeError(got.error)}`);
+            }
           }
+        } finally {
+          await p.destroy();
         }
-      } finally {
-        await p.destroy();
       }
       assert.deepEqual(failures, [], `calls failed: ${failures.join("; ")}`);
     }, HANG_GUARD_MS);
@@ -189,7 +207,7 @@ describe("faults: nothing outlives a pool", () => {
       const calls = [0, 1, 2].map((slot) => p.run("heartbeat", beats, slot));
       await delay(100);
       calls[0]!.cancel();
-      if (name !== "destroy()") for (const call of calls) call.cancel();
+      if (name !== "destroy()") { for (const call of calls) call.cancel(); }
       await end(p);
       const living = pids.filter(alive);
       assert.deepEqual(living, [], `worker processes alive after ${name}: ${living.join(", ")}`);
