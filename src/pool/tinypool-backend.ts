@@ -1,8 +1,9 @@
 /**
  * The tinypool backend: worker threads (`worker_threads`) or child processes
  * (`child_process`), on Node and on Deno. Every worker loads workers/runtime, which imports
- * the task module lazily. Tinypool's own queue stays empty (the WorkerPool hands it at most
- * one call per worker), so its job is to start, stop, replace and talk to workers.
+ * the task module lazily. The WorkerPool hands tinypool at most one call per worker, so a call
+ * waits in tinypool's queue only while a worker starts; tinypool's job is to start, stop,
+ * replace and talk to workers. A stopped worker never takes a waiting call (see `_stop`).
  * @module
  */
 import { randomUUID } from "node:crypto";
@@ -10,7 +11,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { TransferListItem } from "node:worker_threads";
-import Tinypool, { type Task as TinypoolTask, type TaskQueue } from "tinypool";
+import Tinypool, { type Task as TinypoolTask, type TaskQueue, type TinypoolWorker } from "tinypool";
 import type { PoolBackend } from "./backend.ts";
 import type { AbortHook } from "./call.ts";
 import { WorkerCrashedError } from "./errors.ts";
@@ -29,25 +30,101 @@ import {
 
 const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
 
-/** A queue of its own per pool: tinypool's default queue object is shared by all pools. */
+/**
+ * One call's way through tinypool, and the abort hook tinypool listens on for it (the
+ * `once`/`off` shape it accepts). The pool's cancel or timeout reaches it through `stop`.
+ */
+class Run implements AbortHook {
+  /** Tinypool's abort listener for the current attempt; null once tinypool has let go. */
+  listener: (() => void) | null = null;
+  /** Tinypool's record of the call while it waits in tinypool's queue; null once a worker has it. */
+  queued: TinypoolTask | null = null;
+  /** Held back by the backend (not in tinypool) until no stopped worker can answer any more. */
+  parked = false;
+  /** Stopped while a worker ran it: that worker may still answer, until tinypool lets go. */
+  stopping = false;
+  /** Counts attempts: a call taken back from tinypool's queue is handed to it again. */
+  attempt = 0;
+  /** Settle the caller's promise, for a call that waited in a queue (see `TinypoolBackend._follow`). */
+  resolve: ((raw: unknown) => void) | null = null;
+  reject: ((e: unknown) => void) | null = null;
+  readonly options: { transferList: TransferListItem[] | undefined; signal: Run };
+  readonly stop = (): void => this._backend._stop(this);
+
+  constructor(
+    private readonly _backend: TinypoolBackend,
+    readonly message: unknown,
+    transferList: TransferListItem[] | undefined,
+  ) {
+    this.options = { transferList, signal: this };
+  }
+
+  once(_event: "abort", listener: () => void): void {
+    this.listener = listener;
+  }
+
+  /** Tinypool is done with the call: it answered, or its (stopped) worker has exited. */
+  off(_event: "abort", _listener: () => void): void {
+    this.listener = null;
+    if (this.stopping) {
+      this.stopping = false;
+      this._backend._stopped();
+    }
+  }
+}
+
+/**
+ * Tinypool's queue, one per pool (tinypool's default queue object is shared by all pools).
+ * A call waits here only while tinypool starts a worker for it. Tinypool hands the oldest
+ * call to whichever worker tells it it is free, even a worker it is stopping whose answer
+ * arrives late, so while any stopped worker can still answer, the backend keeps the calls
+ * itself (see `TinypoolBackend._stop`).
+ */
 class OwnQueue implements TaskQueue {
-  private readonly tasks: TinypoolTask[] = [];
+  private readonly runs: Run[] = [];
+  /** The call being handed to tinypool's `run()`, which pushes it here if no worker is free. */
+  current: Run | null = null;
+
+  constructor(private readonly _backend: TinypoolBackend) {}
+
   get size(): number {
-    return this.tasks.length;
+    return this.runs.length;
   }
   shift(): TinypoolTask | null {
-    return this.tasks.shift() ?? null;
+    const run = this.runs.shift();
+    if (run === undefined) return null;
+    const task = run.queued;
+    run.queued = null;
+    return task;
   }
   remove(task: TinypoolTask): void {
-    const i = this.tasks.indexOf(task);
-    if (i >= 0) this.tasks.splice(i, 1);
+    const i = this.runs.findIndex((r) => r.queued === task);
+    if (i >= 0) this.runs.splice(i, 1)[0]!.queued = null;
   }
   push(task: TinypoolTask): void {
-    this.tasks.push(task);
+    const run = this.current;
+    if (run === null) throw new Error("loopwork: tinypool queued a call it was not handed");
+    run.queued = task;
+    if (this._backend._unsafe()) this._backend._park(run);
+    else this.runs.push(run);
+  }
+  /** Takes every waiting call out of tinypool's sight, oldest first. */
+  drain(): Run[] {
+    return this.runs.splice(0);
   }
   cancel(): void {
-    while (this.tasks.length > 0) this.tasks.pop()!.cancel();
+    for (const run of this.runs.splice(0)) {
+      const task = run.queued!;
+      run.queued = null;
+      task.cancel();
+    }
   }
+}
+
+function abortError(): Error {
+  const e = new Error("the call was aborted before a worker took it");
+  e.name = "AbortError";
+  return e;
 }
 
 let workerEntry: string | undefined;
@@ -166,6 +243,11 @@ export class TinypoolBackend implements PoolBackend {
   private readonly _exitToken = randomUUID();
   private readonly _exitNotice = exitNoticePattern(this._exitToken);
   private readonly _limits: Readonly<ResourceLimits> | null;
+  private readonly _queue = new OwnQueue(this);
+  private _destroyed = false;
+  /** Every worker tinypool started, until it has exited (tinypool forgets those it stops). */
+  private readonly _seen = new WeakSet<TinypoolWorker>();
+  private readonly _exits = new Set<Promise<void>>();
 
   constructor(options: ResolvedPoolOptions, module: string | null) {
     this._process = options.kind === "process";
@@ -181,14 +263,16 @@ export class TinypoolBackend implements PoolBackend {
       maxQueue: Infinity,
       // Tinypool's Atomics fast path hangs under Deno.
       useAtomics: !isDeno,
-      taskQueue: new OwnQueue(),
+      taskQueue: this._queue,
       ...(this._process && !isDeno ? { serialization: "advanced" as const } : {}),
       // Threads speak the short wire (see ShortCall); processes get no workerData from tinypool.
       ...(this._process ? {} : { workerData: { loopworkModule: module, loopworkExitToken: this._exitToken } }),
       ...limitOptions(this._process, options.resourceLimits),
     });
     // A worker that dies with no call running is replaced; there is nobody to tell.
-    this._pool.on("error", () => {});
+    // (It may have been started after a call it crashed, or to keep minWorkers.)
+    this._pool.on("error", () => this._watchWorkers());
+    this._watchWorkers();
   }
 
   call(req: CallRequest, transfer: readonly TransferListItem[], abort: AbortHook): Promise<unknown> {
@@ -207,11 +291,105 @@ export class TinypoolBackend implements PoolBackend {
         return Promise.reject(clone);
       }
     }
-    return this._pool.run(message, {
-      // Child processes copy everything; only threads can move buffers.
-      transferList: this._process || transfer.length === 0 ? undefined : (transfer as TransferListItem[]),
-      signal: abort,
-    }) as Promise<unknown>;
+    // Child processes copy everything; only threads can move buffers.
+    const transferList = this._process || transfer.length === 0 ? undefined : (transfer as TransferListItem[]);
+    const run = new Run(this, message, transferList);
+    abort.once("abort", run.stop);
+    const pending = this._run(run);
+    // A worker has it (the usual case): tinypool's promise is the answer.
+    if (run.queued === null && !run.parked) return pending;
+    // It waits for a worker: it may be taken back and handed over again (see _stop).
+    return new Promise((resolve, reject) => {
+      run.resolve = resolve;
+      run.reject = reject;
+      this._follow(run, pending, 0);
+    });
+  }
+
+  /** Hands `run` to tinypool; a worker takes it, or it waits in the queue. */
+  private _run(run: Run): Promise<unknown> {
+    this._queue.current = run;
+    let pending: Promise<unknown>;
+    try {
+      pending = this._pool.run(run.message, run.options) as Promise<unknown>;
+    } finally {
+      this._queue.current = null;
+    }
+    // Tinypool starts a worker only for a call it queues: watch the new one's exit.
+    if (run.queued !== null || run.parked) this._watchWorkers();
+    return pending;
+  }
+
+  /** Settles `run`'s promise with attempt `attempt`, unless the call was taken back meanwhile. */
+  private _follow(run: Run, pending: Promise<unknown>, attempt: number): void {
+    pending.then(
+      (raw) => {
+        if (run.attempt === attempt) run.resolve!(raw);
+      },
+      (e: unknown) => {
+        if (run.attempt === attempt) run.reject!(e);
+      },
+    );
+  }
+
+  /** Stopped workers that can still answer (each makes tinypool hand out its queue). */
+  private _stopping = 0;
+  /** Calls the backend holds meanwhile, oldest first. */
+  private readonly _parked: Run[] = [];
+
+  /** @internal Is a stopped worker still able to answer? Then no call may wait in tinypool's queue. */
+  _unsafe(): boolean {
+    return this._stopping > 0;
+  }
+
+  /** @internal Takes `run` back from tinypool's queue (it never reached a worker); it waits here. */
+  _park(run: Run): void {
+    const task = run.queued!;
+    run.queued = null;
+    run.parked = true;
+    run.attempt++;
+    run.listener = null;
+    this._parked.push(run);
+    // Tinypool forgets it (its promise rejects, which the attempt count ignores).
+    task.cancel();
+  }
+
+  /**
+   * @internal The pool stops `run` (a cancel, a timeout, destroy). A waiting call just leaves.
+   * A running call's worker is stopped by tinypool; until tinypool lets go of the call (its
+   * late answer arrived, or the worker has exited), that worker could still tell tinypool it
+   * is free and be handed a waiting call, which would then die with it. So the waiting calls
+   * leave tinypool's queue, and wait here until then.
+   */
+  _stop(run: Run): void {
+    if (run.parked) {
+      run.parked = false;
+      run.attempt++;
+      const i = this._parked.indexOf(run);
+      if (i >= 0) this._parked.splice(i, 1);
+      run.reject?.(abortError());
+      return;
+    }
+    const listener = run.listener;
+    if (listener === null) return;
+    if (run.queued === null) {
+      run.stopping = true;
+      this._stopping++;
+      for (const waiting of this._queue.drain()) this._park(waiting);
+    }
+    listener();
+    // Tinypool may start a worker to keep minWorkers.
+    this._watchWorkers();
+  }
+
+  /** @internal A stopped worker can answer no more: once none can, the held calls go to tinypool. */
+  _stopped(): void {
+    if (--this._stopping > 0 || this._destroyed) return;
+    for (const run of this._parked.splice(0)) {
+      run.parked = false;
+      const attempt = run.attempt;
+      this._follow(run, this._run(run), attempt);
+    }
   }
 
   result(raw: unknown): unknown {
@@ -223,6 +401,8 @@ export class TinypoolBackend implements PoolBackend {
 
   failure(error: unknown, req: CallRequest): unknown {
     if (isThreadFailure(error)) return deserializeError(error.loopworkError);
+    // A worker died: tinypool may have started another to keep minWorkers.
+    this._watchWorkers();
     const limits = outOfMemory(error, this._process, this._limits, describeRequest(req));
     if (limits !== undefined) return limits;
     return crashError(error, describeRequest(req), this._exitNotice);
@@ -232,7 +412,28 @@ export class TinypoolBackend implements PoolBackend {
     return this._pool.threads.length;
   }
 
-  destroy(): Promise<void> {
-    return this._pool.destroy();
+  /** Stops every worker; resolves once each one tinypool ever started has exited. */
+  async destroy(): Promise<void> {
+    this._destroyed = true;
+    this._watchWorkers();
+    for (const run of this._parked.splice(0)) {
+      run.parked = false;
+      run.attempt++;
+      run.reject!(new Error("the pool's workers have been stopped"));
+    }
+    await this._pool.destroy();
+    // Tinypool waits for the workers it still had, not for those it stopped before.
+    await Promise.all(this._exits);
+  }
+
+  /** Watches the exit of each worker not seen yet. */
+  private _watchWorkers(): void {
+    for (const worker of this._pool.threads) {
+      if (this._seen.has(worker)) continue;
+      this._seen.add(worker);
+      const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+      this._exits.add(exited);
+      void exited.then(() => this._exits.delete(exited));
+    }
   }
 }
