@@ -17,6 +17,8 @@
  * @module
  */
 import { randomUUID } from "node:crypto";
+// Timers that can be unref'd on Deno too (its global setInterval returns a number).
+import { clearInterval, setInterval } from "node:timers";
 import type { TransferListItem } from "node:worker_threads";
 import type { ConnectionOptions, Queue, QueueEventsProducer } from "bullmq";
 import { describeValue } from "../future.ts";
@@ -28,8 +30,10 @@ import {
   errorFromReason,
   type JobData,
   KEEP_FINISHED,
+  isAuthError,
   loadIdentity,
   type ModuleIdentity,
+  refusedError,
 } from "./bullmq-wire.ts";
 import type { AbortHook } from "./call.ts";
 import { PoolClosedError, PoolConnectionError } from "./errors.ts";
@@ -47,13 +51,19 @@ interface Pending {
 
 const noop = (): void => {};
 
-function timeoutAfter(ms: number, onTimeout: () => Error): { promise: Promise<never>; clear(): void } {
+/** A promise that rejects after `ms` (or at once with `fail`). */
+function timeoutAfter(
+  ms: number,
+  onTimeout: () => Error,
+): { promise: Promise<never>; clear(): void; fail(e: Error): void } {
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let fail: (e: Error) => void = noop;
   const promise = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(onTimeout()), ms);
+    fail = reject;
   });
   promise.catch(noop);
-  return { promise, clear: () => clearTimeout(timer) };
+  return { promise, clear: () => clearTimeout(timer), fail: (e) => fail(e) };
 }
 
 /** Encodes the arguments (or items); a value that cannot cross gets an error naming it. */
@@ -334,12 +344,14 @@ export class BullmqBackend implements PoolBackend {
     this._connection ??= connectionOptions(o.connection, o.connectTimeoutMs);
     const connection = this._connection;
     let lastError: unknown;
-    const remember = (e: unknown) => {
-      lastError = e;
-    };
     const mq = await import("bullmq");
     // The deadline starts once bullmq is loaded: loading it is not waiting for Redis.
     const deadline = timeoutAfter(o.connectTimeoutMs, () => this._connectionError("", lastError));
+    const remember = (e: unknown) => {
+      lastError = e;
+      // A refused password does not get better by waiting.
+      if (isAuthError(e)) deadline.fail(refusedError(o.connection, e));
+    };
     const made: Array<{ close(): Promise<void>; getBackend(): { client: Promise<unknown> } }> = [];
     try {
       const queue = new mq.Queue(o.queue, { connection });

@@ -128,6 +128,19 @@ export function errorFromReason(reason: string, label: string): Error {
   return new Error(`${label} failed on a worker: ${reason}`);
 }
 
+/** @internal Whether a Redis error says the credentials were refused (waiting will not help). */
+export function isAuthError(e: unknown): boolean {
+  return e instanceof Error && /^(?:WRONGPASS|NOAUTH|NOPERM)\b|invalid password/i.test(e.message);
+}
+
+/** @internal The error for a Redis that refused the credentials. */
+export function refusedError(connection: string | ConnectionOptions, e: unknown): PoolConnectionError {
+  return new PoolConnectionError(
+    `Redis at ${describeConnection(connection)} refused the connection: ${(e as Error).message}`,
+    { cause: e },
+  );
+}
+
 /** @internal A URL without its password, for messages. */
 export function describeConnection(connection: string | ConnectionOptions): string {
   if (typeof connection === "string") {
