@@ -176,3 +176,47 @@ export function connectionOptions(connection: string | ConnectionOptions, connec
   if (url.protocol === "rediss:") options.tls = { servername: url.hostname };
   return options as ConnectionOptions;
 }
+
+/**
+ * @internal Connects to Redis and pings it within `connectTimeoutMs`, then disconnects;
+ * throws PoolConnectionError naming the server (at once when it refuses the credentials).
+ */
+export async function checkRedis(connection: string | ConnectionOptions, connectTimeoutMs: number): Promise<void> {
+  const mq = await import("bullmq");
+  const where = describeConnection(connection);
+  let lastError: unknown;
+  let fail: (e: Error) => void = () => {};
+  const failed = new Promise<never>((_, reject) => {
+    fail = reject;
+  });
+  failed.catch(() => {});
+  const timer = setTimeout(() =>
+    fail(
+      new PoolConnectionError(
+        `cannot reach Redis at ${where} within ${connectTimeoutMs} ms` +
+          (lastError instanceof Error ? `: ${lastError.message}` : ""),
+        lastError !== undefined ? { cause: lastError } : undefined,
+      ),
+    ), connectTimeoutMs);
+  const queue = new mq.Queue("loopwork-check", { connection: connectionOptions(connection, connectTimeoutMs) });
+  queue.on("error", (e) => {
+    lastError = e;
+    if (isAuthError(e)) fail(refusedError(connection, e));
+  });
+  try {
+    await Promise.race([
+      queue.waitUntilReady().then(async () => {
+        const client = (await queue.getBackend().client) as unknown as { ping(): Promise<unknown> };
+        await client.ping();
+      }),
+      failed,
+    ]);
+  } finally {
+    clearTimeout(timer);
+    // Not yet connected: close() disconnects at once; connected: QUIT, answered at once.
+    let t: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([queue.close().catch(() => {}), new Promise((r) => (t = setTimeout(r, 1_000)))]);
+    clearTimeout(t);
+    queue.getBackend().client.then((c) => (c as unknown as { disconnect(): void }).disconnect(), () => {});
+  }
+}
