@@ -147,6 +147,13 @@ export interface WorkerProcess {
   stop(): Promise<string>;
   /** SIGKILL, at once. */
   kill(): Promise<void>;
+  /**
+   * Sends `signal` with `process.kill` (Deno's ChildProcess.kill() would record the signal
+   * as the way the child ended, whatever its exit code).
+   */
+  signal(signal: "SIGTERM" | "SIGINT"): void;
+  /** Waits for it to exit; resolves with its exit code (null if a signal ended it). */
+  exit(): Promise<number | null>;
 }
 
 /** Starts `loopwork worker --connection url --queue queue --module fixtures/tasks.ts --threads n`. */
@@ -195,6 +202,13 @@ export async function startProcess(args: string[], script = cli, ready = /loopwo
     async kill() {
       child.kill("SIGKILL");
       await exited(child);
+    },
+    signal(signal) {
+      if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, signal);
+    },
+    async exit() {
+      await exited(child);
+      return child.exitCode;
     },
   };
 }

@@ -143,7 +143,7 @@ if (!redisAvailable && !redisRequired) {
         await using p = pool(c);
         // Each worker has one thread: two jobs active at once are on two workers. (No wall-clock
         // speed-up is asserted: a loaded machine may not give the two processes two cores.)
-        const calls = [p.run("busy", 8_000), p.run("busy", 8_000)];
+        const calls = [p.run("busy", 6_000), p.run("busy", 6_000)];
         await eventually(async () => (await counts(c)).active === 2, "both calls run at once", 20_000);
         const results = await Promise.all(calls);
         assert.ok(results.every((n) => n > 0));
@@ -213,7 +213,7 @@ if (!redisAvailable && !redisRequired) {
         // may stay down before the calls fail) leaves a loaded machine ample room for it.
         await using p = pool(c, { connectTimeoutMs: 30_000 });
         assert.equal(await p.run("add", 1, 2), 3);
-        const inFlight = p.run("busy", 20_000); // still running when Redis restarts, however loaded
+        const inFlight = p.run("busy", 6_000); // still running when Redis restarts on a loaded machine
         await eventually(async () => (await counts(c)).active === 1, "a call runs");
         await c.redis.restart(); // without persistence: its job is lost, and the call says so
         await assert.rejects(Promise.resolve(inFlight), /its job is gone from Redis/);

@@ -275,7 +275,7 @@ export async function serveQueue(options: ServeOptions): Promise<QueueServer> {
   let down = false;
   for (const r of raws) {
     r.on("close", () => {
-      if (ending || down) return;
+      if (ending || stopping || down) return;
       down = true;
       options.log?.(`lost Redis at ${where}; reconnecting (the jobs held here are retried elsewhere if it stays away)`);
     });
@@ -287,6 +287,7 @@ export async function serveQueue(options: ServeOptions): Promise<QueueServer> {
   }
   worker.run().catch(noop);
 
+  let stopping = false;
   let graceful: Promise<void> | null = null;
   let forced: Promise<void> | null = null;
   return {
@@ -294,6 +295,7 @@ export async function serveQueue(options: ServeOptions): Promise<QueueServer> {
     description: `queue ${JSON.stringify(options.queue)} on ${where}`,
     running: () => running.size,
     close(force = false): Promise<void> {
+      stopping = true;
       if (force) {
         return forced ??= (async () => {
           // Stops the running jobs (their threads) and hands the jobs back, Redis or not.

@@ -83,8 +83,9 @@ if (!redisAvailable && !redisRequired) {
         await within(destroyed.destroy(), 20_000, "destroy()");
         // The worker keeps trying to reconnect, and stops on the first SIGTERM.
         assert.equal(worker.child.exitCode, null, "the worker waited for Redis");
-        const out = await within(worker.stop(), 20_000, "the worker's exit after SIGTERM");
-        assert.equal(worker.child.exitCode, 0, out);
+        worker.signal("SIGTERM");
+        assert.equal(await within(worker.exit(), 20_000, "the worker's exit after SIGTERM"), 0, worker.output());
+        const out = worker.output();
         assert.match(out, /lost Redis at/);
         assert.match(out, /stopped: queue/);
       } finally {
@@ -182,23 +183,22 @@ if (!redisAvailable && !redisRequired) {
         const graceful = await startWorker(redis.url, queue, 1);
         const finishing = p.run("busy", 1_500);
         await eventually(async () => (await counts(redis.port, queue)).active === 1, "the call runs");
-        graceful.child.kill("SIGTERM");
+        graceful.signal("SIGTERM");
         assert.ok((await finishing) > 0, "the held job finished");
-        const out = await within(graceful.stop(), 20_000, "the exit after SIGTERM");
-        assert.equal(graceful.child.exitCode, 0, out);
-        assert.match(out, /SIGTERM: finishing the 1 jobs it holds/);
+        assert.equal(await within(graceful.exit(), 20_000, "the exit after SIGTERM"), 0, graceful.output());
+        assert.match(graceful.output(), /SIGTERM: finishing the 1 jobs it holds/);
 
         // A job far longer than the guard, and a grace period as long: only the second signal stops it in time.
         const forced = await startWorker(redis.url, queue, 1, TASKS_FILE, ["--grace-ms", "600000"]);
         const long = p.run("busy", 120_000);
         Promise.resolve(long).catch(() => {});
         await eventually(async () => (await counts(redis.port, queue)).active === 1, "the long call runs");
-        forced.child.kill("SIGTERM");
+        forced.signal("SIGTERM");
         await eventually(() => /finishing the 1 jobs/.test(forced.output()), "the first signal was taken");
-        forced.child.kill("SIGTERM");
-        const out2 = await within(forced.stop(), 30_000, "the exit after a second SIGTERM");
-        assert.match(out2, /handing back the jobs it holds/);
-        assert.match(out2, /stopped: queue/);
+        forced.signal("SIGINT");
+        assert.equal(await within(forced.exit(), 30_000, "the exit after a second signal"), 0, forced.output());
+        assert.match(forced.output(), /SIGINT: handing back the jobs it holds/);
+        assert.match(forced.output(), /stopped: queue/);
       } finally {
         await redis.stop();
       }
