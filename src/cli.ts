@@ -66,7 +66,9 @@ export async function main(argv: string[]): Promise<number> {
     return await command.main(rest);
   } catch (e) {
     const err = e as Error;
-    process.stderr.write(`loopwork ${first}: failed: ${err?.stack ?? String(e)}\n`);
+    // An unreachable Redis is the user's setting, not a bug: its message says it all.
+    const expected = err?.name === "PoolConnectionError";
+    process.stderr.write(`loopwork ${first}: failed: ${expected ? err.message : err?.stack ?? String(e)}\n`);
     return 1;
   }
 }

@@ -92,19 +92,23 @@ export interface RedisServer {
   restart(): Promise<void>;
 }
 
-function spawnRedis(port: number): ChildProcess {
+function spawnRedis(port: number, extra: readonly string[]): ChildProcess {
   return track(spawn(
     "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes"],
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "yes", ...extra],
     { stdio: ["ignore", "pipe", "pipe"] },
   ));
 }
 
-/** Starts `redis-server --port <free> --save "" --appendonly no` on 127.0.0.1. */
-export async function startRedis(): Promise<RedisServer> {
+/**
+ * Starts `redis-server --port <free> --save "" --appendonly no` on 127.0.0.1, with the
+ * password `password` if given (`url` then carries it).
+ */
+export async function startRedis(password?: string): Promise<RedisServer> {
+  const extra = password === undefined ? [] : ["--requirepass", password];
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
-    let child = spawnRedis(port);
+    let child = spawnRedis(port, extra);
     try {
       await waitForOutput(child, /Ready to accept connections/, "redis-server", 10_000);
     } catch (e) {
@@ -120,12 +124,12 @@ export async function startRedis(): Promise<RedisServer> {
       await exited(child);
     };
     return {
-      url: `redis://127.0.0.1:${port}`,
+      url: `redis://${password === undefined ? "" : `:${encodeURIComponent(password)}@`}127.0.0.1:${port}`,
       port,
       stop,
       async restart() {
         await stop();
-        child = spawnRedis(port);
+        child = spawnRedis(port, extra);
         await waitForOutput(child, /Ready to accept connections/, "redis-server (restarted)", 10_000);
         child.stdout?.resume();
         child.stderr?.resume();
@@ -143,6 +147,13 @@ export interface WorkerProcess {
   stop(): Promise<string>;
   /** SIGKILL, at once. */
   kill(): Promise<void>;
+  /**
+   * Sends `signal` with `process.kill` (Deno's ChildProcess.kill() would record the signal
+   * as the way the child ended, whatever its exit code).
+   */
+  signal(signal: "SIGTERM" | "SIGINT"): void;
+  /** Waits for it to exit; resolves with its exit code (null if a signal ended it). */
+  exit(): Promise<number | null>;
 }
 
 /** Starts `loopwork worker --connection url --queue queue --module fixtures/tasks.ts --threads n`. */
@@ -192,6 +203,13 @@ export async function startProcess(args: string[], script = cli, ready = /loopwo
       child.kill("SIGKILL");
       await exited(child);
     },
+    signal(signal) {
+      if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, signal);
+    },
+    async exit() {
+      await exited(child);
+      return child.exitCode;
+    },
   };
 }
 
@@ -231,4 +249,51 @@ export async function eventually(check: () => Promise<boolean> | boolean, what: 
     if (Date.now() > end) throw new Error(`not true within ${ms} ms: ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** How a command ended, and after how long. */
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/**
+ * Runs `src/cli.ts args` on this runtime and resolves when it exits; a command still
+ * running after `timeoutMs` is killed (code -1), so a hang fails the test instead of it.
+ */
+export function runCli(args: string[], timeoutMs = 60_000): Promise<CommandResult> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const child = track(
+      deno !== undefined
+        ? spawn(deno.execPath(), ["run", "-A", cli, ...args], { stdio: ["ignore", "pipe", "pipe"] })
+        : spawn(process.execPath, ["--import", "tsx", cli, ...args], { stdio: ["ignore", "pipe", "pipe"] }),
+    );
+    let stdout = "";
+    let stderr = "";
+    child.stdout?.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
+    let killed = false;
+    const timer = setTimeout(() => {
+      killed = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    exited(child).then(() => {
+      clearTimeout(timer);
+      resolve({ code: killed ? -1 : child.exitCode ?? -1, stdout, stderr, ms: Date.now() - started });
+    });
+  });
+}
+
+/** Resolves with `p`, or rejects naming `what` when it has not settled within `ms` (a hang guard). */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
+    }),
+  ]);
 }

@@ -61,7 +61,7 @@ describe("a bullmq pool: the unreachable server", () => {
       assert.doesNotMatch(e.message, /secret/);
       return true;
     });
-    assert.ok(Date.now() - started < 5_000, "rejected within a few seconds");
+    assert.ok(Date.now() - started < 20_000, "rejected, not left hanging"); // a hang guard, not a speed check
     await p.destroy();
   }, T);
 
@@ -138,28 +138,28 @@ if (!redisAvailable && !redisRequired) {
       }
     }, T);
 
-    it("4 × 400 ms of CPU on two workers take well under the serial time", async () => {
+    it("calls run in parallel on two workers: two jobs are active at once, one on each", async () => {
       await withCluster(2, 1, async (c) => {
         await using p = pool(c);
-        await Promise.all([p.run("add", 0, 0), p.run("add", 0, 0)]); // connected, workers warm
-        const started = Date.now();
-        const results = await Promise.all([0, 1, 2, 3].map(() => p.run("busy", 400)));
-        const wall = Date.now() - started;
-        assert.equal(results.length, 4);
-        assert.ok(wall < 1_450, `4 × 400 ms on two workers took ${wall} ms (serial: 1 600 ms)`);
+        // Each worker has one thread: two jobs active at once are on two workers. (No wall-clock
+        // speed-up is asserted: a loaded machine may not give the two processes two cores.)
+        const calls = [p.run("busy", 6_000), p.run("busy", 6_000)];
+        await eventually(async () => (await counts(c)).active === 2, "both calls run at once", 20_000);
+        const results = await Promise.all(calls);
+        assert.ok(results.every((n) => n > 0));
       });
     }, T);
 
     it("cancelling a waiting call removes its job: it never runs", async () => {
       await withCluster(1, 1, async (c) => {
         await using p = pool(c);
-        const first = p.run("busy", 1_500);
+        const first = p.run("busy", 6_000); // long enough to watch the second call wait on a loaded machine
         await eventually(async () => (await counts(c)).active === 1, "the first call runs");
         const second = p.run("add", 1, 1);
         await eventually(async () => (await counts(c)).waiting === 1, "the second call waits");
         second.cancel();
         await assert.rejects(Promise.resolve(second), CancelledError);
-        await eventually(async () => (await counts(c)).waiting === 0, "its job left the queue", 3_000);
+        await eventually(async () => (await counts(c)).waiting === 0, "its job left the queue", 15_000);
         const n = await counts(c);
         assert.equal(n.active, 1, "the first call still runs");
         await first;
@@ -170,14 +170,15 @@ if (!redisAvailable && !redisRequired) {
     it("cancelling a running call stops it on its worker, which is free again at once", async () => {
       await withCluster(1, 1, async (c) => {
         await using p = pool(c);
-        const long = p.run("busy", 20_000);
+        const long = p.run("busy", 120_000);
         await eventually(async () => (await counts(c)).active === 1, "the call runs");
         const cancelledAt = Date.now();
         long.cancel();
         await assert.rejects(Promise.resolve(long), CancelledError);
         assert.equal(await p.run("add", 1, 2), 3);
         const freedIn = Date.now() - cancelledAt;
-        assert.ok(freedIn < 10_000, `the worker took ${freedIn} ms to take the next call`);
+        // A guard: the job it holds would keep the worker busy for 120 s.
+        assert.ok(freedIn < 40_000, `the worker took ${freedIn} ms to take the next call`);
         await eventually(async () => (await counts(c)).active === 0, "no job left active");
       });
     }, T);
@@ -185,16 +186,19 @@ if (!redisAvailable && !redisRequired) {
     it("taskTimeoutMs stops a remote call with TimeoutError and frees its worker", async () => {
       await withCluster(1, 1, async (c) => {
         await using p = pool(c, { taskTimeoutMs: 500 });
-        await assert.rejects(Promise.resolve(p.run("busy", 20_000)), { name: "TimeoutError" });
-        await eventually(async () => (await counts(c)).active === 0, "the job stopped on the worker", 5_000);
-        assert.equal(await p.run("add", 4, 5), 9);
+        await assert.rejects(Promise.resolve(p.run("busy", 120_000)), { name: "TimeoutError" });
+        await eventually(async () => (await counts(c)).active === 0, "the job stopped on the worker", 30_000);
+        // The follow-up goes through a pool without the timeout: it waits for the worker's
+        // replacement thread to start, which a loaded machine may take longer than 500 ms for.
+        await using q = pool(c);
+        assert.equal(await q.run("add", 4, 5), 9);
       });
     }, T);
 
     it("a worker killed with SIGKILL mid-call: its call is retried on the other worker and resolves", async () => {
       await withCluster(2, 1, async (c) => {
         await using p = pool(c);
-        const calls = [p.run("busy", 1_000), p.run("busy", 1_000)];
+        const calls = [p.run("busy", 5_000), p.run("busy", 5_000)];
         await eventually(async () => (await counts(c)).active === 2, "both calls run, one on each worker");
         await c.workers[0]!.kill();
         const results = await Promise.all(calls);
@@ -205,9 +209,11 @@ if (!redisAvailable && !redisRequired) {
 
     it("a Redis restart mid-run is survived: pool and worker reconnect and later calls resolve", async () => {
       await withCluster(1, 1, async (c) => {
-        await using p = pool(c);
+        // A restart takes well under a second; the connect timeout (the time a closed connection
+        // may stay down before the calls fail) leaves a loaded machine ample room for it.
+        await using p = pool(c, { connectTimeoutMs: 30_000 });
         assert.equal(await p.run("add", 1, 2), 3);
-        const inFlight = p.run("busy", 1_500);
+        const inFlight = p.run("busy", 6_000); // still running when Redis restarts on a loaded machine
         await eventually(async () => (await counts(c)).active === 1, "a call runs");
         await c.redis.restart(); // without persistence: its job is lost, and the call says so
         await assert.rejects(Promise.resolve(inFlight), /its job is gone from Redis/);
@@ -248,7 +254,7 @@ if (!redisAvailable && !redisRequired) {
         await eventually(async () => {
           const n = await counts(c);
           return n.waiting + n.active + n.delayed + n.prioritized === 0;
-        }, "the queue is empty", 5_000);
+        }, "the queue is empty", 20_000);
       });
     }, T);
 

@@ -6,6 +6,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { checkRedis } from "../pool/bullmq-wire.ts";
 import { WorkerPool } from "../pool/worker-pool.ts";
 import { workloadModuleUrl, type Workloads } from "./strategies.ts";
 
@@ -66,11 +67,17 @@ function stopWorker(child: ChildProcess): Promise<void> {
   });
 }
 
+/** How long `compare` waits for Redis before it gives up, ms. */
+const CONNECT_TIMEOUT_MS = 5_000;
+
 /**
  * Starts two `loopwork worker` processes of `workers / 2` threads each (at least one) on a
- * fresh queue, and a warmed-up `"bullmq"` pool that sends them the workload calls.
+ * fresh queue, and a warmed-up `"bullmq"` pool that sends them the workload calls. Redis is
+ * pinged first: an unreachable one (or refused credentials) throws PoolConnectionError
+ * within 5 s, naming the server.
  */
 export async function startCluster(connection: string, workers: number): Promise<ComparisonCluster> {
+  await checkRedis(connection, CONNECT_TIMEOUT_MS);
   const queue = `loopwork-compare-${process.pid}-${Date.now()}`;
   const threads = Math.max(1, Math.ceil(workers / 2));
   const started = await Promise.allSettled([0, 1].map(() => startWorker(connection, queue, threads)));
@@ -80,7 +87,12 @@ export async function startCluster(connection: string, workers: number): Promise
     await Promise.all(children.map(stopWorker));
     throw (failed as PromiseRejectedResult).reason;
   }
-  const pool = new WorkerPool<Workloads>(workloadModuleUrl(), { kind: "bullmq", connection, queue });
+  const pool = new WorkerPool<Workloads>(workloadModuleUrl(), {
+    kind: "bullmq",
+    connection,
+    queue,
+    connectTimeoutMs: CONNECT_TIMEOUT_MS,
+  });
   try {
     for (let round = 0; round < 3; round++) {
       await Promise.all(Array.from({ length: threads * 2 }, () => pool.run("cpu", 4)));

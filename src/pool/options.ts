@@ -128,11 +128,35 @@ export interface WorkerPoolOptions {
   resourceLimits?: ResourceLimits;
   /** `"bullmq"` only, required: where Redis is (a URL or BullMQ's connection options). */
   connection?: RedisConnection;
-  /** `"bullmq"` only, required: the BullMQ queue that `loopwork worker` processes serve. */
+  /**
+   * `"bullmq"` only, required: the BullMQ queue that `loopwork worker` processes serve.
+   * Each job carries the identity of the pool's task module: its file name without directory
+   * and extension, and the count and a hash of its exported function names (paths differ
+   * between machines, and one side may run the `.ts` source, the other the built `.js`). A
+   * worker serving another module fails the call with an error naming both; the pool loads
+   * the module once to identify it, and a `file:` module that does not exist fails its calls
+   * before any job is sent. A pool built without a module sends no identity.
+   */
   queue?: string;
-  /** `"bullmq"` only: how long to wait for Redis before a call is rejected, ms; default 5 000. */
+  /**
+   * `"bullmq"` only: how long to wait for Redis, ms; default 5 000. The bounds it sets:
+   * - connecting: a call is rejected with `PoolConnectionError` when Redis does not answer
+   *   within it (at once when Redis refuses the credentials);
+   * - Redis lost after connecting: a connection that stays closed this long (Redis stopped),
+   *   or a ping unanswered this long while a call is in flight (a silent network loss:
+   *   within twice this), rejects every call in flight with `PoolConnectionError`; the next
+   *   call connects afresh (and fails the same way while Redis is away). A restart shorter
+   *   than this is survived (a job that Redis lost in it fails its call);
+   * - `destroy()` returns within it plus about 2 s, and `close()` once its calls have
+   *   settled (so within twice it plus about 3 s when Redis is gone).
+   */
   connectTimeoutMs?: number;
-  /** `"bullmq"` only: runs of a job whose task throws (default 1: no retry). */
+  /**
+   * `"bullmq"` only: runs of a job whose task throws (default 1: no retry). Independent of
+   * it, delivery is at-least-once: a job whose worker dies (or loses Redis) mid-call is run
+   * again by another worker once its lock expires (about 10 s), so a task may run twice;
+   * keep tasks with side effects idempotent.
+   */
   attempts?: number;
   /** `"bullmq"` only: the delay between retries (with `attempts` > 1). */
   backoff?: RetryBackoff;
