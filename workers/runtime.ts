@@ -46,11 +46,29 @@ const inTinypoolThread = inTinypoolWorker && !isMainThread && parentPort !== nul
 const inOwnThread = !inTinypoolWorker && !isMainThread && parentPort !== null &&
   (workerData as { loopworkThread?: unknown } | null)?.loopworkThread === true;
 
+/**
+ * A task that posts on `parentPort` fails at once, in its own code: nothing reads that port
+ * (a pool's calls travel on their own channel), and a message there would otherwise arrive
+ * later, when the worker may be running another call, and be blamed on that one. The
+ * runtime's own posts (tinypool's ready message, the exit notice) go through `postOnParent`.
+ */
+const postOnParent = !isMainThread && parentPort !== null ? parentPort.postMessage.bind(parentPort) : undefined;
+let parentPortClosed = isMainThread || parentPort === null || !(inTinypoolThread || inOwnThread);
+function closeParentPort(): void {
+  parentPortClosed = true;
+  parentPort!.postMessage = function postMessage(): never {
+    throw new Error(
+      "a task posted a message on parentPort, which a pool does not read: a task answers by returning its result",
+    );
+  };
+}
+// Tinypool posts its ready message on parentPort after this module loads: close it at the first call.
+if (inOwnThread) closeParentPort();
+
 if (inTinypoolThread) {
   // `process.exit()` in a worker thread ends the thread without an "error" event, and
   // tinypool would wait forever for the answer. Any unexpected message on the parent port
   // makes tinypool treat the worker as failed: it rejects the running call and replaces it.
-  const port = parentPort!;
   // Read now, before any task runs: see WorkerExitNotice.
   const token = String(
     (process as { __tinypool_state__?: { workerData?: { loopworkExitToken?: unknown } } }).__tinypool_state__
@@ -64,7 +82,7 @@ if (inTinypoolThread) {
   process.on("exit", (code) => {
     const notice: WorkerExitNotice = { loopworkWorkerExit: code, token };
     if (reason !== undefined) notice.reason = reason;
-    port.postMessage(notice);
+    postOnParent!(notice);
   });
 }
 
@@ -208,6 +226,7 @@ const threadModule: string | undefined = inTinypoolThread
  * with the bare result, or fails it by throwing a `ThreadFailure`.
  */
 export default function handle(req: CallRequest | ShortCall): unknown {
+  if (!parentPortClosed) closeParentPort();
   if (typeof req === "string" || Array.isArray(req)) {
     if (threadModule === undefined) throw new TypeError("a short call reached a worker that has no task module");
     const task = typeof req === "string" ? req : (req[0] as string);

@@ -247,7 +247,8 @@ export class TinypoolBackend implements PoolBackend {
   private _destroyed = false;
   /** Every worker tinypool started, until it has exited (tinypool forgets those it stops). */
   private readonly _seen = new WeakSet<TinypoolWorker>();
-  private readonly _exits = new Set<Promise<void>>();
+  /** The exit of each worker tinypool started that has not exited yet. */
+  private readonly _exits = new Map<TinypoolWorker, Promise<void>>();
 
   constructor(options: ResolvedPoolOptions, module: string | null) {
     this._process = options.kind === "process";
@@ -401,7 +402,11 @@ export class TinypoolBackend implements PoolBackend {
 
   failure(error: unknown, req: CallRequest): unknown {
     if (isThreadFailure(error)) return deserializeError(error.loopworkError);
-    // A worker died: tinypool may have started another to keep minWorkers.
+    // A worker died, or tinypool dropped it (a message it did not expect): until it has
+    // exited, a late answer from it would still make tinypool hand it a waiting call, as
+    // with a stopped worker (see `_stop`).
+    this._holdWhileDying();
+    // Tinypool may have started another to keep minWorkers.
     this._watchWorkers();
     const limits = outOfMemory(error, this._process, this._limits, describeRequest(req));
     if (limits !== undefined) return limits;
@@ -423,7 +428,21 @@ export class TinypoolBackend implements PoolBackend {
     }
     await this._pool.destroy();
     // Tinypool waits for the workers it still had, not for those it stopped before.
-    await Promise.all(this._exits);
+    await Promise.all(this._exits.values());
+  }
+
+  /**
+   * Workers tinypool has let go of but that have not exited can still answer: the waiting
+   * calls leave tinypool's queue until every such worker has exited.
+   */
+  private _holdWhileDying(): void {
+    const live = new Set(this._pool.threads);
+    const dying: Promise<void>[] = [];
+    for (const [worker, exited] of this._exits) if (!live.has(worker)) dying.push(exited);
+    if (dying.length === 0) return;
+    this._stopping++;
+    for (const waiting of this._queue.drain()) this._park(waiting);
+    void Promise.all(dying).then(() => this._stopped());
   }
 
   /** Watches the exit of each worker not seen yet. */
@@ -432,8 +451,8 @@ export class TinypoolBackend implements PoolBackend {
       if (this._seen.has(worker)) continue;
       this._seen.add(worker);
       const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
-      this._exits.add(exited);
-      void exited.then(() => this._exits.delete(exited));
+      this._exits.set(worker, exited);
+      void exited.then(() => this._exits.delete(worker));
     }
   }
 }

@@ -69,6 +69,41 @@ function describeError(e: unknown): string {
 
 const flavours: Flavour[] = runtime === "node" ? ["thread", "process", "own threads"] : ["thread", "process"];
 
+describe("faults: a worker that dies never fails a neighbour", () => {
+  // Threads only. A post on parentPort used to reach the pool after the worker's answer, when
+  // the worker ran the next call: tinypool dropped the worker and the next call died with it
+  // ("Terminating worker thread"). Now such a post fails the task that made it, at once.
+  for (const flavour of flavours.filter((f) => f !== "process")) {
+    it(`${flavour}: calls queued behind a call whose worker is dropped all get their own results`, async () => {
+      const p = pool(flavour, { maxWorkers: 1 });
+      const failures: string[] = [];
+      try {
+        assert.equal(await p.run("add", 0, 0), 0);
+        for (let i = 0; i < 12; i++) {
+          const victim = i % 2 === 0
+            ? p.run("postOnParentPortThenAnswer", `round ${i}`)
+            : p.run("postOnParentPort", `round ${i}`, i % 3);
+          const innocents = [1, 2, 3].map((k) => p.run("add", i, k * 1_000));
+          const v = await outcome(victim);
+          // It fails (its worker is dropped), or, when its answer won the race, has its own result.
+          if (v.ok) assert.equal(v.value, `result of round ${i}`);
+          for (const [k, t] of innocents.entries()) {
+            const got = await outcome(t);
+            if (!got.ok) failures.push(`round ${i}, call ${k}: ${describeError(got.error)}`);
+            else if (got.value !== i + (k + 1) * 1_000) failures.push(`round ${i}, call ${k}: wrong result`);
+          }
+          // And a call made after the failure was seen.
+          const after = await outcome(p.run("add", i, 7));
+          if (!after.ok) failures.push(`round ${i}, the next call: ${describeError(after.error)}`);
+        }
+      } finally {
+        await p.destroy();
+      }
+      assert.deepEqual(failures, [], `innocent calls failed: ${failures.join("; ")}`);
+    }, HANG_GUARD_MS);
+  }
+});
+
 describe("faults: a cancel never fails a neighbour", () => {
   for (const flavour of flavours) {
     it(`${flavour}: cancelling a call as its answer comes back never fails the call queued behind it`, async () => {
