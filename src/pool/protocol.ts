@@ -241,24 +241,33 @@ export function findUnsendable(
       if (at.depth >= MAX_DEPTH) return `it is nested too deeply (more than ${MAX_DEPTH} levels, at ${pathOf(at, whole)})`;
       seen.add(o);
       const depth = at.depth + 1;
+      // The children are visited before anything below them on the stack, and at most
+      // `room` more values will be: no more than that are pushed, so a huge array or
+      // object costs no more than the budget (not one Visit per element). They are pushed
+      // in order, then reversed (last pushed, first visited), so the walk goes in order.
+      const start = todo.length;
+      const room = budget.left;
       if (Array.isArray(o)) {
-        // Last pushed, first visited: push backwards so the walk goes in order.
-        for (let i = o.length - 1; i >= 0; i--) {
+        for (let i = 0; i < o.length && todo.length - start < room; i++) {
           const x: unknown = o[i];
           if (worthVisiting(x)) todo.push({ value: x, how: AT_INDEX, key: i, parent: at, depth });
         }
       } else if (o instanceof Map) {
         for (const [k, x] of o) {
+          if (todo.length - start >= room) break;
           if (worthVisiting(k)) todo.push({ value: k, how: AT_MAP_KEY, key: k, parent: at, depth });
           if (worthVisiting(x)) todo.push({ value: x, how: AT_MAP_VALUE, key: k, parent: at, depth });
         }
       } else if (o instanceof Set) {
-        for (const x of o) if (worthVisiting(x)) todo.push({ value: x, how: AT_SET_ITEM, key: undefined, parent: at, depth });
+        for (const x of o) {
+          if (todo.length - start >= room) break;
+          if (worthVisiting(x)) todo.push({ value: x, how: AT_SET_ITEM, key: undefined, parent: at, depth });
+        }
       } else {
         const keys = Object.keys(o);
         // An error is cloned with its message and cause, which are not enumerable.
         if (o instanceof Error) for (const k of ["message", "cause"]) if (Object.hasOwn(o, k)) keys.push(k);
-        for (let i = keys.length - 1; i >= 0; i--) {
+        for (let i = 0; i < keys.length && todo.length - start < room; i++) {
           const k = keys[i]!;
           let x: unknown;
           try {
@@ -269,6 +278,11 @@ export function findUnsendable(
           }
           if (worthVisiting(x)) todo.push({ value: x, how: AT_PROPERTY, key: k, parent: at, depth });
         }
+      }
+      for (let i = start, j = todo.length - 1; i < j; i++, j--) {
+        const x = todo[i]!;
+        todo[i] = todo[j]!;
+        todo[j] = x;
       }
     }
     return undefined;
