@@ -42,6 +42,18 @@ describe("faults (review): the walk for unsendable values", () => {
     }
   });
 
+  it("says when it left values unchecked (budget.left < 0), however they were left out", () => {
+    const wide = Array.from({ length: 1_000 }, () => ({}));
+    for (const v of [wide, new Set(wide), new Map(wide.map((x, i) => [i, x])), Object.fromEntries(wide.map((x, i) => [`k${i}`, x]))]) {
+      const budget = { left: 100 };
+      assert.equal(findUnsendable(v, budget), undefined);
+      assert.ok(budget.left < 0, `${v.constructor.name}: left ${budget.left}`);
+    }
+    const all = { left: 2_000 };
+    assert.equal(findUnsendable(wide, all), undefined);
+    assert.ok(all.left >= 0, "a walk that saw everything leaves budget >= 0");
+  });
+
   it("still finds a culprit within the budget, in order, after the change that bounds it", () => {
     const v = [{ a: 1 }, { b: [2, 3] }, { c: () => 0 }];
     assert.match(findUnsendable(v, { left: 100 }, "it") ?? "", /^\[2\]\.c cannot be cloned \(it is a function\)/);
