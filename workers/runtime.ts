@@ -17,6 +17,8 @@ import {
   type CallResponse,
   collectTransfers,
   decodeValue,
+  type EncodedAnswer,
+  encodeLarge,
   encodeValue,
   findUnsendable,
   NO_TRANSFERS,
@@ -64,16 +66,19 @@ function closeParentPort(): void {
 }
 // Tinypool posts its ready message on parentPort after this module loads: close it at the first call.
 if (inOwnThread) closeParentPort();
+/** The pool's secret (see WorkerExitNotice and EncodedAnswer), read before any task runs. */
+const exitToken = inTinypoolThread
+  ? String(
+    (process as { __tinypool_state__?: { workerData?: { loopworkExitToken?: unknown } } }).__tinypool_state__
+      ?.workerData?.loopworkExitToken,
+  )
+  : "";
 
 if (inTinypoolThread) {
   // `process.exit()` in a worker thread ends the thread without an "error" event, and
   // tinypool would wait forever for the answer. Any unexpected message on the parent port
   // makes tinypool treat the worker as failed: it rejects the running call and replaces it.
-  // Read now, before any task runs: see WorkerExitNotice.
-  const token = String(
-    (process as { __tinypool_state__?: { workerData?: { loopworkExitToken?: unknown } } }).__tinypool_state__
-      ?.workerData?.loopworkExitToken,
-  );
+  const token = exitToken;
   let reason: string | undefined;
   process.on("uncaughtExceptionMonitor", (e: unknown) => {
     const s = serializeError(e);
@@ -257,7 +262,14 @@ async function handleAsync(req: CallRequest): Promise<unknown> {
     // A JSON-only channel (child processes under Deno): V8 serialisation inside a string.
     const inner = decodeValue(req.data) as CallRequest;
     const response = checkResult(inner, await answer(inner));
-    return { op: "encoded", data: encodeValue(response) };
+    try {
+      return { op: "encoded", data: encodeValue(response) };
+    } catch (e) {
+      // Past what checkResult walked: it fails its call, not the worker.
+      const what = whoseResult(inner);
+      const error = serializeError(new TypeError(`the result of ${what} cannot be sent back from the worker: ${safeMessage(e)}`));
+      return { op: "encoded", data: encodeValue({ ok: false, error } satisfies CallResponse) };
+    }
   }
   return reply(req, await answer(req));
 }
@@ -274,6 +286,34 @@ export async function answer(req: CallRequest): Promise<CallResponse> {
 /** How many values of a result are checked before it is sent back. */
 const RESULT_WALK_BUDGET = 100_000;
 
+/**
+ * Whether the last `checkResult` ran out of budget: the result is larger than what was
+ * checked, and a tinypool worker encodes it itself (see `encodeLarge`).
+ */
+let checkedPartly = false;
+
+/**
+ * `response`, encoded by the worker when its check was partial (see `encodeLarge`), or a
+ * failure saying why it cannot be sent; `undefined` when it goes as it is.
+ */
+function encodedResponse(req: CallRequest, response: CallResponse): CallResponse | undefined {
+  if (!checkedPartly || !response.ok || response.encoded !== undefined) return undefined;
+  try {
+    return { ok: true, encoded: encodeLarge(response.value) };
+  } catch (e) {
+    const what = whoseResult(req);
+    return {
+      ok: false,
+      error: serializeError(new TypeError(`the result of ${what} cannot be sent back from the worker: ${safeMessage(e)}`)),
+    };
+  }
+}
+
+function safeMessage(e: unknown): string {
+  const s = serializeError(e);
+  return `${s.name}: ${s.message}`;
+}
+
 /** Names what produced the result of `req`, for the error when it cannot be sent back. */
 function whoseResult(req: CallRequest): string {
   return req.op === "function" ? "the toThread() function" : `task ${JSON.stringify((req as { task?: string }).task)}`;
@@ -281,12 +321,15 @@ function whoseResult(req: CallRequest): string {
 
 /** @internal Turns a result that could not be sent back into a clear failure. */
 export function checkResult(req: CallRequest, response: CallResponse): CallResponse {
+  checkedPartly = false;
   if (!response.ok) return response;
   const v = response.value;
   if (v !== null && (typeof v === "object" || typeof v === "function" || typeof v === "symbol")) {
     // A failed send would kill the worker (or, too deep, the host that receives it): the
     // result is walked first (at most RESULT_WALK_BUDGET values of it).
-    const bad = findUnsendable(v, { left: RESULT_WALK_BUDGET }, "the result itself");
+    const budget = { left: RESULT_WALK_BUDGET };
+    const bad = findUnsendable(v, budget, "the result itself");
+    checkedPartly = budget.left < 0;
     if (bad !== undefined) {
       const what = whoseResult(req);
       return {
@@ -303,19 +346,28 @@ export function checkResult(req: CallRequest, response: CallResponse): CallRespo
  * (a thread), moving what `transfer()` marked. A thread fails by throwing a ThreadFailure.
  */
 function reply(req: CallRequest, checked: CallResponse): unknown {
-  const response = checkResult(req, checked);
+  let response = checkResult(req, checked);
   if (inOwnThread) {
+    // A failed send is caught there, a failed receipt is the host's "messageerror".
     send(req, response);
     return undefined;
   }
+  const v = response.ok ? response.value : undefined;
+  const list = v === null || typeof v !== "object" ? NO_TRANSFERS : collectTransfers(req.op === "batch" && Array.isArray(v) ? v : [v]);
+  // A large result without transfer() is encoded here (with transfer(), the buffers move as they are).
+  if (list.length === 0) response = encodedResponse(req, response) ?? response;
   if (!response.ok) {
     if (inTinypoolThread) throw { loopworkError: response.error } satisfies ThreadFailure;
     return response;
   }
+  if (response.encoded !== undefined) {
+    const payload = inTinypoolThread ? ({ loopworkEncoded: exitToken, data: response.encoded } satisfies EncodedAnswer) : response;
+    if (!inTinypoolThread) return payload; // a child process copies it anyway
+    const movable = { [kTransferable]: [response.encoded.buffer], [kValue]: payload };
+    markMovable(movable);
+    return movable;
+  }
   const payload = inTinypoolThread ? response.value : response;
-  const v = response.value;
-  if (v === null || typeof v !== "object") return payload;
-  const list = collectTransfers(req.op === "batch" && Array.isArray(v) ? v : [v]);
   if (list.length === 0) return payload;
   const movable = { [kTransferable]: list, [kValue]: payload };
   markMovable(movable);

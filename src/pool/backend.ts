@@ -23,7 +23,7 @@ export interface PoolBackend {
    * `call` so the pool reacts to an answer one promise hop sooner (and hands the worker its
    * next call).
    */
-  result(raw: unknown): unknown;
+  result(raw: unknown, req: CallRequest): unknown;
   /** Turns a rejection of `call` into the error the caller sees (a crash, a clone error). */
   failure(error: unknown, req: CallRequest): unknown;
   /** How many workers are alive (starting, idle or busy). */

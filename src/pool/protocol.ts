@@ -21,7 +21,11 @@ export type CallRequest =
   | { op: "encoded"; data: string };
 
 /** @internal What a worker answers; a failure is an answer too, never a thrown error. */
-export type CallResponse = { ok: true; value: unknown } | { ok: false; error: SerializedError };
+export type CallResponse =
+  | { ok: true; value: unknown; encoded?: undefined }
+  /** A large result, encoded by the worker itself (see `encodeLarge`): `value` is unused. */
+  | { ok: true; value?: undefined; encoded: Uint8Array }
+  | { ok: false; error: SerializedError };
 
 /**
  * @internal The short form of a call of the pool's own task module to a worker *thread*,
@@ -108,8 +112,8 @@ export function describeRequest(req: CallRequest): string {
 }
 
 /** @internal The result of an answer, or its error thrown. */
-export function unwrapResponse(r: CallResponse): unknown {
-  if (r.ok) return r.value;
+export function unwrapResponse(r: CallResponse, what = "a call"): unknown {
+  if (r.ok) return r.encoded !== undefined ? decodeLarge(r.encoded, what) : r.value;
   throw deserializeError(r.error);
 }
 
@@ -211,7 +215,7 @@ function worthVisiting(x: unknown): boolean {
  * or nesting deeper than MAX_DEPTH. `undefined` when none was found. The walk uses no
  * recursion (any depth is safe) and visits at most `budget.left` values (counting them
  * down, so one budget can span several values), so it bounds its cost
- * on huge values (what it did not visit is not checked). It never throws. `whole` names
+ * on huge values (what it did not visit is not checked: `budget.left` is then < 0). It never throws. `whole` names
  * the value in the answer when it is the culprit itself.
  */
 export function findUnsendable(
@@ -221,6 +225,7 @@ export function findUnsendable(
 ): string | undefined {
   const seen = new Set<object>();
   const todo: Visit[] = [{ value, how: AT_PROPERTY, key: "", parent: null, depth: 0 }];
+  let cut = false;
   try {
     while (todo.length > 0) {
       if (--budget.left < 0) return undefined;
@@ -241,24 +246,45 @@ export function findUnsendable(
       if (at.depth >= MAX_DEPTH) return `it is nested too deeply (more than ${MAX_DEPTH} levels, at ${pathOf(at, whole)})`;
       seen.add(o);
       const depth = at.depth + 1;
+      // The children are visited before anything below them on the stack, and at most
+      // `room` more values will be: no more than that are pushed, so a huge array or
+      // object costs no more than the budget (not one Visit per element). They are pushed
+      // in order, then reversed (last pushed, first visited), so the walk goes in order.
+      const start = todo.length;
+      const room = budget.left;
       if (Array.isArray(o)) {
-        // Last pushed, first visited: push backwards so the walk goes in order.
-        for (let i = o.length - 1; i >= 0; i--) {
+        let i = 0;
+        for (; i < o.length && todo.length - start < room; i++) {
           const x: unknown = o[i];
           if (worthVisiting(x)) todo.push({ value: x, how: AT_INDEX, key: i, parent: at, depth });
         }
+        if (i < o.length) cut = true;
       } else if (o instanceof Map) {
         for (const [k, x] of o) {
+          if (todo.length - start >= room) {
+            cut = true;
+            break;
+          }
           if (worthVisiting(k)) todo.push({ value: k, how: AT_MAP_KEY, key: k, parent: at, depth });
           if (worthVisiting(x)) todo.push({ value: x, how: AT_MAP_VALUE, key: k, parent: at, depth });
         }
       } else if (o instanceof Set) {
-        for (const x of o) if (worthVisiting(x)) todo.push({ value: x, how: AT_SET_ITEM, key: undefined, parent: at, depth });
+        for (const x of o) {
+          if (todo.length - start >= room) {
+            cut = true;
+            break;
+          }
+          if (worthVisiting(x)) todo.push({ value: x, how: AT_SET_ITEM, key: undefined, parent: at, depth });
+        }
       } else {
         const keys = Object.keys(o);
         // An error is cloned with its message and cause, which are not enumerable.
         if (o instanceof Error) for (const k of ["message", "cause"]) if (Object.hasOwn(o, k)) keys.push(k);
-        for (let i = keys.length - 1; i >= 0; i--) {
+        for (let i = 0; i < keys.length; i++) {
+          if (todo.length - start >= room) {
+            cut = true;
+            break;
+          }
           const k = keys[i]!;
           let x: unknown;
           try {
@@ -270,7 +296,14 @@ export function findUnsendable(
           if (worthVisiting(x)) todo.push({ value: x, how: AT_PROPERTY, key: k, parent: at, depth });
         }
       }
+      for (let i = start, j = todo.length - 1; i < j; i++, j--) {
+        const x = todo[i]!;
+        todo[i] = todo[j]!;
+        todo[j] = x;
+      }
     }
+    // Values left out for want of budget: say so as running out of it does.
+    if (cut) budget.left = -1;
     return undefined;
   } catch (e) {
     // A Proxy whose traps throw, a Map whose iterator throws: it cannot be cloned either.
@@ -423,6 +456,40 @@ export function collectTransfers(values: readonly unknown[]): readonly TransferL
 /** @internal Encodes a value with V8's serialiser as base64 text (for JSON-only channels). */
 export function encodeValue(value: unknown): string {
   return Buffer.from(serialize(value)).toString("base64");
+}
+
+/**
+ * @internal A result too large for the worker to check all of it (its walk ran out of
+ * budget: see `findUnsendable`) is encoded by the worker itself, so that a value which
+ * cannot cross fails where that is found instead of past the reach of any handler: a
+ * failed send in tinypool's worker kills the worker, and a value too deep for the host's
+ * stack fails only as a "messageerror" on a port tinypool does not listen to, so the call
+ * would never settle. Throws the serialiser's error (the caller names the result).
+ */
+export function encodeLarge(value: unknown): Uint8Array {
+  const b = serialize(value);
+  // Its own buffer, so that it can be moved rather than copied.
+  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : new Uint8Array(b);
+}
+
+/** @internal The inverse of `encodeLarge` on the host: its failure names `what`, never a crash. */
+export function decodeLarge(data: Uint8Array, what: string): unknown {
+  try {
+    return deserialize(data);
+  } catch (e) {
+    const reason = describeThrown(e);
+    throw new TypeError(`the result of ${what} could not be received from its worker: ${reason}`, { cause: e });
+  }
+}
+
+/**
+ * @internal What a tinypool worker *thread* answers for a large result it encoded (see
+ * `encodeLarge`); `loopworkEncoded` is the pool's secret token (see WorkerExitNotice), so a
+ * result of the same shape is never taken for it.
+ */
+export interface EncodedAnswer {
+  loopworkEncoded: string;
+  data: Uint8Array;
 }
 
 /** @internal The inverse of `encodeValue`. */

@@ -19,7 +19,9 @@ import { describeHeapLimits, type ResolvedPoolOptions, type ResourceLimits } fro
 import {
   type CallRequest,
   type CallResponse,
+  decodeLarge,
   decodeValue,
+  type EncodedAnswer,
   deserializeError,
   describeRequest,
   encodeValue,
@@ -393,11 +395,17 @@ export class TinypoolBackend implements PoolBackend {
     }
   }
 
-  result(raw: unknown): unknown {
-    // A thread answers with the bare result (and fails by throwing: see `failure`).
-    if (!this._process) return raw;
+  result(raw: unknown, req: CallRequest): unknown {
+    if (!this._process) {
+      // A thread answers with the bare result (and fails by throwing: see `failure`), or a
+      // large one encoded (see `encodeLarge`).
+      if (raw !== null && typeof raw === "object" && (raw as Partial<EncodedAnswer>).loopworkEncoded === this._exitToken) {
+        return decodeLarge((raw as EncodedAnswer).data, describeRequest(req));
+      }
+      return raw;
+    }
     if (this._encode) return unwrapResponse(decodeValue((raw as { op: "encoded"; data: string }).data) as CallResponse);
-    return unwrapResponse(raw as CallResponse);
+    return unwrapResponse(raw as CallResponse, describeRequest(req));
   }
 
   failure(error: unknown, req: CallRequest): unknown {

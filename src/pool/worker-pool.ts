@@ -510,7 +510,7 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
         if (call.phase !== RUNNING) return;
         let value: unknown;
         try {
-          value = backend.result(raw);
+          value = backend.result(raw, req);
         } catch (e) {
           this._settle(call, false, e);
           return;
