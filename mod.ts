@@ -1,7 +1,7 @@
 /**
  * loopwork: asyncio's model for TypeScript on Node and Deno. A single-threaded coroutine
- * loop for I/O-bound work (tasks, true cancellation, a virtual clock) and, in later
- * modules, structured concurrency and a worker-pool bridge for CPU-bound work.
+ * loop for I/O-bound work (tasks, true cancellation, a virtual clock), structured concurrency
+ * and a worker-pool bridge for CPU-bound work. Subpaths: `loopwork/std`, `loopwork/pool`, `loopwork/cluster`.
  *
  * @example
  * ```ts
@@ -33,7 +33,7 @@ export { sleep, yieldNow } from "./src/sleep.ts";
 export { until } from "./src/until.ts";
 export { type LagMonitor, type LagMonitorOptions, type LagReport, monitorLag } from "./src/lag.ts";
 
-// ---- structured concurrency and combinators (issue 3) ----
+// ---- structured concurrency and combinators ----
 export { type Awaitable, type AwaitedOf } from "./src/awaitable.ts";
 export {
   taskGroup,
@@ -63,7 +63,7 @@ export {
   type WaitResult,
 } from "./src/combinators.ts";
 
-// ---- Synchronisation primitives, queues and the @std/async jobs (issue 4) ----
+// ---- synchronisation primitives and queues ----
 export { type SignalOptions } from "./src/sync/grant.ts";
 export { type Held, Scoped, type ScopedBody } from "./src/sync/scope.ts";
 export { Lock } from "./src/sync/lock.ts";
@@ -81,37 +81,7 @@ export {
   type QueueOptions,
   QueueShutDown,
 } from "./src/queue.ts";
-export { delay, type DelayOptions } from "./src/util/delay.ts";
-export { deadline, type DeadlineOptions } from "./src/util/deadline.ts";
-export { abortable } from "./src/util/abortable.ts";
-export { debounce, type DebouncedFunction, type DebounceOptions } from "./src/util/debounce.ts";
-export { throttle, type ThrottledFunction, type ThrottleOptions } from "./src/util/throttle.ts";
-export {
-  retry,
-  type RetryContext,
-  RetryError,
-  type RetryFunction,
-  type RetryOptions,
-} from "./src/util/retry.ts";
-export { pooledMap, type PooledMapFunction, type PooledMapOptions } from "./src/util/pooled_map.ts";
-export { merge, MuxAsyncIterator } from "./src/util/merge.ts";
-export { tee, type Tuple } from "./src/util/tee.ts";
-
-// ---- worker-pool bridge (src/pool/) ----
-export {
-  type AnyTasks,
-  type MapOptions,
-  type PoolStats,
-  type TaskArgs,
-  type TaskName,
-  type TaskResult,
-  WorkerPool,
-} from "./src/pool/worker-pool.ts";
-export type { PoolKind, WorkerPoolOptions } from "./src/pool/options.ts";
-export { PoolClosedError, PoolQueueFullError, WorkerCrashedError } from "./src/pool/errors.ts";
-export { type MessagePortLike, transfer } from "./src/pool/transfer.ts";
-export { toThread } from "./src/pool/to-thread.ts";
-
-// ---- the pool on a BullMQ cluster (src/pool/bullmq-*.ts, src/cluster/) ----
-export type { RedisConnection, ResourceLimits, RetryBackoff } from "./src/pool/options.ts";
-export { PoolConnectionError } from "./src/pool/errors.ts";
+// ---- the @std/async jobs, the worker-pool bridge and the cluster: also their own subpaths ----
+export * from "./std.ts";
+export * from "./pool.ts";
+export * from "./cluster.ts";
