@@ -11,7 +11,6 @@
  */
 import { isMainThread, type MessagePort, parentPort, type TransferListItem, workerData } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
-import { kTransferable, kValue, markMovable } from "tinypool";
 import {
   type CallRequest,
   type CallResponse,
@@ -31,6 +30,7 @@ import {
   unseal,
   type WorkerExitNotice,
 } from "../src/pool/protocol.ts";
+import { loadTinypool } from "../src/pool/packages.ts";
 
 type TaskFunction = (...args: unknown[]) => unknown;
 type Namespace = Record<string, unknown>;
@@ -44,6 +44,17 @@ let tsxReady: Promise<void> | null = null;
 const inTinypoolWorker =
   (process as { __tinypool_state__?: { isTinypoolWorker?: boolean } }).__tinypool_state__?.isTinypoolWorker === true;
 const inTinypoolThread = inTinypoolWorker && !isMainThread && parentPort !== null;
+/**
+ * tinypool's mark for a result that moves buffers, from the very tinypool instance whose
+ * worker entry loaded this module; only tinypool's workers load it (the own threads and
+ * the inline backend never do), so importing loopwork loads no npm package.
+ */
+const markMovable: ((value: object) => void) | undefined = inTinypoolWorker
+  ? (await loadTinypool()).markMovable
+  : undefined;
+/** tinypool's keys of a movable result (`Symbol.for`, the same in every realm). */
+const kTransferable = Symbol.for("Tinypool.transferable");
+const kValue = Symbol.for("Tinypool.valueOf");
 /** Started by loopwork's own thread backend (src/pool/thread-backend.ts). */
 const inOwnThread = !inTinypoolWorker && !isMainThread && parentPort !== null &&
   (workerData as { loopworkThread?: unknown } | null)?.loopworkThread === true;
@@ -370,7 +381,7 @@ function reply(req: CallRequest, checked: CallResponse): unknown {
   const payload = inTinypoolThread ? response.value : response;
   if (list.length === 0) return payload;
   const movable = { [kTransferable]: list, [kValue]: payload };
-  markMovable(movable);
+  markMovable!(movable);
   return movable;
 }
 

@@ -1,0 +1,47 @@
+/**
+ * The npm packages a pool loads: lazily, when a pool first needs one, so importing loopwork
+ * loads none of them, and under Deno as `npm:` specifiers, so a program that imports
+ * loopwork by path or URL (with no package.json and no deno.json) finds them too. A missing
+ * optional package fails with a message saying what to install.
+ * @module
+ */
+import type * as TinypoolModule from "tinypool";
+import type * as BullmqModule from "bullmq";
+
+const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
+
+/** The version ranges loopwork is tested with (package.json says the same). */
+const RANGES = { tinypool: "^2.2.0", bullmq: "^6.7.0" } as const;
+
+/** Whether `e` says the package `name` itself could not be found (not one of its imports). */
+function isMissing(e: unknown, name: string): boolean {
+  if (e === null || typeof e !== "object") return false;
+  const { code, message } = e as { code?: unknown; message?: unknown };
+  if (typeof message !== "string" || !message.includes(name)) return false;
+  return code === "ERR_MODULE_NOT_FOUND" || /not found|cannot find|could not find/i.test(message);
+}
+
+function load<M>(name: keyof typeof RANGES, why: string): Promise<M> {
+  // A variable specifier: Node resolves the bare name from node_modules; Deno fetches the
+  // npm package itself, which needs no package.json or import map beside the program.
+  const specifier = isDeno ? `npm:${name}@${RANGES[name]}` : name;
+  return (import(specifier) as Promise<M>).catch((e: unknown) => {
+    if (!isMissing(e, name)) throw e;
+    throw new Error(`${why} needs the npm package "${name}", which is not installed: npm install ${name}`, {
+      cause: e,
+    });
+  });
+}
+
+let tinypool: Promise<typeof TinypoolModule> | undefined;
+let bullmq: Promise<typeof BullmqModule> | undefined;
+
+/** @internal tinypool: process pools everywhere, thread pools on Node. */
+export function loadTinypool(): Promise<typeof TinypoolModule> {
+  return (tinypool ??= load<typeof TinypoolModule>("tinypool", "a thread or process pool"));
+}
+
+/** @internal bullmq, an optional peer dependency: the `"bullmq"` kind and `loopwork worker`. */
+export function loadBullmq(): Promise<typeof BullmqModule> {
+  return (bullmq ??= load<typeof BullmqModule>("bullmq", 'a pool of kind "bullmq" (and `loopwork worker`)'));
+}
