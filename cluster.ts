@@ -21,5 +21,5 @@
  * ```
  * @module
  */
-export type { RedisConnection, RetryBackoff } from "./src/pool/options.ts";
+export type { RedisConnection, RedisConnectionOptions, RetryBackoff } from "./src/pool/options.ts";
 export { PoolConnectionError } from "./src/pool/errors.ts";

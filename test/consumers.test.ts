@@ -2,7 +2,7 @@
 // by name into a fresh folder (its subpaths resolve; the loop alone installs no Redis client;
 // the "bullmq" kind without bullmq fails with a message saying what to install). On Deno: a
 // program in a folder with no package.json and no deno.json importing mod.ts and the subpath
-// entries by path, running the loop and a thread pool on a TypeScript task module.
+// entries by path, running the loop, a thread pool and a process pool on a TypeScript task module.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -91,7 +91,7 @@ try {
       }
     }, 300_000);
   } else {
-    it("a program with no package.json or deno.json imports mod.ts and the subpaths by path, and runs the loop and a thread pool", async () => {
+    it("a program with no package.json or deno.json imports mod.ts and the subpaths by path, type-checks, and runs the loop, a thread pool and a process pool", async () => {
       const dir = mkdtempSync(join(tmpdir(), "loopwork-deno-consumer-"));
       try {
         writeFileSync(join(dir, "tasks.ts"), TASKS);
@@ -108,12 +108,14 @@ const v = await run(function* () {
   return yield* t;
 });
 await delay(1);
-const pool = new WorkerPool<typeof import("./tasks.ts")>(new URL("./tasks.ts", import.meta.url), { maxWorkers: 1 });
-try {
-  const n: number = await pool.run("fib", 20);
-  console.log(v, n, typeof connection);
-} finally {
-  await pool.destroy();
+for (const kind of ["thread", "process"] as const) {
+  const pool = new WorkerPool<typeof import("./tasks.ts")>(new URL("./tasks.ts", import.meta.url), { maxWorkers: 1, kind });
+  try {
+    const n: number = await pool.run("fib", 20);
+    console.log(v, kind, n, typeof connection);
+  } finally {
+    await pool.destroy();
+  }
 }
 `,
         );
@@ -121,7 +123,7 @@ try {
         const deno = (globalThis as unknown as { Deno: { execPath(): string } }).Deno.execPath();
         ok(await exec(deno, ["check", "main.ts"], dir), "deno check");
         const r = ok(await exec(deno, ["run", "-A", "main.ts"], dir), "deno run");
-        assert.equal(r.stdout.trim(), "loop 6765 string");
+        assert.equal(r.stdout.trim(), "loop thread 6765 string\nloop process 6765 string");
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

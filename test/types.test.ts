@@ -26,3 +26,38 @@ describe("types", () => {
     assert.deepEqual(check, { n: 5, s: "s", b: true });
   });
 });
+
+// The shapes loopwork declares for tinypool and bullmq (so that it type-checks without them)
+// must fit the real packages: a mismatch is a compile error here.
+import type * as RealTinypool from "tinypool";
+import type * as RealBullmq from "bullmq";
+import type {
+  BullmqQueue,
+  BullmqQueueEvents,
+  BullmqQueueEventsProducer,
+  TinypoolModule,
+  TinypoolOptions,
+  TinypoolPool,
+  TinypoolTask,
+  TinypoolWorker,
+} from "../src/pool/package-types.ts";
+
+describe("types of the npm packages the pool loads", () => {
+  it("tinypool and bullmq fit the shapes in src/pool/package-types.ts", async () => {
+    const fits = [
+      (p: InstanceType<typeof RealTinypool.default>): TinypoolPool => p,
+      (t: RealTinypool.Task): TinypoolTask => t,
+      (w: RealTinypool.TinypoolWorker): TinypoolWorker => w,
+      (m: typeof RealTinypool.markMovable): TinypoolModule["markMovable"] => m,
+      (o: Omit<TinypoolOptions, "taskQueue">): Omit<RealTinypool.Options, "taskQueue"> => o,
+      (q: RealBullmq.Queue): BullmqQueue => q,
+      (p: RealBullmq.QueueEventsProducer): BullmqQueueEventsProducer => p,
+      (e: RealBullmq.QueueEvents): BullmqQueueEvents => e,
+    ];
+    const { loadTinypool } = await import("../src/pool/packages.ts");
+    const t = await loadTinypool();
+    assert.equal(typeof t.default, "function");
+    assert.equal(typeof t.markMovable, "function");
+    assert.equal(fits.length, 8);
+  });
+});

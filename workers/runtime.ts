@@ -375,7 +375,7 @@ function reply(req: CallRequest, checked: CallResponse): unknown {
     const payload = inTinypoolThread ? ({ loopworkEncoded: exitToken, data: response.encoded } satisfies EncodedAnswer) : response;
     if (!inTinypoolThread) return payload; // a child process copies it anyway
     const movable = { [kTransferable]: [response.encoded.buffer], [kValue]: payload };
-    markMovable(movable);
+    markMovable!(movable);
     return movable;
   }
   const payload = inTinypoolThread ? response.value : response;

@@ -13,6 +13,7 @@
  */
 import { hostname } from "node:os";
 import type { Job, QueueEvents, Worker } from "bullmq";
+import { loadBullmq } from "../pool/packages.ts";
 import type { Task } from "../task.ts";
 import {
   CANCEL_EVENT,
@@ -113,7 +114,7 @@ export async function serveQueue(options: ServeOptions): Promise<QueueServer> {
   } catch (e) {
     throw new ServeError((e as Error).message, 2, { cause: e });
   }
-  const mq = await import("bullmq");
+  const mq = await loadBullmq<typeof import("bullmq")>();
   const connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
   const where = describeConnection(options.connection);
   let connection: ReturnType<typeof connectionOptions>;

@@ -20,7 +20,12 @@ import { randomUUID } from "node:crypto";
 // Timers that can be unref'd on Deno too (its global setInterval returns a number).
 import { clearInterval, setInterval } from "node:timers";
 import type { TransferListItem } from "node:worker_threads";
-import type { ConnectionOptions, Queue, QueueEventsProducer } from "bullmq";
+import type {
+  BullmqConnection as ConnectionOptions,
+  BullmqQueue as Queue,
+  BullmqQueueEventsProducer as QueueEventsProducer,
+} from "./package-types.ts";
+import { loadBullmq } from "./packages.ts";
 import { describeValue } from "../future.ts";
 import type { PoolBackend } from "./backend.ts";
 import {
@@ -344,7 +349,7 @@ export class BullmqBackend implements PoolBackend {
     this._connection ??= connectionOptions(o.connection, o.connectTimeoutMs);
     const connection = this._connection;
     let lastError: unknown;
-    const mq = await import("bullmq");
+    const mq = await loadBullmq();
     // The deadline starts once bullmq is loaded: loading it is not waiting for Redis.
     const deadline = timeoutAfter(o.connectTimeoutMs, () => this._connectionError("", lastError));
     const remember = (e: unknown) => {
@@ -400,7 +405,7 @@ export class BullmqBackend implements PoolBackend {
     const o = this._opts;
     let starting: Promise<Part> | null = null;
     starting = (async (): Promise<Part> => {
-      const mq = await import("bullmq");
+      const mq = await loadBullmq();
       let lastError: unknown;
       const deadline = timeoutAfter(o.connectTimeoutMs, () => this._connectionError(", reading its events", lastError));
       try {

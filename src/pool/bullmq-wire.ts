@@ -7,7 +7,8 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { ConnectionOptions } from "bullmq";
+import type { BullmqConnection as ConnectionOptions } from "./package-types.ts";
+import { loadBullmq } from "./packages.ts";
 import { PoolConnectionError } from "./errors.ts";
 import { deserializeError, type SerializedError, serializeError } from "./protocol.ts";
 
@@ -182,7 +183,7 @@ export function connectionOptions(connection: string | ConnectionOptions, connec
  * throws PoolConnectionError naming the server (at once when it refuses the credentials).
  */
 export async function checkRedis(connection: string | ConnectionOptions, connectTimeoutMs: number): Promise<void> {
-  const mq = await import("bullmq");
+  const mq = await loadBullmq();
   const where = describeConnection(connection);
   let lastError: unknown;
   let fail: (e: Error) => void = () => {};

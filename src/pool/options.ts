@@ -4,7 +4,6 @@
  * @module
  */
 import { availableParallelism } from "node:os";
-import type { ConnectionOptions } from "bullmq";
 import { describeValue } from "../future.ts";
 
 /**
@@ -21,6 +20,30 @@ import { describeValue } from "../future.ts";
 export type PoolKind = "thread" | "process" | "inline" | "bullmq";
 
 /**
+ * The options object form of a `"bullmq"` pool's connection: BullMQ's connection options
+ * (ioredis's `RedisOptions`), passed on as they are. Declared here rather than imported from
+ * bullmq, an optional peer dependency, so that loopwork's types never need it installed.
+ *
+ * @example
+ * ```ts
+ * import type { RedisConnectionOptions } from "loopwork";
+ *
+ * const options: RedisConnectionOptions = { host: "10.0.0.5", port: 6379, password: "secret", db: 0 };
+ * ```
+ */
+export interface RedisConnectionOptions {
+  host?: string;
+  port?: number;
+  username?: string;
+  password?: string;
+  db?: number;
+  /** TLS options (as `tls.connect` takes them); any object turns TLS on. */
+  tls?: Record<string, unknown>;
+  /** Any other ioredis or BullMQ connection option, passed on as it is. */
+  [option: string]: unknown;
+}
+
+/**
  * How a `"bullmq"` pool reaches Redis: a URL (`redis://`, `rediss://` for TLS, with an
  * optional `user:password@` and `/db`), or BullMQ's own connection options object.
  *
@@ -31,7 +54,7 @@ export type PoolKind = "thread" | "process" | "inline" | "bullmq";
  * const connection: RedisConnection = "redis://:secret@10.0.0.5:6379/0";
  * ```
  */
-export type RedisConnection = string | ConnectionOptions;
+export type RedisConnection = string | RedisConnectionOptions;
 
 /**
  * How failed jobs of a `"bullmq"` pool are retried: BullMQ's backoff (`"fixed"` or

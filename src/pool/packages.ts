@@ -5,8 +5,7 @@
  * optional package fails with a message saying what to install.
  * @module
  */
-import type * as TinypoolModule from "tinypool";
-import type * as BullmqModule from "bullmq";
+import type { BullmqModule, TinypoolModule } from "./package-types.ts";
 
 const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
 
@@ -33,15 +32,18 @@ function load<M>(name: keyof typeof RANGES, why: string): Promise<M> {
   });
 }
 
-let tinypool: Promise<typeof TinypoolModule> | undefined;
-let bullmq: Promise<typeof BullmqModule> | undefined;
+let tinypool: Promise<TinypoolModule> | undefined;
+let bullmq: Promise<unknown> | undefined;
 
 /** @internal tinypool: process pools everywhere, thread pools on Node. */
-export function loadTinypool(): Promise<typeof TinypoolModule> {
-  return (tinypool ??= load<typeof TinypoolModule>("tinypool", "a thread or process pool"));
+export function loadTinypool(): Promise<TinypoolModule> {
+  return (tinypool ??= load<TinypoolModule>("tinypool", "a thread or process pool"));
 }
 
-/** @internal bullmq, an optional peer dependency: the `"bullmq"` kind and `loopwork worker`. */
-export function loadBullmq(): Promise<typeof BullmqModule> {
-  return (bullmq ??= load<typeof BullmqModule>("bullmq", 'a pool of kind "bullmq" (and `loopwork worker`)'));
+/**
+ * @internal bullmq, an optional peer dependency: the `"bullmq"` kind and `loopwork worker`
+ * (which reads it as `typeof import("bullmq")`: the CLI is not part of the library's graph).
+ */
+export function loadBullmq<M = BullmqModule>(): Promise<M> {
+  return (bullmq ??= load<unknown>("bullmq", 'a pool of kind "bullmq" (and `loopwork worker`)')) as Promise<M>;
 }

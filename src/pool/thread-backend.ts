@@ -26,7 +26,7 @@ import type { AbortHook } from "./call.ts";
 import { WorkerCrashedError } from "./errors.ts";
 import { describeHeapLimits, type ResolvedPoolOptions } from "./options.ts";
 import { type CallRequest, describeRequest, seal, type ShortCall, threadResult } from "./protocol.ts";
-import { workerEntryUrl } from "./tinypool-backend.ts";
+import { workerEntryUrl } from "./worker-entry.ts";
 
 const WAITING = 0;
 const RUNNING = 1;

@@ -7,11 +7,16 @@
  * @module
  */
 import { randomUUID } from "node:crypto";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { pathToFileURL } from "node:url";
 import type { TransferListItem } from "node:worker_threads";
-import Tinypool, { type Task as TinypoolTask, type TaskQueue, type TinypoolWorker } from "tinypool";
+import type {
+  TinypoolModule,
+  TinypoolPool as Tinypool,
+  TinypoolTask,
+  TinypoolTaskQueue as TaskQueue,
+  TinypoolWorker,
+} from "./package-types.ts";
+import { loadTinypool } from "./packages.ts";
+import { workerEntryUrl } from "./worker-entry.ts";
 import type { PoolBackend } from "./backend.ts";
 import type { AbortHook } from "./call.ts";
 import { WorkerCrashedError } from "./errors.ts";
@@ -31,6 +36,9 @@ import {
 } from "./protocol.ts";
 
 const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
+
+/** tinypool's pool class, once `loadTinypool()` has given it. */
+let loadedTinypool: TinypoolModule["default"] | undefined;
 
 /**
  * One call's way through tinypool, and the abort hook tinypool listens on for it (the
@@ -129,29 +137,6 @@ function abortError(): Error {
   return e;
 }
 
-let workerEntry: string | undefined;
-
-/**
- * @internal The module tinypool (or the own thread backend) loads in each worker. Built to
- * JavaScript (dist/), or run by Deno, it is workers/runtime itself. Run from the TypeScript
- * sources on Node, it is a tiny `data:` module that registers tsx first, since Node 20
- * cannot import a `.ts` file on its own.
- */
-export function workerEntryUrl(): string {
-  if (workerEntry !== undefined) return workerEntry;
-  const fromSource = import.meta.url.endsWith(".ts");
-  const runtime = new URL(`../../workers/runtime.${fromSource ? "ts" : "js"}`, import.meta.url).href;
-  if (isDeno || !fromSource) return (workerEntry = runtime);
-  const tsxDir = dirname(createRequire(import.meta.url).resolve("tsx/package.json"));
-  const tsxApi = pathToFileURL(join(tsxDir, "dist/esm/api/index.mjs")).href;
-  const source =
-    `const { register } = await import(${JSON.stringify(tsxApi)});\n` +
-    `if (globalThis.__loopworkTsx !== true) { register(); globalThis.__loopworkTsx = true; }\n` +
-    `const runtime = await import(${JSON.stringify(runtime)});\n` +
-    `export default runtime.default;\n`;
-  return (workerEntry = `data:text/javascript,${encodeURIComponent(source)}`);
-}
-
 /** How tinypool prints a WorkerExitNotice carrying `token` (see protocol.ts). */
 function exitNoticePattern(token: string): RegExp {
   return new RegExp(`loopworkWorkerExit: (-?\\d+),\\s*token: '${token}'(?:,\\s*reason: '((?:[^'\\\\]|\\\\.)*)')?`);
@@ -234,7 +219,10 @@ function outOfMemory(
 
 /** @internal */
 export class TinypoolBackend implements PoolBackend {
-  private readonly _pool: Tinypool;
+  /** Tinypool's pool, once the tinypool package has loaded (see `_loading`). */
+  private _pool: Tinypool | null = null;
+  /** Loads tinypool (once per process) and makes `_pool`; calls made meanwhile wait for it. */
+  private readonly _loading: Promise<void>;
   private readonly _process: boolean;
   /** Deno's child processes carry JSON only: requests travel V8-encoded inside a string. */
   private readonly _encode: boolean;
@@ -257,28 +245,38 @@ export class TinypoolBackend implements PoolBackend {
     this._encode = this._process && isDeno;
     this._module = module;
     this._limits = options.resourceLimits;
-    this._pool = new Tinypool({
-      filename: workerEntryUrl(),
-      runtime: this._process ? "child_process" : "worker_threads",
-      minThreads: options.minWorkers,
-      maxThreads: options.maxWorkers,
-      idleTimeout: options.idleTimeoutMs,
-      maxQueue: Infinity,
-      // Tinypool's Atomics fast path hangs under Deno.
-      useAtomics: !isDeno,
-      taskQueue: this._queue,
-      ...(this._process && !isDeno ? { serialization: "advanced" as const } : {}),
-      // Threads speak the short wire (see ShortCall); processes get no workerData from tinypool.
-      ...(this._process ? {} : { workerData: { loopworkModule: module, loopworkExitToken: this._exitToken } }),
-      ...limitOptions(this._process, options.resourceLimits),
-    });
-    // A worker that dies with no call running is replaced; there is nobody to tell.
-    // (It may have been started after a call it crashed, or to keep minWorkers.)
-    this._pool.on("error", () => this._watchWorkers());
-    this._watchWorkers();
+    const make = (TinypoolClass: TinypoolModule["default"]): void => {
+      const pool = new TinypoolClass({
+        filename: workerEntryUrl(),
+        runtime: this._process ? "child_process" : "worker_threads",
+        minThreads: options.minWorkers,
+        maxThreads: options.maxWorkers,
+        idleTimeout: options.idleTimeoutMs,
+        maxQueue: Infinity,
+        // Tinypool's Atomics fast path hangs under Deno.
+        useAtomics: !isDeno,
+        taskQueue: this._queue,
+        ...(this._process && !isDeno ? { serialization: "advanced" as const } : {}),
+        // Threads speak the short wire (see ShortCall); processes get no workerData from tinypool.
+        ...(this._process ? {} : { workerData: { loopworkModule: module, loopworkExitToken: this._exitToken } }),
+        ...limitOptions(this._process, options.resourceLimits),
+      });
+      this._pool = pool;
+      // A worker that dies with no call running is replaced; there is nobody to tell.
+      // (It may have been started after a call it crashed, or to keep minWorkers.)
+      pool.on("error", () => this._watchWorkers());
+      this._watchWorkers();
+    };
+    // Once tinypool has loaded, a new pool is made at once; the first pool waits for it.
+    this._loading = loadedTinypool !== undefined
+      ? Promise.resolve(make(loadedTinypool))
+      : loadTinypool().then((m) => make((loadedTinypool = m.default)));
+    // A failed load fails each call (see `_afterLoading`), never as an unhandled rejection.
+    this._loading.catch(() => {});
   }
 
   call(req: CallRequest, transfer: readonly TransferListItem[], abort: AbortHook): Promise<unknown> {
+    if (this._pool === null) return this._afterLoading(req, transfer, abort);
     let message: CallRequest | ShortCall = req;
     if (!this._process) {
       if (req.op === "call" && req.module === this._module) {
@@ -309,12 +307,29 @@ export class TinypoolBackend implements PoolBackend {
     });
   }
 
+  /** A call made while tinypool loads: it goes once the pool exists, unless aborted meanwhile. */
+  private async _afterLoading(req: CallRequest, transfer: readonly TransferListItem[], abort: AbortHook): Promise<unknown> {
+    let aborted = false;
+    const onAbort = (): void => {
+      aborted = true;
+    };
+    abort.once("abort", onAbort);
+    try {
+      await this._loading;
+    } finally {
+      abort.off("abort", onAbort);
+    }
+    if (aborted) throw abortError();
+    if (this._destroyed) throw new Error("the pool's workers have been stopped");
+    return this.call(req, transfer, abort);
+  }
+
   /** Hands `run` to tinypool; a worker takes it, or it waits in the queue. */
   private _run(run: Run): Promise<unknown> {
     this._queue.current = run;
     let pending: Promise<unknown>;
     try {
-      pending = this._pool.run(run.message, run.options) as Promise<unknown>;
+      pending = this._pool!.run(run.message, run.options) as Promise<unknown>;
     } finally {
       this._queue.current = null;
     }
@@ -422,7 +437,7 @@ export class TinypoolBackend implements PoolBackend {
   }
 
   workers(): number {
-    return this._pool.threads.length;
+    return this._pool?.threads.length ?? 0;
   }
 
   /** Stops every worker; resolves once each one tinypool ever started has exited. */
@@ -434,7 +449,8 @@ export class TinypoolBackend implements PoolBackend {
       run.attempt++;
       run.reject!(new Error("the pool's workers have been stopped"));
     }
-    await this._pool.destroy();
+    await this._loading.catch(() => {});
+    await this._pool?.destroy();
     // Tinypool waits for the workers it still had, not for those it stopped before.
     await Promise.all(this._exits.values());
   }
@@ -444,7 +460,7 @@ export class TinypoolBackend implements PoolBackend {
    * calls leave tinypool's queue until every such worker has exited.
    */
   private _holdWhileDying(): void {
-    const live = new Set(this._pool.threads);
+    const live = new Set(this._pool?.threads);
     const dying: Promise<void>[] = [];
     for (const [worker, exited] of this._exits) if (!live.has(worker)) dying.push(exited);
     if (dying.length === 0) return;
@@ -455,7 +471,7 @@ export class TinypoolBackend implements PoolBackend {
 
   /** Watches the exit of each worker not seen yet. */
   private _watchWorkers(): void {
-    for (const worker of this._pool.threads) {
+    for (const worker of this._pool?.threads ?? []) {
       if (this._seen.has(worker)) continue;
       this._seen.add(worker);
       const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));

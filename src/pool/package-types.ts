@@ -1,0 +1,119 @@
+/**
+ * The parts of tinypool's and bullmq's types that the pool's backends use, declared here so
+ * that loopwork type-checks with neither package at hand: a Deno program importing loopwork
+ * by path has no import map for them, and bullmq is an optional peer dependency. A type test
+ * (test/types.test.ts) checks that the real packages fit these shapes.
+ * @module
+ */
+import type { ResourceLimits, TransferListItem } from "node:worker_threads";
+
+// ---- tinypool ----
+
+/** @internal A call as tinypool's queue holds it. */
+export interface TinypoolTask {
+  cancel(): void;
+}
+
+/** @internal The queue a tinypool pool takes as `taskQueue`. */
+export interface TinypoolTaskQueue {
+  readonly size: number;
+  shift(): TinypoolTask | null;
+  remove(task: TinypoolTask): void;
+  push(task: TinypoolTask): void;
+  cancel(): void;
+}
+
+/** @internal A worker (thread or child process) of a tinypool pool. */
+export interface TinypoolWorker {
+  once(event: "exit", listener: () => void): unknown;
+}
+
+/** @internal The options loopwork gives tinypool. */
+export interface TinypoolOptions {
+  filename: string;
+  runtime: "worker_threads" | "child_process";
+  minThreads: number;
+  maxThreads: number;
+  idleTimeout: number;
+  maxQueue: number;
+  useAtomics: boolean;
+  taskQueue: TinypoolTaskQueue;
+  serialization?: "advanced";
+  workerData?: unknown;
+  resourceLimits?: ResourceLimits;
+  execArgv?: string[];
+}
+
+/** @internal The abort hook tinypool listens on for a call (its event-emitter form). */
+export interface TinypoolAbortHook {
+  once(name: "abort", listener: () => void): void;
+  off(name: "abort", listener: () => void): void;
+}
+
+/** @internal A tinypool pool. */
+export interface TinypoolPool {
+  readonly threads: TinypoolWorker[];
+  run(task: unknown, options: { transferList?: TransferListItem[]; signal?: TinypoolAbortHook }): Promise<unknown>;
+  destroy(): Promise<void>;
+  on(event: "error", listener: (e: unknown) => void): unknown;
+}
+
+/** @internal What loopwork takes from the tinypool module. */
+export interface TinypoolModule {
+  default: new (options: TinypoolOptions) => TinypoolPool;
+  markMovable(value: object): void;
+}
+
+// ---- bullmq ----
+
+/** @internal BullMQ's connection options (ioredis's), passed on as they are. */
+export type BullmqConnection = Record<string, unknown>;
+
+/** @internal What `getBackend()` of a BullMQ queue object gives: its ioredis client. */
+export interface BullmqBackendOf {
+  getBackend(): { client: Promise<unknown> };
+}
+
+/** @internal A job as `Queue.add` returns it. */
+export interface BullmqJob {
+  id?: string;
+}
+
+/** @internal A BullMQ queue, as a producer of jobs. */
+export interface BullmqQueue extends BullmqBackendOf {
+  add(name: string, data: unknown, options?: Record<string, unknown>): Promise<BullmqJob>;
+  remove(jobId: string): Promise<number>;
+  getJobState(jobId: string): Promise<string>;
+  getWorkersCount(): Promise<number>;
+  waitUntilReady(): Promise<unknown>;
+  close(): Promise<void>;
+  on(event: "error", listener: (e: Error) => void): unknown;
+}
+
+/** @internal Publishes custom events on a queue's event stream. */
+export interface BullmqQueueEventsProducer extends BullmqBackendOf {
+  publishEvent(event: { eventName: string; [key: string]: unknown }, maxEvents?: number): Promise<unknown>;
+  waitUntilReady(): Promise<unknown>;
+  close(): Promise<void>;
+  on(event: "error", listener: (e: Error) => void): unknown;
+}
+
+/** @internal Reads a queue's event stream. */
+export interface BullmqQueueEvents extends BullmqBackendOf {
+  on(event: "error", listener: (e: Error) => void): unknown;
+  on(event: "completed", listener: (args: { jobId: string; returnvalue: unknown }) => void): unknown;
+  on(event: "failed", listener: (args: { jobId: string; failedReason: string }) => void): unknown;
+  on(event: "removed", listener: (args: { jobId: string }) => void): unknown;
+  waitUntilReady(): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/** @internal What loopwork's pool takes from the bullmq module (`loopwork worker` uses more). */
+export interface BullmqModule {
+  Queue: new (name: string, options: { connection: BullmqConnection }) => BullmqQueue;
+  QueueEventsProducer: new (name: string, options: { connection: BullmqConnection }) => BullmqQueueEventsProducer;
+  QueueEvents: new (
+    name: string,
+    options: { connection: BullmqConnection; lastEventId?: string; autorun?: boolean },
+  ) => BullmqQueueEvents;
+}
