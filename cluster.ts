@@ -2,7 +2,7 @@
  * loopwork/cluster: the names of the worker pool on a BullMQ cluster over Redis — how a
  * `"bullmq"` pool connects, retries and fails. The pool itself is `WorkerPool` (from
  * `loopwork/pool`) with `kind: "bullmq"`; machines serve the queue with `loopwork worker`.
- * bullmq is an optional peer dependency, loaded only when a `"bullmq"` pool first connects.
+ * bullmq and ioredis are optional peer dependencies, loaded only when a `"bullmq"` pool first connects.
  *
  * @example
  * ```ts

@@ -20,13 +20,13 @@ function isMissing(e: unknown, name: string): boolean {
   return code === "ERR_MODULE_NOT_FOUND" || /not found|cannot find|could not find/i.test(message);
 }
 
-function load<M>(name: keyof typeof RANGES, why: string): Promise<M> {
+function load<M>(name: keyof typeof RANGES, why: string, install: string = name): Promise<M> {
   // A variable specifier: Node resolves the bare name from node_modules; Deno fetches the
   // npm package itself, which needs no package.json or import map beside the program.
   const specifier = isDeno ? `npm:${name}@${RANGES[name]}` : name;
   return (import(specifier) as Promise<M>).catch((e: unknown) => {
     if (!isMissing(e, name)) throw e;
-    throw new Error(`${why} needs the npm package "${name}", which is not installed: npm install ${name}`, {
+    throw new Error(`${why} needs the npm package "${name}", which is not installed: npm install ${install}`, {
       cause: e,
     });
   });
@@ -41,9 +41,10 @@ export function loadTinypool(): Promise<TinypoolModule> {
 }
 
 /**
- * @internal bullmq, an optional peer dependency: the `"bullmq"` kind and `loopwork worker`
+ * @internal bullmq (with ioredis), optional peer dependencies: the `"bullmq"` kind and `loopwork worker`
  * (which reads it as `typeof import("bullmq")`: the CLI is not part of the library's graph).
  */
 export function loadBullmq<M = BullmqModule>(): Promise<M> {
-  return (bullmq ??= load<unknown>("bullmq", 'a pool of kind "bullmq" (and `loopwork worker`)')) as Promise<M>;
+  // bullmq 6 loads ioredis, its own optional peer, when it connects.
+  return (bullmq ??= load<unknown>("bullmq", 'a pool of kind "bullmq" (and `loopwork worker`)', "bullmq ioredis")) as Promise<M>;
 }
