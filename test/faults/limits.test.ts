@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { TimeoutError, transfer, WorkerCrashedError, WorkerPool, type WorkerPoolOptions } from "../../mod.ts";
+import { transfer, WorkerCrashedError, WorkerPool, type WorkerPoolOptions } from "../../mod.ts";
 import { rejection } from "../expect.ts";
 import { describe, it, runtime } from "../harness.ts";
 import { runProgram } from "../subprocess.ts";
@@ -137,51 +137,68 @@ describe("faults: resourceLimits", () => {
     }
   });
 
-  for (const kind of ["thread", "process"] as const) {
-    it(`${kind}: a worker that runs out of memory fails its call with WorkerCrashedError naming the limit, and is replaced`, async () => {
-      const p = pool({ kind, resourceLimits: { maxOldGenerationSizeMb: 64 } });
-      try {
-        assert.equal(typeof (await p.run("heapLimitMb")), "number");
-        const e = await within(60_000, "the call that ran out of memory", rejection(p.run("exhaustHeap")));
+  it("process: a worker that runs out of memory fails its call with WorkerCrashedError naming the limit, and is replaced", async () => {
+    const p = pool({ kind: "process", resourceLimits: { maxOldGenerationSizeMb: 64 } });
+    try {
+      assert.equal(typeof (await p.run("heapLimitMb")), "number");
+      for (const which of ["the call that ran out of memory", "a second call that runs out of memory"]) {
+        const e = await within(60_000, which, rejection(p.run("exhaustHeap")));
         assert.ok(e instanceof WorkerCrashedError, `${e.name}: ${e.message}`);
         assert.match(e.message, /task "exhaustHeap"/);
-        assert.match(
-          e.message,
-          kind === "thread"
-            ? /ran out of memory \(resourceLimits\.maxOldGenerationSizeMb = 64\)/
-            : /exited unexpectedly \(it may have run out of memory: resourceLimits\.maxOldGenerationSizeMb = 64\)/,
-        );
+        assert.match(e.message, /exited unexpectedly \(it may have run out of memory: resourceLimits\.maxOldGenerationSizeMb = 64\)/);
         // A fresh worker takes the next calls.
         assert.deepEqual(await within(GUARD_MS, "the next call", p.run("digest", pattern(1000, 9))), digest(pattern(1000, 9)));
-        const again = await within(60_000, "a second call that runs out of memory", rejection(p.run("exhaustHeap")));
-        assert.ok(again instanceof WorkerCrashedError, `${again.name}: ${again.message}`);
-        assert.equal(typeof (await within(GUARD_MS, "a call after that", p.run("heapLimitMb"))), "number");
-      } finally {
-        await p.destroy();
       }
-    }, 150_000);
+    } finally {
+      await p.destroy();
+    }
+  }, 150_000);
+
+  /**
+   * A thread's run out of memory, in a program of its own: V8 stops the thread at its heap
+   * limit as a rule, but may abort the whole process instead (nodejs/node#47224, a few runs in
+   * a hundred here under load). That abort is the documented exception, so it is retried; any
+   * other outcome (a hang, another error, a pool that does not carry on) fails the test.
+   */
+  async function outOfMemoryOnAThread(mode: "sync" | "async"): Promise<{ name: string; message: string }> {
+    const program = fileURLToPath(new URL("../fixtures/oom-thread-program.ts", import.meta.url));
+    const aborts: string[] = [];
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const r = await runProgram(program, [mode]);
+      if (r.code !== 0 && /FATAL ERROR: .*heap limit|JavaScript heap out of memory/.test(r.stderr)) {
+        aborts.push(r.stderr.split("\n").find((l) => l.includes("FATAL")) ?? "");
+        continue;
+      }
+      assert.equal(r.code, 0, `the program failed (code ${r.code}): ${r.stderr.slice(-2000)}`);
+      const out = JSON.parse(r.stdout.trim().split("\n").pop()!) as { error: { name: string; message: string } | null; next: string };
+      assert.ok(out.error !== null, "the call that ran out of memory failed");
+      assert.equal(out.next, "number", "the pool carries on with a fresh worker");
+      return out.error;
+    }
+    assert.fail(`V8 aborted the process at the thread's heap limit ${aborts.length} times in a row: ${aborts.join("; ")}`);
   }
+
+  it("thread: a worker that runs out of memory fails its call with WorkerCrashedError naming the limit, and is replaced", async () => {
+    const e = await outOfMemoryOnAThread("sync");
+    assert.equal(e.name, "WorkerCrashedError", e.message);
+    assert.match(e.message, /task "exhaustHeap"/);
+    assert.match(e.message, /ran out of memory \(resourceLimits\.maxOldGenerationSizeMb = 64\)/);
+  }, 300_000);
 
   it(
     runtime === "deno"
       ? "thread (Deno): running out of memory after an await leaves no trace; taskTimeoutMs ends the call and the pool carries on"
       : "thread: running out of memory after an await fails the call with WorkerCrashedError too",
     async () => {
-      const p = pool({ resourceLimits: { maxOldGenerationSizeMb: 64 }, taskTimeoutMs: 15_000 });
-      try {
-        const e = await within(60_000, "the async call that ran out of memory", rejection(p.run("exhaustHeapLater")));
-        if (runtime === "deno") {
-          // What the docs of resourceLimits say: Deno stops the JavaScript and tells nobody.
-          assert.ok(e instanceof TimeoutError, `${e.name}: ${e.message}`);
-        } else {
-          assert.ok(e instanceof WorkerCrashedError, `${e.name}: ${e.message}`);
-          assert.match(e.message, /ran out of memory \(resourceLimits\.maxOldGenerationSizeMb = 64\)/);
-        }
-        assert.equal(typeof (await within(GUARD_MS, "the next call", p.run("heapLimitMb"))), "number");
-      } finally {
-        await p.destroy();
+      const e = await outOfMemoryOnAThread("async");
+      if (runtime === "deno") {
+        // What the docs of resourceLimits say: Deno stops the JavaScript and tells nobody.
+        assert.equal(e.name, "TimeoutError", e.message);
+      } else {
+        assert.equal(e.name, "WorkerCrashedError", e.message);
+        assert.match(e.message, /ran out of memory \(resourceLimits\.maxOldGenerationSizeMb = 64\)/);
       }
     },
-    150_000,
+    300_000,
   );
 });
