@@ -225,6 +225,11 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
     throw new InvalidStateError("Task does not support setException(): it fails when its body throws");
   }
 
+  /** `Object.prototype.toString` names it `[object Task]`. */
+  override get [Symbol.toStringTag](): string {
+    return "Task";
+  }
+
   /** A short description such as `Task<fetch-1, pending>`. */
   override toString(): string {
     return `Task<${this.name}, ${super.toString().slice(7, -1)}>`;
