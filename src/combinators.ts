@@ -8,6 +8,7 @@ import { CancelledError, TimeoutError } from "./errors.ts";
 import { describeValue, Future } from "./future.ts";
 import type { TimerHandle } from "./loop/handles.ts";
 import { getRunningLoop, tryGetRunningLoop } from "./loop/running.ts";
+import { checkOptions, checkTimeout } from "./options.ts";
 import { type Awaitable, type AwaitedOf, oneFuture, toFutures } from "./awaitable.ts";
 
 // ---- gather ---------------------------------------------------------------------------
@@ -34,6 +35,8 @@ export interface GatherOptions {
    */
   returnExceptions?: boolean;
 }
+
+const GATHER_OPTIONS = ["returnExceptions"] as const;
 
 /** The future `gather()` returns: cancelling it cancels every child still running. */
 class GatheringFuture<T> extends Future<T> {
@@ -113,9 +116,7 @@ export function gather<const A extends readonly Awaitable<unknown>[]>(
   options?: GatherOptions,
 ): Future<unknown[]>;
 export function gather(aws: readonly Awaitable<unknown>[], options: GatherOptions = {}): Future<unknown[]> {
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(`gather() options must be an object, got ${describeValue(options)}`);
-  }
+  checkOptions("gather()", options, GATHER_OPTIONS);
   const returnExceptions = options.returnExceptions ?? false;
   if (typeof returnExceptions !== "boolean") {
     throw new TypeError(`gather(): returnExceptions must be a boolean, got ${describeValue(returnExceptions)}`);
@@ -234,13 +235,7 @@ class WaitFuture<T> extends Future<WaitResult<T>> {
   }
 }
 
-function checkTimeout(what: string, timeout: unknown): number | null {
-  if (timeout === undefined || timeout === null || timeout === Infinity) return null;
-  if (typeof timeout !== "number" || Number.isNaN(timeout)) {
-    throw new RangeError(`${what}: timeout must be a number of milliseconds or null, got ${describeValue(timeout)}`);
-  }
-  return timeout;
-}
+const WAIT_OPTIONS = ["returnWhen", "timeout"] as const;
 
 /**
  * Waits until some or all of the awaitables are done and resolves to `{ done, pending }`
@@ -251,7 +246,8 @@ function checkTimeout(what: string, timeout: unknown): number | null {
  * @param aws a non-empty array (or iterable) of futures, tasks, generator objects or promises
  * @param options `returnWhen`: `"FIRST_COMPLETED"`, `"FIRST_EXCEPTION"` or `"ALL_COMPLETED"`
  *   (default); `timeout` in milliseconds (default none)
- * @throws {RangeError} synchronously for an empty list, an unknown `returnWhen` or a NaN timeout
+ * @throws {RangeError} synchronously for an empty list, an unknown `returnWhen` or a NaN or negative timeout
+ * @throws {TypeError} synchronously for an unknown option
  * @throws {TypeError} synchronously when an item is not awaitable
  * @example
  * ```ts
@@ -267,16 +263,14 @@ function checkTimeout(what: string, timeout: unknown): number | null {
  * ```
  */
 export function wait<T>(aws: Iterable<Awaitable<T>>, options: WaitOptions = {}): Future<WaitResult<T>> {
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(`wait() options must be an object, got ${describeValue(options)}`);
-  }
+  checkOptions("wait()", options, WAIT_OPTIONS);
   const returnWhen = options.returnWhen ?? "ALL_COMPLETED";
   if (!RETURN_WHEN.includes(returnWhen)) {
     throw new RangeError(
       `wait(): returnWhen must be "FIRST_COMPLETED", "FIRST_EXCEPTION" or "ALL_COMPLETED", got ${describeValue(returnWhen)}`,
     );
   }
-  const ms = checkTimeout("wait()", options.timeout);
+  const ms = checkTimeout("wait()", "timeout", options.timeout);
   const list = [...new Set(toFutures("wait()", aws))] as Future<T>[];
   if (list.length === 0) {
     throw new RangeError("wait() needs at least one awaitable, got an empty list");
@@ -330,6 +324,8 @@ export interface AsCompletedOptions {
   /** After this many milliseconds, what has not completed yet raises `TimeoutError`. */
   timeout?: number | null;
 }
+
+const AS_COMPLETED_OPTIONS = ["timeout"] as const;
 
 type AsyncWaiter<T> = {
   resolve: (r: IteratorResult<T, undefined>) => void;
@@ -518,7 +514,8 @@ function copyOutcome<T>(from: Future<T>, to: Future<T>): void {
  * @param options `timeout` in milliseconds: what has not completed by then raises
  *   `TimeoutError`
  * @throws {TypeError} synchronously when an item is not awaitable
- * @throws {RangeError} synchronously for a NaN timeout
+ * @throws {RangeError} synchronously for a NaN or negative timeout
+ * @throws {TypeError} synchronously for an unknown option
  * @example
  * ```ts
  * import { asCompleted, run, sleep } from "loopwork";
@@ -535,10 +532,8 @@ function copyOutcome<T>(from: Future<T>, to: Future<T>): void {
  * ```
  */
 export function asCompleted<T>(aws: Iterable<Awaitable<T>>, options: AsCompletedOptions = {}): AsCompleted<T> {
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(`asCompleted() options must be an object, got ${describeValue(options)}`);
-  }
-  const ms = checkTimeout("asCompleted()", options.timeout);
+  checkOptions("asCompleted()", options, AS_COMPLETED_OPTIONS);
+  const ms = checkTimeout("asCompleted()", "timeout", options.timeout);
   return new AsCompleted(toFutures("asCompleted()", aws) as Future<T>[], ms);
 }
 

@@ -14,6 +14,7 @@ import { getRunningLoop } from "./loop/running.ts";
 import type { Task } from "./task.ts";
 import { oneFuture, type Awaitable } from "./awaitable.ts";
 import { checkSignal, linkSignal, startBody } from "./body.ts";
+import { checkOptions } from "./options.ts";
 
 const CREATED = 0;
 const ENTERED = 1;
@@ -215,9 +216,7 @@ function startScope<R>(
       `${what} expects a generator function or an async function (scope) => ..., got ${describeValue(body)}`,
     );
   }
-  if (options !== undefined && (options === null || typeof options !== "object")) {
-    throw new TypeError(`${what} options must be an object, got ${describeValue(options)}`);
-  }
+  checkOptions(what, options, ["name", "signal"]);
   const signal = checkSignal(what, options?.signal);
   const loop = getRunningLoop();
   const scope = new TimeoutScope(loop, when, what, limit);
