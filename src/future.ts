@@ -208,7 +208,9 @@ export class Future<T = unknown> implements Promise<T> {
    * failure: a task `catch`ed is never reported as "never retrieved".
    */
   catch<R = never>(onrejected?: ((reason: any) => R | PromiseLike<R>) | null): Promise<T | R> {
-    return this._toPromise().catch(onrejected);
+    // Through `then`, as Promise.prototype.catch: a subclass's `then` (a grant's, which
+    // claims what it was granted) is what reads the outcome.
+    return this.then(undefined, onrejected);
   }
 
   /**
@@ -218,7 +220,7 @@ export class Future<T = unknown> implements Promise<T> {
    * nobody handles it the host reports it once, as an unhandled rejection.
    */
   finally(onfinally?: (() => void) | null): Promise<T> {
-    return this._toPromise().finally(onfinally);
+    return this.then().finally(onfinally);
   }
 
   /** `Object.prototype.toString` names it `[object Future]` (a task: `[object Task]`). */

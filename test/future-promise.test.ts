@@ -13,6 +13,8 @@ import {
   type ExceptionContext,
   Future,
   getRunningLoop,
+  Lock,
+  Queue,
   run,
   sleep,
   spawn,
@@ -233,4 +235,26 @@ describe("Future is a Promise: interop", () => {
       await pool.destroy();
     }
   }, 30_000);
+});
+
+describe("Future is a Promise: the waiting futures of locks and queues", () => {
+  it("q.get().finally(…) and lock.acquire().catch(…) take what they were granted", async () => {
+    await run(async () => {
+      const q = new Queue<string>();
+      const got = q.get().finally(() => {});
+      await sleep(1);
+      q.putNowait("item");
+      assert.equal(await got, "item");
+      assert.equal(q.qsize(), 0);
+      const lock = new Lock();
+      const first = await lock.acquire().catch(() => null);
+      const second = lock.acquire().catch(() => null);
+      await sleep(1);
+      first!.release();
+      const held = await second;
+      assert.ok(lock.locked());
+      held!.release();
+      assert.ok(!lock.locked());
+    }, virtual);
+  });
 });
