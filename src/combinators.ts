@@ -238,9 +238,30 @@ class WaitFuture<T> extends Future<WaitResult<T>> {
 const WAIT_OPTIONS = ["returnWhen", "timeout"] as const;
 
 /**
+ * `{ done, pending }`, split when first read: by the task waiting on `wait()`, when it
+ * resumes, as asyncio's wait computes them after its waiter wakes. A future done between
+ * the wake-up and the resumption is in `done`.
+ */
+function splitWhenRead<T>(list: readonly Future<T>[]): WaitResult<T> {
+  let split: WaitResult<T> | null = null;
+  const get = (): WaitResult<T> => {
+    if (split === null) {
+      split = { done: new Set<Future<T>>(), pending: new Set<Future<T>>() };
+      for (const f of list) (f.done() ? split.done : split.pending).add(f);
+    }
+    return split;
+  };
+  return Object.defineProperties({} as WaitResult<T>, {
+    done: { get: () => get().done, enumerable: true },
+    pending: { get: () => get().pending, enumerable: true },
+  });
+}
+
+/**
  * Waits until some or all of the awaitables are done and resolves to `{ done, pending }`
  * (asyncio.wait). Never cancels anything, not even on timeout: what is still running is
- * in `pending`. Generator objects and promises are wrapped (in tasks and futures), and the
+ * in `pending`. The sets are split when the waiting task resumes (when first read), as
+ * asyncio's are. Generator objects and promises are wrapped (in tasks and futures), and the
  * sets hold those wrappers: pass tasks to recognise them.
  *
  * @param aws a non-empty array (or iterable) of futures, tasks, generator objects or promises
@@ -282,10 +303,7 @@ export function wait<T>(aws: Iterable<Awaitable<T>>, options: WaitOptions = {}):
   const finish = (): void => {
     if (outer.done()) return;
     cleanup();
-    const done = new Set<Future<T>>();
-    const pending = new Set<Future<T>>();
-    for (const f of list) (f.done() ? done : pending).add(f);
-    outer.setResult({ done, pending });
+    outer.setResult(splitWhenRead(list));
   };
   const onDone = (f: Future<T>): void => {
     left--;

@@ -226,6 +226,16 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
     throw new InvalidStateError("Task does not support setException(): it fails when its body throws");
   }
 
+  /**
+   * @internal This task's first step waits on `f` (the task of `waitFor()`): a cancellation
+   * requested before that step reaches `f`, as it would once the task waits on it. asyncio
+   * runs wait_for inline in its caller, so there is no such window (CPython issue 23219:
+   * cancelling the wait cancels what it waits for).
+   */
+  _cancelsFirst(f: Future<unknown>): void {
+    if (this._futWaiter === null && this._numCancels === 0) this._futWaiter = f;
+  }
+
   /** `Object.prototype.toString` names it `[object Task]`. */
   override get [Symbol.toStringTag](): string {
     return "Task";
