@@ -198,11 +198,15 @@ describe("test_locks", () => {
       yield* sleep(1);
       sem.release();
       assert.ok(sem.locked(), "the woken waiter holds the permit (CPython: locked() as well)");
+      assert.equal(sem.tryAcquire(), false, "tryAcquire() does not overtake the woken waiter");
       yield* sem.acquire();
       order.push("me");
       sem.release();
       yield* other;
       assert.deepEqual(order, ["other", "me"]);
+      assert.equal(sem.tryAcquire(), true);
+      assert.equal(sem.tryAcquire(), false);
+      sem.release();
     }, virtual);
   });
 
