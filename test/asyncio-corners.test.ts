@@ -231,15 +231,21 @@ describe("test_locks", () => {
   });
 });
 
+/** A queue of maxsize 1 holding "a", and a task waiting to put "b" into it. */
+function* fullQueueWithPutter(): Coroutine<{ q: Queue<string>; putter: ReturnType<typeof spawn<void>> }> {
+  const q = new Queue<string>({ maxsize: 1 });
+  q.putNowait("a");
+  const putter = spawn(function* () {
+    yield* q.put("b");
+  });
+  yield* yieldNow();
+  return { q, putter };
+}
+
 describe("test_queues", () => {
-  it("test_cancelled_put_silence_value_error_exception shape: a put cancelled after its item went in raises CancelledError, the item stays (deliberate)", async () => {
+  it("a put cancelled after its item went in raises CancelledError, the item stays (deliberate)", async () => {
     await run(function* () {
-      const q = new Queue<string>({ maxsize: 1 });
-      q.putNowait("a");
-      const putter = spawn(function* () {
-        yield* q.put("b");
-      });
-      yield* yieldNow();
+      const { q, putter } = yield* fullQueueWithPutter();
       assert.equal(q.getNowait(), "a"); // room: "b" goes in, its putter is woken
       putter.cancel();
       yield* wait([putter]);
@@ -251,12 +257,7 @@ describe("test_queues", () => {
 
   it("a put cancelled before there is room puts nothing (CPython: test_cancelled_puts_not_being_held_in_self_putters)", async () => {
     await run(function* () {
-      const q = new Queue<string>({ maxsize: 1 });
-      q.putNowait("a");
-      const putter = spawn(function* () {
-        yield* q.put("b");
-      });
-      yield* yieldNow();
+      const { q, putter } = yield* fullQueueWithPutter();
       putter.cancel();
       yield* wait([putter]);
       assert.ok(putter.cancelled());
