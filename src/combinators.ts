@@ -8,6 +8,7 @@ import { CancelledError, TimeoutError } from "./errors.ts";
 import { describeValue, Future } from "./future.ts";
 import type { TimerHandle } from "./loop/handles.ts";
 import { getRunningLoop, tryGetRunningLoop } from "./loop/running.ts";
+import { checkOptions, checkTimeout } from "./options.ts";
 import { type Awaitable, type AwaitedOf, oneFuture, toFutures } from "./awaitable.ts";
 
 // ---- gather ---------------------------------------------------------------------------
@@ -34,6 +35,8 @@ export interface GatherOptions {
    */
   returnExceptions?: boolean;
 }
+
+const GATHER_OPTIONS = ["returnExceptions"] as const;
 
 /** The future `gather()` returns: cancelling it cancels every child still running. */
 class GatheringFuture<T> extends Future<T> {
@@ -113,9 +116,7 @@ export function gather<const A extends readonly Awaitable<unknown>[]>(
   options?: GatherOptions,
 ): Future<unknown[]>;
 export function gather(aws: readonly Awaitable<unknown>[], options: GatherOptions = {}): Future<unknown[]> {
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(`gather() options must be an object, got ${describeValue(options)}`);
-  }
+  checkOptions("gather()", options, GATHER_OPTIONS);
   const returnExceptions = options.returnExceptions ?? false;
   if (typeof returnExceptions !== "boolean") {
     throw new TypeError(`gather(): returnExceptions must be a boolean, got ${describeValue(returnExceptions)}`);
@@ -234,24 +235,40 @@ class WaitFuture<T> extends Future<WaitResult<T>> {
   }
 }
 
-function checkTimeout(what: string, timeout: unknown): number | null {
-  if (timeout === undefined || timeout === null || timeout === Infinity) return null;
-  if (typeof timeout !== "number" || Number.isNaN(timeout)) {
-    throw new RangeError(`${what}: timeout must be a number of milliseconds or null, got ${describeValue(timeout)}`);
-  }
-  return timeout;
+const WAIT_OPTIONS = ["returnWhen", "timeout"] as const;
+
+/**
+ * `{ done, pending }`, split when first read: by the task waiting on `wait()`, when it
+ * resumes, as asyncio's wait computes them after its waiter wakes. A future done between
+ * the wake-up and the resumption is in `done`.
+ */
+function splitWhenRead<T>(list: readonly Future<T>[]): WaitResult<T> {
+  let split: WaitResult<T> | null = null;
+  const get = (): WaitResult<T> => {
+    if (split === null) {
+      split = { done: new Set<Future<T>>(), pending: new Set<Future<T>>() };
+      for (const f of list) (f.done() ? split.done : split.pending).add(f);
+    }
+    return split;
+  };
+  return Object.defineProperties({} as WaitResult<T>, {
+    done: { get: () => get().done, enumerable: true },
+    pending: { get: () => get().pending, enumerable: true },
+  });
 }
 
 /**
  * Waits until some or all of the awaitables are done and resolves to `{ done, pending }`
  * (asyncio.wait). Never cancels anything, not even on timeout: what is still running is
- * in `pending`. Generator objects and promises are wrapped (in tasks and futures), and the
+ * in `pending`. The sets are split when the waiting task resumes (when first read), as
+ * asyncio's are. Generator objects and promises are wrapped (in tasks and futures), and the
  * sets hold those wrappers: pass tasks to recognise them.
  *
  * @param aws a non-empty array (or iterable) of futures, tasks, generator objects or promises
  * @param options `returnWhen`: `"FIRST_COMPLETED"`, `"FIRST_EXCEPTION"` or `"ALL_COMPLETED"`
  *   (default); `timeout` in milliseconds (default none)
- * @throws {RangeError} synchronously for an empty list, an unknown `returnWhen` or a NaN timeout
+ * @throws {RangeError} synchronously for an empty list, an unknown `returnWhen` or a NaN or negative timeout
+ * @throws {TypeError} synchronously for an unknown option
  * @throws {TypeError} synchronously when an item is not awaitable
  * @example
  * ```ts
@@ -267,16 +284,14 @@ function checkTimeout(what: string, timeout: unknown): number | null {
  * ```
  */
 export function wait<T>(aws: Iterable<Awaitable<T>>, options: WaitOptions = {}): Future<WaitResult<T>> {
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(`wait() options must be an object, got ${describeValue(options)}`);
-  }
+  checkOptions("wait()", options, WAIT_OPTIONS);
   const returnWhen = options.returnWhen ?? "ALL_COMPLETED";
   if (!RETURN_WHEN.includes(returnWhen)) {
     throw new RangeError(
       `wait(): returnWhen must be "FIRST_COMPLETED", "FIRST_EXCEPTION" or "ALL_COMPLETED", got ${describeValue(returnWhen)}`,
     );
   }
-  const ms = checkTimeout("wait()", options.timeout);
+  const ms = checkTimeout("wait()", "timeout", options.timeout);
   const list = [...new Set(toFutures("wait()", aws))] as Future<T>[];
   if (list.length === 0) {
     throw new RangeError("wait() needs at least one awaitable, got an empty list");
@@ -288,10 +303,7 @@ export function wait<T>(aws: Iterable<Awaitable<T>>, options: WaitOptions = {}):
   const finish = (): void => {
     if (outer.done()) return;
     cleanup();
-    const done = new Set<Future<T>>();
-    const pending = new Set<Future<T>>();
-    for (const f of list) (f.done() ? done : pending).add(f);
-    outer.setResult({ done, pending });
+    outer.setResult(splitWhenRead(list));
   };
   const onDone = (f: Future<T>): void => {
     left--;
@@ -330,6 +342,8 @@ export interface AsCompletedOptions {
   /** After this many milliseconds, what has not completed yet raises `TimeoutError`. */
   timeout?: number | null;
 }
+
+const AS_COMPLETED_OPTIONS = ["timeout"] as const;
 
 type AsyncWaiter<T> = {
   resolve: (r: IteratorResult<T, undefined>) => void;
@@ -518,7 +532,8 @@ function copyOutcome<T>(from: Future<T>, to: Future<T>): void {
  * @param options `timeout` in milliseconds: what has not completed by then raises
  *   `TimeoutError`
  * @throws {TypeError} synchronously when an item is not awaitable
- * @throws {RangeError} synchronously for a NaN timeout
+ * @throws {RangeError} synchronously for a NaN or negative timeout
+ * @throws {TypeError} synchronously for an unknown option
  * @example
  * ```ts
  * import { asCompleted, run, sleep } from "loopwork";
@@ -535,10 +550,8 @@ function copyOutcome<T>(from: Future<T>, to: Future<T>): void {
  * ```
  */
 export function asCompleted<T>(aws: Iterable<Awaitable<T>>, options: AsCompletedOptions = {}): AsCompleted<T> {
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(`asCompleted() options must be an object, got ${describeValue(options)}`);
-  }
-  const ms = checkTimeout("asCompleted()", options.timeout);
+  checkOptions("asCompleted()", options, AS_COMPLETED_OPTIONS);
+  const ms = checkTimeout("asCompleted()", "timeout", options.timeout);
   return new AsCompleted(toFutures("asCompleted()", aws) as Future<T>[], ms);
 }
 

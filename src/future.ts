@@ -1,6 +1,7 @@
 /**
- * Future: the one awaitable of the loop. It is `PromiseLike` (so `await fut` works in any
- * async function) and iterable the way asyncio's `Future.__iter__` is (so
+ * Future: the one awaitable of the loop. It is a `Promise` in all but its prototype chain
+ * (`then`, `catch`, `finally`, so `await fut` and any code written for promises take it
+ * unchanged) and iterable the way asyncio's `Future.__iter__` is (so
  * `const x = yield* fut` works in a generator coroutine, typed). Done callbacks run on the
  * future's loop, in the order they were added; a future made outside any loop runs them
  * as host microtasks.
@@ -62,7 +63,7 @@ type Callback = DoneCallback<never> | Waiter;
  * console.log(answer); // 42
  * ```
  */
-export class Future<T = unknown> implements PromiseLike<T> {
+export class Future<T = unknown> implements Promise<T> {
   /** @internal */ _state: number = PENDING;
   /** @internal result, exception or CancelledError */ _value: unknown = undefined;
   /** @internal first callback, kept apart: most futures have exactly one */ _cb0: Callback | null = null;
@@ -195,9 +196,36 @@ export class Future<T = unknown> implements PromiseLike<T> {
    */
   then<R1 = T, R2 = never>(
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
-    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+    // `any`, as in Promise's own `then`: code written for promises (`(e: Error) => …`) types.
+    onrejected?: ((reason: any) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
     return this._toPromise().then(onfulfilled, onrejected);
+  }
+
+  /**
+   * `Promise.prototype.catch`: a promise settled as this future is, with `onrejected`
+   * handling a failure (or cancellation, as a `CancelledError`). It takes the future's
+   * failure: a task `catch`ed is never reported as "never retrieved".
+   */
+  catch<R = never>(onrejected?: ((reason: any) => R | PromiseLike<R>) | null): Promise<T | R> {
+    // Through `then`, as Promise.prototype.catch: a subclass's `then` (a grant's, which
+    // claims what it was granted) is what reads the outcome.
+    return this.then(undefined, onrejected);
+  }
+
+  /**
+   * `Promise.prototype.finally`: a promise settled as this future is, once `onfinally` has
+   * run (once, whatever the outcome). A throwing or rejecting `onfinally` replaces the
+   * outcome. As `then(f)` alone, the promise returned takes over the future's failure: if
+   * nobody handles it the host reports it once, as an unhandled rejection.
+   */
+  finally(onfinally?: (() => void) | null): Promise<T> {
+    return this.then().finally(onfinally);
+  }
+
+  /** `Object.prototype.toString` names it `[object Future]` (a task: `[object Task]`). */
+  get [Symbol.toStringTag](): string {
+    return "Future";
   }
 
   /** `yield* future` in a generator coroutine: waits for it and returns its result. */

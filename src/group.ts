@@ -11,6 +11,7 @@ import type { Loop } from "./loop/loop.ts";
 import { getRunningLoop } from "./loop/running.ts";
 import { isGenerator, Task, type TaskBody, type TaskOptions } from "./task.ts";
 import { checkSignal, linkSignal, startBody } from "./body.ts";
+import { checkOptions } from "./options.ts";
 
 function summarise(errors: readonly unknown[]): string {
   const shown = errors.slice(0, 3).map((e) =>
@@ -362,9 +363,7 @@ export function taskGroup<R>(body: TaskGroupBody<R>, options?: TaskGroupOptions)
       `taskGroup() expects a generator function or an async function (tg) => ..., got ${describeValue(body)}`,
     );
   }
-  if (options !== undefined && (options === null || typeof options !== "object")) {
-    throw new TypeError(`taskGroup() options must be an object, got ${describeValue(options)}`);
-  }
+  checkOptions("taskGroup()", options, ["name", "signal"]);
   const signal = checkSignal("taskGroup()", options?.signal);
   const loop = getRunningLoop();
   const g = new TaskGroup(loop);

@@ -14,6 +14,7 @@ import { InvalidStateError } from "./errors.ts";
 import { describeValue, type Future, REJECTED } from "./future.ts";
 import { failedWith, Grant, type GrantOwner, signalOf, resolved, type SignalOptions, WaiterList } from "./sync/grant.ts";
 import { Event } from "./sync/event.ts";
+import { checkOptions } from "./options.ts";
 
 /**
  * Raised by `putNowait()` on a full queue.
@@ -110,11 +111,11 @@ export interface PriorityQueueOptions<T> extends QueueOptions {
   compare?: (a: T, b: T) => number;
 }
 
+const QUEUE_OPTIONS = ["maxsize"] as const;
+const PRIORITY_QUEUE_OPTIONS = ["maxsize", "compare"] as const;
+
 function checkMaxsize(what: string, options: QueueOptions | undefined): number {
   if (options === undefined) return 0;
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(`${what}: options must be an object, got ${describeValue(options)}`);
-  }
   const m = options.maxsize;
   if (m === undefined) return 0;
   if (typeof m !== "number" || !Number.isInteger(m) || m < 0) {
@@ -163,8 +164,11 @@ export class Queue<T> implements AsyncIterable<T>, Disposable, GrantOwner {
   /**
    * Creates a queue holding at most `maxsize` items (0, the default, for no limit).
    * @throws {RangeError} when `maxsize` is not an integer >= 0
+   * @throws {TypeError} for an unknown option
    */
   constructor(options?: QueueOptions) {
+    // `this` is already a PriorityQueue (or a subclass's) while this constructor runs.
+    checkOptions(new.target.name, options, this instanceof PriorityQueue ? PRIORITY_QUEUE_OPTIONS : QUEUE_OPTIONS);
     this.maxsize = checkMaxsize(`new ${new.target.name}()`, options);
     this._finished.set();
   }

@@ -5,8 +5,8 @@
  * @module
  */
 import { InvalidStateError } from "./errors.ts";
-import { describeValue } from "./future.ts";
-import { Loop, type LoopOptions } from "./loop/loop.ts";
+import { Loop, LOOP_OPTIONS, type LoopOptions } from "./loop/loop.ts";
+import { checkOptions } from "./options.ts";
 import { getRunningLoop, state } from "./loop/running.ts";
 import type { Task, TaskBody, TaskOptions } from "./task.ts";
 
@@ -15,6 +15,8 @@ export interface RunOptions extends LoopOptions {
   /** Name of the main task (default `"main"`). */
   name?: string;
 }
+
+const RUN_OPTIONS = [...LOOP_OPTIONS, "name"] as const;
 
 /**
  * Runs `main` on a new loop and resolves to its result. `main` is a generator function, a
@@ -42,10 +44,8 @@ export function run<T>(main: TaskBody<T>, options: RunOptions = {}): Promise<T> 
         "or wait on it directly",
     );
   }
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(`run() options must be an object, got ${describeValue(options)}`);
-  }
-  const loop = new Loop(options);
+  checkOptions("run()", options, RUN_OPTIONS);
+  const loop = new Loop({ clock: options.clock, debug: options.debug });
   return runOn(loop, main, options.name ?? "main");
 }
 

@@ -19,6 +19,7 @@ import {
 import type { Runnable } from "./loop/handles.ts";
 import type { Loop, UnretrievedRecord } from "./loop/loop.ts";
 import { state } from "./loop/running.ts";
+import { checkOptions } from "./options.ts";
 
 /**
  * What a task can run: a generator object (`child(1)`), a generator function, or a
@@ -43,6 +44,8 @@ export interface TaskOptions {
   /** A name for logs and errors; default `Task-N`. */
   name?: string;
 }
+
+const TASK_OPTIONS = ["name"] as const;
 
 const GeneratorFunction = Object.getPrototypeOf(function* () {}).constructor;
 
@@ -139,9 +142,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
       );
     }
     if (options !== undefined) {
-      if (options === null || typeof options !== "object") {
-        throw new TypeError(`task options must be an object, got ${describeValue(options)}`);
-      }
+      checkOptions("task", options, TASK_OPTIONS);
       if (options.name !== undefined && typeof options.name !== "string") {
         throw new TypeError(`task name must be a string, got ${describeValue(options.name)}`);
       }
@@ -223,6 +224,21 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
   /** Tasks do not take exceptions from outside: they fail when their body throws. */
   override setException(_error: unknown): never {
     throw new InvalidStateError("Task does not support setException(): it fails when its body throws");
+  }
+
+  /**
+   * @internal This task's first step waits on `f` (the task of `waitFor()`): a cancellation
+   * requested before that step reaches `f`, as it would once the task waits on it. asyncio
+   * runs wait_for inline in its caller, so there is no such window (CPython issue 23219:
+   * cancelling the wait cancels what it waits for).
+   */
+  _cancelsFirst(f: Future<unknown>): void {
+    if (this._futWaiter === null && this._numCancels === 0) this._futWaiter = f;
+  }
+
+  /** `Object.prototype.toString` names it `[object Task]`. */
+  override get [Symbol.toStringTag](): string {
+    return "Task";
   }
 
   /** A short description such as `Task<fetch-1, pending>`. */

@@ -10,10 +10,11 @@ import { CancelledError, InvalidStateError, TimeoutError } from "./errors.ts";
 import { type Coroutine, describeValue, type Future } from "./future.ts";
 import type { Handle } from "./loop/handles.ts";
 import type { Loop } from "./loop/loop.ts";
-import { getRunningLoop } from "./loop/running.ts";
+import { currentTask, getRunningLoop } from "./loop/running.ts";
 import type { Task } from "./task.ts";
 import { oneFuture, type Awaitable } from "./awaitable.ts";
 import { checkSignal, linkSignal, startBody } from "./body.ts";
+import { checkOptions } from "./options.ts";
 
 const CREATED = 0;
 const ENTERED = 1;
@@ -215,9 +216,7 @@ function startScope<R>(
       `${what} expects a generator function or an async function (scope) => ..., got ${describeValue(body)}`,
     );
   }
-  if (options !== undefined && (options === null || typeof options !== "object")) {
-    throw new TypeError(`${what} options must be an object, got ${describeValue(options)}`);
-  }
+  checkOptions(what, options, ["name", "signal"]);
   const signal = checkSignal(what, options?.signal);
   const loop = getRunningLoop();
   const scope = new TimeoutScope(loop, when, what, limit);
@@ -308,7 +307,10 @@ function* waitInner<T>(f: Future<T>): Coroutine<T> {
  * Waits for `aw` for at most `ms` milliseconds (asyncio.wait_for). On expiry the awaitable
  * is cancelled, waited for, and a `TimeoutError` is raised; if it ignores the cancellation
  * and finishes anyway, its result is returned. A promise cannot be cancelled: only the wait
- * for it stops. `null` waits without a limit.
+ * for it stops. `null` waits without a limit. A limit of 0 or less gives the outcome of an
+ * awaitable already done, and otherwise cancels it at once (a generator object never
+ * starts) and fails with `TimeoutError` (asyncio 3.12). Cancelling the wait cancels `aw`,
+ * even in the loop turn `waitFor()` was called in.
  *
  * @param aw a future or task, a generator object (run as a task) or a promise
  * @param ms the limit in milliseconds, or `null`
@@ -332,6 +334,27 @@ export function waitFor<T>(aw: Awaitable<T>, ms: number | null): Task<T> {
   checkTime("waitFor()", ms, "ms");
   const f = oneFuture("waitFor()", aw) as Future<T>;
   const loop = getRunningLoop();
-  const when = ms === null ? null : loop.time() + ms;
-  return startScope("waitFor()", when, ms, () => waitInner(f), undefined);
+  let task: Task<T>;
+  if (ms !== null && ms <= 0) {
+    // asyncio 3.12: no time at all. What is done gives its outcome; anything else is
+    // cancelled now (a coroutine never starts), waited for, and the wait fails with
+    // TimeoutError, unless it finished anyway.
+    task = loop.createTask(f.cancel() ? waitNoTime(f, ms) : waitInner(f));
+  } else {
+    task = startScope("waitFor()", ms === null ? null : loop.time() + ms, ms, () => waitInner(f), undefined);
+  }
+  task._cancelsFirst(f);
+  return task;
+}
+
+function* waitNoTime<T>(f: Future<T>, ms: number): Coroutine<T> {
+  try {
+    return yield* f;
+  } catch (e) {
+    // The wait's own cancellation stays a cancellation.
+    if (e instanceof CancelledError && f.cancelled() && currentTask()!.cancelling() === 0) {
+      throw new TimeoutError(`waitFor(${ms} ms) expired`, { cause: e });
+    }
+    throw e;
+  }
 }

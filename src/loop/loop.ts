@@ -15,6 +15,7 @@ import { createClock, type ClockKind, type RealClock, type VirtualClock } from "
 import { Handle, TimerHandle, TimerHeap, type ErrorSink, type Runnable } from "./handles.ts";
 import { defaultExceptionReport } from "./report.ts";
 import { state } from "./running.ts";
+import { checkOptions } from "../options.ts";
 
 /** Options of `new Loop()` and of `run()`. */
 export interface LoopOptions {
@@ -26,6 +27,9 @@ export interface LoopOptions {
    */
   debug?: boolean | { slowStepMs?: number };
 }
+
+/** @internal The keys of `LoopOptions`, for the check of misspelt options. */
+export const LOOP_OPTIONS = ["clock", "debug"] as const;
 
 /** What the loop passes to its exception handler. */
 export interface ExceptionContext {
@@ -173,9 +177,7 @@ export class Loop implements ErrorSink {
 
   /** Creates a loop; it does nothing until run with `runUntilComplete` or `runForever`. */
   constructor(options: LoopOptions = {}) {
-    if (options === null || typeof options !== "object") {
-      throw new TypeError(`Loop options must be an object, got ${describeValue(options)}`);
-    }
+    checkOptions("Loop", options, LOOP_OPTIONS);
     this._clock = createClock(options.clock);
     this._virtual = this._clock.kind === "virtual";
     this._slowStepMs = slowStepFrom(options.debug);
@@ -718,6 +720,7 @@ function slowStepFrom(debug: LoopOptions["debug"]): number {
   if (debug === undefined || debug === false) return 0;
   if (debug === true) return 100;
   if (typeof debug === "object" && debug !== null) {
+    checkOptions("Loop", debug, ["slowStepMs"], "debug.");
     const ms = debug.slowStepMs ?? 100;
     if (typeof ms !== "number" || !(ms > 0) || !Number.isFinite(ms)) {
       throw new RangeError(`debug.slowStepMs must be a positive number of milliseconds, got ${describeValue(ms)}`);

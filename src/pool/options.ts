@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from "node:os";
 import { describeValue } from "../future.ts";
+import { checkOptions } from "../options.ts";
 
 /**
  * Where a pool runs its calls: worker threads, child processes, or the loop's own thread.
@@ -208,7 +209,7 @@ export interface ResolvedBullmqOptions {
   backoff: RetryBackoff | undefined;
 }
 
-const KNOWN = new Set([
+const KNOWN = [
   "kind",
   "maxWorkers",
   "minWorkers",
@@ -221,7 +222,7 @@ const KNOWN = new Set([
   "connectTimeoutMs",
   "attempts",
   "backoff",
-]);
+] as const;
 const BULLMQ_ONLY = ["connection", "queue", "connectTimeoutMs", "attempts", "backoff"] as const;
 
 function resolveBullmq(options: WorkerPoolOptions): ResolvedBullmqOptions {
@@ -247,6 +248,7 @@ function resolveBullmq(options: WorkerPoolOptions): ResolvedBullmqOptions {
   const attempts = options.attempts === undefined ? 1 : integer("attempts", options.attempts, 1, false);
   const backoff = options.backoff;
   if (backoff !== undefined) {
+    if (backoff !== null && typeof backoff === "object") checkOptions("WorkerPool", backoff, ["type", "delay"], "backoff.");
     if (
       backoff === null || typeof backoff !== "object" || (backoff.type !== "fixed" && backoff.type !== "exponential") ||
       !(typeof backoff.delay === "number" && Number.isFinite(backoff.delay) && backoff.delay >= 0)
@@ -302,11 +304,9 @@ function resolveLimits(kind: PoolKind, limits: unknown): Readonly<ResourceLimits
       `WorkerPool option resourceLimits must be an object of megabytes (${LIMIT_KEYS.join(", ")}), got ${describeValue(limits)}`,
     );
   }
+  checkOptions("WorkerPool", limits, LIMIT_KEYS, "resourceLimits.");
   const out: ResourceLimits = {};
   for (const key of Object.keys(limits)) {
-    if (!(LIMIT_KEYS as readonly string[]).includes(key)) {
-      throw new TypeError(`unknown WorkerPool option resourceLimits.${key} (known: ${LIMIT_KEYS.join(", ")})`);
-    }
     const v = (limits as Record<string, unknown>)[key];
     if (v === undefined) continue;
     if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) {
@@ -337,14 +337,7 @@ export function describeHeapLimits(limits: Readonly<ResourceLimits> | null): str
 /** @internal Checks `options` and fills in the defaults. */
 export function resolvePoolOptions(options: WorkerPoolOptions | undefined): ResolvedPoolOptions {
   if (options === undefined) options = {};
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(`WorkerPool options must be an object, got ${describeValue(options)}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key)) {
-      throw new TypeError(`unknown WorkerPool option ${JSON.stringify(key)} (known: ${[...KNOWN].join(", ")})`);
-    }
-  }
+  checkOptions("WorkerPool", options, KNOWN);
   const kind = options.kind ?? "thread";
   if (kind !== "thread" && kind !== "process" && kind !== "inline" && kind !== "bullmq") {
     throw new TypeError(

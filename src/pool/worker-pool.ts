@@ -21,6 +21,7 @@ import { type PoolKind, type ResolvedPoolOptions, resolvePoolOptions, type Worke
 import { type CallRequest, collectTransfers, findUnsendable, NO_TRANSFERS } from "./protocol.ts";
 import { ThreadBackend } from "./thread-backend.ts";
 import { TinypoolBackend } from "./tinypool-backend.ts";
+import { checkOptions } from "../options.ts";
 
 const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
 
@@ -294,9 +295,7 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
     items: Iterable<TaskArgs<M, K>[0]>,
     options?: MapOptions,
   ): AsyncIterableIterator<TaskResult<M, K>> {
-    if (options !== undefined && (options === null || typeof options !== "object")) {
-      throw new TypeError(`map() options must be an object, got ${describeValue(options)}`);
-    }
+    checkOptions("map()", options, ["chunkSize", "ordered", "signal"]);
     const chunkSize = options?.chunkSize ?? "auto";
     if (chunkSize !== "auto" && !(Number.isInteger(chunkSize) && chunkSize >= 1)) {
       throw new RangeError(`map() chunkSize must be "auto" or an integer >= 1, got ${describeValue(chunkSize)}`);

@@ -14,6 +14,7 @@
 import { CancelledError } from "../errors.ts";
 import { describeValue, Future, PENDING, FULFILLED } from "../future.ts";
 import { SignalFuture } from "../util/cancellable.ts";
+import { checkOptions } from "../options.ts";
 
 /**
  * Options of every waiting operation of the sync primitives and queues. In an async task,
@@ -43,15 +44,15 @@ export interface SignalOptions {
   signal?: AbortSignal;
 }
 
+const SIGNAL_OPTIONS = ["signal"] as const;
+
 /**
  * @internal Checks the options of a waiting call before anything changes, and returns its
  * signal.
  */
 export function signalOf(what: string, options: SignalOptions | undefined): AbortSignal | undefined {
   if (options === undefined) return undefined;
-  if (options === null || typeof options !== "object") {
-    throw new TypeError(`${what}: options must be an object, got ${describeValue(options)}`);
-  }
+  checkOptions(what, options, SIGNAL_OPTIONS);
   const signal = options.signal;
   if (signal === undefined) return undefined;
   if (signal === null || typeof signal !== "object" || typeof signal.addEventListener !== "function") {

@@ -87,6 +87,26 @@ export class Semaphore implements GrantOwner {
   }
 
   /** Gives a permit back, handing it to the first waiter if there is one. */
+  /**
+   * Takes a permit if one is free and nobody waits for one (Trio's and AnyIO's
+   * `acquire_nowait`, as a boolean): `true` if taken (give it back with `release()`),
+   * `false` otherwise. Never waits and never overtakes a waiting task.
+   *
+   * @example
+   * ```ts
+   * import { Semaphore } from "loopwork";
+   *
+   * const sem = new Semaphore(1);
+   * console.log(sem.tryAcquire(), sem.tryAcquire()); // true false
+   * sem.release();
+   * ```
+   */
+  tryAcquire(): boolean {
+    if (this._value === 0 || this._waiters.size > 0) return false;
+    this._value--;
+    return true;
+  }
+
   release(): void {
     const next = this._waiters.shift();
     if (next === undefined) {
