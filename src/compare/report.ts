@@ -420,7 +420,7 @@ function machineLine(report: CompareReport): string {
   const s = report.settings;
   const what = s.task !== undefined ? `${s.task}() of ${s.module}` : `I/O latency ${s.ioLatencyMs} ms, CPU size ${s.cpuSize}`;
   return `${m.runtime} on ${m.platform}, ${m.cores} × ${m.cpuModel}; ${s.tasks} calls per workload, ` +
-    `${s.sweep ? `workers ${s.sweep.join(",")}` : `${s.workers} workers`}, ${what}; median of ${s.runs} run${s.runs === 1 ? "" : "s"} after a warm-up`;
+    `${s.sweep ? `workers ${s.sweep.join(",")}` : `${s.workers} worker${s.workers === 1 ? "" : "s"}`}, ${what}; median of ${s.runs} run${s.runs === 1 ? "" : "s"} after a warm-up`;
 }
 
 /** The line that says where and how the numbers were measured. */
