@@ -11,7 +11,7 @@ import { existsSync, statSync } from "node:fs";
 import { dirname, extname, resolve } from "node:path";
 import type { BuiltinName } from "./builtin.ts";
 import { compare } from "./compare.ts";
-import { describeRun, renderHtml, renderSvg, renderTable, type StrategyName } from "./report.ts";
+import { describeRun, renderHtml, renderSvg, renderTable, type StrategyName, wrapLines } from "./report.ts";
 import { CompareInputError, type UserWorkloadSpec } from "./user-module.ts";
 
 /** Thrown for bad command-line input; the command exits 2 with its message. */
@@ -303,14 +303,5 @@ export async function compareMain(argv: string[]): Promise<number> {
 }
 
 function wrap(text: string, width: number): string {
-  const lines: string[] = [];
-  let line = "";
-  for (const word of text.split(/\s+/)) {
-    if (line && line.length + 1 + word.length > width) {
-      lines.push(line);
-      line = word;
-    } else line = line ? `${line} ${word}` : word;
-  }
-  if (line) lines.push(line);
-  return lines.join("\n");
+  return wrapLines(text, width).join("\n");
 }

@@ -428,7 +428,8 @@ export function describeRun(report: CompareReport): string {
   return machineLine(report);
 }
 
-function wrapLines(text: string, width: number): string[] {
+/** `text` cut into lines of at most `width` characters, at spaces. */
+export function wrapLines(text: string, width: number): string[] {
   const lines: string[] = [];
   let line = "";
   for (const word of text.split(/\s+/)) {
