@@ -18,7 +18,7 @@ export interface Command {
 /** Every subcommand, by name. */
 export const commands: Record<string, Command> = {
   compare: {
-    summary: "run I/O-, CPU-bound and mixed work sequentially, on the loop, on threads and processes",
+    summary: "measure I/O-, CPU-bound and mixed work (or your own function) under each strategy; classify it",
     main: compareMain,
   },
   worker: {

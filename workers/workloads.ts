@@ -7,6 +7,9 @@
  * - `cpu(units)`: pure computation, `units` million xorshift steps (~1.6 ms each on a
  *   2020s x86 core); no waiting at all.
  * - `mixed(url, units)`: a request, then computation on what came back.
+ * - `mixedWait(url, units)` and `mixedCompute(waited)`: the two halves of `mixed`, for the
+ *   loop+threads strategy (the loop waits, a thread pool computes); together they compute
+ *   what `mixed` does.
  *
  * Each returns a checksum (so the work cannot be optimised away and results can be
  * checked across strategies) and, when it runs in a process of its own, that process's
@@ -75,4 +78,22 @@ export function cpu(units: number): Promise<WorkloadResult> {
 /** A request to `url`, then `units` million steps of computation. */
 export function mixed(url: string, units: number): Promise<WorkloadResult> {
   return measured(async () => (await request(url)) + burn(units));
+}
+
+/** What the waiting half of `mixed` hands to its computing half. */
+export interface MixedWaited {
+  /** The length of the body that came back. */
+  body: number;
+  /** The computation still to do, in million steps. */
+  units: number;
+}
+
+/** The waiting half of `mixed`: the request, and what is left to compute. */
+export async function mixedWait(url: string, units: number): Promise<MixedWaited> {
+  return { body: await request(url), units };
+}
+
+/** The computing half of `mixed`: `mixedCompute(await mixedWait(url, n))` equals `mixed(url, n)`. */
+export function mixedCompute(waited: MixedWaited): Promise<WorkloadResult> {
+  return measured(() => waited.body + burn(waited.units));
 }

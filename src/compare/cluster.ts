@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { checkRedis } from "../pool/bullmq-wire.ts";
 import { WorkerPool } from "../pool/worker-pool.ts";
-import { workloadModuleUrl, type Workloads } from "./strategies.ts";
+import { workloadModuleUrl, type Workloads } from "./builtin.ts";
 
 /** A running cluster: the pool and the worker processes behind it. */
 export interface ComparisonCluster {

@@ -7,8 +7,12 @@ import { writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { SingleBar } from "cli-progress";
+import { existsSync, statSync } from "node:fs";
+import { dirname, extname, resolve } from "node:path";
+import type { BuiltinName } from "./builtin.ts";
 import { compare } from "./compare.ts";
-import { renderHtml, renderSvg, renderTable, type StrategyName, verdict, type WorkloadName } from "./report.ts";
+import { describeRun, renderHtml, renderSvg, renderTable, type StrategyName, wrapLines } from "./report.ts";
+import { CompareInputError, type UserWorkloadSpec } from "./user-module.ts";
 
 /** Thrown for bad command-line input; the command exits 2 with its message. */
 export class UsageError extends Error {
@@ -18,27 +22,40 @@ export class UsageError extends Error {
   }
 }
 
-const WORKLOADS: WorkloadName[] = ["io", "cpu", "mixed"];
-const STRATEGIES: StrategyName[] = ["sequential", "loop", "threads", "processes"];
+const WORKLOADS: BuiltinName[] = ["io", "cpu", "mixed"];
+const STRATEGIES: StrategyName[] = ["sequential", "loop", "threads", "processes", "loop+threads"];
 
 /** The help text of `loopwork compare`. */
 export const COMPARE_HELP: string = `usage: loopwork compare [options]
+       loopwork compare --module ./tasks.ts --task NAME [--args JSON | --args-module FILE] [options]
 
-Runs an I/O-bound, a CPU-bound and a mixed workload sequentially, concurrently on the
-loop, on a thread pool and on a process pool, and shows why concurrency helps waiting
-and parallelism helps computing.
+Runs an I/O-bound, a CPU-bound and a mixed workload (or your own exported function)
+sequentially, concurrently on the loop, on a thread pool, on a process pool, and waiting on
+the loop while a thread pool computes; shows why concurrency helps waiting and parallelism
+helps computing, classifies the work and recommends how to run it.
+
+your own workload:
+  --module FILE      a task module (.js, .mjs, .ts, .mts) exporting the function to compare
+  --task NAME        the exported function each call runs
+  --args JSON        one call's arguments as a JSON array, the same for every call (default [])
+  --args-module FILE a module whose default export (or \`args\` export) returns call i's arguments
+  --hybrid W,C       for loop+threads: the exported halves; W(...args) runs on the loop,
+                     C(what W returned) on the thread pool
 
 options:
   --tasks N          calls per workload (default 16; --quick 8)
   --workers N        pool size (default: available cores, here ${availableParallelism()})
+  --runs N           measured runs per cell after a warm-up (default 5; --quick 3)
+  --sweep workers=A,B,...  run the pool strategies with each worker count (e.g. workers=1,2,4,8)
   --io-latency MS    latency of the local HTTP server (default 100; --quick 50)
   --cpu-size N       CPU work per call, in millions of steps (~1.6 ms each; default 30; --quick 8)
-  --only W[,W]       only these workloads: io, cpu, mixed
-  --strategies S[,S] only these strategies: sequential, loop, threads, processes (and cluster)
+  --only W[,W]       only these built-in workloads: io, cpu, mixed
+  --strategies S[,S] only these strategies: sequential, loop, threads, processes, loop+threads
+                     (and cluster)
   --connection URL   add the cluster strategy: two local \`loopwork worker\` processes serving
                      a "bullmq" pool on this Redis (e.g. redis://127.0.0.1:6379)
   --quick            small sizes, for a fast look (a few seconds)
-  --json             print the result as JSON instead of the table
+  --json             print the result as JSON (samples, classification, verdict) instead of the table
   --out FILE         write the charts: FILE.html (a page with the table) or FILE.svg (an image)
   --help             this text
 `;
@@ -49,13 +66,17 @@ export interface CompareArgs {
   workers: number;
   ioLatencyMs: number;
   cpuSize: number;
-  workloads: WorkloadName[];
+  runs: number;
+  sweep: number[] | null;
+  workloads: BuiltinName[];
   strategies: StrategyName[];
   json: boolean;
   out: string | undefined;
   help: boolean;
   /** Redis for the cluster strategy. */
   connection?: string;
+  /** The user's own workload. */
+  user?: Omit<UserWorkloadSpec, "tasks">;
 }
 
 function int(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
@@ -94,6 +115,13 @@ export function parseCompareArgs(argv: string[]): CompareArgs {
         "cpu-size": { type: "string" },
         only: { type: "string" },
         strategies: { type: "string" },
+        runs: { type: "string" },
+        sweep: { type: "string" },
+        module: { type: "string" },
+        task: { type: "string" },
+        args: { type: "string" },
+        "args-module": { type: "string" },
+        hybrid: { type: "string" },
         quick: { type: "boolean" },
         json: { type: "boolean" },
         out: { type: "string" },
@@ -107,7 +135,7 @@ export function parseCompareArgs(argv: string[]): CompareArgs {
   const quick = values.quick === true;
   const str = (k: string) => values[k] as string | undefined;
   const out = str("out");
-  if (out !== undefined && out.trim() === "") throw new UsageError("--out needs a file name");
+  if (out !== undefined) checkOut(out);
   const connection = str("connection");
   if (connection !== undefined && !/^rediss?:\/\/\S+$/.test(connection)) {
     throw new UsageError(`--connection must be a redis:// or rediss:// URL, got ${JSON.stringify(connection)}`);
@@ -116,17 +144,78 @@ export function parseCompareArgs(argv: string[]): CompareArgs {
   if (connection === undefined && str("strategies")?.split(",").some((s) => s.trim() === "cluster")) {
     throw new UsageError("--strategies cluster needs --connection URL (a Redis server)");
   }
+  const user = userArgs(str);
   return {
     tasks: int("tasks", str("tasks"), quick ? 8 : 16, 1, 10_000),
     workers: int("workers", str("workers"), availableParallelism(), 1, 256),
     ioLatencyMs: int("io-latency", str("io-latency"), quick ? 50 : 100, 0, 60_000),
     cpuSize: int("cpu-size", str("cpu-size"), quick ? 8 : 30, 1, 100_000),
+    runs: int("runs", str("runs"), quick ? 3 : 5, 1, 1_000),
+    sweep: sweep(str("sweep")),
     workloads: list("only", str("only"), WORKLOADS),
     strategies: list("strategies", str("strategies"), allowed),
     json: values.json === true,
     out,
     help: values.help === true,
     ...(connection !== undefined ? { connection } : {}),
+    ...(user !== undefined ? { user } : {}),
+  };
+}
+
+/** `--out` is checked before anything is measured: its extension, and a folder to write in. */
+function checkOut(out: string): void {
+  if (out.trim() === "") throw new UsageError("--out needs a file name");
+  const ext = extname(out).toLowerCase();
+  if (![".html", ".htm", ".svg"].includes(ext)) {
+    throw new UsageError(`--out ${out}: write a .html page or a .svg image (got "${ext || "no extension"}")`);
+  }
+  const dir = dirname(resolve(out));
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--out ${out}: the folder ${dir} does not exist`);
+  if (existsSync(out) && statSync(out).isDirectory()) throw new UsageError(`--out ${out}: is a folder`);
+}
+
+function sweep(raw: string | undefined): number[] | null {
+  if (raw === undefined) return null;
+  const m = /^workers=([\d,\s]+)$/.exec(raw.trim());
+  const counts = m?.[1]!.split(",").map((s) => s.trim()).filter(Boolean) ?? [];
+  if (m === null || counts.length === 0) {
+    throw new UsageError(`--sweep takes workers=N,N,... (e.g. workers=1,2,4,8), got ${JSON.stringify(raw)}`);
+  }
+  const ns = counts.map((c) => int("sweep", c, 0, 1, 256));
+  return [...new Set(ns)].sort((a, b) => a - b);
+}
+
+function userArgs(str: (k: string) => string | undefined): Omit<UserWorkloadSpec, "tasks"> | undefined {
+  const module = str("module");
+  const task = str("task");
+  if (module === undefined) {
+    for (const k of ["task", "args", "args-module", "hybrid"]) {
+      if (str(k) !== undefined) throw new UsageError(`--${k} needs --module FILE (the module that exports your task)`);
+    }
+    return undefined;
+  }
+  if (task === undefined || task.trim() === "") throw new UsageError("--module needs --task NAME (the exported function to compare)");
+  if (str("only") !== undefined) throw new UsageError("--only picks built-in workloads; with --module, your task is the workload");
+  if (str("args") !== undefined && str("args-module") !== undefined) {
+    throw new UsageError("give --args or --args-module, not both");
+  }
+  const hybridRaw = str("hybrid");
+  let hybrid: [string, string] | undefined;
+  if (hybridRaw !== undefined) {
+    const parts = hybridRaw.split(",").map((s) => s.trim());
+    if (parts.length !== 2 || parts.some((p) => p === "")) {
+      throw new UsageError(`--hybrid takes WAIT,COMPUTE (two exported function names), got ${JSON.stringify(hybridRaw)}`);
+    }
+    hybrid = [parts[0]!, parts[1]!];
+  }
+  const args = str("args");
+  const argsModule = str("args-module");
+  return {
+    module,
+    task: task.trim(),
+    ...(args !== undefined ? { args } : {}),
+    ...(argsModule !== undefined ? { argsModule } : {}),
+    ...(hybrid !== undefined ? { hybrid } : {}),
   };
 }
 
@@ -155,56 +244,64 @@ export async function compareMain(argv: string[]): Promise<number> {
       clearOnComplete: true,
     })
     : undefined;
-  const report = await compare({
-    tasks: args.tasks,
-    workers: args.workers,
-    ioLatencyMs: args.ioLatencyMs,
-    cpuSize: args.cpuSize,
-    workloads: args.workloads,
-    strategies: args.strategies,
-    ...(args.connection !== undefined ? { connection: args.connection } : {}),
-    onCell(workload, strategy, index, total) {
-      const cell = `${workload} / ${strategy}`;
-      if (bar) {
-        if (index === 0) bar.start(total, 0, { cell });
-        else bar.update(index, { cell });
-      } else if (!args.json) {
-        process.stderr.write(`measuring ${index + 1}/${total}: ${cell}\n`);
-      }
-    },
-  }).finally(() => {
+  let report;
+  try {
+    report = await compare({
+      tasks: args.tasks,
+      workers: args.workers,
+      ioLatencyMs: args.ioLatencyMs,
+      cpuSize: args.cpuSize,
+      runs: args.runs,
+      sweep: args.sweep,
+      workloads: args.workloads,
+      strategies: args.strategies,
+      ...(args.user !== undefined ? { user: { ...args.user, tasks: args.tasks } } : {}),
+      ...(args.connection !== undefined ? { connection: args.connection } : {}),
+      onCell(workload, strategy, index, total) {
+        const cell = `${workload} / ${strategy}`;
+        if (bar) {
+          if (index === 0) bar.start(total, 0, { cell });
+          else bar.update(index, { cell });
+        } else if (!args.json) {
+          process.stderr.write(`measuring ${index + 1}/${total}: ${cell}\n`);
+        }
+      },
+    });
+  } catch (e) {
+    if (e instanceof CompareInputError) {
+      process.stderr.write(`loopwork compare: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  } finally {
     if (bar) {
       bar.update(bar.getTotal());
       bar.stop();
     }
-  });
+  }
   if (args.json) {
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } else {
-    const m = report.machine;
-    process.stdout.write(
-      `${m.runtime} on ${m.platform}, ${m.cores} × ${m.cpuModel}; ${args.tasks} calls per workload, ` +
-        `${args.workers} workers, I/O latency ${args.ioLatencyMs} ms, CPU size ${args.cpuSize}\n\n`,
-    );
-    process.stdout.write(renderTable(report.rows));
-    process.stdout.write(`\n${wrap(verdict(report), 90)}\n`);
+    process.stdout.write(`${describeRun(report)}\n\n`);
+    process.stdout.write(renderTable(report.rows, report));
+    for (const w of report.warnings) process.stdout.write(`\n${wrap(`warning: ${w}`, 90)}\n`);
+    process.stdout.write(`\n${wrap(report.verdict, 90)}\n`);
+    if (report.settings.task === undefined) {
+      process.stdout.write(`\n${report.classifications.map((c) => wrap(`- ${c.sentence}`, 90).replace(/\n/g, "\n  ")).join("\n")}\n`);
+    }
   }
   if (args.out !== undefined) {
-    writeFileSync(args.out, args.out.toLowerCase().endsWith(".svg") ? renderSvg(report) : renderHtml(report));
+    try {
+      writeFileSync(args.out, args.out.toLowerCase().endsWith(".svg") ? renderSvg(report) : renderHtml(report));
+    } catch (e) {
+      process.stderr.write(`loopwork compare: could not write ${args.out}: ${(e as Error).message}\n`);
+      return 1;
+    }
     if (!args.json) process.stdout.write(`\nchart written to ${args.out}\n`);
   }
   return 0;
 }
 
 function wrap(text: string, width: number): string {
-  const lines: string[] = [];
-  let line = "";
-  for (const word of text.split(/\s+/)) {
-    if (line && line.length + 1 + word.length > width) {
-      lines.push(line);
-      line = word;
-    } else line = line ? `${line} ${word}` : word;
-  }
-  if (line) lines.push(line);
-  return lines.join("\n");
+  return wrapLines(text, width).join("\n");
 }

@@ -5,25 +5,51 @@
  */
 import { table } from "table";
 
-/** The workloads compared. */
-export type WorkloadName = "io" | "cpu" | "mixed";
-/** The strategies compared. */
-export type StrategyName = "sequential" | "loop" | "threads" | "processes" | "cluster";
+import type { Classification } from "./classify.ts";
+import type { MachineLoad } from "./load.ts";
+import { clearlyFaster, relativeSpread, WIDE_SPREAD } from "./stats.ts";
 
-/** One measured cell: a workload run under a strategy. */
-export interface Row {
-  workload: WorkloadName;
-  strategy: StrategyName;
-  /** Wall time of the whole workload. */
+/** A workload's name: `io`, `cpu`, `mixed`, or the user's task name. */
+export type WorkloadName = string;
+/** The strategies compared. */
+export type StrategyName = "sequential" | "loop" | "threads" | "processes" | "loop+threads" | "cluster";
+
+/** One measured run of a cell. */
+export interface Sample {
+  /** Wall time of the whole run. */
   wallMs: number;
-  /** Sequential wall time of the same workload divided by this one. */
-  speedup: number;
-  /** CPU time of every thread and process that worked, over wall time, in percent. */
-  cpuPercent: number;
-  /** Worst lag of a timer ticking on the main thread during the run. */
+  /** CPU time of every thread and process that worked (a user module's child processes are not seen). */
+  cpuMs: number;
+  /** Time the main thread was ready to run but waited for a core (Linux); null where unknown. */
+  coreWaitMs: number | null;
+  /** Worst lag of a 5 ms timer on the main thread during the run. */
   lagMaxMs: number;
   /** 99th-percentile lag of that timer. */
   lagP99Ms: number;
+}
+
+/** One measured cell: a workload run under a strategy, `runs` times; values are medians. */
+export interface Row {
+  workload: WorkloadName;
+  strategy: StrategyName;
+  /** The pool's size, for a pool strategy; null for sequential and loop. */
+  workers: number | null;
+  /** Median wall time of the whole workload. */
+  wallMs: number;
+  /** Fastest sample's wall time. */
+  wallMinMs: number;
+  /** Slowest sample's wall time. */
+  wallMaxMs: number;
+  /** Sequential median wall time of the same workload divided by this one's. */
+  speedup: number;
+  /** Median CPU time over wall time, in percent. */
+  cpuPercent: number;
+  /** Median over the samples of the main thread's worst lag. */
+  lagMaxMs: number;
+  /** Median over the samples of the 99th-percentile lag. */
+  lagP99Ms: number;
+  /** Every measured run. */
+  samples: Sample[];
 }
 
 /** The machine the comparison ran on. */
@@ -41,119 +67,198 @@ export interface CompareSettings {
   workers: number;
   ioLatencyMs: number;
   cpuSize: number;
+  /** Measured runs per cell, after a warm-up. */
+  runs: number;
+  /** Worker counts of `--sweep workers=…`, or null. */
+  sweep: number[] | null;
+  /** The user's module and task, when it is compared instead of the built-in workloads. */
+  module?: string;
+  task?: string;
 }
 
 /** The whole result, as `--json` prints it. */
 export interface CompareReport {
   machine: MachineInfo;
   settings: CompareSettings;
+  /** How busy the machine was just before and just after the measurements. */
+  load: { before: MachineLoad; after: MachineLoad };
   rows: Row[];
+  /** Each workload's kind and the strategy recommended for it. */
+  classifications: Classification[];
+  /** What makes these numbers less trustworthy: wide spreads, a busy machine, one sample. */
+  warnings: string[];
+  /** What the numbers show, in one paragraph. */
+  verdict: string;
 }
 
-const WORKLOAD_TITLE: Record<WorkloadName, string> = {
+const WORKLOAD_TITLE: Record<string, string> = {
   io: "I/O-bound",
   cpu: "CPU-bound",
   mixed: "mixed",
 };
 
+function title(report: Pick<CompareReport, "settings">, w: string): string {
+  return report.settings.task === w ? `${w}()` : WORKLOAD_TITLE[w] ?? w;
+}
+
 function fmt(x: number, digits = 0): string {
   return x.toFixed(digits);
 }
 
-/** The rows as an aligned text table. */
-export function renderTable(rows: Row[]): string {
+function spreadOf(r: Row) {
+  return { median: r.wallMs, min: r.wallMinMs, max: r.wallMaxMs };
+}
+
+function wide(r: Row): boolean {
+  return r.samples.length > 1 && relativeSpread(spreadOf(r)) > WIDE_SPREAD;
+}
+
+/** The rows as an aligned text table; `!` marks a cell whose samples spread wide. */
+export function renderTable(rows: Row[], report?: Pick<CompareReport, "settings">): string {
+  const showWorkers = rows.some((r) => r.workers !== null);
+  const head = ["workload", "strategy", ...(showWorkers ? ["workers"] : []), "wall ms", "min–max", "speed-up", "CPU %", "worst lag ms", "p99 lag ms"];
   const data = [
-    ["workload", "strategy", "wall ms", "speed-up", "CPU %", "worst lag ms", "p99 lag ms"],
+    head,
     ...rows.map((r) => [
-      WORKLOAD_TITLE[r.workload],
+      report ? title(report, r.workload) : WORKLOAD_TITLE[r.workload] ?? r.workload,
       r.strategy,
+      ...(showWorkers ? [r.workers === null ? "" : String(r.workers)] : []),
       fmt(r.wallMs),
+      `${fmt(r.wallMinMs)}–${fmt(r.wallMaxMs)}${wide(r) ? " !" : "  "}`,
       `${fmt(r.speedup, 2)}×`,
       fmt(r.cpuPercent),
       fmt(r.lagMaxMs, 1),
       fmt(r.lagP99Ms, 1),
     ]),
   ];
+  const left = showWorkers ? 3 : 2;
   return table(data, {
-    columns: [{}, {}, { alignment: "right" }, { alignment: "right" }, { alignment: "right" }, { alignment: "right" }, { alignment: "right" }],
+    columns: head.map((_, i) => (i < left && i !== 2 ? {} : { alignment: "right" as const })),
     // Rule under the header and between workloads (data row i shows rows[i - 1]).
     drawHorizontalLine: (i, size) => i <= 1 || i === size || rows[i - 1]?.workload !== rows[i - 2]?.workload,
   });
 }
 
-function find(rows: Row[], w: WorkloadName, s: StrategyName): Row | undefined {
-  return rows.find((r) => r.workload === w && r.strategy === s);
+/** The row of `w` under `s`: at the settings' worker count if swept, else the only one. */
+function find(report: CompareReport, w: string, s: StrategyName): Row | undefined {
+  const rows = report.rows.filter((r) => r.workload === w && r.strategy === s);
+  return rows.find((r) => r.workers === null || r.workers === report.settings.workers) ?? rows[rows.length - 1];
+}
+
+/**
+ * What makes the numbers less trustworthy: cells whose samples spread wider than 25% of
+ * their median, a single sample per cell, a busy machine (load average above half the
+ * cores, or other processes using a quarter of a core or more while this one was idle).
+ */
+export function warnings(report: CompareReport): string[] {
+  const out: string[] = [];
+  const { cores } = report.machine;
+  if (report.settings.runs <= 1) {
+    out.push("One sample per cell: there is no spread to judge, so differences under 15% count as noise (use --runs 5).");
+  }
+  const spread = report.rows.filter(wide);
+  if (spread.length > 0) {
+    const list = spread
+      .map((r) => `${title(report, r.workload)} / ${r.strategy}${r.workers !== null && report.settings.sweep ? ` ×${r.workers}` : ""} ${fmt(r.wallMinMs)}–${fmt(r.wallMaxMs)} ms`)
+      .join(", ");
+    out.push(`The samples of ${spread.length} cell${spread.length === 1 ? "" : "s"} spread wider than ${fmt(WIDE_SPREAD * 100)}% of the median (marked ! in the table): ${list}.`);
+  }
+  const { before, after } = report.load;
+  const loadAvg = before.loadAverage;
+  if (Number.isFinite(loadAvg) && loadAvg > cores * 0.5) {
+    out.push(`The machine was busy: its load average was ${fmt(loadAvg, 2)} on ${cores} core${cores === 1 ? "" : "s"} when the comparison started.`);
+  }
+  const other = Math.max(before.otherCores ?? 0, after.otherCores ?? 0);
+  if (other >= 0.25) {
+    out.push(`Other processes used ${fmt(other * 100)}% of a core while this one stood idle, just before or after the measurements: the cores were shared.`);
+  }
+  return out;
 }
 
 /**
  * One paragraph that says what the numbers show: where concurrency helped, where
- * parallelism did, and what CPU work on the loop did to its responsiveness.
+ * parallelism did, what CPU work on the loop did to its responsiveness, how speed-up grew
+ * with workers — and only what the spread of the samples supports.
  */
 export function verdict(report: CompareReport): string {
-  const { rows, machine } = report;
+  const { machine } = report;
+  const runs = report.settings.runs;
+  const faster = (a: Row, b: Row) => clearlyFaster(spreadOf(a), spreadOf(b), runs);
   const parts: string[] = [];
-  const ioLoop = find(rows, "io", "loop");
-  const cpuLoop = find(rows, "cpu", "loop");
-  const cpuThreads = find(rows, "cpu", "threads");
-  const cpuProcs = find(rows, "cpu", "processes");
-  const cpuSeq = find(rows, "cpu", "sequential");
-  const ioThreads = find(rows, "io", "threads");
-  const mixed = rows.filter((r) => r.workload === "mixed");
+  if (report.warnings.length > 0) {
+    parts.push(`Caution: ${report.warnings.length === 1 ? "one thing makes" : `${report.warnings.length} things make`} these numbers less sure (see the warnings).`);
+  }
+  const user = report.settings.task;
+  const ioSeq = find(report, "io", "sequential");
+  const ioLoop = find(report, "io", "loop");
+  const cpuLoop = find(report, "cpu", "loop");
+  const cpuThreads = find(report, "cpu", "threads");
+  const cpuProcs = find(report, "cpu", "processes");
+  const cpuSeq = find(report, "cpu", "sequential");
+  const ioThreads = find(report, "io", "threads");
+  const mixed = report.rows.filter((r) => r.workload === "mixed");
   const cores = `${machine.cores} core${machine.cores === 1 ? "" : "s"}`;
 
-  if (ioLoop) {
+  if (user !== undefined) {
+    for (const c of report.classifications) parts.push(c.sentence);
+  }
+  if (ioLoop && ioSeq) {
     parts.push(
-      ioLoop.speedup >= 1.5
+      faster(ioLoop, ioSeq)
         ? `Concurrency cut I/O wait ${fmt(ioLoop.speedup, 1)}×: the loop overlapped ${report.settings.tasks} requests on one thread.`
-        : `Concurrency barely helped I/O here (${fmt(ioLoop.speedup, 2)}×): the waits were too short to overlap.`,
+        : `Concurrency did not measurably help I/O here (${fmt(ioLoop.speedup, 2)}×, within the spread): the waits were too short to overlap.`,
     );
   }
-  if (cpuLoop) {
+  if (cpuLoop && cpuSeq) {
     parts.push(
-      cpuLoop.speedup < 1.2
+      !faster(cpuLoop, cpuSeq)
         ? `It did nothing for CPU work (${fmt(cpuLoop.speedup, 2)}×): one thread computes no faster by taking turns.`
-        : `Its ${fmt(cpuLoop.speedup, 2)}× on CPU work is measurement noise: one thread computes no faster by taking turns.`,
+        : `The loop measured ${fmt(cpuLoop.speedup, 2)}× on CPU work, beyond the spread; one thread computes no faster by ` +
+          "taking turns, so the machine's load changed during the run: measure again on a quieter machine.",
     );
+  }
+  if (cpuSeq) {
     const pool = cpuThreads ?? cpuProcs;
     if (pool) {
       const kind = pool.strategy === "threads" ? "thread" : "process";
       parts.push(
-        pool.speedup >= 1.2
+        faster(pool, cpuSeq)
           ? `Parallelism did: the ${kind} pool sped CPU work up ${fmt(pool.speedup, 2)}× on ${cores}.`
-          : `The ${kind} pool did not speed CPU work up here (${fmt(pool.speedup, 2)}× on ${cores}): ` +
+          : `The ${kind} pool did not measurably speed CPU work up here (${fmt(pool.speedup, 2)}× on ${cores}): ` +
             "were the cores busy with other programs, or the calls too small for a worker round trip?",
       );
     }
   }
   if (cpuThreads && cpuProcs) {
-    const faster = cpuThreads.wallMs <= cpuProcs.wallMs ? cpuThreads : cpuProcs;
-    const slower = faster === cpuThreads ? cpuProcs : cpuThreads;
-    const lead = (slower.wallMs / faster.wallMs - 1) * 100;
+    const first = cpuThreads.wallMs <= cpuProcs.wallMs ? cpuThreads : cpuProcs;
+    const second = first === cpuThreads ? cpuProcs : cpuThreads;
+    const lead = (second.wallMs / first.wallMs - 1) * 100;
     parts.push(
       `Threads and processes did the CPU work in ${fmt(cpuThreads.wallMs)} and ${fmt(cpuProcs.wallMs)} ms: ` +
-        (lead < 3 ? "level here, once their workers had started." : `${faster.strategy} were ${fmt(lead)}% faster here.`),
+        (faster(first, second) ? `${first.strategy} were ${fmt(lead)}% faster here.` : "level within the spread, once their workers had started."),
     );
   }
-  const cpuCluster = find(rows, "cpu", "cluster");
+  const cpuCluster = find(report, "cpu", "cluster");
   if (cpuCluster) {
     const local = cpuThreads ?? cpuProcs;
     const perCall = local ? (cpuCluster.wallMs - local.wallMs) / report.settings.tasks : NaN;
+    const name = local?.strategy === "threads" ? "thread" : "process";
     parts.push(
       local === undefined
         ? `The cluster (two local worker processes over Redis) sped CPU work up ${fmt(cpuCluster.speedup, 2)}×.`
-        : cpuCluster.wallMs <= local.wallMs * 1.1
-        ? `The cluster (two local worker processes over Redis) matched the ${local.strategy === "threads" ? "thread" : "process"} pool ` +
+        : !faster(local, cpuCluster)
+        ? `The cluster (two local worker processes over Redis) matched the ${name} pool ` +
           `(${fmt(cpuCluster.wallMs)} against ${fmt(local.wallMs)} ms): calls this long hide the trip through Redis, ` +
           "so workers on other machines would add their cores."
         : `The cluster (two local worker processes over Redis) took ${fmt(cpuCluster.wallMs)} ms against the ` +
-          `${local.strategy === "threads" ? "thread" : "process"} pool's ${fmt(local.wallMs)} ms: the trip through Redis ` +
+          `${name} pool's ${fmt(local.wallMs)} ms: the trip through Redis ` +
           `cost about ${fmt(perCall, 1)} ms per call here; distribution pays once calls are long and other machines add cores.`,
     );
     parts.push("(The cluster's CPU % counts this process only: its work ran in the worker processes.)");
   }
   if (ioThreads && ioLoop) {
     parts.push(
-      `A pool of ${report.settings.workers} workers waits on at most ${report.settings.workers} requests at a time ` +
+      `A pool of ${ioThreads.workers} workers waits on at most ${ioThreads.workers} requests at a time ` +
         `(${fmt(ioThreads.speedup, 1)}× on I/O), while the loop waited on all of them.`,
     );
   }
@@ -165,17 +270,50 @@ export function verdict(report: CompareReport): string {
         `${pool.strategy === "threads" ? "thread" : "process"} pool, the main thread's worst lag was ${fmt(pool.lagMaxMs, 1)} ms.`,
     );
   }
-  if (mixed.length > 1) {
-    const best = mixed.reduce((a, b) => (b.wallMs < a.wallMs ? b : a));
-    const calmest = mixed.reduce((a, b) => (b.lagMaxMs < a.lagMaxMs ? b : a));
-    let text = `For the mixed workload, ${best.strategy} was fastest (${fmt(best.speedup, 2)}×)`;
-    if (best !== calmest && best.lagMaxMs > 4 * calmest.lagMaxMs && best.lagMaxMs > 20) {
-      text += ` but froze the main thread for up to ${fmt(best.lagMaxMs)} ms, where ${calmest.strategy} kept it ` +
-        `under ${fmt(Math.max(1, calmest.lagMaxMs))} ms: wait on the loop, compute on a pool`;
-    }
-    parts.push(`${text}.`);
+  if (mixed.length > 1) parts.push(mixedVerdict(mixed, faster));
+  if (user !== undefined && report.rows.some((r) => r.strategy === "processes")) {
+    parts.push("(For your module, the processes' CPU % counts this process only: the child processes' CPU is not seen.)");
   }
+  parts.push(...sweepVerdict(report, faster));
   return parts.join(" ");
+}
+
+function mixedVerdict(mixed: Row[], faster: (a: Row, b: Row) => boolean): string {
+  const best = mixed.reduce((a, b) => (b.wallMs < a.wallMs ? b : a));
+  const calmest = mixed.reduce((a, b) => (b.lagMaxMs < a.lagMaxMs ? b : a));
+  const level = mixed.filter((r) => r !== best && !faster(best, r)).map((r) => r.strategy);
+  let text = `For the mixed workload, ${best.strategy} was fastest (${fmt(best.speedup, 2)}×`;
+  text += level.length > 0 ? `, level within the spread with ${[...new Set(level)].join(" and ")})` : ")";
+  if (best.strategy === "loop+threads") {
+    text += ` and kept the main thread's worst lag at ${fmt(best.lagMaxMs, 1)} ms: the loop waited on every request ` +
+      "while the thread pool computed";
+  } else if (best !== calmest && best.lagMaxMs > 4 * calmest.lagMaxMs && best.lagMaxMs > 20) {
+    text += ` but froze the main thread for up to ${fmt(best.lagMaxMs)} ms, where ${calmest.strategy} kept it ` +
+      `under ${fmt(Math.max(1, calmest.lagMaxMs))} ms: wait on the loop, compute on a pool`;
+  }
+  return `${text}.`;
+}
+
+/** Where a swept strategy's speed-up stopped growing: the fewest workers level with the most. */
+export function sweepVerdict(report: CompareReport, faster: (a: Row, b: Row) => boolean): string[] {
+  const sweep = report.settings.sweep;
+  if (sweep === null || sweep.length < 2) return [];
+  const out: string[] = [];
+  for (const w of [...new Set(report.rows.map((r) => r.workload))]) {
+    for (const s of ["threads", "processes", "loop+threads"] as StrategyName[]) {
+      const rows = report.rows.filter((r) => r.workload === w && r.strategy === s && r.workers !== null)
+        .sort((a, b) => a.workers! - b.workers!);
+      if (rows.length < 2) continue;
+      const curve = rows.map((r) => `${r.workers} → ${fmt(r.speedup, 2)}×`).join(", ");
+      const flat = rows.find((r) => !rows.some((o) => o.workers! > r.workers! && faster(o, r)))!;
+      const tail = flat === rows[rows.length - 1]
+        ? `still growing at ${flat.workers} workers`
+        : `no faster beyond ${flat.workers} worker${flat.workers === 1 ? "" : "s"}` +
+          (w === "io" || s === "loop+threads" ? "" : ` on ${report.machine.cores} cores`);
+      out.push(`${title(report, w)} on ${s}: ${curve} — ${tail}.`);
+    }
+  }
+  return out;
 }
 
 function escapeHtml(s: string): string {
@@ -187,11 +325,32 @@ const COLORS: Record<StrategyName, string> = {
   loop: "#2f7ed8",
   threads: "#e4572e",
   processes: "#7b4fa6",
+  "loop+threads": "#e8a33d",
   cluster: "#2e933c",
 };
 
-/** A bar chart (one group per workload, one bar per strategy) as an SVG string. */
-function barChart(rows: Row[], value: (r: Row) => number, title: string, unit: string): string {
+/** The rows a chart shows: one per workload and strategy, at the settings' worker count. */
+function chartRows(report: CompareReport): Row[] {
+  const out: Row[] = [];
+  for (const r of report.rows) {
+    const row = find(report, r.workload, r.strategy);
+    if (row !== undefined && !out.includes(row)) out.push(row);
+  }
+  return out;
+}
+
+/**
+ * A bar chart (one group per workload, one bar per strategy) as an SVG string; `range`
+ * gives each bar's error bar from the samples (lowest to highest).
+ */
+function barChart(
+  report: CompareReport,
+  value: (r: Row) => number,
+  range: (r: Row) => [number, number],
+  heading: string,
+  unit: string,
+): string {
+  const rows = chartRows(report);
   const workloads = [...new Set(rows.map((r) => r.workload))];
   const strategies = [...new Set(rows.map((r) => r.strategy))];
   const width = 720;
@@ -200,12 +359,13 @@ function barChart(rows: Row[], value: (r: Row) => number, title: string, unit: s
   const bottom = 40;
   const top = 36;
   const plotH = height - top - bottom;
-  const max = Math.max(1e-9, ...rows.map(value)) * 1.1;
+  const max = Math.max(1e-9, ...rows.map((r) => Math.max(value(r), range(r)[1]))) * 1.1;
   const groupW = (width - left - 20) / workloads.length;
   const barW = Math.min(40, (groupW - 20) / strategies.length);
+  const yOf = (v: number) => top + plotH - (plotH * v) / max;
   const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeHtml(title)}">`);
-  out.push(`<text x="${width / 2}" y="20" text-anchor="middle" font-size="15" font-weight="600">${escapeHtml(title)}</text>`);
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeHtml(heading)}">`);
+  out.push(`<text x="${width / 2}" y="20" text-anchor="middle" font-size="15" font-weight="600">${escapeHtml(heading)}</text>`);
   for (let i = 0; i <= 4; i++) {
     const v = (max * i) / 4;
     const y = top + plotH - (plotH * i) / 4;
@@ -215,41 +375,97 @@ function barChart(rows: Row[], value: (r: Row) => number, title: string, unit: s
   workloads.forEach((w, gi) => {
     const gx = left + gi * groupW + (groupW - barW * strategies.length) / 2;
     strategies.forEach((s, si) => {
-      const r = find(rows, w, s);
+      const r = rows.find((o) => o.workload === w && o.strategy === s);
       if (!r) return;
-      const h = (plotH * value(r)) / max;
+      const v = value(r);
       const x = gx + si * barW;
-      const y = top + plotH - h;
+      const y = yOf(v);
+      const [lo, hi] = range(r);
       out.push(
-        `<rect x="${x + 2}" y="${y}" width="${barW - 4}" height="${h}" fill="${COLORS[s]}"><title>${w} / ${s}: ${fmt(value(r), 2)}${unit}</title></rect>`,
+        `<rect x="${x + 2}" y="${y}" width="${barW - 4}" height="${top + plotH - y}" fill="${COLORS[s]}"><title>${escapeHtml(title(report, w))} / ${s}: ${fmt(v, 2)}${unit} (samples ${fmt(lo, 2)}–${fmt(hi, 2)})</title></rect>`,
       );
-      out.push(`<text x="${x + barW / 2}" y="${y - 4}" text-anchor="middle" font-size="10">${fmt(value(r), value(r) < 10 ? 1 : 0)}</text>`);
+      if (hi > lo) {
+        const cx = x + barW / 2;
+        out.push(`<path d="M${cx} ${yOf(hi)}V${yOf(lo)}M${cx - 4} ${yOf(hi)}h8M${cx - 4} ${yOf(lo)}h8" stroke="#222" stroke-width="1.2" fill="none"/>`);
+      }
+      out.push(`<text x="${x + barW / 2}" y="${Math.min(y, yOf(hi)) - 4}" text-anchor="middle" font-size="10">${fmt(v, v < 10 ? 1 : 0)}</text>`);
     });
-    out.push(`<text x="${left + gi * groupW + groupW / 2}" y="${height - bottom + 18}" text-anchor="middle" font-size="13">${WORKLOAD_TITLE[w]}</text>`);
+    out.push(`<text x="${left + gi * groupW + groupW / 2}" y="${height - bottom + 18}" text-anchor="middle" font-size="13">${escapeHtml(title(report, w))}</text>`);
   });
   out.push("</svg>");
   return out.join("\n");
 }
 
-/** Both charts stacked in one standalone SVG image (for a README or a slide). */
+function speedRange(report: CompareReport): (r: Row) => [number, number] {
+  return (r) => {
+    const base = report.rows.find((b) => b.workload === r.workload && b.strategy === "sequential");
+    return base ? [base.wallMs / r.wallMaxMs, base.wallMs / r.wallMinMs] : [r.speedup, r.speedup];
+  };
+}
+
+function lagRange(r: Row): [number, number] {
+  const lags = r.samples.map((s) => s.lagMaxMs);
+  return [Math.min(...lags), Math.max(...lags)];
+}
+
+function charts(report: CompareReport): [string, string] {
+  return [
+    barChart(report, (r) => r.speedup, speedRange(report), "Speed-up over sequential (higher is better; bars: median, whiskers: samples)", "×"),
+    barChart(report, (r) => r.lagMaxMs, lagRange, "Worst lag of the main thread (lower is better)", " ms"),
+  ];
+}
+
+function machineLine(report: CompareReport): string {
+  const m = report.machine;
+  const s = report.settings;
+  const what = s.task !== undefined ? `${s.task}() of ${s.module}` : `I/O latency ${s.ioLatencyMs} ms, CPU size ${s.cpuSize}`;
+  return `${m.runtime} on ${m.platform}, ${m.cores} × ${m.cpuModel}; ${s.tasks} calls per workload, ` +
+    `${s.sweep ? `workers ${s.sweep.join(",")}` : `${s.workers} worker${s.workers === 1 ? "" : "s"}`}, ${what}; median of ${s.runs} run${s.runs === 1 ? "" : "s"} after a warm-up`;
+}
+
+/** The line that says where and how the numbers were measured. */
+export function describeRun(report: CompareReport): string {
+  return machineLine(report);
+}
+
+/** `text` cut into lines of at most `width` characters, at spaces. */
+export function wrapLines(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(/\s+/)) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+/** Both charts stacked in one standalone SVG image (for a README or a slide), with the machine line and the verdict. */
 export function renderSvg(report: CompareReport): string {
   const strip = (svg: string) => svg.replace(/^<svg[^>]*>/, "").replace(/<\/svg>$/, "");
-  const speed = strip(barChart(report.rows, (r) => r.speedup, "Speed-up over sequential (higher is better)", "×"));
-  const lag = strip(barChart(report.rows, (r) => r.lagMaxMs, "Worst lag of the main thread (lower is better)", " ms"));
+  const [speed, lag] = charts(report).map(strip);
   const strategies = [...new Set(report.rows.map((r) => r.strategy))];
   const legend = strategies
-    .map((s, i) => `<rect x="${60 + i * 130}" y="612" width="12" height="12" fill="${COLORS[s]}"/><text x="${78 + i * 130}" y="623" font-size="13">${s}</text>`)
+    .map((s, i) => `<rect x="${40 + i * 112}" y="612" width="12" height="12" fill="${COLORS[s]}"/><text x="${56 + i * 112}" y="623" font-size="13">${s}</text>`)
     .join("");
-  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 720 640" font-family="system-ui, sans-serif">
-<rect width="720" height="640" fill="#fff"/>
+  const text = [machineLine(report), "", ...wrapLines(report.verdict, 118)];
+  const height = 650 + text.length * 14;
+  const lines = text
+    .map((t, i) => `<text x="20" y="${658 + i * 14}" font-size="${i === 0 ? 11 : 10.5}" fill="${i === 0 ? "#555" : "#222"}">${escapeHtml(t)}</text>`)
+    .join("\n");
+  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 720 ${height}" font-family="system-ui, sans-serif">
+<rect width="720" height="${height}" fill="#fff"/>
 <g>${speed}</g>
 <g transform="translate(0 300)">${lag}</g>
 ${legend}
+${lines}
 </svg>
 `;
 }
 
-/** A self-contained HTML page: the verdict, two charts, the table. Opens in any browser. */
+/** A self-contained HTML page: the verdict, the recommendations, two charts, the table. Opens in any browser. */
 export function renderHtml(report: CompareReport): string {
   const strategies = [...new Set(report.rows.map((r) => r.strategy))];
   const legend = strategies
@@ -258,27 +474,29 @@ export function renderHtml(report: CompareReport): string {
   const rowsHtml = report.rows
     .map(
       (r) =>
-        `<tr><td>${WORKLOAD_TITLE[r.workload]}</td><td>${r.strategy}</td><td>${fmt(r.wallMs)}</td><td>${fmt(r.speedup, 2)}×</td><td>${fmt(r.cpuPercent)}</td><td>${fmt(r.lagMaxMs, 1)}</td><td>${fmt(r.lagP99Ms, 1)}</td></tr>`,
+        `<tr><td>${escapeHtml(title(report, r.workload))}</td><td>${r.strategy}</td><td>${r.workers ?? ""}</td><td>${fmt(r.wallMs)}</td><td>${fmt(r.wallMinMs)}–${fmt(r.wallMaxMs)}${wide(r) ? " !" : ""}</td><td>${fmt(r.speedup, 2)}×</td><td>${fmt(r.cpuPercent)}</td><td>${fmt(r.lagMaxMs, 1)}</td><td>${fmt(r.lagP99Ms, 1)}</td></tr>`,
     )
     .join("\n");
-  const m = report.machine;
-  const s = report.settings;
+  const [speed, lag] = charts(report);
+  const list = (items: string[], cls: string) =>
+    items.length === 0 ? "" : `<ul class="${cls}">${items.map((i) => `<li>${escapeHtml(i)}</li>`).join("")}</ul>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>loopwork compare</title>
 <style>
 body{font-family:system-ui,sans-serif;max-width:780px;margin:2em auto;color:#222}
 .key{margin-right:1em;font-size:14px}.swatch{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-1px}
 table{border-collapse:collapse;font-size:14px}td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:right}td:nth-child(-n+2),th:nth-child(-n+2){text-align:left}
-.verdict{background:#f4f7fb;padding:1em;border-left:4px solid #2f7ed8}
+.verdict{background:#f4f7fb;padding:1em;border-left:4px solid #2f7ed8}.warnings{color:#8a4b00}
 </style></head><body>
 <h1>loopwork compare</h1>
-<p>${escapeHtml(m.runtime)} on ${escapeHtml(m.platform)}, ${m.cores} × ${escapeHtml(m.cpuModel)}, ${m.memoryGiB} GiB.
-${s.tasks} tasks per workload, ${s.workers} workers, I/O latency ${s.ioLatencyMs} ms, CPU size ${s.cpuSize}.</p>
-<p class="verdict">${escapeHtml(verdict(report))}</p>
+<p>${escapeHtml(machineLine(report))}; ${report.machine.memoryGiB} GiB.</p>
+${list(report.warnings, "warnings")}
+<p class="verdict">${escapeHtml(report.verdict)}</p>
+${list(report.classifications.map((c) => c.sentence), "classifications")}
 <p>${legend}</p>
-${barChart(report.rows, (r) => r.speedup, "Speed-up over sequential (higher is better)", "×")}
-${barChart(report.rows, (r) => r.lagMaxMs, "Worst lag of the main thread (lower is better)", " ms")}
-<table><thead><tr><th>workload</th><th>strategy</th><th>wall ms</th><th>speed-up</th><th>CPU %</th><th>worst lag ms</th><th>p99 lag ms</th></tr></thead>
+${speed}
+${lag}
+<table><thead><tr><th>workload</th><th>strategy</th><th>workers</th><th>wall ms</th><th>min–max</th><th>speed-up</th><th>CPU %</th><th>worst lag ms</th><th>p99 lag ms</th></tr></thead>
 <tbody>
 ${rowsHtml}
 </tbody></table>
