@@ -125,6 +125,17 @@ describe("faults (review): arguments beyond the walk's budget", () => {
     }, 120_000);
   }
 
+  for (const flavour of flavours) {
+    it(`${flavour}: an argument 2 000 levels deep behind 10 001 objects, which the host can encode, crosses (on Node processes it killed the host)`, async () => {
+      const p = poolOf(flavour);
+      try {
+        assert.deepEqual(await within(p.run("lastDepth", paddedDeep(10_001, 2_000)), 60_000, "lastDepth"), [10_002, 2_000]);
+      } finally {
+        await p.destroy();
+      }
+    }, 120_000);
+  }
+
   // Deno's worker threads do not take stackSizeMb; Node's do.
   for (const flavour of runtime === "node" ? threadFlavours : []) {
     it(`${flavour}: an argument the host can send but the worker's small stack cannot read fails its call; the worker stays and is reused`, async () => {
