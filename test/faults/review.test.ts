@@ -200,6 +200,22 @@ describe("faults (review): large results that share or move memory", () => {
     }, 120_000);
   }
 
+  for (const flavour of threadFlavours) {
+    it(`${flavour}: a bare SharedArrayBuffer behind 100 001 objects comes back shared (it failed the call)`, async () => {
+      const p = poolOf(flavour);
+      try {
+        const sab = new SharedArrayBuffer(4);
+        const r = await within(p.run("paddedShared", 100_001, sab), 60_000, "paddedShared");
+        const back = r[r.length - 1] as SharedArrayBuffer;
+        assert.ok(back instanceof SharedArrayBuffer);
+        new Int32Array(back)[0] = 42;
+        assert.equal(new Int32Array(sab)[0], 42, "the result shares the host's memory");
+      } finally {
+        await p.destroy();
+      }
+    }, 120_000);
+  }
+
   for (const flavour of flavours.filter((f) => f !== "inline")) {
     it(`${flavour}: a batch result too deep behind 100 001 items, one of them moved with transfer(), fails its call clearly`, async () => {
       const p = poolOf(flavour);
