@@ -16,6 +16,9 @@ import {
   type CallResponse,
   collectTransfers,
   decodeValue,
+  decodeEncoded,
+  describeRequest,
+  describeThrown,
   type EncodedAnswer,
   encodeLarge,
   encodeValue,
@@ -27,6 +30,7 @@ import {
   type ShortCall,
   threadAnswer,
   type ThreadFailure,
+  transferListOf,
   unseal,
   type WorkerExitNotice,
 } from "../src/pool/protocol.ts";
@@ -249,7 +253,30 @@ export default function handle(req: CallRequest | ShortCall): unknown {
     const args = typeof req === "string" ? [] : req.slice(1);
     return handleCall({ op: "call", module: threadModule, task, args });
   }
+  if (req.op === "encoded" && req.large !== undefined) {
+    const inner = unpack(req);
+    if (!("op" in inner)) return reply(req, inner);
+    req = inner;
+  }
   return req.op === "call" ? handleCall(req) : handleAsync(req);
+}
+
+/** A request the host encoded itself, its arguments being larger than its check of them. */
+type LargeRequest = CallRequest & { op: "encoded"; large: object };
+
+/**
+ * The request inside `req` (see `encodeLarge`), or the failure of reading it: a value nested
+ * too deeply for this worker's stack fails its call, not the worker (whose port would report
+ * it nowhere: the call would hang, or tinypool's worker die).
+ */
+function unpack(req: LargeRequest): CallRequest | CallResponse {
+  try {
+    return decodeEncoded(req.large) as CallRequest;
+  } catch (e) {
+    const why = e instanceof RangeError ? " (nested too deeply for the worker's stack?)" : "";
+    const error = new TypeError(`the arguments of ${req.what} could not be read by the worker: ${describeThrown(e)}${why}`);
+    return { ok: false, error: serializeError(error) };
+  }
 }
 
 function handleCall(req: CallRequest & { op: "call" }): unknown {
@@ -271,7 +298,7 @@ function handleCall(req: CallRequest & { op: "call" }): unknown {
 async function handleAsync(req: CallRequest): Promise<unknown> {
   if (req.op === "encoded") {
     // A JSON-only channel (child processes under Deno): V8 serialisation inside a string.
-    const inner = decodeValue(req.data) as CallRequest;
+    const inner = decodeValue(req.data!) as CallRequest;
     const response = checkResult(inner, await answer(inner));
     try {
       return { op: "encoded", data: encodeValue(response) };
@@ -287,6 +314,11 @@ async function handleAsync(req: CallRequest): Promise<unknown> {
 
 /** @internal Answers a request on the calling thread (the inline backend uses this). */
 export async function answer(req: CallRequest): Promise<CallResponse> {
+  if (req.op === "encoded" && req.large !== undefined) {
+    const inner = unpack(req);
+    if (!("op" in inner)) return inner;
+    req = inner;
+  }
   try {
     return { ok: true, value: await perform(req) };
   } catch (e) {
@@ -307,10 +339,17 @@ let checkedPartly = false;
  * `response`, encoded by the worker when its check was partial (see `encodeLarge`), or a
  * failure saying why it cannot be sent; `undefined` when it goes as it is.
  */
-function encodedResponse(req: CallRequest, response: CallResponse): CallResponse | undefined {
+function encodedResponse(
+  req: CallRequest,
+  response: CallResponse,
+  transfer: readonly TransferListItem[],
+): CallResponse | undefined {
   if (!checkedPartly || !response.ok || response.encoded !== undefined) return undefined;
   try {
-    return { ok: true, encoded: encodeLarge(response.value) };
+    // Only a thread moves buffers or shares memory; a child process copies.
+    const thread = inTinypoolThread;
+    const encoded = encodeLarge(response.value, thread ? transfer : NO_TRANSFERS, thread);
+    return encoded === undefined ? undefined : { ok: true, encoded };
   } catch (e) {
     const what = whoseResult(req);
     return {
@@ -327,7 +366,7 @@ function safeMessage(e: unknown): string {
 
 /** Names what produced the result of `req`, for the error when it cannot be sent back. */
 function whoseResult(req: CallRequest): string {
-  return req.op === "function" ? "the toThread() function" : `task ${JSON.stringify((req as { task?: string }).task)}`;
+  return req.op === "function" ? "the toThread() function" : describeRequest(req);
 }
 
 /** @internal Turns a result that could not be sent back into a clear failure. */
@@ -365,16 +404,16 @@ function reply(req: CallRequest, checked: CallResponse): unknown {
   }
   const v = response.ok ? response.value : undefined;
   const list = v === null || typeof v !== "object" ? NO_TRANSFERS : collectTransfers(req.op === "batch" && Array.isArray(v) ? v : [v]);
-  // A large result without transfer() is encoded here (with transfer(), the buffers move as they are).
-  if (list.length === 0) response = encodedResponse(req, response) ?? response;
+  // A large result is encoded here (what transfer() marked moves beside it).
+  response = encodedResponse(req, response, list) ?? response;
   if (!response.ok) {
     if (inTinypoolThread) throw { loopworkError: response.error } satisfies ThreadFailure;
     return response;
   }
   if (response.encoded !== undefined) {
-    const payload = inTinypoolThread ? ({ loopworkEncoded: exitToken, data: response.encoded } satisfies EncodedAnswer) : response;
-    if (!inTinypoolThread) return payload; // a child process copies it anyway
-    const movable = { [kTransferable]: [response.encoded.buffer], [kValue]: payload };
+    if (!inTinypoolThread) return response; // a child process copies it anyway
+    const payload: EncodedAnswer = { loopworkEncoded: exitToken, ...response.encoded };
+    const movable = { [kTransferable]: transferListOf(response.encoded), [kValue]: payload };
     markMovable!(movable);
     return movable;
   }
@@ -430,6 +469,11 @@ if (ownPort !== undefined) {
   // One request at a time: the backend sends the next one only after this one's answer.
   const port = ownPort;
   const fail = (e: unknown) => port.postMessage({ loopworkError: serializeError(e) } satisfies ThreadFailure);
+  // A request this thread cannot read (see `unpack`, which catches that for large ones) would
+  // otherwise be reported nowhere, and its call would wait forever: it fails.
+  port.on("messageerror", (e: unknown) => {
+    fail(new TypeError(`a request could not be read by the worker: ${describeThrown(e)}`));
+  });
   port.on("message", (raw: unknown) => {
     try {
       const req = unseal(raw);

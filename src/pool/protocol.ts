@@ -6,7 +6,7 @@
  */
 import { Buffer } from "node:buffer";
 import { types } from "node:util";
-import { deserialize, serialize } from "node:v8";
+import { DefaultDeserializer, DefaultSerializer, deserialize, serialize } from "node:v8";
 import type { TransferListItem } from "node:worker_threads";
 
 /** @internal What the pool asks a worker to do. */
@@ -18,13 +18,20 @@ export type CallRequest =
   /** Rebuild a self-contained function from its source and call it with `args` (toThread). */
   | { op: "function"; source: string; args: unknown[] }
   /** A request in V8's serialisation, base64-encoded: for channels that carry only JSON. */
-  | { op: "encoded"; data: string };
+  | { op: "encoded"; data: string; large?: undefined }
+  /**
+   * A request whose arguments are larger than the host's check of them (see
+   * `findUnsendable`), encoded by the host itself (see `encodeLarge`), so that what cannot
+   * cross fails on the host and what the worker cannot read fails there as its answer.
+   * `what` names the request inside (see `describeRequest`), which is answered as if sent.
+   */
+  | { op: "encoded"; data?: undefined; large: Encoded; what: string };
 
 /** @internal What a worker answers; a failure is an answer too, never a thrown error. */
 export type CallResponse =
   | { ok: true; value: unknown; encoded?: undefined }
   /** A large result, encoded by the worker itself (see `encodeLarge`): `value` is unused. */
-  | { ok: true; value?: undefined; encoded: Uint8Array }
+  | { ok: true; value?: undefined; encoded: Encoded }
   | { ok: false; error: SerializedError };
 
 /**
@@ -106,6 +113,9 @@ export function describeRequest(req: CallRequest): string {
       return `task ${JSON.stringify(req.task)}`;
     case "function":
       return "a toThread() function";
+    case "encoded":
+      if (req.large !== undefined) return req.what;
+      return "a call";
     default:
       return "a call";
   }
@@ -377,8 +387,8 @@ export function serializeError(e: unknown, depth = 0): SerializedError {
   return out;
 }
 
-/** "TypeError: message" of a value thrown while reading a field, never throwing itself. */
-function describeThrown(x: unknown): string {
+/** @internal "TypeError: message" of a thrown value, never throwing itself. */
+export function describeThrown(x: unknown): string {
   const s = serializeError(x, MAX_CAUSES);
   return `${s.name}: ${s.message}`;
 }
@@ -459,26 +469,166 @@ export function encodeValue(value: unknown): string {
 }
 
 /**
- * @internal A result too large for the worker to check all of it (its walk ran out of
- * budget: see `findUnsendable`) is encoded by the worker itself, so that a value which
- * cannot cross fails where that is found instead of past the reach of any handler: a
- * failed send in tinypool's worker kills the worker, and a value too deep for the host's
- * stack fails only as a "messageerror" on a port tinypool does not listen to, so the call
- * would never settle. Throws the serialiser's error (the caller names the result).
+ * @internal A value V8-serialised by loopwork itself (see `encodeLarge`), and the buffers
+ * that travel beside it rather than inside it.
  */
-export function encodeLarge(value: unknown): Uint8Array {
-  const b = serialize(value);
+export interface Encoded {
+  data: Uint8Array;
+  /** The ArrayBuffers moved with `transfer()`: in the message's transfer list, not in `data`. */
+  moved?: ArrayBuffer[];
+  /** The SharedArrayBuffers under typed arrays of the value: they cross as they are, still shared. */
+  shared?: SharedArrayBuffer[];
+}
+
+/** The typed array classes a view out of band (see `LargeSerializer`) is rebuilt as, by index. */
+const VIEWS = [
+  Int8Array,
+  Uint8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
+  DataView,
+] as const;
+
+/** How `LargeSerializer` wrote a typed array: its bytes (V8's way), or where its buffer travels. */
+const VIEW_COPIED = 0;
+const VIEW_SHARED = 1;
+const VIEW_MOVED = 2;
+
+/** Node's hooks of a serialiser, which its type declarations leave out. */
+interface SerializerHooks {
+  _writeHostObject(view: ArrayBufferView): void;
+}
+interface DeserializerHooks {
+  _readHostObject(): unknown;
+}
+
+/** Thrown by `LargeSerializer` at a bare SharedArrayBuffer it cannot keep shared. */
+class BareShared {}
+
+/**
+ * V8's serialiser, as node:v8 `serialize` uses it, except that a typed array on a
+ * SharedArrayBuffer (when `share`) or on a buffer moved by `transfer()` is written as a
+ * reference to that buffer, which crosses beside the data: the default writes its bytes,
+ * so shared memory would come back a copy and a moved buffer would be copied.
+ */
+class LargeSerializer extends DefaultSerializer {
+  readonly shared: SharedArrayBuffer[] = [];
+
+  constructor(private readonly _moved: readonly ArrayBuffer[], private readonly _share: boolean) {
+    super();
+    for (let i = 0; i < _moved.length; i++) this.transferArrayBuffer(i, _moved[i]!);
+  }
+
+  _writeHostObject(view: ArrayBufferView): void {
+    const kind = VIEWS.indexOf(view.constructor as (typeof VIEWS)[number]);
+    const buffer = view.buffer;
+    let at = -1;
+    if (kind >= 0 && this._share && buffer instanceof SharedArrayBuffer) {
+      at = this.shared.indexOf(buffer);
+      if (at < 0) at = this.shared.push(buffer) - 1;
+      this.writeUint32(VIEW_SHARED);
+    } else if (kind >= 0 && (at = this._moved.indexOf(buffer as ArrayBuffer)) >= 0) {
+      this.writeUint32(VIEW_MOVED);
+    } else {
+      this.writeUint32(VIEW_COPIED);
+      (DefaultSerializer.prototype as unknown as SerializerHooks)._writeHostObject.call(this, view);
+      return;
+    }
+    this.writeUint32(kind);
+    this.writeUint32(at);
+    this.writeDouble(view.byteOffset);
+    this.writeDouble(view.byteLength);
+  }
+
+  _getSharedArrayBufferId(): never {
+    // A bare one (not under a typed array) would need the receiver to know it by id, which
+    // Deno's deserialiser cannot: the value goes as it is (see `encodeLarge`).
+    throw this._share ? new BareShared() : new TypeError("#<SharedArrayBuffer> could not be cloned: shared memory cannot cross to a process");
+  }
+}
+
+/** The inverse of `LargeSerializer`, given the buffers that crossed beside the data. */
+class LargeDeserializer extends DefaultDeserializer {
+  constructor(data: Uint8Array, private readonly _moved: readonly ArrayBuffer[], private readonly _shared: readonly SharedArrayBuffer[]) {
+    super(data);
+    for (let i = 0; i < _moved.length; i++) this.transferArrayBuffer(i, _moved[i]!);
+  }
+
+  _readHostObject(): unknown {
+    const how = this.readUint32();
+    if (how === VIEW_COPIED) return (DefaultDeserializer.prototype as unknown as DeserializerHooks)._readHostObject.call(this);
+    const View = VIEWS[this.readUint32()];
+    const buffer = how === VIEW_SHARED ? this._shared[this.readUint32()] : this._moved[this.readUint32()];
+    const offset = this.readDouble();
+    const bytes = this.readDouble();
+    if (View === undefined || buffer === undefined) throw new TypeError("a typed array refers to a buffer that did not come");
+    if (View === DataView) return new DataView(buffer, offset, bytes);
+    const Typed = View as Uint8ArrayConstructor;
+    return new Typed(buffer, offset, bytes / Typed.BYTES_PER_ELEMENT);
+  }
+}
+
+/**
+ * @internal A value too large for its sender to check all of it (the walk ran out of
+ * budget: see `findUnsendable`) is encoded by the sender itself, so that a value which
+ * cannot cross fails where that is found instead of past the reach of any handler: a
+ * failed send in tinypool's worker kills the worker, and a value too deep for the
+ * receiver's stack fails only as a "messageerror" on a port tinypool does not listen to,
+ * so the call would never settle. `transfer` (ArrayBuffers: what `transfer()` marked)
+ * travels beside the data, and so (when `share`: threads) do the SharedArrayBuffers under
+ * typed arrays, which stay shared: send the result with `transferListOf`. `undefined` when
+ * the value must go as it is: it holds a bare SharedArrayBuffer (when `share`) or its
+ * transfer list something other than ArrayBuffers (a MessagePort). Throws the serialiser's
+ * error (the caller names the value).
+ */
+export function encodeLarge(value: unknown, transfer: readonly TransferListItem[], share: boolean): Encoded | undefined {
+  for (let i = 0; i < transfer.length; i++) if (!(transfer[i] instanceof ArrayBuffer)) return undefined;
+  const moved = transfer as readonly ArrayBuffer[];
+  const s = new LargeSerializer(moved, share);
+  s.writeHeader();
+  try {
+    s.writeValue(value);
+  } catch (e) {
+    if (e instanceof BareShared) return undefined;
+    throw e;
+  }
+  const b = s.releaseBuffer();
   // Its own buffer, so that it can be moved rather than copied.
-  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : new Uint8Array(b);
+  const data = b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : new Uint8Array(b);
+  const out: Encoded = { data };
+  if (moved.length > 0) out.moved = [...moved];
+  if (s.shared.length > 0) out.shared = s.shared;
+  return out;
+}
+
+/** @internal What to move with an `Encoded` value: its data and the buffers moved beside it. */
+export function transferListOf(e: Encoded): TransferListItem[] {
+  const list: TransferListItem[] = [e.data.buffer as ArrayBuffer];
+  if (e.moved !== undefined) list.push(...e.moved);
+  return list;
+}
+
+/** @internal The inverse of `encodeLarge`; throws the deserialiser's error (the caller names the value). */
+export function decodeEncoded(e: Encoded): unknown {
+  const d = new LargeDeserializer(e.data, e.moved ?? [], e.shared ?? []);
+  d.readHeader();
+  return d.readValue();
 }
 
 /** @internal The inverse of `encodeLarge` on the host: its failure names `what`, never a crash. */
-export function decodeLarge(data: Uint8Array, what: string): unknown {
+export function decodeLarge(e: Encoded, what: string): unknown {
   try {
-    return deserialize(data);
-  } catch (e) {
-    const reason = describeThrown(e);
-    throw new TypeError(`the result of ${what} could not be received from its worker: ${reason}`, { cause: e });
+    return decodeEncoded(e);
+  } catch (x) {
+    const reason = describeThrown(x);
+    throw new TypeError(`the result of ${what} could not be received from its worker: ${reason}`, { cause: x });
   }
 }
 
@@ -487,9 +637,8 @@ export function decodeLarge(data: Uint8Array, what: string): unknown {
  * `encodeLarge`); `loopworkEncoded` is the pool's secret token (see WorkerExitNotice), so a
  * result of the same shape is never taken for it.
  */
-export interface EncodedAnswer {
+export interface EncodedAnswer extends Encoded {
   loopworkEncoded: string;
-  data: Uint8Array;
 }
 
 /** @internal The inverse of `encodeValue`. */

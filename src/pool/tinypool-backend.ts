@@ -415,7 +415,7 @@ export class TinypoolBackend implements PoolBackend {
       // A thread answers with the bare result (and fails by throwing: see `failure`), or a
       // large one encoded (see `encodeLarge`).
       if (raw !== null && typeof raw === "object" && (raw as Partial<EncodedAnswer>).loopworkEncoded === this._exitToken) {
-        return decodeLarge((raw as EncodedAnswer).data, describeRequest(req));
+        return decodeLarge(raw as EncodedAnswer, describeRequest(req));
       }
       return raw;
     }

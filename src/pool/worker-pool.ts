@@ -5,6 +5,7 @@
  * at a time, and stops a worker whose call is cancelled (the backend replaces it).
  * @module
  */
+import { serialize } from "node:v8";
 import type { TransferListItem } from "node:worker_threads";
 import { TimeoutError } from "../errors.ts";
 import { describeValue, Future } from "../future.ts";
@@ -18,7 +19,17 @@ import { BullmqBackend } from "./bullmq-backend.ts";
 import { InlineBackend } from "./inline-backend.ts";
 import { LatencyWindow } from "./latency.ts";
 import { type PoolKind, type ResolvedPoolOptions, resolvePoolOptions, type WorkerPoolOptions } from "./options.ts";
-import { type CallRequest, collectTransfers, findUnsendable, NO_TRANSFERS } from "./protocol.ts";
+import {
+  type CallRequest,
+  collectTransfers,
+  describeRequest,
+  describeThrown,
+  type Encoded,
+  encodeLarge,
+  findUnsendable,
+  NO_TRANSFERS,
+  transferListOf,
+} from "./protocol.ts";
 import { ThreadBackend } from "./thread-backend.ts";
 import { TinypoolBackend } from "./tinypool-backend.ts";
 import { checkOptions } from "../options.ts";
@@ -160,29 +171,63 @@ function failedCall(error: unknown): Future<unknown> {
 const ARGUMENT_WALK_BUDGET = 10_000;
 
 /**
- * The error for an argument (or batch item) that would overflow the stack of whoever
- * serialises or receives it (see MAX_DEPTH), or cannot be cloned at all; `undefined`
- * when none was found. Arguments that are all primitives cost nothing here.
+ * The request as it is sent: `req` itself, or, when its arguments are larger than their
+ * check (ARGUMENT_WALK_BUDGET values), `req` encoded by the host (see `encodeLarge`, and
+ * `unpack` in workers/runtime.ts), so that a value beyond the check that cannot cross fails
+ * its call here, naming it, and one the worker cannot read fails there as its answer:
+ * never a worker that dies or a call that hangs. A TypeError names an argument (or batch
+ * item) that would overflow the stack of whoever serialises or receives it (see
+ * MAX_DEPTH), or cannot be cloned at all. Arguments that are all primitives cost nothing.
+ * `share` (threads, inline): typed arrays on shared memory stay shared; `move` (threads):
+ * what `transfer()` marked moves.
  */
-function unsendableArgument(req: CallRequest, label: string): TypeError | undefined {
+function sendable(req: CallRequest, label: string, encode: boolean, share: boolean, move: boolean): CallRequest | TypeError {
   const values = req.op === "batch" ? req.items : req.op === "encoded" ? [] : req.args;
   const what = req.op === "batch" ? "item" : "argument";
   const budget = { left: ARGUMENT_WALK_BUDGET };
-  for (let i = 0; i < values.length && budget.left > 0; i++) {
+  for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (v === null || typeof v !== "object") continue;
+    if (budget.left <= 0) {
+      budget.left = -1; // this one goes unchecked
+      break;
+    }
     const bad = findUnsendable(v, budget, "it");
-    if (bad !== undefined) {
-      let described: string;
-      try {
-        described = describeValue(v);
-      } catch {
-        described = "object";
-      }
-      return new TypeError(`${label}: ${what} ${i} (${described}) cannot be sent to a worker: ${bad}`);
+    if (bad !== undefined) return new TypeError(`${label}: ${what} ${i} (${describeSafely(v)}) cannot be sent to a worker: ${bad}`);
+  }
+  if (budget.left >= 0 || !encode) return req;
+  const transfer = move ? collectTransfers(values) : NO_TRANSFERS;
+  let large: Encoded | undefined;
+  try {
+    large = encodeLarge(req, transfer, share);
+  } catch (e) {
+    return unencodable(values, what, label, e);
+  }
+  return large === undefined ? req : { op: "encoded", large, what: describeRequest(req) };
+}
+
+/** The error for arguments that V8's serialiser refused (see `sendable`), naming the first that it refuses alone. */
+function unencodable(values: readonly unknown[], what: string, label: string, e: unknown): TypeError {
+  // A RangeError here is the serialiser's stack: a value nested too deeply.
+  const why = (x: unknown) => x instanceof RangeError ? `it is nested too deeply to be sent (${describeThrown(x)})` : `it cannot be cloned (${describeThrown(x)})`;
+  for (let i = 0; i < values.length; i++) {
+    try {
+      serialize(values[i]);
+    } catch (x) {
+      return new TypeError(`${label}: ${what} ${i} (${describeSafely(values[i])}) cannot be sent to a worker: ${why(x)}`, {
+        cause: e,
+      });
     }
   }
-  return undefined;
+  return new TypeError(`${label}: its arguments cannot be sent to a worker: ${why(e)}`, { cause: e });
+}
+
+function describeSafely(v: unknown): string {
+  try {
+    return describeValue(v);
+  } catch {
+    return "object";
+  }
 }
 
 /**
@@ -448,11 +493,14 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
       this._failed++;
       return failedCall(new TypeError(`${label}: this pool has no task module (it runs toThread() functions only)`));
     }
-    const unsendable = unsendableArgument(req, label);
-    if (unsendable !== undefined) {
+    const kind = this.kind;
+    // A bullmq backend encodes every request itself.
+    const sent = sendable(req, label, kind !== "bullmq", kind === "thread" || kind === "inline", kind === "thread");
+    if (sent instanceof TypeError) {
       this._failed++;
-      return failedCall(unsendable);
+      return failedCall(sent);
     }
+    req = sent;
     const free = this._running.size < this._options.maxWorkers;
     if (!free && this._queue.length >= this._options.maxQueue) {
       this._failed++;
@@ -496,7 +544,13 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
     }
     const req = call.req;
     const transfer: readonly TransferListItem[] =
-      req.op === "batch" ? collectTransfers(req.items) : req.op === "encoded" ? NO_TRANSFERS : collectTransfers(req.args);
+      req.op === "batch"
+        ? collectTransfers(req.items)
+        : req.op !== "encoded"
+        ? collectTransfers(req.args)
+        : req.large !== undefined && this.kind === "thread"
+        ? transferListOf(req.large)
+        : NO_TRANSFERS;
     const backend = this._backendNow();
     let pending: Promise<unknown>;
     try {
