@@ -189,6 +189,14 @@ function report(cells: ReturnType<typeof cell>[], over: Partial<CompareReport["s
   return r;
 }
 
+/** A CPU workload swept over thread counts: `walls[i]` are the samples of the i-th count of `sweep`. */
+function threadSweep(sweep: number[], walls: number[][]): CompareReport {
+  return report([
+    cell("cpu", "sequential", [800, 801, 799], 790),
+    ...walls.map((w, i) => cell("cpu", "threads", w, 3, 1, sweep[i]!)),
+  ], { sweep });
+}
+
 const sample = report([
   cell("io", "sequential", [1600, 1610, 1590], 2, 0.05),
   cell("io", "loop", [163, 160, 170], 3, 0.3),
@@ -258,13 +266,7 @@ describe("compare: classification", () => {
   });
 
   it("a sweep recommends the fewest workers level with the fastest", () => {
-    const r = report([
-      cell("cpu", "sequential", [800, 801, 799], 790),
-      cell("cpu", "threads", [800, 801, 799], 3, 1, 1),
-      cell("cpu", "threads", [410, 412, 408], 3, 1, 2),
-      cell("cpu", "threads", [405, 415, 409], 3, 1, 4),
-      cell("cpu", "threads", [408, 414, 411], 3, 1, 8),
-    ], { sweep: [1, 2, 4, 8] });
+    const r = threadSweep([1, 2, 4, 8], [[800, 801, 799], [410, 412, 408], [405, 415, 409], [408, 414, 411]]);
     assert.equal(r.classifications[0]!.workers, 2);
     assert.match(r.verdict, /CPU-bound on threads: 1 → 1\.00×, 2 → 1\.95×, 4 → 1\.96×, 8 → 1\.95× — no faster beyond 2 workers on 2 cores\./);
   });
@@ -324,12 +326,7 @@ describe("compare: the report", () => {
 
   it("the sweep line and the recommendation name the same worker count", () => {
     // 4 workers have the best median (5% ahead of 2), but the samples of 2 are level with them.
-    const r = report([
-      cell("cpu", "sequential", [800, 801, 799], 790),
-      cell("cpu", "threads", [800, 801, 799], 3, 1, 1),
-      cell("cpu", "threads", [405, 430, 460], 3, 1, 2),
-      cell("cpu", "threads", [390, 400, 410], 3, 1, 4),
-    ], { sweep: [1, 2, 4] });
+    const r = threadSweep([1, 2, 4], [[800, 801, 799], [405, 430, 460], [390, 400, 410]]);
     assert.equal(r.classifications[0]!.workers, 2);
     assert.match(r.classifications[0]!.sentence, /thread pool of 2 workers/);
     assert.match(r.verdict, /no faster beyond 2 workers/);
@@ -355,12 +352,7 @@ describe("compare: the SVG image", () => {
   });
 
   it("with --sweep, a third chart draws speed-up against workers with the core count marked", async () => {
-    const r = report([
-      cell("cpu", "sequential", [800, 801, 799], 790),
-      cell("cpu", "threads", [800, 801, 799], 3, 1, 1),
-      cell("cpu", "threads", [410, 412, 408], 3, 1, 2),
-      cell("cpu", "threads", [405, 415, 409], 3, 1, 4),
-    ], { sweep: [1, 2, 4] });
+    const r = threadSweep([1, 2, 4], [[800, 801, 799], [410, 412, 408], [405, 415, 409]]);
     const svg = await renderSvg(r);
     assert.match(svg, /Speed-up against workers/);
     assert.match(svg, /dashed: 2 cores/);
