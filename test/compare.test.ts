@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { classify, kindOf } from "../src/compare/classify.ts";
+import { classify, fewestLevel, kindOf } from "../src/compare/classify.ts";
 import { parseCompareArgs } from "../src/compare/command.ts";
 import { toRows } from "../src/compare/compare.ts";
 import { type CompareReport, renderHtml, renderSvg, renderTable, type Row, type Sample, verdict, warnings } from "../src/compare/report.ts";
@@ -189,6 +189,14 @@ function report(cells: ReturnType<typeof cell>[], over: Partial<CompareReport["s
   return r;
 }
 
+/** A CPU workload swept over thread counts: `walls[i]` are the samples of the i-th count of `sweep`. */
+function threadSweep(sweep: number[], walls: number[][]): CompareReport {
+  return report([
+    cell("cpu", "sequential", [800, 801, 799], 790),
+    ...walls.map((w, i) => cell("cpu", "threads", w, 3, 1, sweep[i]!)),
+  ], { sweep });
+}
+
 const sample = report([
   cell("io", "sequential", [1600, 1610, 1590], 2, 0.05),
   cell("io", "loop", [163, 160, 170], 3, 0.3),
@@ -258,13 +266,7 @@ describe("compare: classification", () => {
   });
 
   it("a sweep recommends the fewest workers level with the fastest", () => {
-    const r = report([
-      cell("cpu", "sequential", [800, 801, 799], 790),
-      cell("cpu", "threads", [800, 801, 799], 3, 1, 1),
-      cell("cpu", "threads", [410, 412, 408], 3, 1, 2),
-      cell("cpu", "threads", [405, 415, 409], 3, 1, 4),
-      cell("cpu", "threads", [408, 414, 411], 3, 1, 8),
-    ], { sweep: [1, 2, 4, 8] });
+    const r = threadSweep([1, 2, 4, 8], [[800, 801, 799], [410, 412, 408], [405, 415, 409], [408, 414, 411]]);
     assert.equal(r.classifications[0]!.workers, 2);
     assert.match(r.verdict, /CPU-bound on threads: 1 → 1\.00×, 2 → 1\.95×, 4 → 1\.96×, 8 → 1\.95× — no faster beyond 2 workers on 2 cores\./);
   });
@@ -313,27 +315,50 @@ describe("compare: the report", () => {
     assert.match(renderTable(noisy.rows, noisy), /100–150 !/);
   });
 
-  it("the HTML chart is self-contained: inline SVG, no external resources", () => {
-    const html = renderHtml(sample);
+  it("the HTML chart is self-contained: inline SVG, no external resources", async () => {
+    const html = await renderHtml(sample);
     assert.match(html, /^<!doctype html>/);
-    assert.equal((html.match(/<svg /g) ?? []).length, 2);
+    assert.equal((html.match(/<svg /g) ?? []).length, 2, "speed-up and lag; no sweep chart without --sweep");
     assert.doesNotMatch(html, /<script|<link|src=|href=/);
     assert.match(html, /Concurrency cut I\/O wait 9\.8×/);
     assert.match(html, /run it waiting on the loop and computing on a thread pool/);
   });
+
+  it("the sweep line and the recommendation name the same worker count", () => {
+    // 4 workers have the best median (5% ahead of 2), but the samples of 2 are level with them.
+    const r = threadSweep([1, 2, 4], [[800, 801, 799], [405, 430, 460], [390, 400, 410]]);
+    assert.equal(r.classifications[0]!.workers, 2);
+    assert.match(r.classifications[0]!.sentence, /thread pool of 2 workers/);
+    assert.match(r.verdict, /no faster beyond 2 workers/);
+    assert.equal(fewestLevel(r.rows.filter((x) => x.strategy === "threads"), 3).workers, 2);
+  });
 });
 
 describe("compare: the SVG image", () => {
-  it("holds both charts, error bars, a legend, the machine line and the verdict in one standalone SVG", () => {
-    const svg = renderSvg(sample);
+  it("holds both charts, error bars, a legend, the machine line and the verdict in one standalone SVG", async () => {
+    const svg = await renderSvg(sample);
     assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
     assert.equal((svg.match(/<svg/g) ?? []).length, 1, "no nested svg elements");
     assert.match(svg, /Speed-up over sequential/);
-    assert.match(svg, /Worst lag of the main thread/);
-    assert.match(svg, /<path d="M[\d.]+ [\d.]+V/, "error bars from the samples");
+    assert.match(svg, /Worst lag of the main thread, ms \(lower is better; log axis\)/);
+    assert.doesNotMatch(svg, /Speed-up against workers/, "no sweep chart without --sweep");
+    // Error bars: rule marks (speed-up whiskers, lag whiskers, the 1× line) beside the axes' own rules.
+    assert.ok((svg.match(/class="mark-rule role-mark/g) ?? []).length >= 3, "error bars from the samples");
+    // The lag axis is logarithmic with round ticks: 1, 10, 100 and 1000 ms all labelled.
+    for (const tick of ["1", "10", "100", "1000"]) assert.match(svg, new RegExp(`>${tick}</text>`), `tick ${tick}`);
     assert.match(svg, /Node v20 on linux-x64, 2 × Test CPU; 16 calls per workload, 2 workers/);
     assert.match(svg, /Concurrency cut I\/O wait/);
     for (const s of ["sequential", "loop", "threads", "processes", "loop+threads"]) assert.ok(svg.includes(`>${s}</text>`), s);
+  });
+
+  it("with --sweep, a third chart draws speed-up against workers with the core count marked", async () => {
+    const r = threadSweep([1, 2, 4], [[800, 801, 799], [410, 412, 408], [405, 415, 409]]);
+    const svg = await renderSvg(r);
+    assert.match(svg, /Speed-up against workers/);
+    assert.match(svg, /dashed: 2 cores/);
+    assert.ok(svg.includes(">workers</text>"), "the workers axis");
+    assert.match(svg, /class="mark-line role-mark/, "the speed-up curve");
+    assert.equal(((await renderHtml(r)).match(/<svg /g) ?? []).length, 3);
   });
 });
 
@@ -367,7 +392,7 @@ describe("compare: the chart in a browser", () => {
     try {
       const page = join(dir, "report.html");
       const png = join(dir, "shot.png");
-      writeFileSync(page, renderHtml(sample));
+      writeFileSync(page, await renderHtml(sample));
       await new Promise<void>((resolve, reject) => {
         execFile(chromium, [
           "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -42,8 +42,31 @@ function fmt(x: number, digits = 0): string {
   return x.toFixed(digits);
 }
 
-function spreadOf(r: Row) {
+function spreadOf(r: Pick<Row, "wallMs" | "wallMinMs" | "wallMaxMs">) {
   return { median: r.wallMs, min: r.wallMinMs, max: r.wallMaxMs };
+}
+
+/**
+ * Where a strategy's speed-up stopped growing: of its cells (one per worker count), the one
+ * with the fewest workers whose samples are level with the fastest cell's (not clearly
+ * slower). Both the recommendation and the sweep's "no faster beyond N workers" use it.
+ *
+ * @example
+ * ```ts
+ * import { fewestLevel } from "./classify.ts";
+ *
+ * const cell = (workers: number, min: number, median: number, max: number) =>
+ *   ({ workers, wallMinMs: min, wallMs: median, wallMaxMs: max });
+ * // 4 workers have the best median, but 2 are level with them within the samples' spread.
+ * console.log(fewestLevel([cell(1, 790, 800, 810), cell(2, 405, 430, 460), cell(4, 390, 400, 410)], 5).workers); // 2
+ * ```
+ */
+export function fewestLevel<R extends Pick<Row, "workers" | "wallMs" | "wallMinMs" | "wallMaxMs">>(cells: R[], runs: number): R {
+  if (cells.length === 0) throw new RangeError("fewestLevel(): no cells");
+  const fastest = cells.reduce((a, b) => (b.wallMs < a.wallMs ? b : a));
+  return cells
+    .filter((r) => r === fastest || !clearlyFaster(spreadOf(fastest), spreadOf(r), runs))
+    .reduce((a, b) => ((b.workers ?? 0) < (a.workers ?? 0) ? b : a));
 }
 
 /** The kind of work, from the CPU share and the speed-ups (see the module doc). */
@@ -109,15 +132,13 @@ export function classify(report: CompareReport, name: string, title: string): Cl
   // Among those, leave out any that froze the main thread where another kept it free.
   const calmest = Math.min(...level.map((r) => r.lagMaxMs));
   const calm = level.filter((r) => !(r.lagMaxMs > 4 * calmest && r.lagMaxMs > 20));
-  // Among those, the fastest median; a simpler strategy (or fewer workers) within 5% of it
-  // is as good and cheaper.
+  // Among those, the fastest median; a simpler strategy within 5% of it is as good and cheaper.
   const quickest = calm.reduce((a, b) => (b.wallMs < a.wallMs ? b : a));
-  const choice = calm.filter((r) => r.wallMs <= quickest.wallMs * 1.05).reduce((a, b) => {
-    const pa = PREFERENCE.indexOf(a.strategy);
-    const pb = PREFERENCE.indexOf(b.strategy);
-    if (pa !== pb) return pb < pa ? b : a;
-    return (b.workers ?? 0) < (a.workers ?? 0) ? b : a;
-  });
+  const preferred = calm.filter((r) => r.wallMs <= quickest.wallMs * 1.05).reduce((a, b) =>
+    PREFERENCE.indexOf(b.strategy) < PREFERENCE.indexOf(a.strategy) ? b : a
+  );
+  // Its worker count is where its own speed-up stopped growing, as the sweep line says.
+  const choice = fewestLevel(rows.filter((r) => r.strategy === preferred.strategy), runs);
   const strategy = level.some((r) => r.strategy === "sequential") ? "sequential" : choice.strategy;
   const chosen = strategy === "sequential" ? seq! : choice;
   const workers = chosen.workers;

@@ -291,8 +291,9 @@ export async function compareMain(argv: string[]): Promise<number> {
     }
   }
   if (args.out !== undefined) {
+    const content = args.out.toLowerCase().endsWith(".svg") ? await renderSvg(report) : await renderHtml(report);
     try {
-      writeFileSync(args.out, args.out.toLowerCase().endsWith(".svg") ? renderSvg(report) : renderHtml(report));
+      writeFileSync(args.out, content);
     } catch (e) {
       process.stderr.write(`loopwork compare: could not write ${args.out}: ${(e as Error).message}\n`);
       return 1;

@@ -5,7 +5,8 @@
  */
 import { table } from "table";
 
-import type { Classification } from "./classify.ts";
+import { renderCharts, renderImage } from "./charts.ts";
+import { type Classification, fewestLevel } from "./classify.ts";
 import type { MachineLoad } from "./load.ts";
 import { clearlyFaster, relativeSpread, WIDE_SPREAD } from "./stats.ts";
 
@@ -274,7 +275,7 @@ export function verdict(report: CompareReport): string {
   if (user !== undefined && report.rows.some((r) => r.strategy === "processes")) {
     parts.push("(For your module, the processes' CPU % counts this process only: the child processes' CPU is not seen.)");
   }
-  parts.push(...sweepVerdict(report, faster));
+  parts.push(...sweepVerdict(report));
   return parts.join(" ");
 }
 
@@ -294,8 +295,11 @@ function mixedVerdict(mixed: Row[], faster: (a: Row, b: Row) => boolean): string
   return `${text}.`;
 }
 
-/** Where a swept strategy's speed-up stopped growing: the fewest workers level with the most. */
-export function sweepVerdict(report: CompareReport, faster: (a: Row, b: Row) => boolean): string[] {
+/**
+ * One sentence per swept strategy and workload: its speed-up at each worker count, and where
+ * it stopped growing (the fewest workers level with its fastest, as the recommendation picks).
+ */
+export function sweepVerdict(report: CompareReport): string[] {
   const sweep = report.settings.sweep;
   if (sweep === null || sweep.length < 2) return [];
   const out: string[] = [];
@@ -305,8 +309,8 @@ export function sweepVerdict(report: CompareReport, faster: (a: Row, b: Row) => 
         .sort((a, b) => a.workers! - b.workers!);
       if (rows.length < 2) continue;
       const curve = rows.map((r) => `${r.workers} → ${fmt(r.speedup, 2)}×`).join(", ");
-      const flat = rows.find((r) => !rows.some((o) => o.workers! > r.workers! && faster(o, r)))!;
-      const tail = flat === rows[rows.length - 1]
+      const flat = fewestLevel(rows, report.settings.runs);
+      const tail = flat.workers === rows[rows.length - 1]!.workers
         ? `still growing at ${flat.workers} workers`
         : `no faster beyond ${flat.workers} worker${flat.workers === 1 ? "" : "s"}` +
           (w === "io" || s === "loop+threads" ? "" : ` on ${report.machine.cores} cores`);
@@ -318,101 +322,6 @@ export function sweepVerdict(report: CompareReport, faster: (a: Row, b: Row) => 
 
 function escapeHtml(s: string): string {
   return s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
-}
-
-const COLORS: Record<StrategyName, string> = {
-  sequential: "#8c8c8c",
-  loop: "#2f7ed8",
-  threads: "#e4572e",
-  processes: "#7b4fa6",
-  "loop+threads": "#e8a33d",
-  cluster: "#2e933c",
-};
-
-/** The rows a chart shows: one per workload and strategy, at the settings' worker count. */
-function chartRows(report: CompareReport): Row[] {
-  const out: Row[] = [];
-  for (const r of report.rows) {
-    const row = find(report, r.workload, r.strategy);
-    if (row !== undefined && !out.includes(row)) out.push(row);
-  }
-  return out;
-}
-
-/**
- * A bar chart (one group per workload, one bar per strategy) as an SVG string; `range`
- * gives each bar's error bar from the samples (lowest to highest).
- */
-function barChart(
-  report: CompareReport,
-  value: (r: Row) => number,
-  range: (r: Row) => [number, number],
-  heading: string,
-  unit: string,
-): string {
-  const rows = chartRows(report);
-  const workloads = [...new Set(rows.map((r) => r.workload))];
-  const strategies = [...new Set(rows.map((r) => r.strategy))];
-  const width = 720;
-  const height = 300;
-  const left = 56;
-  const bottom = 40;
-  const top = 36;
-  const plotH = height - top - bottom;
-  const max = Math.max(1e-9, ...rows.map((r) => Math.max(value(r), range(r)[1]))) * 1.1;
-  const groupW = (width - left - 20) / workloads.length;
-  const barW = Math.min(40, (groupW - 20) / strategies.length);
-  const yOf = (v: number) => top + plotH - (plotH * v) / max;
-  const out: string[] = [];
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeHtml(heading)}">`);
-  out.push(`<text x="${width / 2}" y="20" text-anchor="middle" font-size="15" font-weight="600">${escapeHtml(heading)}</text>`);
-  for (let i = 0; i <= 4; i++) {
-    const v = (max * i) / 4;
-    const y = top + plotH - (plotH * i) / 4;
-    out.push(`<line x1="${left}" x2="${width - 10}" y1="${y}" y2="${y}" stroke="#ddd"/>`);
-    out.push(`<text x="${left - 6}" y="${y + 4}" text-anchor="end" font-size="11">${fmt(v, v < 10 ? 1 : 0)}${unit}</text>`);
-  }
-  workloads.forEach((w, gi) => {
-    const gx = left + gi * groupW + (groupW - barW * strategies.length) / 2;
-    strategies.forEach((s, si) => {
-      const r = rows.find((o) => o.workload === w && o.strategy === s);
-      if (!r) return;
-      const v = value(r);
-      const x = gx + si * barW;
-      const y = yOf(v);
-      const [lo, hi] = range(r);
-      out.push(
-        `<rect x="${x + 2}" y="${y}" width="${barW - 4}" height="${top + plotH - y}" fill="${COLORS[s]}"><title>${escapeHtml(title(report, w))} / ${s}: ${fmt(v, 2)}${unit} (samples ${fmt(lo, 2)}–${fmt(hi, 2)})</title></rect>`,
-      );
-      if (hi > lo) {
-        const cx = x + barW / 2;
-        out.push(`<path d="M${cx} ${yOf(hi)}V${yOf(lo)}M${cx - 4} ${yOf(hi)}h8M${cx - 4} ${yOf(lo)}h8" stroke="#222" stroke-width="1.2" fill="none"/>`);
-      }
-      out.push(`<text x="${x + barW / 2}" y="${Math.min(y, yOf(hi)) - 4}" text-anchor="middle" font-size="10">${fmt(v, v < 10 ? 1 : 0)}</text>`);
-    });
-    out.push(`<text x="${left + gi * groupW + groupW / 2}" y="${height - bottom + 18}" text-anchor="middle" font-size="13">${escapeHtml(title(report, w))}</text>`);
-  });
-  out.push("</svg>");
-  return out.join("\n");
-}
-
-function speedRange(report: CompareReport): (r: Row) => [number, number] {
-  return (r) => {
-    const base = report.rows.find((b) => b.workload === r.workload && b.strategy === "sequential");
-    return base ? [base.wallMs / r.wallMaxMs, base.wallMs / r.wallMinMs] : [r.speedup, r.speedup];
-  };
-}
-
-function lagRange(r: Row): [number, number] {
-  const lags = r.samples.map((s) => s.lagMaxMs);
-  return [Math.min(...lags), Math.max(...lags)];
-}
-
-function charts(report: CompareReport): [string, string] {
-  return [
-    barChart(report, (r) => r.speedup, speedRange(report), "Speed-up over sequential (higher is better; bars: median, whiskers: samples)", "×"),
-    barChart(report, (r) => r.lagMaxMs, lagRange, "Worst lag of the main thread (lower is better)", " ms"),
-  ];
 }
 
 function machineLine(report: CompareReport): string {
@@ -442,49 +351,30 @@ export function wrapLines(text: string, width: number): string[] {
   return lines;
 }
 
-/** Both charts stacked in one standalone SVG image (for a README or a slide), with the machine line and the verdict. */
-export function renderSvg(report: CompareReport): string {
-  const strip = (svg: string) => svg.replace(/^<svg[^>]*>/, "").replace(/<\/svg>$/, "");
-  const [speed, lag] = charts(report).map(strip);
-  const strategies = [...new Set(report.rows.map((r) => r.strategy))];
-  const legend = strategies
-    .map((s, i) => `<rect x="${40 + i * 112}" y="612" width="12" height="12" fill="${COLORS[s]}"/><text x="${56 + i * 112}" y="623" font-size="13">${s}</text>`)
-    .join("");
-  const text = [machineLine(report), "", ...wrapLines(report.verdict, 118)];
-  const height = 650 + text.length * 14;
-  const lines = text
-    .map((t, i) => `<text x="20" y="${658 + i * 14}" font-size="${i === 0 ? 11 : 10.5}" fill="${i === 0 ? "#555" : "#222"}">${escapeHtml(t)}</text>`)
-    .join("\n");
-  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 720 ${height}" font-family="system-ui, sans-serif">
-<rect width="720" height="${height}" fill="#fff"/>
-<g>${speed}</g>
-<g transform="translate(0 300)">${lag}</g>
-${legend}
-${lines}
-</svg>
-`;
+/**
+ * The charts in one standalone SVG image (for a README or a slide): the machine line and
+ * settings on top, the verdict under the charts. Drawn with Vega-Lite (loaded on first use).
+ */
+export async function renderSvg(report: CompareReport): Promise<string> {
+  return await renderImage(report, (w) => title(report, w), wrapLines(machineLine(report), 110), wrapLines(report.verdict, 112));
 }
 
 /** A self-contained HTML page: the verdict, the recommendations, two charts, the table. Opens in any browser. */
-export function renderHtml(report: CompareReport): string {
-  const strategies = [...new Set(report.rows.map((r) => r.strategy))];
-  const legend = strategies
-    .map((s) => `<span class="key"><span class="swatch" style="background:${COLORS[s]}"></span>${s}</span>`)
-    .join(" ");
+export async function renderHtml(report: CompareReport): Promise<string> {
   const rowsHtml = report.rows
     .map(
       (r) =>
         `<tr><td>${escapeHtml(title(report, r.workload))}</td><td>${r.strategy}</td><td>${r.workers ?? ""}</td><td>${fmt(r.wallMs)}</td><td>${fmt(r.wallMinMs)}–${fmt(r.wallMaxMs)}${wide(r) ? " !" : ""}</td><td>${fmt(r.speedup, 2)}×</td><td>${fmt(r.cpuPercent)}</td><td>${fmt(r.lagMaxMs, 1)}</td><td>${fmt(r.lagP99Ms, 1)}</td></tr>`,
     )
     .join("\n");
-  const [speed, lag] = charts(report);
+  const charts = await renderCharts(report, (w) => title(report, w));
   const list = (items: string[], cls: string) =>
     items.length === 0 ? "" : `<ul class="${cls}">${items.map((i) => `<li>${escapeHtml(i)}</li>`).join("")}</ul>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>loopwork compare</title>
 <style>
 body{font-family:system-ui,sans-serif;max-width:780px;margin:2em auto;color:#222}
-.key{margin-right:1em;font-size:14px}.swatch{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-1px}
+figure{margin:1.5em 0}figure svg{max-width:100%;height:auto}
 table{border-collapse:collapse;font-size:14px}td,th{padding:4px 10px;border-bottom:1px solid #ddd;text-align:right}td:nth-child(-n+2),th:nth-child(-n+2){text-align:left}
 .verdict{background:#f4f7fb;padding:1em;border-left:4px solid #2f7ed8}.warnings{color:#8a4b00}
 </style></head><body>
@@ -493,9 +383,7 @@ table{border-collapse:collapse;font-size:14px}td,th{padding:4px 10px;border-bott
 ${list(report.warnings, "warnings")}
 <p class="verdict">${escapeHtml(report.verdict)}</p>
 ${list(report.classifications.map((c) => c.sentence), "classifications")}
-<p>${legend}</p>
-${speed}
-${lag}
+${charts.map((c) => `<figure>${c}</figure>`).join("\n")}
 <table><thead><tr><th>workload</th><th>strategy</th><th>workers</th><th>wall ms</th><th>min–max</th><th>speed-up</th><th>CPU %</th><th>worst lag ms</th><th>p99 lag ms</th></tr></thead>
 <tbody>
 ${rowsHtml}
