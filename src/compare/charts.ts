@@ -6,6 +6,7 @@
  * import graph never reaches it.
  * @module
  */
+import { loadPackage } from "../pool/packages.ts";
 import type { CompareReport, Row, StrategyName } from "./report.ts";
 
 /** Each strategy's colour, the same in every chart. */
@@ -211,8 +212,12 @@ function textSpec(lines: string[]): Spec {
 }
 
 async function toSvg(spec: Spec): Promise<string> {
-  // Loaded here, on first use: only the charts need Vega.
-  const [vega, vegaLite] = await Promise.all([import("vega"), import("vega-lite")]);
+  // Loaded here, on first use: only the charts need Vega, an optional peer dependency.
+  const why = "the charts of `loopwork compare --out`";
+  const [vega, vegaLite] = await Promise.all([
+    loadPackage<typeof import("vega")>("vega", why, "vega vega-lite"),
+    loadPackage<typeof import("vega-lite")>("vega-lite", why, "vega vega-lite"),
+  ]);
   const full = {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     background: "white",

@@ -10,7 +10,7 @@ import type { BullmqModule, TinypoolModule } from "./package-types.ts";
 const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
 
 /** The version ranges loopwork is tested with (package.json says the same). */
-const RANGES = { tinypool: "^2.2.0", bullmq: "^6.7.0" } as const;
+const RANGES = { tinypool: "^2.2.0", bullmq: "^6.7.0", vega: "^6.4.0", "vega-lite": "^6.4.3" } as const;
 
 /** Whether `e` says the package `name` itself could not be found (not one of its imports). */
 function isMissing(e: unknown, name: string): boolean {
@@ -20,7 +20,11 @@ function isMissing(e: unknown, name: string): boolean {
   return code === "ERR_MODULE_NOT_FOUND" || /not found|cannot find|could not find/i.test(message);
 }
 
-function load<M>(name: keyof typeof RANGES, why: string, install: string = name): Promise<M> {
+/**
+ * @internal Imports the npm package `name` (one loopwork knows the range of); if it is not
+ * installed, fails with an error saying that `why` needs it and what to install.
+ */
+export function loadPackage<M>(name: keyof typeof RANGES, why: string, install: string = name): Promise<M> {
   // A variable specifier: Node resolves the bare name from node_modules; Deno fetches the
   // npm package itself, which needs no package.json or import map beside the program.
   const specifier = isDeno ? `npm:${name}@${RANGES[name]}` : name;
@@ -37,7 +41,7 @@ let bullmq: Promise<unknown> | undefined;
 
 /** @internal tinypool: process pools everywhere, thread pools on Node. */
 export function loadTinypool(): Promise<TinypoolModule> {
-  return (tinypool ??= load<TinypoolModule>("tinypool", "a thread or process pool"));
+  return (tinypool ??= loadPackage<TinypoolModule>("tinypool", "a thread or process pool"));
 }
 
 /**
@@ -46,5 +50,5 @@ export function loadTinypool(): Promise<TinypoolModule> {
  */
 export function loadBullmq<M = BullmqModule>(): Promise<M> {
   // bullmq 6 loads ioredis, its own optional peer, when it connects.
-  return (bullmq ??= load<unknown>("bullmq", 'a pool of kind "bullmq" (and `loopwork worker`)', "bullmq ioredis")) as Promise<M>;
+  return (bullmq ??= loadPackage<unknown>("bullmq", 'a pool of kind "bullmq" (and `loopwork worker`)', "bullmq ioredis")) as Promise<M>;
 }
