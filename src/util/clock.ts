@@ -18,6 +18,15 @@ export function now(): number {
   return loop !== undefined ? loop.time() : performance.now();
 }
 
+/**
+ * @internal Milliseconds on the running loop's clock, or `Date.now()` outside a loop: the
+ * clock base of @std/async's throttle (`lastExecution`).
+ */
+export function clockNow(): number {
+  const loop = tryGetRunningLoop();
+  return loop !== undefined ? loop.time() : Date.now();
+}
+
 interface Unrefable {
   unref?(): void;
 }

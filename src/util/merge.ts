@@ -41,6 +41,11 @@ export class MuxAsyncIterator<T> implements AsyncIterable<T> {
   private _wake: (() => void) | null = null;
   private _iterating = false;
 
+  /** Creates the multiplexer with `iterables` already added (as @std/async's unstable constructor). */
+  constructor(...iterables: AsyncIterable<T>[]) {
+    for (const it of iterables) this.add(it);
+  }
+
   /** Adds a source; its values join the merged stream. */
   add(iterable: AsyncIterable<T>): void {
     if (iterable === null || typeof iterable !== "object" || typeof iterable[Symbol.asyncIterator] !== "function") {
@@ -138,7 +143,5 @@ export class MuxAsyncIterator<T> implements AsyncIterable<T> {
  * ```
  */
 export function merge<T>(...iterables: AsyncIterable<T>[]): AsyncGenerator<T, void, undefined> {
-  const mux = new MuxAsyncIterator<T>();
-  for (const it of iterables) mux.add(it);
-  return mux.iterate();
+  return new MuxAsyncIterator<T>(...iterables).iterate();
 }

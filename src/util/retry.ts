@@ -109,8 +109,8 @@ function isGenerator(x: unknown): x is Coroutine<unknown> {
     typeof (x as Coroutine<unknown>).throw === "function";
 }
 
-function check(name: string, ok: boolean, value: unknown, rule: string): void {
-  if (!ok) throw new RangeError(`retry(): ${name} must be ${rule}, got ${describeValue(value)}`);
+function check(ok: boolean, rule: string): void {
+  if (!ok) throw new RangeError(`Cannot retry as ${rule}`);
 }
 
 /**
@@ -150,12 +150,16 @@ export function retry<T>(fn: RetryFunction<T>, options: RetryOptions = {}): Futu
     jitter = 1,
     isRetriable = () => true,
   } = options;
-  check("maxAttempts", Number.isInteger(maxAttempts) && maxAttempts >= 1, maxAttempts, "an integer >= 1");
-  check("multiplier", Number.isFinite(multiplier) && multiplier >= 1, multiplier, "a finite number >= 1");
-  check("maxTimeout", typeof maxTimeout === "number" && maxTimeout > 0, maxTimeout, "a number > 0");
-  check("minTimeout", typeof minTimeout === "number" && minTimeout >= 0, minTimeout, "a number >= 0");
-  check("minTimeout", minTimeout <= maxTimeout, minTimeout, `<= maxTimeout (${maxTimeout})`);
-  check("jitter", typeof jitter === "number" && jitter >= 0 && jitter <= 1, jitter, "between 0 and 1");
+  // @std/async's checks and messages.
+  check(Number.isInteger(maxAttempts) && maxAttempts >= 1,
+    `'maxAttempts' must be a positive integer: current value is ${maxAttempts}`);
+  check(Number.isFinite(multiplier) && multiplier >= 1,
+    `'multiplier' must be a finite number >= 1: current value is ${multiplier}`);
+  check(!Number.isNaN(maxTimeout) && maxTimeout > 0, `'maxTimeout' must be a positive number: current value is ${maxTimeout}`);
+  check(!Number.isNaN(minTimeout) && minTimeout >= 0, `'minTimeout' must be >= 0: current value is ${minTimeout}`);
+  check(minTimeout <= maxTimeout,
+    `'minTimeout' must be <= 'maxTimeout': current values 'minTimeout=${minTimeout}', 'maxTimeout=${maxTimeout}'`);
+  check(!Number.isNaN(jitter) && jitter >= 0 && jitter <= 1, `'jitter' must be between 0 and 1: current value is ${jitter}`);
   if (typeof isRetriable !== "function") {
     throw new TypeError(`retry(): isRetriable must be a function, got ${describeValue(isRetriable)}`);
   }
