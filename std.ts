@@ -21,6 +21,7 @@
 import type { Future } from "./src/future.ts";
 import * as lw from "./src/util/index.ts";
 import { deadlineWith } from "./src/util/deadline.ts";
+import { pooledMapEager } from "./src/util/pooled_map.ts";
 
 export type {
   AbortableOptions,
@@ -170,8 +171,8 @@ export function pooledMap<T, R>(
 ): AsyncIterableIterator<R> {
   if (typeof a === "number") {
     const fn = c as (data: T) => Promise<R>;
-    return lw.pooledMap(a, b as Iterable<T>, (x: T) => fn(x));
+    return pooledMapEager(a, b as Iterable<T>, (x: T) => fn(x));
   }
   const fn = b as (data: T) => Promise<R>;
-  return lw.pooledMap(a, (x: T) => fn(x), c as number | PooledMapOptions);
+  return pooledMapEager(a, (x: T) => fn(x), c as number | PooledMapOptions);
 }

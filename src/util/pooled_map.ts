@@ -85,13 +85,43 @@ export function pooledMap<T, R>(
   c?: PooledMapFunction<T, R> | number | PooledMapOptions,
   d: { signal?: AbortSignal } = {},
 ): AsyncGenerator<R, void, undefined> {
+  return pooledMapWith(false, a, b, c, d);
+}
+
+/**
+ * `pooledMap()` as `loopwork/std`'s: it starts pulling items and calling `fn` when created,
+ * as @std/async's (the loop-aware `pooledMap()` pulls while its consumer waits in `next()`).
+ * @internal
+ * @example
+ * ```ts
+ * import { pooledMap } from "loopwork/std";
+ *
+ * const results = pooledMap(2, [1, 2, 3], async (n) => n * 2); // the calls start now
+ * for await (const r of results) console.log(r);
+ * ```
+ */
+export function pooledMapEager<T, R>(
+  a: number | Iterable<T> | AsyncIterable<T>,
+  b: Iterable<T> | AsyncIterable<T> | PooledMapFunction<T, R>,
+  c?: PooledMapFunction<T, R> | number | PooledMapOptions,
+): AsyncGenerator<R, void, undefined> {
+  return pooledMapWith(true, a, b, c, {});
+}
+
+function pooledMapWith<T, R>(
+  eager: boolean,
+  a: number | Iterable<T> | AsyncIterable<T>,
+  b: Iterable<T> | AsyncIterable<T> | PooledMapFunction<T, R>,
+  c: PooledMapFunction<T, R> | number | PooledMapOptions | undefined,
+  d: { signal?: AbortSignal },
+): AsyncGenerator<R, void, undefined> {
   if (typeof a === "number") {
     // @std/async's stable form: pooledMap(poolLimit, iterable, fn).
     if (!Number.isInteger(a) || a < 1) throw new RangeError("'poolLimit' must be a positive integer");
-    return startPooled("pooledMap()", a, b as Iterable<T>, c as PooledMapFunction<T, R>, d.signal, false);
+    return startPooled("pooledMap()", a, b as Iterable<T>, c as PooledMapFunction<T, R>, d.signal, false, eager);
   }
   const { poolLimit, signal } = poolOptions("pool", c as number | PooledMapOptions);
-  return startPooled("pooledMap()", poolLimit, a, b as PooledMapFunction<T, R>, signal, false);
+  return startPooled("pooledMap()", poolLimit, a, b as PooledMapFunction<T, R>, signal, false, eager);
 }
 
 /**
@@ -136,7 +166,7 @@ export function pooledMapSettled<T, R>(
   options: PooledMapSettledOptions,
 ): AsyncGenerator<PromiseSettledResult<R>, void, undefined> {
   const { poolLimit, signal } = poolOptions("pool", options);
-  return startPooled("pooledMapSettled()", poolLimit, iterable, fn, signal, true);
+  return startPooled("pooledMapSettled()", poolLimit, iterable, fn, signal, true, true);
 }
 
 function poolOptions(verb: string, o: number | PooledMapOptions): { poolLimit: number; signal?: AbortSignal } {
@@ -154,6 +184,7 @@ function startPooled<T, R>(
   fn: PooledMapFunction<T, R>,
   signal: AbortSignal | undefined,
   settled: true,
+  eager: boolean,
 ): AsyncGenerator<PromiseSettledResult<R>, void, undefined>;
 function startPooled<T, R>(
   what: string,
@@ -162,6 +193,7 @@ function startPooled<T, R>(
   fn: PooledMapFunction<T, R>,
   signal: AbortSignal | undefined,
   settled: false,
+  eager: boolean,
 ): AsyncGenerator<R, void, undefined>;
 function startPooled<T, R>(
   what: string,
@@ -170,6 +202,7 @@ function startPooled<T, R>(
   fn: PooledMapFunction<T, R>,
   signal: AbortSignal | undefined,
   settled: boolean,
+  eager: boolean,
 ): AsyncGenerator<R | PromiseSettledResult<R>, void, undefined> {
   if (iterable === null || typeof iterable !== "object" ||
     (typeof (iterable as Iterable<T>)[Symbol.iterator] !== "function" &&
@@ -177,118 +210,195 @@ function startPooled<T, R>(
     throw new TypeError(`${what}: expects an iterable or async iterable, got ${describeValue(iterable)}`);
   }
   if (typeof fn !== "function") throw new TypeError(`${what}: fn must be a function, got ${describeValue(fn)}`);
-  return mapPooled(poolLimit, iterable, fn, checkSignal(what, signal), settled);
+  return mapPooled(poolLimit, iterable, fn, checkSignal(what, signal), settled, eager);
 }
 
 type Outcome<R> = PromiseSettledResult<R>;
 
-async function* mapPooled<T, R>(
+/**
+ * The mapping: a pump pulls items and starts calls while fewer than `poolLimit` run; the
+ * returned generator yields their outcomes in input order. `eager` (@std/async's): the pump
+ * runs from creation, whether or not anyone iterates; otherwise it pulls only while the
+ * consumer waits in `next()`, so a consumer that leaves on a result starts no further call. Ending the iteration (or `outer` aborting) stops
+ * the pump, aborts the running calls' signal and closes the source.
+ */
+function mapPooled<T, R>(
   poolLimit: number,
   iterable: Iterable<T> | AsyncIterable<T>,
   fn: PooledMapFunction<T, R>,
   outer: AbortSignal | undefined,
   settled: boolean,
+  eager: boolean,
 ): AsyncGenerator<R | PromiseSettledResult<R>, void, undefined> {
-  outer?.throwIfAborted();
   const ac = new AbortController();
-  // Settles (never rejects) when `outer` aborts: every wait below races it.
+  // Settles (never rejects) when the mapping stops: `outer` aborts or the iteration ends.
   let onAbort: () => void = () => {};
   const aborted = new Promise<"aborted">((resolve) => (onAbort = () => resolve("aborted")));
   const stop = (): void => {
     ac.abort(outer!.reason);
     onAbort();
   };
-  outer?.addEventListener("abort", stop, { once: true });
-  const source = Symbol.asyncIterator in iterable
-    ? (iterable as AsyncIterable<T>)[Symbol.asyncIterator]()
-    : (iterable as Iterable<T>)[Symbol.iterator]();
   // Results in input order; each settles to an outcome, never rejects.
   const results: Array<Promise<Outcome<R>>> = [];
+  let source: Iterator<T> | AsyncIterator<T> | undefined;
   let running = 0;
   let sourceDone = false;
-  let sourceError = null as { error: unknown } | null;
-  let failed = false;
-  let wake: (() => void) | null = null;
-  const settledOne = (): void => {
-    running--;
-    const w = wake;
-    wake = null;
+  let sourceError = null as { error: unknown; first: boolean } | null;
+  let failures = 0; // pooledMap: a failed call keeps its slot, as @std/async's
+  let pulling = false;
+  let pumpEnded = false;
+  let slotFreed: (() => void) | null = null; // the pump waits for a call to settle
+  let changed: (() => void) | null = null; // the consumer waits for a start, a settle or the pump's end
+  let wanted = eager; // not eager: the pump pulls only while the consumer waits in next()
+  let demand: (() => void) | null = null; // the pump waits for `wanted`
+  const want = (): void => {
+    if (wanted) return;
+    wanted = true;
+    const w = demand;
+    demand = null;
     w?.();
   };
-
+  const wake = (which: "slot" | "consumer"): void => {
+    const w = which === "slot" ? slotFreed : changed;
+    if (which === "slot") slotFreed = null;
+    else changed = null;
+    w?.();
+  };
   const start = (item: T): void => {
     running++;
-    const p = Promise.resolve()
-      .then(() => callOne(fn, item, ac.signal))
+    // fn runs now, before the next item is pulled (a source may abort the signal meanwhile).
+    const p = callOne(fn, item, ac.signal)
       .then(
-        (value): Outcome<R> => ({ status: "fulfilled", value }),
+        (value): Outcome<R> => {
+          running--;
+          return { status: "fulfilled", value };
+        },
         (reason: unknown): Outcome<R> => {
-          if (!settled) failed = true;
+          running--;
+          if (!settled) failures++;
           return { status: "rejected", reason };
         },
       );
-    p.then(settledOne);
+    p.then(() => {
+      // The result the consumer waits for goes to it first: it may leave the loop on it.
+      if (!eager && results[0] === p) wanted = false;
+      wake("slot");
+      wake("consumer");
+    });
     results.push(p);
+    wake("consumer");
   };
 
-  const stopping = (): boolean => failed || sourceError !== null || ac.signal.aborted;
-
-  // Pull items while fewer than poolLimit calls run and nothing stops the mapping.
-  const fill = async (): Promise<void> => {
-    while (!sourceDone && !stopping() && running < poolLimit) {
-      let r: IteratorResult<T> | "aborted";
-      try {
-        const next = Promise.resolve(source.next());
-        next.then(undefined, () => {});
-        r = outer === undefined ? await next : await Promise.race([next, aborted]);
-      } catch (error) {
-        sourceDone = true;
-        sourceError = { error };
-        return;
+  // Pull items and start calls while fewer than poolLimit run, until the source ends or the
+  // mapping is aborted; as @std/async's, a failure is noticed when the pool is full.
+  const pump = async (): Promise<void> => {
+    try {
+      source = Symbol.asyncIterator in iterable
+        ? (iterable as AsyncIterable<T>)[Symbol.asyncIterator]()
+        : (iterable as Iterable<T>)[Symbol.iterator]();
+      while (!sourceDone && !ac.signal.aborted) {
+        if (!wanted) {
+          await Promise.race([new Promise<void>((resolve) => (demand = resolve)), aborted]);
+          continue;
+        }
+        if (running + failures >= poolLimit) {
+          if (failures > 0) return;
+          await Promise.race([new Promise<void>((resolve) => (slotFreed = resolve)), aborted]);
+          continue;
+        }
+        let r: IteratorResult<T> | "aborted";
+        pulling = true;
+        try {
+          const next = Promise.resolve(source.next());
+          next.then(undefined, () => {});
+          r = await Promise.race([next, aborted]);
+        } finally {
+          pulling = false;
+        }
+        if (r === "aborted") return;
+        if (r.done) sourceDone = true;
+        else if (!ac.signal.aborted) start(r.value); // the source itself may have aborted the signal
       }
-      if (r === "aborted") return;
-      if (r.done) sourceDone = true;
-      else start(r.value);
+    } catch (error) {
+      sourceDone = true;
+      sourceError = { error, first: !ac.signal.aborted };
+    } finally {
+      pumpEnded = true;
+      wake("consumer");
     }
   };
 
-  try {
-    for (;;) {
-      await fill();
-      if (stopping()) break;
-      if (results.length === 0) return; // the source is done and every result was yielded
-      const head = await Promise.race([results[0]!, new Promise<void>((resolve) => (wake = resolve)), aborted]);
-      if (head === undefined || head === "aborted") continue; // some call settled, or an abort: look again
-      if (!settled && head.status === "rejected") break;
-      results.shift();
-      yield settled ? head : (head as PromiseFulfilledResult<R>).value;
-    }
-    // As @std/async: no new call starts; once the running ones settle, their results are
-    // yielded in order (for pooledMap, the successes), then the iteration throws.
-    const outcomes = await Promise.all(results);
-    results.length = 0;
-    const errors: unknown[] = [];
-    for (const o of outcomes) {
-      if (settled) yield o;
-      else if (o.status === "fulfilled") yield o.value;
-      else if (!(ac.signal.aborted && o.reason === ac.signal.reason)) errors.push(o.reason);
-    }
-    if (!settled && errors.length > 0) throw new AggregateError(errors, MAPPING_FAILED);
-    if (ac.signal.aborted) throw ac.signal.reason;
-    const se = sourceError as { error: unknown } | null;
-    if (settled && se !== null) throw se.error;
-    throw new AggregateError(errors, MAPPING_FAILED);
-  } finally {
-    outer?.removeEventListener("abort", stop);
-    const wasAborted = ac.signal.aborted;
-    if (!wasAborted) ac.abort(new CancelledError("pooledMap(): the iteration ended"));
-    if (!sourceDone) {
-      // Close the source; after an abort without waiting (it may be stuck in next()).
-      const closing = Promise.resolve().then(() => (source as AsyncIterator<T>).return?.());
-      if (wasAborted) closing.then(undefined, () => {});
-      else await closing;
+  let closing: Promise<void> | undefined;
+  const shutdown = (): Promise<void> =>
+    closing ??= (async () => {
+      outer?.removeEventListener("abort", stop);
+      const wasAborted = ac.signal.aborted;
+      if (!wasAborted) ac.abort(new CancelledError("pooledMap(): the iteration ended"));
+      onAbort();
+      if (!sourceDone && source !== undefined) {
+        // Close the source; without waiting when it may be stuck in next() (after an abort,
+        // or while the pump pulls).
+        const s = source as AsyncIterator<T>;
+        const done = Promise.resolve().then(() => s.return?.());
+        if (wasAborted || pulling) done.then(undefined, () => {});
+        else await done;
+      }
+    })();
+
+  async function* consume(): AsyncGenerator<R | PromiseSettledResult<R>, void, undefined> {
+    try {
+      outer?.throwIfAborted();
+      const errors: unknown[] = [];
+      // Outcomes in input order as they settle; pooledMap yields the successes and keeps the
+      // failures for the AggregateError thrown at the end.
+      while (!ac.signal.aborted) {
+        want();
+        if (results.length === 0) {
+          if (pumpEnded) break;
+          await Promise.race([new Promise<void>((resolve) => (changed = resolve)), aborted]);
+          continue;
+        }
+        const head = await Promise.race([results[0]!, new Promise<void>((resolve) => (changed = resolve)), aborted]);
+        if (head === undefined || head === "aborted") continue; // something changed: look again
+        results.shift();
+        if (settled) yield head;
+        else if (head.status === "fulfilled") yield head.value;
+        else errors.push(head.reason);
+      }
+      // Aborted: no new call starts; once the running ones settle, their results are yielded
+      // in order (for pooledMap, the successes), then the iteration throws.
+      const outcomes = await Promise.all(results);
+      results.length = 0;
+      for (const o of outcomes) {
+        if (settled) yield o;
+        else if (o.status === "fulfilled") yield o.value;
+        else if (o.reason !== ac.signal.reason) errors.push(o.reason);
+      }
+      if (!settled && errors.length > 0) throw new AggregateError(errors, MAPPING_FAILED);
+      const se = sourceError as { error: unknown; first: boolean } | null;
+      if (settled && se?.first) throw se.error;
+      if (ac.signal.aborted) throw ac.signal.reason;
+      if (se !== null) throw settled ? se.error : new AggregateError(errors, MAPPING_FAILED);
+    } finally {
+      await shutdown();
     }
   }
+
+  if (outer?.aborted !== true) {
+    outer?.addEventListener("abort", stop, { once: true });
+    void pump();
+  }
+  const gen = consume();
+  // Ending the iteration before its first next() never runs consume()'s finally: stop here too.
+  const endEarly = gen.return.bind(gen);
+  gen.return = async (value) => {
+    try {
+      return await endEarly(value);
+    } finally {
+      await shutdown();
+    }
+  };
+  return gen;
 }
 
 async function callOne<T, R>(fn: PooledMapFunction<T, R>, item: T, signal: AbortSignal): Promise<R> {
