@@ -51,6 +51,7 @@ export async function poll<T>(
     signal?.throwIfAborted();
     const result = await fn();
     if (isDone(result)) return result;
-    await delay(interval, delayOptions);
+    // The delay's own promise: one hop from its timer to the next call, as @std/async's.
+    await delay(interval, delayOptions)._toPromise();
   }
 }
