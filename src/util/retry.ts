@@ -4,7 +4,7 @@
  * @module
  */
 import { CancelledError } from "../errors.ts";
-import { type Coroutine, describeValue, type Future, isFuture } from "../future.ts";
+import { type Coroutine, describeValue, type Future } from "../future.ts";
 import { tryGetRunningLoop } from "../loop/running.ts";
 import { checkSignal } from "./clock.ts";
 import { runCancellable } from "./cancellable.ts";
@@ -170,36 +170,40 @@ export function retry<T>(fn: RetryFunction<T>, options: RetryOptions = {}): Futu
     for (let attempt = 1; ; attempt++) {
       sig.throwIfAborted();
       try {
+        // As @std/async's: fn is called at once and a synchronous failure starts the wait at
+        // once; one hop from the wait's timer to the next attempt (its own promise).
         return await callAttempt(fn, { attempt, signal: sig });
       } catch (error) {
         if (sig.aborted) throw sig.reason;
         if (!isRetriable(error)) throw error;
         if (attempt >= maxAttempts) throw new RetryError(error, maxAttempts);
-        await delay(backoff(attempt - 1, o), { signal: sig });
+        await delay(backoff(attempt - 1, o), { signal: sig })._toPromise();
       }
     }
   }, signal);
 }
 
-async function callAttempt<T>(fn: RetryFunction<T>, ctx: RetryContext): Promise<T> {
+/** Calls `fn`: what it throws is thrown here, synchronously; what it returns is awaitable. */
+function callAttempt<T>(fn: RetryFunction<T>, ctx: RetryContext): T | PromiseLike<T> {
   const out = fn(ctx);
-  if (isGenerator(out)) {
-    const loop = tryGetRunningLoop();
-    if (loop === undefined) throw new TypeError("retry(): fn returned a coroutine, which needs a running loop");
-    const task = loop.createTask(out as Coroutine<T>, { name: `retry-attempt-${ctx.attempt}` });
-    const stop = (): void => {
-      task.cancel();
-    };
-    ctx.signal.addEventListener("abort", stop, { once: true });
-    try {
-      return await task;
-    } catch (e) {
-      if (e instanceof CancelledError && ctx.signal.aborted) throw ctx.signal.reason;
-      throw e;
-    } finally {
-      ctx.signal.removeEventListener("abort", stop);
-    }
+  if (isGenerator(out)) return runAttemptTask(out as Coroutine<T>, ctx);
+  return out as T | PromiseLike<T>;
+}
+
+async function runAttemptTask<T>(out: Coroutine<T>, ctx: RetryContext): Promise<T> {
+  const loop = tryGetRunningLoop();
+  if (loop === undefined) throw new TypeError("retry(): fn returned a coroutine, which needs a running loop");
+  const task = loop.createTask(out, { name: `retry-attempt-${ctx.attempt}` });
+  const stop = (): void => {
+    task.cancel();
+  };
+  ctx.signal.addEventListener("abort", stop, { once: true });
+  try {
+    return await task;
+  } catch (e) {
+    if (e instanceof CancelledError && ctx.signal.aborted) throw ctx.signal.reason;
+    throw e;
+  } finally {
+    ctx.signal.removeEventListener("abort", stop);
   }
-  if (isFuture(out)) return await (out as Future<T>);
-  return await (out as T | PromiseLike<T>);
 }
