@@ -115,13 +115,17 @@ function pooledMapWith<T, R>(
   c: PooledMapFunction<T, R> | number | PooledMapOptions | undefined,
   d: { signal?: AbortSignal },
 ): AsyncGenerator<R, void, undefined> {
+  const mode = { what: "pooledMap()", settled: false, eager };
+  let job: PoolJob<T, R>;
   if (typeof a === "number") {
     // @std/async's stable form: pooledMap(poolLimit, iterable, fn).
     if (!Number.isInteger(a) || a < 1) throw new RangeError("'poolLimit' must be a positive integer");
-    return startPooled("pooledMap()", a, b as Iterable<T>, c as PooledMapFunction<T, R>, d.signal, false, eager);
+    job = { ...mode, poolLimit: a, iterable: b as Iterable<T>, fn: c as PooledMapFunction<T, R>, signal: d.signal };
+  } else {
+    const { poolLimit, signal } = poolOptions("pool", c as number | PooledMapOptions);
+    job = { ...mode, poolLimit, iterable: a, fn: b as PooledMapFunction<T, R>, signal };
   }
-  const { poolLimit, signal } = poolOptions("pool", c as number | PooledMapOptions);
-  return startPooled("pooledMap()", poolLimit, a, b as PooledMapFunction<T, R>, signal, false, eager);
+  return startPooled(job) as AsyncGenerator<R, void, undefined>;
 }
 
 /**
@@ -166,7 +170,8 @@ export function pooledMapSettled<T, R>(
   options: PooledMapSettledOptions,
 ): AsyncGenerator<PromiseSettledResult<R>, void, undefined> {
   const { poolLimit, signal } = poolOptions("pool", options);
-  return startPooled("pooledMapSettled()", poolLimit, iterable, fn, signal, true, true);
+  const job = { what: "pooledMapSettled()", poolLimit, iterable, fn, signal, settled: true, eager: true };
+  return startPooled(job) as AsyncGenerator<PromiseSettledResult<R>, void, undefined>;
 }
 
 function poolOptions(verb: string, o: number | PooledMapOptions): { poolLimit: number; signal?: AbortSignal } {
@@ -177,40 +182,28 @@ function poolOptions(verb: string, o: number | PooledMapOptions): { poolLimit: n
   return { poolLimit, signal };
 }
 
-function startPooled<T, R>(
-  what: string,
-  poolLimit: number,
-  iterable: Iterable<T> | AsyncIterable<T>,
-  fn: PooledMapFunction<T, R>,
-  signal: AbortSignal | undefined,
-  settled: true,
-  eager: boolean,
-): AsyncGenerator<PromiseSettledResult<R>, void, undefined>;
-function startPooled<T, R>(
-  what: string,
-  poolLimit: number,
-  iterable: Iterable<T> | AsyncIterable<T>,
-  fn: PooledMapFunction<T, R>,
-  signal: AbortSignal | undefined,
-  settled: false,
-  eager: boolean,
-): AsyncGenerator<R, void, undefined>;
-function startPooled<T, R>(
-  what: string,
-  poolLimit: number,
-  iterable: Iterable<T> | AsyncIterable<T>,
-  fn: PooledMapFunction<T, R>,
-  signal: AbortSignal | undefined,
-  settled: boolean,
-  eager: boolean,
-): AsyncGenerator<R | PromiseSettledResult<R>, void, undefined> {
+/** What a pooled mapping does: the checked arguments and its mode. */
+interface PoolJob<T, R> {
+  what: string;
+  poolLimit: number;
+  iterable: Iterable<T> | AsyncIterable<T>;
+  fn: PooledMapFunction<T, R>;
+  signal: AbortSignal | undefined;
+  /** pooledMapSettled: every outcome is yielded, a failure does not stop the mapping. */
+  settled: boolean;
+  /** @std/async's: the calls start when the mapping is created. */
+  eager: boolean;
+}
+
+function startPooled<T, R>(job: PoolJob<T, R>): AsyncGenerator<R | PromiseSettledResult<R>, void, undefined> {
+  const { what, iterable, fn } = job;
   if (iterable === null || typeof iterable !== "object" ||
     (typeof (iterable as Iterable<T>)[Symbol.iterator] !== "function" &&
       typeof (iterable as AsyncIterable<T>)[Symbol.asyncIterator] !== "function")) {
     throw new TypeError(`${what}: expects an iterable or async iterable, got ${describeValue(iterable)}`);
   }
   if (typeof fn !== "function") throw new TypeError(`${what}: fn must be a function, got ${describeValue(fn)}`);
-  return mapPooled(poolLimit, iterable, fn, checkSignal(what, signal), settled, eager);
+  return mapPooled({ ...job, signal: checkSignal(what, job.signal) });
 }
 
 type Outcome<R> = PromiseSettledResult<R>;
@@ -222,14 +215,8 @@ type Outcome<R> = PromiseSettledResult<R>;
  * consumer waits in `next()`, so a consumer that leaves on a result starts no further call. Ending the iteration (or `outer` aborting) stops
  * the pump, aborts the running calls' signal and closes the source.
  */
-function mapPooled<T, R>(
-  poolLimit: number,
-  iterable: Iterable<T> | AsyncIterable<T>,
-  fn: PooledMapFunction<T, R>,
-  outer: AbortSignal | undefined,
-  settled: boolean,
-  eager: boolean,
-): AsyncGenerator<R | PromiseSettledResult<R>, void, undefined> {
+function mapPooled<T, R>(job: PoolJob<T, R>): AsyncGenerator<R | PromiseSettledResult<R>, void, undefined> {
+  const { poolLimit, iterable, fn, signal: outer, settled, eager } = job;
   const ac = new AbortController();
   // Settles (never rejects) when the mapping stops: `outer` aborts or the iteration ends.
   let onAbort: () => void = () => {};
