@@ -81,7 +81,8 @@ export {
   type QueueOptions,
   QueueShutDown,
 } from "./src/queue.ts";
-// ---- the @std/async jobs, the worker-pool bridge and the cluster: also their own subpaths ----
-export * from "./std.ts";
+// ---- the @std/async jobs (loop-aware: loopwork/std has them in std's exact shapes), the
+// worker-pool bridge and the cluster: also their own subpaths ----
+export * from "./src/util/index.ts";
 export * from "./pool.ts";
 export * from "./cluster.ts";

@@ -80,7 +80,7 @@ describe("pooledMap", () => {
   });
 
   it("bad poolLimit is refused", () => {
-    assert.throws(() => pooledMap(0, [], async () => 1), (e: Error) => e instanceof RangeError && /poolLimit must be an integer >= 1/.test(e.message));
+    assert.throws(() => pooledMap(0, [], async () => 1), (e: Error) => e instanceof RangeError && /'poolLimit' must be a positive integer/.test(e.message));
     assert.throws(() => pooledMap(1.5, [], async () => 1), RangeError);
     assert.throws(() => pooledMap(1, 5 as never, async () => 1), TypeError);
   });

@@ -105,7 +105,7 @@ describe("retry", () => {
   });
 
   it("options out of range are refused with a clear error", () => {
-    assert.throws(() => retry(() => 1, { maxAttempts: 0 }), (e: Error) => e instanceof RangeError && /maxAttempts must be an integer >= 1, got number 0/.test(e.message));
+    assert.throws(() => retry(() => 1, { maxAttempts: 0 }), (e: Error) => e instanceof RangeError && /Cannot retry as 'maxAttempts' must be a positive integer: current value is 0/.test(e.message));
     assert.throws(() => retry(() => 1, { multiplier: 0.5 }), RangeError);
     assert.throws(() => retry(() => 1, { jitter: 2 }), RangeError);
     assert.throws(() => retry(() => 1, { minTimeout: 100, maxTimeout: 10 }), RangeError);

@@ -31,44 +31,72 @@ import { settleFrom } from "./deadline.ts";
  * await delay(100); // let `slow` finish
  * ```
  */
-export function abortable<T>(p: PromiseLike<T> | Future<T>, signal: AbortSignal): Future<T>;
-export function abortable<T>(p: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T, void, undefined>;
+export function abortable<T>(p: PromiseLike<T> | Future<T>, signal?: AbortSignal | AbortableOptions): Future<T>;
+export function abortable<T>(p: AsyncIterable<T>, signal?: AbortSignal | AbortableOptions): AsyncGenerator<T>;
 export function abortable<T>(
   p: PromiseLike<T> | Future<T> | AsyncIterable<T>,
-  signal: AbortSignal,
-): Future<T> | AsyncGenerator<T, void, undefined> {
-  const s = checkSignal("abortable()", signal);
-  if (s === undefined) throw new TypeError("abortable(): signal must be an AbortSignal, got undefined");
+  signal?: AbortSignal | AbortableOptions,
+): Future<T> | AsyncGenerator<T> {
+  const s = isAbortSignal(signal)
+    ? signal
+    : checkSignal("abortable()", (signal as AbortableOptions | undefined)?.signal);
   if (isFuture(p) || typeof (p as PromiseLike<T>)?.then === "function") {
     const f = new SignalFuture<T>();
     f._watch(s);
-    if (!f.done()) settleFrom(f, p as PromiseLike<T> | Future<T>);
+    // Always follow `p`, even when the signal has aborted: its rejection is then handled.
+    settleFrom(f, p as PromiseLike<T> | Future<T>);
     return f;
   }
   if (p !== null && typeof (p as AsyncIterable<T>)?.[Symbol.asyncIterator] === "function") {
-    return abortableIterable(p as AsyncIterable<T>, s);
+    return s === undefined ? passthrough(p as AsyncIterable<T>) : abortableIterable(p as AsyncIterable<T>, s);
   }
   throw new TypeError(`abortable(): expects a promise, a future or an async iterable, got ${typeof p}`);
 }
 
-async function* abortableIterable<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T, void, undefined> {
+/**
+ * Options of `abortable()`, as @std/async's (unstable) form `abortable(p, { signal })`.
+ *
+ * @example
+ * ```ts
+ * import { abortable, type AbortableOptions } from "loopwork";
+ *
+ * const options: AbortableOptions = { signal: AbortSignal.timeout(1_000) };
+ * console.log(await abortable(Promise.resolve(1), options)); // 1
+ * ```
+ */
+export interface AbortableOptions {
+  /** Aborting it stops the wait; without one, `abortable` only passes `p` through. */
+  signal?: AbortSignal | undefined;
+}
+
+function isAbortSignal(x: unknown): x is AbortSignal {
+  return typeof AbortSignal !== "undefined" && x instanceof AbortSignal;
+}
+
+async function* passthrough<T>(source: AsyncIterable<T>): AsyncGenerator<T, unknown, undefined> {
+  return yield* source;
+}
+
+async function* abortableIterable<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
   signal.throwIfAborted();
   const it = source[Symbol.asyncIterator]();
-  let finished = false;
+  let completed = false;
   try {
     for (;;) {
       const f = new SignalFuture<IteratorResult<T>>();
       f._watch(signal);
-      if (!f.done()) settleFrom(f, it.next());
-      const r = await f;
-      if (r.done) {
-        finished = true;
-        return;
+      settleFrom(f, it.next());
+      const { done, value } = await f;
+      if (done) {
+        // As @std/async: the source's return value is the generator's.
+        completed = true;
+        const r = await it.return?.(value);
+        return r?.value;
       }
-      yield r.value;
+      yield value;
     }
   } finally {
     // Close the source on abort or early exit (not awaited: it may be stuck in next()).
-    if (!finished) it.return?.()?.then(undefined, () => {});
+    if (!completed) Promise.resolve(it.return?.()).then(undefined, () => {});
   }
 }

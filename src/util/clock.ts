@@ -18,6 +18,15 @@ export function now(): number {
   return loop !== undefined ? loop.time() : performance.now();
 }
 
+/**
+ * @internal Milliseconds on the running loop's clock, or `Date.now()` outside a loop: the
+ * clock base of @std/async's throttle (`lastExecution`).
+ */
+export function clockNow(): number {
+  const loop = tryGetRunningLoop();
+  return loop !== undefined ? loop.time() : Date.now();
+}
+
 interface Unrefable {
   unref?(): void;
 }
@@ -30,13 +39,29 @@ declare const Deno: { unrefTimer(id: number): void } | undefined;
 export function setTimer(ms: number, cb: () => void, persistent: boolean = true): Timer {
   const loop = tryGetRunningLoop();
   if (loop !== undefined) return loop.callLater(ms, cb);
-  const id = setTimeout(cb, Math.min(ms, 2 ** 31 - 1));
-  if (!persistent) {
-    if (typeof (id as Unrefable).unref === "function") (id as Unrefable).unref!();
-    else if (typeof Deno !== "undefined") Deno.unrefTimer(id as unknown as number);
-  }
+  // Hosts fire a timer longer than 2^31 - 1 ms at once, and Node may fire one a millisecond
+  // early by Date.now: wait in steps of at most 2^31 - 1 ms, as @std/async does, until `ms`
+  // have passed on Date.now (a wall clock set back costs at most `ms` more).
+  const start = Date.now();
+  let id: ReturnType<typeof setTimeout>;
+  const arm = (left: number): void => {
+    id = setTimeout(step, Math.min(left, MAX_HOST_TIMEOUT));
+    if (!persistent) {
+      if (typeof (id as Unrefable).unref === "function") (id as Unrefable).unref!();
+      else if (typeof Deno !== "undefined") Deno.unrefTimer(id as unknown as number);
+    }
+  };
+  const step = (): void => {
+    const left = ms - (Date.now() - start);
+    if (left > 0) arm(Math.min(left, ms));
+    else cb();
+  };
+  arm(ms);
   return { cancel: () => clearTimeout(id) };
 }
+
+/** The longest delay a host's setTimeout takes (a signed 32-bit count of ms). */
+const MAX_HOST_TIMEOUT = 2 ** 31 - 1;
 
 /** @internal Checks a delay in ms: a number >= 0 (Infinity allowed when `infinite`). */
 export function checkMs(what: string, name: string, ms: unknown, infinite: boolean): number {

@@ -24,10 +24,10 @@ export interface DeadlineOptions {
   signal?: AbortSignal;
 }
 
-function expire(f: SignalFuture<unknown>, ms: number): void {
-  f._timer = null;
-  if (!f.done()) f.setException(new TimeoutError(`deadline(): not settled within ${ms} ms`));
-}
+/** @internal The reason a deadline expires with: loopwork's `TimeoutError` or, for loopwork/std, std's DOMException. */
+export type ExpiryReason = (ms: number) => unknown;
+
+const loopworkExpiry: ExpiryReason = (ms) => new TimeoutError(`deadline(): not settled within ${ms} ms`);
 
 /**
  * Settles as `p` does, or rejects with `TimeoutError` once `ms` milliseconds of the
@@ -53,6 +53,16 @@ function expire(f: SignalFuture<unknown>, ms: number): void {
  * ```
  */
 export function deadline<T>(p: PromiseLike<T> | Future<T>, ms: number, options: DeadlineOptions = {}): Future<T> {
+  return deadlineWith(p, ms, options, loopworkExpiry);
+}
+
+/** @internal `deadline`, expiring with `reason(ms)`. */
+export function deadlineWith<T>(
+  p: PromiseLike<T> | Future<T>,
+  ms: number,
+  options: DeadlineOptions,
+  reason: ExpiryReason,
+): Future<T> {
   if (!isFuture(p) && (p === null || typeof (p as PromiseLike<T>)?.then !== "function")) {
     throw new TypeError(`deadline(): p must be a promise or a future, got ${typeof p}`);
   }
@@ -60,9 +70,14 @@ export function deadline<T>(p: PromiseLike<T> | Future<T>, ms: number, options: 
   const signal = checkSignal("deadline()", options.signal);
   const f = new SignalFuture<T>();
   f._watch(signal);
-  if (f.done()) return f;
-  if (ms !== Infinity) f._timer = setTimer(ms, () => expire(f as SignalFuture<unknown>, ms));
-  settleFrom(f, p);
+  // As @std/async: a time limit of Number.MAX_SAFE_INTEGER or more is none.
+  if (!f.done() && ms < Number.MAX_SAFE_INTEGER) {
+    f._timer = setTimer(ms, () => {
+      f._timer = null;
+      if (!f.done()) f.setException(reason(ms));
+    });
+  }
+  settleFrom(f, p); // even when already aborted, so that a rejection of `p` is handled
   return f;
 }
 

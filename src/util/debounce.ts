@@ -3,7 +3,7 @@
  * @module
  */
 import { describeValue } from "../future.ts";
-import { checkMs, checkSignal, setTimer, type Timer } from "./clock.ts";
+import { checkSignal, setTimer, type Timer } from "./clock.ts";
 
 /**
  * A debounced function, as @std/async's: call it, `clear()` the pending call, `flush()` it now.
@@ -53,8 +53,8 @@ export interface DebounceOptions {
  * the time of the call (so a virtual clock drives it), the host's otherwise.
  *
  * @param fn the function to debounce
- * @param wait quiet time in milliseconds, >= 0
- * @throws {RangeError} for a negative or NaN `wait`
+ * @param wait quiet time in milliseconds, an integer >= 0
+ * @throws {RangeError} "'wait' must be a positive integer" (@std/async's message) otherwise
  * @example
  * ```ts
  * import { debounce, run, sleep } from "loopwork";
@@ -74,7 +74,7 @@ export function debounce<T extends unknown[]>(
   options: DebounceOptions = {},
 ): DebouncedFunction<T> {
   if (typeof fn !== "function") throw new TypeError(`debounce(): fn must be a function, got ${describeValue(fn)}`);
-  checkMs("debounce()", "wait", wait, false);
+  if (!Number.isInteger(wait) || wait < 0) throw new RangeError("'wait' must be a positive integer");
   const signal = checkSignal("debounce()", options.signal);
   signal?.throwIfAborted();
   let timer: Timer | null = null;

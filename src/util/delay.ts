@@ -2,8 +2,8 @@
  * `delay`: @std/async's delay, on the running loop's clock.
  * @module
  */
-import { type Future } from "../future.ts";
-import { checkMs, checkSignal, setTimer } from "./clock.ts";
+import { describeValue, type Future } from "../future.ts";
+import { checkSignal, setTimer } from "./clock.ts";
 import { SignalFuture } from "./cancellable.ts";
 
 /**
@@ -40,8 +40,8 @@ function resolveDelay(f: SignalFuture<void>): void {
  * cancelling it (or the task waiting on it) removes its timer. `Infinity` waits until the
  * signal aborts.
  *
- * @param ms delay in milliseconds, >= 0
- * @throws {RangeError} for a negative or NaN delay
+ * @param ms delay in milliseconds; a negative or NaN delay is 0, as in @std/async
+ * @throws {TypeError} when `ms` is not a number
  * @example
  * ```ts
  * import { delay, run } from "loopwork";
@@ -58,7 +58,9 @@ function resolveDelay(f: SignalFuture<void>): void {
  * ```
  */
 export function delay(ms: number, options: DelayOptions = {}): Future<void> {
-  checkMs("delay()", "ms", ms, true);
+  if (typeof ms !== "number") throw new TypeError(`delay(): ms must be a number, got ${describeValue(ms)}`);
+  // As @std/async (and asyncio's sleep): a negative or NaN delay is 0; fractions are truncated.
+  ms = ms === Infinity ? ms : Math.trunc(Math.max(ms, 0) || 0);
   const signal = checkSignal("delay()", options.signal);
   const f = new SignalFuture<void>();
   f._watch(signal);

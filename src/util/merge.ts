@@ -15,8 +15,9 @@ type Event<T> = { source: Source<T>; result: IteratorResult<T> } | { source: Sou
 /**
  * Multiplexes async iterables: values come out in the order they arrive, whichever source
  * gives them. Each source is read one value ahead at most. The first source to throw ends
- * the iteration with its error (the others are closed); leaving the loop early closes every
- * source. Sources may be added while iterating.
+ * the iteration with its error (the others are closed), and a later iteration throws it
+ * again, as @std/async's; leaving the loop early closes every source. Sources may be added
+ * while iterating.
  *
  * @example
  * ```ts
@@ -40,6 +41,12 @@ export class MuxAsyncIterator<T> implements AsyncIterable<T> {
   private readonly _events: Event<T>[] = [];
   private _wake: (() => void) | null = null;
   private _iterating = false;
+  private _failed: { error: unknown } | null = null;
+
+  /** Creates the multiplexer with `iterables` already added (as @std/async's unstable constructor). */
+  constructor(...iterables: AsyncIterable<T>[]) {
+    for (const it of iterables) this.add(it);
+  }
 
   /** Adds a source; its values join the merged stream. */
   add(iterable: AsyncIterable<T>): void {
@@ -77,6 +84,7 @@ export class MuxAsyncIterator<T> implements AsyncIterable<T> {
     this._iterating = true;
     let completed = false;
     try {
+      if (this._failed !== null) throw this._failed.error;
       while (this._sources.size > 0) {
         if (this._events.length === 0) {
           await new Promise<void>((resolve) => (this._wake = resolve));
@@ -86,6 +94,7 @@ export class MuxAsyncIterator<T> implements AsyncIterable<T> {
         if ("error" in e) {
           e.source.done = true;
           this._sources.delete(e.source);
+          this._failed = { error: e.error };
           throw e.error;
         }
         if (e.result.done) {
@@ -138,7 +147,5 @@ export class MuxAsyncIterator<T> implements AsyncIterable<T> {
  * ```
  */
 export function merge<T>(...iterables: AsyncIterable<T>[]): AsyncGenerator<T, void, undefined> {
-  const mux = new MuxAsyncIterator<T>();
-  for (const it of iterables) mux.add(it);
-  return mux.iterate();
+  return new MuxAsyncIterator<T>(...iterables).iterate();
 }

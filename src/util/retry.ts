@@ -4,7 +4,7 @@
  * @module
  */
 import { CancelledError } from "../errors.ts";
-import { type Coroutine, describeValue, type Future, isFuture } from "../future.ts";
+import { type Coroutine, describeValue, type Future } from "../future.ts";
 import { tryGetRunningLoop } from "../loop/running.ts";
 import { checkSignal } from "./clock.ts";
 import { runCancellable } from "./cancellable.ts";
@@ -109,8 +109,8 @@ function isGenerator(x: unknown): x is Coroutine<unknown> {
     typeof (x as Coroutine<unknown>).throw === "function";
 }
 
-function check(name: string, ok: boolean, value: unknown, rule: string): void {
-  if (!ok) throw new RangeError(`retry(): ${name} must be ${rule}, got ${describeValue(value)}`);
+function check(ok: boolean, rule: string): void {
+  if (!ok) throw new RangeError(`Cannot retry as ${rule}`);
 }
 
 /**
@@ -150,12 +150,16 @@ export function retry<T>(fn: RetryFunction<T>, options: RetryOptions = {}): Futu
     jitter = 1,
     isRetriable = () => true,
   } = options;
-  check("maxAttempts", Number.isInteger(maxAttempts) && maxAttempts >= 1, maxAttempts, "an integer >= 1");
-  check("multiplier", Number.isFinite(multiplier) && multiplier >= 1, multiplier, "a finite number >= 1");
-  check("maxTimeout", typeof maxTimeout === "number" && maxTimeout > 0, maxTimeout, "a number > 0");
-  check("minTimeout", typeof minTimeout === "number" && minTimeout >= 0, minTimeout, "a number >= 0");
-  check("minTimeout", minTimeout <= maxTimeout, minTimeout, `<= maxTimeout (${maxTimeout})`);
-  check("jitter", typeof jitter === "number" && jitter >= 0 && jitter <= 1, jitter, "between 0 and 1");
+  // @std/async's checks and messages.
+  check(Number.isInteger(maxAttempts) && maxAttempts >= 1,
+    `'maxAttempts' must be a positive integer: current value is ${maxAttempts}`);
+  check(Number.isFinite(multiplier) && multiplier >= 1,
+    `'multiplier' must be a finite number >= 1: current value is ${multiplier}`);
+  check(!Number.isNaN(maxTimeout) && maxTimeout > 0, `'maxTimeout' must be a positive number: current value is ${maxTimeout}`);
+  check(!Number.isNaN(minTimeout) && minTimeout >= 0, `'minTimeout' must be >= 0: current value is ${minTimeout}`);
+  check(minTimeout <= maxTimeout,
+    `'minTimeout' must be <= 'maxTimeout': current values 'minTimeout=${minTimeout}', 'maxTimeout=${maxTimeout}'`);
+  check(!Number.isNaN(jitter) && jitter >= 0 && jitter <= 1, `'jitter' must be between 0 and 1: current value is ${jitter}`);
   if (typeof isRetriable !== "function") {
     throw new TypeError(`retry(): isRetriable must be a function, got ${describeValue(isRetriable)}`);
   }
@@ -166,36 +170,40 @@ export function retry<T>(fn: RetryFunction<T>, options: RetryOptions = {}): Futu
     for (let attempt = 1; ; attempt++) {
       sig.throwIfAborted();
       try {
+        // As @std/async's: fn is called at once and a synchronous failure starts the wait at
+        // once; one hop from the wait's timer to the next attempt (its own promise).
         return await callAttempt(fn, { attempt, signal: sig });
       } catch (error) {
         if (sig.aborted) throw sig.reason;
         if (!isRetriable(error)) throw error;
         if (attempt >= maxAttempts) throw new RetryError(error, maxAttempts);
-        await delay(backoff(attempt - 1, o), { signal: sig });
+        await delay(backoff(attempt - 1, o), { signal: sig })._toPromise();
       }
     }
   }, signal);
 }
 
-async function callAttempt<T>(fn: RetryFunction<T>, ctx: RetryContext): Promise<T> {
+/** Calls `fn`: what it throws is thrown here, synchronously; what it returns is awaitable. */
+function callAttempt<T>(fn: RetryFunction<T>, ctx: RetryContext): T | PromiseLike<T> {
   const out = fn(ctx);
-  if (isGenerator(out)) {
-    const loop = tryGetRunningLoop();
-    if (loop === undefined) throw new TypeError("retry(): fn returned a coroutine, which needs a running loop");
-    const task = loop.createTask(out as Coroutine<T>, { name: `retry-attempt-${ctx.attempt}` });
-    const stop = (): void => {
-      task.cancel();
-    };
-    ctx.signal.addEventListener("abort", stop, { once: true });
-    try {
-      return await task;
-    } catch (e) {
-      if (e instanceof CancelledError && ctx.signal.aborted) throw ctx.signal.reason;
-      throw e;
-    } finally {
-      ctx.signal.removeEventListener("abort", stop);
-    }
+  if (isGenerator(out)) return runAttemptTask(out as Coroutine<T>, ctx);
+  return out as T | PromiseLike<T>;
+}
+
+async function runAttemptTask<T>(out: Coroutine<T>, ctx: RetryContext): Promise<T> {
+  const loop = tryGetRunningLoop();
+  if (loop === undefined) throw new TypeError("retry(): fn returned a coroutine, which needs a running loop");
+  const task = loop.createTask(out, { name: `retry-attempt-${ctx.attempt}` });
+  const stop = (): void => {
+    task.cancel();
+  };
+  ctx.signal.addEventListener("abort", stop, { once: true });
+  try {
+    return await task;
+  } catch (e) {
+    if (e instanceof CancelledError && ctx.signal.aborted) throw ctx.signal.reason;
+    throw e;
+  } finally {
+    ctx.signal.removeEventListener("abort", stop);
   }
-  if (isFuture(out)) return await (out as Future<T>);
-  return await (out as T | PromiseLike<T>);
 }

@@ -3,7 +3,7 @@
  * @module
  */
 import { describeValue } from "../future.ts";
-import { checkMs, checkSignal, now, setTimer, type Timer } from "./clock.ts";
+import { checkMs, checkSignal, clockNow, setTimer, type Timer } from "./clock.ts";
 
 /**
  * A throttled function, as @std/async's.
@@ -20,13 +20,13 @@ import { checkMs, checkSignal, now, setTimer, type Timer } from "./clock.ts";
  */
 export interface ThrottledFunction<T extends unknown[]> {
   (...args: T): void;
-  /** Forgets the last execution (the next call runs at once) and drops a trailing call. */
+  /** Forgets the last execution: the next call runs at once (a scheduled trailing call stays, as in @std/async). */
   clear(): void;
-  /** Runs the trailing call now, if one is pending. */
+  /** Runs the latest call that has not run (throttled or trailing) now, if any. */
   flush(): void;
   /** Whether a call made now would be throttled. */
   readonly throttling: boolean;
-  /** When `fn` last finished, in clock milliseconds (`-Infinity` before the first call). */
+  /** When `fn` last finished: `Date.now()` ms as @std/async (the loop's clock inside a loop); `-Infinity` before. */
   readonly lastExecution: number;
 }
 
@@ -85,77 +85,68 @@ export function throttle<T extends unknown[]>(
   const signal = checkSignal("throttle()", options.signal);
   let tf = typeof timeframe === "function" ? 0 : timeframe;
   let lastExecution = -Infinity;
-  let running = false;
-  let trailing: T | null = null;
+  let throttlingAsync = false;
+  // As @std/async: the latest call, throttled or not, until it runs; `flush()` runs it.
+  let pending: (() => void) | null = null;
   let timer: Timer | null = null;
 
-  const execute = (args: T): void => {
+  const cancelTimer = (): void => {
     timer?.cancel();
     timer = null;
-    trailing = null;
-    const start = now();
-    const done = (): void => {
-      running = false;
-      lastExecution = now();
-      if (typeof timeframe === "function") tf = checkMs("throttle()", "timeframe()", timeframe(lastExecution - start), false);
-    };
-    let out: unknown;
-    try {
-      out = fn.apply(throttled, args);
-    } catch (e) {
-      done();
-      throw e;
-    }
-    if (out !== null && typeof out === "object" && typeof (out as PromiseLike<unknown>).then === "function") {
-      running = true;
-      (out as PromiseLike<unknown>).then(done, done);
-    } else {
-      done();
-    }
   };
-
-  const isThrottling = (): boolean => running || now() - lastExecution < tf;
 
   const throttled = ((...args: T): void => {
     if (signal?.aborted) return;
-    if (!isThrottling()) {
-      execute(args);
+    pending = () => {
+      const start = clockNow();
+      const done = (): void => {
+        throttlingAsync = false;
+        lastExecution = clockNow();
+        if (typeof timeframe === "function") tf = timeframe(lastExecution - start);
+      };
+      let out: unknown;
+      try {
+        cancelTimer();
+        out = fn.apply(throttled, args);
+      } finally {
+        if (out !== null && typeof (out as PromiseLike<unknown>)?.then === "function") {
+          throttlingAsync = true;
+          // Unlike @std/async's `.finally(done)`, a rejection of `out` is not left unhandled here.
+          (out as PromiseLike<unknown>).then(done, done);
+        } else {
+          done();
+        }
+        pending = null;
+      }
+    };
+    if (throttled.throttling) {
+      if (ensureLast) {
+        cancelTimer();
+        timer = setTimer(tf, () => {
+          timer = null;
+          pending?.();
+        });
+      }
       return;
     }
-    if (!ensureLast) return;
-    trailing = args;
-    schedule();
+    pending();
   }) as ThrottledFunction<T>;
 
-  // As @std/async: the trailing call runs `timeframe` ms after the last throttled call.
-  const schedule = (): void => {
-    timer?.cancel();
-    timer = setTimer(tf, () => {
-      timer = null;
-      if (trailing === null) return;
-      if (running) schedule(); // the previous execution is still running: wait again
-      else execute(trailing);
-    });
-  };
-
   throttled.clear = (): void => {
-    timer?.cancel();
-    timer = null;
-    trailing = null;
+    throttlingAsync = false;
     lastExecution = -Infinity;
-    running = false;
   };
   throttled.flush = (): void => {
-    if (trailing !== null) execute(trailing);
+    pending?.();
   };
   Object.defineProperties(throttled, {
-    throttling: { get: isThrottling },
+    // As @std/async: throttling up to and including `timeframe` ms after the last execution.
+    throttling: { get: () => clockNow() - lastExecution <= tf || throttlingAsync },
     lastExecution: { get: () => lastExecution },
   });
   signal?.addEventListener("abort", () => {
-    timer?.cancel();
-    timer = null;
-    trailing = null;
+    cancelTimer();
+    pending = null;
   }, { once: true });
   return throttled;
 }
