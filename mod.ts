@@ -43,6 +43,9 @@ export {
   type TaskGroupOptions,
 } from "./src/group.ts";
 export {
+  moveOnAfter,
+  moveOnAt,
+  MoveOnScope,
   timeout,
   timeoutAt,
   type TimeoutBody,
