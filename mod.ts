@@ -43,6 +43,9 @@ export {
   type TaskGroupOptions,
 } from "./src/group.ts";
 export {
+  moveOnAfter,
+  moveOnAt,
+  MoveOnScope,
   timeout,
   timeoutAt,
   type TimeoutBody,
@@ -70,6 +73,7 @@ export { Lock } from "./src/sync/lock.ts";
 export { Event } from "./src/sync/event.ts";
 export { Condition } from "./src/sync/condition.ts";
 export { BoundedSemaphore, Semaphore } from "./src/sync/semaphore.ts";
+export { CapacityLimiter, type CapacityLimiterStatistics } from "./src/sync/capacity-limiter.ts";
 export { Barrier, BrokenBarrierError } from "./src/sync/barrier.ts";
 export {
   LifoQueue,

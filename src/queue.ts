@@ -5,9 +5,10 @@
  * item for it; the getter takes the item at the head of the queue when its task resumes
  * (as in asyncio, so items reach consumers in queue order), or at once when it is awaited
  * as a promise. A getter woken then cancelled before it runs drops its reservation and the
- * next getter is woken: no item is lost or delivered twice. A waiting `put()` enters its
- * item as soon as there is room: from then on the item is in the queue, like a message
- * sent, even if the putting task is cancelled before it resumes.
+ * next getter is woken: no item is lost or delivered twice. Puts mirror this: room made
+ * for a waiting `put()` is held for it, and its item goes in when its task resumes (as in
+ * asyncio); a putter woken then cancelled before it runs puts nothing and the room goes
+ * to the next putter.
  * @module
  */
 import { InvalidStateError } from "./errors.ts";
@@ -15,6 +16,9 @@ import { describeValue, type Future, REJECTED } from "./future.ts";
 import { failedWith, Grant, type GrantOwner, signalOf, resolved, type SignalOptions, WaiterList } from "./sync/grant.ts";
 import { Event } from "./sync/event.ts";
 import { checkOptions } from "./options.ts";
+
+/** What a woken put's grant holds until its task resumes and enters the item. */
+const HELD_SLOT = Symbol("held slot") as unknown as void;
 
 /**
  * Raised by `putNowait()` on a full queue.
@@ -155,6 +159,7 @@ export class Queue<T> implements AsyncIterable<T>, Disposable, GrantOwner {
   /** @internal */ readonly _putters: WaiterList<Grant<void>> = new WaiterList();
   /** @internal a done future, shared by every put that does not wait */ _ready: Future<void> | null = null;
   /** @internal items held for getters woken but not resumed yet */ _reserved = 0;
+  /** @internal room held for putters woken but not resumed yet */ _heldSlots = 0;
   /** @internal */ _unfinished = 0;
   /** @internal */ readonly _finished: Event = new Event();
   /** @internal */ _isShutdown = false;
@@ -200,9 +205,12 @@ export class Queue<T> implements AsyncIterable<T>, Disposable, GrantOwner {
     return this.qsize() === 0;
   }
 
-  /** Whether the queue holds `maxsize` items (never, without a limit). */
+  /**
+   * Whether the queue holds `maxsize` items (never, without a limit), counting the room
+   * held for waiting puts that were woken and have not resumed yet.
+   */
   full(): boolean {
-    return this.maxsize > 0 && this.qsize() >= this.maxsize;
+    return this.maxsize > 0 && this.qsize() + this._heldSlots >= this.maxsize;
   }
 
   /** Whether `shutdown()` was called. */
@@ -223,7 +231,10 @@ export class Queue<T> implements AsyncIterable<T>, Disposable, GrantOwner {
 
   /**
    * Puts `item`, waiting while the queue is full (behind earlier waiting puts). Fails with
-   * `QueueShutDown` if the queue is or gets shut down before the item is in.
+   * `QueueShutDown` if the queue is or gets shut down before the item is in. A waiting put
+   * given room enters its item when its task resumes (at once when awaited as a promise);
+   * cancelled before that, it puts nothing and the room goes to the next waiting put
+   * (asyncio's `Queue.put`).
    */
   put(item: T, options?: SignalOptions): Future<void> {
     const signal = signalOf("Queue.put()", options);
@@ -377,18 +388,42 @@ export class Queue<T> implements AsyncIterable<T>, Disposable, GrantOwner {
     }
   }
 
-  /** Room was made: waiting puts enter their items, oldest first. */
+  /**
+   * Room was made: waiting puts are woken, oldest first. A put awaited as a promise enters
+   * its item now; one that a task will `yield*` is held the room and enters its item when
+   * it resumes, so a cancellation before then puts nothing (asyncio's order of events).
+   */
   private _admitPutters(): void {
     while (this._putters.size > 0 && !this.full()) {
       const p = this._putters.shift()!;
-      this._enter(p._item as T);
-      p.setResult(undefined);
+      if (p._claimed) {
+        this._enter(p._item as T);
+        p._item = undefined;
+        p.setResult(undefined);
+      } else {
+        p._reserved = true;
+        this._heldSlots++;
+        p.setResult(HELD_SLOT);
+      }
     }
   }
 
-  /** @internal A woken getter resumed: it takes the item at the head. */
+  /** @internal A woken getter resumed: it takes the item at the head; a woken put enters its item. */
   _claimGrant(g: Grant<unknown>): void {
     g._reserved = false;
+    if (g._value === HELD_SLOT) {
+      this._heldSlots--;
+      const item = g._item as T;
+      g._item = undefined;
+      if (this._isShutdown) {
+        g._state = REJECTED;
+        g._value = new QueueShutDown("put(): the queue was shut down");
+        return;
+      }
+      g._value = undefined;
+      this._enter(item);
+      return;
+    }
     if (this._immediate && this._size() === 0) {
       // Its item went with `shutdown(true)`.
       g._state = REJECTED;
@@ -400,10 +435,19 @@ export class Queue<T> implements AsyncIterable<T>, Disposable, GrantOwner {
     this._admitPutters();
   }
 
-  /** @internal A woken getter was cancelled before it resumed: its item goes to the next. */
+  /**
+   * @internal A woken getter was cancelled before it resumed: its item goes to the next
+   * getter; a woken put: its room goes to the next put.
+   */
   _abandonGrant(g: Grant<unknown>): void {
-    if (!g._reserved) return; // a put: its item is in; a get not woken yet: nothing to give
+    if (!g._reserved) return; // a put awaited as a promise: its item is in; nothing else was given
     g._reserved = false;
+    if (g._value === HELD_SLOT) {
+      this._heldSlots--;
+      g._item = undefined;
+      this._admitPutters();
+      return;
+    }
     if (this._immediate && this._size() === 0) return;
     this._reserved--;
     this._wakeGetters();

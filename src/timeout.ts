@@ -1,9 +1,10 @@
 /**
  * Time limits: `timeout`, `timeoutAt` and `waitFor` (asyncio.timeout, timeout_at and
- * wait_for, 3.12+). A scope runs its body in a task of its own; when the deadline passes it
- * cancels that task, and turns the resulting `CancelledError` into a `TimeoutError` — only
- * if nothing else cancelled it too, so of nested scopes that expire together only the
- * outermost raises `TimeoutError` and the inner ones see the cancellation.
+ * wait_for, 3.12+), and `moveOnAfter`, `moveOnAt` (Trio's and AnyIO's). A scope runs its
+ * body in a task of its own; when the deadline passes it cancels that task, and turns the
+ * resulting `CancelledError` into its outcome — a `TimeoutError`, or quietly `undefined`
+ * for a move-on scope — only if nothing else cancelled it too, so of nested scopes that
+ * expire together only the outermost ends that way and the inner ones see the cancellation.
  * @module
  */
 import { CancelledError, InvalidStateError, TimeoutError } from "./errors.ts";
@@ -91,6 +92,8 @@ export class TimeoutScope {
   /** @internal */ readonly _loop: Loop;
   /** @internal which function made the scope ("timeout()", ...), for messages */ readonly _what: string;
   /** @internal the limit as given (ms, or a deadline for timeoutAt) */ readonly _limit: number | null;
+  /** @internal the expiry ends the scope quietly (moveOnAfter/moveOnAt) */ _quiet = false;
+  /** @internal */ _caught = false;
 
   /** @internal Use `timeout()` or `timeoutAt()`. */
   constructor(loop: Loop, when: number | null, what: string, limit: number | null) {
@@ -139,6 +142,17 @@ export class TimeoutScope {
     }
   }
 
+  /**
+   * Whether the deadline passed and this scope caught the cancellation it caused (Trio's
+   * `cancelled_caught`): a move-on scope then returned `undefined`, a `timeout()` scope
+   * raised `TimeoutError`. `false` while the scope runs, when the body caught the
+   * cancellation and returned, and when another cancellation was pending too (an outer
+   * scope's, or the caller's: that one then goes on).
+   */
+  get cancelledCaught(): boolean {
+    return this._caught;
+  }
+
   /** The scope task's signal: aborted when the deadline passes or the scope is cancelled. */
   get signal(): AbortSignal {
     return this._task.signal;
@@ -174,6 +188,8 @@ export class TimeoutScope {
       this._state = EXPIRED;
       // Withdraw our own request; convert only if no other cancellation is pending.
       if (this._task.uncancel() <= this._cancelling && threw && error instanceof CancelledError) {
+        this._caught = true;
+        if (this._quiet) return MOVED_ON;
         const name = this._what.slice(0, -2);
         const limit = name === "timeoutAt" ? `${this._limit}` : `${this._limit} ms`;
         return new TimeoutError(`${name}(${limit}) expired`, { cause: error });
@@ -192,13 +208,18 @@ function checkTime(what: string, t: unknown, name: string): asserts t is number 
   }
 }
 
+/** What `_exit` gives for an expired move-on scope: end quietly. */
+const MOVED_ON: unknown = Symbol("moved on");
+
 function* scopeMain<R>(scope: TimeoutScope, body: TimeoutBody<R>): Coroutine<R> {
   scope._enter();
   let result: R;
   try {
     result = yield* startBody(scope._what, body, scope);
   } catch (e) {
-    throw scope._exit(true, e);
+    const out = scope._exit(true, e);
+    if (out === MOVED_ON) return undefined as R;
+    throw out;
   }
   scope._exit(false, undefined);
   return result;
@@ -210,6 +231,7 @@ function startScope<R>(
   limit: number | null,
   body: TimeoutBody<R>,
   options: TimeoutOptions | undefined,
+  scope?: TimeoutScope,
 ): Task<R> {
   if (typeof body !== "function") {
     throw new TypeError(
@@ -219,7 +241,7 @@ function startScope<R>(
   checkOptions(what, options, ["name", "signal"]);
   const signal = checkSignal(what, options?.signal);
   const loop = getRunningLoop();
-  const scope = new TimeoutScope(loop, when, what, limit);
+  scope ??= new TimeoutScope(loop, when, what, limit);
   const task = loop.createTask(scopeMain(scope, body), options?.name === undefined ? undefined : { name: options.name });
   scope._task = task as Task<unknown>;
   linkSignal(task as Task<unknown>, signal);
@@ -297,6 +319,126 @@ export function timeout<R>(ms: number | null, body: TimeoutBody<R>, options?: Ti
 export function timeoutAt<R>(when: number | null, body: TimeoutBody<R>, options?: TimeoutOptions): Task<R> {
   checkTime("timeoutAt()", when, "when");
   return startScope("timeoutAt()", when, when, body, options);
+}
+
+/**
+ * The scope of `moveOnAfter()` / `moveOnAt()`, handed to the body and returned to the
+ * caller: `yield*` or `await` it for the body's result (`undefined` when the deadline cut
+ * the body short), then read `cancelledCaught`. It is also the body's `TimeoutScope`
+ * (`when()`, `reschedule()`, `signal`, ...).
+ *
+ * @example
+ * ```ts
+ * import { moveOnAfter, run, sleep } from "loopwork";
+ *
+ * await run(function* () {
+ *   const scope = moveOnAfter(100, function* () {
+ *     yield* sleep(1_000);
+ *     return "slow";
+ *   });
+ *   console.log(yield* scope, scope.cancelledCaught); // undefined true, after 100 ms
+ * });
+ * ```
+ */
+export class MoveOnScope<R> extends TimeoutScope implements PromiseLike<R | undefined> {
+  /** The scope's task: it settles with the body's result, or `undefined` when moved on. */
+  get task(): Task<R | undefined> {
+    return this._task as Task<R | undefined>;
+  }
+
+  /** `yield*`: waits for the scope in a generator task. */
+  [Symbol.iterator](): Iterator<Future<unknown>, R | undefined, unknown> {
+    return this.task[Symbol.iterator]();
+  }
+
+  /** `await`: settles with the body's result, or `undefined` when moved on. */
+  then<R1 = R | undefined, R2 = never>(
+    onfulfilled?: ((value: R | undefined) => R1 | PromiseLike<R1>) | null,
+    // `any`, as in Promise's own `then`.
+    onrejected?: ((reason: any) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return this.task.then(onfulfilled, onrejected);
+  }
+
+  /** Cancels the scope from outside (a cancellation, not an expiry: it is not caught). */
+  cancel(msg?: string): boolean {
+    return this.task.cancel(msg);
+  }
+}
+
+function startMoveOn<R>(
+  what: string,
+  when: number | null,
+  limit: number | null,
+  body: TimeoutBody<R>,
+  options: TimeoutOptions | undefined,
+): MoveOnScope<R> {
+  const scope = new MoveOnScope<R>(getRunningLoop(), when, what, limit);
+  scope._quiet = true;
+  startScope(what, when, limit, body, options, scope);
+  return scope;
+}
+
+/**
+ * Runs `body` with a time limit of `ms` milliseconds, ending quietly when it passes
+ * (Trio's and AnyIO's `move_on_after`): the body is cancelled as by `timeout()`, and the
+ * scope then settles with `undefined` instead of failing; `scope.cancelledCaught` tells
+ * that it did. A body that finishes in time gives its result. Errors other than the
+ * cancellation pass through; a cancellation from outside (of the caller, or of an outer
+ * scope expiring at the same time) stays a cancellation. `null` (or `Infinity`) means no
+ * limit. Generator and async bodies are cancelled as `timeout()` describes.
+ *
+ * @param ms the limit in milliseconds, or `null` for none
+ * @param body generator function or async function receiving the scope
+ * @param options `name` of the scope's task; `signal` to cancel it from async code
+ * @returns the scope: `yield*` or `await` it, then read `cancelledCaught`
+ * @throws {RangeError} synchronously for NaN or a non-number limit
+ * @example
+ * ```ts
+ * import { moveOnAfter, run, sleep } from "loopwork";
+ *
+ * await run(async () => {
+ *   const scope = moveOnAfter(100, async (s) => {
+ *     const res = await fetch("https://example.com", { signal: s.signal });
+ *     return res.status;
+ *   });
+ *   const status = await scope;
+ *   console.log(scope.cancelledCaught ? "gave up after 100 ms" : status);
+ * });
+ * ```
+ */
+export function moveOnAfter<R>(ms: number | null, body: TimeoutBody<R>, options?: TimeoutOptions): MoveOnScope<R> {
+  checkTime("moveOnAfter()", ms, "ms");
+  const when = ms === null ? null : getRunningLoop().time() + ms;
+  return startMoveOn("moveOnAfter()", when, ms, body, options);
+}
+
+/**
+ * Like `moveOnAfter()`, with the deadline given as a time of the loop's clock
+ * (`getRunningLoop().time()` is now), or `null` for none (Trio's `move_on_at`).
+ *
+ * @param when deadline on the loop's clock, in milliseconds, or `null`
+ * @param body generator function or async function receiving the scope
+ * @param options `name` of the scope's task; `signal` to cancel it from async code
+ * @returns the scope: `yield*` or `await` it, then read `cancelledCaught`
+ * @throws {RangeError} synchronously for NaN or a non-number deadline
+ * @example
+ * ```ts
+ * import { getRunningLoop, moveOnAt, run, sleep } from "loopwork";
+ *
+ * await run(function* () {
+ *   const deadline = getRunningLoop().time() + 500;
+ *   const scope = moveOnAt(deadline, function* () {
+ *     for (;;) yield* sleep(100); // polls until the deadline
+ *   });
+ *   yield* scope;
+ *   console.log(scope.cancelledCaught); // true
+ * });
+ * ```
+ */
+export function moveOnAt<R>(when: number | null, body: TimeoutBody<R>, options?: TimeoutOptions): MoveOnScope<R> {
+  checkTime("moveOnAt()", when, "when");
+  return startMoveOn("moveOnAt()", when, when, body, options);
 }
 
 function* waitInner<T>(f: Future<T>): Coroutine<T> {

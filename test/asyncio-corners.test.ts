@@ -243,15 +243,43 @@ function* fullQueueWithPutter(): Coroutine<{ q: Queue<string>; putter: ReturnTyp
 }
 
 describe("test_queues", () => {
-  it("a put cancelled after its item went in raises CancelledError, the item stays (deliberate)", async () => {
+  it("test_cancelled_put_silence_value_error_exception: a put woken by getNowait() then cancelled raises CancelledError and puts nothing", async () => {
     await run(function* () {
       const { q, putter } = yield* fullQueueWithPutter();
-      assert.equal(q.getNowait(), "a"); // room: "b" goes in, its putter is woken
-      putter.cancel();
+      const next = spawn(function* () {
+        yield* q.put("c");
+      });
+      yield* yieldNow();
+      assert.equal(q.getNowait(), "a"); // room: the putter of "b" is woken...
+      putter.cancel(); // ...and cancelled before it resumes
       yield* wait([putter]);
       assert.ok(putter.cancelled());
+      yield* wait([next], { timeout: 1_000 });
+      assert.ok(next.done(), "the room went to the next put");
       assert.equal(q.qsize(), 1);
+      assert.equal(q.getNowait(), "c");
+      assert.equal(q.empty(), true, "\"b\" never went in");
+    }, virtual);
+  });
+
+  it("test_put_cancelled_race: a woken put's item goes in when it resumes; a cancelled waiting put leaves no trace", async () => {
+    await run(function* () {
+      const q = new Queue<string>({ maxsize: 1 });
+      const putA = spawn(function* () { yield* q.put("a"); });
+      const putB = spawn(function* () { yield* q.put("b"); });
+      const putC = spawn(function* () { yield* q.put("X"); });
+      yield* yieldNow();
+      assert.ok(putA.done());
+      assert.equal(putB.done(), false);
+      putC.cancel();
+      yield* yieldNow();
+      assert.ok(putC.done());
+      assert.equal(q.getNowait(), "a");
+      assert.ok(q.full(), "the room is held for the woken put of \"b\"");
+      assert.equal(q.qsize(), 0, "\"b\" goes in only when its task resumes");
+      yield* yieldNow();
       assert.equal(q.getNowait(), "b");
+      yield* putB;
     }, virtual);
   });
 

@@ -86,7 +86,6 @@ export class Semaphore implements GrantOwner {
     return this._waiters.wait(new Grant<Held>(this), signal);
   }
 
-  /** Gives a permit back, handing it to the first waiter if there is one. */
   /**
    * Takes a permit if one is free and nobody waits for one (Trio's and AnyIO's
    * `acquire_nowait`, as a boolean): `true` if taken (give it back with `release()`),
@@ -107,6 +106,7 @@ export class Semaphore implements GrantOwner {
     return true;
   }
 
+  /** Gives a permit back, handing it to the first waiter if there is one. */
   release(): void {
     const next = this._waiters.shift();
     if (next === undefined) {
