@@ -110,6 +110,29 @@ describe("options: a misspelt option is a TypeError naming it and the known ones
   });
 });
 
+describe("options: the @std/async jobs check theirs too", () => {
+  it("loopwork's delay(), deadline(), abortable(), debounce(), throttle(), retry(), pooledMap(), pooledMapSettled(), poll()", async () => {
+    const lw = await import("../mod.ts");
+    const bad = { signl: 1 } as never;
+    assert.throws(() => lw.delay(1, bad), /unknown delay\(\) option "signl" \(known: signal, persistent\)/);
+    assert.throws(() => lw.deadline(Promise.resolve(1), 10, bad), /unknown deadline\(\) option "signl" \(known: signal\)/);
+    assert.throws(() => lw.abortable(Promise.resolve(1), bad), /unknown abortable\(\) option "signl" \(known: signal\)/);
+    assert.throws(() => lw.debounce(() => {}, 10, bad), /unknown debounce\(\) option "signl" \(known: signal\)/);
+    assert.throws(() => lw.throttle(() => {}, 10, bad), /unknown throttle\(\) option "signl" \(known: ensureLastCall, signal\)/);
+    assert.throws(() => lw.retry(async () => 1, { maxAttemps: 3 } as never), /unknown retry\(\) option "maxAttemps" \(known: .*maxAttempts/);
+    assert.throws(() => lw.pooledMap(2, [1], async (x: number) => x, bad), /unknown pooledMap\(\) option "signl" \(known: signal\)/);
+    assert.throws(() => lw.pooledMap([1], async (x: number) => x, { poolLimit: 2, signl: 1 } as never), /unknown pooledMap\(\) option "signl" \(known: poolLimit, signal\)/);
+    assert.throws(() => lw.pooledMapSettled([1], async (x: number) => x, { pooLimit: 2 } as never), /unknown pooledMapSettled\(\) option "pooLimit"/);
+    await assert.rejects(lw.poll(() => 1, () => true, { intervl: 5 } as never), /unknown poll\(\) option "intervl" \(known: signal, interval\)/);
+  });
+
+  it("loopwork/std rejects (as its Promise-returning jobs reject) where loopwork throws", async () => {
+    const std = await import("../std.ts");
+    await assert.rejects(std.retry(async () => 1, { maxAttemps: 3 } as never), TypeError);
+    await assert.rejects(std.deadline(Promise.resolve(1), 10, { signl: 1 } as never), TypeError);
+  });
+});
+
 describe("options: negative timeouts", () => {
   it("asCompleted(…, { timeout: -1 }) and wait(…, { timeout: -1 }) are RangeErrors", async () => {
     await run(function* () {

@@ -2,6 +2,7 @@
  * `abortable`: @std/async's abortable, for promises, loopwork futures and async iterables.
  * @module
  */
+import { checkOptions } from "../options.ts";
 import { type Future, isFuture } from "../future.ts";
 import { checkSignal } from "./clock.ts";
 import { SignalFuture } from "./cancellable.ts";
@@ -37,6 +38,7 @@ export function abortable<T>(
   p: PromiseLike<T> | Future<T> | AsyncIterable<T>,
   signal?: AbortSignal | AbortableOptions,
 ): Future<T> | AsyncGenerator<T> {
+  if (!isAbortSignal(signal)) checkOptions("abortable()", signal, ["signal"]);
   const s = isAbortSignal(signal)
     ? signal
     : checkSignal("abortable()", (signal as AbortableOptions | undefined)?.signal);

@@ -2,6 +2,7 @@
  * `deadline`: @std/async's deadline, on the running loop's clock.
  * @module
  */
+import { checkOptions } from "../options.ts";
 import { TimeoutError } from "../errors.ts";
 import { type Future, isFuture } from "../future.ts";
 import { checkMs, checkSignal, setTimer } from "./clock.ts";
@@ -66,6 +67,7 @@ export function deadlineWith<T>(
   if (!isFuture(p) && (p === null || typeof (p as PromiseLike<T>)?.then !== "function")) {
     throw new TypeError(`deadline(): p must be a promise or a future, got ${typeof p}`);
   }
+  checkOptions("deadline()", options, ["signal"]);
   checkMs("deadline()", "ms", ms, true);
   const signal = checkSignal("deadline()", options.signal);
   const f = new SignalFuture<T>();

@@ -2,6 +2,7 @@
  * `debounce`: @std/async's debounce, on the running loop's clock.
  * @module
  */
+import { checkOptions } from "../options.ts";
 import { describeValue } from "../future.ts";
 import { checkSignal, setTimer, type Timer } from "./clock.ts";
 
@@ -75,6 +76,7 @@ export function debounce<T extends unknown[]>(
 ): DebouncedFunction<T> {
   if (typeof fn !== "function") throw new TypeError(`debounce(): fn must be a function, got ${describeValue(fn)}`);
   if (!Number.isInteger(wait) || wait < 0) throw new RangeError("'wait' must be a positive integer");
+  checkOptions("debounce()", options, ["signal"]);
   const signal = checkSignal("debounce()", options.signal);
   signal?.throwIfAborted();
   let timer: Timer | null = null;

@@ -2,6 +2,7 @@
  * `delay`: @std/async's delay, on the running loop's clock.
  * @module
  */
+import { checkOptions } from "../options.ts";
 import { describeValue, type Future } from "../future.ts";
 import { checkSignal, setTimer } from "./clock.ts";
 import { SignalFuture } from "./cancellable.ts";
@@ -59,6 +60,7 @@ function resolveDelay(f: SignalFuture<void>): void {
  */
 export function delay(ms: number, options: DelayOptions = {}): Future<void> {
   if (typeof ms !== "number") throw new TypeError(`delay(): ms must be a number, got ${describeValue(ms)}`);
+  checkOptions("delay()", options, ["signal", "persistent"]);
   // As @std/async (and asyncio's sleep): a negative or NaN delay is 0; fractions are truncated.
   ms = ms === Infinity ? ms : Math.trunc(Math.max(ms, 0) || 0);
   const signal = checkSignal("delay()", options.signal);

@@ -2,6 +2,7 @@
  * `poll`: @std/async's poll, on the running loop's clock.
  * @module
  */
+import { checkOptions } from "../options.ts";
 import { delay } from "./delay.ts";
 
 /**
@@ -42,6 +43,7 @@ export async function poll<T>(
   isDone: (result: Awaited<T>) => boolean,
   options: PollOptions = {},
 ): Promise<Awaited<T>> {
+  checkOptions("poll()", options, ["signal", "interval"]);
   const { signal, interval = 1000 } = options;
   if (!Number.isFinite(interval) || interval < 0) {
     throw new RangeError(`Cannot poll as 'interval' must be a non-negative finite number: current value is ${interval}`);

@@ -3,6 +3,7 @@
  * aborting its signal) aborts the calls still running.
  * @module
  */
+import { checkOptions } from "../options.ts";
 import { CancelledError } from "../errors.ts";
 import { type Coroutine, describeValue, type Future, isFuture } from "../future.ts";
 import { tryGetRunningLoop } from "../loop/running.ts";
@@ -118,6 +119,7 @@ function pooledMapWith<T, R>(
   const mode = { what: "pooledMap()", settled: false, eager };
   let job: PoolJob<T, R>;
   if (typeof a === "number") {
+    checkOptions("pooledMap()", d, ["signal"]);
     // @std/async's stable form: pooledMap(poolLimit, iterable, fn).
     if (!Number.isInteger(a) || a < 1) throw new RangeError("'poolLimit' must be a positive integer");
     job = { ...mode, poolLimit: a, iterable: b as Iterable<T>, fn: c as PooledMapFunction<T, R>, signal: d.signal };
@@ -169,12 +171,17 @@ export function pooledMapSettled<T, R>(
   fn: PooledMapFunction<T, R>,
   options: PooledMapSettledOptions,
 ): AsyncGenerator<PromiseSettledResult<R>, void, undefined> {
-  const { poolLimit, signal } = poolOptions("pool", options);
+  const { poolLimit, signal } = poolOptions("pool", options, "pooledMapSettled()");
   const job = { what: "pooledMapSettled()", poolLimit, iterable, fn, signal, settled: true, eager: true };
   return startPooled(job) as AsyncGenerator<PromiseSettledResult<R>, void, undefined>;
 }
 
-function poolOptions(verb: string, o: number | PooledMapOptions): { poolLimit: number; signal?: AbortSignal } {
+function poolOptions(
+  verb: string,
+  o: number | PooledMapOptions,
+  what = "pooledMap()",
+): { poolLimit: number; signal?: AbortSignal } {
+  if (typeof o !== "number") checkOptions(what, o, ["poolLimit", "signal"]);
   const { poolLimit, signal } = typeof o === "number" ? { poolLimit: o, signal: undefined } : (o ?? {}) as PooledMapOptions;
   if (!Number.isInteger(poolLimit) || poolLimit < 1) {
     throw new RangeError(`Cannot ${verb} as 'poolLimit' must be a positive integer: received ${poolLimit}`);

@@ -3,6 +3,7 @@
  * the running loop, waiting on the loop's clock.
  * @module
  */
+import { checkOptions } from "../options.ts";
 import { CancelledError } from "../errors.ts";
 import { type Coroutine, describeValue, type Future } from "../future.ts";
 import { tryGetRunningLoop } from "../loop/running.ts";
@@ -142,6 +143,7 @@ function check(ok: boolean, rule: string): void {
  */
 export function retry<T>(fn: RetryFunction<T>, options: RetryOptions = {}): Future<T> {
   if (typeof fn !== "function") throw new TypeError(`retry(): fn must be a function, got ${describeValue(fn)}`);
+  checkOptions("retry()", options, ["multiplier", "maxTimeout", "maxAttempts", "minTimeout", "jitter", "isRetriable", "signal"]);
   const {
     multiplier = 2,
     maxTimeout = 60_000,

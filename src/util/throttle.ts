@@ -2,6 +2,7 @@
  * `throttle`: @std/async's (unstable) throttle, on the running loop's clock.
  * @module
  */
+import { checkOptions } from "../options.ts";
 import { describeValue } from "../future.ts";
 import { checkMs, checkSignal, clockNow, setTimer, type Timer } from "./clock.ts";
 
@@ -81,6 +82,7 @@ export function throttle<T extends unknown[]>(
 ): ThrottledFunction<T> {
   if (typeof fn !== "function") throw new TypeError(`throttle(): fn must be a function, got ${describeValue(fn)}`);
   if (typeof timeframe !== "function") checkMs("throttle()", "timeframe", timeframe, false);
+  checkOptions("throttle()", options, ["ensureLastCall", "signal"]);
   const ensureLast = Boolean(options.ensureLastCall);
   const signal = checkSignal("throttle()", options.signal);
   let tf = typeof timeframe === "function" ? 0 : timeframe;
