@@ -34,12 +34,11 @@ import {
   unseal,
   type WorkerExitNotice,
 } from "../src/pool/protocol.ts";
-import { loadTinypool } from "../src/pool/packages.ts";
+import { isDeno, loadTinypool } from "../src/pool/packages.ts";
 
 type TaskFunction = (...args: unknown[]) => unknown;
 type Namespace = Record<string, unknown>;
 
-const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
 const modules = new Map<string, Promise<Namespace>>();
 const functions = new Map<string, TaskFunction>();
 let tsxReady: Promise<void> | null = null;

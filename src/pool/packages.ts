@@ -7,7 +7,8 @@
  */
 import type { BullmqModule, TinypoolModule } from "./package-types.ts";
 
-const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
+/** @internal Whether this runs under Deno (the pool and its workers choose by it). */
+export const isDeno: boolean = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
 
 /** The version ranges loopwork is tested with (package.json says the same). */
 const RANGES = { tinypool: "^2.2.0", bullmq: "^6.7.0", vega: "^6.4.0", "vega-lite": "^6.4.3" } as const;

@@ -15,7 +15,7 @@ import type {
   TinypoolTaskQueue as TaskQueue,
   TinypoolWorker,
 } from "./package-types.ts";
-import { loadTinypool } from "./packages.ts";
+import { isDeno, loadTinypool } from "./packages.ts";
 import { workerEntryUrl } from "./worker-entry.ts";
 import type { PoolBackend } from "./backend.ts";
 import type { AbortHook } from "./call.ts";
@@ -35,7 +35,6 @@ import {
   unwrapResponse,
 } from "./protocol.ts";
 
-const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
 
 /** tinypool's pool class, once `loadTinypool()` has given it. */
 let loadedTinypool: TinypoolModule["default"] | undefined;
@@ -392,12 +391,17 @@ export class TinypoolBackend implements PoolBackend {
     if (listener === null) return;
     if (run.queued === null) {
       run.stopping = true;
-      this._stopping++;
-      for (const waiting of this._queue.drain()) this._park(waiting);
+      this._holdWaiting();
     }
     listener();
     // Tinypool may start a worker to keep minWorkers.
     this._watchWorkers();
+  }
+
+  /** One more worker that can still answer: the waiting calls leave tinypool's queue (see `_stop`). */
+  private _holdWaiting(): void {
+    this._stopping++;
+    for (const waiting of this._queue.drain()) this._park(waiting);
   }
 
   /** @internal A stopped worker can answer no more: once none can, the held calls go to tinypool. */
@@ -464,8 +468,7 @@ export class TinypoolBackend implements PoolBackend {
     const dying: Promise<void>[] = [];
     for (const [worker, exited] of this._exits) if (!live.has(worker)) dying.push(exited);
     if (dying.length === 0) return;
-    this._stopping++;
-    for (const waiting of this._queue.drain()) this._park(waiting);
+    this._holdWaiting();
     void Promise.all(dying).then(() => this._stopped());
   }
 

@@ -6,8 +6,7 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
-
-const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
+import { isDeno } from "./packages.ts";
 
 let workerEntry: string | undefined;
 

@@ -33,8 +33,7 @@ import {
 import { ThreadBackend } from "./thread-backend.ts";
 import { TinypoolBackend } from "./tinypool-backend.ts";
 import { checkOptions } from "../options.ts";
-
-const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
+import { isDeno } from "./packages.ts";
 
 /** Any function a task module may export (`never` parameters make this the top function type). */
 type AnyFunction = (...args: never) => unknown;
