@@ -183,10 +183,12 @@ const ARGUMENT_WALK_BUDGET = 10_000;
 function sendable(req: CallRequest, label: string, encode: boolean, share: boolean, move: boolean): CallRequest | TypeError {
   const values = req.op === "batch" ? req.items : req.op === "encoded" ? [] : req.args;
   const what = req.op === "batch" ? "item" : "argument";
-  const budget = { left: ARGUMENT_WALK_BUDGET };
+  // Made at the first object argument: a call of plain values (the common case) allocates nothing here.
+  let budget: { left: number } | null = null;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (v === null || typeof v !== "object") continue;
+    budget ??= { left: ARGUMENT_WALK_BUDGET };
     if (budget.left <= 0) {
       budget.left = -1; // this one goes unchecked
       break;
@@ -194,7 +196,7 @@ function sendable(req: CallRequest, label: string, encode: boolean, share: boole
     const bad = findUnsendable(v, budget, "it");
     if (bad !== undefined) return new TypeError(`${label}: ${what} ${i} (${describeSafely(v)}) cannot be sent to a worker: ${bad}`);
   }
-  if (budget.left >= 0 || !encode) return req;
+  if (budget === null || budget.left >= 0 || !encode) return req;
   const transfer = move ? collectTransfers(values) : NO_TRANSFERS;
   let large: Encoded | undefined;
   try {
