@@ -15,33 +15,33 @@
  * ```
  * @module
  */
-export { CancelledError, InvalidStateError, TimeoutError } from "./src/errors.ts";
-export { type Coroutine, type DoneCallback, Future, isFuture, type Yieldable } from "./src/future.ts";
-export { Task, type TaskBody, type TaskOptions } from "./src/task.ts";
+export { CancelledError, InvalidStateError, TimeoutError } from "./src/core/errors.ts";
+export { type Coroutine, type DoneCallback, Future, isFuture, type Yieldable } from "./src/core/future.ts";
+export { Task, type TaskBody, type TaskOptions } from "./src/core/task.ts";
 export {
   type ExceptionContext,
   type ExceptionHandler,
   type Executor,
   Loop,
   type LoopOptions,
-} from "./src/loop/loop.ts";
-export { Handle, TimerHandle } from "./src/loop/handles.ts";
-export type { ClockKind } from "./src/loop/clock.ts";
-export { allTasks, currentTask, getRunningLoop, tryGetRunningLoop } from "./src/loop/running.ts";
-export { run, type RunOptions, spawn } from "./src/run.ts";
-export { sleep, yieldNow } from "./src/sleep.ts";
-export { until } from "./src/until.ts";
-export { type LagMonitor, type LagMonitorOptions, type LagReport, monitorLag } from "./src/lag.ts";
+} from "./src/core/loop.ts";
+export { Handle, TimerHandle } from "./src/core/handles.ts";
+export type { ClockKind } from "./src/core/clock.ts";
+export { allTasks, currentTask, getRunningLoop, tryGetRunningLoop } from "./src/core/running.ts";
+export { run, type RunOptions, spawn } from "./src/core/run.ts";
+export { sleep, yieldNow } from "./src/core/sleep.ts";
+export { until } from "./src/core/until.ts";
+export { type LagMonitor, type LagMonitorOptions, type LagReport, monitorLag } from "./src/inspect/lag.ts";
 
 // ---- structured concurrency and combinators ----
-export { type Awaitable, type AwaitedOf } from "./src/awaitable.ts";
+export { type Awaitable, type AwaitedOf } from "./src/core/awaitable.ts";
 export {
   taskGroup,
   TaskGroup,
   type TaskGroupBody,
   TaskGroupError,
   type TaskGroupOptions,
-} from "./src/group.ts";
+} from "./src/structured/group.ts";
 export {
   moveOnAfter,
   moveOnAt,
@@ -52,7 +52,7 @@ export {
   type TimeoutOptions,
   TimeoutScope,
   waitFor,
-} from "./src/timeout.ts";
+} from "./src/structured/timeout.ts";
 export {
   AsCompleted,
   asCompleted,
@@ -64,7 +64,7 @@ export {
   wait,
   type WaitOptions,
   type WaitResult,
-} from "./src/combinators.ts";
+} from "./src/structured/combinators.ts";
 
 // ---- synchronisation primitives and queues ----
 export { type SignalOptions } from "./src/sync/grant.ts";
@@ -84,9 +84,9 @@ export {
   QueueFull,
   type QueueOptions,
   QueueShutDown,
-} from "./src/queue.ts";
+} from "./src/sync/queue.ts";
 // ---- the @std/async jobs (loop-aware: loopwork/std has them in std's exact shapes), the
 // worker-pool bridge and the cluster: also their own subpaths ----
-export * from "./src/util/index.ts";
+export * from "./src/std/index.ts";
 export * from "./pool.ts";
 export * from "./cluster.ts";

@@ -18,10 +18,10 @@
  * ```
  * @module
  */
-import type { Future } from "./src/future.ts";
-import * as lw from "./src/util/index.ts";
-import { deadlineWith } from "./src/util/deadline.ts";
-import { pooledMapEager } from "./src/util/pooled_map.ts";
+import type { Future } from "./src/core/future.ts";
+import * as lw from "./src/std/index.ts";
+import { deadlineWith } from "./src/std/deadline.ts";
+import { pooledMapEager } from "./src/std/pooled_map.ts";
 
 export type {
   AbortableOptions,
@@ -35,8 +35,8 @@ export type {
   ThrottledFunction,
   ThrottleOptions,
   Tuple,
-} from "./src/util/index.ts";
-export { debounce, MuxAsyncIterator, poll, pooledMapSettled, RetryError, tee, throttle } from "./src/util/index.ts";
+} from "./src/std/index.ts";
+export { debounce, MuxAsyncIterator, poll, pooledMapSettled, RetryError, tee, throttle } from "./src/std/index.ts";
 
 /**
  * Options of the options form `pooledMap(items, fn, { poolLimit, signal })`, as @std/async's.

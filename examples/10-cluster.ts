@@ -6,8 +6,8 @@
  * jobs on their own threads. Start Redis and two workers first, each in its own terminal:
  *
  *   redis-server --port 6379 --save "" --appendonly no
- *   npx tsx src/cli.ts worker --connection redis://127.0.0.1:6379 --queue fib --module examples/tasks/cpu.ts --threads 1
- *   npx tsx src/cli.ts worker --connection redis://127.0.0.1:6379 --queue fib --module examples/tasks/cpu.ts --threads 1
+ *   npx tsx src/tools/cli.ts worker --connection redis://127.0.0.1:6379 --queue fib --module examples/tasks/cpu.ts --threads 1
+ *   npx tsx src/tools/cli.ts worker --connection redis://127.0.0.1:6379 --queue fib --module examples/tasks/cpu.ts --threads 1
  *
  * (with the package installed: `npx loopwork worker ...`), then:
  *
@@ -24,7 +24,7 @@ if (url === undefined || url === "") {
   console.log(
     "examples/10-cluster.ts needs a Redis server and `loopwork worker` processes; see the comment at its top:\n" +
       "  redis-server --port 6379 --save \"\" --appendonly no\n" +
-      "  npx tsx src/cli.ts worker --connection redis://127.0.0.1:6379 --queue fib --module examples/tasks/cpu.ts  (twice)\n" +
+      "  npx tsx src/tools/cli.ts worker --connection redis://127.0.0.1:6379 --queue fib --module examples/tasks/cpu.ts  (twice)\n" +
       "  REDIS_URL=redis://127.0.0.1:6379 npx tsx examples/10-cluster.ts\n" +
       "REDIS_URL is not set: nothing to do.",
   );

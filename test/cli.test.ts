@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { describe, it } from "./harness.ts";
 import { runProgram } from "./subprocess.ts";
 
-const cli = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
+const cli = fileURLToPath(new URL("../src/tools/cli.ts", import.meta.url));
 const loopwork = (...args: string[]) => runProgram(cli, args);
 
 

@@ -8,7 +8,7 @@ import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
 const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
-const cli = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
+const cli = fileURLToPath(new URL("../src/tools/cli.ts", import.meta.url));
 /** The task module the workers serve. */
 export const TASKS_FILE: string = fileURLToPath(new URL("./fixtures/tasks.ts", import.meta.url));
 
@@ -169,7 +169,7 @@ export async function startWorker(
 }
 
 /**
- * Starts `src/cli.ts` with `args` (or, with `script`, that script), on this runtime, and waits
+ * Starts `src/tools/cli.ts` with `args` (or, with `script`, that script), on this runtime, and waits
  * for its "started" line.
  */
 export async function startProcess(args: string[], script = cli, ready = /loopwork worker: started|started/): Promise<WorkerProcess> {
@@ -260,7 +260,7 @@ export interface CommandResult {
 }
 
 /**
- * Runs `src/cli.ts args` on this runtime and resolves when it exits; a command still
+ * Runs `src/tools/cli.ts args` on this runtime and resolves when it exits; a command still
  * running after `timeoutMs` is killed (code -1), so a hang fails the test instead of it.
  */
 export function runCli(args: string[], timeoutMs = 60_000): Promise<CommandResult> {

@@ -31,7 +31,7 @@ async function counts(c: Cluster): Promise<Record<string, number>> {
 
 const T = 60_000;
 
-const cliPath = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
+const cliPath = fileURLToPath(new URL("../src/tools/cli.ts", import.meta.url));
 
 function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;

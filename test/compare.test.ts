@@ -1,16 +1,16 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { classify, fewestLevel, kindOf } from "../src/compare/classify.ts";
-import { parseCompareArgs } from "../src/compare/command.ts";
-import { toRows } from "../src/compare/compare.ts";
-import { type CompareReport, renderHtml, renderSvg, renderTable, type Row, type Sample, verdict, warnings } from "../src/compare/report.ts";
-import { clearlyFaster, summarize } from "../src/compare/stats.ts";
-import { startLatencyServer } from "../src/compare/server.ts";
+import { classify, fewestLevel, kindOf } from "../src/tools/compare/classify.ts";
+import { parseCompareArgs } from "../src/tools/compare/command.ts";
+import { toRows } from "../src/tools/compare/compare.ts";
+import { type CompareReport, renderHtml, renderSvg, renderTable, type Row, type Sample, verdict, warnings } from "../src/tools/compare/report.ts";
+import { clearlyFaster, summarize } from "../src/tools/compare/stats.ts";
+import { startLatencyServer } from "../src/tools/compare/server.ts";
 import { describe, it } from "./harness.ts";
 import { runProgram } from "./subprocess.ts";
 
-const cli = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
+const cli = fileURLToPath(new URL("../src/tools/cli.ts", import.meta.url));
 const loopwork = (...args: string[]) => runProgram(cli, args);
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 

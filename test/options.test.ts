@@ -2,7 +2,7 @@
  * Every options object is checked (issue 15): a misspelt option throws a TypeError naming
  * it and the known ones, as the WorkerPool constructor does, instead of being ignored; a
  * negative timeout of wait()/asCompleted() is a RangeError. One helper does it all
- * (src/options.ts, `checkOptions`).
+ * (src/core/options.ts, `checkOptions`).
  */
 import assert from "node:assert/strict";
 import {

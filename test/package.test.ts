@@ -22,7 +22,7 @@ describe(`the package on ${runtime}`, () => {
       assert.ok(existsSync(bin), `${manifest.bin.loopwork} is built`);
       assert.match(readFileSync(bin, "utf8"), /^#!\/usr\/bin\/env node/);
     } else {
-      assert.equal(manifest.bin.loopwork, "./dist/src/cli.js");
+      assert.equal(manifest.bin.loopwork, "./dist/src/tools/cli.js");
     }
   });
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { CancelledError, getRunningLoop, retry, RetryError, run, sleep, spawn } from "../mod.ts";
-import { backoff } from "../src/util/retry.ts";
+import { backoff } from "../src/std/retry.ts";
 import { describe, it } from "./harness.ts";
 
 const virtual = { clock: "virtual" } as const;

@@ -7,7 +7,7 @@ import Tinypool from "tinypool";
 import workerpool from "workerpool";
 import { WorkerPool } from "../../mod.ts";
 import { resolvePoolOptions } from "../../src/pool/options.ts";
-import { TinypoolBackend } from "../../src/pool/tinypool-backend.ts";
+import { TinypoolBackend } from "../../src/pool/backends/tinypool.ts";
 import { isDeno } from "../lib.ts";
 
 /** A pool as the suites drive it. */

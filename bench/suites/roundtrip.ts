@@ -59,7 +59,7 @@ emit({
       "CPU µs/call is the CPU time of this whole process (main thread and worker threads) per call: child processes are not counted, so the process pool has none.",
     ...(isDeno
       ? [
-        "Under Deno, loopwork's threads run on its own node:worker_threads backend (src/pool/thread-backend.ts); " +
+        "Under Deno, loopwork's threads run on its own node:worker_threads backend (src/pool/backends/thread.ts); " +
         '"on tinypool" is the same pool on tinypool, as under Node.',
       ]
       : []),

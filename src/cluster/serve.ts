@@ -14,7 +14,7 @@
 import { hostname } from "node:os";
 import type { Job, QueueEvents, Worker } from "bullmq";
 import { loadBullmq } from "../pool/packages.ts";
-import type { Task } from "../task.ts";
+import type { Task } from "../core/task.ts";
 import {
   CANCEL_EVENT,
   connectionOptions,
@@ -28,7 +28,7 @@ import {
   LOCK_DURATION_MS,
   type ModuleIdentity,
   STALLED_INTERVAL_MS,
-} from "../pool/bullmq-wire.ts";
+} from "./wire.ts";
 import type { RedisConnection } from "../pool/options.ts";
 import { decodeValue, encodeValue } from "../pool/protocol.ts";
 import { type AnyTasks, WorkerPool } from "../pool/worker-pool.ts";

@@ -4,8 +4,8 @@
  * @module
  */
 import { availableParallelism } from "node:os";
-import { describeValue } from "../future.ts";
-import { checkOptions } from "../options.ts";
+import { describeValue } from "../core/future.ts";
+import { checkOptions } from "../core/options.ts";
 
 /**
  * Where a pool runs its calls: worker threads, child processes, or the loop's own thread.

@@ -4,9 +4,9 @@
  * created on first use and closed by `run()` when it ends.
  * @module
  */
-import { describeValue } from "../future.ts";
-import { getRunningLoop } from "../loop/running.ts";
-import type { Task } from "../task.ts";
+import { describeValue } from "../core/future.ts";
+import { getRunningLoop } from "../core/running.ts";
+import type { Task } from "../core/task.ts";
 import { WorkerPool } from "./worker-pool.ts";
 
 const sources = new WeakMap<(...args: never[]) => unknown, string>();

@@ -7,16 +7,16 @@
  */
 import { serialize } from "node:v8";
 import type { TransferListItem } from "node:worker_threads";
-import { TimeoutError } from "../errors.ts";
-import { describeValue, Future } from "../future.ts";
-import { tryGetRunningLoop } from "../loop/running.ts";
-import type { Task } from "../task.ts";
-import type { PoolBackend } from "./backend.ts";
+import { TimeoutError } from "../core/errors.ts";
+import { describeValue, Future } from "../core/future.ts";
+import { tryGetRunningLoop } from "../core/running.ts";
+import type { Task } from "../core/task.ts";
+import type { PoolBackend } from "./backends/backend.ts";
 import { type CancelSink, PoolCall, QUEUED, RUNNING, SETTLED } from "./call.ts";
 import { PoolClosedError, PoolQueueFullError } from "./errors.ts";
-import { hostTask } from "./host-task.ts";
-import { BullmqBackend } from "./bullmq-backend.ts";
-import { InlineBackend } from "./inline-backend.ts";
+import { hostTask } from "../core/host-loop.ts";
+import { BullmqBackend } from "../cluster/backend.ts";
+import { InlineBackend } from "./backends/inline.ts";
 import { LatencyWindow } from "./latency.ts";
 import { type PoolKind, type ResolvedPoolOptions, resolvePoolOptions, type WorkerPoolOptions } from "./options.ts";
 import {
@@ -30,9 +30,9 @@ import {
   NO_TRANSFERS,
   transferListOf,
 } from "./protocol.ts";
-import { ThreadBackend } from "./thread-backend.ts";
-import { TinypoolBackend } from "./tinypool-backend.ts";
-import { checkOptions } from "../options.ts";
+import { ThreadBackend } from "./backends/thread.ts";
+import { TinypoolBackend } from "./backends/tinypool.ts";
+import { checkOptions } from "../core/options.ts";
 import { isDeno } from "./packages.ts";
 
 /** Any function a task module may export (`never` parameters make this the top function type). */
@@ -172,7 +172,7 @@ const ARGUMENT_WALK_BUDGET = 10_000;
 /**
  * The request as it is sent: `req` itself, or, when its arguments are larger than their
  * check (ARGUMENT_WALK_BUDGET values), `req` encoded by the host (see `encodeLarge`, and
- * `unpack` in workers/runtime.ts), so that a value beyond the check that cannot cross fails
+ * `unpack` in src/pool/worker/runtime.ts), so that a value beyond the check that cannot cross fails
  * its call here, naming it, and one the worker cannot read fails there as its answer:
  * never a worker that dies or a call that hangs. A TypeError names an argument (or batch
  * item) that would overflow the stack of whoever serialises or receives it (see

@@ -5,7 +5,7 @@
  * current round and makes it usable again.
  * @module
  */
-import { describeValue, type Future } from "../future.ts";
+import { describeValue, type Future } from "../core/future.ts";
 import { failedWith, Grant, signalOf, type SignalOptions, WaiterList } from "./grant.ts";
 
 /**

@@ -6,9 +6,9 @@
  * cancelled before it runs hands it on, so tokens never leak.
  * @module
  */
-import { InvalidStateError } from "../errors.ts";
-import { describeValue, type Future } from "../future.ts";
-import { currentTask } from "../loop/running.ts";
+import { InvalidStateError } from "../core/errors.ts";
+import { describeValue, type Future } from "../core/future.ts";
+import { currentTask } from "../core/running.ts";
 import { failedWith, Grant, type GrantOwner, resolved, signalOf, type SignalOptions, WaiterList } from "./grant.ts";
 import { type Acquirable, checkBody, type Held, Scoped, type ScopedBody } from "./scope.ts";
 

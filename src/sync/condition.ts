@@ -6,8 +6,8 @@
  * then cancelled is passed to the next waiter (Python 3.13).
  * @module
  */
-import { CancelledError, InvalidStateError } from "../errors.ts";
-import { describeValue, Future, FULFILLED, PENDING, type Waiter } from "../future.ts";
+import { CancelledError, InvalidStateError } from "../core/errors.ts";
+import { describeValue, Future, FULFILLED, PENDING, type Waiter } from "../core/future.ts";
 import { failedWith, Grant, signalOf, type SignalOptions, WaiterList } from "./grant.ts";
 import { Lock } from "./lock.ts";
 import { checkBody, type Held, Scoped, type ScopedBody } from "./scope.ts";

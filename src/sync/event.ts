@@ -3,7 +3,7 @@
  * resets it. Waking consumes nothing, so a cancelled waiter simply leaves.
  * @module
  */
-import type { Future } from "../future.ts";
+import type { Future } from "../core/future.ts";
 import { failedWith, Grant, signalOf, resolved, type SignalOptions, WaiterList } from "./grant.ts";
 
 /**

@@ -11,10 +11,10 @@
  * `AbortSignal` passed to the operation stops a wait that has not been granted yet.
  * @module
  */
-import { CancelledError } from "../errors.ts";
-import { describeValue, Future, PENDING, FULFILLED } from "../future.ts";
-import { SignalFuture } from "../util/cancellable.ts";
-import { checkOptions } from "../options.ts";
+import { CancelledError } from "../core/errors.ts";
+import { describeValue, Future, PENDING, FULFILLED } from "../core/future.ts";
+import { SignalFuture } from "../std/cancellable.ts";
+import { checkOptions } from "../core/options.ts";
 
 /**
  * Options of every waiting operation of the sync primitives and queues. In an async task,

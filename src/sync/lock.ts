@@ -4,8 +4,8 @@
  * cancelled before it runs hands it on, so the lock is never lost.
  * @module
  */
-import { InvalidStateError } from "../errors.ts";
-import type { Future } from "../future.ts";
+import { InvalidStateError } from "../core/errors.ts";
+import type { Future } from "../core/future.ts";
 import { failedWith, Grant, type GrantOwner, signalOf, resolved, type SignalOptions, WaiterList } from "./grant.ts";
 import { checkBody, type Held, Scoped, type ScopedBody } from "./scope.ts";
 

@@ -4,9 +4,9 @@
  * an async body is awaited; `using held = yield* lock.acquire()` is the block form.
  * @module
  */
-import { type Coroutine, describeValue, type Future, isFuture } from "../future.ts";
-import { getRunningLoop } from "../loop/running.ts";
-import { until } from "../until.ts";
+import { type Coroutine, describeValue, type Future, isFuture } from "../core/future.ts";
+import { getRunningLoop } from "../core/running.ts";
+import { until } from "../core/until.ts";
 import type { SignalOptions } from "./grant.ts";
 
 /**

@@ -5,8 +5,8 @@
  * permit on, so permits never leak.
  * @module
  */
-import { InvalidStateError } from "../errors.ts";
-import { describeValue, type Future } from "../future.ts";
+import { InvalidStateError } from "../core/errors.ts";
+import { describeValue, type Future } from "../core/future.ts";
 import { failedWith, Grant, type GrantOwner, signalOf, resolved, type SignalOptions, WaiterList } from "./grant.ts";
 import { checkBody, type Held, Scoped, type ScopedBody } from "./scope.ts";
 

@@ -18,7 +18,7 @@ import {
   type WorkerPoolOptions,
 } from "../../mod.ts";
 import { resolvePoolOptions } from "../../src/pool/options.ts";
-import { ThreadBackend } from "../../src/pool/thread-backend.ts";
+import { ThreadBackend } from "../../src/pool/backends/thread.ts";
 import { describe, it, runtime } from "../harness.ts";
 
 type Tasks = typeof import("../fixtures/tasks.ts");

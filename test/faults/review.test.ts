@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { transfer, WorkerCrashedError, WorkerPool, type WorkerPoolOptions } from "../../mod.ts";
 import { resolvePoolOptions } from "../../src/pool/options.ts";
 import { findUnsendable } from "../../src/pool/protocol.ts";
-import { ThreadBackend } from "../../src/pool/thread-backend.ts";
+import { ThreadBackend } from "../../src/pool/backends/thread.ts";
 import { rejection } from "../expect.ts";
 import { describe, it, runtime } from "../harness.ts";
 import { paddedDeep } from "../fixtures/hostile-tasks.ts";

@@ -1,0 +1,600 @@
+/**
+ * The `"bullmq"` backend: each call is a BullMQ job on a Redis queue, served by
+ * `loopwork worker` processes on any number of machines. The job id is chosen here, so the
+ * call is registered before the job exists; one QueueEvents reader settles every call from
+ * the queue's `completed` and `failed` events. Cancelling a call removes its job while it
+ * waits, and otherwise publishes a custom event that the worker holding the job answers
+ * with `worker.cancelJob()`. bullmq itself is imported on first use, so local pools never
+ * load it.
+ *
+ * Faults: a connection that stays closed for `connectTimeoutMs` (Redis stopped), or a ping
+ * unanswered for as long while a call is in flight (a silent network loss), fails every call
+ * in flight with PoolConnectionError; the next call connects afresh. The process is kept
+ * alive only while a call is in flight: the sockets are unref'd when the pool is idle, and
+ * the events reader (whose blocking read runs a timer) stops a second after the last call.
+ * Each job carries the identity of the pool's task module (see bullmq-wire.ts), which the
+ * worker checks.
+ * @module
+ */
+import { randomUUID } from "node:crypto";
+// Timers that can be unref'd on Deno too (its global setInterval returns a number).
+import { clearInterval, setInterval } from "node:timers";
+import type { TransferListItem } from "node:worker_threads";
+import type {
+  BullmqConnection as ConnectionOptions,
+  BullmqQueue as Queue,
+  BullmqQueueEventsProducer as QueueEventsProducer,
+} from "../pool/package-types.ts";
+import { loadBullmq } from "../pool/packages.ts";
+import { describeValue } from "../core/future.ts";
+import type { PoolBackend } from "../pool/backends/backend.ts";
+import {
+  CANCEL_EVENT,
+  connectionOptions,
+  describeConnection,
+  errorFromReason,
+  type JobData,
+  KEEP_FINISHED,
+  isAuthError,
+  loadIdentity,
+  type ModuleIdentity,
+  refusedError,
+} from "./wire.ts";
+import type { AbortHook } from "../pool/call.ts";
+import { PoolClosedError, PoolConnectionError } from "../pool/errors.ts";
+import type { ResolvedBullmqOptions } from "../pool/options.ts";
+import { type CallRequest, type CallResponse, decodeValue, encodeValue, unwrapResponse } from "../pool/protocol.ts";
+
+interface Pending {
+  readonly id: string;
+  readonly label: string;
+  resolve(r: CallResponse): void;
+  reject(e: unknown): void;
+  added: boolean;
+  cancelled: boolean;
+}
+
+const noop = (): void => {};
+
+/** A promise that rejects after `ms` (or at once with `fail`). */
+function timeoutAfter(
+  ms: number,
+  onTimeout: () => Error,
+): { promise: Promise<never>; clear(): void; fail(e: Error): void } {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let fail: (e: Error) => void = noop;
+  const promise = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), ms);
+    fail = reject;
+  });
+  promise.catch(noop);
+  return { promise, clear: () => clearTimeout(timer), fail: (e) => fail(e) };
+}
+
+/** Encodes the arguments (or items); a value that cannot cross gets an error naming it. */
+function encodeData(req: CallRequest & { op: "call" | "batch" }, label: string): JobData {
+  const values = req.op === "batch" ? req.items : req.args;
+  try {
+    return req.op === "batch" ? { a: encodeValue(values), b: 1 } : { a: encodeValue(values) };
+  } catch (e) {
+    const what = req.op === "batch" ? "item" : "argument";
+    for (let i = 0; i < values.length; i++) {
+      try {
+        encodeValue(values[i]);
+      } catch {
+        throw new TypeError(
+          `${label}: ${what} ${i} (${describeValue(values[i])}) cannot be sent to a worker: ` +
+            `it cannot be serialised (${(e as Error).message})`,
+          { cause: e },
+        );
+      }
+    }
+    throw new TypeError(`${label}: its arguments cannot be sent to a worker (${(e as Error).message})`, { cause: e });
+  }
+}
+
+/** The ioredis client under a BullMQ object (a proxy that forwards to it). */
+interface RawClient {
+  status: string;
+  stream?: { ref?(): void; unref?(): void };
+  on(event: string, f: (...args: unknown[]) => void): void;
+  time(): Promise<unknown>;
+  ping(): Promise<unknown>;
+  disconnect(): void;
+}
+
+/** A BullMQ object with its raw connection. */
+interface Part {
+  obj: { close(): Promise<void> };
+  raw: RawClient;
+}
+
+/**
+ * One connection to Redis: the queue and the producer of cancel events (both kept while the
+ * pool lives), the events reader (only while calls are in flight), and the watch on them.
+ */
+interface Link {
+  queue: Queue;
+  producer: QueueEventsProducer;
+  parts: Part[];
+  /** The events reader, once started for the calls in flight. */
+  reader: Promise<Part> | null;
+  /** Stops the reader a while after the last call settled. */
+  readerIdle: ReturnType<typeof setTimeout> | undefined;
+  /** Raw connections that are closed now (ioredis reconnects them). */
+  down: Set<RawClient>;
+  /** Fires when a connection stayed down for connectTimeoutMs. */
+  lostTimer: ReturnType<typeof setTimeout> | undefined;
+  heartbeat: ReturnType<typeof setInterval> | undefined;
+  pinging: boolean;
+  lost: boolean;
+}
+
+/** How long the events reader outlives the last call (so back-to-back calls share it), ms. */
+const READER_LINGER_MS = 1_000;
+
+/** @internal */
+export class BullmqBackend implements PoolBackend {
+  private readonly _opts: ResolvedBullmqOptions;
+  private _connection: ConnectionOptions | null = null;
+  private _link: Promise<Link> | null = null;
+  /** The link once connected (and until it is lost or closed). */
+  private _live: Link | null = null;
+  private readonly _pending = new Map<string, Pending>();
+  private readonly _ops = new Set<Promise<unknown>>();
+  private readonly _identities = new Map<string, Promise<ModuleIdentity>>();
+  private _workers = 0;
+  private _workersAt = 0;
+  private _destroyed = false;
+  /** Whether the connections keep the process alive (only while a call is in flight). */
+  private _ref = false;
+
+  constructor(options: ResolvedBullmqOptions) {
+    this._opts = options;
+  }
+
+  call(req: CallRequest, _transfer: readonly TransferListItem[], abort: AbortHook): Promise<unknown> {
+    if (this._destroyed) return Promise.reject(new PoolClosedError("the pool's Redis connection is closed"));
+    if (req.op !== "call" && req.op !== "batch") {
+      return Promise.reject(
+        new TypeError(`a "bullmq" pool runs only the task module's exported functions (toThread() runs locally)`),
+      );
+    }
+    const label = `pool:${req.task}`;
+    let data: JobData;
+    try {
+      data = encodeData(req, label);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return new Promise<CallResponse>((resolve, reject) => {
+      const p: Pending = { id: randomUUID(), label, resolve, reject, added: false, cancelled: false };
+      this._pending.set(p.id, p);
+      this._pendingChanged();
+      abort.once("abort", () => this._cancel(p));
+      const live = () => !p.cancelled && this._pending.get(p.id) === p;
+      this._track(
+        this._identity(req.module, label)
+          .then((m) => {
+            if (m !== null) data.m = m;
+            return live() ? this._linkNow() : null;
+          })
+          .then(async (link) => {
+            if (link === null || !live()) return;
+            // The reader reads from before the job exists: its answer cannot be missed.
+            await this._readerNow(link);
+            if (!live()) return;
+            const o = this._opts;
+            await link.queue.add(req.task, data, {
+              jobId: p.id,
+              attempts: o.attempts,
+              ...(o.backoff !== undefined ? { backoff: o.backoff } : {}),
+              removeOnComplete: KEEP_FINISHED,
+              removeOnFail: KEEP_FINISHED,
+            });
+            p.added = true;
+            if (p.cancelled) return this._withdraw(link, p.id);
+          })
+          .catch((e: unknown) => {
+            this._settle(p);
+            reject(e);
+          }),
+      );
+    });
+  }
+
+  result(raw: unknown): unknown {
+    return unwrapResponse(raw as CallResponse);
+  }
+
+  failure(error: unknown, _req: CallRequest): unknown {
+    return error;
+  }
+
+  workers(): number {
+    // `loopwork worker` processes connected to the queue, as last counted (at most once a second).
+    const now = performance.now();
+    const link = this._live;
+    if (link !== null && !this._destroyed && now - this._workersAt > 1_000) {
+      this._workersAt = now;
+      this._track(link.queue.getWorkersCount().then((n) => {
+        this._workers = n;
+      }, noop));
+    }
+    return this._workers;
+  }
+
+  async destroy(): Promise<void> {
+    this._destroyed = true;
+    for (const p of this._pending.values()) {
+      p.reject(new PoolClosedError(`the pool was closed while ${p.label} was waiting`));
+    }
+    this._pending.clear();
+    this._pendingChanged();
+    // Operations under way (a job being added, a cancelled job's removal) finish first,
+    // within connectTimeoutMs; not at all when Redis is gone.
+    const bound = timeoutAfter(this._opts.connectTimeoutMs, () => new Error("timed out"));
+    try {
+      while (this._ops.size > 0 && this._link !== null && (this._live === null || this._live.down.size === 0)) {
+        await Promise.race([Promise.allSettled([...this._ops]), bound.promise]);
+      }
+    } catch {
+      // Redis does not answer: close the connections regardless
+    } finally {
+      bound.clear();
+    }
+    const connecting = this._link;
+    this._link = null;
+    this._live = null;
+    if (connecting === null) return;
+    const link = await connecting.catch(() => null);
+    if (link !== null) await closeLink(link);
+  }
+
+  // ---- internals --------------------------------------------------------------------
+
+  private _track(op: Promise<unknown>): void {
+    this._ops.add(op);
+    op.then(
+      () => this._ops.delete(op),
+      () => this._ops.delete(op),
+    );
+  }
+
+  /** Forgets a call that has settled (or is about to). */
+  private _settle(p: Pending): void {
+    if (this._pending.get(p.id) !== p) return;
+    this._pending.delete(p.id);
+    this._pendingChanged();
+  }
+
+  /**
+   * The connections keep the process alive while a call is in flight, and only then: an
+   * idle pool that is never closed does not stop the process from exiting.
+   */
+  private _pendingChanged(): void {
+    const ref = this._pending.size > 0;
+    if (ref === this._ref) return;
+    this._ref = ref;
+    const link = this._live;
+    if (link === null) return;
+    for (const part of link.parts) setRef(part.raw, ref);
+    if (ref) {
+      clearTimeout(link.readerIdle);
+      link.readerIdle = undefined;
+    } else if (link.reader !== null && !this._destroyed) {
+      link.readerIdle = setTimeout(() => {
+        link.readerIdle = undefined;
+        if (this._pending.size === 0) this._stopReader(link);
+      }, READER_LINGER_MS);
+    }
+  }
+
+  /** The identity of the module of a call (null for a pool without a module), loaded once. */
+  private _identity(href: string, label: string): Promise<ModuleIdentity | null> {
+    if (href === "") return Promise.resolve(null);
+    let known = this._identities.get(href);
+    if (known === undefined) {
+      known = loadIdentity(href);
+      this._identities.set(href, known);
+      // A module that could not be loaded is tried again by the next call.
+      known.catch(() => {
+        if (this._identities.get(href) === known) this._identities.delete(href);
+      });
+    }
+    return known.catch((e: unknown) => {
+      throw new Error(`${label} was not sent: ${(e as Error).message}`, { cause: e });
+    });
+  }
+
+  private _cancel(p: Pending): void {
+    if (p.cancelled) return;
+    p.cancelled = true;
+    this._settle(p);
+    p.reject(new Error(`${p.label} was cancelled`));
+    const link = this._live;
+    if (p.added && link !== null) this._track(this._withdraw(link, p.id).catch(noop));
+  }
+
+  /** Removes a waiting job; a job already running is stopped by the worker that holds it. */
+  private async _withdraw(link: Link, id: string): Promise<void> {
+    const removed = await link.queue.remove(id);
+    if (removed === 1) return;
+    await link.producer.publishEvent({ eventName: CANCEL_EVENT, jobId: id }, 10_000);
+  }
+
+  private _linkNow(): Promise<Link> {
+    if (this._link === null) {
+      const connecting = this._connect();
+      this._link = connecting;
+      connecting.catch(() => {
+        // A failed connection is not kept: the next call tries again.
+        if (this._link === connecting) this._link = null;
+      });
+    }
+    return this._link;
+  }
+
+  private _connectionError(what: string, lastError: unknown): PoolConnectionError {
+    const o = this._opts;
+    return new PoolConnectionError(
+      `cannot reach Redis at ${describeConnection(o.connection)} within ${o.connectTimeoutMs} ms ` +
+        `(queue ${JSON.stringify(o.queue)}${what})` + (lastError instanceof Error ? `: ${lastError.message}` : ""),
+      lastError !== undefined ? { cause: lastError } : undefined,
+    );
+  }
+
+  private async _connect(): Promise<Link> {
+    const o = this._opts;
+    this._connection ??= connectionOptions(o.connection, o.connectTimeoutMs);
+    const connection = this._connection;
+    let lastError: unknown;
+    const mq = await loadBullmq();
+    // The deadline starts once bullmq is loaded: loading it is not waiting for Redis.
+    const deadline = timeoutAfter(o.connectTimeoutMs, () => this._connectionError("", lastError));
+    const remember = (e: unknown) => {
+      lastError = e;
+      // A refused password does not get better by waiting.
+      if (isAuthError(e)) deadline.fail(refusedError(o.connection, e));
+    };
+    const made: Array<{ close(): Promise<void>; getBackend(): { client: Promise<unknown> } }> = [];
+    try {
+      const queue = new mq.Queue(o.queue, { connection });
+      made.push(queue);
+      queue.on("error", remember);
+      const producer = new mq.QueueEventsProducer(o.queue, { connection });
+      made.push(producer);
+      (producer as unknown as { on(e: string, f: (e: unknown) => void): void }).on("error", remember);
+      await Promise.race([Promise.all([queue.waitUntilReady(), producer.waitUntilReady()]), deadline.promise]);
+      const raws = (await Promise.race([Promise.all(made.map((m) => m.getBackend().client)), deadline.promise])) as RawClient[];
+      const link: Link = {
+        queue,
+        producer,
+        parts: [{ obj: queue, raw: raws[0]! }, { obj: producer, raw: raws[1]! }],
+        reader: null,
+        readerIdle: undefined,
+        down: new Set(),
+        lostTimer: undefined,
+        heartbeat: undefined,
+        pinging: false,
+        lost: false,
+      };
+      if (this._destroyed) {
+        // destroy() ran while connecting: it did not see this link.
+        await closeLink(link);
+        throw new PoolClosedError("the pool's Redis connection is closed");
+      }
+      this._watch(link);
+      this._workersAt = performance.now();
+      this._track(queue.getWorkersCount().then((n) => {
+        this._workers = n;
+      }, noop));
+      return link;
+    } catch (e) {
+      await Promise.all(made.map((m) => closeQuietly(m)));
+      for (const m of made) m.getBackend().client.then((r) => (r as RawClient).disconnect(), noop);
+      throw e;
+    } finally {
+      deadline.clear();
+    }
+  }
+
+  /** Starts the events reader of `link` unless it runs; resolves once it reads from now on. */
+  private _readerNow(link: Link): Promise<Part> {
+    if (link.reader !== null) return link.reader;
+    const o = this._opts;
+    let starting: Promise<Part> | null = null;
+    starting = (async (): Promise<Part> => {
+      const mq = await loadBullmq();
+      let lastError: unknown;
+      const deadline = timeoutAfter(o.connectTimeoutMs, () => this._connectionError(", reading its events", lastError));
+      try {
+        // Read events from now on (by the server's clock), however late the reader starts.
+        const [sec, usec] = (await Promise.race([link.parts[0]!.raw.time(), deadline.promise])) as [
+          number | string,
+          number | string,
+        ];
+        const now = Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
+        const events = new mq.QueueEvents(o.queue, { connection: this._connection!, lastEventId: `${now - 1}-0` });
+        events.on("error", (e) => {
+          lastError = e;
+        });
+        events.on("completed", ({ jobId, returnvalue }) => this._completed(jobId, returnvalue));
+        events.on("failed", ({ jobId, failedReason }) => this._failed(jobId, failedReason));
+        events.on("removed", ({ jobId }) => this._failed(jobId, "its job was removed from the queue"));
+        let raw: RawClient;
+        try {
+          raw = (await Promise.race([events.getBackend().client, deadline.promise])) as unknown as RawClient;
+        } catch (e) {
+          await closeQuietly(events);
+          throw e;
+        }
+        const part = { obj: events, raw };
+        if (link.lost || this._live !== link || link.reader !== starting) {
+          await closePart(part);
+          throw this._connectionError(", reading its events", lastError);
+        }
+        link.parts.push(part);
+        this._watchPart(link, raw);
+        return part;
+      } finally {
+        deadline.clear();
+      }
+    })();
+    const started = starting;
+    link.reader = started;
+    started.catch(() => {
+      if (link.reader === started) link.reader = null;
+    });
+    return started;
+  }
+
+  /** Stops the events reader of an idle link (its blocking read keeps the process alive). */
+  private _stopReader(link: Link): void {
+    const reader = link.reader;
+    if (reader === null) return;
+    link.reader = null;
+    this._track(
+      reader.then((part) => {
+        link.parts = link.parts.filter((p) => p !== part);
+        link.down.delete(part.raw);
+        return closePart(part);
+      }, noop),
+    );
+  }
+
+  /**
+   * Watches the connections of a link: one that stays closed for connectTimeoutMs (Redis
+   * stopped), or a ping unanswered for as long while a call is in flight (a silent network
+   * loss), fails every call in flight with PoolConnectionError and drops the link; the next
+   * call connects afresh.
+   */
+  private _watch(link: Link): void {
+    const o = this._opts;
+    this._live = link;
+    for (const part of link.parts) this._watchPart(link, part.raw);
+    // After a reconnection, a job that Redis no longer has (a restart without persistence)
+    // fails its call rather than leaving it waiting forever.
+    link.parts[0]!.raw.on("ready", () => {
+      if (!this._destroyed && !link.lost) this._track(this._recheck(link.queue).catch(noop));
+    });
+    const every = Math.max(1_000, o.connectTimeoutMs);
+    link.heartbeat = setInterval(() => {
+      if (link.pinging || this._pending.size === 0 || link.down.size > 0) return;
+      link.pinging = true;
+      const t = timeoutAfter(o.connectTimeoutMs, () => new Error("no answer"));
+      this._track(
+        Promise.race([link.parts[0]!.raw.ping(), t.promise]).then(
+          () => {
+            link.pinging = false;
+          },
+          () => this._lost(link, `a ping got no answer within ${o.connectTimeoutMs} ms`),
+        ).finally(() => t.clear()),
+      );
+    }, every);
+    (link.heartbeat as { unref?(): void }).unref?.();
+  }
+
+  private _watchPart(link: Link, raw: RawClient): void {
+    const o = this._opts;
+    setRef(raw, this._ref);
+    // A new socket after a reconnection keeps the process alive only if a call is in flight.
+    raw.on("connect", () => setRef(raw, this._ref));
+    raw.on("close", () => {
+      if (link.lost || this._destroyed || !link.parts.some((p) => p.raw === raw)) return;
+      link.down.add(raw);
+      link.lostTimer ??= setTimeout(
+        () => this._lost(link, `the connection closed and was not back within ${o.connectTimeoutMs} ms`),
+        o.connectTimeoutMs,
+      );
+    });
+    raw.on("ready", () => {
+      link.down.delete(raw);
+      if (link.down.size === 0 && link.lostTimer !== undefined) {
+        clearTimeout(link.lostTimer);
+        link.lostTimer = undefined;
+      }
+    });
+  }
+
+  private _lost(link: Link, why: string): void {
+    if (link.lost || this._live !== link) return;
+    link.lost = true;
+    this._live = null;
+    this._link = null;
+    const o = this._opts;
+    const where = describeConnection(o.connection);
+    for (const p of [...this._pending.values()]) {
+      this._settle(p);
+      p.reject(new PoolConnectionError(`${p.label}: lost Redis at ${where} (queue ${JSON.stringify(o.queue)}): ${why}`));
+    }
+    // Redis is gone: end the connections at once (a graceful QUIT would wait for it).
+    for (const part of link.parts) if (part.raw.status !== "end") part.raw.disconnect();
+    this._track(closeLink(link));
+  }
+
+  private async _recheck(queue: Queue): Promise<void> {
+    for (const p of [...this._pending.values()]) {
+      if (!p.added || this._pending.get(p.id) !== p) continue;
+      const state = await queue.getJobState(p.id);
+      if (state === "unknown" && this._pending.get(p.id) === p) {
+        this._settle(p);
+        p.reject(new Error(`${p.label}: its job is gone from Redis after a reconnection (a restart without persistence?)`));
+      }
+    }
+  }
+
+  private _completed(jobId: string, returnvalue: unknown): void {
+    const p = this._pending.get(jobId);
+    if (p === undefined) return;
+    this._settle(p);
+    try {
+      p.resolve({ ok: true, value: decodeValue(returnvalue as string) });
+    } catch (e) {
+      p.reject(new TypeError(`${p.label}: its result could not be decoded`, { cause: e }));
+    }
+  }
+
+  private _failed(jobId: string, reason: string): void {
+    const p = this._pending.get(jobId);
+    if (p === undefined) return;
+    this._settle(p);
+    p.reject(errorFromReason(String(reason), p.label));
+  }
+}
+
+function setRef(r: RawClient, ref: boolean): void {
+  const s = r.stream;
+  if (ref) s?.ref?.();
+  else s?.unref?.();
+}
+
+/** Closes a client, giving up after a while (a client that never connected may not answer). */
+async function closeQuietly(c: { close(): Promise<void>; disconnect?(): Promise<void> }): Promise<void> {
+  const t = timeoutAfter(2_000, () => new Error("close timed out"));
+  try {
+    await Promise.race([c.close(), t.promise]);
+  } catch {
+    await c.disconnect?.().catch(noop);
+  } finally {
+    t.clear();
+  }
+}
+
+/** Closes a BullMQ object (within 2 s, Redis gone or not), then ends its raw connection. */
+async function closePart(part: Part): Promise<void> {
+  await closeQuietly(part.obj);
+  if (part.raw.status !== "end") part.raw.disconnect();
+}
+
+/** Stops a link's watch and closes its clients, the reader first. */
+async function closeLink(link: Link): Promise<void> {
+  if (link.lostTimer !== undefined) clearTimeout(link.lostTimer);
+  if (link.heartbeat !== undefined) clearInterval(link.heartbeat);
+  clearTimeout(link.readerIdle);
+  link.lostTimer = link.heartbeat = link.readerIdle = undefined;
+  const reader = link.reader;
+  link.reader = null;
+  if (reader !== null) await reader.then(closePart, noop);
+  await Promise.all(link.parts.slice(0, 2).map(closePart));
+}

@@ -1,0 +1,107 @@
+/**
+ * What the combinators accept, and how each kind becomes a future: a `Future` (or `Task`)
+ * as it is, a generator object wrapped into a task (as asyncio wraps a coroutine), and a
+ * promise through `until()`. Anything else is refused, with the culprit named.
+ * @module
+ */
+import { type Coroutine, describeValue, Future } from "./future.ts";
+import type { Loop } from "./loop.ts";
+import { getRunningLoop } from "./running.ts";
+import { isGenerator, isThenable } from "./task.ts";
+import { until } from "./until.ts";
+
+/**
+ * Something a combinator can wait on: a future or task, a generator object (a coroutine,
+ * which the combinator runs as a task) or a promise.
+ *
+ * @example
+ * ```ts
+ * import { type Awaitable, gather, run, sleep } from "loopwork";
+ *
+ * function* child(): Generator<never, number, unknown> { return 1; }
+ * await run(function* () {
+ *   const items: Awaitable<number>[] = [sleep(10, 1), child(), Promise.resolve(1)];
+ *   console.log(yield* gather(items)); // [1, 1, 1]
+ * });
+ * ```
+ */
+export type Awaitable<T> = Future<T> | Coroutine<T> | PromiseLike<T>;
+
+/**
+ * The result type of an awaitable: `T` for `Future<T>`, a coroutine returning `T`, or a
+ * `PromiseLike<T>`.
+ *
+ * @example
+ * ```ts
+ * import type { AwaitedOf, Future } from "loopwork";
+ *
+ * type N = AwaitedOf<Future<number>>; // number
+ * type S = AwaitedOf<Promise<string>>; // string
+ * ```
+ */
+export type AwaitedOf<A> = A extends Future<infer T>
+  ? T
+  : A extends Generator<unknown, infer T, unknown>
+    ? T
+    : A extends PromiseLike<infer T>
+      ? T
+      : never;
+
+
+/**
+ * @internal Checks every item first (so a bad one leaves no task behind), then turns each
+ * into a future. Equal items become one future, as asyncio's `arg_to_fut` does.
+ */
+export function toFutures(what: string, aws: unknown): Future<unknown>[] {
+  if (aws === null || typeof aws !== "object" || typeof (aws as Iterable<unknown>)[Symbol.iterator] !== "function") {
+    throw new TypeError(`${what} expects an array (or iterable) of awaitables, got ${describeValue(aws)}`);
+  }
+  const items = [...(aws as Iterable<unknown>)];
+  let needsLoop = false;
+  for (let i = 0; i < items.length; i++) {
+    const x = items[i];
+    if (x instanceof Future || isThenable(x)) continue;
+    if (isGenerator(x)) {
+      needsLoop = true;
+      continue;
+    }
+    const hint = typeof x === "function"
+      ? `; call it first (${x.name || "fn"}() gives a generator or a promise) or spawn() it`
+      : "";
+    throw new TypeError(
+      `${what}: item ${i} is not awaitable: got ${describeValue(x)}; expected a Future, a Task, ` +
+        `a generator object or a promise${hint}`,
+    );
+  }
+  const loop: Loop | null = needsLoop ? getRunningLoop() : null;
+  const seen = new Map<unknown, Future<unknown>>();
+  const out: Future<unknown>[] = new Array(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const x = items[i];
+    let f = seen.get(x);
+    if (f === undefined) {
+      f = toFuture(x, loop);
+      seen.set(x, f);
+    }
+    out[i] = f;
+  }
+  return out;
+}
+
+/** @internal One awaitable (already checked) as a future. */
+export function toFuture(x: unknown, loop: Loop | null): Future<unknown> {
+  if (x instanceof Future) return x;
+  if (isGenerator(x)) return (loop ?? getRunningLoop()).createTask(x);
+  return until(x as PromiseLike<unknown>);
+}
+
+/** @internal Checks one awaitable and turns it into a future; for waitFor and shield. */
+export function oneFuture(what: string, x: unknown): Future<unknown> {
+  if (x instanceof Future) return x;
+  if (isGenerator(x)) return getRunningLoop().createTask(x);
+  if (isThenable(x)) return until(x);
+  const hint = typeof x === "function" ? "; call it first, or spawn() it" : "";
+  throw new TypeError(
+    `${what} expects a Future, a Task, a generator object or a promise, got ${describeValue(x)}${hint}`,
+  );
+}

@@ -1,0 +1,403 @@
+/**
+ * Future: the one awaitable of the loop. It is a `Promise` in all but its prototype chain
+ * (`then`, `catch`, `finally`, so `await fut` and any code written for promises take it
+ * unchanged) and iterable the way asyncio's `Future.__iter__` is (so
+ * `const x = yield* fut` works in a generator coroutine, typed). Done callbacks run on the
+ * future's loop, in the order they were added; a future made outside any loop runs them
+ * as host microtasks.
+ * @module
+ */
+import { CancelledError, InvalidStateError } from "./errors.ts";
+import { defaultExceptionReport } from "./report.ts";
+import { state } from "./running.ts";
+import type { Loop } from "./loop.ts";
+
+/** @internal */ export const PENDING = 0;
+/** @internal */ export const FULFILLED = 1;
+/** @internal */ export const REJECTED = 2;
+/** @internal */ export const CANCELLED = 3;
+
+const STATE_NAMES = ["pending", "finished", "failed", "cancelled"] as const;
+
+/** A callback run once a future is done; it receives the future. */
+export type DoneCallback<T> = (future: Future<T>) => void;
+
+/** Something a task can wait on with `yield*`: a future, or nothing (a bare `yield`). */
+export type Yieldable = Future<unknown> | undefined;
+
+/**
+ * A generator coroutine: it `yield*`s futures and returns a `T`.
+ *
+ * @example
+ * ```ts
+ * import { type Coroutine, sleep } from "loopwork";
+ *
+ * function* double(x: number): Coroutine<number> {
+ *   yield* sleep(10);
+ *   return 2 * x;
+ * }
+ * ```
+ */
+export type Coroutine<T> = Generator<Yieldable, T, unknown>;
+
+/** @internal What a future wakes when done: a callback, or a task waiting on it. */
+export interface Waiter {
+  _wake(): void;
+}
+
+type Callback = DoneCallback<never> | Waiter;
+
+/**
+ * The result of an operation that has not finished yet: pending, then finished with a
+ * result, failed with an exception, or cancelled.
+ *
+ * @example
+ * ```ts
+ * import { Future, getRunningLoop, run } from "loopwork";
+ *
+ * const answer = await run(function* () {
+ *   const fut = new Future<number>();
+ *   getRunningLoop().callLater(100, () => fut.setResult(42));
+ *   return yield* fut; // typed number
+ * });
+ * console.log(answer); // 42
+ * ```
+ */
+export class Future<T = unknown> implements Promise<T> {
+  /** @internal */ _state: number = PENDING;
+  /** @internal result, exception or CancelledError */ _value: unknown = undefined;
+  /** @internal first callback, kept apart: most futures have exactly one */ _cb0: Callback | null = null;
+  /** @internal the callbacks after the first */ _cbs: Callback[] | null = null;
+  /** @internal */ _loop: Loop | null;
+  /** @internal set by the iterator when a task is about to wait on this future */ _blocking = false;
+  /** @internal */ _cancelMessage: string | undefined = undefined;
+
+  /**
+   * Creates a pending future bound to `loop`, by default the running loop. Outside any loop
+   * it is unbound and its callbacks run as host microtasks.
+   */
+  constructor(loop?: Loop) {
+    this._loop = loop ?? state.loop;
+  }
+
+  /** The loop this future is bound to, or `undefined` for an unbound one. */
+  getLoop(): Loop | undefined {
+    return this._loop ?? undefined;
+  }
+
+  /** Whether the future finished, failed or was cancelled. */
+  done(): boolean {
+    return this._state !== PENDING;
+  }
+
+  /** Whether the future was cancelled. */
+  cancelled(): boolean {
+    return this._state === CANCELLED;
+  }
+
+  /**
+   * The result. Throws the exception if the future failed, a `CancelledError` if it was
+   * cancelled, and `InvalidStateError` if it is still pending.
+   */
+  result(): T {
+    switch (this._state) {
+      case FULFILLED:
+        return this._value as T;
+      case REJECTED:
+        this._retrieved();
+        throw this._value;
+      case CANCELLED:
+        throw this._cancelledError();
+      default:
+        throw new InvalidStateError("Result is not set: the future is still pending.");
+    }
+  }
+
+  /**
+   * The exception the future failed with, or `undefined` if it finished. Throws a
+   * `CancelledError` if it was cancelled and `InvalidStateError` if it is still pending.
+   */
+  exception(): unknown {
+    switch (this._state) {
+      case FULFILLED:
+        return undefined;
+      case REJECTED:
+        this._retrieved();
+        return this._value;
+      case CANCELLED:
+        throw this._cancelledError();
+      default:
+        throw new InvalidStateError("Exception is not set: the future is still pending.");
+    }
+  }
+
+  /** Marks the future finished with `value` and schedules its callbacks. */
+  setResult(value: T): void {
+    if (this._state !== PENDING) this._alreadyDone("setResult");
+    this._state = FULFILLED;
+    this._value = value;
+    this._scheduleCallbacks();
+  }
+
+  /** Marks the future failed with `error` and schedules its callbacks. */
+  setException(error: unknown): void {
+    if (this._state !== PENDING) this._alreadyDone("setException");
+    this._state = REJECTED;
+    this._value = error;
+    this._scheduleCallbacks();
+  }
+
+  /**
+   * Cancels the future and schedules its callbacks. Returns `false` if it was already
+   * done, `true` otherwise. `msg` becomes the message of the `CancelledError` that
+   * `result()` and waiting tasks see.
+   */
+  cancel(msg?: string): boolean {
+    if (this._state !== PENDING) return false;
+    this._state = CANCELLED;
+    this._cancelMessage = msg;
+    this._scheduleCallbacks();
+    return true;
+  }
+
+  /**
+   * Adds a callback to run once the future is done (at once, on the next loop turn, if it
+   * already is). Callbacks run in the order they were added.
+   */
+  addDoneCallback(cb: DoneCallback<T>): void {
+    if (typeof cb !== "function") {
+      throw new TypeError(`addDoneCallback() expects a function, got ${describeValue(cb)}`);
+    }
+    this._addCallback(cb as Callback);
+  }
+
+  /** Removes every registration of `cb`; returns how many were removed. */
+  removeDoneCallback(cb: DoneCallback<T>): number {
+    let removed = 0;
+    if (this._cb0 === (cb as Callback)) {
+      this._cb0 = null;
+      removed++;
+    }
+    const rest = this._cbs;
+    if (rest !== null) {
+      const kept = rest.filter((c) => c !== (cb as Callback));
+      removed += rest.length - kept.length;
+      this._cbs = kept.length > 0 ? kept : null;
+    }
+    return removed;
+  }
+
+  /**
+   * Promise interop: `await future` in any async function. The promise returned takes over
+   * the future's failure, whenever it comes: a task awaited (or `then`ed) before it fails is
+   * not reported as "never retrieved". That holds for `then(onFulfilled)` alone too: the
+   * promise it returns rejects, and if nobody handles it the host reports it once, as an
+   * unhandled rejection, instead of the loop.
+   */
+  then<R1 = T, R2 = never>(
+    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    // `any`, as in Promise's own `then`: code written for promises (`(e: Error) => …`) types.
+    onrejected?: ((reason: any) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return this._toPromise().then(onfulfilled, onrejected);
+  }
+
+  /**
+   * `Promise.prototype.catch`: a promise settled as this future is, with `onrejected`
+   * handling a failure (or cancellation, as a `CancelledError`). It takes the future's
+   * failure: a task `catch`ed is never reported as "never retrieved".
+   */
+  catch<R = never>(onrejected?: ((reason: any) => R | PromiseLike<R>) | null): Promise<T | R> {
+    // Through `then`, as Promise.prototype.catch: a subclass's `then` (a grant's, which
+    // claims what it was granted) is what reads the outcome.
+    return this.then(undefined, onrejected);
+  }
+
+  /**
+   * `Promise.prototype.finally`: a promise settled as this future is, once `onfinally` has
+   * run (once, whatever the outcome). A throwing or rejecting `onfinally` replaces the
+   * outcome. As `then(f)` alone, the promise returned takes over the future's failure: if
+   * nobody handles it the host reports it once, as an unhandled rejection.
+   */
+  finally(onfinally?: (() => void) | null): Promise<T> {
+    return this.then().finally(onfinally);
+  }
+
+  /** `Object.prototype.toString` names it `[object Future]` (a task: `[object Task]`). */
+  get [Symbol.toStringTag](): string {
+    return "Future";
+  }
+
+  /** `yield* future` in a generator coroutine: waits for it and returns its result. */
+  [Symbol.iterator](): Iterator<Future<unknown>, T, unknown> {
+    return new FutureIterator(this);
+  }
+
+  /** A short description such as `Future<pending>`. */
+  toString(): string {
+    return `Future<${STATE_NAMES[this._state]}>`;
+  }
+
+  // ---- internals shared by the core -------------------------------------------------
+
+  /** @internal A task waits on this future: it is woken on its own loop when done. */
+  _addWaiter(waiter: Waiter): void {
+    this._addCallback(waiter);
+  }
+
+  /** @internal */
+  _removeWaiter(waiter: Waiter): void {
+    if (this._cb0 === waiter) this._cb0 = null;
+    else if (this._cbs !== null) {
+      const i = this._cbs.indexOf(waiter);
+      if (i >= 0) this._cbs.splice(i, 1);
+    }
+  }
+
+  /**
+   * @internal Someone answers for this future's failure (read it, or a promise of `then()`
+   * will get it). A hook for subclasses whose failures are reported if never read.
+   */
+  _retrieved(): void {}
+
+  /** @internal The CancelledError this future raises; created once. */
+  _cancelledError(): CancelledError {
+    const v = this._value;
+    if (v instanceof CancelledError) return v;
+    const e = new CancelledError(this._cancelMessage);
+    this._value = e;
+    return e;
+  }
+
+  /** @internal A promise settled as this future is; it answers for a failure from now on. */
+  _toPromise(): Promise<T> {
+    this._retrieved();
+    switch (this._state) {
+      case FULFILLED:
+        return Promise.resolve(this._value as T);
+      case REJECTED:
+        return Promise.reject(this._value);
+      case CANCELLED:
+        return Promise.reject(this._cancelledError());
+    }
+    return new Promise<T>((resolve, reject) => {
+      this._addCallback(new PromiseWaiter(this, resolve, reject));
+    });
+  }
+
+  private _alreadyDone(op: string): never {
+    throw new InvalidStateError(
+      `${op}() on a future that is already ${STATE_NAMES[this._state]}: a future settles once`,
+    );
+  }
+
+  private _addCallback(cb: Callback): void {
+    if (this._state !== PENDING) {
+      this._schedule(cb);
+      return;
+    }
+    if (this._cb0 === null && this._cbs === null) this._cb0 = cb;
+    else if (this._cbs === null) this._cbs = [cb];
+    else this._cbs.push(cb);
+  }
+
+  /** @internal */
+  _scheduleCallbacks(): void {
+    const cb0 = this._cb0;
+    const rest = this._cbs;
+    this._cb0 = null;
+    this._cbs = null;
+    if (cb0 !== null) this._schedule(cb0);
+    if (rest !== null) for (let i = 0; i < rest.length; i++) this._schedule(rest[i]!);
+  }
+
+  private _schedule(cb: Callback): void {
+    if (typeof cb !== "function") {
+      cb._wake();
+      return;
+    }
+    const loop = this._loop;
+    if (loop !== null && !loop.isClosed()) {
+      loop._callSoon1(cb as (f: unknown) => void, this);
+    } else {
+      queueMicrotask(() => runOutsideLoop(cb as DoneCallback<T>, this, loop));
+    }
+  }
+}
+
+/**
+ * Runs a done callback of a future with no running loop (unbound, or bound to a closed
+ * loop such as the one of pool calls made from plain async code). What it throws is
+ * reported as a loop reports a throwing callback — to the loop's exception handler if the
+ * future has a loop, else with `console.error` — instead of escaping as an uncaught
+ * exception, which would end the process.
+ */
+function runOutsideLoop<T>(cb: DoneCallback<T>, fut: Future<T>, loop: Loop | null): void {
+  try {
+    cb(fut);
+  } catch (e) {
+    const context = { message: "Exception in callback", exception: e };
+    if (loop !== null) loop.callExceptionHandler(context);
+    else defaultExceptionReport(context);
+  }
+}
+
+/** Settles a native promise from a future, for `then()`. */
+class PromiseWaiter<T> implements Waiter {
+  constructor(
+    private readonly fut: Future<T>,
+    private readonly resolve: (v: T) => void,
+    private readonly reject: (e: unknown) => void,
+  ) {}
+  _wake(): void {
+    const f = this.fut;
+    // The continuation runs as a host microtask: tell the running loop to let those run
+    // before its next batch.
+    const loop = state.loop;
+    if (loop !== null) loop._hostWoken = true;
+    if (f._state === FULFILLED) this.resolve(f._value as T);
+    else if (f._state === REJECTED) this.reject(f._value);
+    else this.reject(f._cancelledError());
+  }
+}
+
+/**
+ * The iterator behind `yield* future`: yields the future itself to the task while it is
+ * pending (marking it "blocking", as asyncio does, so a plain `yield future` can be told
+ * apart), then returns its result or throws its exception.
+ */
+class FutureIterator<T> implements Iterator<Future<unknown>, T, unknown> {
+  constructor(private readonly fut: Future<T>) {}
+  next(): IteratorResult<Future<unknown>, T> {
+    const f = this.fut;
+    if (f._state === PENDING) {
+      f._blocking = true;
+      return { done: false, value: f };
+    }
+    return { done: true, value: f.result() };
+  }
+  throw(e: unknown): IteratorResult<Future<unknown>, T> {
+    throw e;
+  }
+  return(value?: T): IteratorResult<Future<unknown>, T> {
+    return { done: true, value: value as T };
+  }
+}
+
+/** Is `x` a loopwork future? */
+export function isFuture(x: unknown): x is Future<unknown> {
+  return x instanceof Future;
+}
+
+/** @internal A short, safe description of a value for error messages. */
+export function describeValue(x: unknown): string {
+  if (x === null) return "null";
+  if (x === undefined) return "undefined";
+  if (typeof x === "function") return `function ${x.name || "(anonymous)"}`;
+  if (typeof x === "string") return `string ${JSON.stringify(x.length > 40 ? x.slice(0, 40) + "…" : x)}`;
+  if (typeof x === "object") {
+    const ctor = (x as { constructor?: { name?: string } }).constructor?.name;
+    return ctor ? `${ctor} object` : "object";
+  }
+  return `${typeof x} ${String(x)}`;
+}

@@ -1,0 +1,732 @@
+/**
+ * The loop: a ready queue of callbacks and a heap of timers, run in batches on top of the
+ * host's event loop. It is asyncio's `BaseEventLoop._run_once`, turned inside out: the host
+ * owns the thread, so the loop runs its ready queue from a host microtask, hands control
+ * back to the host when the queue is empty (or after a time slice, so host I/O is never
+ * starved), and waits for the earliest timer with a single host timer. A virtual clock
+ * instead jumps straight to the next timer once nothing is runnable and host microtasks
+ * have flushed.
+ * @module
+ */
+import { InvalidStateError } from "./errors.ts";
+import { Future, describeValue } from "./future.ts";
+import { Task, type TaskBody, type TaskOptions } from "./task.ts";
+import { createClock, type ClockKind, type RealClock, type VirtualClock } from "./clock.ts";
+import { Handle, TimerHandle, TimerHeap, type ErrorSink, type Runnable } from "./handles.ts";
+import { defaultExceptionReport } from "./report.ts";
+import { state } from "./running.ts";
+import { checkOptions } from "./options.ts";
+
+/** Options of `new Loop()` and of `run()`. */
+export interface LoopOptions {
+  /** `"real"` (default) keeps host time; `"virtual"` starts at 0 and jumps to the next timer. */
+  clock?: ClockKind;
+  /**
+   * Debug mode: `true`, or `{ slowStepMs }` to report every task step or callback that
+   * blocked the loop longer than that (default 100 ms when `true`).
+   */
+  debug?: boolean | { slowStepMs?: number };
+}
+
+/** @internal The keys of `LoopOptions`, for the check of misspelt options. */
+export const LOOP_OPTIONS = ["clock", "debug"] as const;
+
+/** What the loop passes to its exception handler. */
+export interface ExceptionContext {
+  /** What happened, in words. */
+  message: string;
+  /** The error, when there is one. */
+  exception?: unknown;
+  /** The task concerned, when there is one. */
+  task?: Task<unknown>;
+  /** The handle whose callback threw, when that is what happened. */
+  handle?: Handle;
+  /** The name of the task concerned, when the task itself may be gone. */
+  taskName?: string;
+}
+
+/** Receives errors that have nowhere else to go (a callback threw, a task failed unobserved). */
+export type ExceptionHandler = (context: ExceptionContext, loop: Loop) => void;
+
+/**
+ * Something that runs named tasks away from the loop: a worker pool is one. The loop only
+ * needs this much of it to offer `runInExecutor` and to close a default executor it owns.
+ *
+ * @example
+ * ```ts
+ * import type { Executor } from "loopwork";
+ *
+ * const inline: Executor = {
+ *   run: (name, ...args) => Promise.resolve(`${name}(${args.join(", ")})`),
+ *   close: () => Promise.resolve(),
+ * };
+ * ```
+ */
+export interface Executor {
+  /** Runs the task called `name` with `args`; resolves to its result. */
+  run(name: string, ...args: unknown[]): PromiseLike<unknown>;
+  /** Finishes queued work and releases the executor's resources. */
+  close(): PromiseLike<void>;
+}
+
+/** @internal A failed task nobody asked about yet. */
+export interface UnretrievedRecord {
+  loop: Loop;
+  task: WeakRef<Task<unknown>>;
+  name: string;
+  error: unknown;
+}
+
+// Reports a failed task's exception when the task is collected without anyone having
+// read it, as asyncio does from Task.__del__; the loop reports the rest when it closes.
+const unretrievedRegistry = new FinalizationRegistry<UnretrievedRecord>((rec) => rec.loop._reportRecord(rec));
+
+const MAX_SHUTDOWN_ROUNDS = 100;
+const SHUTDOWN_WARN_MS = 2_000;
+
+function unrefTimer(handle: ReturnType<typeof setTimeout>): void {
+  const deno = (globalThis as { Deno?: { unrefTimer?(id: number): void } }).Deno;
+  if (deno?.unrefTimer && typeof handle === "number") deno.unrefTimer(handle);
+  else (handle as { unref?(): void }).unref?.();
+}
+
+/** Longest time the loop runs its queue before handing the thread back to the host, ms. */
+const TIME_SLICE_MS = 8;
+
+type Immediate = unknown;
+const hostSetImmediate: (cb: () => void) => Immediate =
+  (globalThis as { setImmediate?: (cb: () => void) => Immediate }).setImmediate ??
+  ((cb) => setTimeout(cb, 0));
+const hostClearImmediate: (h: Immediate) => void =
+  (globalThis as { clearImmediate?: (h: Immediate) => void }).clearImmediate ??
+  ((h) => clearTimeout(h as ReturnType<typeof setTimeout>));
+
+function checkDelay(what: string, ms: number): void {
+  if (typeof ms !== "number" || Number.isNaN(ms) || ms < 0 || ms === Infinity) {
+    throw new RangeError(
+      `${what}: delay must be a finite number of milliseconds >= 0, got ${describeValue(ms)}`,
+    );
+  }
+}
+
+function checkCallback(what: string, cb: unknown): void {
+  if (typeof cb !== "function") {
+    throw new TypeError(`${what}: callback must be a function, got ${describeValue(cb)}`);
+  }
+}
+
+let loopIds = 0;
+
+/**
+ * An event loop in the manner of asyncio: it runs tasks and callbacks, keeps timers, and
+ * owns the clock they read. Most code never touches it directly: `run()` makes one, runs
+ * the main task and closes it.
+ *
+ * @example
+ * ```ts
+ * import { Loop, sleep } from "loopwork";
+ *
+ * const loop = new Loop({ clock: "virtual" });
+ * const value = await loop.runUntilComplete(function* () {
+ *   yield* sleep(60_000); // takes no wall time on the virtual clock
+ *   return loop.time();
+ * });
+ * console.log(value); // 60000
+ * loop.close();
+ * ```
+ */
+export class Loop implements ErrorSink {
+  // The ready queue: a ring buffer (power-of-two capacity), so a batch never reallocates
+  // or truncates an array; that matters when every switch between tasks is one batch.
+  private _ring: Array<Runnable | null> = new Array<Runnable | null>(64).fill(null);
+  private _ringHead = 0;
+  private _ringSize = 0;
+  private readonly _timers = new TimerHeap();
+  private _timerSeq = 0;
+  private readonly _clock: RealClock | VirtualClock;
+  private readonly _virtual: boolean;
+  private _running = false;
+  private _closed = false;
+  private _stopping = false;
+  private _inDrain = false;
+  private _drainScheduled = false;
+  /**
+   * @internal Set when host code (an async function, a promise callback) is active: it
+   * scheduled loop work from outside the loop, or a done future settled a host promise.
+   */
+  _hostWoken = false;
+  private _hostTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  private _hostTimerAt = Infinity;
+  private _immediate: Immediate | undefined = undefined;
+  private _onStopped: (() => void) | null = null;
+  private _exceptionHandler: ExceptionHandler | null = null;
+  private _defaultExecutor: Executor | null = null;
+  /** @internal head of the intrusive list of tasks not yet done (cheaper than a Set) */
+  private _liveHead: Task<unknown> | null = null;
+  /** @internal failed tasks whose exception nobody read yet (records, not the tasks) */
+  readonly _unretrieved: Set<UnretrievedRecord> = new Set();
+  /**
+   * @internal Whether this loop keeps its unread failures until it closes. A loop that never
+   * runs nor closes (the pool's host loop) keeps none: each is reported when its task is
+   * collected unread, and only then.
+   */
+  protected _holdsUnretrieved = true;
+  /** @internal 0 when off */ readonly _slowStepMs: number;
+  /** @internal */ readonly _id: number = ++loopIds;
+  private _taskIds = 0;
+
+  /** Creates a loop; it does nothing until run with `runUntilComplete` or `runForever`. */
+  constructor(options: LoopOptions = {}) {
+    checkOptions("Loop", options, LOOP_OPTIONS);
+    this._clock = createClock(options.clock);
+    this._virtual = this._clock.kind === "virtual";
+    this._slowStepMs = slowStepFrom(options.debug);
+  }
+
+  /** The loop's clock, in milliseconds: monotonic host time, or virtual time from 0. */
+  time(): number {
+    return this._clock.now();
+  }
+
+  /** Whether this loop keeps virtual time. */
+  isVirtual(): boolean {
+    return this._virtual;
+  }
+
+  /** Whether the loop is running now. */
+  isRunning(): boolean {
+    return this._running;
+  }
+
+  /** Whether `close()` was called. */
+  isClosed(): boolean {
+    return this._closed;
+  }
+
+  /** Whether debug mode is on. */
+  getDebug(): boolean {
+    return this._slowStepMs > 0;
+  }
+
+  /** Schedules `cb(...args)` to run on the next turn of the loop, after what is queued. */
+  callSoon<A extends unknown[]>(cb: (...args: A) => void, ...args: A): Handle {
+    checkCallback("callSoon()", cb);
+    this._checkOpen("callSoon()");
+    const h = new Handle(args.length === 0 ? (cb as () => void) : () => cb(...args), undefined, this);
+    this._pushReady(h);
+    return h;
+  }
+
+  /** Schedules `cb(...args)` to run once `ms` milliseconds have passed on the loop's clock. */
+  callLater<A extends unknown[]>(ms: number, cb: (...args: A) => void, ...args: A): TimerHandle {
+    checkDelay("callLater()", ms);
+    return this.callAt(this._clock.now() + ms, cb, ...args);
+  }
+
+  /** Schedules `cb(...args)` to run at loop time `when` (at once if that is in the past). */
+  callAt<A extends unknown[]>(when: number, cb: (...args: A) => void, ...args: A): TimerHandle {
+    if (typeof when !== "number" || !Number.isFinite(when)) {
+      throw new RangeError(`callAt(): time must be a finite number, got ${describeValue(when)}`);
+    }
+    checkCallback("callAt()", cb);
+    return this._callAt1(when, args.length === 0 ? (cb as () => void) : () => cb(...args), undefined);
+  }
+
+  /** Creates a future bound to this loop. */
+  createFuture<T = unknown>(): Future<T> {
+    return new Future<T>(this);
+  }
+
+  /**
+   * Wraps a coroutine (or a generator function, or an async function taking an
+   * `AbortSignal`) in a task scheduled on this loop.
+   */
+  createTask<T>(body: TaskBody<T>, options?: TaskOptions): Task<T> {
+    this._checkOpen("createTask()");
+    return new Task(body, this, options);
+  }
+
+  /**
+   * Runs the loop until `body` (a future, task or anything `createTask` takes) is done, and
+   * resolves to its result (or rejects with its exception). The host's event loop keeps
+   * turning underneath: this returns a promise.
+   */
+  runUntilComplete<T>(body: Future<T> | TaskBody<T>): Promise<T> {
+    this._checkCanRun("runUntilComplete()");
+    if (body instanceof Future && body._loop !== null && body._loop !== this) {
+      throw new InvalidStateError("runUntilComplete(): the future belongs to another loop");
+    }
+    const fut = body instanceof Future ? body : this.createTask(body);
+    const stopper = () => this.stop();
+    fut.addDoneCallback(stopper);
+    return this.runForever().then(() => {
+      if (!fut.done()) {
+        fut.removeDoneCallback(stopper);
+        throw new InvalidStateError("The loop stopped before the future completed.");
+      }
+      return fut.result();
+    });
+  }
+
+  /** Runs the loop until `stop()` is called; resolves then. */
+  runForever(): Promise<void> {
+    this._checkCanRun("runForever()");
+    this._running = true;
+    state.loop = this;
+    return new Promise<void>((resolve) => {
+      this._onStopped = resolve;
+      this._scheduleDrain();
+    });
+  }
+
+  /**
+   * Stops the loop after the batch of callbacks now running (callbacks they schedule wait
+   * for the next run). Called while the loop is not running, it makes the next run do one
+   * turn and stop.
+   */
+  stop(): void {
+    this._stopping = true;
+    if (this._running && !this._inDrain) this._scheduleDrain();
+  }
+
+  /**
+   * Closes the loop: drops pending callbacks and timers and releases host timers. Closing a
+   * running loop throws; closing twice does nothing. Use `run()` to get the orderly version
+   * (cancel tasks, close executors, then close).
+   */
+  close(): void {
+    if (this._running) throw new InvalidStateError("Cannot close a running loop: stop it first.");
+    if (this._closed) return;
+    this._closed = true;
+    this._reportUnretrieved();
+    this._ring.fill(null);
+    this._ringHead = this._ringSize = 0;
+    this._timers.clear();
+    this._clearHostWakeups();
+  }
+
+  /**
+   * Runs `taskName(...args)` on `executor`, or on the default executor when it is `null`,
+   * as a task of this loop.
+   */
+  runInExecutor(executor: Executor | null, taskName: string, ...args: unknown[]): Task<unknown> {
+    const ex = executor ?? this._defaultExecutor;
+    if (ex === null) {
+      throw new InvalidStateError(
+        "runInExecutor(null, …): this loop has no default executor; call setDefaultExecutor() first",
+      );
+    }
+    // The executor's call, when it is a Future (a WorkerPool's is), is waited on by the task,
+    // so cancelling the task cancels the call (and stops its worker).
+    return this.createTask(() => ex.run(taskName, ...args), { name: `executor:${taskName}` });
+  }
+
+  /** Sets the executor `runInExecutor(null, …)` uses; the loop closes it when `run()` ends. */
+  setDefaultExecutor(executor: Executor): void {
+    if (executor === null || typeof executor !== "object" || typeof executor.run !== "function") {
+      throw new TypeError(`setDefaultExecutor() expects an executor, got ${describeValue(executor)}`);
+    }
+    this._defaultExecutor = executor;
+  }
+
+  /** The default executor, if one was set. */
+  getDefaultExecutor(): Executor | undefined {
+    return this._defaultExecutor ?? undefined;
+  }
+
+  /** Sets the handler for errors with nowhere else to go; `null` restores the default. */
+  setExceptionHandler(handler: ExceptionHandler | null): void {
+    if (handler !== null && typeof handler !== "function") {
+      throw new TypeError(`setExceptionHandler() expects a function or null, got ${describeValue(handler)}`);
+    }
+    this._exceptionHandler = handler;
+  }
+
+  /** Passes `context` to the exception handler (by default it is logged with `console.error`). */
+  callExceptionHandler(context: ExceptionContext): void {
+    const handler = this._exceptionHandler;
+    if (handler !== null) {
+      try {
+        handler(context, this);
+        return;
+      } catch (e) {
+        console.error("loopwork: the exception handler threw:", e);
+      }
+    }
+    defaultExceptionReport(context);
+  }
+
+  // ---- internals --------------------------------------------------------------------
+
+  /** @internal Adds a new task to the list of live tasks. */
+  _linkTask(t: Task<unknown>): void {
+    const head = this._liveHead;
+    t._nextLive = head;
+    if (head !== null) head._prevLive = t;
+    this._liveHead = t;
+  }
+
+  /** @internal Removes a finished task from the list of live tasks. */
+  _unlinkTask(t: Task<unknown>): void {
+    const prev = t._prevLive;
+    const next = t._nextLive;
+    if (prev !== null) prev._nextLive = next;
+    else if (this._liveHead === t) this._liveHead = next;
+    if (next !== null) next._prevLive = prev;
+    t._prevLive = t._nextLive = null;
+  }
+
+  /** @internal The tasks not yet done, oldest first. */
+  _liveTasks(): Task<unknown>[] {
+    const out: Task<unknown>[] = [];
+    for (let t = this._liveHead; t !== null; t = t._nextLive) out.push(t);
+    return out.reverse();
+  }
+
+  /** @internal The number of the next automatic `Task-N` name. */
+  _nextTaskId(): number {
+    return ++this._taskIds;
+  }
+
+  /** @internal callSoon without the checks and the rest-args, for the core. */
+  _callSoon1(cb: (arg: unknown) => void, arg: unknown): Handle {
+    const h = new Handle(cb, arg, this);
+    this._pushReady(h);
+    return h;
+  }
+
+  /** @internal callAt without the checks, for the core. */
+  _callAt1(when: number, cb: (arg: unknown) => void, arg: unknown): TimerHandle {
+    this._checkOpen("callAt()");
+    const t = new TimerHandle(when, ++this._timerSeq, cb, arg, this);
+    this._timers.push(t);
+    if (this._running && !this._inDrain && this._timers.peek() === t) this._scheduleDrain();
+    return t;
+  }
+
+  /** @internal */
+  _pushReady(r: Runnable): void {
+    this._enqueue(r);
+    if (!this._inDrain && !this._drainScheduled && this._running) this._scheduleDrain();
+  }
+
+  private _enqueue(r: Runnable): void {
+    let ring = this._ring;
+    if (this._ringSize === ring.length) {
+      // Full: unroll into a ring twice the size.
+      const grown = new Array<Runnable | null>(ring.length * 2).fill(null);
+      for (let i = 0; i < this._ringSize; i++) grown[i] = ring[(this._ringHead + i) & (ring.length - 1)]!;
+      this._ring = ring = grown;
+      this._ringHead = 0;
+    }
+    ring[(this._ringHead + this._ringSize) & (ring.length - 1)] = r;
+    this._ringSize++;
+  }
+
+  /** @internal How many callbacks are ready to run. */
+  _readyCount(): number {
+    return this._ringSize;
+  }
+
+  /** @internal */
+  _timerCancelled(t: TimerHandle): void {
+    this._timers.remove(t);
+  }
+
+  /** @internal */
+  _reportCallbackError(error: unknown, handle: Handle): void {
+    this.callExceptionHandler({ message: "Exception in callback", exception: error, handle });
+  }
+
+  /** @internal Reports a step that held the loop for `ms` in debug mode. */
+  _reportSlowStep(what: string, ms: number): void {
+    console.warn(
+      `loopwork: ${what} blocked the loop for ${ms.toFixed(1)} ms (slowStepMs ${this._slowStepMs}). ` +
+        "Move CPU-bound work to a worker pool (WorkerPool, toThread) or yield to the loop in long loops.",
+    );
+  }
+
+  private _checkCanRun(what: string): void {
+    this._checkOpen(what);
+    if (this._running) throw new InvalidStateError(`${what}: this loop is already running`);
+    if (state.loop !== null) {
+      throw new InvalidStateError(
+        `${what}: cannot run a loop while another loop is running: one loop runs at a time`,
+      );
+    }
+  }
+
+  /** @internal */
+  _checkOpen(what: string): void {
+    if (this._closed) throw new InvalidStateError(`${what}: the loop is closed`);
+  }
+
+  private _scheduleDrain(): void {
+    // Called from outside the loop's own batches: host code is at work.
+    this._hostWoken = true;
+    if (this._drainScheduled) return;
+    this._drainScheduled = true;
+    queueMicrotask(this._drain);
+  }
+
+  /** Runs batches of ready callbacks until the queue is empty, the slice ends or a stop. */
+  private readonly _drain = (): void => {
+    this._drainScheduled = false;
+    if (!this._running || this._inDrain) return;
+    this._inDrain = true;
+    const slow = this._slowStepMs > 0;
+    const sliceStart = performance.now();
+    let lastCheck = sliceStart;
+    // Reading the clock costs ~50 ns, a switch between tasks about as much: check it every
+    // `stride` batches, every batch while batches are slow, up to every 64th while fast.
+    let stride = 1;
+    let sinceCheck = 0;
+    try {
+      for (;;) {
+        if (this._timers.size > 0) this._collectDueTimers();
+        if (this._ringSize === 0) break;
+        this._runBatch(slow);
+        if (this._stopping) break;
+        if (this._hostWoken) {
+          this._hostWoken = false;
+          if (this._ringSize > 0) {
+            // Async functions are at work, and their steps are host microtasks: let every
+            // pending one run before the next batch (one batch per host turn), so an async
+            // task steps as often as a generator task does instead of once per time slice.
+            this._scheduleImmediate();
+            return;
+          }
+        }
+        if (++sinceCheck >= stride) {
+          sinceCheck = 0;
+          const now = performance.now();
+          if (now - sliceStart > TIME_SLICE_MS) {
+            // Hand the thread back to the host so its I/O and timers get their turn.
+            this._scheduleImmediate();
+            return;
+          }
+          stride = now - lastCheck > 1 ? 1 : Math.min(stride * 2, 64);
+          lastCheck = now;
+        }
+      }
+      if (this._stopping) {
+        this._finishStop();
+        return;
+      }
+      this._waitForWork();
+    } finally {
+      this._inDrain = false;
+    }
+  };
+
+  /** Runs the callbacks that are ready now; those they schedule wait for the next batch. */
+  private _runBatch(slow: boolean): void {
+    const n = this._ringSize;
+    for (let i = 0; i < n; i++) {
+      // Read the ring afresh: a callback may have grown it.
+      const r = this._ring[this._ringHead]!;
+      this._ring[this._ringHead] = null;
+      this._ringHead = (this._ringHead + 1) & (this._ring.length - 1);
+      this._ringSize--;
+      try {
+        if (slow) this._runTimed(r);
+        else r._run();
+      } catch (e) {
+        // Handles and tasks catch their own errors; this is the loop's last line of defence.
+        this.callExceptionHandler({ message: "Exception escaped a loop step", exception: e });
+      }
+    }
+  }
+
+  private _runTimed(r: Runnable): void {
+    const t0 = performance.now();
+    r._run();
+    const dt = performance.now() - t0;
+    if (dt > this._slowStepMs) {
+      this._reportSlowStep(r instanceof Task ? `a step of task ${r.name}` : "a callback", dt);
+    }
+  }
+
+  /** Moves every timer that is due into the ready queue, in deadline order. */
+  private _collectDueTimers(): void {
+    const now = this._clock.now();
+    const timers = this._timers;
+    let t = timers.peek();
+    while (t !== undefined && t._when <= now) {
+      timers.pop();
+      this._enqueue(t);
+      t = timers.peek();
+    }
+  }
+
+  /** Nothing is runnable: wait for the next timer (or for outside events). */
+  private _waitForWork(): void {
+    const next = this._timers.peek();
+    if (next === undefined) {
+      this._clearHostWakeups();
+      return;
+    }
+    if (this._virtual) {
+      this._scheduleImmediate();
+      return;
+    }
+    const when = next._when;
+    if (this._hostTimer !== undefined) {
+      if (this._hostTimerAt <= when) return;
+      clearTimeout(this._hostTimer);
+    }
+    const delay = Math.max(0, Math.ceil(when - this._clock.now()));
+    this._hostTimerAt = when;
+    this._hostTimer = setTimeout(this._onHostTimer, delay);
+  }
+
+  private readonly _onHostTimer = (): void => {
+    this._hostTimer = undefined;
+    this._hostTimerAt = Infinity;
+    this._drain();
+  };
+
+  /** A host macrotask: lets host microtasks and I/O run first, then continues. */
+  private _scheduleImmediate(): void {
+    if (this._immediate !== undefined) return;
+    this._immediate = hostSetImmediate(this._onImmediate);
+  }
+
+  private readonly _onImmediate = (): void => {
+    this._immediate = undefined;
+    if (!this._running) return;
+    if (this._virtual && this._ringSize === 0 && !this._stopping) {
+      // Nothing became runnable while host microtasks flushed: time jumps to the next timer.
+      const next = this._timers.peek();
+      if (next !== undefined) (this._clock as VirtualClock).advanceTo(next._when);
+    }
+    this._drain();
+  };
+
+  private _clearHostWakeups(): void {
+    if (this._hostTimer !== undefined) {
+      clearTimeout(this._hostTimer);
+      this._hostTimer = undefined;
+      this._hostTimerAt = Infinity;
+    }
+    if (this._immediate !== undefined) {
+      hostClearImmediate(this._immediate);
+      this._immediate = undefined;
+    }
+  }
+
+  private _finishStop(): void {
+    this._stopping = false;
+    this._running = false;
+    if (state.loop === this) state.loop = null;
+    this._clearHostWakeups();
+    const resolve = this._onStopped;
+    this._onStopped = null;
+    resolve?.();
+  }
+
+  /**
+   * @internal Cancels every live task and waits for them, from inside the loop (abort
+   * listeners may use the loop); repeats while tasks spawned during shutdown appear.
+   */
+  async _cancelAllTasks(): Promise<void> {
+    for (let round = 0; round < MAX_SHUTDOWN_ROUNDS; round++) {
+      const tasks = this._liveTasks();
+      if (tasks.length === 0) return;
+      const all = this.createFuture<void>();
+      let left = tasks.length;
+      const onDone = () => {
+        if (--left === 0) all.setResult();
+      };
+      this.callSoon(() => {
+        for (const t of tasks) {
+          t.addDoneCallback(onDone);
+          t.cancel();
+        }
+      });
+      const stubborn = setTimeout(() => {
+        const alive = tasks.filter((t) => !t.done()).map((t) => t.name);
+        console.warn(
+          `loopwork: run() is waiting for ${alive.length} cancelled task(s) that have not ended after ` +
+            `${SHUTDOWN_WARN_MS / 1000} s: ${alive.join(", ")}. An async task ends only when its function ` +
+            "settles: pass its AbortSignal to what it awaits.",
+        );
+      }, SHUTDOWN_WARN_MS);
+      unrefTimer(stubborn);
+      try {
+        await this.runUntilComplete(all);
+      } finally {
+        clearTimeout(stubborn);
+      }
+      for (const t of tasks) {
+        if (!t.cancelled() && t.exception() !== undefined) {
+          this.callExceptionHandler({
+            message: "unhandled exception during run() shutdown",
+            exception: t.exception(),
+            task: t,
+          });
+        }
+      }
+    }
+    const left = this._liveTasks();
+    if (left.length > 0) {
+      this.callExceptionHandler({
+        message: `tasks kept being spawned during shutdown; ${left.length} left pending: ` +
+          left.map((t) => t.name).join(", "),
+      });
+    }
+  }
+
+  /** @internal Starts tracking a failed task until its exception is read. */
+  _trackUnretrieved(task: Task<unknown>): UnretrievedRecord {
+    const rec: UnretrievedRecord = { loop: this, task: new WeakRef(task), name: task.name, error: task._value };
+    if (this._holdsUnretrieved) this._unretrieved.add(rec);
+    unretrievedRegistry.register(task, rec, rec);
+    return rec;
+  }
+
+  /** @internal The task's exception was read: forget it. */
+  _untrackUnretrieved(rec: UnretrievedRecord): void {
+    this._unretrieved.delete(rec);
+    unretrievedRegistry.unregister(rec);
+  }
+
+  /** @internal Reports failed tasks whose exception nobody read. */
+  _reportUnretrieved(): void {
+    for (const rec of this._unretrieved) this._reportRecord(rec);
+  }
+
+  /** @internal Reports one unread failure, once: from close(), or when its task is collected. */
+  _reportRecord(rec: UnretrievedRecord): void {
+    if (!this._unretrieved.delete(rec) && this._holdsUnretrieved) return;
+    unretrievedRegistry.unregister(rec);
+    this.callExceptionHandler({
+      message: "Task exception was never retrieved",
+      exception: rec.error,
+      task: rec.task.deref(),
+      taskName: rec.name,
+    });
+  }
+
+  /** @internal Closes the default executor, if any; for `run()`. */
+  async _closeDefaultExecutor(): Promise<void> {
+    const ex = this._defaultExecutor;
+    this._defaultExecutor = null;
+    if (ex !== null) await ex.close();
+  }
+}
+
+function slowStepFrom(debug: LoopOptions["debug"]): number {
+  if (debug === undefined || debug === false) return 0;
+  if (debug === true) return 100;
+  if (typeof debug === "object" && debug !== null) {
+    checkOptions("Loop", debug, ["slowStepMs"], "debug.");
+    const ms = debug.slowStepMs ?? 100;
+    if (typeof ms !== "number" || !(ms > 0) || !Number.isFinite(ms)) {
+      throw new RangeError(`debug.slowStepMs must be a positive number of milliseconds, got ${describeValue(ms)}`);
+    }
+    return ms;
+  }
+  throw new TypeError(`debug must be a boolean or { slowStepMs }, got ${describeValue(debug)}`);
+}
+

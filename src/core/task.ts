@@ -1,0 +1,495 @@
+/**
+ * Task: a future that drives a coroutine, exactly as asyncio's `Task.__step` does. The
+ * loop calls `_run()`; a step resumes the generator with `next()` (or `throw()` to deliver
+ * a cancellation), and the future the generator yields decides when the next step comes.
+ * An async function runs as a task too: its `AbortSignal` carries the cancellation.
+ * @module
+ */
+import { CancelledError, InvalidStateError } from "./errors.ts";
+import {
+  type Coroutine,
+  CANCELLED,
+  describeValue,
+  FULFILLED,
+  Future,
+  PENDING,
+  REJECTED,
+  type Waiter,
+} from "./future.ts";
+import type { Runnable } from "./handles.ts";
+import type { Loop, UnretrievedRecord } from "./loop.ts";
+import { state } from "./running.ts";
+import { checkOptions } from "./options.ts";
+
+/**
+ * What a task can run: a generator object (`child(1)`), a generator function, or a
+ * function taking an `AbortSignal` and returning a promise (an async task). The signal is
+ * created only for a function that declares a parameter for it.
+ *
+ * @example
+ * ```ts
+ * import { type TaskBody, sleep } from "loopwork";
+ *
+ * const a: TaskBody<number> = function* () { yield* sleep(5); return 1; };
+ * const b: TaskBody<string> = async (signal) => (signal.aborted ? "stop" : "go");
+ * ```
+ */
+export type TaskBody<T> =
+  | Coroutine<T>
+  | (() => Coroutine<T>)
+  | ((signal: AbortSignal) => PromiseLike<T>);
+
+/** Options of `spawn()` and `loop.createTask()`. */
+export interface TaskOptions {
+  /** A name for logs and errors; default `Task-N`. */
+  name?: string;
+}
+
+const TASK_OPTIONS = ["name"] as const;
+
+const GeneratorFunction = Object.getPrototypeOf(function* () {}).constructor;
+
+/** @internal Is `x` a generator object (a coroutine)? */
+export function isGenerator(x: unknown): x is Coroutine<unknown> {
+  return (
+    x !== null &&
+    typeof x === "object" &&
+    typeof (x as Coroutine<unknown>).next === "function" &&
+    typeof (x as Coroutine<unknown>).throw === "function" &&
+    typeof (x as Coroutine<unknown>)[Symbol.iterator] === "function"
+  );
+}
+
+/** Waits on a future as a coroutine: how a task follows a future its function returned. */
+function* waitOn<T>(f: Future<T>): Coroutine<T> {
+  return yield* f;
+}
+
+/** @internal Is `x` a promise or another thenable? */
+export function isThenable(x: unknown): x is PromiseLike<unknown> {
+  return (
+    x !== null &&
+    (typeof x === "object" || typeof x === "function") &&
+    typeof (x as PromiseLike<unknown>).then === "function"
+  );
+}
+
+/**
+ * A future that runs a coroutine or an async function on a loop. Create one with
+ * `spawn()` (or `loop.createTask()`); await it, `yield*` it, or cancel it.
+ *
+ * Cancellation follows asyncio: `cancel(msg)` requests it, and the coroutine receives a
+ * `CancelledError` at its current `yield*` (or before its first step, in which case its
+ * body never runs). It may clean up, even with further `yield*`, and rethrow; or catch and
+ * carry on. An async-function task gets the request through its `AbortSignal`, and counts
+ * as cancelled if it then rejects.
+ *
+ * @example
+ * ```ts
+ * import { run, sleep, spawn } from "loopwork";
+ *
+ * await run(function* () {
+ *   const slow = spawn(function* () { yield* sleep(10_000); return "late"; }, { name: "slow" });
+ *   yield* sleep(100);
+ *   slow.cancel("took too long");
+ *   try {
+ *     yield* slow;
+ *   } catch (e) {
+ *     console.log(slow.cancelled(), (e as Error).message); // true "took too long"
+ *   }
+ * });
+ * ```
+ */
+export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
+  /** @internal */ _coro: Coroutine<T> | null = null;
+  /** @internal */ _fn: ((signal: AbortSignal) => unknown) | null = null;
+  /** @internal the future this task waits on */ _futWaiter: Future<unknown> | null = null;
+  /** @internal */ _mustCancel = false;
+  /** @internal */ _numCancels = 0;
+  /** @internal an error to throw into the coroutine at its next step */ _pendingThrow: unknown = undefined;
+  /** @internal */ _abort: AbortController | null = null;
+  /** @internal the message of the first outstanding cancel request, for the signal */ _signalMessage: string | undefined = undefined;
+  /** a given name, or the number of an automatic `Task-N` name, taken at creation */
+  private _name: string | number;
+  /** @internal neighbours in the loop's list of live tasks */ _prevLive: Task<unknown> | null = null;
+  /** @internal */ _nextLive: Task<unknown> | null = null;
+  /** @internal */ declare _loop: Loop;
+  /**
+   * @internal Who answers for a failure: `null` nobody yet; `true` someone took it (read it,
+   * or a promise from `then()` will get it); a record while this failed task's exception is
+   * unread, to be reported if it never is.
+   */
+  _retrieval: UnretrievedRecord | true | null = null;
+
+  /** @internal Use `spawn()` or `loop.createTask()`. */
+  constructor(body: TaskBody<T>, loop: Loop, options?: TaskOptions) {
+    super(loop);
+    if (isGenerator(body)) {
+      this._coro = body as Coroutine<T>;
+    } else if (typeof body === "function") {
+      // A generator function is called at the first step, not now: a task waiting in the
+      // ready queue then holds no generator object, which is what a large fan-out keeps alive.
+      this._fn = body as (signal: AbortSignal) => unknown;
+    } else if ((body as unknown) instanceof Future) {
+      throw new TypeError(
+        "spawn() got a Future, which is already running: await or yield* it directly " +
+          "(or wrap it with shield())",
+      );
+    } else {
+      throw new TypeError(
+        "spawn() expects a generator object, a generator function or a function " +
+          `(signal) => Promise; got ${describeValue(body)}`,
+      );
+    }
+    if (options !== undefined) {
+      checkOptions("task", options, TASK_OPTIONS);
+      if (options.name !== undefined && typeof options.name !== "string") {
+        throw new TypeError(`task name must be a string, got ${describeValue(options.name)}`);
+      }
+    }
+    this._name = options?.name ?? loop._nextTaskId();
+    loop._linkTask(this as Task<unknown>);
+    loop._pushReady(this);
+  }
+
+  /** The task's name, `Task-N` unless one was given. */
+  get name(): string {
+    const n = this._name;
+    return typeof n === "number" ? `Task-${n}` : n;
+  }
+  set name(value: string) {
+    this._name = String(value);
+  }
+
+  /**
+   * An `AbortSignal` aborted when cancellation of this task is requested (its reason is
+   * the `CancelledError`). Hand it to `fetch`, streams or anything else that takes one.
+   * After `uncancel()` brings `cancelling()` back to 0 the task gets a fresh signal.
+   */
+  get signal(): AbortSignal {
+    let ac = this._abort;
+    if (ac === null) {
+      ac = this._abort = new AbortController();
+      if (this._numCancels > 0) ac.abort(new CancelledError(this._signalMessage));
+    }
+    return ac.signal;
+  }
+
+  /**
+   * Requests cancellation: the coroutine gets a `CancelledError` (with `msg`) at its
+   * current suspension point, and the signal is aborted. Returns `false` if the task is
+   * already done. Repeated requests are counted (see `cancelling()`).
+   */
+  override cancel(msg?: string): boolean {
+    if (this._state !== PENDING) return false;
+    if (this._numCancels++ === 0) this._signalMessage = msg;
+    const waiter = this._futWaiter;
+    if (waiter === null || !waiter.cancel(msg)) {
+      // Not waiting (or the waiter is already done): the next step raises CancelledError.
+      // Otherwise the waiter's cancellation wakes this task, which then raises it.
+      this._mustCancel = true;
+      this._cancelMessage = msg;
+    }
+    // Last: abort listeners run synchronously and may look at (or change) this state.
+    const ac = this._abort;
+    if (ac !== null && !ac.signal.aborted) ac.abort(new CancelledError(this._signalMessage));
+    return true;
+  }
+
+  /** How many cancellation requests are outstanding (asyncio's `Task.cancelling()`). */
+  cancelling(): number {
+    return this._numCancels;
+  }
+
+  /**
+   * Withdraws one cancellation request and returns how many remain. Used by scopes that
+   * turn their own cancellation into another outcome (a timeout into `TimeoutError`).
+   */
+  uncancel(): number {
+    if (this._numCancels > 0) {
+      this._numCancels--;
+      if (this._numCancels === 0) {
+        this._mustCancel = false;
+        if (this._abort !== null && this._abort.signal.aborted) this._abort = null;
+      }
+    }
+    return this._numCancels;
+  }
+
+  /** Tasks do not take results from outside: they finish when their body does. */
+  override setResult(_value: T): never {
+    throw new InvalidStateError("Task does not support setResult(): it finishes when its body returns");
+  }
+
+  /** Tasks do not take exceptions from outside: they fail when their body throws. */
+  override setException(_error: unknown): never {
+    throw new InvalidStateError("Task does not support setException(): it fails when its body throws");
+  }
+
+  /**
+   * @internal This task's first step waits on `f` (the task of `waitFor()`): a cancellation
+   * requested before that step reaches `f`, as it would once the task waits on it. asyncio
+   * runs wait_for inline in its caller, so there is no such window (CPython issue 23219:
+   * cancelling the wait cancels what it waits for).
+   */
+  _cancelsFirst(f: Future<unknown>): void {
+    if (this._futWaiter === null && this._numCancels === 0) this._futWaiter = f;
+  }
+
+  /** `Object.prototype.toString` names it `[object Task]`. */
+  override get [Symbol.toStringTag](): string {
+    return "Task";
+  }
+
+  /** A short description such as `Task<fetch-1, pending>`. */
+  override toString(): string {
+    return `Task<${this.name}, ${super.toString().slice(7, -1)}>`;
+  }
+
+  // ---- stepping ---------------------------------------------------------------------
+
+  /** @internal Called by the loop's ready queue. */
+  _run(): void {
+    if (this._state !== PENDING) return;
+    if (this._coro !== null) this._step();
+    else if (this._fn !== null) this._startFunction();
+    else if (this._futWaiter !== null) this._resumeFollowed();
+  }
+
+  /** @internal A future this task waits on is done: step on the next turn. */
+  _wake(): void {
+    this._loop._pushReady(this);
+  }
+
+  private _step(): void {
+    let error: unknown = this._pendingThrow;
+    let throwing = error !== undefined;
+    this._pendingThrow = undefined;
+    const waiter = this._futWaiter;
+    this._futWaiter = null;
+    if (this._mustCancel) {
+      this._mustCancel = false;
+      // If the future it waited on was cancelled (by an earlier request), resuming raises
+      // that future's CancelledError: the first message wins, as in asyncio.
+      if (waiter === null || waiter._state !== CANCELLED) {
+        // The future it waited on failed, but the cancellation is what the coroutine gets:
+        // waking on it took its exception (asyncio's __wakeup reads result() first).
+        if (waiter !== null && waiter._state === REJECTED) waiter._retrieved();
+        error = new CancelledError(this._cancelMessage);
+        throwing = true;
+      }
+    }
+    const coro = this._coro!;
+    const prev = state.task;
+    state.task = this as Task<unknown>;
+    let r: IteratorResult<unknown, T>;
+    try {
+      r = throwing ? coro.throw(error) : coro.next(undefined);
+    } catch (e) {
+      state.task = prev;
+      this._fail(e);
+      return;
+    }
+    state.task = prev;
+    if (r.done) {
+      if (this._mustCancel) {
+        // Cancelled during the last step, which then returned: the request still stands.
+        this._mustCancel = false;
+        this._finishCancelled(new CancelledError(this._cancelMessage));
+      } else {
+        this._finish(r.value);
+      }
+      return;
+    }
+    const y = r.value;
+    if (y instanceof Future) {
+      if (!y._blocking) {
+        this._throwNext(
+          new TypeError(
+            `Task ${this.name}: \`yield\` was used instead of \`yield*\` with ${y}; ` +
+              "write `yield* future` to wait for it and get its result",
+          ),
+        );
+        return;
+      }
+      y._blocking = false;
+      if (y === (this as Future<unknown>)) {
+        this._throwNext(new InvalidStateError(`Task ${this.name} cannot wait on itself`));
+        return;
+      }
+      this._futWaiter = y;
+      y._addWaiter(this);
+      if (this._mustCancel && y.cancel(this._cancelMessage)) this._mustCancel = false;
+    } else if (y === undefined) {
+      // A bare `yield`: give every other ready callback a turn, then continue.
+      this._loop._pushReady(this);
+    } else {
+      this._throwNext(
+        new TypeError(
+          `Task ${this.name} yielded ${describeValue(y)}: a coroutine may only \`yield* future\` ` +
+            "(`yield* until(promise)` for a promise) or `yield` nothing to let others run",
+        ),
+      );
+    }
+  }
+
+  private _throwNext(error: unknown): void {
+    this._pendingThrow = error;
+    this._loop._pushReady(this);
+  }
+
+  /** First and only step of a function task: call it, then follow what it returned. */
+  private _startFunction(): void {
+    if (this._mustCancel) {
+      // Cancelled before its first step: the body never runs.
+      this._mustCancel = false;
+      this._finishCancelled(new CancelledError(this._cancelMessage));
+      return;
+    }
+    const fn = this._fn!;
+    this._fn = null;
+    if (fn instanceof GeneratorFunction) {
+      // Calling a generator function runs none of its body (only its parameters' default
+      // values, which may throw): the body starts with this same step.
+      let coro: Coroutine<T>;
+      try {
+        coro = (fn as () => Coroutine<T>)();
+      } catch (e) {
+        this._fail(e);
+        return;
+      }
+      this._coro = coro;
+      this._step();
+      return;
+    }
+    const prev = state.task;
+    state.task = this as Task<unknown>;
+    let out: unknown;
+    try {
+      // An AbortController is costly (on Node 20 it dominates a trivial task): a function
+      // that declares no parameter gets none, and can still read `currentTask().signal`.
+      out = fn.length === 0 ? (fn as () => unknown)() : fn(this.signal);
+    } catch (e) {
+      state.task = prev;
+      this._fail(e);
+      return;
+    }
+    state.task = prev;
+    if (out instanceof Future) {
+      // A loopwork future (a pool call, a sleep…): wait on it as `return yield* out` would,
+      // so cancelling this task cancels it, but without a coroutine to drive.
+      if (out._state === PENDING && out !== (this as Future<unknown>)) {
+        this._futWaiter = out;
+        out._addWaiter(this);
+        if (this._mustCancel && out.cancel(this._cancelMessage)) this._mustCancel = false;
+      } else {
+        this._coro = waitOn(out) as Coroutine<T>;
+        this._step();
+      }
+    } else if (isThenable(out)) {
+      // An async function is now at work in host microtasks: the loop lets them run
+      // before its next batch.
+      this._loop._hostWoken = true;
+      try {
+        this._follow(out);
+      } catch (e) {
+        this._fail(e);
+      }
+    } else if (isGenerator(out)) {
+      this._coro = out as Coroutine<T>;
+      this._step();
+    } else {
+      this._fail(
+        new TypeError(
+          `Task ${this.name}: its function returned ${describeValue(out)}; a task function must ` +
+            "return a promise (an async function) or a generator",
+        ),
+      );
+    }
+  }
+
+  /**
+   * The future this task follows (see `_startFunction`) is done: finish as `return yield*
+   * future` would. A cancel request that did not reach the future wins over its outcome.
+   */
+  private _resumeFollowed(): void {
+    const f = this._futWaiter!;
+    this._futWaiter = null;
+    if (this._mustCancel) {
+      this._mustCancel = false;
+      if (f._state !== CANCELLED) {
+        if (f._state === REJECTED) f._retrieved(); // taken, and replaced by the cancellation
+        this._finishCancelled(new CancelledError(this._cancelMessage));
+        return;
+      }
+    }
+    if (f._state === FULFILLED) this._finish(f._value as T);
+    else if (f._state === REJECTED) {
+      f._retrieved();
+      this._fail(f._value);
+    } else this._finishCancelled(f._cancelledError());
+  }
+
+  /** Settles this task as the promise an async task function returned settles. */
+  private _follow(out: PromiseLike<unknown>): void {
+    out.then(
+      (v) => {
+        if (this._state === PENDING) this._finish(v as T);
+      },
+      (e) => {
+        if (this._state !== PENDING) return;
+        if (!(e instanceof CancelledError) && this._numCancels > 0) {
+          // Rejected after its signal was aborted: that is how an async task is cancelled.
+          e = new CancelledError(this._signalMessage, { cause: e });
+        }
+        this._fail(e);
+      },
+    );
+  }
+
+  private _fail(e: unknown): void {
+    if (e instanceof CancelledError) this._finishCancelled(e);
+    else {
+      this._settle();
+      this._state = REJECTED;
+      this._value = e;
+      // Reported unless someone reads it (result(), exception(), yield*, then()/await, even
+      // when that was before the failure), as asyncio logs "Task exception was never
+      // retrieved"; a bare done callback does not count.
+      if (this._retrieval === null) this._retrieval = this._loop._trackUnretrieved(this as Task<unknown>);
+      this._scheduleCallbacks();
+    }
+  }
+
+  private _finish(value: T): void {
+    this._settle();
+    super.setResult(value);
+  }
+
+  private _finishCancelled(e: CancelledError): void {
+    this._settle();
+    this._state = CANCELLED;
+    this._value = e;
+    this._cancelMessage = e.message;
+    this._scheduleCallbacks();
+  }
+
+  private _settle(): void {
+    this._coro = null;
+    this._fn = null;
+    this._futWaiter = null;
+    this._loop._unlinkTask(this as Task<unknown>);
+  }
+
+  /**
+   * @internal Someone answers for this task's failure, now or when it comes: `result()`,
+   * `exception()`, a task waking on it, or `then()` (the promise it returns rejects, so an
+   * unhandled failure is reported once, by the host, as an unhandled rejection).
+   */
+  override _retrieved(): void {
+    const rec = this._retrieval;
+    if (rec === true) return;
+    this._retrieval = true;
+    if (rec !== null) this._loop._untrackUnretrieved(rec);
+  }
+}

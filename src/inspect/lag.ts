@@ -1,0 +1,109 @@
+/**
+ * The lag monitor: how responsive is this thread? A host timer ticks every `intervalMs`;
+ * each tick measures how late it fired. CPU work on the thread (on the loop or anywhere
+ * else) delays every tick behind it, so the worst and 99th-percentile lag show what a
+ * user of a server on this thread would feel. It runs on the host's timers, not on a loop,
+ * so it measures the thread whether or not a loop runs, and it never keeps a process alive.
+ * @module
+ */
+import { checkOptions } from "../core/options.ts";
+
+/** Options of `monitorLag()`. */
+export interface LagMonitorOptions {
+  /** How often to tick, in ms (default 10). */
+  intervalMs?: number;
+}
+
+/** What a lag monitor measured. Lags are in milliseconds past each tick's due time. */
+export interface LagReport {
+  /** Number of ticks measured. */
+  samples: number;
+  /** The worst lag. */
+  maxMs: number;
+  /** The median lag. */
+  p50Ms: number;
+  /** The 99th-percentile lag. */
+  p99Ms: number;
+  /** The mean lag. */
+  meanMs: number;
+}
+
+/** A running lag monitor; `stop()` ends it and reports. */
+export interface LagMonitor {
+  /** The figures so far, without stopping. */
+  report(): LagReport;
+  /** Stops ticking and returns the figures. */
+  stop(): LagReport;
+}
+
+function quantile(sorted: number[], q: number): number {
+  if (sorted.length === 0) return 0;
+  const i = Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1);
+  return sorted[Math.max(0, i)]!;
+}
+
+function unref(handle: ReturnType<typeof setTimeout>): void {
+  const deno = (globalThis as { Deno?: { unrefTimer?(id: number): void } }).Deno;
+  if (deno?.unrefTimer && typeof handle === "number") deno.unrefTimer(handle);
+  else (handle as { unref?(): void }).unref?.();
+}
+
+/**
+ * Starts measuring how late the host's timers fire on this thread.
+ *
+ * @throws {RangeError} when `intervalMs` is not a positive finite number
+ * @example
+ * ```ts
+ * import { monitorLag } from "loopwork";
+ *
+ * const lag = monitorLag({ intervalMs: 5 });
+ * const until = performance.now() + 100;
+ * while (performance.now() < until) {} // 100 ms of CPU on this thread
+ * await new Promise((r) => setTimeout(r, 20));
+ * console.log(lag.stop().maxMs > 50); // true: a tick waited behind the loop
+ * ```
+ */
+export function monitorLag(options: LagMonitorOptions = {}): LagMonitor {
+  checkOptions("monitorLag()", options, ["intervalMs"]);
+  const interval = options.intervalMs ?? 10;
+  if (typeof interval !== "number" || !(interval > 0) || !Number.isFinite(interval)) {
+    throw new RangeError(`monitorLag(): intervalMs must be a positive number, got ${String(interval)}`);
+  }
+  const lags: number[] = [];
+  let due = performance.now() + interval;
+  let handle: ReturnType<typeof setTimeout> | undefined;
+  const tick = () => {
+    const now = performance.now();
+    lags.push(Math.max(0, now - due));
+    due = now + interval;
+    handle = setTimeout(tick, interval);
+    unref(handle);
+  };
+  handle = setTimeout(tick, interval);
+  unref(handle);
+  const report = (): LagReport => {
+    const sorted = [...lags].sort((a, b) => a - b);
+    const sum = sorted.reduce((a, b) => a + b, 0);
+    return {
+      samples: sorted.length,
+      maxMs: sorted.length ? sorted[sorted.length - 1]! : 0,
+      p50Ms: quantile(sorted, 0.5),
+      p99Ms: quantile(sorted, 0.99),
+      meanMs: sorted.length ? sum / sorted.length : 0,
+    };
+  };
+  return {
+    report,
+    stop() {
+      if (handle !== undefined) {
+        clearTimeout(handle);
+        handle = undefined;
+        // A tick that is overdue but could not fire yet (the thread is still busy) counts:
+        // without it, a thread blocked for the whole run would report no lag at all.
+        const now = performance.now();
+        if (now > due + interval) lags.push(now - due);
+      }
+      return report();
+    },
+  };
+}

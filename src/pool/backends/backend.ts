@@ -1,0 +1,33 @@
+/**
+ * The executor interface every pool backend implements. The WorkerPool keeps the queue,
+ * the concurrency limit, cancellation, timeouts and statistics; a backend only runs one
+ * request at a time per worker and says how many workers it has.
+ * @module
+ */
+import type { TransferListItem } from "node:worker_threads";
+import type { AbortHook } from "../call.ts";
+import type { CallRequest } from "../protocol.ts";
+
+/** @internal One way of running requests: tinypool (threads, processes) or inline. */
+export interface PoolBackend {
+  /**
+   * Runs `req`. Resolves to the worker's answer (a task's failure may be an answer), in the
+   * backend's wire form (see `result`). Rejects when the request got no answer: `abort`
+   * fired (the worker is then stopped and replaced), an argument could not be cloned
+   * (`DataCloneError`), or the worker died (`WorkerCrashedError`); or, where the wire says
+   * so, when the task failed (see `failure`).
+   */
+  call(req: CallRequest, transfer: readonly TransferListItem[], abort: AbortHook): Promise<unknown>;
+  /**
+   * The task's result in what `call` resolved to, or its error, thrown. Kept apart from
+   * `call` so the pool reacts to an answer one promise hop sooner (and hands the worker its
+   * next call).
+   */
+  result(raw: unknown, req: CallRequest): unknown;
+  /** Turns a rejection of `call` into the error the caller sees (a crash, a clone error). */
+  failure(error: unknown, req: CallRequest): unknown;
+  /** How many workers are alive (starting, idle or busy). */
+  workers(): number;
+  /** Stops every worker; resolves once they have exited. */
+  destroy(): Promise<void>;
+}

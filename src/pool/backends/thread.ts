@@ -1,0 +1,371 @@
+/**
+ * The own thread backend: worker threads (`node:worker_threads`) started, stopped, replaced
+ * and spoken to directly, without tinypool. `kind: "thread"` uses it under Deno, where
+ * tinypool cannot use its Atomics fast path and pays per call for bookkeeping that Deno
+ * makes slow: an `AsyncResource` per task on the main thread, and a `process.memoryUsage()`
+ * after every task in the worker (a file read under Deno, a third of a worker's time on
+ * no-op calls). Measured under Deno 2.9 on no-op calls, bare worker threads managed this way
+ * do 1.2× the round trips of raw tinypool. Under Node tinypool stays: its Atomics path
+ * answers a lone call in about a third of the time a message port takes to wake a thread.
+ *
+ * The WorkerPool hands this backend at most one call per worker (it keeps the queue), so a
+ * worker runs one call at a time and stopping it (a cancel, a timeout) stops only that call.
+ * A worker that exits (`process.exit`, `Deno.exit`, an uncaught error) fails the call it was
+ * running with a WorkerCrashedError and is replaced; idle workers do not keep the process
+ * alive, busy ones do. Requests and answers travel on a private MessageChannel, so what a
+ * task itself posts on `parentPort` can never pass for an answer: the call fails instead.
+ * Every message that holds an object travels sealed in a Map (see `seal` in protocol.ts):
+ * Deno's MessagePort walks each message property by property, a typed array byte by byte.
+ * @module
+ */
+import { clearTimeout, setTimeout } from "node:timers";
+import { MessageChannel, type MessagePort, type TransferListItem, Worker } from "node:worker_threads";
+import { describeValue } from "../../core/future.ts";
+import type { PoolBackend } from "./backend.ts";
+import type { AbortHook } from "../call.ts";
+import { WorkerCrashedError } from "../errors.ts";
+import { describeHeapLimits, type ResolvedPoolOptions } from "../options.ts";
+import { type CallRequest, describeRequest, seal, type ShortCall, threadResult } from "../protocol.ts";
+import { workerEntryUrl } from "../worker/entry.ts";
+
+const WAITING = 0;
+const RUNNING = 1;
+const DONE = 2;
+
+/** A call handed to the backend. */
+interface Job {
+  /** What is posted: a ShortCall, or a sealed one or CallRequest (see `seal`). */
+  readonly message: unknown;
+  readonly req: CallRequest;
+  readonly transfer: readonly TransferListItem[];
+  readonly resolve: (raw: unknown) => void;
+  readonly reject: (e: unknown) => void;
+  state: number;
+  slot: Slot | null;
+}
+
+/** One worker thread. */
+interface Slot {
+  readonly worker: Worker;
+  /** The main thread's end of the worker's private channel. */
+  readonly port: MessagePort;
+  /** The call it runs, if any. */
+  job: Job | null;
+  /** The uncaught error it reported; its "exit" follows. */
+  error: unknown;
+  /** When it last became idle (performance.now()). */
+  idleSince: number;
+  /** Stopped on purpose (a cancel, idleness, destroy): its exit fails nothing. */
+  retired: boolean;
+  /** Has it answered a call yet? A worker that dies before is not replaced at once. */
+  answered: boolean;
+  /** It reported an uncaught error: it gets no further call, its exit follows. */
+  dying: boolean;
+}
+
+function abortError(): Error {
+  const e = new Error("the call was aborted: its worker was stopped");
+  e.name = "AbortError";
+  return e;
+}
+
+/** @internal */
+export class ThreadBackend implements PoolBackend {
+  /** Every live worker, idle or busy (not those being stopped). */
+  private readonly _slots = new Set<Slot>();
+  /** Idle workers; the most recently freed last (it is the warmest). */
+  private readonly _idle: Slot[] = [];
+  /** Calls handed in while every worker was busy (the pool normally prevents it). */
+  private readonly _waiting: Job[] = [];
+  /** Workers being stopped, until they have exited. */
+  private readonly _stopping = new Set<Promise<void>>();
+  private _sweep: ReturnType<typeof setTimeout> | undefined = undefined;
+  private _destroyed = false;
+  private readonly _entry: URL;
+
+  constructor(
+    private readonly _options: ResolvedPoolOptions,
+    /** The pool's task module, which its workers know from `workerData`. */
+    private readonly _module: string | null,
+  ) {
+    this._entry = new URL(workerEntryUrl());
+    this._replenish();
+  }
+
+  call(req: CallRequest, transfer: readonly TransferListItem[], abort: AbortHook): Promise<unknown> {
+    if (this._destroyed) return Promise.reject(new Error("the pool's workers have been stopped"));
+    const short: CallRequest | ShortCall = req.op === "call" && req.module === this._module
+      ? (req.args.length === 0 ? req.task : [req.task, ...req.args])
+      : req;
+    // Sealed, so that Deno does not walk the arguments (see `seal`).
+    const message = typeof short === "string" ? short : seal(short, transfer);
+    return new Promise((resolve, reject) => {
+      const job: Job = { message, req, transfer, resolve, reject, state: WAITING, slot: null };
+      abort.once("abort", () => this._abort(job));
+      const slot = this._idle.pop() ?? (this._slots.size < this._options.maxWorkers ? this._startWorker() : undefined);
+      if (slot === undefined) this._waiting.push(job);
+      else this._post(slot, job);
+    });
+  }
+
+  result(raw: unknown): unknown {
+    return threadResult(raw);
+  }
+
+  failure(error: unknown): unknown {
+    // Crashes arrive as WorkerCrashedError already; a DataCloneError is named by the pool.
+    return error;
+  }
+
+  workers(): number {
+    return this._slots.size;
+  }
+
+  async destroy(): Promise<void> {
+    this._destroyed = true;
+    if (this._sweep !== undefined) clearTimeout(this._sweep);
+    this._sweep = undefined;
+    const stopped = new Error("the pool's workers have been stopped");
+    for (const job of this._waiting.splice(0)) {
+      job.state = DONE;
+      job.reject(stopped);
+    }
+    for (const slot of [...this._slots]) {
+      const job = slot.job;
+      this._retire(slot);
+      if (job !== null) {
+        job.state = DONE;
+        job.reject(stopped);
+      }
+    }
+    await Promise.all(this._stopping);
+  }
+
+  private _startWorker(): Slot {
+    const { port1: port, port2 } = new MessageChannel();
+    const worker = new Worker(this._entry, {
+      name: "loopwork",
+      workerData: {
+        loopworkThread: true,
+        loopworkModule: this._module,
+        loopworkPort: port2,
+        loopworkWatchMemory: this._options.resourceLimits !== null,
+      },
+      transferList: [port2],
+      ...(this._options.resourceLimits !== null ? { resourceLimits: { ...this._options.resourceLimits } } : {}),
+    });
+    const slot: Slot = {
+      worker,
+      port,
+      job: null,
+      error: undefined,
+      idleSince: 0,
+      retired: false,
+      answered: false,
+      dying: false,
+    };
+    port.on("message", (raw: unknown) => {
+      if (raw !== null && typeof raw === "object" && Object.hasOwn(raw, "loopworkOutOfMemory")) {
+        // Under Deno the worker reports it itself (see src/pool/worker/runtime.ts); its exit follows.
+        slot.error ??= Object.assign(new Error("Worker terminated due to reaching memory limit: JS heap out of memory"), {
+          code: "ERR_WORKER_OUT_OF_MEMORY",
+        });
+        this._dying(slot);
+        return;
+      }
+      const job = slot.job;
+      if (job === null) return;
+      slot.answered = true;
+      this._finish(slot, job);
+      job.resolve(raw);
+    });
+    port.on("messageerror", (e: unknown) => {
+      const job = slot.job;
+      if (job === null) return;
+      this._finish(slot, job);
+      const reason = e instanceof Error ? e.message : String(e);
+      job.reject(new TypeError(`the answer of ${describeRequest(job.req)} could not be received from its worker: ${reason}`));
+    });
+    // The worker's own channel carries nothing of the pool's: a message there is the task's.
+    worker.on("message", (m: unknown) => this._stray(slot, m));
+    worker.on("error", (e: unknown) => {
+      slot.error ??= e;
+      this._dying(slot);
+    });
+    worker.on("exit", (code: number) => this._exited(slot, code));
+    // Only a busy worker keeps the process alive (see _post and _free); its port never does.
+    // (Listening on a port refs it: unref it after.)
+    port.unref();
+    this._slots.add(slot);
+    return slot;
+  }
+
+  /** `job`, which `slot` ran, has its answer: the worker takes its next call. */
+  private _finish(slot: Slot, job: Job): void {
+    slot.job = null;
+    job.slot = null;
+    job.state = DONE;
+    // Hand the worker its next call before anything reacts to this answer.
+    this._free(slot);
+  }
+
+  /** `slot` reported an uncaught error: no call goes to it any more; its exit follows. */
+  private _dying(slot: Slot): void {
+    slot.dying = true;
+    const i = this._idle.indexOf(slot);
+    if (i >= 0) this._idle.splice(i, 1);
+  }
+
+  /** Task code posted `m` on `parentPort`, which the pool does not read: stop that worker. */
+  private _stray(slot: Slot, m: unknown): void {
+    if (slot.retired) return;
+    const job = slot.job;
+    this._retire(slot);
+    if (job !== null) {
+      job.slot = null;
+      job.state = DONE;
+      job.reject(
+        new Error(
+          `the worker running ${describeRequest(job.req)} posted ${describeValue(m)} on parentPort, which a pool ` +
+            "does not read: a task answers by returning its result. The worker was stopped.",
+        ),
+      );
+    }
+    this._replenish();
+  }
+
+  /** Sends `job` to the idle worker `slot`. */
+  private _post(slot: Slot, job: Job): void {
+    try {
+      slot.port.postMessage(job.message, job.transfer as TransferListItem[]);
+    } catch (e) {
+      // Nothing was sent (an argument cannot be cloned): the worker stays free. (Under Deno
+      // the buffers of the transfer list are detached all the same, as with tinypool.)
+      job.state = DONE;
+      this._free(slot);
+      job.reject(e);
+      return;
+    }
+    if (slot.idleSince !== 0) {
+      slot.idleSince = 0;
+      slot.worker.ref();
+    }
+    slot.job = job;
+    job.slot = slot;
+    job.state = RUNNING;
+  }
+
+  /** `slot` has no call: it takes the next waiting one, or becomes idle. */
+  private _free(slot: Slot): void {
+    if (slot.dying) return;
+    const next = this._waiting.shift();
+    if (next !== undefined) {
+      this._post(slot, next);
+      return;
+    }
+    this._idle.push(slot);
+    // An idle worker does not keep the process alive.
+    slot.worker.unref();
+    slot.idleSince = performance.now();
+    if (this._sweep === undefined && this._slots.size > this._options.minWorkers) this._scheduleSweep(this._options.idleTimeoutMs);
+  }
+
+  private _scheduleSweep(ms: number): void {
+    this._sweep = setTimeout(() => {
+      this._sweep = undefined;
+      this._retireIdle();
+    }, ms);
+    this._sweep.unref();
+  }
+
+  /** Stops the workers idle for `idleTimeoutMs`, oldest first, down to `minWorkers`. */
+  private _retireIdle(): void {
+    const limit = this._options.idleTimeoutMs;
+    const now = performance.now();
+    let next = Infinity;
+    for (const slot of [...this._idle]) {
+      if (this._slots.size <= this._options.minWorkers) return;
+      const idle = now - slot.idleSince;
+      if (idle >= limit) this._retire(slot);
+      else next = Math.min(next, limit - idle);
+    }
+    if (next !== Infinity) this._scheduleSweep(next);
+  }
+
+  /** Stops `slot`'s worker on purpose; its call, if any, is the caller's to settle. */
+  private _retire(slot: Slot): void {
+    slot.retired = true;
+    slot.job = null;
+    this._slots.delete(slot);
+    const i = this._idle.indexOf(slot);
+    if (i >= 0) this._idle.splice(i, 1);
+    slot.port.close();
+    const stopping = slot.worker.terminate().then(() => {}, () => {});
+    this._stopping.add(stopping);
+    void stopping.then(() => this._stopping.delete(stopping));
+  }
+
+  /** A cancel or a timeout of the pool: a waiting call leaves, a running one's worker stops. */
+  private _abort(job: Job): void {
+    if (job.state === WAITING) {
+      const i = this._waiting.indexOf(job);
+      if (i >= 0) this._waiting.splice(i, 1);
+    } else if (job.state === RUNNING) {
+      this._retire(job.slot!);
+      job.slot = null;
+    } else {
+      return;
+    }
+    job.state = DONE;
+    job.reject(abortError());
+    // Later: when the pool is being destroyed, it stops its running calls first.
+    queueMicrotask(() => this._replenish());
+  }
+
+  private _exited(slot: Slot, code: number): void {
+    if (slot.retired) return;
+    slot.port.close();
+    this._slots.delete(slot);
+    const i = this._idle.indexOf(slot);
+    if (i >= 0) this._idle.splice(i, 1);
+    const job = slot.job;
+    slot.job = null;
+    if (job !== null) {
+      job.slot = null;
+      job.state = DONE;
+      job.reject(this._crash(slot, code, job.req));
+    }
+    // A worker that dies before it ever answers (its runtime failed to load) is not
+    // replaced until a call asks for one: starting it again would only fail again.
+    if (slot.answered || job !== null) this._replenish();
+  }
+
+  private _crash(slot: Slot, code: number, req: CallRequest): WorkerCrashedError {
+    const what = describeRequest(req);
+    const e = slot.error;
+    if (e === undefined) return new WorkerCrashedError(`the worker running ${what} exited with code ${code}`, code);
+    if ((e as { code?: unknown }).code === "ERR_WORKER_OUT_OF_MEMORY") {
+      return new WorkerCrashedError(
+        `the worker running ${what} ran out of memory (${describeHeapLimits(this._options.resourceLimits)}) and was stopped`,
+        code,
+        { cause: e },
+      );
+    }
+    const name = e instanceof Error ? e.name : "error";
+    const message = e instanceof Error ? e.message : String(e);
+    return new WorkerCrashedError(`the worker running ${what} died of an uncaught ${name}: ${message}`, code, {
+      cause: e,
+    });
+  }
+
+  /** Starts workers up to `minWorkers`, and for calls waiting while there is room. */
+  private _replenish(): void {
+    if (this._destroyed) return;
+    while (
+      this._slots.size < this._options.minWorkers ||
+      (this._waiting.length > 0 && this._slots.size < this._options.maxWorkers)
+    ) {
+      this._free(this._startWorker());
+    }
+  }
+}

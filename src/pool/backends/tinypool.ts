@@ -1,0 +1,485 @@
+/**
+ * The tinypool backend: worker threads (`worker_threads`) or child processes
+ * (`child_process`), on Node and on Deno. Every worker loads src/pool/worker/runtime, which imports
+ * the task module lazily. The WorkerPool hands tinypool at most one call per worker, so a call
+ * waits in tinypool's queue only while a worker starts; tinypool's job is to start, stop,
+ * replace and talk to workers. A stopped worker never takes a waiting call (see `_stop`).
+ * @module
+ */
+import { randomUUID } from "node:crypto";
+import type { TransferListItem } from "node:worker_threads";
+import type {
+  TinypoolModule,
+  TinypoolPool as Tinypool,
+  TinypoolTask,
+  TinypoolTaskQueue as TaskQueue,
+  TinypoolWorker,
+} from "../package-types.ts";
+import { isDeno, loadTinypool } from "../packages.ts";
+import { workerEntryUrl } from "../worker/entry.ts";
+import type { PoolBackend } from "./backend.ts";
+import type { AbortHook } from "../call.ts";
+import { WorkerCrashedError } from "../errors.ts";
+import { describeHeapLimits, type ResolvedPoolOptions, type ResourceLimits } from "../options.ts";
+import {
+  type CallRequest,
+  type CallResponse,
+  decodeLarge,
+  decodeValue,
+  type EncodedAnswer,
+  deserializeError,
+  describeRequest,
+  encodeValue,
+  isThreadFailure,
+  type ShortCall,
+  unwrapResponse,
+} from "../protocol.ts";
+
+
+/** tinypool's pool class, once `loadTinypool()` has given it. */
+let loadedTinypool: TinypoolModule["default"] | undefined;
+
+/**
+ * One call's way through tinypool, and the abort hook tinypool listens on for it (the
+ * `once`/`off` shape it accepts). The pool's cancel or timeout reaches it through `stop`.
+ */
+class Run implements AbortHook {
+  /** Tinypool's abort listener for the current attempt; null once tinypool has let go. */
+  listener: (() => void) | null = null;
+  /** Tinypool's record of the call while it waits in tinypool's queue; null once a worker has it. */
+  queued: TinypoolTask | null = null;
+  /** Held back by the backend (not in tinypool) until no stopped worker can answer any more. */
+  parked = false;
+  /** Stopped while a worker ran it: that worker may still answer, until tinypool lets go. */
+  stopping = false;
+  /** Counts attempts: a call taken back from tinypool's queue is handed to it again. */
+  attempt = 0;
+  /** Settle the caller's promise, for a call that waited in a queue (see `TinypoolBackend._follow`). */
+  resolve: ((raw: unknown) => void) | null = null;
+  reject: ((e: unknown) => void) | null = null;
+  readonly options: { transferList: TransferListItem[] | undefined; signal: Run };
+  readonly stop = (): void => this._backend._stop(this);
+
+  constructor(
+    private readonly _backend: TinypoolBackend,
+    readonly message: unknown,
+    transferList: TransferListItem[] | undefined,
+  ) {
+    this.options = { transferList, signal: this };
+  }
+
+  once(_event: "abort", listener: () => void): void {
+    this.listener = listener;
+  }
+
+  /** Tinypool is done with the call: it answered, or its (stopped) worker has exited. */
+  off(_event: "abort", _listener: () => void): void {
+    this.listener = null;
+    if (this.stopping) {
+      this.stopping = false;
+      this._backend._stopped();
+    }
+  }
+}
+
+/**
+ * Tinypool's queue, one per pool (tinypool's default queue object is shared by all pools).
+ * A call waits here only while tinypool starts a worker for it. Tinypool hands the oldest
+ * call to whichever worker tells it it is free, even a worker it is stopping whose answer
+ * arrives late, so while any stopped worker can still answer, the backend keeps the calls
+ * itself (see `TinypoolBackend._stop`).
+ */
+class OwnQueue implements TaskQueue {
+  private readonly runs: Run[] = [];
+  /** The call being handed to tinypool's `run()`, which pushes it here if no worker is free. */
+  current: Run | null = null;
+
+  constructor(private readonly _backend: TinypoolBackend) {}
+
+  get size(): number {
+    return this.runs.length;
+  }
+  shift(): TinypoolTask | null {
+    const run = this.runs.shift();
+    if (run === undefined) return null;
+    const task = run.queued;
+    run.queued = null;
+    return task;
+  }
+  remove(task: TinypoolTask): void {
+    const i = this.runs.findIndex((r) => r.queued === task);
+    if (i >= 0) this.runs.splice(i, 1)[0]!.queued = null;
+  }
+  push(task: TinypoolTask): void {
+    const run = this.current;
+    if (run === null) throw new Error("loopwork: tinypool queued a call it was not handed");
+    run.queued = task;
+    if (this._backend._unsafe()) this._backend._park(run);
+    else this.runs.push(run);
+  }
+  /** Takes every waiting call out of tinypool's sight, oldest first. */
+  drain(): Run[] {
+    return this.runs.splice(0);
+  }
+  cancel(): void {
+    for (const run of this.runs.splice(0)) {
+      const task = run.queued!;
+      run.queued = null;
+      task.cancel();
+    }
+  }
+}
+
+function abortError(): Error {
+  const e = new Error("the call was aborted before a worker took it");
+  e.name = "AbortError";
+  return e;
+}
+
+/** How tinypool prints a WorkerExitNotice carrying `token` (see protocol.ts). */
+function exitNoticePattern(token: string): RegExp {
+  return new RegExp(`loopworkWorkerExit: (-?\\d+),\\s*token: '${token}'(?:,\\s*reason: '((?:[^'\\\\]|\\\\.)*)')?`);
+}
+
+/** Turns tinypool's ways of reporting a dead worker into a WorkerCrashedError. */
+function crashError(e: unknown, what: string, exitNotice: RegExp): unknown {
+  if (!(e instanceof Error)) {
+    // A worker thread that died of a non-Error (or of an error that lost its class on the way).
+    const detail =
+      e !== null && typeof e === "object" && "message" in e ? String((e as { message: unknown }).message) : String(e);
+    return new WorkerCrashedError(`the worker running ${what} died: ${detail}`);
+  }
+  const m = exitNotice.exec(e.message);
+  if (m !== null) {
+    const code = Number(m[1]);
+    const reason = m[2] !== undefined ? ` after an uncaught ${m[2].replace(/\\(.)/g, "$1")}` : "";
+    return new WorkerCrashedError(`the worker running ${what} exited with code ${code}${reason}`, code);
+  }
+  if (e.message === "Worker exited unexpectedly") {
+    return new WorkerCrashedError(`the worker process running ${what} exited unexpectedly`, undefined, { cause: e });
+  }
+  if (e.message.startsWith("Unexpected message on Worker")) {
+    // Not the runtime's notice: the task posted on parentPort, and tinypool stopped its worker.
+    return new Error(
+      `the worker running ${what} posted a message on parentPort, which a pool does not read: a task ` +
+        `answers by returning its result. The worker was stopped. (${e.message.slice(0, 200)})`,
+      { cause: e },
+    );
+  }
+  if (e.name === "AbortError" || e.name === "DataCloneError" || e.message === "Terminating worker thread") return e;
+  // An uncaught error in a worker thread arrives as the error itself.
+  return new WorkerCrashedError(
+    `the worker running ${what} died of an uncaught ${e.name}: ${e.message}`,
+    undefined,
+    { cause: e },
+  );
+}
+
+/**
+ * Tinypool's options for `limits`: a thread takes them as they are; a child process takes
+ * its heap limit as `--max-old-space-size` (after the host's own flags, which it inherits).
+ */
+function limitOptions(
+  process_: boolean,
+  limits: Readonly<ResourceLimits> | null,
+): { resourceLimits?: ResourceLimits; execArgv?: string[] } {
+  if (limits === null) return {};
+  if (!process_) return { resourceLimits: { ...limits } };
+  const old = limits.maxOldGenerationSizeMb;
+  return old === undefined ? {} : { execArgv: [...process.execArgv, `--max-old-space-size=${old}`] };
+}
+
+/**
+ * The WorkerCrashedError of a worker that ran out of memory under `limits`: a thread says so
+ * itself (ERR_WORKER_OUT_OF_MEMORY); a child process only dies (tinypool does not tell how),
+ * so with a heap limit its error says what it may have met. Else undefined.
+ */
+function outOfMemory(
+  e: unknown,
+  process_: boolean,
+  limits: Readonly<ResourceLimits> | null,
+  what: string,
+): WorkerCrashedError | undefined {
+  if (!(e instanceof Error)) return undefined;
+  if ((e as { code?: unknown }).code === "ERR_WORKER_OUT_OF_MEMORY") {
+    return new WorkerCrashedError(`the worker running ${what} ran out of memory (${describeHeapLimits(limits)}) and was stopped`, undefined, {
+      cause: e,
+    });
+  }
+  if (process_ && limits?.maxOldGenerationSizeMb !== undefined && e.message === "Worker exited unexpectedly") {
+    return new WorkerCrashedError(
+      `the worker process running ${what} exited unexpectedly (it may have run out of memory: ${describeHeapLimits(limits)})`,
+      undefined,
+      { cause: e },
+    );
+  }
+  return undefined;
+}
+
+/** @internal */
+export class TinypoolBackend implements PoolBackend {
+  /** Tinypool's pool, once the tinypool package has loaded (see `_loading`). */
+  private _pool: Tinypool | null = null;
+  /** Loads tinypool (once per process) and makes `_pool`; calls made meanwhile wait for it. */
+  private readonly _loading: Promise<void>;
+  private readonly _process: boolean;
+  /** Deno's child processes carry JSON only: requests travel V8-encoded inside a string. */
+  private readonly _encode: boolean;
+
+  /** The pool's task module, which its worker threads know from `workerData`. */
+  private readonly _module: string | null;
+  /** Tells the runtime's exit notice from a look-alike a task posts (see WorkerExitNotice). */
+  private readonly _exitToken = randomUUID();
+  private readonly _exitNotice = exitNoticePattern(this._exitToken);
+  private readonly _limits: Readonly<ResourceLimits> | null;
+  private readonly _queue = new OwnQueue(this);
+  private _destroyed = false;
+  /** Every worker tinypool started, until it has exited (tinypool forgets those it stops). */
+  private readonly _seen = new WeakSet<TinypoolWorker>();
+  /** The exit of each worker tinypool started that has not exited yet. */
+  private readonly _exits = new Map<TinypoolWorker, Promise<void>>();
+
+  constructor(options: ResolvedPoolOptions, module: string | null) {
+    this._process = options.kind === "process";
+    this._encode = this._process && isDeno;
+    this._module = module;
+    this._limits = options.resourceLimits;
+    const make = (TinypoolClass: TinypoolModule["default"]): void => {
+      const pool = new TinypoolClass({
+        filename: workerEntryUrl(),
+        runtime: this._process ? "child_process" : "worker_threads",
+        minThreads: options.minWorkers,
+        maxThreads: options.maxWorkers,
+        idleTimeout: options.idleTimeoutMs,
+        maxQueue: Infinity,
+        // Tinypool's Atomics fast path hangs under Deno.
+        useAtomics: !isDeno,
+        taskQueue: this._queue,
+        ...(this._process && !isDeno ? { serialization: "advanced" as const } : {}),
+        // Threads speak the short wire (see ShortCall); processes get no workerData from tinypool.
+        ...(this._process ? {} : { workerData: { loopworkModule: module, loopworkExitToken: this._exitToken } }),
+        ...limitOptions(this._process, options.resourceLimits),
+      });
+      this._pool = pool;
+      // A worker that dies with no call running is replaced; there is nobody to tell.
+      // (It may have been started after a call it crashed, or to keep minWorkers.)
+      pool.on("error", () => this._watchWorkers());
+      this._watchWorkers();
+    };
+    // Once tinypool has loaded, a new pool is made at once; the first pool waits for it.
+    this._loading = loadedTinypool !== undefined
+      ? Promise.resolve(make(loadedTinypool))
+      : loadTinypool().then((m) => make((loadedTinypool = m.default)));
+    // A failed load fails each call (see `_afterLoading`), never as an unhandled rejection.
+    this._loading.catch(() => {});
+  }
+
+  call(req: CallRequest, transfer: readonly TransferListItem[], abort: AbortHook): Promise<unknown> {
+    if (this._pool === null) return this._afterLoading(req, transfer, abort);
+    let message: CallRequest | ShortCall = req;
+    if (!this._process) {
+      if (req.op === "call" && req.module === this._module) {
+        message = req.args.length === 0 ? req.task : [req.task, ...req.args];
+      }
+    } else if (this._encode) {
+      try {
+        message = { op: "encoded", data: encodeValue(req) };
+      } catch (e) {
+        // V8's serialiser says "could not be cloned" with a plain Error: name it as postMessage does.
+        const clone = new Error(e instanceof Error ? e.message : String(e), { cause: e });
+        clone.name = "DataCloneError";
+        return Promise.reject(clone);
+      }
+    }
+    // Child processes copy everything; only threads can move buffers.
+    const transferList = this._process || transfer.length === 0 ? undefined : (transfer as TransferListItem[]);
+    const run = new Run(this, message, transferList);
+    abort.once("abort", run.stop);
+    const pending = this._run(run);
+    // A worker has it (the usual case): tinypool's promise is the answer.
+    if (run.queued === null && !run.parked) return pending;
+    // It waits for a worker: it may be taken back and handed over again (see _stop).
+    return new Promise((resolve, reject) => {
+      run.resolve = resolve;
+      run.reject = reject;
+      this._follow(run, pending, 0);
+    });
+  }
+
+  /** A call made while tinypool loads: it goes once the pool exists, unless aborted meanwhile. */
+  private async _afterLoading(req: CallRequest, transfer: readonly TransferListItem[], abort: AbortHook): Promise<unknown> {
+    let aborted = false;
+    const onAbort = (): void => {
+      aborted = true;
+    };
+    abort.once("abort", onAbort);
+    try {
+      await this._loading;
+    } finally {
+      abort.off("abort", onAbort);
+    }
+    if (aborted) throw abortError();
+    if (this._destroyed) throw new Error("the pool's workers have been stopped");
+    return this.call(req, transfer, abort);
+  }
+
+  /** Hands `run` to tinypool; a worker takes it, or it waits in the queue. */
+  private _run(run: Run): Promise<unknown> {
+    this._queue.current = run;
+    let pending: Promise<unknown>;
+    try {
+      pending = this._pool!.run(run.message, run.options) as Promise<unknown>;
+    } finally {
+      this._queue.current = null;
+    }
+    // Tinypool starts a worker only for a call it queues: watch the new one's exit.
+    if (run.queued !== null || run.parked) this._watchWorkers();
+    return pending;
+  }
+
+  /** Settles `run`'s promise with attempt `attempt`, unless the call was taken back meanwhile. */
+  private _follow(run: Run, pending: Promise<unknown>, attempt: number): void {
+    pending.then(
+      (raw) => {
+        if (run.attempt === attempt) run.resolve!(raw);
+      },
+      (e: unknown) => {
+        if (run.attempt === attempt) run.reject!(e);
+      },
+    );
+  }
+
+  /** Stopped workers that can still answer (each makes tinypool hand out its queue). */
+  private _stopping = 0;
+  /** Calls the backend holds meanwhile, oldest first. */
+  private readonly _parked: Run[] = [];
+
+  /** @internal Is a stopped worker still able to answer? Then no call may wait in tinypool's queue. */
+  _unsafe(): boolean {
+    return this._stopping > 0;
+  }
+
+  /** @internal Takes `run` back from tinypool's queue (it never reached a worker); it waits here. */
+  _park(run: Run): void {
+    const task = run.queued!;
+    run.queued = null;
+    run.parked = true;
+    run.attempt++;
+    run.listener = null;
+    this._parked.push(run);
+    // Tinypool forgets it (its promise rejects, which the attempt count ignores).
+    task.cancel();
+  }
+
+  /**
+   * @internal The pool stops `run` (a cancel, a timeout, destroy). A waiting call just leaves.
+   * A running call's worker is stopped by tinypool; until tinypool lets go of the call (its
+   * late answer arrived, or the worker has exited), that worker could still tell tinypool it
+   * is free and be handed a waiting call, which would then die with it. So the waiting calls
+   * leave tinypool's queue, and wait here until then.
+   */
+  _stop(run: Run): void {
+    if (run.parked) {
+      run.parked = false;
+      run.attempt++;
+      const i = this._parked.indexOf(run);
+      if (i >= 0) this._parked.splice(i, 1);
+      run.reject?.(abortError());
+      return;
+    }
+    const listener = run.listener;
+    if (listener === null) return;
+    if (run.queued === null) {
+      run.stopping = true;
+      this._holdWaiting();
+    }
+    listener();
+    // Tinypool may start a worker to keep minWorkers.
+    this._watchWorkers();
+  }
+
+  /** One more worker that can still answer: the waiting calls leave tinypool's queue (see `_stop`). */
+  private _holdWaiting(): void {
+    this._stopping++;
+    for (const waiting of this._queue.drain()) this._park(waiting);
+  }
+
+  /** @internal A stopped worker can answer no more: once none can, the held calls go to tinypool. */
+  _stopped(): void {
+    if (--this._stopping > 0 || this._destroyed) return;
+    for (const run of this._parked.splice(0)) {
+      run.parked = false;
+      const attempt = run.attempt;
+      this._follow(run, this._run(run), attempt);
+    }
+  }
+
+  result(raw: unknown, req: CallRequest): unknown {
+    if (!this._process) {
+      // A thread answers with the bare result (and fails by throwing: see `failure`), or a
+      // large one encoded (see `encodeLarge`).
+      if (raw !== null && typeof raw === "object" && (raw as Partial<EncodedAnswer>).loopworkEncoded === this._exitToken) {
+        return decodeLarge(raw as EncodedAnswer, describeRequest(req));
+      }
+      return raw;
+    }
+    if (this._encode) return unwrapResponse(decodeValue((raw as { op: "encoded"; data: string }).data) as CallResponse);
+    return unwrapResponse(raw as CallResponse, describeRequest(req));
+  }
+
+  failure(error: unknown, req: CallRequest): unknown {
+    if (isThreadFailure(error)) return deserializeError(error.loopworkError);
+    // A worker died, or tinypool dropped it (a message it did not expect): until it has
+    // exited, a late answer from it would still make tinypool hand it a waiting call, as
+    // with a stopped worker (see `_stop`).
+    this._holdWhileDying();
+    // Tinypool may have started another to keep minWorkers.
+    this._watchWorkers();
+    const limits = outOfMemory(error, this._process, this._limits, describeRequest(req));
+    if (limits !== undefined) return limits;
+    return crashError(error, describeRequest(req), this._exitNotice);
+  }
+
+  workers(): number {
+    return this._pool?.threads.length ?? 0;
+  }
+
+  /** Stops every worker; resolves once each one tinypool ever started has exited. */
+  async destroy(): Promise<void> {
+    this._destroyed = true;
+    this._watchWorkers();
+    for (const run of this._parked.splice(0)) {
+      run.parked = false;
+      run.attempt++;
+      run.reject!(new Error("the pool's workers have been stopped"));
+    }
+    await this._loading.catch(() => {});
+    await this._pool?.destroy();
+    // Tinypool waits for the workers it still had, not for those it stopped before.
+    await Promise.all(this._exits.values());
+  }
+
+  /**
+   * Workers tinypool has let go of but that have not exited can still answer: the waiting
+   * calls leave tinypool's queue until every such worker has exited.
+   */
+  private _holdWhileDying(): void {
+    const live = new Set(this._pool?.threads);
+    const dying: Promise<void>[] = [];
+    for (const [worker, exited] of this._exits) if (!live.has(worker)) dying.push(exited);
+    if (dying.length === 0) return;
+    this._holdWaiting();
+    void Promise.all(dying).then(() => this._stopped());
+  }
+
+  /** Watches the exit of each worker not seen yet. */
+  private _watchWorkers(): void {
+    for (const worker of this._pool?.threads ?? []) {
+      if (this._seen.has(worker)) continue;
+      this._seen.add(worker);
+      const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+      this._exits.set(worker, exited);
+      void exited.then(() => this._exits.delete(worker));
+    }
+  }
+}

@@ -1,0 +1,485 @@
+/**
+ * The worker-side runtime of a WorkerPool: tinypool loads this module in every worker
+ * (thread or child process) and calls its default export once per request; a thread of
+ * the own thread backend (src/pool/backends/thread.ts, used under Deno) gets its requests
+ * on a private port (from its `workerData`) and answers there, one at a time. It imports the
+ * user's task module lazily (registering tsx first for a `.ts` module on Node), calls the
+ * named task — only an own exported function of that module — and answers with a
+ * `CallResponse`. It never throws: a failure is an answer, so names and messages of errors
+ * survive the trip (structured clone would keep only the standard ones).
+ * @module
+ */
+import { isMainThread, type MessagePort, parentPort, type TransferListItem, workerData } from "node:worker_threads";
+import { fileURLToPath } from "node:url";
+import {
+  type CallRequest,
+  type CallResponse,
+  collectTransfers,
+  decodeValue,
+  decodeEncoded,
+  describeRequest,
+  describeThrown,
+  type EncodedAnswer,
+  encodeLarge,
+  encodeValue,
+  findUnsendable,
+  NO_TRANSFERS,
+  NOT_SEALED,
+  type OutOfMemoryNotice,
+  serializeError,
+  type ShortCall,
+  threadAnswer,
+  type ThreadFailure,
+  transferListOf,
+  unseal,
+  type WorkerExitNotice,
+} from "../protocol.ts";
+import { isDeno, loadTinypool } from "../packages.ts";
+
+type TaskFunction = (...args: unknown[]) => unknown;
+type Namespace = Record<string, unknown>;
+
+const modules = new Map<string, Promise<Namespace>>();
+const functions = new Map<string, TaskFunction>();
+let tsxReady: Promise<void> | null = null;
+
+/** Loaded by tinypool in a worker (thread or process), not imported by the inline backend. */
+const inTinypoolWorker =
+  (process as { __tinypool_state__?: { isTinypoolWorker?: boolean } }).__tinypool_state__?.isTinypoolWorker === true;
+const inTinypoolThread = inTinypoolWorker && !isMainThread && parentPort !== null;
+/**
+ * tinypool's mark for a result that moves buffers, from the very tinypool instance whose
+ * worker entry loaded this module; only tinypool's workers load it (the own threads and
+ * the inline backend never do), so importing loopwork loads no npm package.
+ */
+const markMovable: ((value: object) => void) | undefined = inTinypoolWorker
+  ? (await loadTinypool()).markMovable
+  : undefined;
+/** tinypool's keys of a movable result (`Symbol.for`, the same in every realm). */
+const kTransferable = Symbol.for("Tinypool.transferable");
+const kValue = Symbol.for("Tinypool.valueOf");
+/** Started by loopwork's own thread backend (src/pool/backends/thread.ts). */
+const inOwnThread = !inTinypoolWorker && !isMainThread && parentPort !== null &&
+  (workerData as { loopworkThread?: unknown } | null)?.loopworkThread === true;
+
+/**
+ * A task that posts on `parentPort` fails at once, in its own code: nothing reads that port
+ * (a pool's calls travel on their own channel), and a message there would otherwise arrive
+ * later, when the worker may be running another call, and be blamed on that one. The
+ * runtime's own posts (tinypool's ready message, the exit notice) go through `postOnParent`.
+ */
+const postOnParent = !isMainThread && parentPort !== null ? parentPort.postMessage.bind(parentPort) : undefined;
+let parentPortClosed = isMainThread || parentPort === null || !(inTinypoolThread || inOwnThread);
+function closeParentPort(): void {
+  parentPortClosed = true;
+  parentPort!.postMessage = function postMessage(): never {
+    throw new Error(
+      "a task posted a message on parentPort, which a pool does not read: a task answers by returning its result",
+    );
+  };
+}
+// Tinypool posts its ready message on parentPort after this module loads: close it at the first call.
+if (inOwnThread) closeParentPort();
+/** The pool's secret (see WorkerExitNotice and EncodedAnswer), read before any task runs. */
+const exitToken = inTinypoolThread
+  ? String(
+    (process as { __tinypool_state__?: { workerData?: { loopworkExitToken?: unknown } } }).__tinypool_state__
+      ?.workerData?.loopworkExitToken,
+  )
+  : "";
+
+if (inTinypoolThread) {
+  // `process.exit()` in a worker thread ends the thread without an "error" event, and
+  // tinypool would wait forever for the answer. Any unexpected message on the parent port
+  // makes tinypool treat the worker as failed: it rejects the running call and replaces it.
+  const token = exitToken;
+  let reason: string | undefined;
+  process.on("uncaughtExceptionMonitor", (e: unknown) => {
+    const s = serializeError(e);
+    reason = `${s.name}: ${s.message}`.slice(0, 300);
+  });
+  process.on("exit", (code) => {
+    const notice: WorkerExitNotice = { loopworkWorkerExit: code, token };
+    if (reason !== undefined) notice.reason = reason;
+    postOnParent!(notice);
+  });
+}
+
+function displayPath(url: string): string {
+  try {
+    return url.startsWith("file:") ? fileURLToPath(url) : url;
+  } catch {
+    return url;
+  }
+}
+
+/** Registers tsx once, so Node can import a TypeScript task module. */
+function ensureTsx(url: string): Promise<void> {
+  // The inline backend runs in the host's own thread: the host decides how it loads .ts.
+  if (isDeno || !inTinypoolWorker || !/\.[mc]?tsx?$/.test(url)) return Promise.resolve();
+  if ((globalThis as { __loopworkTsx?: boolean }).__loopworkTsx === true) return Promise.resolve();
+  return (tsxReady ??= import("tsx/esm/api").then(
+    (api: { register: () => unknown }) => {
+      api.register();
+      (globalThis as { __loopworkTsx?: boolean }).__loopworkTsx = true;
+    },
+    (e: unknown) => {
+      tsxReady = null;
+      throw new Error(
+        `the task module ${displayPath(url)} is TypeScript: on Node, install tsx (npm install tsx) ` +
+          "so workers can import it, or point the pool at compiled JavaScript",
+        { cause: e },
+      );
+    },
+  ));
+}
+
+function loadModule(url: string): Promise<Namespace> {
+  let p = modules.get(url);
+  if (p === undefined) {
+    p = ensureTsx(url)
+      .then(() => import(url) as Promise<Namespace>)
+      .catch((e: unknown) => {
+        modules.delete(url);
+        const reason = e instanceof Error ? e.message : String(e);
+        throw new Error(`cannot load the task module ${displayPath(url)}: ${reason}`, { cause: e });
+      });
+    modules.set(url, p);
+  }
+  return p;
+}
+
+/** Task functions already looked up, by module URL then name: the hot path needs no await. */
+const resolved = new Map<string, Map<string, TaskFunction>>();
+
+async function taskOf(url: string, name: string): Promise<TaskFunction> {
+  const known = resolved.get(url)?.get(name);
+  if (known !== undefined) return known;
+  const ns = await loadModule(url);
+  const fn = Object.hasOwn(ns, name) ? ns[name] : undefined;
+  if (typeof fn !== "function") {
+    const exported = Object.keys(ns).filter((k) => typeof ns[k] === "function");
+    throw new TypeError(
+      `unknown task ${JSON.stringify(name)}: it is not an exported function of ${displayPath(url)} ` +
+        `(its exported functions: ${exported.length > 0 ? exported.join(", ") : "none"})`,
+    );
+  }
+  let byName = resolved.get(url);
+  if (byName === undefined) resolved.set(url, (byName = new Map()));
+  byName.set(name, fn as TaskFunction);
+  return fn as TaskFunction;
+}
+
+function isThenable(x: unknown): x is PromiseLike<unknown> {
+  return x !== null && (typeof x === "object" || typeof x === "function") && typeof (x as PromiseLike<unknown>).then === "function";
+}
+
+function keepName<T>(target: T): T {
+  return target;
+}
+
+function functionOf(source: string): TaskFunction {
+  let fn = functions.get(source);
+  if (fn === undefined) {
+    // toThread(): the function must be self-contained; it is rebuilt from its source here.
+    // `__name` is the helper esbuild (tsx) inserts to keep function names; give it one.
+    fn = new Function("__name", `"use strict"; return (${source});`)(keepName) as TaskFunction;
+    if (typeof fn !== "function") throw new TypeError("toThread(): the source did not evaluate to a function");
+    if (functions.size > 256) functions.clear();
+    functions.set(source, fn);
+  }
+  return fn;
+}
+
+/**
+ * Is a task's function running synchronously? Under Deno, a worker thread that reaches its
+ * `resourceLimits` heap limit has the running JavaScript stopped and then carries on, with
+ * its message port deaf and no "error" or "exit" event for the host: a timer that finds this
+ * flag still set knows that the call it belongs to was stopped that way (see `watchMemory`).
+ */
+let inSync = false;
+
+function sync(fn: TaskFunction, args: unknown[]): unknown {
+  inSync = true;
+  try {
+    return fn(...args);
+  } finally {
+    inSync = false;
+  }
+}
+
+async function perform(req: CallRequest): Promise<unknown> {
+  switch (req.op) {
+    case "call": {
+      const fn = await taskOf(req.module, req.task);
+      return await sync(fn, req.args);
+    }
+    case "batch": {
+      const fn = await taskOf(req.module, req.task);
+      const out = new Array<unknown>(req.items.length);
+      for (let i = 0; i < req.items.length; i++) {
+        const v = sync(fn, [req.items[i]]);
+        out[i] = isThenable(v) ? await v : v;
+      }
+      return out;
+    }
+    case "function":
+      return await sync(functionOf(req.source), req.args);
+    default:
+      throw new TypeError(`unknown request ${JSON.stringify((req as { op?: unknown }).op)}`);
+  }
+}
+
+/** The pool's task module, as a worker thread learns it from its `workerData`. */
+const threadModule: string | undefined = inTinypoolThread
+  ? ((process as { __tinypool_state__?: { workerData?: { loopworkModule?: unknown } } }).__tinypool_state__
+    ?.workerData?.loopworkModule as string | undefined) ?? undefined
+  : inOwnThread
+  ? ((workerData as { loopworkModule?: string | null }).loopworkModule ?? undefined)
+  : undefined;
+
+/**
+ * Answers one request; results marked with `transfer()` are moved, not copied. A call of a
+ * task already looked up, returning a plain value, is answered synchronously. A worker
+ * thread also takes the short form of a call (`ShortCall`), and answers every request
+ * with the bare result, or fails it by throwing a `ThreadFailure`.
+ */
+export default function handle(req: CallRequest | ShortCall): unknown {
+  if (!parentPortClosed) closeParentPort();
+  if (typeof req === "string" || Array.isArray(req)) {
+    if (threadModule === undefined) throw new TypeError("a short call reached a worker that has no task module");
+    const task = typeof req === "string" ? req : (req[0] as string);
+    const args = typeof req === "string" ? [] : req.slice(1);
+    return handleCall({ op: "call", module: threadModule, task, args });
+  }
+  if (req.op === "encoded" && req.large !== undefined) {
+    const inner = unpack(req);
+    if (!("op" in inner)) return reply(req, inner);
+    req = inner;
+  }
+  return req.op === "call" ? handleCall(req) : handleAsync(req);
+}
+
+/** A request the host encoded itself, its arguments being larger than its check of them. */
+type LargeRequest = CallRequest & { op: "encoded"; large: object };
+
+/**
+ * The request inside `req` (see `encodeLarge`), or the failure of reading it: a value nested
+ * too deeply for this worker's stack fails its call, not the worker (whose port would report
+ * it nowhere: the call would hang, or tinypool's worker die).
+ */
+function unpack(req: LargeRequest): CallRequest | CallResponse {
+  try {
+    return decodeEncoded(req.large) as CallRequest;
+  } catch (e) {
+    const why = e instanceof RangeError ? " (nested too deeply for the worker's stack?)" : "";
+    const error = new TypeError(`the arguments of ${req.what} could not be read by the worker: ${describeThrown(e)}${why}`);
+    return { ok: false, error: serializeError(error) };
+  }
+}
+
+function handleCall(req: CallRequest & { op: "call" }): unknown {
+  const fn = resolved.get(req.module)?.get(req.task);
+  if (fn === undefined) return handleAsync(req);
+  let value: unknown;
+  try {
+    value = sync(fn, req.args);
+  } catch (e) {
+    return reply(req, { ok: false, error: serializeError(e) });
+  }
+  if (!isThenable(value)) return reply(req, { ok: true, value });
+  return Promise.resolve(value).then(
+    (v) => reply(req, { ok: true, value: v }),
+    (e: unknown) => reply(req, { ok: false, error: serializeError(e) }),
+  );
+}
+
+async function handleAsync(req: CallRequest): Promise<unknown> {
+  if (req.op === "encoded") {
+    // A JSON-only channel (child processes under Deno): V8 serialisation inside a string.
+    const inner = decodeValue(req.data!) as CallRequest;
+    const response = checkResult(inner, await answer(inner));
+    try {
+      return { op: "encoded", data: encodeValue(response) };
+    } catch (e) {
+      // Past what checkResult walked: it fails its call, not the worker.
+      const what = whoseResult(inner);
+      const error = serializeError(new TypeError(`the result of ${what} cannot be sent back from the worker: ${safeMessage(e)}`));
+      return { op: "encoded", data: encodeValue({ ok: false, error } satisfies CallResponse) };
+    }
+  }
+  return reply(req, await answer(req));
+}
+
+/** @internal Answers a request on the calling thread (the inline backend uses this). */
+export async function answer(req: CallRequest): Promise<CallResponse> {
+  if (req.op === "encoded" && req.large !== undefined) {
+    const inner = unpack(req);
+    if (!("op" in inner)) return inner;
+    req = inner;
+  }
+  try {
+    return { ok: true, value: await perform(req) };
+  } catch (e) {
+    return { ok: false, error: serializeError(e) };
+  }
+}
+
+/** How many values of a result are checked before it is sent back. */
+const RESULT_WALK_BUDGET = 100_000;
+
+/**
+ * Whether the last `checkResult` ran out of budget: the result is larger than what was
+ * checked, and a tinypool worker encodes it itself (see `encodeLarge`).
+ */
+let checkedPartly = false;
+
+/**
+ * `response`, encoded by the worker when its check was partial (see `encodeLarge`), or a
+ * failure saying why it cannot be sent; `undefined` when it goes as it is.
+ */
+function encodedResponse(
+  req: CallRequest,
+  response: CallResponse,
+  transfer: readonly TransferListItem[],
+): CallResponse | undefined {
+  if (!checkedPartly || !response.ok || response.encoded !== undefined) return undefined;
+  try {
+    // Only a thread moves buffers or shares memory; a child process copies.
+    const thread = inTinypoolThread;
+    const encoded = encodeLarge(response.value, thread ? transfer : NO_TRANSFERS, thread);
+    return encoded === undefined ? undefined : { ok: true, encoded };
+  } catch (e) {
+    const what = whoseResult(req);
+    return {
+      ok: false,
+      error: serializeError(new TypeError(`the result of ${what} cannot be sent back from the worker: ${safeMessage(e)}`)),
+    };
+  }
+}
+
+function safeMessage(e: unknown): string {
+  const s = serializeError(e);
+  return `${s.name}: ${s.message}`;
+}
+
+/** Names what produced the result of `req`, for the error when it cannot be sent back. */
+function whoseResult(req: CallRequest): string {
+  return req.op === "function" ? "the toThread() function" : describeRequest(req);
+}
+
+/** @internal Turns a result that could not be sent back into a clear failure. */
+export function checkResult(req: CallRequest, response: CallResponse): CallResponse {
+  checkedPartly = false;
+  if (!response.ok) return response;
+  const v = response.value;
+  if (v !== null && (typeof v === "object" || typeof v === "function" || typeof v === "symbol")) {
+    // A failed send would kill the worker (or, too deep, the host that receives it): the
+    // result is walked first (at most RESULT_WALK_BUDGET values of it).
+    const budget = { left: RESULT_WALK_BUDGET };
+    const bad = findUnsendable(v, budget, "the result itself");
+    checkedPartly = budget.left < 0;
+    if (bad !== undefined) {
+      const what = whoseResult(req);
+      return {
+        ok: false,
+        error: serializeError(new TypeError(`the result of ${what} cannot be sent back from the worker: ${bad}`)),
+      };
+    }
+  }
+  return response;
+}
+
+/**
+ * What the worker sends back for `checked`: the response (a process), or the bare result
+ * (a thread), moving what `transfer()` marked. A thread fails by throwing a ThreadFailure.
+ */
+function reply(req: CallRequest, checked: CallResponse): unknown {
+  let response = checkResult(req, checked);
+  if (inOwnThread) {
+    // A failed send is caught there, a failed receipt is the host's "messageerror".
+    send(req, response);
+    return undefined;
+  }
+  const v = response.ok ? response.value : undefined;
+  const list = v === null || typeof v !== "object" ? NO_TRANSFERS : collectTransfers(req.op === "batch" && Array.isArray(v) ? v : [v]);
+  // A large result is encoded here (what transfer() marked moves beside it).
+  response = encodedResponse(req, response, list) ?? response;
+  if (!response.ok) {
+    if (inTinypoolThread) throw { loopworkError: response.error } satisfies ThreadFailure;
+    return response;
+  }
+  if (response.encoded !== undefined) {
+    if (!inTinypoolThread) return response; // a child process copies it anyway
+    const payload: EncodedAnswer = { loopworkEncoded: exitToken, ...response.encoded };
+    const movable = { [kTransferable]: transferListOf(response.encoded), [kValue]: payload };
+    markMovable!(movable);
+    return movable;
+  }
+  const payload = inTinypoolThread ? response.value : response;
+  if (list.length === 0) return payload;
+  const movable = { [kTransferable]: list, [kValue]: payload };
+  markMovable!(movable);
+  return movable;
+}
+
+/** The own thread backend's private channel to this worker (see thread-backend.ts). */
+const ownPort: MessagePort | undefined = inOwnThread
+  ? (workerData as { loopworkPort: MessagePort }).loopworkPort
+  : undefined;
+
+/** Sends the answer to `req` to the own thread backend (see `threadAnswer`). */
+function send(req: CallRequest, response: CallResponse): void {
+  const port = ownPort!;
+  if (!response.ok) {
+    port.postMessage({ loopworkError: response.error } satisfies ThreadFailure);
+    return;
+  }
+  const v = response.value;
+  const list = v === null || typeof v !== "object" ? NO_TRANSFERS : collectTransfers(req.op === "batch" && Array.isArray(v) ? v : [v]);
+  try {
+    port.postMessage(threadAnswer(v, list), list as TransferListItem[]);
+  } catch (e) {
+    const what = whoseResult(req);
+    const reason = e instanceof Error ? e.message : String(e);
+    const error = new TypeError(`the result of ${what} cannot be sent back from the worker: ${reason}`, { cause: e });
+    port.postMessage({ loopworkError: serializeError(error) } satisfies ThreadFailure);
+  }
+}
+
+/**
+ * A worker thread of the own backend with `resourceLimits` (see `inSync`): when a task ran
+ * out of memory in its synchronous part, it tells the backend and ends, so that its call
+ * fails and it is replaced. (Out of memory after an `await` of the task leaves no trace:
+ * that call ends only by `taskTimeoutMs` or a cancel.)
+ */
+function watchMemory(port: MessagePort): void {
+  const timer = setInterval(() => {
+    if (!inSync) return;
+    clearInterval(timer);
+    port.postMessage({ loopworkOutOfMemory: true } satisfies OutOfMemoryNotice);
+    process.exit(1);
+  }, 100);
+  timer.unref();
+}
+
+if (ownPort !== undefined) {
+  if ((workerData as { loopworkWatchMemory?: unknown }).loopworkWatchMemory === true) watchMemory(ownPort);
+  // One request at a time: the backend sends the next one only after this one's answer.
+  const port = ownPort;
+  const fail = (e: unknown) => port.postMessage({ loopworkError: serializeError(e) } satisfies ThreadFailure);
+  // A request this thread cannot read (see `unpack`, which catches that for large ones) would
+  // otherwise be reported nowhere, and its call would wait forever: it fails.
+  port.on("messageerror", (e: unknown) => {
+    fail(new TypeError(`a request could not be read by the worker: ${describeThrown(e)}`));
+  });
+  port.on("message", (raw: unknown) => {
+    try {
+      const req = unseal(raw);
+      const out = handle((req === NOT_SEALED ? raw : req) as CallRequest | ShortCall);
+      if (isThenable(out)) out.then(undefined, fail);
+    } catch (e) {
+      fail(e);
+    }
+  });
+}

@@ -1,0 +1,104 @@
+/**
+ * `abortable`: @std/async's abortable, for promises, loopwork futures and async iterables.
+ * @module
+ */
+import { checkOptions } from "../core/options.ts";
+import { type Future, isFuture } from "../core/future.ts";
+import { checkSignal } from "./clock.ts";
+import { SignalFuture } from "./cancellable.ts";
+import { settleFrom } from "./deadline.ts";
+
+/**
+ * Makes waiting on `p` abortable: settles as `p` does, unless `signal` aborts first, in
+ * which case it rejects with `signal.reason` (or is cancelled, when the reason is a
+ * `CancelledError`, as a task's signal gives). `p` itself keeps running.
+ *
+ * For an async iterable, returns an async generator that yields its values until the
+ * signal aborts, then throws the reason and closes the source.
+ *
+ * @throws {TypeError} when `signal` is not an `AbortSignal` or `p` is neither kind
+ * @example
+ * ```ts
+ * import { abortable, delay } from "loopwork";
+ *
+ * const ac = new AbortController();
+ * const slow = new Promise<string>((resolve) => setTimeout(() => resolve("late"), 100));
+ * setTimeout(() => ac.abort(new Error("stop")), 10);
+ * try {
+ *   await abortable(slow, ac.signal);
+ * } catch (e) {
+ *   console.log((e as Error).message); // "stop"
+ * }
+ * await delay(100); // let `slow` finish
+ * ```
+ */
+export function abortable<T>(p: PromiseLike<T> | Future<T>, signal?: AbortSignal | AbortableOptions): Future<T>;
+export function abortable<T>(p: AsyncIterable<T>, signal?: AbortSignal | AbortableOptions): AsyncGenerator<T>;
+export function abortable<T>(
+  p: PromiseLike<T> | Future<T> | AsyncIterable<T>,
+  signal?: AbortSignal | AbortableOptions,
+): Future<T> | AsyncGenerator<T> {
+  if (!isAbortSignal(signal)) checkOptions("abortable()", signal, ["signal"]);
+  const s = isAbortSignal(signal)
+    ? signal
+    : checkSignal("abortable()", (signal as AbortableOptions | undefined)?.signal);
+  if (isFuture(p) || typeof (p as PromiseLike<T>)?.then === "function") {
+    const f = new SignalFuture<T>();
+    f._watch(s);
+    // Always follow `p`, even when the signal has aborted: its rejection is then handled.
+    settleFrom(f, p as PromiseLike<T> | Future<T>);
+    return f;
+  }
+  if (p !== null && typeof (p as AsyncIterable<T>)?.[Symbol.asyncIterator] === "function") {
+    return s === undefined ? passthrough(p as AsyncIterable<T>) : abortableIterable(p as AsyncIterable<T>, s);
+  }
+  throw new TypeError(`abortable(): expects a promise, a future or an async iterable, got ${typeof p}`);
+}
+
+/**
+ * Options of `abortable()`, as @std/async's (unstable) form `abortable(p, { signal })`.
+ *
+ * @example
+ * ```ts
+ * import { abortable, type AbortableOptions } from "loopwork";
+ *
+ * const options: AbortableOptions = { signal: AbortSignal.timeout(1_000) };
+ * console.log(await abortable(Promise.resolve(1), options)); // 1
+ * ```
+ */
+export interface AbortableOptions {
+  /** Aborting it stops the wait; without one, `abortable` only passes `p` through. */
+  signal?: AbortSignal | undefined;
+}
+
+function isAbortSignal(x: unknown): x is AbortSignal {
+  return typeof AbortSignal !== "undefined" && x instanceof AbortSignal;
+}
+
+async function* passthrough<T>(source: AsyncIterable<T>): AsyncGenerator<T, unknown, undefined> {
+  return yield* source;
+}
+
+async function* abortableIterable<T>(source: AsyncIterable<T>, signal: AbortSignal): AsyncGenerator<T> {
+  signal.throwIfAborted();
+  const it = source[Symbol.asyncIterator]();
+  let completed = false;
+  try {
+    for (;;) {
+      const f = new SignalFuture<IteratorResult<T>>();
+      f._watch(signal);
+      settleFrom(f, it.next());
+      const { done, value } = await f;
+      if (done) {
+        // As @std/async: the source's return value is the generator's.
+        completed = true;
+        const r = await it.return?.(value);
+        return r?.value;
+      }
+      yield value;
+    }
+  } finally {
+    // Close the source on abort or early exit (not awaited: it may be stuck in next()).
+    if (!completed) Promise.resolve(it.return?.()).then(undefined, () => {});
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * The `cluster` strategy of `loopwork compare --connection URL`: two local `loopwork worker`
+ * processes serve a fresh queue on the given Redis, and the workloads run on a `"bullmq"`
+ * pool, so the table shows what the trip through Redis costs against the thread pool.
+ * @module
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { checkRedis } from "../../cluster/wire.ts";
+import { WorkerPool } from "../../pool/worker-pool.ts";
+import { workloadModuleUrl, type Workloads } from "./builtin.ts";
+
+/** A running cluster: the pool and the worker processes behind it. */
+export interface ComparisonCluster {
+  pool: WorkerPool<Workloads>;
+  /** Closes the pool and stops the worker processes. */
+  stop(): Promise<void>;
+}
+
+/** The command that runs this package's CLI on this runtime (from source or from dist). */
+function cliCommand(): [string, string[]] {
+  const fromSource = import.meta.url.endsWith(".ts");
+  const cli = fileURLToPath(new URL(`../cli.${fromSource ? "ts" : "js"}`, import.meta.url));
+  const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
+  if (deno !== undefined) return [deno.execPath(), ["run", "-A", cli]];
+  return [process.execPath, fromSource ? ["--import", "tsx", cli] : [cli]];
+}
+
+function startWorker(connection: string, queue: string, threads: number): Promise<ChildProcess> {
+  const [cmd, pre] = cliCommand();
+  const module = workloadModuleUrl().href;
+  const child = spawn(
+    cmd,
+    [...pre, "worker", "--connection", connection, "--queue", queue, "--module", module, "--threads", String(threads)],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  return new Promise((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => fail(new Error(`loopwork worker did not start within 30 s:\n${out}`)), 30_000);
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      if (/loopwork worker: started/.test(out)) {
+        clearTimeout(timer);
+        child.off("exit", onExit);
+        child.stdout?.resume();
+        child.stderr?.resume();
+        resolve(child);
+      }
+    };
+    const onExit = (code: number | null) => fail(new Error(`loopwork worker exited with code ${code}:\n${out}`));
+    const fail = (e: Error) => {
+      clearTimeout(timer);
+      child.kill("SIGKILL");
+      reject(e);
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    child.once("exit", onExit);
+  });
+}
+
+function stopWorker(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once("close", () => resolve());
+    child.kill("SIGTERM");
+  });
+}
+
+/** How long `compare` waits for Redis before it gives up, ms. */
+const CONNECT_TIMEOUT_MS = 5_000;
+
+/**
+ * Starts two `loopwork worker` processes of `workers / 2` threads each (at least one) on a
+ * fresh queue, and a warmed-up `"bullmq"` pool that sends them the workload calls. Redis is
+ * pinged first: an unreachable one (or refused credentials) throws PoolConnectionError
+ * within 5 s, naming the server.
+ */
+export async function startCluster(connection: string, workers: number): Promise<ComparisonCluster> {
+  await checkRedis(connection, CONNECT_TIMEOUT_MS);
+  const queue = `loopwork-compare-${process.pid}-${Date.now()}`;
+  const threads = Math.max(1, Math.ceil(workers / 2));
+  const started = await Promise.allSettled([0, 1].map(() => startWorker(connection, queue, threads)));
+  const children = started.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  const failed = started.find((r) => r.status === "rejected");
+  if (failed !== undefined) {
+    await Promise.all(children.map(stopWorker));
+    throw (failed as PromiseRejectedResult).reason;
+  }
+  const pool = new WorkerPool<Workloads>(workloadModuleUrl(), {
+    kind: "bullmq",
+    connection,
+    queue,
+    connectTimeoutMs: CONNECT_TIMEOUT_MS,
+  });
+  try {
+    for (let round = 0; round < 3; round++) {
+      await Promise.all(Array.from({ length: threads * 2 }, () => pool.run("cpu", 4)));
+    }
+  } catch (e) {
+    await pool.destroy();
+    await Promise.all(children.map(stopWorker));
+    throw e;
+  }
+  return {
+    pool,
+    async stop() {
+      await pool.destroy();
+      await Promise.all(children.map(stopWorker));
+    },
+  };
+}

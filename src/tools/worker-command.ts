@@ -1,0 +1,171 @@
+/**
+ * `loopwork worker`: serve a `"bullmq"` pool's queue on this machine. It loads the task
+ * module and pings Redis before it prints its "started" line (a bad module exits 2, an
+ * unreachable Redis or refused credentials exit 1, each with the reason on stderr); it
+ * prints one line when it stops (queue, threads, host), and stops gracefully on SIGTERM or
+ * SIGINT: it finishes the jobs it holds within the grace period, then hands back the rest;
+ * a second signal hands them back at once (another worker retries them once their lock
+ * expires).
+ * @module
+ */
+import { availableParallelism } from "node:os";
+// A timer that can be unref'd on Deno too (its global setTimeout returns a number).
+import { setTimeout as nodeSetTimeout } from "node:timers";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import { ServeError, serveQueue } from "../cluster/serve.ts";
+
+/** The help text of `loopwork worker`. */
+export const WORKER_HELP: string = `usage: loopwork worker --connection URL --queue NAME --module FILE [--threads N] [--concurrency N]
+
+Serves the queue of a "bullmq" WorkerPool: pulls its jobs from Redis and runs them on a
+local thread pool. Only the module's own exported functions run, and only for jobs of a
+pool built on the same module (same file name and exported functions).
+
+options:
+  --connection URL         Redis, e.g. redis://:password@host:6379/0 (rediss:// for TLS)
+  --queue NAME             the pool's queue option
+  --module FILE            the task module (a path or a file: URL)
+  --threads N              local threads (default: cores, here ${availableParallelism()})
+  --concurrency N          jobs held at once (default: the threads); more overlaps Redis round
+                           trips with computation for tiny jobs, but holds jobs another machine
+                           could run
+  --connect-timeout-ms N   how long to wait for Redis at start (default 5000)
+  --grace-ms N             after SIGTERM/SIGINT, how long to finish the jobs it holds before
+                           handing them back (default 30000; keep it below the time your
+                           supervisor waits before SIGKILL); a second signal hands them back at once
+  --help                   this text
+
+exit codes: 0 stopped by a signal; 1 Redis cannot be reached or refused the credentials;
+2 bad options or a task module that cannot be loaded. The reason goes to stderr.
+`;
+
+function fail(message: string): number {
+  process.stderr.write(`loopwork worker: ${message}\n\n${WORKER_HELP}`);
+  return 2;
+}
+
+function positive(name: string, raw: string | undefined, fallback: number, max: number): number | string {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || !Number.isInteger(n) || n < 1 || n > max) {
+    return `--${name} must be an integer from 1 to ${max}, got ${JSON.stringify(raw)}`;
+  }
+  return n;
+}
+
+/**
+ * Runs `loopwork worker` with `args`; resolves with the exit code once it has stopped. It
+ * owns the process: once stopped (or failed to start), anything left holding the process
+ * open (a connection to a Redis that is gone) is ended after 2 s (0.2 s) by exiting with
+ * that code.
+ */
+export async function workerMain(args: string[]): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({
+      args,
+      options: {
+        connection: { type: "string" },
+        queue: { type: "string" },
+        module: { type: "string" },
+        threads: { type: "string" },
+        concurrency: { type: "string" },
+        "connect-timeout-ms": { type: "string" },
+        "grace-ms": { type: "string" },
+        help: { type: "boolean" },
+      },
+      strict: true,
+    }).values;
+  } catch (e) {
+    return fail((e as Error).message);
+  }
+  if (values.help === true) {
+    process.stdout.write(WORKER_HELP);
+    return 0;
+  }
+  const connection = values.connection as string | undefined;
+  const queue = values.queue as string | undefined;
+  const mod = values.module as string | undefined;
+  if (connection === undefined || !/^rediss?:\/\//.test(connection)) {
+    return fail(`--connection must be a redis:// or rediss:// URL, got ${JSON.stringify(connection ?? null)}`);
+  }
+  if (queue === undefined || queue === "" || queue.includes(":")) {
+    return fail(`--queue must be a name without ":", got ${JSON.stringify(queue ?? null)}`);
+  }
+  if (mod === undefined || mod === "") return fail("--module is required (the task module's path)");
+  const raw = values.threads as string | undefined;
+  const threads = raw === undefined ? availableParallelism() : Number(raw);
+  if (!/^\d+$/.test(raw ?? "1") || !Number.isInteger(threads) || threads < 1 || threads > 1024) {
+    return fail(`--threads must be an integer from 1 to 1024, got ${JSON.stringify(raw)}`);
+  }
+  const rawConcurrency = values.concurrency as string | undefined;
+  const concurrency = rawConcurrency === undefined ? threads : Number(rawConcurrency);
+  if (!/^\d+$/.test(rawConcurrency ?? "1") || !Number.isInteger(concurrency) || concurrency < 1 || concurrency > 10_000) {
+    return fail(`--concurrency must be an integer from 1 to 10000, got ${JSON.stringify(rawConcurrency)}`);
+  }
+  const connectTimeoutMs = positive("connect-timeout-ms", values["connect-timeout-ms"] as string | undefined, 5_000, 3_600_000);
+  if (typeof connectTimeoutMs === "string") return fail(connectTimeoutMs);
+  const graceMs = positive("grace-ms", values["grace-ms"] as string | undefined, 30_000, 86_400_000);
+  if (typeof graceMs === "string") return fail(graceMs);
+  const moduleUrl = mod.startsWith("file:") ? mod : pathToFileURL(resolve(mod)).href;
+
+  const log = (line: string) => process.stderr.write(`loopwork worker: ${line}\n`);
+  let server;
+  try {
+    server = await serveQueue({ connection, queue, module: moduleUrl, threads, concurrency, connectTimeoutMs, log });
+  } catch (e) {
+    if (!(e instanceof ServeError)) throw e;
+    log(e.message);
+    exitSoon(e.exitCode, 200);
+    return e.exitCode;
+  }
+  const line = `queue ${JSON.stringify(queue)}, ${threads} threads` +
+    `${concurrency !== threads ? ` (${concurrency} jobs at once)` : ""}, host ${server.host}, pid ${process.pid}`;
+  let signals = 0;
+  const stopped = new Promise<void>((done) => {
+    let grace: ReturnType<typeof setTimeout> | undefined;
+    const finish = () => {
+      clearTimeout(grace);
+      process.off("SIGTERM", onSignal);
+      process.off("SIGINT", onSignal);
+      done();
+    };
+    const stop = (force: boolean) => server.close(force).then(finish, finish);
+    const onSignal = (signal: string) => {
+      signals++;
+      if (signals === 1) {
+        process.stdout.write(
+          `loopwork worker: ${signal}: finishing the ${server.running()} jobs it holds within ${graceMs} ms ` +
+            `(again to hand them back at once)\n`,
+        );
+        grace = setTimeout(() => {
+          process.stdout.write(`loopwork worker: the grace period is over: handing back the jobs it holds\n`);
+          stop(true);
+        }, graceMs);
+        stop(false);
+      } else {
+        clearTimeout(grace);
+        process.stdout.write(`loopwork worker: ${signal}: handing back the jobs it holds\n`);
+        stop(true);
+      }
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+    // Printed once a signal stops it gracefully: whoever waits for this line may signal at once.
+    process.stdout.write(`loopwork worker: started: ${line}\n`);
+  });
+  await stopped;
+  process.stdout.write(`loopwork worker: stopped: ${line}\n`);
+  exitSoon(0);
+  return 0;
+}
+
+/**
+ * Exits with `code` after `ms` if something still holds the process open (ioredis ends a
+ * socket within 2 s, and may have a reconnection timer running): an unref'd timer.
+ */
+function exitSoon(code: number, ms = 2_000): void {
+  nodeSetTimeout(() => process.exit(code), ms).unref();
+}
