@@ -272,7 +272,7 @@ describe("Loop: bad input", () => {
 
   it("an unknown clock or a bad debug option is refused", () => {
     assert.throws(() => new Loop({ clock: "fast" as never }), /clock must be "real" or "virtual", got "fast"/);
-    assert.throws(() => new Loop({ debug: { slowStepMs: -5 } }), /slowStepMs must be a positive number/);
+    assert.throws(() => new Loop({ debug: { slowStepMs: -5 } }), /Loop: debug.slowStepMs must be a finite number of milliseconds > 0, got number -5/);
     assert.throws(() => new Loop({ debug: "yes" as never }), /debug must be a boolean/);
   });
 });

@@ -585,7 +585,7 @@ describe("sleep", () => {
 
   it("sleep with a negative or NaN delay throws RangeError", async () => {
     await run(function* () {
-      assert.throws(() => sleep(-1), /sleep\(\): ms must be a finite number >= 0, got number -1/);
+      assert.throws(() => sleep(-1), /sleep\(\): ms must be a finite number of milliseconds >= 0, got number -1/);
       assert.throws(() => sleep(NaN), /got number NaN/);
     }, virtual);
   });

@@ -498,11 +498,11 @@ describe("timeout", () => {
     });
   });
 
-  it("bad input: NaN or a non-number limit is a RangeError, a non-function body a TypeError", async () => {
+  it("bad input: NaN is a RangeError, a non-number limit or a non-function body a TypeError (the rule of every duration)", async () => {
     await virtual(function* () {
-      assert.throws(() => timeout(NaN, function* () {}), (e: Error) => e instanceof RangeError && /ms must be a number of milliseconds or null, got number NaN/.test(e.message));
-      assert.throws(() => timeoutAt("soon" as never, function* () {}), (e: Error) => e instanceof RangeError && /string "soon"/.test(e.message));
-      assert.throws(() => timeout(undefined as never, function* () {}), RangeError);
+      assert.throws(() => timeout(NaN, function* () {}), (e: Error) => e instanceof RangeError && /timeout\(\): ms must be a number of milliseconds \(or null for none\), got number NaN/.test(e.message));
+      assert.throws(() => timeoutAt("soon" as never, function* () {}), (e: Error) => e instanceof TypeError && /string "soon"/.test(e.message));
+      assert.throws(() => timeout(undefined as never, function* () {}), TypeError);
       assert.throws(() => timeout(10, null as never), (e: Error) => e instanceof TypeError && /got null/.test(e.message));
       const e = yield* catching(timeout(10, function* (scope) {
         scope.reschedule(NaN);

@@ -26,7 +26,7 @@ import type {
   BullmqQueueEventsProducer as QueueEventsProducer,
 } from "../pool/package-types.ts";
 import { loadBullmq } from "../pool/packages.ts";
-import { describeValue } from "../core/future.ts";
+import { describeValue } from "../core/checks.ts";
 import type { PoolBackend } from "../pool/backends/backend.ts";
 import {
   CANCEL_EVENT,

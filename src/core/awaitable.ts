@@ -4,10 +4,10 @@
  * promise through `until()`. Anything else is refused, with the culprit named.
  * @module
  */
-import { type Coroutine, describeValue, Future } from "./future.ts";
+import { type Coroutine, Future } from "./future.ts";
+import { describeValue, isGenerator, isThenable } from "./checks.ts";
 import type { Loop } from "./loop.ts";
 import { getRunningLoop } from "./running.ts";
-import { isGenerator, isThenable } from "./task.ts";
 import { until } from "./until.ts";
 
 /**

@@ -7,10 +7,10 @@
  * @module
  */
 import { CancelledError } from "./errors.ts";
-import { type Coroutine, describeValue, type Future } from "./future.ts";
+import { type Coroutine, type Future } from "./future.ts";
+import { describeValue, isGenerator, isThenable } from "./checks.ts";
 import type { Task } from "./task.ts";
 import { until } from "./until.ts";
-import { isGenerator, isThenable } from "./task.ts";
 
 /** @internal The body of a scope: a generator function or an async function of its scope. */
 export type ScopeBody<S, R> = (scope: S) => Coroutine<R> | PromiseLike<R>;
@@ -56,20 +56,6 @@ function* awaitToTheEnd<R>(promise: PromiseLike<R>): Coroutine<R> {
       throw e;
     }
   }
-}
-
-/** @internal Validates an optional `signal` option. */
-export function checkSignal(what: string, signal: unknown): AbortSignal | undefined {
-  if (signal === undefined) return undefined;
-  if (
-    signal === null ||
-    typeof signal !== "object" ||
-    typeof (signal as AbortSignal).addEventListener !== "function" ||
-    typeof (signal as AbortSignal).aborted !== "boolean"
-  ) {
-    throw new TypeError(`${what}: signal must be an AbortSignal, got ${describeValue(signal)}`);
-  }
-  return signal as AbortSignal;
 }
 
 function reasonMessage(reason: unknown): string | undefined {

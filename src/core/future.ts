@@ -8,6 +8,7 @@
  * @module
  */
 import { CancelledError, InvalidStateError } from "./errors.ts";
+import { describeValue } from "./checks.ts";
 import { defaultExceptionReport } from "./report.ts";
 import { state } from "./running.ts";
 import type { Loop } from "./loop.ts";
@@ -387,17 +388,4 @@ class FutureIterator<T> implements Iterator<Future<unknown>, T, unknown> {
 /** Is `x` a loopwork future? */
 export function isFuture(x: unknown): x is Future<unknown> {
   return x instanceof Future;
-}
-
-/** @internal A short, safe description of a value for error messages. */
-export function describeValue(x: unknown): string {
-  if (x === null) return "null";
-  if (x === undefined) return "undefined";
-  if (typeof x === "function") return `function ${x.name || "(anonymous)"}`;
-  if (typeof x === "string") return `string ${JSON.stringify(x.length > 40 ? x.slice(0, 40) + "…" : x)}`;
-  if (typeof x === "object") {
-    const ctor = (x as { constructor?: { name?: string } }).constructor?.name;
-    return ctor ? `${ctor} object` : "object";
-  }
-  return `${typeof x} ${String(x)}`;
 }

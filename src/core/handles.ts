@@ -5,6 +5,7 @@
  * they were scheduled, as in asyncio.
  * @module
  */
+import { Heap } from "./heap.ts";
 
 /** Anything the loop can put on its ready queue: a handle, or a task to step. */
 export interface Runnable {
@@ -115,88 +116,7 @@ function before(a: TimerHandle, b: TimerHandle): boolean {
   return a._when < b._when || (a._when === b._when && a._seq < b._seq);
 }
 
-/** A binary min-heap of timers supporting removal by index. */
-export class TimerHeap {
-  /** @internal */ readonly items: TimerHandle[] = [];
-
-  get size(): number {
-    return this.items.length;
-  }
-
-  peek(): TimerHandle | undefined {
-    return this.items[0];
-  }
-
-  push(t: TimerHandle): void {
-    const items = this.items;
-    t._index = items.length;
-    items.push(t);
-    this.up(t._index);
-  }
-
-  pop(): TimerHandle | undefined {
-    const items = this.items;
-    const top = items[0];
-    if (top === undefined) return undefined;
-    const last = items.pop()!;
-    if (last !== top) {
-      items[0] = last;
-      last._index = 0;
-      this.down(0);
-    }
-    top._index = -1;
-    return top;
-  }
-
-  remove(t: TimerHandle): void {
-    const i = t._index;
-    const items = this.items;
-    if (i < 0 || items[i] !== t) return;
-    const last = items.pop()!;
-    t._index = -1;
-    if (last === t) return;
-    items[i] = last;
-    last._index = i;
-    this.down(i);
-    this.up(last._index);
-  }
-
-  clear(): void {
-    for (const t of this.items) t._index = -1;
-    this.items.length = 0;
-  }
-
-  private up(i: number): void {
-    const items = this.items;
-    const t = items[i]!;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      const parent = items[p]!;
-      if (!before(t, parent)) break;
-      items[i] = parent;
-      parent._index = i;
-      i = p;
-    }
-    items[i] = t;
-    t._index = i;
-  }
-
-  private down(i: number): void {
-    const items = this.items;
-    const n = items.length;
-    const t = items[i]!;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= n) break;
-      const r = l + 1;
-      const c = r < n && before(items[r]!, items[l]!) ? r : l;
-      const child = items[c]!;
-      if (!before(child, t)) break;
-      items[i] = child;
-      child._index = i;
-      i = c;
-    }
-    items[i] = t;
-    t._index = i;
-  }
+/** @internal The loop's timers, earliest first (ties in the order they were scheduled). */
+export function makeTimerHeap(): Heap<TimerHandle> {
+  return new Heap<TimerHandle>(before);
 }

@@ -9,13 +9,14 @@
  * @module
  */
 import { InvalidStateError } from "./errors.ts";
-import { Future, describeValue } from "./future.ts";
+import { Future } from "./future.ts";
+import { describeValue, checkOptions, checkMs } from "./checks.ts";
 import { Task, type TaskBody, type TaskOptions } from "./task.ts";
 import { createClock, type ClockKind, type RealClock, type VirtualClock } from "./clock.ts";
-import { Handle, TimerHandle, TimerHeap, type ErrorSink, type Runnable } from "./handles.ts";
+import { Handle, TimerHandle, makeTimerHeap, type ErrorSink, type Runnable } from "./handles.ts";
 import { defaultExceptionReport } from "./report.ts";
 import { state } from "./running.ts";
-import { checkOptions } from "./options.ts";
+import { Ring } from "./ring.ts";
 
 /** Options of `new Loop()` and of `run()`. */
 export interface LoopOptions {
@@ -101,14 +102,6 @@ const hostClearImmediate: (h: Immediate) => void =
   (globalThis as { clearImmediate?: (h: Immediate) => void }).clearImmediate ??
   ((h) => clearTimeout(h as ReturnType<typeof setTimeout>));
 
-function checkDelay(what: string, ms: number): void {
-  if (typeof ms !== "number" || Number.isNaN(ms) || ms < 0 || ms === Infinity) {
-    throw new RangeError(
-      `${what}: delay must be a finite number of milliseconds >= 0, got ${describeValue(ms)}`,
-    );
-  }
-}
-
 function checkCallback(what: string, cb: unknown): void {
   if (typeof cb !== "function") {
     throw new TypeError(`${what}: callback must be a function, got ${describeValue(cb)}`);
@@ -138,10 +131,8 @@ let loopIds = 0;
 export class Loop implements ErrorSink {
   // The ready queue: a ring buffer (power-of-two capacity), so a batch never reallocates
   // or truncates an array; that matters when every switch between tasks is one batch.
-  private _ring: Array<Runnable | null> = new Array<Runnable | null>(64).fill(null);
-  private _ringHead = 0;
-  private _ringSize = 0;
-  private readonly _timers = new TimerHeap();
+  private readonly _ready = new Ring<Runnable>(64);
+  private readonly _timers = makeTimerHeap();
   private _timerSeq = 0;
   private readonly _clock: RealClock | VirtualClock;
   private readonly _virtual: boolean;
@@ -219,7 +210,7 @@ export class Loop implements ErrorSink {
 
   /** Schedules `cb(...args)` to run once `ms` milliseconds have passed on the loop's clock. */
   callLater<A extends unknown[]>(ms: number, cb: (...args: A) => void, ...args: A): TimerHandle {
-    checkDelay("callLater()", ms);
+    checkMs("callLater()", "delay", ms);
     return this.callAt(this._clock.now() + ms, cb, ...args);
   }
 
@@ -299,8 +290,7 @@ export class Loop implements ErrorSink {
     if (this._closed) return;
     this._closed = true;
     this._reportUnretrieved();
-    this._ring.fill(null);
-    this._ringHead = this._ringSize = 0;
+    this._ready.clear();
     this._timers.clear();
     this._clearHostWakeups();
   }
@@ -406,26 +396,14 @@ export class Loop implements ErrorSink {
 
   /** @internal */
   _pushReady(r: Runnable): void {
-    this._enqueue(r);
+    this._ready.push(r);
     if (!this._inDrain && !this._drainScheduled && this._running) this._scheduleDrain();
   }
 
-  private _enqueue(r: Runnable): void {
-    let ring = this._ring;
-    if (this._ringSize === ring.length) {
-      // Full: unroll into a ring twice the size.
-      const grown = new Array<Runnable | null>(ring.length * 2).fill(null);
-      for (let i = 0; i < this._ringSize; i++) grown[i] = ring[(this._ringHead + i) & (ring.length - 1)]!;
-      this._ring = ring = grown;
-      this._ringHead = 0;
-    }
-    ring[(this._ringHead + this._ringSize) & (ring.length - 1)] = r;
-    this._ringSize++;
-  }
 
   /** @internal How many callbacks are ready to run. */
   _readyCount(): number {
-    return this._ringSize;
+    return this._ready.length;
   }
 
   /** @internal */
@@ -484,12 +462,12 @@ export class Loop implements ErrorSink {
     try {
       for (;;) {
         if (this._timers.size > 0) this._collectDueTimers();
-        if (this._ringSize === 0) break;
+        if (this._ready.length === 0) break;
         this._runBatch(slow);
         if (this._stopping) break;
         if (this._hostWoken) {
           this._hostWoken = false;
-          if (this._ringSize > 0) {
+          if (this._ready.length > 0) {
             // Async functions are at work, and their steps are host microtasks: let every
             // pending one run before the next batch (one batch per host turn), so an async
             // task steps as often as a generator task does instead of once per time slice.
@@ -521,13 +499,10 @@ export class Loop implements ErrorSink {
 
   /** Runs the callbacks that are ready now; those they schedule wait for the next batch. */
   private _runBatch(slow: boolean): void {
-    const n = this._ringSize;
+    const n = this._ready.length;
     for (let i = 0; i < n; i++) {
       // Read the ring afresh: a callback may have grown it.
-      const r = this._ring[this._ringHead]!;
-      this._ring[this._ringHead] = null;
-      this._ringHead = (this._ringHead + 1) & (this._ring.length - 1);
-      this._ringSize--;
+      const r = this._ready.shift();
       try {
         if (slow) this._runTimed(r);
         else r._run();
@@ -554,7 +529,7 @@ export class Loop implements ErrorSink {
     let t = timers.peek();
     while (t !== undefined && t._when <= now) {
       timers.pop();
-      this._enqueue(t);
+      this._ready.push(t);
       t = timers.peek();
     }
   }
@@ -595,7 +570,7 @@ export class Loop implements ErrorSink {
   private readonly _onImmediate = (): void => {
     this._immediate = undefined;
     if (!this._running) return;
-    if (this._virtual && this._ringSize === 0 && !this._stopping) {
+    if (this._virtual && this._ready.length === 0 && !this._stopping) {
       // Nothing became runnable while host microtasks flushed: time jumps to the next timer.
       const next = this._timers.peek();
       if (next !== undefined) (this._clock as VirtualClock).advanceTo(next._when);
@@ -721,11 +696,7 @@ function slowStepFrom(debug: LoopOptions["debug"]): number {
   if (debug === true) return 100;
   if (typeof debug === "object" && debug !== null) {
     checkOptions("Loop", debug, ["slowStepMs"], "debug.");
-    const ms = debug.slowStepMs ?? 100;
-    if (typeof ms !== "number" || !(ms > 0) || !Number.isFinite(ms)) {
-      throw new RangeError(`debug.slowStepMs must be a positive number of milliseconds, got ${describeValue(ms)}`);
-    }
-    return ms;
+    return checkMs("Loop", "debug.slowStepMs", debug.slowStepMs ?? 100, { zero: false });
   }
   throw new TypeError(`debug must be a boolean or { slowStepMs }, got ${describeValue(debug)}`);
 }

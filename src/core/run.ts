@@ -6,7 +6,7 @@
  */
 import { InvalidStateError } from "./errors.ts";
 import { Loop, LOOP_OPTIONS, type LoopOptions } from "./loop.ts";
-import { checkOptions } from "./options.ts";
+import { checkOptions } from "./checks.ts";
 import { getRunningLoop, state } from "./running.ts";
 import type { Task, TaskBody, TaskOptions } from "./task.ts";
 

@@ -3,9 +3,10 @@
  * cancelled sleep takes its timer off the loop, so a virtual clock never jumps to it.
  * @module
  */
-import { describeValue, Future, type Waiter } from "./future.ts";
+import { Future, type Waiter } from "./future.ts";
 import type { Handle } from "./handles.ts";
 import { getRunningLoop } from "./running.ts";
+import { checkMs } from "./checks.ts";
 
 /** A future resolved by a timer, which cancelling the future removes. */
 class SleepFuture<T> extends Future<T> {
@@ -61,9 +62,7 @@ function wakeSleeperSoon(arg: unknown): void {
  * ```
  */
 export function sleep<T = void>(ms: number, value?: T): Future<T> {
-  if (typeof ms !== "number" || Number.isNaN(ms) || ms < 0 || ms === Infinity) {
-    throw new RangeError(`sleep(): ms must be a finite number >= 0, got ${describeValue(ms)}`);
-  }
+  checkMs("sleep()", "ms", ms);
   const loop = getRunningLoop();
   const f = new SleepFuture<T>(loop);
   // The value waits in `_value` (unused while pending) so the timer needs no closure.

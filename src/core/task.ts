@@ -6,20 +6,11 @@
  * @module
  */
 import { CancelledError, InvalidStateError } from "./errors.ts";
-import {
-  type Coroutine,
-  CANCELLED,
-  describeValue,
-  FULFILLED,
-  Future,
-  PENDING,
-  REJECTED,
-  type Waiter,
-} from "./future.ts";
+import { type Coroutine, CANCELLED, FULFILLED, Future, PENDING, REJECTED, type Waiter } from "./future.ts";
+import { describeValue, checkOptions, isGenerator, isThenable } from "./checks.ts";
 import type { Runnable } from "./handles.ts";
 import type { Loop, UnretrievedRecord } from "./loop.ts";
 import { state } from "./running.ts";
-import { checkOptions } from "./options.ts";
 
 /**
  * What a task can run: a generator object (`child(1)`), a generator function, or a
@@ -49,29 +40,9 @@ const TASK_OPTIONS = ["name"] as const;
 
 const GeneratorFunction = Object.getPrototypeOf(function* () {}).constructor;
 
-/** @internal Is `x` a generator object (a coroutine)? */
-export function isGenerator(x: unknown): x is Coroutine<unknown> {
-  return (
-    x !== null &&
-    typeof x === "object" &&
-    typeof (x as Coroutine<unknown>).next === "function" &&
-    typeof (x as Coroutine<unknown>).throw === "function" &&
-    typeof (x as Coroutine<unknown>)[Symbol.iterator] === "function"
-  );
-}
-
 /** Waits on a future as a coroutine: how a task follows a future its function returned. */
 function* waitOn<T>(f: Future<T>): Coroutine<T> {
   return yield* f;
-}
-
-/** @internal Is `x` a promise or another thenable? */
-export function isThenable(x: unknown): x is PromiseLike<unknown> {
-  return (
-    x !== null &&
-    (typeof x === "object" || typeof x === "function") &&
-    typeof (x as PromiseLike<unknown>).then === "function"
-  );
 }
 
 /**

@@ -2,7 +2,8 @@
  * `until`: the door through which foreign promises enter a coroutine.
  * @module
  */
-import { describeValue, Future } from "./future.ts";
+import { Future } from "./future.ts";
+import { describeValue } from "./checks.ts";
 
 /**
  * A future that settles as `promise` does, so a generator coroutine can wait on it:

@@ -6,7 +6,7 @@
  * so it measures the thread whether or not a loop runs, and it never keeps a process alive.
  * @module
  */
-import { checkOptions } from "../core/options.ts";
+import { checkOptions, checkMs } from "../core/checks.ts";
 
 /** Options of `monitorLag()`. */
 export interface LagMonitorOptions {
@@ -65,10 +65,7 @@ function unref(handle: ReturnType<typeof setTimeout>): void {
  */
 export function monitorLag(options: LagMonitorOptions = {}): LagMonitor {
   checkOptions("monitorLag()", options, ["intervalMs"]);
-  const interval = options.intervalMs ?? 10;
-  if (typeof interval !== "number" || !(interval > 0) || !Number.isFinite(interval)) {
-    throw new RangeError(`monitorLag(): intervalMs must be a positive number, got ${String(interval)}`);
-  }
+  const interval = checkMs("monitorLag()", "intervalMs", options.intervalMs ?? 10, { zero: false });
   const lags: number[] = [];
   let due = performance.now() + interval;
   let handle: ReturnType<typeof setTimeout> | undefined;

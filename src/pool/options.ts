@@ -4,8 +4,7 @@
  * @module
  */
 import { availableParallelism } from "node:os";
-import { describeValue } from "../core/future.ts";
-import { checkOptions } from "../core/options.ts";
+import { describeValue, checkOptions, checkMs } from "../core/checks.ts";
 
 /**
  * Where a pool runs its calls: worker threads, child processes, or the loop's own thread.
@@ -282,12 +281,7 @@ function integer(name: string, v: unknown, min: number, allowInfinity: boolean):
 }
 
 function duration(name: string, v: unknown, allowZero: boolean): number {
-  if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) {
-    throw new RangeError(
-      `WorkerPool option ${name} must be a finite number of milliseconds ${allowZero ? ">= 0" : "> 0"}, got ${describeValue(v)}`,
-    );
-  }
-  return v;
+  return checkMs("WorkerPool", `option ${name}`, v, { zero: allowZero });
 }
 
 const LIMIT_KEYS = ["maxOldGenerationSizeMb", "maxYoungGenerationSizeMb", "codeRangeSizeMb", "stackSizeMb"] as const;

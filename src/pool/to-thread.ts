@@ -4,7 +4,7 @@
  * created on first use and closed by `run()` when it ends.
  * @module
  */
-import { describeValue } from "../core/future.ts";
+import { describeValue } from "../core/checks.ts";
 import { getRunningLoop } from "../core/running.ts";
 import type { Task } from "../core/task.ts";
 import { WorkerPool } from "./worker-pool.ts";

@@ -2,7 +2,7 @@
  * `transfer()`: moving buffers to and from workers instead of copying them.
  * @module
  */
-import { describeValue } from "../core/future.ts";
+import { describeValue } from "../core/checks.ts";
 import { transferMarks } from "./protocol.ts";
 
 /**

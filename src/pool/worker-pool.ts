@@ -8,7 +8,8 @@
 import { serialize } from "node:v8";
 import type { TransferListItem } from "node:worker_threads";
 import { TimeoutError } from "../core/errors.ts";
-import { describeValue, Future } from "../core/future.ts";
+import { Future } from "../core/future.ts";
+import { describeValue, checkOptions, checkSignal } from "../core/checks.ts";
 import { tryGetRunningLoop } from "../core/running.ts";
 import type { Task } from "../core/task.ts";
 import type { PoolBackend } from "./backends/backend.ts";
@@ -32,7 +33,6 @@ import {
 } from "./protocol.ts";
 import { ThreadBackend } from "./backends/thread.ts";
 import { TinypoolBackend } from "./backends/tinypool.ts";
-import { checkOptions } from "../core/options.ts";
 import { isDeno } from "./packages.ts";
 
 /** Any function a task module may export (`never` parameters make this the top function type). */
@@ -353,10 +353,7 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
     if (items === null || typeof (items as Iterable<unknown>)?.[Symbol.iterator] !== "function") {
       throw new TypeError(`map() expects an iterable of items, got ${describeValue(items)}`);
     }
-    const signal = options?.signal;
-    if (signal !== undefined && !(signal instanceof AbortSignal)) {
-      throw new TypeError(`map() signal must be an AbortSignal, got ${describeValue(signal)}`);
-    }
+    const signal = checkSignal("map()", options?.signal);
     return this._map(name, Array.from(items), chunkSize, ordered, signal) as AsyncIterableIterator<
       TaskResult<M, K>
     >;

@@ -2,9 +2,8 @@
  * `abortable`: @std/async's abortable, for promises, loopwork futures and async iterables.
  * @module
  */
-import { checkOptions } from "../core/options.ts";
+import { checkOptions, checkSignal, isAbortSignal } from "../core/checks.ts";
 import { type Future, isFuture } from "../core/future.ts";
-import { checkSignal } from "./clock.ts";
 import { SignalFuture } from "./cancellable.ts";
 import { settleFrom } from "./deadline.ts";
 
@@ -71,9 +70,6 @@ export interface AbortableOptions {
   signal?: AbortSignal | undefined;
 }
 
-function isAbortSignal(x: unknown): x is AbortSignal {
-  return typeof AbortSignal !== "undefined" && x instanceof AbortSignal;
-}
 
 async function* passthrough<T>(source: AsyncIterable<T>): AsyncGenerator<T, unknown, undefined> {
   return yield* source;

@@ -4,7 +4,6 @@
  * arguments.
  * @module
  */
-import { describeValue } from "../core/future.ts";
 import { tryGetRunningLoop } from "../core/running.ts";
 
 /** @internal A scheduled callback that can be called off. */
@@ -63,19 +62,3 @@ export function setTimer(ms: number, cb: () => void, persistent: boolean = true)
 /** The longest delay a host's setTimeout takes (a signed 32-bit count of ms). */
 const MAX_HOST_TIMEOUT = 2 ** 31 - 1;
 
-/** @internal Checks a delay in ms: a number >= 0 (Infinity allowed when `infinite`). */
-export function checkMs(what: string, name: string, ms: unknown, infinite: boolean): number {
-  if (typeof ms !== "number" || Number.isNaN(ms) || ms < 0 || (!infinite && ms === Infinity)) {
-    throw new RangeError(`${what}: ${name} must be a number of milliseconds >= 0, got ${describeValue(ms)}`);
-  }
-  return ms;
-}
-
-/** @internal Checks an optional `AbortSignal` option. */
-export function checkSignal(what: string, signal: unknown): AbortSignal | undefined {
-  if (signal === undefined) return undefined;
-  if (signal === null || typeof signal !== "object" || typeof (signal as AbortSignal).addEventListener !== "function") {
-    throw new TypeError(`${what}: signal must be an AbortSignal, got ${describeValue(signal)}`);
-  }
-  return signal as AbortSignal;
-}

@@ -2,10 +2,10 @@
  * `deadline`: @std/async's deadline, on the running loop's clock.
  * @module
  */
-import { checkOptions } from "../core/options.ts";
+import { checkOptions, checkMs, checkSignal } from "../core/checks.ts";
 import { TimeoutError } from "../core/errors.ts";
 import { type Future, isFuture } from "../core/future.ts";
-import { checkMs, checkSignal, setTimer } from "./clock.ts";
+import { setTimer } from "./clock.ts";
 import { SignalFuture } from "./cancellable.ts";
 
 /**
@@ -68,7 +68,7 @@ export function deadlineWith<T>(
     throw new TypeError(`deadline(): p must be a promise or a future, got ${typeof p}`);
   }
   checkOptions("deadline()", options, ["signal"]);
-  checkMs("deadline()", "ms", ms, true);
+  checkMs("deadline()", "ms", ms, { infinite: true });
   const signal = checkSignal("deadline()", options.signal);
   const f = new SignalFuture<T>();
   f._watch(signal);

@@ -2,9 +2,8 @@
  * `debounce`: @std/async's debounce, on the running loop's clock.
  * @module
  */
-import { checkOptions } from "../core/options.ts";
-import { describeValue } from "../core/future.ts";
-import { checkSignal, setTimer, type Timer } from "./clock.ts";
+import { checkOptions, describeValue, checkSignal } from "../core/checks.ts";
+import { setTimer, type Timer } from "./clock.ts";
 
 /**
  * A debounced function, as @std/async's: call it, `clear()` the pending call, `flush()` it now.

@@ -2,9 +2,9 @@
  * `delay`: @std/async's delay, on the running loop's clock.
  * @module
  */
-import { checkOptions } from "../core/options.ts";
-import { describeValue, type Future } from "../core/future.ts";
-import { checkSignal, setTimer } from "./clock.ts";
+import { checkOptions, describeValue, checkSignal } from "../core/checks.ts";
+import { type Future } from "../core/future.ts";
+import { setTimer } from "./clock.ts";
 import { SignalFuture } from "./cancellable.ts";
 
 /**

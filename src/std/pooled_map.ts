@@ -3,11 +3,10 @@
  * aborting its signal) aborts the calls still running.
  * @module
  */
-import { checkOptions } from "../core/options.ts";
+import { checkOptions, describeValue, checkSignal, isGenerator } from "../core/checks.ts";
 import { CancelledError } from "../core/errors.ts";
-import { type Coroutine, describeValue, type Future, isFuture } from "../core/future.ts";
+import { type Coroutine, type Future, isFuture } from "../core/future.ts";
 import { tryGetRunningLoop } from "../core/running.ts";
-import { checkSignal } from "./clock.ts";
 
 /**
  * Options of `pooledMap()`.
@@ -41,11 +40,6 @@ export interface PooledMapOptions {
 export type PooledMapFunction<T, R> = (item: T, signal: AbortSignal) => R | PromiseLike<R> | Future<R> | Coroutine<R>;
 
 const MAPPING_FAILED = "Cannot complete the mapping as an error was thrown from an item";
-
-function isGenerator(x: unknown): x is Coroutine<unknown> {
-  return x !== null && typeof x === "object" && typeof (x as Coroutine<unknown>).next === "function" &&
-    typeof (x as Coroutine<unknown>).throw === "function";
-}
 
 /**
  * Maps `iterable` through `fn` with at most `poolLimit` calls running at once, yielding

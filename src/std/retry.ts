@@ -3,11 +3,10 @@
  * the running loop, waiting on the loop's clock.
  * @module
  */
-import { checkOptions } from "../core/options.ts";
+import { checkOptions, describeValue, checkSignal, isGenerator } from "../core/checks.ts";
 import { CancelledError } from "../core/errors.ts";
-import { type Coroutine, describeValue, type Future } from "../core/future.ts";
+import { type Coroutine, type Future } from "../core/future.ts";
 import { tryGetRunningLoop } from "../core/running.ts";
-import { checkSignal } from "./clock.ts";
 import { runCancellable } from "./cancellable.ts";
 import { delay } from "./delay.ts";
 
@@ -103,11 +102,6 @@ export function backoff(
 ): number {
   const exp = Math.min(o.maxTimeout, o.minTimeout * o.multiplier ** attempt);
   return (1 - o.jitter * random()) * exp;
-}
-
-function isGenerator(x: unknown): x is Coroutine<unknown> {
-  return x !== null && typeof x === "object" && typeof (x as Coroutine<unknown>).next === "function" &&
-    typeof (x as Coroutine<unknown>).throw === "function";
 }
 
 function check(ok: boolean, rule: string): void {

@@ -2,9 +2,8 @@
  * `throttle`: @std/async's (unstable) throttle, on the running loop's clock.
  * @module
  */
-import { checkOptions } from "../core/options.ts";
-import { describeValue } from "../core/future.ts";
-import { checkMs, checkSignal, clockNow, setTimer, type Timer } from "./clock.ts";
+import { checkOptions, describeValue, checkMs, checkSignal } from "../core/checks.ts";
+import { clockNow, setTimer, type Timer } from "./clock.ts";
 
 /**
  * A throttled function, as @std/async's.
@@ -81,7 +80,7 @@ export function throttle<T extends unknown[]>(
   options: ThrottleOptions = {},
 ): ThrottledFunction<T> {
   if (typeof fn !== "function") throw new TypeError(`throttle(): fn must be a function, got ${describeValue(fn)}`);
-  if (typeof timeframe !== "function") checkMs("throttle()", "timeframe", timeframe, false);
+  if (typeof timeframe !== "function") checkMs("throttle()", "timeframe", timeframe, { infinite: false });
   checkOptions("throttle()", options, ["ensureLastCall", "signal"]);
   const ensureLast = Boolean(options.ensureLastCall);
   const signal = checkSignal("throttle()", options.signal);

@@ -5,10 +5,10 @@
  * @module
  */
 import { CancelledError, TimeoutError } from "../core/errors.ts";
-import { describeValue, Future } from "../core/future.ts";
+import { Future } from "../core/future.ts";
+import { describeValue, checkOptions, checkTimeout } from "../core/checks.ts";
 import type { TimerHandle } from "../core/handles.ts";
 import { getRunningLoop, tryGetRunningLoop } from "../core/running.ts";
-import { checkOptions, checkTimeout } from "../core/options.ts";
 import { type Awaitable, type AwaitedOf, oneFuture, toFutures } from "../core/awaitable.ts";
 
 // ---- gather ---------------------------------------------------------------------------

@@ -6,12 +6,12 @@
  * @module
  */
 import { CancelledError, InvalidStateError } from "../core/errors.ts";
-import { type Coroutine, describeValue, Future } from "../core/future.ts";
+import { type Coroutine, Future } from "../core/future.ts";
+import { describeValue, checkSignal, checkOptions, isGenerator } from "../core/checks.ts";
 import type { Loop } from "../core/loop.ts";
 import { getRunningLoop } from "../core/running.ts";
-import { isGenerator, Task, type TaskBody, type TaskOptions } from "../core/task.ts";
-import { checkSignal, linkSignal, startBody } from "../core/body.ts";
-import { checkOptions } from "../core/options.ts";
+import { Task, type TaskBody, type TaskOptions } from "../core/task.ts";
+import { linkSignal, startBody } from "../core/body.ts";
 
 function summarise(errors: readonly unknown[]): string {
   const shown = errors.slice(0, 3).map((e) =>

@@ -8,14 +8,14 @@
  * @module
  */
 import { CancelledError, InvalidStateError, TimeoutError } from "../core/errors.ts";
-import { type Coroutine, describeValue, type Future } from "../core/future.ts";
+import { type Coroutine, type Future } from "../core/future.ts";
+import { describeValue, checkSignal, checkOptions, checkMs, checkTimeout } from "../core/checks.ts";
 import type { Handle } from "../core/handles.ts";
 import type { Loop } from "../core/loop.ts";
 import { currentTask, getRunningLoop } from "../core/running.ts";
 import type { Task } from "../core/task.ts";
 import { oneFuture, type Awaitable } from "../core/awaitable.ts";
-import { checkSignal, linkSignal, startBody } from "../core/body.ts";
-import { checkOptions } from "../core/options.ts";
+import { linkSignal, startBody } from "../core/body.ts";
 
 const CREATED = 0;
 const ENTERED = 1;
@@ -202,10 +202,9 @@ export class TimeoutScope {
 }
 
 function checkTime(what: string, t: unknown, name: string): asserts t is number | null {
-  if (t === null) return;
-  if (typeof t !== "number" || Number.isNaN(t)) {
-    throw new RangeError(`${what}: ${name} must be a number of milliseconds or null, got ${describeValue(t)}`);
-  }
+  // Any number but NaN: a deadline already past expires at once, Infinity never does.
+  if (t === undefined) checkMs(what, name, t);
+  else if (t !== null) checkTimeout(what, name, t, { negative: true });
 }
 
 /** What `_exit` gives for an expired move-on scope: end quietly. */

@@ -5,7 +5,8 @@
  * current round and makes it usable again.
  * @module
  */
-import { describeValue, type Future } from "../core/future.ts";
+import { type Future } from "../core/future.ts";
+import { describeValue } from "../core/checks.ts";
 import { failedWith, Grant, signalOf, type SignalOptions, WaiterList } from "./grant.ts";
 
 /**

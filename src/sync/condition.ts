@@ -7,7 +7,8 @@
  * @module
  */
 import { CancelledError, InvalidStateError } from "../core/errors.ts";
-import { describeValue, Future, FULFILLED, PENDING, type Waiter } from "../core/future.ts";
+import { Future, FULFILLED, PENDING, type Waiter } from "../core/future.ts";
+import { describeValue } from "../core/checks.ts";
 import { failedWith, Grant, signalOf, type SignalOptions, WaiterList } from "./grant.ts";
 import { Lock } from "./lock.ts";
 import { checkBody, type Held, Scoped, type ScopedBody } from "./scope.ts";

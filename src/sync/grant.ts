@@ -12,9 +12,9 @@
  * @module
  */
 import { CancelledError } from "../core/errors.ts";
-import { describeValue, Future, PENDING, FULFILLED } from "../core/future.ts";
+import { Future, PENDING, FULFILLED } from "../core/future.ts";
+import { checkOptions, checkSignal } from "../core/checks.ts";
 import { SignalFuture } from "../std/cancellable.ts";
-import { checkOptions } from "../core/options.ts";
 
 /**
  * Options of every waiting operation of the sync primitives and queues. In an async task,
@@ -53,12 +53,7 @@ const SIGNAL_OPTIONS = ["signal"] as const;
 export function signalOf(what: string, options: SignalOptions | undefined): AbortSignal | undefined {
   if (options === undefined) return undefined;
   checkOptions(what, options, SIGNAL_OPTIONS);
-  const signal = options.signal;
-  if (signal === undefined) return undefined;
-  if (signal === null || typeof signal !== "object" || typeof signal.addEventListener !== "function") {
-    throw new TypeError(`${what}: options.signal must be an AbortSignal, got ${describeValue(signal)}`);
-  }
-  return signal;
+  return checkSignal(what, options.signal);
 }
 
 /**

@@ -12,10 +12,12 @@
  * @module
  */
 import { InvalidStateError } from "../core/errors.ts";
-import { describeValue, type Future, REJECTED } from "../core/future.ts";
+import { type Future, REJECTED } from "../core/future.ts";
+import { describeValue, checkOptions } from "../core/checks.ts";
 import { failedWith, Grant, type GrantOwner, signalOf, resolved, type SignalOptions, WaiterList } from "./grant.ts";
 import { Event } from "./event.ts";
-import { checkOptions } from "../core/options.ts";
+import { Ring } from "../core/ring.ts";
+import { Heap } from "../core/heap.ts";
 
 /** What a woken put's grant holds until its task resumes and enters the item. */
 const HELD_SLOT = Symbol("held slot") as unknown as void;
@@ -164,7 +166,7 @@ export class Queue<T> implements AsyncIterable<T>, Disposable, GrantOwner {
   /** @internal */ readonly _finished: Event = new Event();
   /** @internal */ _isShutdown = false;
   /** @internal */ _immediate = false;
-  private readonly _items: RingBuffer<T> = new RingBuffer<T>();
+  private readonly _items: Ring<T> = new Ring<T>();
 
   /**
    * Creates a queue holding at most `maxsize` items (0, the default, for no limit).
@@ -469,8 +471,7 @@ export class Queue<T> implements AsyncIterable<T>, Disposable, GrantOwner {
  * ```
  */
 export class PriorityQueue<T> extends Queue<T> {
-  private readonly _heap: Array<{ item: T; seq: number }> = [];
-  private readonly _compare: (a: T, b: T) => number;
+  private readonly _heap: Heap<Entry<T>>;
   private _seq = 0;
 
   /**
@@ -484,59 +485,29 @@ export class PriorityQueue<T> extends Queue<T> {
     if (compare !== undefined && typeof compare !== "function") {
       throw new TypeError(`new PriorityQueue(): compare must be a function, got ${describeValue(compare)}`);
     }
-    this._compare = compare ?? defaultCompare;
+    const cmp = compare ?? defaultCompare;
+    this._heap = new Heap<Entry<T>>((a, b) => {
+      const c = cmp(a.item, b.item);
+      return c < 0 || (c === 0 && a.seq < b.seq);
+    });
   }
 
   /** @internal */ override _size(): number {
-    return this._heap.length;
+    return this._heap.size;
   }
   /** @internal */ override _push(item: T): void {
-    this._heapPush({ item, seq: ++this._seq });
+    this._heap.push({ item, seq: ++this._seq, _index: -1 });
   }
   /** @internal */ override _take(): T {
-    const h = this._heap;
-    const top = h[0]!;
-    const last = h.pop()!;
-    if (h.length > 0) {
-      h[0] = last;
-      this._down(0);
-    }
-    return top.item;
+    return this._heap.pop()!.item;
   }
+}
 
-  private _before(a: { item: T; seq: number }, b: { item: T; seq: number }): boolean {
-    const c = this._compare(a.item, b.item);
-    return c < 0 || (c === 0 && a.seq < b.seq);
-  }
-
-  private _heapPush(e: { item: T; seq: number }): void {
-    const h = this._heap;
-    let i = h.length;
-    h.push(e);
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this._before(e, h[p]!)) break;
-      h[i] = h[p]!;
-      i = p;
-    }
-    h[i] = e;
-  }
-
-  private _down(i: number): void {
-    const h = this._heap;
-    const n = h.length;
-    const e = h[i]!;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= n) break;
-      const r = l + 1;
-      const c = r < n && this._before(h[r]!, h[l]!) ? r : l;
-      if (!this._before(h[c]!, e)) break;
-      h[i] = h[c]!;
-      i = c;
-    }
-    h[i] = e;
-  }
+/** An item of a `PriorityQueue`, with its order of arrival to break ties. */
+interface Entry<T> {
+  item: T;
+  seq: number;
+  _index: number;
 }
 
 function defaultCompare(a: unknown, b: unknown): number {
@@ -567,35 +538,5 @@ export class LifoQueue<T> extends Queue<T> {
   }
   /** @internal */ override _take(): T {
     return this._stack.pop()!;
-  }
-}
-
-/** A FIFO on a growable ring buffer: O(1) push and shift. */
-class RingBuffer<T> {
-  private _buf: (T | undefined)[] = new Array(16);
-  private _head = 0;
-  length = 0;
-
-  push(x: T): void {
-    if (this.length === this._buf.length) this._grow();
-    this._buf[(this._head + this.length) & (this._buf.length - 1)] = x;
-    this.length++;
-  }
-
-  shift(): T {
-    const x = this._buf[this._head] as T;
-    this._buf[this._head] = undefined;
-    this._head = (this._head + 1) & (this._buf.length - 1);
-    this.length--;
-    return x;
-  }
-
-  private _grow(): void {
-    const old = this._buf;
-    const n = old.length;
-    const buf: (T | undefined)[] = new Array(n * 2);
-    for (let i = 0; i < this.length; i++) buf[i] = old[(this._head + i) & (n - 1)];
-    this._buf = buf;
-    this._head = 0;
   }
 }

@@ -4,7 +4,8 @@
  * an async body is awaited; `using held = yield* lock.acquire()` is the block form.
  * @module
  */
-import { type Coroutine, describeValue, type Future, isFuture } from "../core/future.ts";
+import { type Coroutine, type Future, isFuture } from "../core/future.ts";
+import { describeValue, isGenerator, isThenable } from "../core/checks.ts";
 import { getRunningLoop } from "../core/running.ts";
 import { until } from "../core/until.ts";
 import type { SignalOptions } from "./grant.ts";
@@ -89,16 +90,6 @@ export class Scoped<R> implements PromiseLike<R> {
 export interface Acquirable {
   acquire(options?: SignalOptions): Future<unknown>;
   release(): void;
-}
-
-function isGenerator(x: unknown): x is Coroutine<unknown> {
-  return x !== null && typeof x === "object" && typeof (x as Coroutine<unknown>).next === "function" &&
-    typeof (x as Coroutine<unknown>).throw === "function";
-}
-
-function isThenable(x: unknown): x is PromiseLike<unknown> {
-  return x !== null && (typeof x === "object" || typeof x === "function") &&
-    typeof (x as PromiseLike<unknown>).then === "function";
 }
 
 /**

@@ -6,7 +6,8 @@
  * @module
  */
 import { InvalidStateError } from "../core/errors.ts";
-import { describeValue, type Future } from "../core/future.ts";
+import { type Future } from "../core/future.ts";
+import { describeValue } from "../core/checks.ts";
 import { failedWith, Grant, type GrantOwner, signalOf, resolved, type SignalOptions, WaiterList } from "./grant.ts";
 import { checkBody, type Held, Scoped, type ScopedBody } from "./scope.ts";
 

@@ -35,6 +35,7 @@ import {
   type WorkerExitNotice,
 } from "../protocol.ts";
 import { isDeno, loadTinypool } from "../packages.ts";
+import { isThenable } from "../../core/checks.ts";
 
 type TaskFunction = (...args: unknown[]) => unknown;
 type Namespace = Record<string, unknown>;
@@ -168,10 +169,6 @@ async function taskOf(url: string, name: string): Promise<TaskFunction> {
   if (byName === undefined) resolved.set(url, (byName = new Map()));
   byName.set(name, fn as TaskFunction);
   return fn as TaskFunction;
-}
-
-function isThenable(x: unknown): x is PromiseLike<unknown> {
-  return x !== null && (typeof x === "object" || typeof x === "function") && typeof (x as PromiseLike<unknown>).then === "function";
 }
 
 function keepName<T>(target: T): T {

@@ -3,11 +3,10 @@
  * the table and the verdict (or `--json`), and write the chart (`--out report.html`).
  * @module
  */
-import { writeFileSync } from "node:fs";
+import { writeFileSync, existsSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { SingleBar } from "cli-progress";
-import { existsSync, statSync } from "node:fs";
 import { dirname, extname, resolve } from "node:path";
 import type { BuiltinName } from "./builtin.ts";
 import { compare } from "./compare.ts";

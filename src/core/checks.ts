@@ -1,0 +1,119 @@
+/**
+ * The checks of what a caller passes in, one home each, so that every layer rejects bad input
+ * by the same rule and in the same words: an options object (each key one the function
+ * knows, so a misspelt option such as `{ clok: "virtual" }` throws a TypeError naming it and
+ * the known ones instead of being silently ignored), a duration in milliseconds, an
+ * `AbortSignal`, and the short description of a bad value that every message ends with.
+ * @module
+ */
+
+import type { Coroutine } from "./future.ts";
+
+/** @internal A short, safe description of a value for error messages. */
+export function describeValue(x: unknown): string {
+  if (x === null) return "null";
+  if (x === undefined) return "undefined";
+  if (typeof x === "function") return `function ${x.name || "(anonymous)"}`;
+  if (typeof x === "string") return `string ${JSON.stringify(x.length > 40 ? x.slice(0, 40) + "…" : x)}`;
+  if (typeof x === "object") {
+    const ctor = (x as { constructor?: { name?: string } }).constructor?.name;
+    return ctor ? `${ctor} object` : "object";
+  }
+  return `${typeof x} ${String(x)}`;
+}
+
+/**
+ * @internal Throws a TypeError unless `options` is `undefined` or an object whose own
+ * keys are all in `known`. `what` names the function or class in the message
+ * (`run()`, `Queue`, `WorkerPool`); `path` prefixes a nested object's keys
+ * (`resourceLimits.`), which then appear unquoted: `unknown WorkerPool option
+ * resourceLimits.maxOldGenMb (known: …)`.
+ */
+export function checkOptions(what: string, options: unknown, known: readonly string[], path = ""): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`${what} ${path === "" ? "options" : `option ${path.slice(0, -1)}`} must be an object, got ${describeValue(options)}`);
+  }
+  for (const key in options) {
+    if (!Object.hasOwn(options, key) || known.includes(key)) continue;
+    const name = path === "" ? JSON.stringify(key) : path + key;
+    throw new TypeError(`unknown ${what} option ${name} (known: ${known.join(", ")})`);
+  }
+}
+
+/** @internal What a duration in milliseconds may be, beyond a finite number >= 0. */
+export interface MsRule {
+  /** `0` is allowed (default `true`); when `false` the duration must be > 0. */
+  zero?: boolean;
+  /** `Infinity` is allowed and returned as it is (default `false`). */
+  infinite?: boolean;
+  /** Negative numbers are allowed: a deadline that has already passed (default `false`). */
+  negative?: boolean;
+}
+
+/**
+ * @internal A duration in milliseconds: a number, not NaN, >= 0 unless `rule` says
+ * otherwise. Another type is a TypeError, a number out of range a RangeError; the message
+ * names the function (`what`), the parameter or option (`name`) and the value.
+ */
+export function checkMs(what: string, name: string, ms: unknown, rule?: MsRule): number {
+  if (typeof ms === "number" && ms >= 0 && ms !== Infinity) {
+    if (ms > 0 || rule?.zero !== false) return ms;
+  } else if (typeof ms === "number" && !Number.isNaN(ms)) {
+    if (ms === Infinity ? rule?.infinite === true : rule?.negative === true) return ms;
+  }
+  throw msError(what, name, ms, rule, false);
+}
+
+/**
+ * @internal A timeout in milliseconds: `undefined`, `null` or `Infinity` for none (`null`
+ * returned), else a number ≥ 0 (or any number, with `rule.negative`), by `checkMs`'s rule.
+ */
+export function checkTimeout(what: string, name: string, ms: unknown, rule?: MsRule): number | null {
+  if (ms === undefined || ms === null || ms === Infinity) return null;
+  if (typeof ms === "number" && !Number.isNaN(ms) && (ms >= 0 || rule?.negative === true)) {
+    if (ms !== 0 || rule?.zero !== false) return ms;
+  }
+  throw msError(what, name, ms, rule, true);
+}
+
+function msError(what: string, name: string, ms: unknown, rule: MsRule | undefined, none: boolean): Error {
+  const finite = rule?.infinite === true || none ? "" : "finite ";
+  const range = rule?.negative === true ? "" : rule?.zero === false ? " > 0" : " >= 0";
+  const message = `${what}: ${name} must be a ${finite}number of milliseconds${range}` +
+    `${none ? " (or null for none)" : ""}, got ${describeValue(ms)}`;
+  return typeof ms === "number" ? new RangeError(message) : new TypeError(message);
+}
+
+/** @internal Is `x` an AbortSignal (of this realm or another: the check is by shape)? */
+export function isAbortSignal(x: unknown): x is AbortSignal {
+  return x !== null && typeof x === "object" &&
+    typeof (x as AbortSignal).addEventListener === "function" &&
+    typeof (x as AbortSignal).aborted === "boolean";
+}
+
+/** @internal Checks an optional `signal` option: `undefined` or an AbortSignal. */
+export function checkSignal(what: string, signal: unknown): AbortSignal | undefined {
+  if (signal === undefined || isAbortSignal(signal)) return signal;
+  throw new TypeError(`${what}: signal must be an AbortSignal, got ${describeValue(signal)}`);
+}
+
+/** @internal Is `x` a generator object (a coroutine)? */
+export function isGenerator(x: unknown): x is Coroutine<unknown> {
+  return (
+    x !== null &&
+    typeof x === "object" &&
+    typeof (x as Coroutine<unknown>).next === "function" &&
+    typeof (x as Coroutine<unknown>).throw === "function" &&
+    typeof (x as Coroutine<unknown>)[Symbol.iterator] === "function"
+  );
+}
+
+/** @internal Is `x` a promise or another thenable? */
+export function isThenable(x: unknown): x is PromiseLike<unknown> {
+  return (
+    x !== null &&
+    (typeof x === "object" || typeof x === "function") &&
+    typeof (x as PromiseLike<unknown>).then === "function"
+  );
+}
