@@ -67,7 +67,7 @@ export {
 } from "./src/structured/combinators.ts";
 
 // ---- synchronisation primitives and queues ----
-export { type SignalOptions } from "./src/sync/grant.ts";
+export { type SignalOptions } from "./src/core/grant.ts";
 export { type Held, Scoped, type ScopedBody } from "./src/sync/scope.ts";
 export { Lock } from "./src/sync/lock.ts";
 export { Event } from "./src/sync/event.ts";

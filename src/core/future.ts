@@ -261,6 +261,9 @@ export class Future<T = unknown> implements Promise<T> {
    */
   _retrieved(): void {}
 
+  /** @internal The task waiting at `yield* future` was thrown into or closed there (a grant gives back what it holds). */
+  _thrownInto(): void {}
+
   /** @internal The CancelledError this future raises; created once. */
   _cancelledError(): CancelledError {
     const v = this._value;
@@ -378,9 +381,11 @@ class FutureIterator<T> implements Iterator<Future<unknown>, T, unknown> {
     return { done: true, value: f.result() };
   }
   throw(e: unknown): IteratorResult<Future<unknown>, T> {
+    this.fut._thrownInto();
     throw e;
   }
   return(value?: T): IteratorResult<Future<unknown>, T> {
+    this.fut._thrownInto();
     return { done: true, value: value as T };
   }
 }

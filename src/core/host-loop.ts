@@ -12,6 +12,7 @@
 import type { Runnable } from "./handles.ts";
 import { Loop } from "./loop.ts";
 import { Task, type TaskBody } from "./task.ts";
+import { state } from "./running.ts";
 
 /** A closed loop that never runs: its tasks step from host microtasks. */
 class HostLoop extends Loop {
@@ -56,4 +57,10 @@ hostLoop.close();
  */
 export function hostTask<T>(body: TaskBody<T>, name: string): Task<T> {
   return new Task<T>(body, hostLoop, { name });
+}
+
+/** @internal A task of the running loop, or a host task when no loop runs. */
+export function startTask<T>(body: TaskBody<T>, name: string): Task<T> {
+  const loop = state.loop;
+  return loop !== null ? loop.createTask(body, { name }) : new Task<T>(body, hostLoop, { name });
 }

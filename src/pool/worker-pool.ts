@@ -10,12 +10,10 @@ import type { TransferListItem } from "node:worker_threads";
 import { TimeoutError } from "../core/errors.ts";
 import { Future } from "../core/future.ts";
 import { describeValue, checkOptions, checkSignal } from "../core/checks.ts";
-import { tryGetRunningLoop } from "../core/running.ts";
 import type { Task } from "../core/task.ts";
 import type { PoolBackend } from "./backends/backend.ts";
 import { type CancelSink, PoolCall, QUEUED, RUNNING, SETTLED } from "./call.ts";
 import { PoolClosedError, PoolQueueFullError } from "./errors.ts";
-import { hostTask } from "../core/host-loop.ts";
 import { BullmqBackend } from "../cluster/backend.ts";
 import { InlineBackend } from "./backends/inline.ts";
 import { LatencyWindow } from "./latency.ts";
@@ -34,6 +32,7 @@ import {
 import { ThreadBackend } from "./backends/thread.ts";
 import { TinypoolBackend } from "./backends/tinypool.ts";
 import { isDeno } from "./packages.ts";
+import { startTask } from "../core/host-loop.ts";
 
 /** Any function a task module may export (`never` parameters make this the top function type). */
 type AnyFunction = (...args: never) => unknown;
@@ -471,8 +470,7 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
     const accepted = this._closing === null && this._destroyed === null;
     // The task follows the call (a future) without a coroutine: see Task._startFunction.
     const body = () => this._submit(req, label, accepted);
-    const loop = tryGetRunningLoop();
-    return loop !== undefined ? loop.createTask(body, { name: label }) : hostTask(body, label);
+    return startTask(body, label);
   }
 
   /** @internal Queues or starts one call; returns the call, a future of its outcome. */

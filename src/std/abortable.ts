@@ -4,7 +4,7 @@
  */
 import { checkOptions, checkSignal, isAbortSignal } from "../core/checks.ts";
 import { type Future, isFuture } from "../core/future.ts";
-import { SignalFuture } from "./cancellable.ts";
+import { SignalFuture } from "../core/signal-future.ts";
 import { settleFrom } from "./deadline.ts";
 
 /**

@@ -6,7 +6,7 @@ import { checkOptions, checkMs, checkSignal } from "../core/checks.ts";
 import { TimeoutError } from "../core/errors.ts";
 import { type Future, isFuture } from "../core/future.ts";
 import { setTimer } from "./clock.ts";
-import { SignalFuture } from "./cancellable.ts";
+import { SignalFuture } from "../core/signal-future.ts";
 
 /**
  * Options of `deadline()`, as in @std/async.

@@ -5,7 +5,7 @@
 import { checkOptions, describeValue, checkSignal } from "../core/checks.ts";
 import { type Future } from "../core/future.ts";
 import { setTimer } from "./clock.ts";
-import { SignalFuture } from "./cancellable.ts";
+import { SignalFuture } from "../core/signal-future.ts";
 
 /**
  * Options of `delay()`, as in @std/async.

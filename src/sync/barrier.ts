@@ -7,7 +7,7 @@
  */
 import { type Future } from "../core/future.ts";
 import { describeValue } from "../core/checks.ts";
-import { failedWith, Grant, signalOf, type SignalOptions, WaiterList } from "./grant.ts";
+import { failedWith, Grant, signalOf, type SignalOptions, WaiterList } from "../core/grant.ts";
 
 /**
  * Raised by `Barrier.wait()` when the barrier is aborted or reset while waiting, or is

@@ -10,7 +10,7 @@ import { InvalidStateError } from "../core/errors.ts";
 import { type Future } from "../core/future.ts";
 import { describeValue } from "../core/checks.ts";
 import { currentTask } from "../core/running.ts";
-import { failedWith, Grant, type GrantOwner, resolved, signalOf, type SignalOptions, WaiterList } from "./grant.ts";
+import { failedWith, Grant, type GrantOwner, resolved, signalOf, type SignalOptions, WaiterList } from "../core/grant.ts";
 import { type Acquirable, checkBody, type Held, Scoped, type ScopedBody } from "./scope.ts";
 
 /**

@@ -9,7 +9,7 @@
 import { CancelledError, InvalidStateError } from "../core/errors.ts";
 import { Future, FULFILLED, PENDING, type Waiter } from "../core/future.ts";
 import { describeValue } from "../core/checks.ts";
-import { failedWith, Grant, signalOf, type SignalOptions, WaiterList } from "./grant.ts";
+import { failedWith, Grant, signalOf, type SignalOptions, WaiterList } from "../core/grant.ts";
 import { Lock } from "./lock.ts";
 import { checkBody, type Held, Scoped, type ScopedBody } from "./scope.ts";
 
@@ -246,9 +246,7 @@ export class Condition {
     if (signal?.aborted) return failedWith(signal.reason);
     const w = new ConditionWait(this);
     this._release();
-    this._waiters.add(w);
-    w._watch(signal);
-    return w;
+    return this._waiters.wait(w, signal);
   }
 
   /**

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Future } from "../core/future.ts";
-import { failedWith, Grant, signalOf, resolved, type SignalOptions, WaiterList } from "./grant.ts";
+import { failedWith, Grant, signalOf, resolved, type SignalOptions, WaiterList } from "../core/grant.ts";
 
 /**
  * An event flag for tasks (asyncio.Event): `wait()` resolves once the flag is set; `set()`
@@ -59,9 +59,7 @@ export class Event {
     if (this._value) return (this._ready ??= resolved(true));
     if (signal?.aborted) return failedWith(signal.reason);
     const w = new Grant<true>(null);
-    this._waiters.add(w);
-    w._watch(signal);
-    return w;
+    return this._waiters.wait(w, signal);
   }
 
   /** A short description such as `Event<set>` or `Event<unset, waiters: 3>`. */

@@ -12,9 +12,9 @@
  * @module
  */
 import { InvalidStateError } from "../core/errors.ts";
-import { type Future, REJECTED } from "../core/future.ts";
+import { type Future } from "../core/future.ts";
 import { describeValue, checkOptions } from "../core/checks.ts";
-import { failedWith, Grant, type GrantOwner, signalOf, resolved, type SignalOptions, WaiterList } from "./grant.ts";
+import { failedWith, Grant, type GrantOwner, signalOf, resolved, type SignalOptions, WaiterList } from "../core/grant.ts";
 import { Event } from "./event.ts";
 import { Ring } from "../core/ring.ts";
 import { Heap } from "../core/heap.ts";
@@ -418,8 +418,7 @@ export class Queue<T> implements AsyncIterable<T>, Disposable, GrantOwner {
       const item = g._item as T;
       g._item = undefined;
       if (this._isShutdown) {
-        g._state = REJECTED;
-        g._value = new QueueShutDown("put(): the queue was shut down");
+        g._failClaim(new QueueShutDown("put(): the queue was shut down"));
         return;
       }
       g._value = undefined;
@@ -428,8 +427,7 @@ export class Queue<T> implements AsyncIterable<T>, Disposable, GrantOwner {
     }
     if (this._immediate && this._size() === 0) {
       // Its item went with `shutdown(true)`.
-      g._state = REJECTED;
-      g._value = new QueueShutDown("get(): the queue was shut down (immediate)");
+      g._failClaim(new QueueShutDown("get(): the queue was shut down (immediate)"));
       return;
     }
     this._reserved--;

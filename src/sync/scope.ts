@@ -8,7 +8,7 @@ import { type Coroutine, type Future, isFuture } from "../core/future.ts";
 import { describeValue, isGenerator, isThenable } from "../core/checks.ts";
 import { getRunningLoop } from "../core/running.ts";
 import { until } from "../core/until.ts";
-import type { SignalOptions } from "./grant.ts";
+import type { SignalOptions } from "../core/grant.ts";
 
 /**
  * What `acquire()` gives: a handle whose `release()` (or `Symbol.dispose`, for `using`)

@@ -8,7 +8,7 @@
 import { InvalidStateError } from "../core/errors.ts";
 import { type Future } from "../core/future.ts";
 import { describeValue } from "../core/checks.ts";
-import { failedWith, Grant, type GrantOwner, signalOf, resolved, type SignalOptions, WaiterList } from "./grant.ts";
+import { failedWith, Grant, type GrantOwner, signalOf, resolved, type SignalOptions, WaiterList } from "../core/grant.ts";
 import { checkBody, type Held, Scoped, type ScopedBody } from "./scope.ts";
 
 function checkValue(what: string, value: unknown): number {

@@ -11,10 +11,10 @@
  * `AbortSignal` passed to the operation stops a wait that has not been granted yet.
  * @module
  */
-import { CancelledError } from "../core/errors.ts";
-import { Future, PENDING, FULFILLED } from "../core/future.ts";
-import { checkOptions, checkSignal } from "../core/checks.ts";
-import { SignalFuture } from "../std/cancellable.ts";
+import { CancelledError } from "./errors.ts";
+import { Future, PENDING, FULFILLED, REJECTED } from "./future.ts";
+import { checkOptions, checkSignal } from "./checks.ts";
+import { SignalFuture } from "./signal-future.ts";
 
 /**
  * Options of every waiting operation of the sync primitives and queues. In an async task,
@@ -107,6 +107,15 @@ export class Grant<T> extends SignalFuture<T> {
     this.setException(error);
   }
 
+  /**
+   * @internal The claim of a reserved grant failed (its queue was shut down meanwhile): the
+   * consumer, already woken, resumes into `error` instead of the value.
+   */
+  _failClaim(error: unknown): void {
+    this._state = REJECTED;
+    this._value = error;
+  }
+
   /** @internal Marks the grant as received by its consumer: from now on it is theirs. */
   _claim(): void {
     if (this._claimed) return;
@@ -138,43 +147,18 @@ export class Grant<T> extends SignalFuture<T> {
     return super.then(onfulfilled, onrejected);
   }
 
-  override [Symbol.iterator](): Iterator<Future<unknown>, T, unknown> {
-    return new GrantIterator(this);
-  }
-
   /** @internal An abort that is not a cancellation rejects the grant and takes it off its queue. */
   override _rejectWith(reason: unknown): void {
     this._reject(reason);
   }
 
-  /** @internal The consumer was thrown into (or closed) at `yield* grant`. */
-  _thrownInto(): void {
+  /** @internal The consumer was thrown into (or closed) at `yield* grant`: give back what it did not take. */
+  override _thrownInto(): void {
     if (this._state === PENDING) this.cancel();
     else if (this._state === FULFILLED && !this._claimed) {
       this._claimed = true;
       this._abandon();
     }
-  }
-}
-
-/** `yield* grant`: as a future's iterator, plus the give-back on a throw. */
-class GrantIterator<T> implements Iterator<Future<unknown>, T, unknown> {
-  constructor(private readonly grant: Grant<T>) {}
-  next(): IteratorResult<Future<unknown>, T> {
-    const g = this.grant;
-    if (g._state === PENDING) {
-      g._blocking = true;
-      return { done: false, value: g };
-    }
-    return { done: true, value: g.result() };
-  }
-  throw(e: unknown): IteratorResult<Future<unknown>, T> {
-    this.grant._thrownInto();
-    throw e;
-  }
-  return(value?: T): IteratorResult<Future<unknown>, T> {
-    this.grant._thrownInto();
-    return { done: true, value: value as T };
   }
 }
 
