@@ -51,8 +51,8 @@ export {
   type TimeoutBody,
   type TimeoutOptions,
   TimeoutScope,
-  waitFor,
 } from "./src/structured/timeout.ts";
+export { waitFor } from "./src/structured/wait-for.ts";
 export {
   AsCompleted,
   asCompleted,

@@ -116,6 +116,11 @@ export class Grant<T> extends SignalFuture<T> {
     this._value = error;
   }
 
+  /** @internal The claim of a reserved grant gives `value` (what its owner hands over at claim time). */
+  _claimResult(value: unknown): void {
+    this._value = value;
+  }
+
   /** @internal Marks the grant as received by its consumer: from now on it is theirs. */
   _claim(): void {
     if (this._claimed) return;

@@ -219,6 +219,14 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
 
   // ---- stepping ---------------------------------------------------------------------
 
+  /** @internal The tasks waiting on this one: a task waits on a future as one of its done callbacks. */
+  _waitingTasks(): Task<unknown>[] {
+    const out: Task<unknown>[] = [];
+    if (this._cb0 instanceof Task) out.push(this._cb0);
+    if (this._cbs !== null) for (const cb of this._cbs) if (cb instanceof Task) out.push(cb);
+    return out;
+  }
+
   /** @internal Called by the loop's ready queue. */
   _run(): void {
     if (this._state !== PENDING) return;

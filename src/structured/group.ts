@@ -295,14 +295,8 @@ function* groupExit(g: TaskGroup, threw: boolean, error: unknown): Coroutine<voi
  * `CancelledError`. Its `cancelling()` count stays as it was.
  */
 function keepCancellationOfWaiters(groupTask: Task<unknown>): void {
-  const waiters: Task<unknown>[] = [];
-  const first = groupTask._cb0;
-  if (first instanceof Task) waiters.push(first as Task<unknown>);
-  if (groupTask._cbs !== null) {
-    for (const cb of groupTask._cbs) if (cb instanceof Task) waiters.push(cb as Task<unknown>);
-  }
   const loop = groupTask._loop;
-  for (const w of waiters) {
+  for (const w of groupTask._waitingTasks()) {
     if (w.cancelling() === 0) continue;
     // Two hops: the waiter first steps once with the TaskGroupError (it is woken when the
     // group fails, right after this), then its next wait is cancelled.

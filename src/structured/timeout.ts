@@ -12,9 +12,8 @@ import { type Coroutine, type Future } from "../core/future.ts";
 import { describeValue, checkSignal, checkOptions, checkMs, checkTimeout } from "../core/checks.ts";
 import type { Handle } from "../core/handles.ts";
 import type { Loop } from "../core/loop.ts";
-import { currentTask, getRunningLoop } from "../core/running.ts";
+import { getRunningLoop } from "../core/running.ts";
 import type { Task } from "../core/task.ts";
-import { oneFuture, type Awaitable } from "../core/awaitable.ts";
 import { linkSignal, startBody } from "../core/body.ts";
 
 const CREATED = 0;
@@ -201,7 +200,8 @@ export class TimeoutScope {
   }
 }
 
-function checkTime(what: string, t: unknown, name: string): asserts t is number | null {
+/** @internal A time limit or deadline: a number (not NaN), or `null` for none. */
+export function checkTime(what: string, t: unknown, name: string): asserts t is number | null {
   // Any number but NaN: a deadline already past expires at once, Infinity never does.
   if (t === undefined) checkMs(what, name, t);
   else if (t !== null) checkTimeout(what, name, t, { negative: true });
@@ -224,7 +224,8 @@ function* scopeMain<R>(scope: TimeoutScope, body: TimeoutBody<R>): Coroutine<R> 
   return result;
 }
 
-function startScope<R>(
+/** @internal Runs `body` as a task under a timeout scope with deadline `when` (`null`: none). */
+export function startScope<R>(
   what: string,
   when: number | null,
   limit: number | null,
@@ -438,64 +439,4 @@ export function moveOnAfter<R>(ms: number | null, body: TimeoutBody<R>, options?
 export function moveOnAt<R>(when: number | null, body: TimeoutBody<R>, options?: TimeoutOptions): MoveOnScope<R> {
   checkTime("moveOnAt()", when, "when");
   return startMoveOn("moveOnAt()", when, when, body, options);
-}
-
-function* waitInner<T>(f: Future<T>): Coroutine<T> {
-  return yield* f;
-}
-
-/**
- * Waits for `aw` for at most `ms` milliseconds (asyncio.wait_for). On expiry the awaitable
- * is cancelled, waited for, and a `TimeoutError` is raised; if it ignores the cancellation
- * and finishes anyway, its result is returned. A promise cannot be cancelled: only the wait
- * for it stops. `null` waits without a limit. A limit of 0 or less gives the outcome of an
- * awaitable already done, and otherwise cancels it at once (a generator object never
- * starts) and fails with `TimeoutError` (asyncio 3.12). Cancelling the wait cancels `aw`,
- * even in the loop turn `waitFor()` was called in.
- *
- * @param aw a future or task, a generator object (run as a task) or a promise
- * @param ms the limit in milliseconds, or `null`
- * @throws {RangeError} synchronously for NaN or a non-number limit
- * @throws {TypeError} synchronously when `aw` is not awaitable
- * @example
- * ```ts
- * import { run, sleep, TimeoutError, waitFor } from "loopwork";
- *
- * await run(function* () {
- *   console.log(yield* waitFor(sleep(10, "quick"), 100)); // "quick"
- *   try {
- *     yield* waitFor(sleep(1_000), 100);
- *   } catch (e) {
- *     console.log(e instanceof TimeoutError); // true: the sleep was cancelled
- *   }
- * });
- * ```
- */
-export function waitFor<T>(aw: Awaitable<T>, ms: number | null): Task<T> {
-  checkTime("waitFor()", ms, "ms");
-  const f = oneFuture("waitFor()", aw) as Future<T>;
-  const loop = getRunningLoop();
-  let task: Task<T>;
-  if (ms !== null && ms <= 0) {
-    // asyncio 3.12: no time at all. What is done gives its outcome; anything else is
-    // cancelled now (a coroutine never starts), waited for, and the wait fails with
-    // TimeoutError, unless it finished anyway.
-    task = loop.createTask(f.cancel() ? waitNoTime(f, ms) : waitInner(f));
-  } else {
-    task = startScope("waitFor()", ms === null ? null : loop.time() + ms, ms, () => waitInner(f), undefined);
-  }
-  task._cancelsFirst(f);
-  return task;
-}
-
-function* waitNoTime<T>(f: Future<T>, ms: number): Coroutine<T> {
-  try {
-    return yield* f;
-  } catch (e) {
-    // The wait's own cancellation stays a cancellation.
-    if (e instanceof CancelledError && f.cancelled() && currentTask()!.cancelling() === 0) {
-      throw new TimeoutError(`waitFor(${ms} ms) expired`, { cause: e });
-    }
-    throw e;
-  }
 }

@@ -421,7 +421,7 @@ export class Queue<T> implements AsyncIterable<T>, Disposable, GrantOwner {
         g._failClaim(new QueueShutDown("put(): the queue was shut down"));
         return;
       }
-      g._value = undefined;
+      g._claimResult(undefined);
       this._enter(item);
       return;
     }
@@ -431,7 +431,7 @@ export class Queue<T> implements AsyncIterable<T>, Disposable, GrantOwner {
       return;
     }
     this._reserved--;
-    g._value = this._take();
+    g._claimResult(this._take());
     this._admitPutters();
   }
 

@@ -39,10 +39,7 @@ function version(): string {
 }
 
 function usage(): string {
-  const names = Object.keys(commands);
-  const list = names.length === 0
-    ? "  (no commands yet)"
-    : names.map((n) => `  ${n.padEnd(10)} ${commands[n]!.summary}`).join("\n");
+  const list = Object.keys(commands).map((n) => `  ${n.padEnd(10)} ${commands[n]!.summary}`).join("\n");
   return `usage: loopwork <command> [options]\n\ncommands:\n${list}\n\noptions:\n  --help     this text\n  --version  the package version\n`;
 }
 

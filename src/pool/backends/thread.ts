@@ -318,7 +318,7 @@ export class ThreadBackend implements PoolBackend {
     }
     job.state = DONE;
     job.reject(abortError());
-    // Later: when the pool is being destroyed, it stops its running calls first.
+    // A microtask later: a pool being destroyed first stops its other running calls.
     queueMicrotask(() => this._replenish());
   }
 
