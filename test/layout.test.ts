@@ -1,6 +1,8 @@
 /**
  * The layers stay visible (README, "Architecture"): these checks read the source tree as
  * text, so a change that reaches across a boundary fails here with the file and line.
+ * - the folders of src/ import each other only down the layers: core; structured, sync,
+ *   std and inspect on core; pool on core; cluster on pool; tools on anything;
  * - src/core imports nothing outside src/core;
  * - outside src/core, nothing writes a future's state or value, or walks its callback
  *   slots (the core offers methods for what the other layers need);
@@ -44,6 +46,31 @@ describe("layout", () => {
   it("reads the whole source tree", () => {
     assert.ok(files.length > 60, `only ${files.length} files found under src/`);
     assert.ok(files.some((f) => f.file === "src/core/loop.ts"));
+  });
+
+  it("folders import each other only down the layers", () => {
+    const allowed: Record<string, readonly string[]> = {
+      core: [],
+      structured: ["core"],
+      sync: ["core"],
+      std: ["core"],
+      inspect: ["core"],
+      pool: ["core"],
+      cluster: ["core", "pool"],
+      tools: ["core", "structured", "sync", "std", "inspect", "pool", "cluster"],
+    };
+    const bad: string[] = [];
+    for (const { file, text } of files) {
+      const from = file.split("/")[1]!;
+      for (const spec of importsOf(text)) {
+        const target = relative(root, join(root, dirname(file), spec)).replaceAll("\\", "/");
+        const to = target.split("/")[1]!;
+        if (!target.startsWith("src/") || to === from) continue;
+        if (!(from in allowed)) bad.push(`${file}: folder src/${from} is not in the layer table`);
+        else if (!allowed[from]!.includes(to)) bad.push(`${file} (src/${from}) imports ${target} (src/${to})`);
+      }
+    }
+    assert.deepEqual(bad, []);
   });
 
   it("src/core imports nothing outside src/core", () => {

@@ -28,7 +28,7 @@ import {
   LOCK_DURATION_MS,
   type ModuleIdentity,
   STALLED_INTERVAL_MS,
-} from "./wire.ts";
+} from "../pool/backends/bullmq-wire.ts";
 import type { RedisConnection } from "../pool/options.ts";
 import { decodeValue, encodeValue } from "../pool/protocol.ts";
 import { type AnyTasks, WorkerPool } from "../pool/worker-pool.ts";

@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { checkRedis } from "../../cluster/wire.ts";
+import { checkRedis } from "../../pool/backends/bullmq-wire.ts";
 import { WorkerPool } from "../../pool/worker-pool.ts";
 import { workloadModuleUrl, type Workloads } from "./builtin.ts";
 

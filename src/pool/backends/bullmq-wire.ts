@@ -7,10 +7,10 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { BullmqConnection as ConnectionOptions } from "../pool/package-types.ts";
-import { loadBullmq } from "../pool/packages.ts";
-import { PoolConnectionError } from "../pool/errors.ts";
-import { deserializeError, type SerializedError, serializeError } from "../pool/protocol.ts";
+import type { BullmqConnection as ConnectionOptions } from "../package-types.ts";
+import { loadBullmq } from "../packages.ts";
+import { PoolConnectionError } from "../errors.ts";
+import { deserializeError, type SerializedError, serializeError } from "../protocol.ts";
 
 /**
  * @internal A job's data: `a` the base64 V8 encoding of the arguments (or the items, with

@@ -24,10 +24,10 @@ import type {
   BullmqConnection as ConnectionOptions,
   BullmqQueue as Queue,
   BullmqQueueEventsProducer as QueueEventsProducer,
-} from "../pool/package-types.ts";
-import { loadBullmq } from "../pool/packages.ts";
-import { describeValue } from "../core/checks.ts";
-import type { PoolBackend } from "../pool/backends/backend.ts";
+} from "../package-types.ts";
+import { loadBullmq } from "../packages.ts";
+import { describeValue } from "../../core/checks.ts";
+import type { PoolBackend } from "./backend.ts";
 import {
   CANCEL_EVENT,
   connectionOptions,
@@ -39,11 +39,11 @@ import {
   loadIdentity,
   type ModuleIdentity,
   refusedError,
-} from "./wire.ts";
-import type { AbortHook } from "../pool/call.ts";
-import { PoolClosedError, PoolConnectionError } from "../pool/errors.ts";
-import type { ResolvedBullmqOptions } from "../pool/options.ts";
-import { type CallRequest, type CallResponse, decodeValue, encodeValue, unwrapResponse } from "../pool/protocol.ts";
+} from "./bullmq-wire.ts";
+import type { AbortHook } from "../call.ts";
+import { PoolClosedError, PoolConnectionError } from "../errors.ts";
+import type { ResolvedBullmqOptions } from "../options.ts";
+import { type CallRequest, type CallResponse, decodeValue, encodeValue, unwrapResponse } from "../protocol.ts";
 
 interface Pending {
   readonly id: string;
