@@ -28,7 +28,8 @@ export {
 export { Handle, TimerHandle } from "./src/core/handles.ts";
 export type { ClockKind } from "./src/core/clock.ts";
 export { allTasks, currentTask, getRunningLoop, tryGetRunningLoop } from "./src/core/running.ts";
-export { run, type RunOptions, spawn } from "./src/core/run.ts";
+export { run, type RunOptions } from "./src/core/run.ts";
+export { spawn } from "./src/core/spawn.ts";
 export { sleep, yieldNow } from "./src/core/sleep.ts";
 export { until } from "./src/core/until.ts";
 export { type LagMonitor, type LagMonitorOptions, type LagReport, monitorLag } from "./src/inspect/lag.ts";
