@@ -3,7 +3,8 @@
  * text, so a change that reaches across a boundary fails here with the file and line.
  * - the folders of src/ import each other only down the layers: core; structured, sync,
  *   std and inspect on core; pool on core; cluster on pool; tools on anything;
- * - src/core imports nothing outside src/core;
+ * - src/core imports nothing outside src/core, and the rest imports it only through
+ *   src/core/index.ts;
  * - outside src/core, nothing writes a future's state or value, or walks its callback
  *   slots (the core offers methods for what the other layers need);
  * - every option that is a duration ends in `Ms`, except names kept for compatibility
@@ -80,6 +81,18 @@ describe("layout", () => {
       for (const spec of importsOf(text)) {
         const target = relative(root, join(root, dirname(file), spec)).replaceAll("\\", "/");
         if (!target.startsWith("src/core/")) bad.push(`${file} imports ${target}`);
+      }
+    }
+    assert.deepEqual(bad, []);
+  });
+
+  it("outside src/core, the core is imported only through src/core/index.ts", () => {
+    const bad: string[] = [];
+    for (const { file, text } of files) {
+      if (file.startsWith("src/core/")) continue;
+      for (const spec of importsOf(text)) {
+        const target = relative(root, join(root, dirname(file), spec)).replaceAll("\\", "/");
+        if (target.startsWith("src/core/") && target !== "src/core/index.ts") bad.push(`${file} imports ${target}`);
       }
     }
     assert.deepEqual(bad, []);

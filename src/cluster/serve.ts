@@ -14,7 +14,7 @@
 import { hostname } from "node:os";
 import type { Job, QueueEvents, Worker } from "bullmq";
 import { loadBullmq } from "../pool/packages.ts";
-import type { Task } from "../core/task.ts";
+import type { Task } from "../core/index.ts";
 import {
   CANCEL_EVENT,
   connectionOptions,

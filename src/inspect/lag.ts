@@ -6,7 +6,7 @@
  * so it measures the thread whether or not a loop runs, and it never keeps a process alive.
  * @module
  */
-import { checkOptions, checkMs } from "../core/checks.ts";
+import { checkOptions, checkMs } from "../core/index.ts";
 
 /** Options of `monitorLag()`. */
 export interface LagMonitorOptions {

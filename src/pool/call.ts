@@ -6,7 +6,7 @@
  * cheaper than an AbortController per call.
  * @module
  */
-import { Future } from "../core/future.ts";
+import { Future } from "../core/index.ts";
 import type { CallRequest } from "./protocol.ts";
 
 /** @internal */

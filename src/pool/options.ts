@@ -4,7 +4,7 @@
  * @module
  */
 import { availableParallelism } from "node:os";
-import { describeValue, checkOptions, checkMs } from "../core/checks.ts";
+import { describeValue, checkOptions, checkMs } from "../core/index.ts";
 
 /**
  * Where a pool runs its calls: worker threads, child processes, or the loop's own thread.

@@ -4,9 +4,7 @@
  * created on first use and closed by `run()` when it ends.
  * @module
  */
-import { describeValue } from "../core/checks.ts";
-import { getRunningLoop } from "../core/running.ts";
-import type { Task } from "../core/task.ts";
+import { describeValue, getRunningLoop, type Task } from "../core/index.ts";
 import { WorkerPool } from "./worker-pool.ts";
 
 const sources = new WeakMap<(...args: never[]) => unknown, string>();

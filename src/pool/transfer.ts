@@ -2,7 +2,7 @@
  * `transfer()`: moving buffers to and from workers instead of copying them.
  * @module
  */
-import { describeValue } from "../core/checks.ts";
+import { describeValue } from "../core/index.ts";
 import { transferMarks } from "./protocol.ts";
 
 /**

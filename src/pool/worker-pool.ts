@@ -7,10 +7,7 @@
  */
 import { serialize } from "node:v8";
 import type { TransferListItem } from "node:worker_threads";
-import { TimeoutError } from "../core/errors.ts";
-import { Future } from "../core/future.ts";
-import { describeValue, checkOptions, checkSignal } from "../core/checks.ts";
-import type { Task } from "../core/task.ts";
+import { TimeoutError, Future, describeValue, checkOptions, checkSignal, type Task, startTask } from "../core/index.ts";
 import type { PoolBackend } from "./backends/backend.ts";
 import { type CancelSink, PoolCall, QUEUED, RUNNING, SETTLED } from "./call.ts";
 import { PoolClosedError, PoolQueueFullError } from "./errors.ts";
@@ -32,7 +29,6 @@ import {
 import { ThreadBackend } from "./backends/thread.ts";
 import { TinypoolBackend } from "./backends/tinypool.ts";
 import { isDeno } from "./packages.ts";
-import { startTask } from "../core/host-loop.ts";
 
 /** Any function a task module may export (`never` parameters make this the top function type). */
 type AnyFunction = (...args: never) => unknown;

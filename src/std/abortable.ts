@@ -2,9 +2,7 @@
  * `abortable`: @std/async's abortable, for promises, loopwork futures and async iterables.
  * @module
  */
-import { checkOptions, checkSignal, isAbortSignal } from "../core/checks.ts";
-import { type Future, isFuture } from "../core/future.ts";
-import { SignalFuture } from "../core/signal-future.ts";
+import { checkOptions, checkSignal, isAbortSignal, type Future, isFuture, SignalFuture } from "../core/index.ts";
 import { settleFrom } from "./deadline.ts";
 
 /**

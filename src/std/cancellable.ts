@@ -4,10 +4,7 @@
  * src/core/host-loop.ts, would take its first step a microtask later).
  * @module
  */
-import { CancelledError } from "../core/errors.ts";
-import { Future } from "../core/future.ts";
-import { tryGetRunningLoop } from "../core/running.ts";
-import { SignalFuture } from "../core/signal-future.ts";
+import { CancelledError, Future, tryGetRunningLoop, SignalFuture } from "../core/index.ts";
 
 /**
  * @internal Runs `body(signal)` as cancellable work: a task of the running loop (so

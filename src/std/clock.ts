@@ -4,7 +4,7 @@
  * arguments.
  * @module
  */
-import { tryGetRunningLoop } from "../core/running.ts";
+import { tryGetRunningLoop } from "../core/index.ts";
 
 /** @internal A scheduled callback that can be called off. */
 export interface Timer {

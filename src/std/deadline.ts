@@ -2,11 +2,8 @@
  * `deadline`: @std/async's deadline, on the running loop's clock.
  * @module
  */
-import { checkOptions, checkMs, checkSignal } from "../core/checks.ts";
-import { TimeoutError } from "../core/errors.ts";
-import { type Future, isFuture } from "../core/future.ts";
+import { checkOptions, checkMs, checkSignal, TimeoutError, type Future, isFuture, SignalFuture } from "../core/index.ts";
 import { setTimer } from "./clock.ts";
-import { SignalFuture } from "../core/signal-future.ts";
 
 /**
  * Options of `deadline()`, as in @std/async.

@@ -2,7 +2,7 @@
  * `debounce`: @std/async's debounce, on the running loop's clock.
  * @module
  */
-import { checkOptions, describeValue, checkSignal } from "../core/checks.ts";
+import { checkOptions, describeValue, checkSignal } from "../core/index.ts";
 import { setTimer, type Timer } from "./clock.ts";
 
 /**

@@ -2,10 +2,8 @@
  * `delay`: @std/async's delay, on the running loop's clock.
  * @module
  */
-import { checkOptions, describeValue, checkSignal } from "../core/checks.ts";
-import { type Future } from "../core/future.ts";
+import { checkOptions, describeValue, checkSignal, type Future, SignalFuture } from "../core/index.ts";
 import { setTimer } from "./clock.ts";
-import { SignalFuture } from "../core/signal-future.ts";
 
 /**
  * Options of `delay()`, as in @std/async.

@@ -3,7 +3,7 @@
  * soon as its source gives it (@std/async's MuxAsyncIterator).
  * @module
  */
-import { describeValue } from "../core/checks.ts";
+import { describeValue } from "../core/index.ts";
 
 interface Source<T> {
   it: AsyncIterator<T>;

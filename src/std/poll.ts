@@ -2,7 +2,7 @@
  * `poll`: @std/async's poll, on the running loop's clock.
  * @module
  */
-import { checkOptions } from "../core/checks.ts";
+import { checkOptions } from "../core/index.ts";
 import { delay } from "./delay.ts";
 
 /**

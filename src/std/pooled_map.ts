@@ -3,10 +3,7 @@
  * aborting its signal) aborts the calls still running.
  * @module
  */
-import { checkOptions, describeValue, checkSignal, isGenerator } from "../core/checks.ts";
-import { CancelledError } from "../core/errors.ts";
-import { type Coroutine, type Future, isFuture } from "../core/future.ts";
-import { tryGetRunningLoop } from "../core/running.ts";
+import { checkOptions, describeValue, checkSignal, isGenerator, CancelledError, type Coroutine, type Future, isFuture, tryGetRunningLoop } from "../core/index.ts";
 
 /**
  * Options of `pooledMap()`.

@@ -3,10 +3,7 @@
  * the running loop, waiting on the loop's clock.
  * @module
  */
-import { checkOptions, describeValue, checkSignal, isGenerator } from "../core/checks.ts";
-import { CancelledError } from "../core/errors.ts";
-import { type Coroutine, type Future } from "../core/future.ts";
-import { tryGetRunningLoop } from "../core/running.ts";
+import { checkOptions, describeValue, checkSignal, isGenerator, CancelledError, type Coroutine, type Future, tryGetRunningLoop } from "../core/index.ts";
 import { runCancellable } from "./cancellable.ts";
 import { delay } from "./delay.ts";
 

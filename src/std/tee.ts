@@ -3,7 +3,7 @@
  * (@std/async's tee), with the source read once.
  * @module
  */
-import { describeValue } from "../core/checks.ts";
+import { describeValue } from "../core/index.ts";
 
 /**
  * A tuple of `N` values of type `T` (`T[]` when `N` is not a literal), as in @std/async.

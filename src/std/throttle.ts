@@ -2,7 +2,7 @@
  * `throttle`: @std/async's (unstable) throttle, on the running loop's clock.
  * @module
  */
-import { checkOptions, describeValue, checkMs, checkSignal } from "../core/checks.ts";
+import { checkOptions, describeValue, checkMs, checkSignal } from "../core/index.ts";
 import { clockNow, setTimer, type Timer } from "./clock.ts";
 
 /**

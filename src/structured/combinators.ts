@@ -4,12 +4,7 @@
  * with a future of its own: `yield*` it in a coroutine or `await` it in an async function.
  * @module
  */
-import { CancelledError, TimeoutError } from "../core/errors.ts";
-import { Future } from "../core/future.ts";
-import { describeValue, checkOptions, checkTimeout } from "../core/checks.ts";
-import type { TimerHandle } from "../core/handles.ts";
-import { getRunningLoop, tryGetRunningLoop } from "../core/running.ts";
-import { type Awaitable, type AwaitedOf, oneFuture, toFutures } from "../core/awaitable.ts";
+import { CancelledError, TimeoutError, Future, describeValue, checkOptions, checkTimeout, type TimerHandle, getRunningLoop, tryGetRunningLoop, type Awaitable, type AwaitedOf, oneFuture, toFutures } from "../core/index.ts";
 
 // ---- gather ---------------------------------------------------------------------------
 

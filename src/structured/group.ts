@@ -5,13 +5,7 @@
  * children and the body; every error is then raised together as a `TaskGroupError`.
  * @module
  */
-import { CancelledError, InvalidStateError } from "../core/errors.ts";
-import { type Coroutine, Future } from "../core/future.ts";
-import { describeValue, checkSignal, checkOptions, isGenerator } from "../core/checks.ts";
-import type { Loop } from "../core/loop.ts";
-import { getRunningLoop } from "../core/running.ts";
-import { Task, type TaskBody, type TaskOptions } from "../core/task.ts";
-import { linkSignal, startBody } from "../core/body.ts";
+import { CancelledError, InvalidStateError, type Coroutine, Future, describeValue, checkSignal, checkOptions, isGenerator, type Loop, getRunningLoop, Task, type TaskBody, type TaskOptions, linkSignal, startBody } from "../core/index.ts";
 
 function summarise(errors: readonly unknown[]): string {
   const shown = errors.slice(0, 3).map((e) =>

@@ -7,14 +7,7 @@
  * expire together only the outermost ends that way and the inner ones see the cancellation.
  * @module
  */
-import { CancelledError, InvalidStateError, TimeoutError } from "../core/errors.ts";
-import { type Coroutine, type Future } from "../core/future.ts";
-import { describeValue, checkSignal, checkOptions, checkMs, checkTimeout } from "../core/checks.ts";
-import type { Handle } from "../core/handles.ts";
-import type { Loop } from "../core/loop.ts";
-import { getRunningLoop } from "../core/running.ts";
-import type { Task } from "../core/task.ts";
-import { linkSignal, startBody } from "../core/body.ts";
+import { CancelledError, InvalidStateError, TimeoutError, type Coroutine, type Future, describeValue, checkSignal, checkOptions, checkMs, checkTimeout, type Handle, type Loop, getRunningLoop, type Task, linkSignal, startBody } from "../core/index.ts";
 
 const CREATED = 0;
 const ENTERED = 1;

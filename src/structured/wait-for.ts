@@ -3,11 +3,7 @@
  * timeout scope of timeout.ts.
  * @module
  */
-import { CancelledError, TimeoutError } from "../core/errors.ts";
-import { type Coroutine, type Future } from "../core/future.ts";
-import { currentTask, getRunningLoop } from "../core/running.ts";
-import type { Task } from "../core/task.ts";
-import { oneFuture, type Awaitable } from "../core/awaitable.ts";
+import { CancelledError, TimeoutError, type Coroutine, type Future, currentTask, getRunningLoop, type Task, oneFuture, type Awaitable } from "../core/index.ts";
 import { checkTime, startScope } from "./timeout.ts";
 
 function* waitInner<T>(f: Future<T>): Coroutine<T> {

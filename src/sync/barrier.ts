@@ -5,9 +5,7 @@
  * current round and makes it usable again.
  * @module
  */
-import { type Future } from "../core/future.ts";
-import { describeValue } from "../core/checks.ts";
-import { failedWith, Grant, signalOf, type SignalOptions, WaiterList } from "../core/grant.ts";
+import { type Future, describeValue, failedWith, Grant, signalOf, type SignalOptions, WaiterList } from "../core/index.ts";
 
 /**
  * Raised by `Barrier.wait()` when the barrier is aborted or reset while waiting, or is

@@ -6,11 +6,7 @@
  * cancelled before it runs hands it on, so tokens never leak.
  * @module
  */
-import { InvalidStateError } from "../core/errors.ts";
-import { type Future } from "../core/future.ts";
-import { describeValue } from "../core/checks.ts";
-import { currentTask } from "../core/running.ts";
-import { failedWith, Grant, type GrantOwner, resolved, signalOf, type SignalOptions, WaiterList } from "../core/grant.ts";
+import { InvalidStateError, type Future, describeValue, currentTask, failedWith, Grant, type GrantOwner, resolved, signalOf, type SignalOptions, WaiterList } from "../core/index.ts";
 import { type Acquirable, checkBody, type Held, Scoped, type ScopedBody } from "./scope.ts";
 
 /**

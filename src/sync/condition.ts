@@ -6,10 +6,7 @@
  * then cancelled is passed to the next waiter (Python 3.13).
  * @module
  */
-import { CancelledError, InvalidStateError } from "../core/errors.ts";
-import { Future, FULFILLED, PENDING, type Waiter } from "../core/future.ts";
-import { describeValue } from "../core/checks.ts";
-import { failedWith, Grant, signalOf, type SignalOptions, WaiterList } from "../core/grant.ts";
+import { CancelledError, InvalidStateError, Future, FULFILLED, PENDING, type Waiter, describeValue, failedWith, Grant, signalOf, type SignalOptions, WaiterList } from "../core/index.ts";
 import { Lock } from "./lock.ts";
 import { checkBody, type Held, Scoped, type ScopedBody } from "./scope.ts";
 

@@ -3,8 +3,7 @@
  * resets it. Waking consumes nothing, so a cancelled waiter simply leaves.
  * @module
  */
-import type { Future } from "../core/future.ts";
-import { failedWith, Grant, signalOf, resolved, type SignalOptions, WaiterList } from "../core/grant.ts";
+import { type Future, failedWith, Grant, signalOf, resolved, type SignalOptions, WaiterList } from "../core/index.ts";
 
 /**
  * An event flag for tasks (asyncio.Event): `wait()` resolves once the flag is set; `set()`

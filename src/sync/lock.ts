@@ -4,9 +4,7 @@
  * cancelled before it runs hands it on, so the lock is never lost.
  * @module
  */
-import { InvalidStateError } from "../core/errors.ts";
-import type { Future } from "../core/future.ts";
-import { failedWith, Grant, type GrantOwner, signalOf, resolved, type SignalOptions, WaiterList } from "../core/grant.ts";
+import { InvalidStateError, type Future, failedWith, Grant, type GrantOwner, signalOf, resolved, type SignalOptions, WaiterList } from "../core/index.ts";
 import { checkBody, type Held, Scoped, type ScopedBody } from "./scope.ts";
 
 /**

@@ -11,13 +11,8 @@
  * to the next putter.
  * @module
  */
-import { InvalidStateError } from "../core/errors.ts";
-import { type Future } from "../core/future.ts";
-import { describeValue, checkOptions } from "../core/checks.ts";
-import { failedWith, Grant, type GrantOwner, signalOf, resolved, type SignalOptions, WaiterList } from "../core/grant.ts";
+import { InvalidStateError, type Future, describeValue, checkOptions, failedWith, Grant, type GrantOwner, signalOf, resolved, type SignalOptions, WaiterList, Ring, Heap } from "../core/index.ts";
 import { Event } from "./event.ts";
-import { Ring } from "../core/ring.ts";
-import { Heap } from "../core/heap.ts";
 
 /** What a woken put's grant holds until its task resumes and enters the item. */
 const HELD_SLOT = Symbol("held slot") as unknown as void;

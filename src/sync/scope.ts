@@ -4,11 +4,7 @@
  * an async body is awaited; `using held = yield* lock.acquire()` is the block form.
  * @module
  */
-import { type Coroutine, type Future, isFuture } from "../core/future.ts";
-import { describeValue, isGenerator, isThenable } from "../core/checks.ts";
-import { getRunningLoop } from "../core/running.ts";
-import { until } from "../core/until.ts";
-import type { SignalOptions } from "../core/grant.ts";
+import { type Coroutine, type Future, isFuture, describeValue, isGenerator, isThenable, getRunningLoop, until, type SignalOptions } from "../core/index.ts";
 
 /**
  * What `acquire()` gives: a handle whose `release()` (or `Symbol.dispose`, for `using`)

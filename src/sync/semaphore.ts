@@ -5,10 +5,7 @@
  * permit on, so permits never leak.
  * @module
  */
-import { InvalidStateError } from "../core/errors.ts";
-import { type Future } from "../core/future.ts";
-import { describeValue } from "../core/checks.ts";
-import { failedWith, Grant, type GrantOwner, signalOf, resolved, type SignalOptions, WaiterList } from "../core/grant.ts";
+import { InvalidStateError, type Future, describeValue, failedWith, Grant, type GrantOwner, signalOf, resolved, type SignalOptions, WaiterList } from "../core/index.ts";
 import { checkBody, type Held, Scoped, type ScopedBody } from "./scope.ts";
 
 function checkValue(what: string, value: unknown): number {

@@ -26,7 +26,7 @@ import type {
   BullmqQueueEventsProducer as QueueEventsProducer,
 } from "../package-types.ts";
 import { loadBullmq } from "../packages.ts";
-import { describeValue } from "../../core/checks.ts";
+import { describeValue } from "../../core/index.ts";
 import type { PoolBackend } from "./backend.ts";
 import {
   CANCEL_EVENT,

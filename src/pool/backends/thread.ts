@@ -20,7 +20,7 @@
  */
 import { clearTimeout, setTimeout } from "node:timers";
 import { MessageChannel, type MessagePort, type TransferListItem, Worker } from "node:worker_threads";
-import { describeValue } from "../../core/checks.ts";
+import { describeValue } from "../../core/index.ts";
 import type { PoolBackend } from "./backend.ts";
 import type { AbortHook } from "../call.ts";
 import { WorkerCrashedError } from "../errors.ts";

@@ -35,7 +35,7 @@ import {
   type WorkerExitNotice,
 } from "../protocol.ts";
 import { isDeno, loadTinypool } from "../packages.ts";
-import { isThenable } from "../../core/checks.ts";
+import { isThenable } from "../../core/index.ts";
 
 type TaskFunction = (...args: unknown[]) => unknown;
 type Namespace = Record<string, unknown>;

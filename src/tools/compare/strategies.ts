@@ -11,12 +11,9 @@
  *   hands its computing half to a thread pool (for workloads that export the two halves).
  * @module
  */
-import type { Coroutine } from "../../core/future.ts";
+import { type Coroutine, run, type Task, until } from "../../core/index.ts";
 import { taskGroup } from "../../structured/group.ts";
 import { type AnyTasks, WorkerPool } from "../../pool/worker-pool.ts";
-import { run } from "../../core/run.ts";
-import type { Task } from "../../core/task.ts";
-import { until } from "../../core/until.ts";
 import type { StrategyName } from "./report.ts";
 
 /** A module's exports as this thread sees them. */

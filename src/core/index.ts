@@ -1,0 +1,23 @@
+/**
+ * The core's one entry: what the other layers (structured, sync, std, inspect, pool, cluster,
+ * tools) may use of the loop, futures, tasks and their machinery. A file outside src/core
+ * imports the core only from here (test/layout.test.ts checks it); what is not listed here
+ * is private to the core.
+ * @module
+ */
+export { type Awaitable, type AwaitedOf, oneFuture, toFutures } from "./awaitable.ts";
+export { linkSignal, startBody } from "./body.ts";
+export { checkMs, checkOptions, checkSignal, checkTimeout, describeValue, isAbortSignal, isGenerator, isThenable } from "./checks.ts";
+export { CancelledError, InvalidStateError, TimeoutError } from "./errors.ts";
+export { type Coroutine, FULFILLED, Future, isFuture, PENDING, type Waiter } from "./future.ts";
+export { failedWith, Grant, type GrantOwner, resolved, signalOf, type SignalOptions, WaiterList } from "./grant.ts";
+export { type Handle, type TimerHandle } from "./handles.ts";
+export { Heap } from "./heap.ts";
+export { startTask } from "./host-loop.ts";
+export { type Loop } from "./loop.ts";
+export { Ring } from "./ring.ts";
+export { run } from "./run.ts";
+export { currentTask, getRunningLoop, tryGetRunningLoop } from "./running.ts";
+export { SignalFuture } from "./signal-future.ts";
+export { Task, type TaskBody, type TaskOptions } from "./task.ts";
+export { until } from "./until.ts";
