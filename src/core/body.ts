@@ -6,7 +6,7 @@
  * (that is how async code reports one: an `AbortError`, a `CancelledError`, ...).
  * @module
  */
-import { CancelledError } from "./errors.ts";
+import { CancelledError, asCancellation } from "./errors.ts";
 import { type Coroutine, type Future } from "./future.ts";
 import { describeValue, isGenerator, isThenable } from "./checks.ts";
 import type { Task } from "./task.ts";
@@ -50,9 +50,7 @@ function* awaitToTheEnd<R>(promise: PromiseLike<R>): Coroutine<R> {
         f = until(promise);
         continue;
       }
-      if (cancel !== undefined && !(e instanceof CancelledError) && f.done() && f.exception() === e) {
-        throw new CancelledError(cancel.message, { cause: e });
-      }
+      if (cancel !== undefined && f.done() && !f.cancelled() && f.exception() === e) throw asCancellation(e, cancel.message);
       throw e;
     }
   }

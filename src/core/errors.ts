@@ -80,3 +80,11 @@ export class TimeoutError extends Error {
     this.name = "TimeoutError";
   }
 }
+
+/**
+ * @internal The rule of an async task's cancellation, in one place: a rejection that comes
+ * after its signal was aborted is the cancellation, with the rejection as its cause.
+ */
+export function asCancellation(e: unknown, message: string | undefined): CancelledError {
+  return e instanceof CancelledError ? e : new CancelledError(message, { cause: e });
+}

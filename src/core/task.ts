@@ -5,7 +5,7 @@
  * An async function runs as a task too: its `AbortSignal` carries the cancellation.
  * @module
  */
-import { CancelledError, InvalidStateError } from "./errors.ts";
+import { CancelledError, InvalidStateError, asCancellation } from "./errors.ts";
 import { type Coroutine, CANCELLED, FULFILLED, Future, PENDING, REJECTED, type Waiter } from "./future.ts";
 import { describeValue, checkOptions, isGenerator, isThenable } from "./checks.ts";
 import type { Runnable } from "./handles.ts";
@@ -417,10 +417,8 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
       },
       (e) => {
         if (this._state !== PENDING) return;
-        if (!(e instanceof CancelledError) && this._numCancels > 0) {
-          // Rejected after its signal was aborted: that is how an async task is cancelled.
-          e = new CancelledError(this._signalMessage, { cause: e });
-        }
+        // Rejected after its signal was aborted: that is how an async task is cancelled.
+        if (this._numCancels > 0) e = asCancellation(e, this._signalMessage);
         this._fail(e);
       },
     );
