@@ -261,6 +261,18 @@ export class Future<T = unknown> implements Promise<T> {
    */
   _retrieved(): void {}
 
+  /**
+   * @internal Settles this pending future as `src` (done) settled: with its result, its
+   * exception (read, so `src` is not reported as never retrieved) or its cancellation.
+   */
+  _copyOutcome(src: Future<T>): void {
+    if (src._state === FULFILLED) this.setResult(src._value as T);
+    else if (src._state === REJECTED) {
+      src._retrieved();
+      this.setException(src._value);
+    } else this.cancel(src._cancelledError().message);
+  }
+
   /** @internal The task waiting at `yield* future` was thrown into or closed there (a grant gives back what it holds). */
   _thrownInto(): void {}
 

@@ -84,10 +84,7 @@ export function deadlineWith<T>(
 export function settleFrom<T>(f: SignalFuture<T>, p: PromiseLike<T> | Future<T>): void {
   if (isFuture(p)) {
     p.addDoneCallback((src) => {
-      if (f.done()) return;
-      if (src.cancelled()) f.cancel(src._cancelMessage);
-      else if (src.exception() !== undefined) f.setException(src.exception());
-      else f.setResult(src.result());
+      if (!f.done()) f._copyOutcome(src);
     });
     return;
   }

@@ -4,7 +4,7 @@
  * with a future of its own: `yield*` it in a coroutine or `await` it in an async function.
  * @module
  */
-import { CancelledError, TimeoutError, Future, describeValue, checkOptions, checkTimeout, type TimerHandle, getRunningLoop, tryGetRunningLoop, type Awaitable, type AwaitedOf, oneFuture, toFutures } from "../core/index.ts";
+import { TimeoutError, Future, describeValue, checkOptions, checkTimeout, type TimerHandle, getRunningLoop, tryGetRunningLoop, type Awaitable, type AwaitedOf, oneFuture, toFutures } from "../core/index.ts";
 
 // ---- gather ---------------------------------------------------------------------------
 
@@ -55,15 +55,6 @@ class GatheringFuture<T> extends Future<T> {
   _cancelSelf(msg: string | undefined): void {
     super.cancel(msg);
   }
-}
-
-function cancelledErrorOf(f: Future<unknown>): CancelledError {
-  try {
-    f.result();
-  } catch (e) {
-    if (e instanceof CancelledError) return e;
-  }
-  return new CancelledError();
 }
 
 /**
@@ -136,7 +127,7 @@ export function gather(aws: readonly Awaitable<unknown>[], options: GatherOption
     if (!returnExceptions) {
       if (fut.cancelled()) {
         if (outer._cancelRequested) outer._cancelSelf(outer._requestMessage);
-        else outer.setException(cancelledErrorOf(fut));
+        else outer.setException(fut._cancelledError());
         return;
       }
       const e = fut.exception();
@@ -153,7 +144,7 @@ export function gather(aws: readonly Awaitable<unknown>[], options: GatherOption
     const results = new Array<unknown>(children.length);
     for (let i = 0; i < children.length; i++) {
       const c = children[i]!;
-      if (c.cancelled()) results[i] = cancelledErrorOf(c);
+      if (c.cancelled()) results[i] = c._cancelledError();
       else {
         try {
           results[i] = c.result();
@@ -498,18 +489,7 @@ function resultOf<T>(f: Future<T>): Promise<IteratorResult<T, undefined>> {
 }
 
 function copyOutcome<T>(from: Future<T>, to: Future<T>): void {
-  if (from.cancelled()) {
-    to.cancel(cancelledErrorOf(from).message);
-    return;
-  }
-  let value: T;
-  try {
-    value = from.result();
-  } catch (e) {
-    to.setException(e);
-    return;
-  }
-  to.setResult(value);
+  to._copyOutcome(from);
 }
 
 /**
