@@ -8,6 +8,7 @@ import { Buffer } from "node:buffer";
 import { types } from "node:util";
 import { DefaultDeserializer, DefaultSerializer, deserialize, serialize } from "node:v8";
 import type { TransferListItem } from "node:worker_threads";
+import { describeValue } from "../core/index.ts";
 
 /** @internal What the pool asks a worker to do. */
 export type CallRequest =
@@ -644,4 +645,26 @@ export interface EncodedAnswer extends Encoded {
 /** @internal The inverse of `encodeValue`. */
 export function decodeValue(data: string): unknown {
   return deserialize(Buffer.from(data, "base64"));
+}
+
+/**
+ * @internal The error for a request whose arguments (or batch items) could not be sent:
+ * it names the first value that `fails` (serialising or cloning it throws) and what
+ * `failure` said; `how` is the verb of the message ("serialised", "cloned").
+ */
+export function unsendableError(label: string, req: CallRequest, failure: unknown, fails: (v: unknown) => void, how: string): TypeError {
+  const values = req.op === "batch" ? req.items : req.op === "call" ? req.args : [];
+  const what = req.op === "batch" ? "item" : "argument";
+  const message = failure instanceof Error ? failure.message : String(failure);
+  for (let i = 0; i < values.length; i++) {
+    try {
+      fails(values[i]);
+    } catch {
+      return new TypeError(
+        `${label}: ${what} ${i} (${describeValue(values[i])}) cannot be sent to a worker: it cannot be ${how} (${message})`,
+        { cause: failure },
+      );
+    }
+  }
+  return new TypeError(`${label}: its arguments cannot be sent to a worker (${message})`, { cause: failure });
 }

@@ -29,6 +29,7 @@ import {
 import { ThreadBackend } from "./backends/thread.ts";
 import { TinypoolBackend } from "./backends/tinypool.ts";
 import { isDeno } from "./packages.ts";
+import { unsendableError } from "./protocol.ts";
 
 /** Any function a task module may export (`never` parameters make this the top function type). */
 type AnyFunction = (...args: never) => unknown;
@@ -630,24 +631,8 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
 
   /** Gives a backend failure a message that names the culprit. */
   private _explain(call: PoolCall, e: unknown): unknown {
-    if (e instanceof Error && e.name === "DataCloneError") {
-      const req = call.req;
-      const values = req.op === "batch" ? req.items : req.op === "encoded" ? [] : req.args;
-      const what = req.op === "batch" ? "item" : "argument";
-      for (let i = 0; i < values.length; i++) {
-        try {
-          structuredClone(values[i]);
-        } catch {
-          return new TypeError(
-            `${call.label}: ${what} ${i} (${describeValue(values[i])}) cannot be sent to a worker: ` +
-              `it cannot be cloned (${e.message})`,
-            { cause: e },
-          );
-        }
-      }
-      return new TypeError(`${call.label}: its arguments cannot be sent to a worker (${e.message})`, { cause: e });
-    }
-    return e;
+    if (!(e instanceof Error && e.name === "DataCloneError")) return e;
+    return unsendableError(call.label, call.req, e, structuredClone, "cloned");
   }
 
   private async _finishAndStop(): Promise<void> {

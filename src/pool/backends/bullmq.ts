@@ -26,7 +26,6 @@ import type {
   BullmqQueueEventsProducer as QueueEventsProducer,
 } from "../package-types.ts";
 import { loadBullmq } from "../packages.ts";
-import { describeValue } from "../../core/index.ts";
 import type { PoolBackend } from "./backend.ts";
 import {
   CANCEL_EVENT,
@@ -43,7 +42,7 @@ import {
 import type { AbortHook } from "../call.ts";
 import { PoolClosedError, PoolConnectionError } from "../errors.ts";
 import type { ResolvedBullmqOptions } from "../options.ts";
-import { type CallRequest, type CallResponse, decodeValue, encodeValue, unwrapResponse } from "../protocol.ts";
+import { type CallRequest, type CallResponse, decodeValue, encodeValue, unwrapResponse, unsendableError } from "../protocol.ts";
 
 interface Pending {
   readonly id: string;
@@ -77,19 +76,7 @@ function encodeData(req: CallRequest & { op: "call" | "batch" }, label: string):
   try {
     return req.op === "batch" ? { a: encodeValue(values), b: 1 } : { a: encodeValue(values) };
   } catch (e) {
-    const what = req.op === "batch" ? "item" : "argument";
-    for (let i = 0; i < values.length; i++) {
-      try {
-        encodeValue(values[i]);
-      } catch {
-        throw new TypeError(
-          `${label}: ${what} ${i} (${describeValue(values[i])}) cannot be sent to a worker: ` +
-            `it cannot be serialised (${(e as Error).message})`,
-          { cause: e },
-        );
-      }
-    }
-    throw new TypeError(`${label}: its arguments cannot be sent to a worker (${(e as Error).message})`, { cause: e });
+    throw unsendableError(label, req, e, encodeValue, "serialised");
   }
 }
 
