@@ -31,6 +31,7 @@ export { allTasks, currentTask, getRunningLoop, tryGetRunningLoop } from "./src/
 export { run, type RunOptions, spawn } from "./src/run.ts";
 export { sleep, yieldNow } from "./src/sleep.ts";
 export { until } from "./src/until.ts";
+export { dumpTasks, type TaskNode, type TaskState, taskTree, type TaskTreeOptions } from "./src/task-tree.ts";
 export { type LagMonitor, type LagMonitorOptions, type LagReport, monitorLag } from "./src/lag.ts";
 
 // ---- structured concurrency and combinators ----

@@ -9,14 +9,35 @@ import { Loop, LOOP_OPTIONS, type LoopOptions } from "./loop/loop.ts";
 import { checkOptions } from "./options.ts";
 import { getRunningLoop, state } from "./loop/running.ts";
 import type { Task, TaskBody, TaskOptions } from "./task.ts";
+import { describeValue } from "./future.ts";
+import { watchTasks } from "./task-tree.ts";
 
-/** Options of `run()`: the loop's options and the main task's name. */
+/**
+ * Options of `run()`: the loop's options, the main task's name, and the stuck-run dump. In
+ * debug mode (`debug` set), `run()` also prints the task dump (`dumpTasks()`) when the
+ * process gets SIGUSR2 (Node, and Deno on systems with signals), until it returns.
+ *
+ * @example
+ * ```ts
+ * import { run, type RunOptions, sleep } from "loopwork";
+ *
+ * const options: RunOptions = { name: "app", debug: true, dumpOnStuckMs: 10_000 };
+ * await run(function* () { yield* sleep(10); }, options);
+ * ```
+ */
 export interface RunOptions extends LoopOptions {
   /** Name of the main task (default `"main"`). */
   name?: string;
+  /**
+   * Prints the task dump (`dumpTasks()`, with `console.warn`) when the loop has run nothing
+   * for this many milliseconds of real time, once per stall: where a hung program hangs.
+   * A long sleep on the real clock counts as a stall too. Checked a few times per period,
+   * so the dump comes between this and 1.25 times this. Default 0: never.
+   */
+  dumpOnStuckMs?: number;
 }
 
-const RUN_OPTIONS = [...LOOP_OPTIONS, "name"] as const;
+const RUN_OPTIONS = [...LOOP_OPTIONS, "name", "dumpOnStuckMs"] as const;
 
 /**
  * Runs `main` on a new loop and resolves to its result. `main` is a generator function, a
@@ -45,11 +66,16 @@ export function run<T>(main: TaskBody<T>, options: RunOptions = {}): Promise<T> 
     );
   }
   checkOptions("run()", options, RUN_OPTIONS);
+  const stuckMs = options.dumpOnStuckMs ?? 0;
+  if (typeof stuckMs !== "number" || !(stuckMs >= 0) || !Number.isFinite(stuckMs)) {
+    throw new RangeError(`run(): dumpOnStuckMs must be a finite number of milliseconds >= 0, got ${describeValue(stuckMs)}`);
+  }
   const loop = new Loop({ clock: options.clock, debug: options.debug });
-  return runOn(loop, main, options.name ?? "main");
+  return runOn(loop, main, options.name ?? "main", stuckMs);
 }
 
-async function runOn<T>(loop: Loop, main: TaskBody<T>, name: string): Promise<T> {
+async function runOn<T>(loop: Loop, main: TaskBody<T>, name: string, stuckMs: number): Promise<T> {
+  const endWatch = stuckMs > 0 || loop.getDebug() ? watchTasks(loop, stuckMs, loop.getDebug()) : null;
   try {
     const task = loop.createTask(main, { name });
     try {
@@ -60,6 +86,7 @@ async function runOn<T>(loop: Loop, main: TaskBody<T>, name: string): Promise<T>
       await loop._closeDefaultExecutor();
     }
   } finally {
+    endWatch?.();
     loop.close();
   }
 }

@@ -4,7 +4,7 @@
  * @module
  */
 import { describeValue, Future, type Waiter } from "./future.ts";
-import type { Handle } from "./loop/handles.ts";
+import { type Handle, TimerHandle } from "./loop/handles.ts";
 import { getRunningLoop } from "./loop/running.ts";
 
 /** A future resolved by a timer, which cancelling the future removes. */
@@ -16,6 +16,13 @@ class SleepFuture<T> extends Future<T> {
     this._timer?.cancel();
     this._timer = null;
     return true;
+  }
+  /** @internal What a task waiting on this sleep waits for, for `taskTree()`. */
+  _describeWait(): string {
+    const timer = this._timer;
+    if (this._zero || !(timer instanceof TimerHandle)) return "sleep(0): the next turn";
+    const left = timer._when - this._loop!.time();
+    return `sleep until ${formatMs(timer._when)} ms (${formatMs(Math.max(0, left))} ms left)`;
   }
   /**
    * @internal A task waiting on a zero sleep resumes on the next turn, as after a bare
@@ -29,6 +36,11 @@ class SleepFuture<T> extends Future<T> {
     }
     super._addWaiter(waiter);
   }
+}
+
+/** A time for a description: whole milliseconds when it is one, else one decimal. */
+function formatMs(ms: number): string {
+  return Number.isInteger(ms) ? String(ms) : ms.toFixed(1);
 }
 
 function wakeSleeper(arg: unknown): void {

@@ -29,7 +29,7 @@ import { failedWith, Grant, signalOf, resolved, type SignalOptions, WaiterList }
 export class Event {
   /** @internal */ _value = false;
   /** @internal a done future, shared by every wait on a set event */ _ready: Future<true> | null = null;
-  /** @internal */ readonly _waiters: WaiterList<Grant<true>> = new WaiterList();
+  /** @internal */ readonly _waiters: WaiterList<Grant<true>> = new WaiterList(this, "wait for");
 
   /** Whether the flag is set. */
   isSet(): boolean {
