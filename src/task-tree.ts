@@ -44,8 +44,8 @@ export interface TaskNode {
   readonly state: TaskState;
   /** How many cancellation requests are outstanding (`task.cancelling()`); 0 for most. */
   readonly cancelling: number;
-  /** The task group it runs, if it is a group's task (`taskGroup()` returns it). */
-  readonly group: TaskGroup | null;
+  /** `"group"` for the task of a task group (which `taskGroup()` returns), else `"task"`. */
+  readonly kind: "task" | "group";
   /**
    * What it waits for, in words, while `waiting`: "sleep until 1500 ms (500 ms left)",
    * "acquire Lock<locked, waiters: 1>", "get from Queue<…>", "task worker-2", "pool call
@@ -154,7 +154,7 @@ interface MutableNode {
   name: string;
   state: TaskState;
   cancelling: number;
-  group: TaskGroup | null;
+  kind: "task" | "group";
   awaits: string | null;
   where: string | null;
   children: MutableNode[];
@@ -194,7 +194,7 @@ function buildTree(loop: Loop, where: boolean): TaskNode[] {
       name: t.name,
       state: st,
       cancelling: t.cancelling(),
-      group,
+      kind: group === null ? "task" : "group",
       awaits: st === "waiting" ? describeWait(t, group) : null,
       // A group's task runs the library's group code: where its body is says nothing.
       where: t._fn !== null ? notStarted(t._fn) : group === null ? locations?.get(t) ?? null : null,
@@ -425,7 +425,7 @@ export function dumpTasks(options?: TaskTreeOptions): string {
 
 function describeNode(n: TaskNode): string {
   let s = n.name;
-  if (n.group !== null) s += ` [task group, ${n.group.size} child${n.group.size === 1 ? "" : "ren"}]`;
+  if (n.kind === "group") s += ` [task group, ${n.children.length} child${n.children.length === 1 ? "" : "ren"}]`;
   s += `: ${n.state}`;
   if (n.cancelling > 0) s += ` (cancelling)`;
   if (n.awaits !== null) s += `: ${n.awaits}`;
