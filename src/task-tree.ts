@@ -418,7 +418,7 @@ export function dumpTasks(options?: TaskTreeOptions): string {
   };
   for (const r of roots) walk(r, "", "");
   const time = loop.time();
-  const clock = loop.isVirtual() ? "virtual clock" : "loop clock";
+  const clock = loop.isVirtual() ? "virtual clock" : "real clock";
   const head = `${count} task${count === 1 ? "" : "s"} at ${Number.isInteger(time) ? time : time.toFixed(1)} ms (${clock})`;
   return [head, ...lines].join("\n");
 }
