@@ -22,21 +22,19 @@ import { describe, it, runtime } from "./harness.ts";
 const GATE_TASKS = new URL("./fixtures/gate-tasks.ts", import.meta.url);
 const TASKS = new URL("./fixtures/tasks.ts", import.meta.url);
 
-/** The node named `name` anywhere under `nodes`. */
-function find(nodes: readonly TaskNode[], name: string): TaskNode {
+/** The node named `name` anywhere under `nodes`, or null. */
+function findOrNull(nodes: readonly TaskNode[], name: string): TaskNode | null {
   for (const n of nodes) {
     if (n.name === name) return n;
     const below = findOrNull(n.children, name);
     if (below !== null) return below;
   }
-  assert.fail(`no task ${name} in the tree`);
+  return null;
 }
-function findOrNull(nodes: readonly TaskNode[], name: string): TaskNode | null {
-  try {
-    return find(nodes, name);
-  } catch {
-    return null;
-  }
+
+/** The node named `name` anywhere under `nodes`. */
+function find(nodes: readonly TaskNode[], name: string): TaskNode {
+  return findOrNull(nodes, name) ?? assert.fail(`no task ${name} in the tree`);
 }
 
 /** Replaces console.warn while `body` runs; returns what was printed. */
