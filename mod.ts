@@ -32,6 +32,7 @@ export { run, type RunOptions } from "./src/core/run.ts";
 export { spawn } from "./src/core/spawn.ts";
 export { sleep, yieldNow } from "./src/core/sleep.ts";
 export { until } from "./src/core/until.ts";
+export { dumpTasks, type TaskNode, type TaskState, taskTree, type TaskTreeOptions } from "./src/inspect/task-tree.ts";
 export { type LagMonitor, type LagMonitorOptions, type LagReport, monitorLag } from "./src/inspect/lag.ts";
 
 // ---- structured concurrency and combinators ----

@@ -16,6 +16,7 @@ const expected: Record<string, RegExp[]> = {
   "13-futures-and-callbacks.ts": [/done callback: the future holds "200 OK"/, /the coroutine resumes with "200 OK" \(done: true\)/],
   "14-starvation.ts": [/a step of task main blocked the loop for \d+\.\d ms/, /in one go .* result 2605094400; heartbeats/, /yieldNow\(\) per slice .* result 2605094400/, /WorkerPool thread .* result 2605094400/],
   "15-run-forever.ts": [/callSoon: first thing/, /callLater\(100\)[\s\S]*callLater\(200\)/, /runForever\(\) returned; running: false/],
+  "17-stuck.ts": [/loopwork: run\(\) made no progress for \d+ ms \(dumpOnStuckMs 300\); its tasks:\n5 tasks at [\d.]+ ms \(real clock\)\nmain: waiting: task group bank/, /\n└─ bank \[task group, 3 children\]: waiting: its 3 child tasks\n   ├─ checking→savings: waiting: acquire Lock<locked, waiters: 1>/, /\n   └─ clerk: waiting: get from Queue<size: 0, getters: 1, putters: 0>/, /the process exits with run\(\) still pending/],
   "16-http-client.ts": [/one after the other: 10 responses/, /all at once: +10 responses/, /with a 150 ms limit: \d+ answered, ([2-9]|10) cancelled/],
 };
 

@@ -43,7 +43,7 @@ function unknown(f: () => unknown, key: string, known: string): void {
 
 describe("options: a misspelt option is a TypeError naming it and the known ones", () => {
   it("run(), new Loop() and its debug object", () => {
-    unknown(() => run(function* () {}, { clok: "virtual" } as never), "clok", "clock, debug, name");
+    unknown(() => run(function* () {}, { clok: "virtual" } as never), "clok", "clock, debug, name, dumpOnStuckMs");
     unknown(() => new Loop({ clok: "virtual" } as never), "clok", "clock, debug");
     unknown(() => new Loop({ debug: { slowStep: 5 } } as never), "debug.slowStep", "slowStepMs");
     // Nothing was started by the failed run(): a new one runs.

@@ -100,6 +100,12 @@ export class Grant<T> extends SignalFuture<T> {
     return true;
   }
 
+  /** @internal What a task waiting on this grant waits for, for `taskTree()`. */
+  _describeWait(): string {
+    const list = this._list;
+    return list !== null && list._owner !== null ? `${list._verb} ${String(list._owner)}` : "a grant";
+  }
+
   /** @internal Rejects a pending grant and takes it off its queue. */
   _reject(error: unknown): void {
     if (this._state !== PENDING) return;
@@ -173,6 +179,14 @@ export class Grant<T> extends SignalFuture<T> {
  * part of `Set` the primitives use.
  */
 export class WaiterList<G extends Grant<unknown>> {
+  /**
+   * @param _owner the primitive whose waiters these are, and `_verb` what they wait to do
+   *   there: how `taskTree()` describes a task waiting on one of them ("get from Queue<…>")
+   */
+  constructor(
+    readonly _owner: object | null = null,
+    readonly _verb: string = "wait on",
+  ) {}
   private _head: G | null = null;
   private _tail: G | null = null;
   private _size = 0;

@@ -14,10 +14,10 @@ export { failedWith, Grant, type GrantOwner, resolved, signalOf, type SignalOpti
 export { type Handle, type TimerHandle } from "./handles.ts";
 export { Heap } from "./heap.ts";
 export { startTask } from "./host-loop.ts";
-export { type Loop } from "./loop.ts";
+export { Loop } from "./loop.ts";
 export { Ring } from "./ring.ts";
-export { run } from "./run.ts";
-export { currentTask, getRunningLoop, tryGetRunningLoop } from "./running.ts";
+export { run, runWatch } from "./run.ts";
+export { currentTask, getRunningLoop, state, tryGetRunningLoop } from "./running.ts";
 export { SignalFuture } from "./signal-future.ts";
 export { Task, type TaskBody, type TaskOptions } from "./task.ts";
 export { until } from "./until.ts";

@@ -164,6 +164,7 @@ export class Loop implements ErrorSink {
   protected _holdsUnretrieved = true;
   /** @internal 0 when off */ readonly _slowStepMs: number;
   /** @internal */ readonly _id: number = ++loopIds;
+  /** @internal batches run so far: how run()'s stuck watch (task-tree.ts) sees progress */ _batches = 0;
   private _taskIds = 0;
 
   /** Creates a loop; it does nothing until run with `runUntilComplete` or `runForever`. */
@@ -500,6 +501,7 @@ export class Loop implements ErrorSink {
   /** Runs the callbacks that are ready now; those they schedule wait for the next batch. */
   private _runBatch(slow: boolean): void {
     const n = this._ready.length;
+    this._batches++;
     for (let i = 0; i < n; i++) {
       // Read the ring afresh: a callback may have grown it.
       const r = this._ready.shift();

@@ -6,17 +6,43 @@
  */
 import { InvalidStateError } from "./errors.ts";
 import { Loop, LOOP_OPTIONS, type LoopOptions } from "./loop.ts";
-import { checkOptions } from "./checks.ts";
+import { checkOptions, checkMs } from "./checks.ts";
 import { state } from "./running.ts";
 import type { TaskBody } from "./task.ts";
 
-/** Options of `run()`: the loop's options and the main task's name. */
+/**
+ * Options of `run()`: the loop's options, the main task's name, and the stuck-run dump. In
+ * debug mode (`debug` set), `run()` also prints the task dump (`dumpTasks()`) when the
+ * process gets SIGUSR2 (Node, and Deno on systems with signals), until it returns.
+ *
+ * @example
+ * ```ts
+ * import { run, type RunOptions, sleep } from "loopwork";
+ *
+ * const options: RunOptions = { name: "app", debug: true, dumpOnStuckMs: 10_000 };
+ * await run(function* () { yield* sleep(10); }, options);
+ * ```
+ */
 export interface RunOptions extends LoopOptions {
   /** Name of the main task (default `"main"`). */
   name?: string;
+  /**
+   * Prints the task dump (`dumpTasks()`, with `console.warn`) when the loop has run nothing
+   * for this many milliseconds of real time, once per stall: where a hung program hangs.
+   * A long sleep on the real clock counts as a stall too. Checked a few times per period,
+   * so the dump comes between this and 1.25 times this. Default 0: never.
+   */
+  dumpOnStuckMs?: number;
 }
 
-const RUN_OPTIONS = [...LOOP_OPTIONS, "name"] as const;
+const RUN_OPTIONS = [...LOOP_OPTIONS, "name", "dumpOnStuckMs"] as const;
+
+/**
+ * @internal What watches a `run()` for the stuck-run dump and SIGUSR2 (debug mode): set by
+ * src/inspect/task-tree.ts when it loads, which every entry point does, so the core itself
+ * knows nothing of the task tree. It returns the function that ends the watch.
+ */
+export const runWatch: { start: ((loop: Loop, stuckMs: number, onSignal: boolean) => () => void) | null } = { start: null };
 
 /**
  * Runs `main` on a new loop and resolves to its result. `main` is a generator function, a
@@ -45,11 +71,14 @@ export function run<T>(main: TaskBody<T>, options: RunOptions = {}): Promise<T> 
     );
   }
   checkOptions("run()", options, RUN_OPTIONS);
+  const stuckMs = checkMs("run()", "dumpOnStuckMs", options.dumpOnStuckMs ?? 0);
   const loop = new Loop({ clock: options.clock, debug: options.debug });
-  return runOn(loop, main, options.name ?? "main");
+  return runOn(loop, main, options.name ?? "main", stuckMs);
 }
 
-async function runOn<T>(loop: Loop, main: TaskBody<T>, name: string): Promise<T> {
+async function runOn<T>(loop: Loop, main: TaskBody<T>, name: string, stuckMs: number): Promise<T> {
+  const watch = runWatch.start;
+  const endWatch = watch !== null && (stuckMs > 0 || loop.getDebug()) ? watch(loop, stuckMs, loop.getDebug()) : null;
   try {
     const task = loop.createTask(main, { name });
     try {
@@ -60,6 +89,7 @@ async function runOn<T>(loop: Loop, main: TaskBody<T>, name: string): Promise<T>
       await loop._closeDefaultExecutor();
     }
   } finally {
+    endWatch?.();
     loop.close();
   }
 }

@@ -4,7 +4,7 @@
  * @module
  */
 import { Future, type Waiter } from "./future.ts";
-import type { Handle } from "./handles.ts";
+import { type Handle, TimerHandle } from "./handles.ts";
 import { getRunningLoop } from "./running.ts";
 import { checkMs } from "./checks.ts";
 
@@ -18,6 +18,13 @@ class SleepFuture<T> extends Future<T> {
     this._timer = null;
     return true;
   }
+  /** @internal What a task waiting on this sleep waits for, for `taskTree()`. */
+  _describeWait(): string {
+    const timer = this._timer;
+    if (this._zero || !(timer instanceof TimerHandle)) return "sleep(0): the next turn";
+    const left = timer._when - this._loop!.time();
+    return `sleep until ${formatMs(timer._when)} ms (${formatMs(Math.max(0, left))} ms left)`;
+  }
   /**
    * @internal A task waiting on a zero sleep resumes on the next turn, as after a bare
    * `yield` (asyncio's `sleep(0)`), rather than one turn to resolve and one to wake.
@@ -30,6 +37,11 @@ class SleepFuture<T> extends Future<T> {
     }
     super._addWaiter(waiter);
   }
+}
+
+/** A time for a description: whole milliseconds when it is one, else one decimal. */
+function formatMs(ms: number): string {
+  return Number.isInteger(ms) ? String(ms) : ms.toFixed(1);
 }
 
 function wakeSleeper(arg: unknown): void {

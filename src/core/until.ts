@@ -36,6 +36,9 @@ export function until<T>(promise: PromiseLike<T> | Future<T>): Future<T> {
     throw new TypeError(`until() expects a promise or thenable, got ${describeValue(promise)}`);
   }
   const f = new Future<T>();
+  // While pending, `_value` (unused until settled) holds the promise: `taskTree()` reads it
+  // to tell a task waiting on a foreign promise, at no cost to the wait.
+  f._value = promise;
   promise.then(
     (v) => {
       if (!f.done()) f.setResult(v);

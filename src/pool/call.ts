@@ -59,6 +59,15 @@ export class PoolCall extends Future<unknown> implements AbortHook {
     this._abortListener = null;
   }
 
+  /** @internal What a task waiting on this call waits for, for `taskTree()`. */
+  _describeWait(): string {
+    const kind = (this._pool as { kind?: string }).kind;
+    const where = kind === "inline" ? " (inline, on the loop's thread)" : kind === "bullmq" ? " on the cluster" : kind !== undefined ? ` on a ${kind} worker` : "";
+    const now = performance.now();
+    if (this.phase === QUEUED) return `pool call ${this.label}, queued for ${Math.round(now - this.enqueuedAt)} ms`;
+    return `pool call ${this.label}${where}, running for ${Math.round(now - this.startedAt)} ms`;
+  }
+
   /** Tells the backend to stop the worker running this call. */
   abortWorker(): void {
     const listener = this._abortListener;

@@ -39,6 +39,17 @@ class GatheringFuture<T> extends Future<T> {
   /** @internal */ _cancelRequested = false;
   /** @internal */ _requestMessage: string | undefined = undefined;
 
+  /** @internal What a task waiting on this waits for, for `taskTree()`. */
+  _describeWait(): string {
+    const n = this._children.length;
+    return `gather() of ${n}, ${this._children.filter((c) => !c.done()).length} pending`;
+  }
+
+  /** @internal The futures it waits on: `taskTree()` shows their tasks under its waiter. */
+  _awaited(): readonly Future<unknown>[] {
+    return this._children;
+  }
+
   override cancel(msg?: string): boolean {
     if (this.done()) return false;
     let any = false;

@@ -222,6 +222,14 @@ export class TaskGroup {
   }
 }
 
+/** The group each group task runs: one entry per group, for `taskTree()`. */
+const groups = new WeakMap<Task<unknown>, TaskGroup>();
+
+/** @internal The task group `task` runs (its body and children), if it is a group's task. */
+export function groupOf(task: Task<unknown>): TaskGroup | undefined {
+  return groups.get(task);
+}
+
 function closeUnstarted(body: unknown): void {
   if (isGenerator(body)) {
     try {
@@ -357,6 +365,7 @@ export function taskGroup<R>(body: TaskGroupBody<R>, options?: TaskGroupOptions)
   const g = new TaskGroup(loop);
   const task = loop.createTask(groupMain(g, body), options?.name === undefined ? undefined : { name: options.name });
   g._task = task as Task<unknown>;
+  groups.set(task as Task<unknown>, g);
   linkSignal(task as Task<unknown>, signal);
   return task;
 }

@@ -61,7 +61,7 @@ export class BrokenBarrierError extends Error {
 export class Barrier implements Disposable {
   /** How many tasks must arrive for a round to pass. */
   readonly parties: number;
-  /** @internal arrivals of the current round, in order */ readonly _waiters: WaiterList<Grant<number>> = new WaiterList();
+  /** @internal arrivals of the current round, in order */ readonly _waiters: WaiterList<Grant<number>> = new WaiterList(this, "wait at");
   /** @internal */ _broken = false;
 
   /**

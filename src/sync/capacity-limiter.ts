@@ -72,7 +72,7 @@ function checkTotal(what: string, value: unknown): number {
 export class CapacityLimiter implements GrantOwner {
   /** @internal */ _total: number;
   /** @internal the borrower of each lent token, and its handle */ readonly _borrowers: Map<unknown, Held> = new Map();
-  /** @internal FIFO; a waiter's grant carries its borrower in `_item` */ readonly _waiters: WaiterList<Grant<Held>> = new WaiterList();
+  /** @internal FIFO; a waiter's grant carries its borrower in `_item` */ readonly _waiters: WaiterList<Grant<Held>> = new WaiterList(this, "borrow from");
 
   /**
    * Creates a limiter of `totalTokens` tokens.

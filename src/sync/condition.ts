@@ -34,6 +34,11 @@ class ConditionWait extends Grant<true> implements Waiter {
     this.cond._notify(1);
   }
 
+  /** @internal What a task waiting on this waits for, for `taskTree()`. */
+  override _describeWait(): string {
+    return this._relock !== null ? `re-acquire the lock of ${this.cond}` : `wait for a notification of ${this.cond}`;
+  }
+
   /** Phase 2: notified (or stopped), re-acquire the lock. */
   _startRelock(): void {
     this.cond._waiters.delete(this);
@@ -103,6 +108,12 @@ class ConditionWaitFor<T> extends Grant<T> implements Waiter {
     // notification that woke it goes to the next waiter, to check the predicate in its
     // place. The lock stays held, as after any waitFor(): the caller's scope releases it.
     if (this._waited) this.cond._notify(1);
+  }
+
+  /** @internal What a task waiting on this waits for, for `taskTree()`. */
+  override _describeWait(): string {
+    const wait = this._current;
+    return `wait for a predicate: ${wait !== null ? wait._describeWait() : `check it under the lock of ${this.cond}`}`;
   }
 
   /** Checks the predicate; waits again when it is falsy. */

@@ -28,7 +28,7 @@ import { type Future, failedWith, Grant, signalOf, resolved, type SignalOptions,
 export class Event {
   /** @internal */ _value = false;
   /** @internal a done future, shared by every wait on a set event */ _ready: Future<true> | null = null;
-  /** @internal */ readonly _waiters: WaiterList<Grant<true>> = new WaiterList();
+  /** @internal */ readonly _waiters: WaiterList<Grant<true>> = new WaiterList(this, "wait for");
 
   /** Whether the flag is set. */
   isSet(): boolean {

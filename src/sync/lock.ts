@@ -34,7 +34,7 @@ import { checkBody, type Held, Scoped, type ScopedBody } from "./scope.ts";
  */
 export class Lock implements GrantOwner {
   /** @internal */ _locked = false;
-  /** @internal FIFO */ readonly _waiters: WaiterList<Grant<Held>> = new WaiterList();
+  /** @internal FIFO */ readonly _waiters: WaiterList<Grant<Held>> = new WaiterList(this, "acquire");
   /** @internal */ readonly _held: Held;
   /** @internal a done future, shared by every acquire that does not wait */ _ready: Future<Held> | null = null;
 

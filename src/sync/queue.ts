@@ -152,8 +152,8 @@ function checkMaxsize(what: string, options: QueueOptions | undefined): number {
 export class Queue<T> implements AsyncIterable<T>, Disposable, GrantOwner {
   /** Most items held before `put()` waits; 0 means no limit. */
   readonly maxsize: number;
-  /** @internal */ readonly _getters: WaiterList<Grant<T>> = new WaiterList();
-  /** @internal */ readonly _putters: WaiterList<Grant<void>> = new WaiterList();
+  /** @internal */ readonly _getters: WaiterList<Grant<T>> = new WaiterList(this, "get from");
+  /** @internal */ readonly _putters: WaiterList<Grant<void>> = new WaiterList(this, "put to");
   /** @internal a done future, shared by every put that does not wait */ _ready: Future<void> | null = null;
   /** @internal items held for getters woken but not resumed yet */ _reserved = 0;
   /** @internal room held for putters woken but not resumed yet */ _heldSlots = 0;

@@ -45,7 +45,7 @@ function checkValue(what: string, value: unknown): number {
  */
 export class Semaphore implements GrantOwner {
   /** @internal permits free and not granted */ _value: number;
-  /** @internal */ readonly _waiters: WaiterList<Grant<Held>> = new WaiterList();
+  /** @internal */ readonly _waiters: WaiterList<Grant<Held>> = new WaiterList(this, "acquire");
   /** @internal */ readonly _held: Held;
   /** @internal a done future, shared by every acquire that does not wait */ _ready: Future<Held> | null = null;
 
