@@ -3,8 +3,8 @@
  * `loopwork worker` processes on any number of machines. The job id is chosen here, so the
  * call is registered before the job exists; one QueueEvents reader settles every call from
  * the queue's `completed` and `failed` events. Cancelling a call removes its job while it
- * waits, and otherwise publishes a custom event that the worker holding the job answers
- * with `worker.cancelJob()`. bullmq itself is imported on first use, so local pools never
+ * waits, and otherwise sends the request to the worker that holds the job (named by the
+ * job's lock) on that worker's own channel, which it answers with `worker.cancelJob()`. bullmq itself is imported on first use, so local pools never
  * load it.
  *
  * Faults: a connection that stays closed for `connectTimeoutMs` (Redis stopped), or a ping
@@ -23,13 +23,14 @@ import type { TransferListItem } from "node:worker_threads";
 import type {
   BullmqConnection as ConnectionOptions,
   BullmqQueue as Queue,
-  BullmqQueueEventsProducer as QueueEventsProducer,
 } from "./package-types.ts";
 import { loadBullmq } from "./packages.ts";
 import { describeValue } from "../future.ts";
 import type { PoolBackend } from "./backend.ts";
 import {
-  CANCEL_EVENT,
+  cancelChannelPrefix,
+  cancelMarkKey,
+  CANCEL_SCRIPT,
   connectionOptions,
   describeConnection,
   errorFromReason,
@@ -100,6 +101,7 @@ interface RawClient {
   on(event: string, f: (...args: unknown[]) => void): void;
   time(): Promise<unknown>;
   ping(): Promise<unknown>;
+  eval(script: string, keys: number, ...args: string[]): Promise<unknown>;
   disconnect(): void;
 }
 
@@ -110,12 +112,11 @@ interface Part {
 }
 
 /**
- * One connection to Redis: the queue and the producer of cancel events (both kept while the
- * pool lives), the events reader (only while calls are in flight), and the watch on them.
+ * One connection to Redis: the queue (kept while the pool lives; it also sends cancel
+ * requests), the events reader (only while calls are in flight), and the watch on them.
  */
 interface Link {
   queue: Queue;
-  producer: QueueEventsProducer;
   parts: Part[];
   /** The events reader, once started for the calls in flight. */
   reader: Promise<Part> | null;
@@ -316,11 +317,15 @@ export class BullmqBackend implements PoolBackend {
     if (p.added && link !== null) this._track(this._withdraw(link, p.id).catch(noop));
   }
 
-  /** Removes a waiting job; a job already running is stopped by the worker that holds it. */
+  /**
+   * Removes a waiting job; a job already running is stopped by the worker that holds it,
+   * reached on its own channel (see CANCEL_SCRIPT): no worker reads other workers' requests.
+   */
   private async _withdraw(link: Link, id: string): Promise<void> {
     const removed = await link.queue.remove(id);
     if (removed === 1) return;
-    await link.producer.publishEvent({ eventName: CANCEL_EVENT, jobId: id }, 10_000);
+    const q = this._opts.queue;
+    await link.parts[0]!.raw.eval(CANCEL_SCRIPT, 2, `bull:${q}:${id}:lock`, cancelMarkKey(q, id), cancelChannelPrefix(q), id);
   }
 
   private _linkNow(): Promise<Link> {
@@ -362,15 +367,11 @@ export class BullmqBackend implements PoolBackend {
       const queue = new mq.Queue(o.queue, { connection });
       made.push(queue);
       queue.on("error", remember);
-      const producer = new mq.QueueEventsProducer(o.queue, { connection });
-      made.push(producer);
-      (producer as unknown as { on(e: string, f: (e: unknown) => void): void }).on("error", remember);
-      await Promise.race([Promise.all([queue.waitUntilReady(), producer.waitUntilReady()]), deadline.promise]);
+      await Promise.race([queue.waitUntilReady(), deadline.promise]);
       const raws = (await Promise.race([Promise.all(made.map((m) => m.getBackend().client)), deadline.promise])) as RawClient[];
       const link: Link = {
         queue,
-        producer,
-        parts: [{ obj: queue, raw: raws[0]! }, { obj: producer, raw: raws[1]! }],
+        parts: [{ obj: queue, raw: raws[0]! }],
         reader: null,
         readerIdle: undefined,
         down: new Set(),
@@ -596,5 +597,6 @@ async function closeLink(link: Link): Promise<void> {
   const reader = link.reader;
   link.reader = null;
   if (reader !== null) await reader.then(closePart, noop);
-  await Promise.all(link.parts.slice(0, 2).map(closePart));
+  // The queue's part; the reader's (pushed after it) was closed above.
+  await closePart(link.parts[0]!);
 }
