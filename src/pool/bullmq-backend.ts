@@ -120,6 +120,8 @@ interface Link {
   parts: Part[];
   /** The events reader, once started for the calls in flight. */
   reader: Promise<Part> | null;
+  /** Whether `reader` is reading (it has started and not been stopped). */
+  readerUp: boolean;
   /** Stops the reader a while after the last call settled. */
   readerIdle: ReturnType<typeof setTimeout> | undefined;
   /** Raw connections that are closed now (ioredis reconnects them). */
@@ -144,6 +146,8 @@ export class BullmqBackend implements PoolBackend {
   private readonly _pending = new Map<string, Pending>();
   private readonly _ops = new Set<Promise<unknown>>();
   private readonly _identities = new Map<string, Promise<ModuleIdentity>>();
+  /** The identities of `_identities` that are loaded. */
+  private readonly _identitiesKnown = new Map<string, ModuleIdentity>();
   private _workers = 0;
   private _workersAt = 0;
   private _destroyed = false;
@@ -173,6 +177,18 @@ export class BullmqBackend implements PoolBackend {
       this._pending.set(p.id, p);
       this._pendingChanged();
       abort.once("abort", () => this._cancel(p));
+      const failed = (e: unknown) => {
+        this._settle(p);
+        reject(e);
+      };
+      // The hot case: connected, the reader reading, the module's identity known.
+      const ready = this._live;
+      const known = req.module === "" ? null : this._identitiesKnown.get(req.module);
+      if (ready !== null && ready.readerUp && known !== undefined) {
+        if (known !== null) data.m = known;
+        this._track(this._add(ready, p, req.task, data).catch(failed));
+        return;
+      }
       const live = () => !p.cancelled && this._pending.get(p.id) === p;
       this._track(
         this._identity(req.module, label)
@@ -184,24 +200,25 @@ export class BullmqBackend implements PoolBackend {
             if (link === null || !live()) return;
             // The reader reads from before the job exists: its answer cannot be missed.
             await this._readerNow(link);
-            if (!live()) return;
-            const o = this._opts;
-            await link.queue.add(req.task, data, {
-              jobId: p.id,
-              attempts: o.attempts,
-              ...(o.backoff !== undefined ? { backoff: o.backoff } : {}),
-              removeOnComplete: KEEP_FINISHED,
-              removeOnFail: KEEP_FINISHED,
-            });
-            p.added = true;
-            if (p.cancelled) return this._withdraw(link, p.id);
+            if (live()) await this._add(link, p, req.task, data);
           })
-          .catch((e: unknown) => {
-            this._settle(p);
-            reject(e);
-          }),
+          .catch(failed),
       );
     });
+  }
+
+  /** Adds the job of call `p` (its reader is up); withdraws it if the call was cancelled meanwhile. */
+  private async _add(link: Link, p: Pending, task: string, data: JobData): Promise<void> {
+    const o = this._opts;
+    await link.queue.add(task, data, {
+      jobId: p.id,
+      attempts: o.attempts,
+      ...(o.backoff !== undefined ? { backoff: o.backoff } : {}),
+      removeOnComplete: KEEP_FINISHED,
+      removeOnFail: KEEP_FINISHED,
+    });
+    p.added = true;
+    if (p.cancelled) return this._withdraw(link, p.id);
   }
 
   result(raw: unknown): unknown {
@@ -298,6 +315,7 @@ export class BullmqBackend implements PoolBackend {
     if (known === undefined) {
       known = loadIdentity(href);
       this._identities.set(href, known);
+      known.then((m) => this._identitiesKnown.set(href, m), noop);
       // A module that could not be loaded is tried again by the next call.
       known.catch(() => {
         if (this._identities.get(href) === known) this._identities.delete(href);
@@ -373,6 +391,7 @@ export class BullmqBackend implements PoolBackend {
         queue,
         parts: [{ obj: queue, raw: raws[0]! }],
         reader: null,
+        readerUp: false,
         readerIdle: undefined,
         down: new Set(),
         lostTimer: undefined,
@@ -437,6 +456,7 @@ export class BullmqBackend implements PoolBackend {
         }
         link.parts.push(part);
         this._watchPart(link, raw);
+        link.readerUp = true;
         return part;
       } finally {
         deadline.clear();
@@ -455,6 +475,7 @@ export class BullmqBackend implements PoolBackend {
     const reader = link.reader;
     if (reader === null) return;
     link.reader = null;
+    link.readerUp = false;
     this._track(
       reader.then((part) => {
         link.parts = link.parts.filter((p) => p !== part);
@@ -596,6 +617,7 @@ async function closeLink(link: Link): Promise<void> {
   link.lostTimer = link.heartbeat = link.readerIdle = undefined;
   const reader = link.reader;
   link.reader = null;
+  link.readerUp = false;
   if (reader !== null) await reader.then(closePart, noop);
   // The queue's part; the reader's (pushed after it) was closed above.
   await closePart(link.parts[0]!);
