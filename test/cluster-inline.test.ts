@@ -5,26 +5,27 @@
  * guards, never speed checks.
  */
 import assert from "node:assert/strict";
-import { Queue } from "bullmq";
 import { CancelledError, WorkerPool } from "../mod.ts";
-import { eventually, redisAvailable, redisRequired, runCli, startRedis, startWorker, TASKS_FILE, within } from "./cluster-helpers.ts";
+import {
+  type Cluster,
+  counts,
+  eventually,
+  redisAvailable,
+  redisCommand,
+  redisRequired,
+  runCli,
+  TASKS_FILE,
+  withCluster,
+  within,
+} from "./cluster-helpers.ts";
 import { describe, it, skip } from "./harness.ts";
 
 type Tasks = typeof import("./fixtures/tasks.ts");
 
 const T = 90_000;
-let queues = 0;
-const freshQueue = () => `inline-${process.pid}-${++queues}`;
 
-/** A BullMQ queue on the test's Redis, for reading the queue's state and Redis's own. */
-function queueOf(port: number, queue: string): Queue {
-  return new Queue(queue, { connection: { host: "127.0.0.1", port } });
-}
-
-/** The raw ioredis client of a queue (CLIENT LIST, PUBSUB). */
-interface Raw {
-  client(sub: "LIST"): Promise<string>;
-  pubsub(sub: "CHANNELS", pattern: string): Promise<string[]>;
+function pool(c: Cluster): WorkerPool<Tasks> {
+  return new WorkerPool<Tasks>(new URL("./fixtures/tasks.ts", import.meta.url), { kind: "bullmq", connection: c.redis.url, queue: c.queue });
 }
 
 describe("loopwork worker --threads: validation", () => {
@@ -45,12 +46,10 @@ if (!redisAvailable && !redisRequired) {
 } else {
   describe("loopwork worker --threads 0: jobs run on the worker's own thread", () => {
     it("a job runs on the worker process's main thread; results, errors and refused names cross as with threads", async () => {
-      const redis = await startRedis();
-      const queue = freshQueue();
-      const worker = await startWorker(redis.url, queue, 0, TASKS_FILE, ["--concurrency", "2"]);
-      try {
+      await withCluster(1, 0, async (c) => {
+        const worker = c.workers[0]!;
         assert.match(worker.output(), /started: queue "[^"]+", 0 threads \(jobs run on its own thread\) \(2 jobs at once\)/);
-        await using p = new WorkerPool<Tasks>(new URL("./fixtures/tasks.ts", import.meta.url), { kind: "bullmq", connection: redis.url, queue });
+        await using p = pool(c);
         const info = await p.run("threadInfo");
         assert.equal(info.pid, worker.child.pid, "the worker process ran it");
         assert.equal(info.threadId, 0, "on its main thread");
@@ -61,72 +60,46 @@ if (!redisAvailable && !redisRequired) {
         for await (const s of p.map("square", [1, 2, 3, 4, 5], { chunkSize: 2 })) squares.push(s);
         assert.deepEqual(squares, [1, 4, 9, 16, 25]);
         // Two I/O-bound jobs overlap on the one thread (--concurrency 2).
-        const q = queueOf(redis.port, queue);
-        try {
-          const both = [p.run("delayedEcho", "a", 3_000), p.run("delayedEcho", "b", 3_000)];
-          await eventually(async () => (await q.getJobCounts("active")).active === 2, "both jobs are active at once", 20_000);
-          assert.deepEqual(await Promise.all(both), ["a", "b"]);
-        } finally {
-          await q.close();
-        }
+        const both = [p.run("delayedEcho", "a", 3_000), p.run("delayedEcho", "b", 3_000)];
+        await eventually(async () => (await counts(c)).active === 2, "both jobs are active at once", 20_000);
+        assert.deepEqual(await Promise.all(both), ["a", "b"]);
         assert.equal(worker.child.exitCode, null, "the worker is still up");
-      } finally {
-        await worker.stop();
-        await redis.stop();
-      }
+      }, ["--concurrency", "2"]);
     }, T);
 
     it("cancelling a call running inline fails its job at once and frees its slot; the worker stays up", async () => {
-      const redis = await startRedis();
-      const queue = freshQueue();
-      const worker = await startWorker(redis.url, queue, 0, TASKS_FILE, ["--concurrency", "1"]);
-      const q = queueOf(redis.port, queue);
-      try {
-        await using p = new WorkerPool<Tasks>(null, { kind: "bullmq", connection: redis.url, queue });
+      await withCluster(1, 0, async (c) => {
+        await using p = pool(c);
         const long = p.run("delayedEcho", "late", 120_000);
-        await eventually(async () => (await q.getJobCounts("active")).active === 1, "the call runs");
+        await eventually(async () => (await counts(c)).active === 1, "the call runs");
         long.cancel();
         await assert.rejects(Promise.resolve(long), CancelledError);
         // One job at a time: the next call runs only once the cancelled job gave its slot back.
         assert.equal(await within(Promise.resolve(p.run("add", 1, 2)), 40_000, "the next call"), 3);
-        const n = await q.getJobCounts("active", "failed", "completed");
-        assert.deepEqual(n, { active: 0, failed: 1, completed: 1 }, JSON.stringify(n));
-        assert.equal(worker.child.exitCode, null, "the worker is still up");
-      } finally {
-        await q.close();
-        await worker.stop();
-        await redis.stop();
-      }
+        const n = await counts(c);
+        assert.deepEqual([n.active, n.failed, n.completed], [0, 1, 1], JSON.stringify(n));
+        assert.equal(c.workers[0]!.child.exitCode, null, "the worker is still up");
+      }, ["--concurrency", "1"]);
     }, T);
   });
 
   describe("cancel requests reach the worker holding the job on its own channel", () => {
     it("a worker reads no queue event stream: no connection waits in XREAD, each worker subscribes to its own cancel channel", async () => {
-      const redis = await startRedis();
-      const queue = freshQueue();
-      const workers = await Promise.all([startWorker(redis.url, queue, 1), startWorker(redis.url, queue, 0)]);
-      const q = queueOf(redis.port, queue);
-      try {
-        await q.waitUntilReady();
-        const raw = (await q.getBackend().client) as unknown as Raw;
-        const list = await raw.client("LIST");
+      await withCluster(2, 1, async (c) => {
+        const list = String(await redisCommand(c, "CLIENT", "LIST"));
         assert.doesNotMatch(list, /cmd=xread/, `no worker reads the event stream:\n${list}`);
-        const channels = await raw.pubsub("CHANNELS", `bull:${queue}:loopwork:cancel:*`);
+        const channels = (await redisCommand(c, "PUBSUB", "CHANNELS", `bull:${c.queue}:loopwork:cancel:*`)) as string[];
         assert.equal(channels.length, 2, `one channel per worker: ${channels.join(", ")}`);
         // Two long jobs, one on each worker: cancelling one stops it, the other runs on.
-        await using p = new WorkerPool<Tasks>(null, { kind: "bullmq", connection: redis.url, queue });
-        const a = p.run("delayedEcho", "a", 120_000);
-        const b = p.run("delayedEcho", "b", 4_000);
-        await eventually(async () => (await q.getJobCounts("active")).active === 2, "both calls run", 20_000);
+        await using p = pool(c);
+        const a = p.run("busy", 120_000);
+        const b = p.run("busy", 4_000);
+        await eventually(async () => (await counts(c)).active === 2, "both calls run", 20_000);
         a.cancel();
         await assert.rejects(Promise.resolve(a), CancelledError);
-        await eventually(async () => (await q.getJobCounts("failed")).failed === 1, "the cancelled job failed on its worker", 20_000);
-        assert.equal(await b, "b", "the other call was not cancelled");
-      } finally {
-        await q.close();
-        await Promise.all(workers.map((w) => w.stop()));
-        await redis.stop();
-      }
+        await eventually(async () => (await counts(c)).failed === 1, "the cancelled job failed on its worker", 20_000);
+        assert.ok((await b) > 0, "the other call was not cancelled");
+      });
     }, T);
   });
 }

@@ -14,11 +14,13 @@ import {
   eventually,
   freePort,
   redisAvailable,
+  redisCommand,
   redisRequired,
   runCli,
   startRedis,
   startWorker,
   TASKS_FILE,
+  withCluster,
   within,
 } from "../cluster-helpers.ts";
 import { describe, it, skip } from "../harness.ts";
@@ -207,28 +209,19 @@ if (!redisAvailable && !redisRequired) {
 
   describe("cluster faults: a cancel request while the worker's channel is down", () => {
     it("a cancel published while the worker's subscription was cut reaches the job once it is back", async () => {
-      const redis = await startRedis();
-      const queue = freshQueue();
-      const worker = await startWorker(redis.url, queue, 1);
-      const q = new Queue(queue, { connection: { host: "127.0.0.1", port: redis.port } });
-      try {
-        await using p = new WorkerPool<Tasks>(null, { kind: "bullmq", connection: redis.url, queue });
+      await withCluster(1, 1, async (c) => {
+        await using p = new WorkerPool<Tasks>(null, { kind: "bullmq", connection: c.redis.url, queue: c.queue });
         const long = p.run("busy", 120_000);
-        await eventually(async () => (await q.getJobCounts("active")).active === 1, "the call runs");
+        await eventually(async () => (await counts(c.redis.port, c.queue)).active === 1, "the call runs");
         // Cut the worker's subscription: it reconnects after a second or more (BullMQ's retry).
-        const raw = (await q.getBackend().client) as unknown as { client(...args: string[]): Promise<unknown> };
-        await raw.client("KILL", "TYPE", "pubsub");
+        await redisCommand(c, "CLIENT", "KILL", "TYPE", "pubsub");
         long.cancel();
         await assert.rejects(Promise.resolve(long), CancelledError);
         // The job held the worker's one thread for 120 s unless the request reached it.
-        await eventually(async () => (await q.getJobCounts("failed")).failed === 1, "the job was cancelled on the worker", 40_000);
+        await eventually(async () => (await counts(c.redis.port, c.queue)).failed === 1, "the job was cancelled on the worker", 40_000);
         assert.equal(await within(Promise.resolve(p.run("add", 1, 2)), 40_000, "the next call"), 3);
-        assert.equal(worker.child.exitCode, null, "the worker is still up");
-      } finally {
-        await q.close();
-        await worker.stop();
-        await redis.stop();
-      }
+        assert.equal(c.workers[0]!.child.exitCode, null, "the worker is still up");
+      });
     }, T);
   });
 
