@@ -11,8 +11,9 @@
  * Throughput with 64 calls in flight, and p50/p99 latency of calls made one at a time; the
  * four are started at once and measured in interleaved rounds (in a rotating order), each
  * ratio the median of the per-round ratios against its own peer. The peers' client is
- * `Queue.add` plus one QueueEvents reader settling calls by job id (cheaper than one
- * `waitUntilFinished` listener per call); loopwork's is a `WorkerPool` of kind "bullmq".
+ * `Queue.add` plus one QueueEvents reader settling calls by job id (the leanest); a last row
+ * drives the sandboxed peer with BullMQ's own `job.waitUntilFinished()` instead. loopwork's
+ * client is a `WorkerPool` of kind "bullmq".
  * Skipped (no result) when `redis-server` is not installed.
  *
  *   npm run bench -- --suites cluster --no-python
@@ -45,7 +46,27 @@ interface Side {
   close(): Promise<void>;
 }
 
-/** A raw BullMQ client: `Queue.add`, settled by one QueueEvents reader by job id. */
+/** BullMQ's documented request/response client: `Queue.add`, then `job.waitUntilFinished()`. */
+async function waitingClient(connection: object, queue: string): Promise<{ call(): Promise<unknown>; close(): Promise<void> }> {
+  const q = new Queue(queue, { connection });
+  const events = new QueueEvents(queue, { connection });
+  // Each waitUntilFinished() listens on the reader while it waits: 64 at once is expected.
+  events.setMaxListeners(1_000);
+  await Promise.all([q.waitUntilReady(), events.waitUntilReady()]);
+  const keep = { count: 1_000 };
+  return {
+    async call() {
+      const job = await q.add("noop", {}, { removeOnComplete: keep, removeOnFail: keep });
+      return job.waitUntilFinished(events);
+    },
+    async close() {
+      await events.close();
+      await q.close();
+    },
+  };
+}
+
+/** A lean raw BullMQ client: `Queue.add`, settled by one QueueEvents reader by job id. */
 async function rawClient(connection: object, queue: string): Promise<{ call(): Promise<unknown>; close(): Promise<void> }> {
   const q = new Queue(queue, { connection });
   const events = new QueueEvents(queue, { connection });
@@ -91,10 +112,12 @@ if (!redisAvailable) {
         startWorker(redis.url, "threads", THREADS, NOOP, ["--concurrency", c]),
         startProcess([redis.url, "inline", c, "inline"], PEER, /started/),
         startWorker(redis.url, "inline0", 0, NOOP, ["--concurrency", c]),
+        startProcess([redis.url, "sandboxed-wait", c, "sandboxed"], PEER, /started/),
       ])),
     );
     const sandboxed = await rawClient(connection, "sandboxed");
     const inline = await rawClient(connection, "inline");
+    const waiting = await waitingClient(connection, "sandboxed-wait");
     const pool = (queue: string) => new WorkerPool<typeof import("../fixtures/noop.ts")>(null, { kind: "bullmq", connection: redis.url, queue });
     const threads = pool("threads");
     const inline0 = pool("inline0");
@@ -112,6 +135,11 @@ if (!redisAvailable) {
         peer: 2,
         call: () => inline0.run("noop"),
         close: () => inline0.close(),
+      },
+      {
+        name: `BullMQ sandboxed processor, client job.waitUntilFinished() (concurrency ${CONCURRENCY})`,
+        peer: 0,
+        ...waiting,
       },
     );
     // Warm-up: every side, some calls one at a time and some in flight.
@@ -160,9 +188,10 @@ if (!redisAvailable) {
       runtime,
       entries,
       notes: [
-        `The --threads 0 row's ratios are against BullMQ's inline processor, the others' against the sandboxed one. ` +
-        `Each calls/s ratio is the median of ${ROUNDS} per-round ratios; the peers' client is Queue.add with one ` +
-        `QueueEvents reader settling calls by job id. Load average ${load0.toFixed(2)} at the start, ${load1.toFixed(2)} at the end.`,
+        `The --threads 0 row's ratios are against BullMQ's inline processor, the others' against the sandboxed one ` +
+        `with the lean client (Queue.add, one QueueEvents reader settling calls by job id); the last row is the same ` +
+        `sandboxed peer driven by BullMQ's own job.waitUntilFinished(). Each calls/s ratio is the median of ${ROUNDS} ` +
+        `per-round ratios. Load average ${load0.toFixed(2)} at the start, ${load1.toFixed(2)} at the end.`,
       ],
     });
   } finally {
