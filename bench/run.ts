@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { RESULT_MARK, type SuiteResult } from "./lib.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const SUITES = ["spawn", "switch", "memory", "group", "roundtrip", "cpu", "sleeps", "sizes"] as const;
+const SUITES = ["spawn", "switch", "memory", "group", "roundtrip", "cpu", "sleeps", "sizes", "cluster"] as const;
 const PYTHON_SUITES = new Set(["spawn", "switch", "memory", "group", "sleeps"]);
 
 function arg(name: string): string | undefined {
@@ -170,6 +170,13 @@ for (const rt of new Set(results.map((r) => r.runtime).filter((r) => !r.startsWi
   const seq6 = value("cpu", rt, "sequential, main thread");
   const ours6 = value("cpu", rt, "loopwork WorkerPool (threads)");
   if (seq6 !== undefined && ours6 !== undefined) goal(`CPU speed-up ≥ 1.85 on 2 workers (${rt})`, seq6 / ours6 >= 1.85, `${f(seq6 / ours6)}×`);
+  // The cluster against its fair peer (bench/suites/cluster.ts): ratios of the same run.
+  const worker = entry("cluster", rt, /^loopwork worker --threads [1-9]/);
+  if (worker?.ratio !== undefined) {
+    goal(`loopwork worker ≥ 1.1× BullMQ's sandboxed calls/s (${rt})`, worker.ratio >= 1.1, `${f(worker.ratio)}×`);
+    const p50 = worker.extra?.["p50 vs peer"];
+    if (p50 !== undefined) goal(`loopwork worker p50 ≤ 1.0× BullMQ's sandboxed (${rt})`, p50 <= 1.0, `${f(p50)}×`);
+  }
 }
 if (goals.length) lines.push("## Goals", "", "| goal | measured | |", "| --- | --- | --- |", ...goals, "");
 

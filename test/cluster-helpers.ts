@@ -222,23 +222,50 @@ export interface Cluster {
 
 let queues = 0;
 
-/** Runs `body` on a fresh cluster, then stops every process it started. */
+/**
+ * Runs `body` on a fresh cluster, then stops every process it started; `extra` goes on each
+ * worker's command line (e.g. `["--concurrency", "1"]`).
+ */
 export async function withCluster(
   workers: number,
   threads: number,
   body: (c: Cluster) => Promise<void>,
+  extra: string[] = [],
 ): Promise<void> {
   const redis = await startRedis();
   const queue = `test-${process.pid}-${++queues}`;
   const started: WorkerProcess[] = [];
   try {
-    const all = await Promise.allSettled(Array.from({ length: workers }, () => startWorker(redis.url, queue, threads)));
+    const all = await Promise.allSettled(Array.from({ length: workers }, () => startWorker(redis.url, queue, threads, TASKS_FILE, extra)));
     for (const r of all) if (r.status === "fulfilled") started.push(r.value);
     for (const r of all) if (r.status === "rejected") throw r.reason;
     await body({ redis, queue, workers: started });
   } finally {
     await Promise.all(started.map((w) => w.stop()));
     await redis.stop();
+  }
+}
+
+/** The cluster's jobs by state, read with BullMQ itself. */
+export async function counts(c: Cluster): Promise<Record<string, number>> {
+  const { Queue } = await import("bullmq");
+  const q = new Queue(c.queue, { connection: { host: "127.0.0.1", port: c.redis.port } });
+  try {
+    return await q.getJobCounts("waiting", "active", "delayed", "prioritized", "completed", "failed");
+  } finally {
+    await q.close();
+  }
+}
+
+/** Sends one command to the cluster's Redis (`CLIENT LIST`, `PUBSUB CHANNELS …`) and answers its reply. */
+export async function redisCommand(c: Cluster, command: string, ...args: string[]): Promise<unknown> {
+  const { Queue } = await import("bullmq");
+  const q = new Queue(c.queue, { connection: { host: "127.0.0.1", port: c.redis.port } });
+  try {
+    const raw = (await q.getBackend().client) as unknown as { call(command: string, ...args: string[]): Promise<unknown> };
+    return await raw.call(command, ...args);
+  } finally {
+    await q.close();
   }
 }
 

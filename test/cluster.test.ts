@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { Queue } from "bullmq";
 import { CancelledError, PoolConnectionError, WorkerPool, type WorkerPoolOptions } from "../mod.ts";
 import {
   type Cluster,
+  counts,
   eventually,
   freePort,
   redisAvailable,
@@ -17,16 +17,6 @@ type Tasks = typeof import("./fixtures/tasks.ts");
 
 function pool(c: Cluster, options: Partial<WorkerPoolOptions> = {}): WorkerPool<Tasks> {
   return new WorkerPool<Tasks>(null, { kind: "bullmq", connection: c.redis.url, queue: c.queue, ...options });
-}
-
-/** The queue's jobs by state, read with BullMQ itself. */
-async function counts(c: Cluster): Promise<Record<string, number>> {
-  const q = new Queue(c.queue, { connection: { host: "127.0.0.1", port: c.redis.port } });
-  try {
-    return await q.getJobCounts("waiting", "active", "delayed", "prioritized", "completed", "failed");
-  } finally {
-    await q.close();
-  }
 }
 
 const T = 60_000;

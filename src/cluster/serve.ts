@@ -1,22 +1,26 @@
 /**
  * The serving side of a `"bullmq"` pool: a BullMQ Worker pulls jobs from the queue and runs
  * each on a local loopwork thread pool, so CPU work never blocks the process's event loop
- * (and with it BullMQ's lock renewal). A job names a task and carries arguments; the local
- * pool runs only the module's own exported functions and refuses any other name, and a job
- * whose module identity is not this worker's module is refused with an error naming both.
- * A cancel request (a custom queue event from the pool) reaches the job's processor through
- * `worker.cancelJob()`, whose AbortSignal cancels the local call: its thread is stopped
- * and replaced. Before it serves, it loads the task module and pings Redis: a module that
- * cannot be loaded, an unreachable Redis or refused credentials fail `serveQueue()` with a
+ * (and with it BullMQ's lock renewal); with `threads: 0` it runs them on its own thread
+ * instead (for I/O-bound modules). A job names a task and carries arguments; only the
+ * module's own exported functions run and any other name is refused, and a job whose module
+ * identity is not this worker's module is refused with an error naming both.
+ * A cancel request reaches the worker holding the job on that worker's own pub/sub channel
+ * (see `cancelChannel`: it reads no queue event stream) and cancels the local call: its
+ * thread is stopped and replaced (a job running on the worker's own thread is abandoned: it
+ * fails as cancelled at once, while its function runs on to its end, its result dropped).
+ * Before it serves, it loads the task module and pings Redis: a module that cannot be
+ * loaded, an unreachable Redis or refused credentials fail `serveQueue()` with a
  * ServeError (the command's exit code and message), never a silent wait.
  * @module
  */
 import { hostname } from "node:os";
-import type { Job, QueueEvents, Worker } from "bullmq";
+import type { Job, Worker } from "bullmq";
 import { loadBullmq } from "../pool/packages.ts";
 import type { Task } from "../core/index.ts";
 import {
-  CANCEL_EVENT,
+  cancelChannel,
+  cancelMarkKey,
   connectionOptions,
   describeConnection,
   describeIdentity,
@@ -30,7 +34,8 @@ import {
   STALLED_INTERVAL_MS,
 } from "../pool/backends/bullmq-wire.ts";
 import type { RedisConnection } from "../pool/options.ts";
-import { decodeValue, encodeValue } from "../pool/protocol.ts";
+import { type CallRequest, decodeValue, deserializeError, encodeValue } from "../pool/protocol.ts";
+import { answer, checkResult } from "../pool/worker/runtime.ts";
 import { type AnyTasks, WorkerPool } from "../pool/worker-pool.ts";
 
 /** Settings of a queue server (`loopwork worker`). */
@@ -39,7 +44,11 @@ export interface ServeOptions {
   queue: string;
   /** The task module, an absolute URL. */
   module: string;
-  /** Local threads. */
+  /**
+   * Local threads; 0 runs each job on this process's own thread (for I/O-bound modules: a
+   * job's synchronous work there delays BullMQ's lock renewal, and a cancelled job is
+   * abandoned rather than stopped).
+   */
   threads: number;
   /** Jobs held at once (default: `threads`); more overlaps Redis round trips with computation. */
   concurrency?: number;
@@ -87,6 +96,10 @@ interface RawClient {
   status: string;
   on(event: string, f: (...args: unknown[]) => void): void;
   ping(): Promise<unknown>;
+  mget(...keys: string[]): Promise<Array<string | null>>;
+  subscribe(channel: string): Promise<unknown>;
+  /** A new connection with the same options. */
+  duplicate(): RawClient;
   disconnect(): void;
 }
 
@@ -125,17 +138,23 @@ export async function serveQueue(options: ServeOptions): Promise<QueueServer> {
   }
   const host = hostname();
   const workerName = `loopwork@${host}:${process.pid}`;
-  const running = new Map<string, Task<unknown>>();
+  /** The jobs running here, by id, each with what stops it (a cancel request). */
+  const running = new Map<string, () => void>();
+  const inline = options.threads === 0;
   // Cancel requests that arrived before their job started here (or for jobs held elsewhere).
   const cancelled = new Map<string, number>();
   // Created once Redis answers: its threads start at once.
   let pool: WorkerPool<AnyTasks> | null = null;
 
-  const processor = async (job: Job, _token?: string, signal?: AbortSignal): Promise<string> => {
+  // Two parameters: BullMQ makes no AbortController per job (cancel requests come on this
+  // worker's own channel and find the job in `running`).
+  const processor = async (job: Job): Promise<string> => {
     const id = job.id ?? "";
-    const now = Date.now();
-    for (const [k, at] of cancelled) if (now - at > CANCEL_MEMORY_MS) cancelled.delete(k);
-    if (cancelled.has(id)) throw new mq.UnrecoverableError(`job ${id} was cancelled before it started`);
+    if (cancelled.size > 0) {
+      const now = Date.now();
+      for (const [k, at] of cancelled) if (now - at > CANCEL_MEMORY_MS) cancelled.delete(k);
+      if (cancelled.has(id)) throw new mq.UnrecoverableError(`job ${id} was cancelled before it started`);
+    }
     const name = job.name;
     const data = job.data as JobData | null;
     if (data === null || typeof data !== "object" || typeof data.a !== "string") {
@@ -163,21 +182,43 @@ export async function serveQueue(options: ServeOptions): Promise<QueueServer> {
     if (!Array.isArray(values)) {
       throw new mq.UnrecoverableError(errorEnvelope(new TypeError(`job ${id}: its arguments are not an array`)));
     }
+    if (inline) return runInline(id, data.b === 1, name, values);
     if (pool === null) throw new Error(`job ${id} arrived before the worker was ready`);
     // The local pool refuses any name that is not an own exported function of the module.
     const task: Task<unknown> = data.b === 1 ? pool._runBatch(name, values) : pool.run(name, ...values);
-    running.set(id, task);
-    const onAbort = () => task.cancel("the call was cancelled by its caller");
-    signal?.addEventListener("abort", onAbort, { once: true });
+    running.set(id, () => task.cancel("the call was cancelled by its caller"));
     try {
       return encodeValue(await task);
     } catch (e) {
-      if (signal?.aborted === true || task.cancelled()) {
-        throw new mq.UnrecoverableError(`job ${id} was cancelled by its caller`);
-      }
+      if (task.cancelled()) throw new mq.UnrecoverableError(`job ${id} was cancelled by its caller`);
       throw new Error(errorEnvelope(e));
     } finally {
-      signal?.removeEventListener("abort", onAbort);
+      running.delete(id);
+    }
+  };
+
+  /**
+   * Runs a job on this thread (`threads: 0`), as a worker thread would: only an own
+   * exported function of the module, a result that cannot be sent back fails the job. A
+   * cancel request abandons it: the job fails as cancelled at once, the function runs on.
+   */
+  const runInline = async (id: string, batch: boolean, task: string, values: unknown[]): Promise<string> => {
+    const req: CallRequest = batch
+      ? { op: "batch", module: options.module, task, items: values }
+      : { op: "call", module: options.module, task, args: values };
+    const cancelled = new Promise<null>((resolve) => running.set(id, () => resolve(null)));
+    try {
+      // answer() never rejects: a task's failure is its response.
+      const r = await Promise.race([answer(req), cancelled]);
+      if (r === null) throw new mq.UnrecoverableError(`job ${id} was cancelled by its caller`);
+      const checked = checkResult(req, r);
+      if (!checked.ok) throw new Error(errorEnvelope(deserializeError(checked.error)));
+      try {
+        return encodeValue(checked.value);
+      } catch (e) {
+        throw new Error(errorEnvelope(new TypeError(`the result of task ${JSON.stringify(task)} cannot be sent back from the worker`, { cause: e })));
+      }
+    } finally {
       running.delete(id);
     }
   };
@@ -198,15 +239,14 @@ export async function serveQueue(options: ServeOptions): Promise<QueueServer> {
     autorun: false,
   });
   worker.on("error", remember);
-  const events: QueueEvents = new mq.QueueEvents(options.queue, { connection });
-  events.on("error", remember);
-  events.on(CANCEL_EVENT as "error", ((args: { jobId?: string }) => {
-    const jobId = args?.jobId;
-    if (typeof jobId !== "string") return;
-    if (!worker.cancelJob(jobId, "cancelled by its caller")) cancelled.set(jobId, Date.now());
-  }) as never);
+  /** A cancel request for a job: stops it if it runs here, else remembers it for a while. */
+  const cancelRequest = (jobId: string) => {
+    const stop = running.get(jobId);
+    if (stop !== undefined) stop();
+    else cancelled.set(jobId, Date.now());
+  };
 
-  /** Every raw connection, once known (the worker's, its blocking one, the events reader's). */
+  /** Every raw connection, once known (the worker's, its blocking one, the cancel subscriber). */
   const raws = new Set<RawClient>();
   const collect = (p: Promise<unknown> | undefined) => {
     p?.then((r) => {
@@ -216,11 +256,9 @@ export async function serveQueue(options: ServeOptions): Promise<QueueServer> {
     }, noop);
   };
   let ending = false;
-  const backends = [worker.getBackend() as unknown as Backendish, events.getBackend() as unknown as Backendish];
-  for (const b of backends) {
-    collect(b.client);
-    collect(b.blockingClient);
-  }
+  const backend = worker.getBackend() as unknown as Backendish;
+  collect(backend.client);
+  collect(backend.blockingClient);
   /** Ends every connection at once (ioredis stops reconnecting). */
   const hangUp = () => {
     ending = true;
@@ -250,16 +288,40 @@ export async function serveQueue(options: ServeOptions): Promise<QueueServer> {
   failed.catch(noop);
   try {
     await Promise.race([
-      Promise.all([worker.waitUntilReady(), events.waitUntilReady()]).then(async () => {
+      worker.waitUntilReady().then(async () => {
         const client = (await worker.getBackend().client) as unknown as RawClient;
         await client.ping();
+        // Cancel requests for the jobs held here come on this worker's own channel, read by
+        // a connection of its own (a subscribed connection takes no other command).
+        const sub = client.duplicate();
+        raws.add(sub);
+        if (ending) sub.disconnect();
+        sub.on("error", remember);
+        sub.on("message", (_channel: unknown, jobId: unknown) => {
+          if (typeof jobId === "string") cancelRequest(jobId);
+        });
+        // Back after a loss: a request published meanwhile left its mark on the job.
+        let lost = false;
+        sub.on("close", () => {
+          lost = true;
+        });
+        sub.on("ready", () => {
+          if (!lost || ending || running.size === 0) return;
+          lost = false;
+          const ids = [...running.keys()];
+          client.mget(...ids.map((id) => cancelMarkKey(options.queue, id))).then((marks) => {
+            marks.forEach((m, i) => {
+              if (m !== null) cancelRequest(ids[i]!);
+            });
+          }, noop);
+        });
+        await sub.subscribe(cancelChannel(options.queue, worker.id));
       }),
       failed,
     ]);
   } catch (e) {
     // Nothing to hand back yet: end the connections without waiting for Redis.
     worker.close(true).catch(noop);
-    events.close().catch(noop);
     hangUp();
     if (e instanceof ServeError) throw e;
     throw new ServeError(`cannot serve queue ${JSON.stringify(options.queue)} on ${where}: ${(e as Error).message}`, 1, {
@@ -269,7 +331,7 @@ export async function serveQueue(options: ServeOptions): Promise<QueueServer> {
     clearTimeout(timer);
     clearInterval(poll);
   }
-  pool = new WorkerPool<AnyTasks>(options.module, { maxWorkers: options.threads, minWorkers: options.threads });
+  if (!inline) pool = new WorkerPool<AnyTasks>(options.module, { maxWorkers: options.threads, minWorkers: options.threads });
   const localPool = pool;
 
   // A lost connection is reported once, and so is its return.
@@ -300,8 +362,8 @@ export async function serveQueue(options: ServeOptions): Promise<QueueServer> {
       if (force) {
         return forced ??= (async () => {
           // Stops the running jobs (their threads) and hands the jobs back, Redis or not.
-          const stopping = localPool.destroy();
-          await Promise.all([within(worker.close(true), 1_000), within(events.close(), 1_000)]).catch(noop);
+          const stopping = localPool?.destroy() ?? Promise.resolve();
+          await within(worker.close(true), 1_000).catch(noop);
           hangUp();
           await within(stopping, 1_000);
         })();
@@ -321,11 +383,8 @@ export async function serveQueue(options: ServeOptions): Promise<QueueServer> {
             }, 50);
           }),
         ]).finally(() => clearInterval(poll));
-        const reader = events.close();
-        reader.catch(noop);
-        if (!down) await within(reader, 1_000);
         hangUp();
-        await localPool.close();
+        await localPool?.close();
       })();
     },
   };

@@ -16,21 +16,28 @@ import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { ServeError, serveQueue } from "../cluster/serve.ts";
 
+/** Jobs held at once by `--threads 0` unless `--concurrency` says otherwise. */
+const INLINE_CONCURRENCY = 8;
+
 /** The help text of `loopwork worker`. */
 export const WORKER_HELP: string = `usage: loopwork worker --connection URL --queue NAME --module FILE [--threads N] [--concurrency N]
 
 Serves the queue of a "bullmq" WorkerPool: pulls its jobs from Redis and runs them on a
-local thread pool. Only the module's own exported functions run, and only for jobs of a
-pool built on the same module (same file name and exported functions).
+local thread pool (with --threads 0, on its own thread). Only the module's own exported
+functions run, and only for jobs of a pool built on the same module (same file name and
+exported functions).
 
 options:
   --connection URL         Redis, e.g. redis://:password@host:6379/0 (rediss:// for TLS)
   --queue NAME             the pool's queue option
   --module FILE            the task module (a path or a file: URL)
-  --threads N              local threads (default: cores, here ${availableParallelism()})
-  --concurrency N          jobs held at once (default: the threads); more overlaps Redis round
-                           trips with computation for tiny jobs, but holds jobs another machine
-                           could run
+  --threads N              local threads (default: cores, here ${availableParallelism()}); 0 runs each
+                           job on the worker's own thread, for I/O-bound modules (synchronous
+                           work there delays lock renewal; a cancelled job is abandoned, not
+                           stopped)
+  --concurrency N          jobs held at once (default: the threads; ${INLINE_CONCURRENCY} with --threads 0);
+                           more overlaps Redis round trips with computation for tiny jobs, but
+                           holds jobs another machine could run
   --connect-timeout-ms N   how long to wait for Redis at start (default 5000)
   --grace-ms N             after SIGTERM/SIGINT, how long to finish the jobs it holds before
                            handing them back (default 30000; keep it below the time your
@@ -97,11 +104,11 @@ export async function workerMain(args: string[]): Promise<number> {
   if (mod === undefined || mod === "") return fail("--module is required (the task module's path)");
   const raw = values.threads as string | undefined;
   const threads = raw === undefined ? availableParallelism() : Number(raw);
-  if (!/^\d+$/.test(raw ?? "1") || !Number.isInteger(threads) || threads < 1 || threads > 1024) {
-    return fail(`--threads must be an integer from 1 to 1024, got ${JSON.stringify(raw)}`);
+  if (!/^\d+$/.test(raw ?? "1") || !Number.isInteger(threads) || threads < 0 || threads > 1024) {
+    return fail(`--threads must be an integer from 0 (run jobs on the worker's own thread) to 1024, got ${JSON.stringify(raw)}`);
   }
   const rawConcurrency = values.concurrency as string | undefined;
-  const concurrency = rawConcurrency === undefined ? threads : Number(rawConcurrency);
+  const concurrency = rawConcurrency === undefined ? threads === 0 ? INLINE_CONCURRENCY : threads : Number(rawConcurrency);
   if (!/^\d+$/.test(rawConcurrency ?? "1") || !Number.isInteger(concurrency) || concurrency < 1 || concurrency > 10_000) {
     return fail(`--concurrency must be an integer from 1 to 10000, got ${JSON.stringify(rawConcurrency)}`);
   }
@@ -121,7 +128,7 @@ export async function workerMain(args: string[]): Promise<number> {
     exitSoon(e.exitCode, 200);
     return e.exitCode;
   }
-  const line = `queue ${JSON.stringify(queue)}, ${threads} threads` +
+  const line = `queue ${JSON.stringify(queue)}, ${threads === 0 ? "0 threads (jobs run on its own thread)" : `${threads} threads`}` +
     `${concurrency !== threads ? ` (${concurrency} jobs at once)` : ""}, host ${server.host}, pid ${process.pid}`;
   let signals = 0;
   const stopped = new Promise<void>((done) => {

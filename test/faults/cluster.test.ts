@@ -9,16 +9,18 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { Queue } from "bullmq";
-import { PoolConnectionError, WorkerPool } from "../../mod.ts";
+import { CancelledError, PoolConnectionError, WorkerPool } from "../../mod.ts";
 import {
   eventually,
   freePort,
   redisAvailable,
+  redisCommand,
   redisRequired,
   runCli,
   startRedis,
   startWorker,
   TASKS_FILE,
+  withCluster,
   within,
 } from "../cluster-helpers.ts";
 import { describe, it, skip } from "../harness.ts";
@@ -202,6 +204,24 @@ if (!redisAvailable && !redisRequired) {
       } finally {
         await redis.stop();
       }
+    }, T);
+  });
+
+  describe("cluster faults: a cancel request while the worker's channel is down", () => {
+    it("a cancel published while the worker's subscription was cut reaches the job once it is back", async () => {
+      await withCluster(1, 1, async (c) => {
+        await using p = new WorkerPool<Tasks>(null, { kind: "bullmq", connection: c.redis.url, queue: c.queue });
+        const long = p.run("busy", 120_000);
+        await eventually(async () => (await counts(c.redis.port, c.queue)).active === 1, "the call runs");
+        // Cut the worker's subscription: it reconnects after a second or more (BullMQ's retry).
+        await redisCommand(c, "CLIENT", "KILL", "TYPE", "pubsub");
+        long.cancel();
+        await assert.rejects(Promise.resolve(long), CancelledError);
+        // The job held the worker's one thread for 120 s unless the request reached it.
+        await eventually(async () => (await counts(c.redis.port, c.queue)).failed === 1, "the job was cancelled on the worker", 40_000);
+        assert.equal(await within(Promise.resolve(p.run("add", 1, 2)), 40_000, "the next call"), 3);
+        assert.equal(c.workers[0]!.child.exitCode, null, "the worker is still up");
+      });
     }, T);
   });
 

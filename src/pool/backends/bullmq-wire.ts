@@ -1,7 +1,8 @@
 /**
  * What a `"bullmq"` pool and a `loopwork worker` agree on: the job's data (a task name and
  * V8-serialised arguments, never code), how a task's error crosses as a failed job, the
- * custom event that cancels a running job, the Redis URL, and the lock timings.
+ * channel that cancels a running job on the worker holding it, the Redis URL, and the lock
+ * timings.
  * @module
  */
 import { createHash } from "node:crypto";
@@ -94,8 +95,46 @@ export async function loadIdentity(href: string): Promise<ModuleIdentity> {
   return id;
 }
 
-/** @internal The custom QueueEvents event by which a pool asks workers to stop a running job. */
-export const CANCEL_EVENT = "loopwork:cancel";
+/**
+ * @internal The pub/sub channel on which the worker whose BullMQ id is `workerId` takes
+ * cancel requests for the jobs it holds: `bull:QUEUE:loopwork:cancel:WORKER`. A worker
+ * subscribes to its own channel only, so it reads no other traffic (no queue event stream).
+ */
+export function cancelChannel(queue: string, workerId: string): string {
+  return `${cancelChannelPrefix(queue)}${workerId}`;
+}
+
+/** @internal The part of `cancelChannel()` before the worker's id. */
+export function cancelChannelPrefix(queue: string): string {
+  return `bull:${queue}:loopwork:cancel:`;
+}
+
+/**
+ * @internal The key that marks job `jobId` as cancelled (for a minute), so a worker whose
+ * subscription was down when the request was published still finds it once it is back.
+ */
+export function cancelMarkKey(queue: string, jobId: string): string {
+  return `bull:${queue}:${jobId}:loopwork-cancel`;
+}
+
+/** @internal How long a cancel mark is kept, ms. */
+export const CANCEL_MARK_MS = 60_000;
+
+/**
+ * @internal Sends a cancel request to the worker that holds a job, in one round trip:
+ * BullMQ's lock of a running job (KEYS[1], `bull:QUEUE:ID:lock`) holds that worker's token,
+ * `WORKERID:N`; the script marks the job (KEYS[2], see `cancelMarkKey`) and publishes the
+ * job's id (ARGV[2]) on the worker's channel (ARGV[1] is the channel prefix). A job without a
+ * lock (finished, or never started) is left alone: it answers 0, else the subscribers reached.
+ */
+export const CANCEL_SCRIPT: string = `
+local token = redis.call('GET', KEYS[1])
+if not token then return 0 end
+local worker = string.match(token, '^([^:]+):')
+if not worker then return 0 end
+redis.call('SET', KEYS[2], '1', 'PX', ${CANCEL_MARK_MS})
+return redis.call('PUBLISH', ARGV[1] .. worker, ARGV[2])
+`;
 
 /** @internal Lock and stall-check timings: a dead worker's job is retried within ~10 s. */
 export const LOCK_DURATION_MS = 5_000;

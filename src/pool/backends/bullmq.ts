@@ -3,8 +3,8 @@
  * `loopwork worker` processes on any number of machines. The job id is chosen here, so the
  * call is registered before the job exists; one QueueEvents reader settles every call from
  * the queue's `completed` and `failed` events. Cancelling a call removes its job while it
- * waits, and otherwise publishes a custom event that the worker holding the job answers
- * with `worker.cancelJob()`. bullmq itself is imported on first use, so local pools never
+ * waits, and otherwise sends the request to the worker that holds the job (named by the
+ * job's lock) on that worker's own channel, which it answers with `worker.cancelJob()`. bullmq itself is imported on first use, so local pools never
  * load it.
  *
  * Faults: a connection that stays closed for `connectTimeoutMs` (Redis stopped), or a ping
@@ -23,12 +23,13 @@ import type { TransferListItem } from "node:worker_threads";
 import type {
   BullmqConnection as ConnectionOptions,
   BullmqQueue as Queue,
-  BullmqQueueEventsProducer as QueueEventsProducer,
 } from "../package-types.ts";
 import { loadBullmq } from "../packages.ts";
 import type { PoolBackend } from "./backend.ts";
 import {
-  CANCEL_EVENT,
+  cancelChannelPrefix,
+  cancelMarkKey,
+  CANCEL_SCRIPT,
   connectionOptions,
   describeConnection,
   errorFromReason,
@@ -87,6 +88,7 @@ interface RawClient {
   on(event: string, f: (...args: unknown[]) => void): void;
   time(): Promise<unknown>;
   ping(): Promise<unknown>;
+  eval(script: string, keys: number, ...args: string[]): Promise<unknown>;
   disconnect(): void;
 }
 
@@ -97,15 +99,16 @@ interface Part {
 }
 
 /**
- * One connection to Redis: the queue and the producer of cancel events (both kept while the
- * pool lives), the events reader (only while calls are in flight), and the watch on them.
+ * One connection to Redis: the queue (kept while the pool lives; it also sends cancel
+ * requests), the events reader (only while calls are in flight), and the watch on them.
  */
 interface Link {
   queue: Queue;
-  producer: QueueEventsProducer;
   parts: Part[];
   /** The events reader, once started for the calls in flight. */
   reader: Promise<Part> | null;
+  /** Whether `reader` is reading (it has started and not been stopped). */
+  readerUp: boolean;
   /** Stops the reader a while after the last call settled. */
   readerIdle: ReturnType<typeof setTimeout> | undefined;
   /** Raw connections that are closed now (ioredis reconnects them). */
@@ -130,6 +133,8 @@ export class BullmqBackend implements PoolBackend {
   private readonly _pending = new Map<string, Pending>();
   private readonly _ops = new Set<Promise<unknown>>();
   private readonly _identities = new Map<string, Promise<ModuleIdentity>>();
+  /** The identities of `_identities` that are loaded. */
+  private readonly _identitiesKnown = new Map<string, ModuleIdentity>();
   private _workers = 0;
   private _workersAt = 0;
   private _destroyed = false;
@@ -159,6 +164,18 @@ export class BullmqBackend implements PoolBackend {
       this._pending.set(p.id, p);
       this._pendingChanged();
       abort.once("abort", () => this._cancel(p));
+      const failed = (e: unknown) => {
+        this._settle(p);
+        reject(e);
+      };
+      // The hot case: connected, the reader reading, the module's identity known.
+      const ready = this._live;
+      const known = req.module === "" ? null : this._identitiesKnown.get(req.module);
+      if (ready !== null && ready.readerUp && known !== undefined) {
+        if (known !== null) data.m = known;
+        this._track(this._add(ready, p, req.task, data).catch(failed));
+        return;
+      }
       const live = () => !p.cancelled && this._pending.get(p.id) === p;
       this._track(
         this._identity(req.module, label)
@@ -170,24 +187,25 @@ export class BullmqBackend implements PoolBackend {
             if (link === null || !live()) return;
             // The reader reads from before the job exists: its answer cannot be missed.
             await this._readerNow(link);
-            if (!live()) return;
-            const o = this._opts;
-            await link.queue.add(req.task, data, {
-              jobId: p.id,
-              attempts: o.attempts,
-              ...(o.backoff !== undefined ? { backoff: o.backoff } : {}),
-              removeOnComplete: KEEP_FINISHED,
-              removeOnFail: KEEP_FINISHED,
-            });
-            p.added = true;
-            if (p.cancelled) return this._withdraw(link, p.id);
+            if (live()) await this._add(link, p, req.task, data);
           })
-          .catch((e: unknown) => {
-            this._settle(p);
-            reject(e);
-          }),
+          .catch(failed),
       );
     });
+  }
+
+  /** Adds the job of call `p` (its reader is up); withdraws it if the call was cancelled meanwhile. */
+  private async _add(link: Link, p: Pending, task: string, data: JobData): Promise<void> {
+    const o = this._opts;
+    await link.queue.add(task, data, {
+      jobId: p.id,
+      attempts: o.attempts,
+      ...(o.backoff !== undefined ? { backoff: o.backoff } : {}),
+      removeOnComplete: KEEP_FINISHED,
+      removeOnFail: KEEP_FINISHED,
+    });
+    p.added = true;
+    if (p.cancelled) return this._withdraw(link, p.id);
   }
 
   result(raw: unknown): unknown {
@@ -284,6 +302,7 @@ export class BullmqBackend implements PoolBackend {
     if (known === undefined) {
       known = loadIdentity(href);
       this._identities.set(href, known);
+      known.then((m) => this._identitiesKnown.set(href, m), noop);
       // A module that could not be loaded is tried again by the next call.
       known.catch(() => {
         if (this._identities.get(href) === known) this._identities.delete(href);
@@ -303,11 +322,15 @@ export class BullmqBackend implements PoolBackend {
     if (p.added && link !== null) this._track(this._withdraw(link, p.id).catch(noop));
   }
 
-  /** Removes a waiting job; a job already running is stopped by the worker that holds it. */
+  /**
+   * Removes a waiting job; a job already running is stopped by the worker that holds it,
+   * reached on its own channel (see CANCEL_SCRIPT): no worker reads other workers' requests.
+   */
   private async _withdraw(link: Link, id: string): Promise<void> {
     const removed = await link.queue.remove(id);
     if (removed === 1) return;
-    await link.producer.publishEvent({ eventName: CANCEL_EVENT, jobId: id }, 10_000);
+    const q = this._opts.queue;
+    await link.parts[0]!.raw.eval(CANCEL_SCRIPT, 2, `bull:${q}:${id}:lock`, cancelMarkKey(q, id), cancelChannelPrefix(q), id);
   }
 
   private _linkNow(): Promise<Link> {
@@ -349,16 +372,13 @@ export class BullmqBackend implements PoolBackend {
       const queue = new mq.Queue(o.queue, { connection });
       made.push(queue);
       queue.on("error", remember);
-      const producer = new mq.QueueEventsProducer(o.queue, { connection });
-      made.push(producer);
-      (producer as unknown as { on(e: string, f: (e: unknown) => void): void }).on("error", remember);
-      await Promise.race([Promise.all([queue.waitUntilReady(), producer.waitUntilReady()]), deadline.promise]);
+      await Promise.race([queue.waitUntilReady(), deadline.promise]);
       const raws = (await Promise.race([Promise.all(made.map((m) => m.getBackend().client)), deadline.promise])) as RawClient[];
       const link: Link = {
         queue,
-        producer,
-        parts: [{ obj: queue, raw: raws[0]! }, { obj: producer, raw: raws[1]! }],
+        parts: [{ obj: queue, raw: raws[0]! }],
         reader: null,
+        readerUp: false,
         readerIdle: undefined,
         down: new Set(),
         lostTimer: undefined,
@@ -423,6 +443,7 @@ export class BullmqBackend implements PoolBackend {
         }
         link.parts.push(part);
         this._watchPart(link, raw);
+        link.readerUp = true;
         return part;
       } finally {
         deadline.clear();
@@ -441,6 +462,7 @@ export class BullmqBackend implements PoolBackend {
     const reader = link.reader;
     if (reader === null) return;
     link.reader = null;
+    link.readerUp = false;
     this._track(
       reader.then((part) => {
         link.parts = link.parts.filter((p) => p !== part);
@@ -582,6 +604,8 @@ async function closeLink(link: Link): Promise<void> {
   link.lostTimer = link.heartbeat = link.readerIdle = undefined;
   const reader = link.reader;
   link.reader = null;
+  link.readerUp = false;
   if (reader !== null) await reader.then(closePart, noop);
-  await Promise.all(link.parts.slice(0, 2).map(closePart));
+  // The queue's part; the reader's (pushed after it) was closed above.
+  await closePart(link.parts[0]!);
 }
