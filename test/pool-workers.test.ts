@@ -231,7 +231,7 @@ describe("WorkerPool: parallelism", () => {
       await p.destroy();
       await Promise.all(raw.map((w) => w.terminate()));
     }
-  });
+  }, 180_000); // ten rounds of ~1 s of work each, on a machine that may be several times oversubscribed
 });
 
 describe("toThread and the default executor", () => {
