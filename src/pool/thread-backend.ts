@@ -1,12 +1,12 @@
 /**
  * The own thread backend: worker threads (`node:worker_threads`) started, stopped, replaced
- * and spoken to directly, without tinypool. `kind: "thread"` uses it under Deno, where
- * tinypool cannot use its Atomics fast path and pays per call for bookkeeping that Deno
- * makes slow: an `AsyncResource` per task on the main thread, and a `process.memoryUsage()`
- * after every task in the worker (a file read under Deno, a third of a worker's time on
- * no-op calls). Measured under Deno 2.9 on no-op calls, bare worker threads managed this way
- * do 1.2× the round trips of raw tinypool. Under Node tinypool stays: its Atomics path
- * answers a lone call in about a third of the time a message port takes to wake a thread.
+ * and spoken to directly, without tinypool. `kind: "thread"` uses it by default, on Node and
+ * Deno (the option `backend: "tinypool"` puts threads on tinypool instead). Chosen by
+ * measurement (bench/suites/roundtrip.ts): on no-op calls, 2 workers, it does about twice
+ * tinypool's round trips on Node and 1.2× under Deno, at a lower lone-call latency and CPU
+ * time per call. tinypool pays per call for bookkeeping (an `AsyncResource` per task, a
+ * `process.memoryUsage()` after every task in the worker, a file read under Deno) and, on
+ * Node, an Atomics wait loop on the main thread.
  *
  * The WorkerPool hands this backend at most one call per worker (it keeps the queue), so a
  * worker runs one call at a time and stopping it (a cancel, a timeout) stops only that call.

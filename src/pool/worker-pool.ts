@@ -33,7 +33,6 @@ import {
 import { ThreadBackend } from "./thread-backend.ts";
 import { TinypoolBackend } from "./tinypool-backend.ts";
 import { checkOptions } from "../options.ts";
-import { isDeno } from "./packages.ts";
 
 /** Any function a task module may export (`never` parameters make this the top function type). */
 type AnyFunction = (...args: never) => unknown;
@@ -524,8 +523,7 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
       ? new InlineBackend()
       : this._options.bullmq !== null
       ? new BullmqBackend(this._options.bullmq)
-      : this.kind === "thread" && isDeno
-      // Under Deno, threads skip tinypool: see thread-backend.ts.
+      : this._options.backend === "loopwork"
       ? new ThreadBackend(this._options, this._module)
       : new TinypoolBackend(this._options, this._module));
   }
