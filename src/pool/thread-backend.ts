@@ -21,7 +21,7 @@
 import { clearTimeout, setTimeout } from "node:timers";
 import { MessageChannel, type MessagePort, type TransferListItem, Worker } from "node:worker_threads";
 import { describeValue } from "../future.ts";
-import type { PoolBackend } from "./backend.ts";
+import type { Pending, PoolBackend } from "./backend.ts";
 import type { AbortHook } from "./call.ts";
 import { WorkerCrashedError } from "./errors.ts";
 import { describeHeapLimits, type ResolvedPoolOptions } from "./options.ts";
@@ -32,16 +32,55 @@ const WAITING = 0;
 const RUNNING = 1;
 const DONE = 2;
 
-/** A call handed to the backend. */
-interface Job {
-  /** What is posted: a ShortCall, or a sealed one or CallRequest (see `seal`). */
-  readonly message: unknown;
-  readonly req: CallRequest;
-  readonly transfer: readonly TransferListItem[];
-  readonly resolve: (raw: unknown) => void;
-  readonly reject: (e: unknown) => void;
-  state: number;
-  slot: Slot | null;
+/**
+ * A call handed to the backend, and what `call` returns for it: the pool's `then` gets the
+ * answer straight from the port's message, in the same turn (no promise, no extra
+ * microtask per call: the freed worker gets its next call sooner). A failure reaches the
+ * pool a microtask later, as a promise's would: the pool may be stopping that very call
+ * (a cancel, a timeout) and settles it itself first.
+ */
+class Job {
+  state = WAITING;
+  slot: Slot | null = null;
+  private _onAnswer: ((raw: unknown) => void) | null = null;
+  private _onFailure: ((e: unknown) => void) | null = null;
+  /** Settled before the pool listened: 1 answered, 2 failed. */
+  private _early = 0;
+  private _earlyValue: unknown = undefined;
+
+  constructor(
+    /** What is posted: a ShortCall, or a sealed one or CallRequest (see `seal`). */
+    readonly message: unknown,
+    readonly req: CallRequest,
+    readonly transfer: readonly TransferListItem[],
+  ) {}
+
+  then(onAnswer: (raw: unknown) => void, onFailure: (e: unknown) => void): void {
+    this._onAnswer = onAnswer;
+    this._onFailure = onFailure;
+    if (this._early !== 0) {
+      const f = this._early === 1 ? onAnswer : onFailure;
+      const v = this._earlyValue;
+      queueMicrotask(() => f(v));
+    }
+  }
+
+  resolve(raw: unknown): void {
+    const f = this._onAnswer;
+    if (f !== null) f(raw);
+    else this._settleEarly(1, raw);
+  }
+
+  reject(e: unknown): void {
+    const f = this._onFailure;
+    if (f !== null) queueMicrotask(() => f(e));
+    else this._settleEarly(2, e);
+  }
+
+  private _settleEarly(how: number, value: unknown): void {
+    this._early = how;
+    this._earlyValue = value;
+  }
 }
 
 /** One worker thread. */
@@ -92,20 +131,19 @@ export class ThreadBackend implements PoolBackend {
     this._replenish();
   }
 
-  call(req: CallRequest, transfer: readonly TransferListItem[], abort: AbortHook): Promise<unknown> {
+  call(req: CallRequest, transfer: readonly TransferListItem[], abort: AbortHook): Pending {
     if (this._destroyed) return Promise.reject(new Error("the pool's workers have been stopped"));
     const short: CallRequest | ShortCall = req.op === "call" && req.module === this._module
       ? (req.args.length === 0 ? req.task : [req.task, ...req.args])
       : req;
     // Sealed, so that Deno does not walk the arguments (see `seal`).
     const message = typeof short === "string" ? short : seal(short, transfer);
-    return new Promise((resolve, reject) => {
-      const job: Job = { message, req, transfer, resolve, reject, state: WAITING, slot: null };
-      abort.once("abort", () => this._abort(job));
-      const slot = this._idle.pop() ?? (this._slots.size < this._options.maxWorkers ? this._startWorker() : undefined);
-      if (slot === undefined) this._waiting.push(job);
-      else this._post(slot, job);
-    });
+    const job = new Job(message, req, transfer);
+    abort.once("abort", () => this._abort(job));
+    const slot = this._idle.pop() ?? (this._slots.size < this._options.maxWorkers ? this._startWorker() : undefined);
+    if (slot === undefined) this._waiting.push(job);
+    else this._post(slot, job);
+    return job;
   }
 
   result(raw: unknown): unknown {
