@@ -94,6 +94,8 @@ interface Slot {
   error: unknown;
   /** When it last became idle (performance.now()). */
   idleSince: number;
+  /** Does it keep the process alive (`worker.ref()`)? A busy worker does, an idle one not. */
+  refd: boolean;
   /** Stopped on purpose (a cancel, idleness, destroy): its exit fails nothing. */
   retired: boolean;
   /** Has it answered a call yet? A worker that dies before is not replaced at once. */
@@ -198,6 +200,7 @@ export class ThreadBackend implements PoolBackend {
       job: null,
       error: undefined,
       idleSince: 0,
+      refd: true,
       retired: false,
       answered: false,
       dying: false,
@@ -214,8 +217,15 @@ export class ThreadBackend implements PoolBackend {
       const job = slot.job;
       if (job === null) return;
       slot.answered = true;
-      this._finish(slot, job);
-      job.resolve(raw);
+      this._finish(slot, job, true);
+      try {
+        job.resolve(raw);
+      } finally {
+        // The pool has handed its next call, if it had one, to this warmest idle worker: only
+        // a worker left idle stops keeping the process alive (ref and unref cost a few
+        // tenths of a µs each under Deno; a busy pool then pays for neither).
+        if (slot.job === null && slot.refd) this._unref(slot);
+      }
     });
     port.on("messageerror", (e: unknown) => {
       const job = slot.job;
@@ -239,12 +249,12 @@ export class ThreadBackend implements PoolBackend {
   }
 
   /** `job`, which `slot` ran, has its answer: the worker takes its next call. */
-  private _finish(slot: Slot, job: Job): void {
+  private _finish(slot: Slot, job: Job, keepRef = false): void {
     slot.job = null;
     job.slot = null;
     job.state = DONE;
     // Hand the worker its next call before anything reacts to this answer.
-    this._free(slot);
+    this._free(slot, keepRef);
   }
 
   /** `slot` reported an uncaught error: no call goes to it any more; its exit follows. */
@@ -284,8 +294,8 @@ export class ThreadBackend implements PoolBackend {
       job.reject(e);
       return;
     }
-    if (slot.idleSince !== 0) {
-      slot.idleSince = 0;
+    if (!slot.refd) {
+      slot.refd = true;
       slot.worker.ref();
     }
     slot.job = job;
@@ -294,7 +304,7 @@ export class ThreadBackend implements PoolBackend {
   }
 
   /** `slot` has no call: it takes the next waiting one, or becomes idle. */
-  private _free(slot: Slot): void {
+  private _free(slot: Slot, keepRef = false): void {
     if (slot.dying) return;
     const next = this._waiting.shift();
     if (next !== undefined) {
@@ -302,10 +312,15 @@ export class ThreadBackend implements PoolBackend {
       return;
     }
     this._idle.push(slot);
-    // An idle worker does not keep the process alive.
-    slot.worker.unref();
+    // An idle worker does not keep the process alive (`keepRef`: the caller sees to it).
+    if (!keepRef) this._unref(slot);
     slot.idleSince = performance.now();
     if (this._sweep === undefined && this._slots.size > this._options.minWorkers) this._scheduleSweep(this._options.idleTimeoutMs);
+  }
+
+  private _unref(slot: Slot): void {
+    slot.refd = false;
+    slot.worker.unref();
   }
 
   private _scheduleSweep(ms: number): void {
