@@ -2,9 +2,9 @@
  * The own thread backend: worker threads (`node:worker_threads`) started, stopped, replaced
  * and spoken to directly, without tinypool. `kind: "thread"` uses it by default, on Node and
  * Deno (the option `backend: "tinypool"` puts threads on tinypool instead). Chosen by
- * measurement (bench/suites/roundtrip.ts): on no-op calls, 2 workers, it does about twice
- * tinypool's round trips on Node and 1.2× under Deno, at a lower lone-call latency and CPU
- * time per call. tinypool pays per call for bookkeeping (an `AsyncResource` per task, a
+ * measurement (bench/suites/roundtrip.ts): on no-op calls, 2 workers, the same pool does
+ * 2–2.4× the round trips it does on tinypool on Node and about 6× under Deno, at a lower
+ * lone-call latency and CPU time per call. tinypool pays per call for bookkeeping (an `AsyncResource` per task, a
  * `process.memoryUsage()` after every task in the worker, a file read under Deno) and, on
  * Node, an Atomics wait loop on the main thread.
  *
