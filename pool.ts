@@ -25,7 +25,7 @@ export {
   type TaskResult,
   WorkerPool,
 } from "./src/pool/worker-pool.ts";
-export type { PoolKind, ResourceLimits, WorkerPoolOptions } from "./src/pool/options.ts";
+export type { PoolBackendName, PoolKind, ResourceLimits, WorkerPoolOptions } from "./src/pool/options.ts";
 export { PoolClosedError, PoolQueueFullError, WorkerCrashedError } from "./src/pool/errors.ts";
 export { type MessagePortLike, transfer } from "./src/pool/transfer.ts";
 export { toThread } from "./src/pool/to-thread.ts";

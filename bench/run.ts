@@ -167,6 +167,18 @@ for (const rt of new Set(results.map((r) => r.runtime).filter((r) => !r.startsWi
     const r = ours5.ratio ?? ours5.value / raw5.value;
     goal(`pool overhead over raw tinypool ≤ 10% (${rt})`, r >= 0.9, `${f(r * 100)}% of raw tinypool's calls/s`);
   }
+  // Issue 16: the thread pool against the machine (the limit: bare worker threads, one call per worker).
+  const piscina5 = entry("roundtrip", rt, "piscina 5");
+  const x = ours5?.extra ?? {};
+  if (x["× limit calls/s"] !== undefined) {
+    goal(`threads ≥ 0.8× the one-call-per-worker limit (${rt})`, x["× limit calls/s"] >= 0.8, `${f(x["× limit calls/s"])}×`);
+  }
+  if (ours5 !== undefined && piscina5 !== undefined) {
+    const r = (ours5.ratio ?? 1) / (piscina5.ratio ?? 1);
+    goal(`threads ≥ 2× piscina's calls/s (${rt})`, r >= 2, `${f(r)}×`);
+  }
+  if (x["× limit p50"] !== undefined) goal(`lone-call p50 ≤ 1.2× raw worker_threads (${rt})`, x["× limit p50"] <= 1.2, `${f(x["× limit p50"])}×`);
+  if (x["× limit CPU"] !== undefined) goal(`CPU µs per call ≤ 1.3× raw worker_threads (${rt})`, x["× limit CPU"] <= 1.3, `${f(x["× limit CPU"])}×`);
   const seq6 = value("cpu", rt, "sequential, main thread");
   const ours6 = value("cpu", rt, "loopwork WorkerPool (threads)");
   if (seq6 !== undefined && ours6 !== undefined) goal(`CPU speed-up ≥ 1.85 on 2 workers (${rt})`, seq6 / ours6 >= 1.85, `${f(seq6 / ours6)}×`);

@@ -143,6 +143,8 @@ describe("WorkerPool: crashing workers", () => {
     assert.equal(r.code, 0, `exit code ${r.code}; output:\n${r.stdout}${r.stderr}`);
     assert.match(r.stdout, /thread: late answer/);
     assert.match(r.stdout, /process: late answer/);
+    assert.match(r.stdout, /thread: burst of 40/);
+    assert.match(r.stdout, /process: burst of 40/);
   }, 130_000);
 
   it("process: no worker process is left running after destroy()", async () => {

@@ -210,6 +210,9 @@ describe("WorkerPool: options", () => {
       [{ idleTimeoutMs: Number.NaN }, /idleTimeoutMs/],
       [{ taskTimeoutMs: 0 }, /taskTimeoutMs/],
       [{ maxWorker: 2 }, /unknown WorkerPool option "maxWorker"/],
+      [{ backend: "piscina" }, /backend must be "loopwork" or "tinypool", got string "piscina"/],
+      [{ kind: "process", backend: "loopwork" }, /backend "loopwork" is for kind "thread" only/],
+      [{ kind: "inline", backend: "tinypool" }, /backend is for kinds "thread" and "process", not "inline"/],
       [null, /options must be an object/],
     ];
     for (const [options, message] of bad) {
@@ -468,6 +471,25 @@ describe("WorkerPool: cancellation", () => {
       }
     });
   }
+
+  it('thread, backend "tinypool": results, errors, crashes and cancels keep their guarantees', async () => {
+    const p = pool({ kind: "thread", backend: "tinypool", maxWorkers: 1 });
+    try {
+      assert.equal(await p.run("add", 20, 22), 42);
+      const e = await rejection(p.run("fail", "boom"));
+      assert.match(String((e as Error).message), /boom/);
+      const crash = await rejection(p.run("exit", 3));
+      assert.equal((crash as Error).name, "WorkerCrashedError");
+      const long = p.run("busy", 20_000);
+      await delay(150);
+      long.cancel("stop");
+      await rejection(long);
+      assert.equal(long.cancelled(), true);
+      assert.equal(await p.run("add", 1, 2), 3, "a new worker takes the next call");
+    } finally {
+      await p.destroy();
+    }
+  });
 
   it("cancelling the task that waits on a call stops the call (a failing sibling's group does this)", async () => {
     const p = pool({ maxWorkers: 1 });

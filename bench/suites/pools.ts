@@ -6,9 +6,8 @@ import { Piscina } from "piscina";
 import Tinypool from "tinypool";
 import workerpool from "workerpool";
 import { WorkerPool } from "../../mod.ts";
-import { resolvePoolOptions } from "../../src/pool/options.ts";
-import { TinypoolBackend } from "../../src/pool/backends/tinypool.ts";
 import { isDeno } from "../lib.ts";
+import { MessageChannel, Worker } from "node:worker_threads";
 
 /** A pool as the suites drive it. */
 export interface Contender {
@@ -43,14 +42,11 @@ function loopwork(kind: "thread" | "process", workers: number): Contender {
 }
 
 /**
- * Under Deno, loopwork's threads run on its own worker_threads backend: this is the same
- * pool put on tinypool instead (as under Node), to show what the own backend gains.
+ * loopwork's threads run on its own worker_threads backend: this is the same pool put on
+ * tinypool instead (the option `backend`), to show what the own backend gains.
  */
 function loopworkOnTinypool(workers: number): Contender {
-  const options = { kind: "thread" as const, maxWorkers: workers, minWorkers: workers };
-  const pool = new WorkerPool<WorkTasks>(WORK, options);
-  // The pool makes its backend on its first call: give it tinypool's before then.
-  (pool as unknown as { _backend: unknown })._backend = new TinypoolBackend(resolvePoolOptions(options), WORK.href);
+  const pool = new WorkerPool<WorkTasks>(WORK, { kind: "thread", backend: "tinypool", maxWorkers: workers, minWorkers: workers });
   return {
     name: "loopwork WorkerPool (threads, on tinypool)",
     call: (op, n) => (op === "spin" ? pool.run("spin", n) : pool.run("noop")),
@@ -91,47 +87,115 @@ function workerPool(workers: number): Contender {
   };
 }
 
-interface DenoWorkerMessage {
-  id: number;
-  value: unknown;
+/** One bare worker as `raw` drives it: it answers each posted `{ op, n }`, in order. */
+interface RawWorker {
+  post(message: { op: string; n: number }): void;
+  /** Sets what receives each answer. */
+  listen(onAnswer: (value: unknown) => void): void;
+  close(): void;
+}
+
+/**
+ * Bare workers driven as directly as can be, for the limit rows of the round-trip suite:
+ * `pipelined` posts every call at once, round-robin (what the machine can do); otherwise
+ * each worker gets one call at a time and the others wait in a queue, as a pool does it.
+ */
+function raw(name: string, workers: RawWorker[], pipelined: boolean): Contender {
+  type Job = { op: "noop" | "spin"; n: number; resolve: (v: unknown) => void };
+  const waiting: Job[] = [];
+  let head = 0;
+  const running: Array<Job[]> = workers.map(() => []);
+  const idle: number[] = [];
+  workers.forEach((w, i) => {
+    const mine = running[i]!;
+    w.listen((value) => {
+      mine.shift()!.resolve(value);
+      if (pipelined) return;
+      if (head < waiting.length) {
+        const next = waiting[head]!;
+        waiting[head++] = undefined as never;
+        if (head === waiting.length) waiting.length = head = 0;
+        mine.push(next);
+        w.post({ op: next.op, n: next.n });
+      } else idle.push(i);
+    });
+    idle.push(i);
+  });
+  let turn = 0;
+  return {
+    name,
+    call: (op, n) =>
+      new Promise((resolve) => {
+        const job = { op, n, resolve };
+        const i = pipelined ? turn++ % workers.length : idle.pop();
+        if (i === undefined) {
+          waiting.push(job);
+          return;
+        }
+        running[i]!.push(job);
+        workers[i]!.post({ op, n });
+      }),
+    close: () => {
+      for (const w of workers) w.close();
+      return Promise.resolve();
+    },
+    threads: true,
+  };
+}
+
+/** A bare node:worker_threads worker answering on a private MessageChannel. */
+function rawThread(): RawWorker {
+  const { port1, port2 } = new MessageChannel();
+  const worker = new Worker(new URL("../fixtures/raw-thread.mjs", import.meta.url), {
+    workerData: { port: port2 },
+    transferList: [port2],
+  });
+  return {
+    post: (m) => port1.postMessage(m),
+    listen: (f) => port1.on("message", f),
+    close: () => {
+      port1.close();
+      void worker.terminate();
+    },
+  };
 }
 
 /** The Web Worker constructor of Deno, typed as far as this suite uses it. */
 interface WebWorker {
-  onmessage: ((e: { data: DenoWorkerMessage }) => void) | null;
+  onmessage: ((e: { data: unknown }) => void) | null;
   postMessage(message: unknown): void;
   terminate(): void;
 }
 type WebWorkerConstructor = new (url: URL, options: { type: "module" }) => WebWorker;
 
-/** Plain Deno Web Workers, dispatched round-robin: the runtime's own floor. */
-function denoWorkers(workers: number): Contender {
+/** A plain Deno Web Worker. */
+function denoWorker(): RawWorker {
   const Worker = (globalThis as unknown as { Worker: WebWorkerConstructor }).Worker;
-  const pending = new Map<number, (v: unknown) => void>();
-  const ws = Array.from({ length: workers }, () => {
-    const w = new Worker(new URL("../fixtures/deno-worker.mjs", import.meta.url), { type: "module" });
-    w.onmessage = (e) => {
-      const done = pending.get(e.data.id);
-      pending.delete(e.data.id);
-      done?.(e.data.value);
-    };
-    return w;
-  });
-  let next = 0;
+  const w = new Worker(new URL("../fixtures/deno-worker.mjs", import.meta.url), { type: "module" });
   return {
-    name: "Deno Web Workers (raw)",
-    call: (op, n) =>
-      new Promise((resolve) => {
-        const id = next++;
-        pending.set(id, resolve);
-        ws[id % workers]!.postMessage({ id, op, n });
-      }),
-    close: () => {
-      for (const w of ws) w.terminate();
-      return Promise.resolve();
-    },
-    threads: true,
+    post: (m) => w.postMessage(m),
+    listen: (f) => (w.onmessage = (e) => f(e.data)),
+    close: () => w.terminate(),
   };
+}
+
+/** Names of the limit rows (see `raw`), which the round-trip suite compares with. */
+export const LIMIT_ONE_PER_WORKER = "raw worker_threads, one call per worker (limit)";
+export const LIMIT_PIPELINED = "raw worker_threads, pipelined (limit)";
+export const DENO_WEB_WORKERS = "raw Deno Web Workers, one call per worker";
+
+/**
+ * The round trip suite's extra rows: the limits (bare workers, driven as directly as can be)
+ * and, under Node, loopwork's threads on tinypool (under Deno, `makers` has it).
+ */
+function limits(workers: number): Array<() => Contender> {
+  const threads = () => Array.from({ length: workers }, rawThread);
+  const list: Array<() => Contender> = [
+    () => raw(LIMIT_ONE_PER_WORKER, threads(), false),
+    () => raw(LIMIT_PIPELINED, threads(), true),
+  ];
+  if (!isDeno) list.push(() => loopworkOnTinypool(workers));
+  return list;
 }
 
 /** The makers of every contender that runs on this runtime, the baseline (raw tinypool) first. */
@@ -143,7 +207,7 @@ function makers(workers: number): Array<() => Contender> {
     () => piscina(workers),
     () => workerPool(workers),
   ];
-  if (isDeno) list.push(() => loopworkOnTinypool(workers), () => denoWorkers(workers));
+  if (isDeno) list.push(() => loopworkOnTinypool(workers), () => raw(DENO_WEB_WORKERS, Array.from({ length: workers }, denoWorker), false));
   return list;
 }
 
@@ -178,9 +242,9 @@ export async function eachContender(workers: number, measure: (c: Contender) => 
  * interleaved rounds: an idle pool's workers sleep, so they do not disturb the one measured,
  * and a burst of load on the shared machine hits every contender of a round alike.
  */
-export async function allContenders(workers: number): Promise<Contender[]> {
+export async function allContenders(workers: number, withLimits = false): Promise<Contender[]> {
   const out: Contender[] = [];
-  for (const make of makers(workers)) {
+  for (const make of withLimits ? [...makers(workers), ...limits(workers)] : makers(workers)) {
     const c = await start(make, workers);
     if (c !== undefined) out.push(c);
   }

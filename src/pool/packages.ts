@@ -40,7 +40,7 @@ export function loadPackage<M>(name: keyof typeof RANGES, why: string, install: 
 let tinypool: Promise<TinypoolModule> | undefined;
 let bullmq: Promise<unknown> | undefined;
 
-/** @internal tinypool: process pools everywhere, thread pools on Node. */
+/** @internal tinypool: process pools, and thread pools with `backend: "tinypool"`. */
 export function loadTinypool(): Promise<TinypoolModule> {
   return (tinypool ??= loadPackage<TinypoolModule>("tinypool", "a thread or process pool"));
 }

@@ -17,8 +17,6 @@ import {
   WorkerPool,
   type WorkerPoolOptions,
 } from "../../mod.ts";
-import { resolvePoolOptions } from "../../src/pool/options.ts";
-import { ThreadBackend } from "../../src/pool/backends/thread.ts";
 import { describe, it, runtime } from "../harness.ts";
 
 type Tasks = typeof import("../fixtures/tasks.ts");
@@ -27,19 +25,15 @@ const TASKS = new URL("../fixtures/tasks.ts", import.meta.url);
 /** Generous "it did not hang" bound for a test case; never a speed check. */
 const HANG_GUARD_MS = 180_000;
 
-type Flavour = "thread" | "process" | "own threads";
+type Flavour = "thread" | "process" | "tinypool threads";
 
-/** A pool of `flavour`: `"own threads"` forces loopwork's own thread backend (Deno's default). */
+/**
+ * A pool of `flavour`: `"thread"` is loopwork's own thread backend (the default),
+ * `"tinypool threads"` the same kind on tinypool (the option `backend`).
+ */
 function pool(flavour: Flavour, options: WorkerPoolOptions = {}): WorkerPool<Tasks> {
   const kind = flavour === "process" ? "process" : "thread";
-  const p = new WorkerPool<Tasks>(TASKS, { kind, ...options });
-  if (flavour === "own threads") {
-    (p as unknown as { _backend: unknown })._backend = new ThreadBackend(
-      resolvePoolOptions({ kind, ...options }),
-      TASKS.href,
-    );
-  }
-  return p;
+  return new WorkerPool<Tasks>(TASKS, { kind, ...(flavour === "tinypool threads" ? { backend: "tinypool" } : {}), ...options });
 }
 
 /** Blocks this thread (not the workers) for `ms`: a worker's answer arrives meanwhile, unread. */
@@ -67,7 +61,7 @@ function describeError(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
 }
 
-const flavours: Flavour[] = runtime === "node" ? ["thread", "process", "own threads"] : ["thread", "process"];
+const flavours: Flavour[] = runtime === "node" ? ["thread", "process", "tinypool threads"] : ["thread", "process"];
 
 describe("faults: a worker that dies never fails a neighbour", () => {
   // Threads only. A post on parentPort used to reach the pool after the worker's answer, when
@@ -272,14 +266,11 @@ describe("faults: nothing outlives a pool", () => {
 
   for (const flavour of flavours.filter((f) => f !== "process")) {
     it(`${flavour}: once destroy() resolves, no worker thread runs any more (running or cancelled)`, async () => {
-      const kind = "thread";
-      const p = new WorkerPool<PidTasks>(PID_TASKS, { kind, maxWorkers: 2 });
-      if (flavour === "own threads") {
-        (p as unknown as { _backend: unknown })._backend = new ThreadBackend(
-          resolvePoolOptions({ kind, maxWorkers: 2 }),
-          PID_TASKS.href,
-        );
-      }
+      const p = new WorkerPool<PidTasks>(PID_TASKS, {
+        kind: "thread",
+        maxWorkers: 2,
+        ...(flavour === "tinypool threads" ? { backend: "tinypool" as const } : {}),
+      });
       const beats = new Int32Array(new SharedArrayBuffer(8));
       // Deno cannot stop a thread that never yields (see the note below): its calls yield there.
       const task = runtime === "deno" ? "heartbeatYielding" : "heartbeat";

@@ -6,9 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { transfer, WorkerCrashedError, WorkerPool, type WorkerPoolOptions } from "../../mod.ts";
-import { resolvePoolOptions } from "../../src/pool/options.ts";
 import { findUnsendable } from "../../src/pool/protocol.ts";
-import { ThreadBackend } from "../../src/pool/backends/thread.ts";
 import { rejection } from "../expect.ts";
 import { describe, it, runtime } from "../harness.ts";
 import { paddedDeep } from "../fixtures/hostile-tasks.ts";
@@ -20,24 +18,19 @@ function pool(options: WorkerPoolOptions = {}): WorkerPool<Hostile> {
   return new WorkerPool<Hostile>(HOSTILE, { maxWorkers: 1, ...options });
 }
 
-/** The pool's own ways of running calls: `"own threads"` forces loopwork's own thread backend (Deno's default). */
-type Flavour = "thread" | "process" | "own threads" | "inline";
+/**
+ * The pool's ways of running calls: `"thread"` is loopwork's own thread backend (the
+ * default), `"tinypool threads"` the same kind on tinypool (the option `backend`).
+ */
+type Flavour = "thread" | "process" | "tinypool threads" | "inline";
 
 function poolOf(flavour: Flavour, options: WorkerPoolOptions = {}): WorkerPool<Hostile> {
-  const kind = flavour === "own threads" ? "thread" : flavour;
-  const p = pool({ kind, ...options });
-  if (flavour === "own threads") {
-    (p as unknown as { _backend: unknown })._backend = new ThreadBackend(
-      resolvePoolOptions({ maxWorkers: 1, kind, ...options }),
-      HOSTILE.href,
-    );
-  }
-  return p;
+  return flavour === "tinypool threads" ? pool({ kind: "thread", backend: "tinypool", ...options }) : pool({ kind: flavour, ...options });
 }
 
-/** Under Deno, threads are the own backend already. */
-const flavours: Flavour[] = runtime === "node" ? ["thread", "process", "own threads", "inline"] : ["thread", "process", "inline"];
-const threadFlavours = flavours.filter((f) => f === "thread" || f === "own threads");
+/** tinypool's threads are checked under Node, where its Atomics path runs. */
+const flavours: Flavour[] = runtime === "node" ? ["thread", "process", "tinypool threads", "inline"] : ["thread", "process", "inline"];
+const threadFlavours = flavours.filter((f) => f === "thread" || f === "tinypool threads");
 
 /** Fails with a clear message if `p` has not settled after `ms` (a hang guard, not a speed check). */
 function within<T>(p: PromiseLike<T>, ms: number, what: string): Promise<T> {
@@ -161,7 +154,7 @@ describe("faults (review): arguments beyond the walk's budget", () => {
         const pad = paddedDeep(10_001, 1);
         assert.deepEqual(await within(p.run("countAndSum", pad, transfer(bytes)), 60_000, "countAndSum"), [10_002, 56]);
         // Moved (threads) as a small argument is; copied otherwise.
-        assert.equal(bytes.byteLength, flavour === "thread" || flavour === "own threads" ? 0 : 8);
+        assert.equal(bytes.byteLength, flavour === "thread" || flavour === "tinypool threads" ? 0 : 8);
       } finally {
         await p.destroy();
       }

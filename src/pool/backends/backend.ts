@@ -8,6 +8,14 @@ import type { TransferListItem } from "node:worker_threads";
 import type { AbortHook } from "../call.ts";
 import type { CallRequest } from "../protocol.ts";
 
+/**
+ * @internal What `call` returns: a promise, or a lighter object with a promise's two-callback
+ * `then` (the own thread backend's, see thread-backend.ts), called once by the pool.
+ */
+export interface Pending {
+  then(onAnswer: (raw: unknown) => void, onFailure: (e: unknown) => void): unknown;
+}
+
 /** @internal One way of running requests: tinypool (threads, processes) or inline. */
 export interface PoolBackend {
   /**
@@ -17,7 +25,7 @@ export interface PoolBackend {
    * (`DataCloneError`), or the worker died (`WorkerCrashedError`); or, where the wire says
    * so, when the task failed (see `failure`).
    */
-  call(req: CallRequest, transfer: readonly TransferListItem[], abort: AbortHook): Promise<unknown>;
+  call(req: CallRequest, transfer: readonly TransferListItem[], abort: AbortHook): Pending;
   /**
    * The task's result in what `call` resolved to, or its error, thrown. Kept apart from
    * `call` so the pool reacts to an answer one promise hop sooner (and hands the worker its

@@ -1,12 +1,12 @@
 /**
  * The own thread backend: worker threads (`node:worker_threads`) started, stopped, replaced
- * and spoken to directly, without tinypool. `kind: "thread"` uses it under Deno, where
- * tinypool cannot use its Atomics fast path and pays per call for bookkeeping that Deno
- * makes slow: an `AsyncResource` per task on the main thread, and a `process.memoryUsage()`
- * after every task in the worker (a file read under Deno, a third of a worker's time on
- * no-op calls). Measured under Deno 2.9 on no-op calls, bare worker threads managed this way
- * do 1.2× the round trips of raw tinypool. Under Node tinypool stays: its Atomics path
- * answers a lone call in about a third of the time a message port takes to wake a thread.
+ * and spoken to directly, without tinypool. `kind: "thread"` uses it by default, on Node and
+ * Deno (the option `backend: "tinypool"` puts threads on tinypool instead). Chosen by
+ * measurement (bench/suites/roundtrip.ts): on no-op calls, 2 workers, the same pool does
+ * 2–2.4× the round trips it does on tinypool on Node and about 6× under Deno, at a lower
+ * lone-call latency and CPU time per call. tinypool pays per call for bookkeeping (an `AsyncResource` per task, a
+ * `process.memoryUsage()` after every task in the worker, a file read under Deno) and, on
+ * Node, an Atomics wait loop on the main thread.
  *
  * The WorkerPool hands this backend at most one call per worker (it keeps the queue), so a
  * worker runs one call at a time and stopping it (a cancel, a timeout) stops only that call.
@@ -21,7 +21,7 @@
 import { clearTimeout, setTimeout } from "node:timers";
 import { MessageChannel, type MessagePort, type TransferListItem, Worker } from "node:worker_threads";
 import { describeValue } from "../../core/index.ts";
-import type { PoolBackend } from "./backend.ts";
+import type { Pending, PoolBackend } from "./backend.ts";
 import type { AbortHook } from "../call.ts";
 import { WorkerCrashedError } from "../errors.ts";
 import { describeHeapLimits, type ResolvedPoolOptions } from "../options.ts";
@@ -32,16 +32,55 @@ const WAITING = 0;
 const RUNNING = 1;
 const DONE = 2;
 
-/** A call handed to the backend. */
-interface Job {
-  /** What is posted: a ShortCall, or a sealed one or CallRequest (see `seal`). */
-  readonly message: unknown;
-  readonly req: CallRequest;
-  readonly transfer: readonly TransferListItem[];
-  readonly resolve: (raw: unknown) => void;
-  readonly reject: (e: unknown) => void;
-  state: number;
-  slot: Slot | null;
+/**
+ * A call handed to the backend, and what `call` returns for it: the pool's `then` gets the
+ * answer straight from the port's message, in the same turn (no promise, no extra
+ * microtask per call: the freed worker gets its next call sooner). A failure reaches the
+ * pool a microtask later, as a promise's would: the pool may be stopping that very call
+ * (a cancel, a timeout) and settles it itself first.
+ */
+class Job {
+  state = WAITING;
+  slot: Slot | null = null;
+  private _onAnswer: ((raw: unknown) => void) | null = null;
+  private _onFailure: ((e: unknown) => void) | null = null;
+  /** Settled before the pool listened: 1 answered, 2 failed. */
+  private _early = 0;
+  private _earlyValue: unknown = undefined;
+
+  constructor(
+    /** What is posted: a ShortCall, or a sealed one or CallRequest (see `seal`). */
+    readonly message: unknown,
+    readonly req: CallRequest,
+    readonly transfer: readonly TransferListItem[],
+  ) {}
+
+  then(onAnswer: (raw: unknown) => void, onFailure: (e: unknown) => void): void {
+    this._onAnswer = onAnswer;
+    this._onFailure = onFailure;
+    if (this._early !== 0) {
+      const f = this._early === 1 ? onAnswer : onFailure;
+      const v = this._earlyValue;
+      queueMicrotask(() => f(v));
+    }
+  }
+
+  resolve(raw: unknown): void {
+    const f = this._onAnswer;
+    if (f !== null) f(raw);
+    else this._settleEarly(1, raw);
+  }
+
+  reject(e: unknown): void {
+    const f = this._onFailure;
+    if (f !== null) queueMicrotask(() => f(e));
+    else this._settleEarly(2, e);
+  }
+
+  private _settleEarly(how: number, value: unknown): void {
+    this._early = how;
+    this._earlyValue = value;
+  }
 }
 
 /** One worker thread. */
@@ -55,6 +94,8 @@ interface Slot {
   error: unknown;
   /** When it last became idle (performance.now()). */
   idleSince: number;
+  /** Does it keep the process alive (`worker.ref()`)? A busy worker does, an idle one not. */
+  refd: boolean;
   /** Stopped on purpose (a cancel, idleness, destroy): its exit fails nothing. */
   retired: boolean;
   /** Has it answered a call yet? A worker that dies before is not replaced at once. */
@@ -92,20 +133,19 @@ export class ThreadBackend implements PoolBackend {
     this._replenish();
   }
 
-  call(req: CallRequest, transfer: readonly TransferListItem[], abort: AbortHook): Promise<unknown> {
+  call(req: CallRequest, transfer: readonly TransferListItem[], abort: AbortHook): Pending {
     if (this._destroyed) return Promise.reject(new Error("the pool's workers have been stopped"));
     const short: CallRequest | ShortCall = req.op === "call" && req.module === this._module
       ? (req.args.length === 0 ? req.task : [req.task, ...req.args])
       : req;
     // Sealed, so that Deno does not walk the arguments (see `seal`).
     const message = typeof short === "string" ? short : seal(short, transfer);
-    return new Promise((resolve, reject) => {
-      const job: Job = { message, req, transfer, resolve, reject, state: WAITING, slot: null };
-      abort.once("abort", () => this._abort(job));
-      const slot = this._idle.pop() ?? (this._slots.size < this._options.maxWorkers ? this._startWorker() : undefined);
-      if (slot === undefined) this._waiting.push(job);
-      else this._post(slot, job);
-    });
+    const job = new Job(message, req, transfer);
+    abort.once("abort", () => this._abort(job));
+    const slot = this._idle.pop() ?? (this._slots.size < this._options.maxWorkers ? this._startWorker() : undefined);
+    if (slot === undefined) this._waiting.push(job);
+    else this._post(slot, job);
+    return job;
   }
 
   result(raw: unknown): unknown {
@@ -160,6 +200,7 @@ export class ThreadBackend implements PoolBackend {
       job: null,
       error: undefined,
       idleSince: 0,
+      refd: true,
       retired: false,
       answered: false,
       dying: false,
@@ -176,8 +217,15 @@ export class ThreadBackend implements PoolBackend {
       const job = slot.job;
       if (job === null) return;
       slot.answered = true;
-      this._finish(slot, job);
-      job.resolve(raw);
+      this._finish(slot, job, true);
+      try {
+        job.resolve(raw);
+      } finally {
+        // The pool has handed its next call, if it had one, to this warmest idle worker: only
+        // a worker left idle stops keeping the process alive (ref and unref cost a few
+        // tenths of a µs each under Deno; a busy pool then pays for neither).
+        if (slot.job === null && slot.refd) this._unref(slot);
+      }
     });
     port.on("messageerror", (e: unknown) => {
       const job = slot.job;
@@ -201,12 +249,12 @@ export class ThreadBackend implements PoolBackend {
   }
 
   /** `job`, which `slot` ran, has its answer: the worker takes its next call. */
-  private _finish(slot: Slot, job: Job): void {
+  private _finish(slot: Slot, job: Job, keepRef = false): void {
     slot.job = null;
     job.slot = null;
     job.state = DONE;
     // Hand the worker its next call before anything reacts to this answer.
-    this._free(slot);
+    this._free(slot, keepRef);
   }
 
   /** `slot` reported an uncaught error: no call goes to it any more; its exit follows. */
@@ -246,8 +294,8 @@ export class ThreadBackend implements PoolBackend {
       job.reject(e);
       return;
     }
-    if (slot.idleSince !== 0) {
-      slot.idleSince = 0;
+    if (!slot.refd) {
+      slot.refd = true;
       slot.worker.ref();
     }
     slot.job = job;
@@ -256,7 +304,7 @@ export class ThreadBackend implements PoolBackend {
   }
 
   /** `slot` has no call: it takes the next waiting one, or becomes idle. */
-  private _free(slot: Slot): void {
+  private _free(slot: Slot, keepRef = false): void {
     if (slot.dying) return;
     const next = this._waiting.shift();
     if (next !== undefined) {
@@ -264,10 +312,15 @@ export class ThreadBackend implements PoolBackend {
       return;
     }
     this._idle.push(slot);
-    // An idle worker does not keep the process alive.
-    slot.worker.unref();
+    // An idle worker does not keep the process alive (`keepRef`: the caller sees to it).
+    if (!keepRef) this._unref(slot);
     slot.idleSince = performance.now();
     if (this._sweep === undefined && this._slots.size > this._options.minWorkers) this._scheduleSweep(this._options.idleTimeoutMs);
+  }
+
+  private _unref(slot: Slot): void {
+    slot.refd = false;
+    slot.worker.unref();
   }
 
   private _scheduleSweep(ms: number): void {

@@ -1,7 +1,7 @@
 /**
  * The worker-side runtime of a WorkerPool: tinypool loads this module in every worker
  * (thread or child process) and calls its default export once per request; a thread of
- * the own thread backend (src/pool/backends/thread.ts, used under Deno) gets its requests
+ * the own thread backend (src/pool/backends/thread.ts, the default for threads) gets its requests
  * on a private port (from its `workerData`) and answers there, one at a time. It imports the
  * user's task module lazily (registering tsx first for a `.ts` module on Node), calls the
  * named task — only an own exported function of that module — and answers with a
