@@ -5,8 +5,9 @@
  * pool runs only the module's own exported functions and refuses any other name, and a job
  * whose module identity is not this worker's module is refused with an error naming both.
  * A cancel request (a custom queue event from the pool) reaches the job's processor through
- * `worker.cancelJob()`, whose AbortSignal cancels the local call: its thread is stopped
- * and replaced. Before it serves, it loads the task module and pings Redis: a module that
+ * `worker.cancelJob()`, whose AbortSignal cancels the local call: the task is aborted on
+ * its thread (its `taskSignal()`, or CancelledError in a generator task), which is stopped
+ * and replaced only if the task still runs after the pool's `cancelGraceMs`. Before it serves, it loads the task module and pings Redis: a module that
  * cannot be loaded, an unreachable Redis or refused credentials fail `serveQueue()` with a
  * ServeError (the command's exit code and message), never a silent wait.
  * @module

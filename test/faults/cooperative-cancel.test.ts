@@ -16,7 +16,9 @@ import { join } from "node:path";
 import { CancelledError, type Task, WorkerPool, type WorkerPoolOptions } from "../../mod.ts";
 import { resolvePoolOptions } from "../../src/pool/options.ts";
 import { ThreadBackend } from "../../src/pool/thread-backend.ts";
-import { describe, it, runtime } from "../harness.ts";
+import { fileURLToPath } from "node:url";
+import { redisAvailable, redisRequired, startRedis, startWorker } from "../cluster-helpers.ts";
+import { describe, it, runtime, skip } from "../harness.ts";
 
 type Tasks = typeof import("../fixtures/cancel-tasks.ts");
 const TASKS = new URL("../fixtures/cancel-tasks.ts", import.meta.url);
@@ -242,3 +244,31 @@ describe("cooperative cancellation (inline)", () => {
     assert.throws(() => new WorkerPool(TASKS, { cancelGraceMs: Infinity }), /cancelGraceMs/);
   });
 });
+
+if (!redisAvailable && !redisRequired) {
+  skip("cooperative cancellation on the cluster (redis-server is not installed)");
+} else {
+  describe("cooperative cancellation (cluster)", () => {
+    it("loopwork worker aborts the job on the thread running it: its finally runs, the thread is reused", async () => {
+      await withDir(async (dir) => {
+        const redis = await startRedis();
+        const queue = `coop-${process.pid}`;
+        const worker = await startWorker(redis.url, queue, 1, fileURLToPath(TASKS));
+        const p = new WorkerPool<Tasks>(TASKS, { kind: "bullmq", connection: redis.url, queue });
+        try {
+          const first = await p.run("where");
+          const t = p.run("honours", dir);
+          await waitFor(dir, "started");
+          t.cancel();
+          await cancelled(t);
+          assert.equal(await waitFor(dir, "finally"), first, "its finally ran, on the same thread");
+          assert.equal(await p.run("where"), first, "the thread was reused");
+        } finally {
+          await p.destroy();
+          await worker.stop();
+          await redis.stop();
+        }
+      });
+    }, HANG_GUARD_MS);
+  });
+}
