@@ -205,13 +205,14 @@ function functionOf(source: string): TaskFunction {
  * flag still set knows that the call it belongs to was stopped that way (see `watchMemory`).
  */
 let inSync = false;
+/** Where `taskSignal()` finds the running call's context. */
+const slot = contextSlot();
 
 /**
  * Runs `fn(...args)` as the call `ctx` (see `taskSignal`). A generator it returns runs on a
  * loopwork loop (its value is a promise then); an async generator is refused (pool.stream()).
  */
 function sync(fn: TaskFunction, args: unknown[], ctx: CallContext, stream = false): unknown {
-  const slot = contextSlot();
   const prev = slot.current;
   slot.current = ctx;
   inSync = true;
@@ -220,7 +221,7 @@ function sync(fn: TaskFunction, args: unknown[], ctx: CallContext, stream = fals
     v = fn(...args);
   } finally {
     inSync = false;
-    // A worker runs one call at a time: its context stays until the answer (see `begin`).
+    // A worker runs one call at a time: its context stays (for the task's later code).
     if (!inWorker) slot.current = prev;
   }
   if (stream || v === null || typeof v !== "object") return v;
@@ -362,8 +363,7 @@ export default function handle(req: CallRequest | ShortCall): unknown {
     if (numbered) id = req[0] as number;
     const task = typeof req === "string" ? req : (req[numbered ? 1 : 0] as string);
     const args = typeof req === "string" ? [] : req.slice(numbered ? 2 : 1);
-    const call: CallRequest & { op: "call" } = { op: "call", module: threadModule, task, args };
-    return within(begin(id), (ctx) => handleCall(call, ctx));
+    return handleCall({ op: "call", module: threadModule, task, args }, begin(id));
   }
   id = (req as { id?: number }).id;
   if (req.op === "encoded" && req.large !== undefined) {
@@ -371,46 +371,27 @@ export default function handle(req: CallRequest | ShortCall): unknown {
     if (!("op" in inner)) return reply(req, inner);
     req = inner;
   }
-  const full = req;
-  return within(begin(id), (ctx) => full.op === "call" ? handleCall(full, ctx) : handleAsync(full, ctx));
+  const ctx = begin(id);
+  return req.op === "call" ? handleCall(req, ctx) : handleAsync(req, ctx);
 }
 
-/** The calls running here and their ids (see AbortNotice); a worker has one at a time. */
-const running = new Map<CallContext, number | undefined>();
+/**
+ * The call this worker runs, or ran last, and its id (see AbortNotice): a worker runs one
+ * call at a time, and the next replaces it. (An abort that arrives after its call answered
+ * aborts a finished call: nothing.)
+ */
+let current: CallContext | null = null;
+let currentId: number | undefined;
 
 /** A call starts: its context, which an AbortNotice naming `id` aborts. */
 function begin(id: number | undefined): CallContext {
-  const ctx = new CallContext();
-  running.set(ctx, id);
-  return ctx;
-}
-
-/** Answers as the call `ctx`, which ends with the answer: it can no longer be aborted then. */
-function within(ctx: CallContext, answer: (ctx: CallContext) => unknown): unknown {
-  let out: unknown;
-  try {
-    out = answer(ctx);
-  } catch (e) {
-    ended();
-    throw e;
-  }
-  if (!isThenable(out)) {
-    ended();
-    return out;
-  }
-  return Promise.resolve(out).finally(ended);
-}
-
-/** A worker's call has answered (the inline backend ends its own: see `answer`). */
-function ended(): void {
-  if (!inWorker) return;
-  running.clear();
-  contextSlot().current = null;
+  currentId = id;
+  return (current = new CallContext());
 }
 
 /** Aborts call `id` (null: whatever runs here), as an AbortNotice asks. */
 function abortCalls(id: number | null): void {
-  for (const [ctx, of] of running) if (id === null || of === id) ctx.abort();
+  if (current !== null && (id === null || id === currentId)) current.abort();
 }
 
 /** A request the host encoded itself, its arguments being larger than its check of them. */
@@ -451,7 +432,7 @@ async function handleAsync(req: CallRequest, ctx: CallContext): Promise<unknown>
   if (req.op === "encoded") {
     // A JSON-only channel (child processes under Deno): V8 serialisation inside a string.
     const inner = decodeValue(req.data!) as CallRequest;
-    if (inner.op !== "encoded" && inner.id !== undefined) running.set(ctx, inner.id);
+    if (inner.op !== "encoded" && inner.id !== undefined) currentId = inner.id;
     const response = checkResult(inner, await answer(inner, ctx));
     try {
       return { op: "encoded", data: encodeValue(response) };

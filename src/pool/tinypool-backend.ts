@@ -287,15 +287,13 @@ export class TinypoolBackend implements PoolBackend {
     if (this._pool === null) return this._afterLoading(req, transfer, abort);
     // Numbered, so that a cancel can name it to its worker (see AbortNotice).
     const id = this._grace > 0 && req.op !== "encoded" ? ++this._lastId : 0;
-    if (id !== 0) req = { ...req, id } as CallRequest;
     let message: CallRequest | ShortCall = req;
-    if (!this._process) {
-      if (req.op === "call" && req.module === this._module) {
-        message = id !== 0
-          ? [id, req.task, ...req.args]
-          : req.args.length === 0 ? req.task : [req.task, ...req.args];
-      }
-    } else if (this._encode) {
+    if (!this._process && req.op === "call" && req.module === this._module) {
+      message = id !== 0 ? [id, req.task, ...req.args] : req.args.length === 0 ? req.task : [req.task, ...req.args];
+    } else if (id !== 0) {
+      message = req = { ...req, id } as CallRequest;
+    }
+    if (this._encode) {
       try {
         message = { op: "encoded", data: encodeValue(req) };
       } catch (e) {
