@@ -327,6 +327,8 @@ export class ThreadBackend implements PoolBackend {
         job.slot = null;
         this._replenish();
       }, this._options.cancelGraceMs);
+      // The busy worker keeps the process alive meanwhile; a destroyed pool needs no wait.
+      job.grace.unref();
       job.reject(abortError());
       return;
     } else if (job.state === RUNNING) {

@@ -7,6 +7,7 @@
  * @module
  */
 import { randomUUID } from "node:crypto";
+import { clearTimeout, setTimeout } from "node:timers";
 import type { TransferListItem } from "node:worker_threads";
 import type {
   TinypoolModule,
@@ -395,6 +396,8 @@ export class TinypoolBackend implements PoolBackend {
       // Running: it is aborted in its worker first, which is stopped after the grace.
       this._sendAbort(run.id);
       run.grace = setTimeout(() => this._stop(run), this._grace);
+      // The busy worker keeps the process alive meanwhile; a destroyed pool needs no wait.
+      run.grace.unref();
       return;
     }
     if (run.parked) {
