@@ -383,15 +383,36 @@ export default function handle(req: CallRequest | ShortCall): unknown {
 let current: CallContext | null = null;
 let currentId: number | undefined;
 
+/**
+ * Ids of AbortNotices that named no call running here: a broadcast (threads) or a notice on
+ * the IPC channel (processes) can overtake its call while the worker still loads, so the
+ * call is aborted as it starts. The notices meant for other workers land here too: only the
+ * latest few are kept.
+ */
+const abortedEarly = new Set<number>();
+const ABORTED_EARLY_KEPT = 256;
+
 /** A call starts: its context, which an AbortNotice naming `id` aborts. */
 function begin(id: number | undefined): CallContext {
+  current = new CallContext();
+  identify(current, id);
+  return current;
+}
+
+/** The running call `ctx` is call `id` (see AbortNotice): aborted already if a notice came first. */
+function identify(ctx: CallContext, id: number | undefined): void {
   currentId = id;
-  return (current = new CallContext());
+  if (id !== undefined && abortedEarly.delete(id)) ctx.abort();
 }
 
 /** Aborts call `id` (null: whatever runs here), as an AbortNotice asks. */
 function abortCalls(id: number | null): void {
-  if (current !== null && (id === null || id === currentId)) current.abort();
+  if (current !== null && (id === null || id === currentId)) {
+    current.abort();
+  } else if (id !== null) {
+    abortedEarly.add(id);
+    if (abortedEarly.size > ABORTED_EARLY_KEPT) abortedEarly.delete(abortedEarly.values().next().value!);
+  }
 }
 
 /** A request the host encoded itself, its arguments being larger than its check of them. */
@@ -432,7 +453,7 @@ async function handleAsync(req: CallRequest, ctx: CallContext): Promise<unknown>
   if (req.op === "encoded") {
     // A JSON-only channel (child processes under Deno): V8 serialisation inside a string.
     const inner = decodeValue(req.data!) as CallRequest;
-    if (inner.op !== "encoded" && inner.id !== undefined) currentId = inner.id;
+    if (inner.op !== "encoded") identify(ctx, inner.id);
     const response = checkResult(inner, await answer(inner, ctx));
     try {
       return { op: "encoded", data: encodeValue(response) };
