@@ -69,52 +69,61 @@ async function cancelled(t: Task<unknown>): Promise<void> {
   await assert.rejects(Promise.resolve(t), (e: unknown) => e instanceof CancelledError);
 }
 
+/**
+ * On the pool `make()` gives: names its worker (`where()`), starts the call `start` makes
+ * and cancels it once it marked "started" (the call then fails with CancelledError at once),
+ * and hands `check` the pool, that first worker's id, the directory and the call. The pool
+ * is destroyed after.
+ */
+async function cancelOnceStarted(
+  make: () => WorkerPool<Tasks>,
+  start: (p: WorkerPool<Tasks>, dir: string) => Task<unknown>,
+  check: (p: WorkerPool<Tasks>, first: string, dir: string, t: Task<unknown>) => Promise<void>,
+): Promise<void> {
+  await withDir(async (dir) => {
+    const p = make();
+    try {
+      const first = await p.run("where");
+      const t = start(p, dir);
+      await waitFor(dir, "started");
+      t.cancel();
+      await cancelled(t);
+      await check(p, first, dir, t);
+    } finally {
+      await p.destroy();
+    }
+  });
+}
+
 for (const flavour of FLAVOURS) {
   describe(`cooperative cancellation (${flavour})`, () => {
     it("a task that honours its signal runs its finally and keeps its worker", async () => {
-      await withDir(async (dir) => {
-        const p = pool(flavour, { cancelGraceMs: LONG_GRACE_MS });
-        try {
-          const first = await p.run("where");
-          const t = p.run("honours", dir);
-          await waitFor(dir, "started");
-          t.cancel();
-          await cancelled(t);
+      await cancelOnceStarted(
+        () => pool(flavour, { cancelGraceMs: LONG_GRACE_MS }),
+        (p, dir) => p.run("honours", dir),
+        async (p, first, dir) => {
           assert.equal(await waitFor(dir, "finally"), first, "its finally ran, on the same worker");
           assert.equal(await p.run("where"), first, "the worker was reused");
-        } finally {
-          await p.destroy();
-        }
-      });
+        },
+      );
     }, HANG_GUARD_MS);
 
     it("a task that ignores its signal has its worker stopped after the grace", async () => {
-      await withDir(async (dir) => {
-        const p = pool(flavour, { cancelGraceMs: 200 });
-        try {
-          const first = await p.run("where");
-          const t = p.run("ignores", dir);
-          await waitFor(dir, "started");
-          t.cancel();
-          await cancelled(t);
-          const next = await p.run("where");
-          assert.notEqual(next, first, "a new worker runs the next call");
+      await cancelOnceStarted(
+        () => pool(flavour, { cancelGraceMs: 200 }),
+        (p, dir) => p.run("ignores", dir),
+        async (p, first) => {
+          assert.notEqual(await p.run("where"), first, "a new worker runs the next call");
           assert.equal(p.stats().workers, 1);
-        } finally {
-          await p.destroy();
-        }
-      });
+        },
+      );
     }, HANG_GUARD_MS);
 
     it("a late answer after a cancel still counts as cancelled, and the worker is reused", async () => {
-      await withDir(async (dir) => {
-        const p = pool(flavour, { cancelGraceMs: LONG_GRACE_MS });
-        try {
-          const first = await p.run("where");
-          const t = p.run("late", dir, 300);
-          await waitFor(dir, "started");
-          t.cancel();
-          await cancelled(t);
+      await cancelOnceStarted(
+        () => pool(flavour, { cancelGraceMs: LONG_GRACE_MS }),
+        (p, dir) => p.run("late", dir, 300),
+        async (p, first, dir, t) => {
           await waitFor(dir, "answered");
           // The next call waits for the late answer, which frees the worker.
           assert.equal(await p.run("where"), first, "the worker was reused");
@@ -122,45 +131,31 @@ for (const flavour of FLAVOURS) {
           const s = p.stats();
           assert.equal(s.completed, 2, "only the two where() calls completed");
           assert.equal(s.failed, 1);
-        } finally {
-          await p.destroy();
-        }
-      });
+        },
+      );
     }, HANG_GUARD_MS);
 
     it("a generator task gets CancelledError at its yield* and keeps its worker", async () => {
-      await withDir(async (dir) => {
-        const p = pool(flavour, { cancelGraceMs: LONG_GRACE_MS });
-        try {
-          const first = await p.run("where");
-          const t = p.run("coroutine", dir);
-          await waitFor(dir, "started");
-          t.cancel();
-          await cancelled(t);
+      await cancelOnceStarted(
+        () => pool(flavour, { cancelGraceMs: LONG_GRACE_MS }),
+        (p, dir) => p.run("coroutine", dir),
+        async (p, first, dir) => {
           await waitFor(dir, "cancelled");
           assert.equal(await waitFor(dir, "finally"), first);
           assert.equal(await p.run("where"), first, "the worker was reused");
-        } finally {
-          await p.destroy();
-        }
-      });
+        },
+      );
     }, HANG_GUARD_MS);
 
     it("cancelGraceMs 0 stops the worker at once (its finally never runs)", async () => {
-      await withDir(async (dir) => {
-        const p = pool(flavour, { cancelGraceMs: 0 });
-        try {
-          const first = await p.run("where");
-          const t = p.run("honours", dir);
-          await waitFor(dir, "started");
-          t.cancel();
-          await cancelled(t);
+      await cancelOnceStarted(
+        () => pool(flavour, { cancelGraceMs: 0 }),
+        (p, dir) => p.run("honours", dir),
+        async (p, first, dir) => {
           assert.notEqual(await p.run("where"), first);
           assert.equal(existsSync(join(dir, "finally")), false);
-        } finally {
-          await p.destroy();
-        }
-      });
+        },
+      );
     }, HANG_GUARD_MS);
 
     if (flavour !== "process") {
@@ -250,25 +245,22 @@ if (!redisAvailable && !redisRequired) {
 } else {
   describe("cooperative cancellation (cluster)", () => {
     it("loopwork worker aborts the job on the thread running it: its finally runs, the thread is reused", async () => {
-      await withDir(async (dir) => {
-        const redis = await startRedis();
-        const queue = `coop-${process.pid}`;
-        const worker = await startWorker(redis.url, queue, 1, fileURLToPath(TASKS));
-        const p = new WorkerPool<Tasks>(TASKS, { kind: "bullmq", connection: redis.url, queue });
-        try {
-          const first = await p.run("where");
-          const t = p.run("honours", dir);
-          await waitFor(dir, "started");
-          t.cancel();
-          await cancelled(t);
-          assert.equal(await waitFor(dir, "finally"), first, "its finally ran, on the same thread");
-          assert.equal(await p.run("where"), first, "the thread was reused");
-        } finally {
-          await p.destroy();
-          await worker.stop();
-          await redis.stop();
-        }
-      });
+      const redis = await startRedis();
+      const queue = `coop-${process.pid}`;
+      const worker = await startWorker(redis.url, queue, 1, fileURLToPath(TASKS));
+      try {
+        await cancelOnceStarted(
+          () => new WorkerPool<Tasks>(TASKS, { kind: "bullmq", connection: redis.url, queue }),
+          (p, dir) => p.run("honours", dir),
+          async (p, first, dir) => {
+            assert.equal(await waitFor(dir, "finally"), first, "its finally ran, on the same thread");
+            assert.equal(await p.run("where"), first, "the thread was reused");
+          },
+        );
+      } finally {
+        await worker.stop();
+        await redis.stop();
+      }
     }, HANG_GUARD_MS);
   });
 }
