@@ -23,8 +23,10 @@ export {
   type TaskArgs,
   type TaskName,
   type TaskResult,
+  type TaskYield,
   WorkerPool,
 } from "./src/pool/worker-pool.ts";
+export { taskSignal } from "./src/pool/task-context.ts";
 export type { PoolBackendName, PoolKind, ResourceLimits, WorkerPoolOptions } from "./src/pool/options.ts";
 export { PoolClosedError, PoolQueueFullError, WorkerCrashedError } from "./src/pool/errors.ts";
 export { type MessagePortLike, transfer } from "./src/pool/transfer.ts";

@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { RESULT_MARK, type SuiteResult } from "./lib.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const SUITES = ["spawn", "switch", "memory", "group", "roundtrip", "cpu", "sleeps", "sizes", "cluster"] as const;
+const SUITES = ["spawn", "switch", "memory", "group", "roundtrip", "cpu", "sleeps", "sizes", "cluster", "cancel"] as const;
 const PYTHON_SUITES = new Set(["spawn", "switch", "memory", "group", "sleeps"]);
 
 function arg(name: string): string | undefined {

@@ -6,8 +6,9 @@
  * module's own exported functions run and any other name is refused, and a job whose module
  * identity is not this worker's module is refused with an error naming both.
  * A cancel request reaches the worker holding the job on that worker's own pub/sub channel
- * (see `cancelChannel`: it reads no queue event stream) and cancels the local call: its
- * thread is stopped and replaced (a job running on the worker's own thread is abandoned: it
+ * (see `cancelChannel`: it reads no queue event stream) and cancels the local call: the task is aborted on its thread (its
+ * `taskSignal()`, or CancelledError in a generator task), which is stopped and replaced
+ * only if the task still runs after the pool's `cancelGraceMs` (a job running on the worker's own thread is abandoned: it
  * fails as cancelled at once, while its function runs on to its end, its result dropped).
  * Before it serves, it loads the task module and pings Redis: a module that cannot be
  * loaded, an unreachable Redis or refused credentials fail `serveQueue()` with a

@@ -19,5 +19,6 @@ export { Ring } from "./ring.ts";
 export { run, runWatch } from "./run.ts";
 export { currentTask, getRunningLoop, state, tryGetRunningLoop } from "./running.ts";
 export { SignalFuture } from "./signal-future.ts";
+export { spawn } from "./spawn.ts";
 export { Task, type TaskBody, type TaskOptions } from "./task.ts";
 export { until } from "./until.ts";

@@ -117,7 +117,7 @@ export interface ResourceLimits {
  * ```ts
  * import type { WorkerPoolOptions } from "loopwork";
  *
- * const options: WorkerPoolOptions = { kind: "process", maxWorkers: 2, taskTimeoutMs: 5_000 };
+ * const options: WorkerPoolOptions = { kind: "process", maxWorkers: 2, taskTimeoutMs: 5_000, cancelGraceMs: 50 };
  * ```
  */
 export interface WorkerPoolOptions {
@@ -141,6 +141,16 @@ export interface WorkerPoolOptions {
    * the worker's start and the task module's load.
    */
   taskTimeoutMs?: number;
+  /**
+   * How long a cancelled (or timed-out) running call may take to stop on its own, ms;
+   * default 100. Cancelling first aborts the call's signal in its worker (`taskSignal()`; a
+   * generator task gets `CancelledError` at its `yield*`): a task that then finishes within
+   * this time keeps its worker, which takes the next call; one still running after it has
+   * its worker stopped and replaced. `0`: stop the worker at once (the task's `finally`
+   * never runs). Either way the call counts as cancelled at once: a late answer is dropped.
+   * For the `"inline"` kind nothing can be stopped: the signal is aborted, nothing waits.
+   */
+  cancelGraceMs?: number;
   /**
    * Kinds `"thread"` and `"process"`: memory and stack limits of each worker, in megabytes
    * (see `ResourceLimits`). A worker that runs out of memory under them fails its call with
@@ -223,6 +233,8 @@ export interface ResolvedPoolOptions {
   idleTimeoutMs: number;
   maxQueue: number;
   taskTimeoutMs: number;
+  /** See `WorkerPoolOptions.cancelGraceMs`. */
+  cancelGraceMs: number;
   /** The limits of each worker, checked (kinds `"thread"` and `"process"`); null: none. */
   resourceLimits: Readonly<ResourceLimits> | null;
   /** Set for kind `"bullmq"` only. */
@@ -245,6 +257,7 @@ const KNOWN = [
   "idleTimeoutMs",
   "maxQueue",
   "taskTimeoutMs",
+  "cancelGraceMs",
   "resourceLimits",
   "backend",
   "connection",
@@ -407,6 +420,7 @@ export function resolvePoolOptions(options: WorkerPoolOptions | undefined): Reso
     idleTimeoutMs: options.idleTimeoutMs === undefined ? 10_000 : duration("idleTimeoutMs", options.idleTimeoutMs, true),
     maxQueue: options.maxQueue === undefined ? Infinity : integer("maxQueue", options.maxQueue, 0, true),
     taskTimeoutMs: options.taskTimeoutMs === undefined ? 0 : duration("taskTimeoutMs", options.taskTimeoutMs, false),
+    cancelGraceMs: options.cancelGraceMs === undefined ? 100 : duration("cancelGraceMs", options.cancelGraceMs, true),
     resourceLimits: resolveLimits(kind, options.resourceLimits),
     bullmq: kind === "bullmq" ? resolveBullmq(options) : null,
   };

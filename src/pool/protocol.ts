@@ -7,17 +7,22 @@
 import { Buffer } from "node:buffer";
 import { types } from "node:util";
 import { DefaultDeserializer, DefaultSerializer, deserialize, serialize } from "node:v8";
-import type { TransferListItem } from "node:worker_threads";
+import type { MessagePort, TransferListItem } from "node:worker_threads";
 import { describeValue } from "../core/index.ts";
 
 /** @internal What the pool asks a worker to do. */
 export type CallRequest =
-  /** Call the task `task` of `module` with `args`. */
-  | { op: "call"; module: string; task: string; args: unknown[] }
+  /** Call the task `task` of `module` with `args`. (`id`: see `AbortNotice`.) */
+  | { op: "call"; module: string; task: string; args: unknown[]; id?: number }
   /** Call the task once per item (`task(item)`), in order; answer with the array of results. */
-  | { op: "batch"; module: string; task: string; items: unknown[] }
+  | { op: "batch"; module: string; task: string; items: unknown[]; id?: number }
   /** Rebuild a self-contained function from its source and call it with `args` (toThread). */
-  | { op: "function"; source: string; args: unknown[] }
+  | { op: "function"; source: string; args: unknown[]; id?: number }
+  /**
+   * Call the task and send each value it yields on `port` (see `StreamMessage`); the answer
+   * is its return value. Threads and inline only: a MessagePort cannot reach a process.
+   */
+  | { op: "stream"; module: string; task: string; args: unknown[]; port: MessagePort; id?: number }
   /** A request in V8's serialisation, base64-encoded: for channels that carry only JSON. */
   | { op: "encoded"; data: string; large?: undefined }
   /**
@@ -44,7 +49,7 @@ export type CallResponse =
  * and a `CallResponse`, which counts where every message is walked or cloned per object
  * (Deno's worker_threads layer walks each one).
  */
-export type ShortCall = string | [task: string, ...args: unknown[]];
+export type ShortCall = string | [task: string, ...args: unknown[]] | [id: number, task: string, ...args: unknown[]];
 
 /** @internal How a worker thread fails a request: tinypool sends the thrown value as its error. */
 export interface ThreadFailure {
@@ -111,6 +116,7 @@ export function describeRequest(req: CallRequest): string {
   switch (req.op) {
     case "call":
     case "batch":
+    case "stream":
       return `task ${JSON.stringify(req.task)}`;
     case "function":
       return "a toThread() function";
@@ -668,3 +674,32 @@ export function unsendableError(label: string, req: CallRequest, failure: unknow
   }
   return new TypeError(`${label}: its arguments cannot be sent to a worker (${message})`, { cause: failure });
 }
+
+/**
+ * @internal Host → worker: abort the signal of call `id` (see `taskSignal`), or, when `null`,
+ * of the call the worker runs (the own thread backend's private port is ordered and carries
+ * one call at a time). A worker running no such call ignores it: the call already answered.
+ * Tinypool threads get it on a BroadcastChannel (see `abortChannelName`), child processes on
+ * their IPC channel, which tinypool's worker entry leaves alone (no tinypool mark).
+ */
+export interface AbortNotice {
+  loopworkAbort: number | null;
+}
+
+/** @internal Is `m` an AbortNotice? */
+export function isAbortNotice(m: unknown): m is AbortNotice {
+  return m !== null && typeof m === "object" && !Array.isArray(m) && Object.hasOwn(m, "loopworkAbort");
+}
+
+/** @internal The BroadcastChannel on which a tinypool pool's threads hear of aborts. */
+export function abortChannelName(token: string): string {
+  return `loopwork-abort:${token}`;
+}
+
+/**
+ * @internal The last message of a stream call's port. Worker → host: each value sealed (see
+ * `seal`), then `STREAM_END` once the task stopped yielding (whatever the reason; its result
+ * or error is the call's answer). Host → worker: a number, the credit of values it may send
+ * (back-pressure: the worker waits when it has none).
+ */
+export const STREAM_END = "loopwork:end";

@@ -2,11 +2,12 @@
  * WorkerPool: CPU-bound work off the loop, as asyncio's `run_in_executor` and
  * `concurrent.futures` do it, with loopwork's cancellation. Each call is a `Task`; the pool
  * keeps the queue (so a cancelled queued call simply leaves it), hands each worker one call
- * at a time, and stops a worker whose call is cancelled (the backend replaces it).
+ * at a time, and aborts a cancelled running call in its worker (the backend stops and
+ * replaces a worker that does not finish it within `cancelGraceMs`).
  * @module
  */
 import { serialize } from "node:v8";
-import type { TransferListItem } from "node:worker_threads";
+import { MessageChannel, type TransferListItem } from "node:worker_threads";
 import { TimeoutError, Future, describeValue, checkOptions, checkSignal, type Task, startTask } from "../core/index.ts";
 import type { Pending, PoolBackend } from "./backends/backend.ts";
 import { type CancelSink, PoolCall, QUEUED, RUNNING, SETTLED } from "./call.ts";
@@ -24,7 +25,10 @@ import {
   encodeLarge,
   findUnsendable,
   NO_TRANSFERS,
+  NOT_SEALED,
+  STREAM_END,
   transferListOf,
+  unseal,
 } from "./protocol.ts";
 import { ThreadBackend } from "./backends/thread.ts";
 import { TinypoolBackend } from "./backends/tinypool.ts";
@@ -82,6 +86,22 @@ export type TaskArgs<M, K extends keyof M> = M[K] extends (...args: infer A) => 
  * ```
  */
 export type TaskResult<M, K extends keyof M> = M[K] extends (...args: never) => infer R ? Awaited<R> : never;
+
+/**
+ * What task `K` of module `M` yields, read with `pool.stream()`.
+ *
+ * @example
+ * ```ts
+ * import type { TaskYield } from "loopwork";
+ *
+ * type Y = TaskYield<{ lines(path: string): AsyncGenerator<string> }, "lines">; // string
+ * ```
+ */
+export type TaskYield<M, K extends keyof M> = M[K] extends (...args: never) => AsyncIterable<infer T> | Iterable<infer T> ? T
+  : never;
+
+/** How many values a stream's worker may send ahead of its reader (see `pool.stream()`). */
+const STREAM_WINDOW = 16;
 
 /**
  * Options of `pool.map()`.
@@ -232,8 +252,10 @@ function describeSafely(v: unknown): string {
  * the task's name, its arguments and its result.
  *
  * Calls are `Task`s, inside `run()` and in plain async code alike: await them, `yield*`
- * them, cancel them. Cancelling a queued call removes it; cancelling a running call stops
- * its worker, which the pool replaces. A task's error comes back with its name and message.
+ * them, cancel them. Cancelling a queued call removes it; cancelling a running call aborts
+ * it in its worker first (`taskSignal()`, or `CancelledError` in a generator task), and
+ * stops that worker (the pool replaces it) only if the task is still running after
+ * `cancelGraceMs`. A task's error comes back with its name and message.
  *
  * The module loads lazily, in the workers: a missing module, an unknown task name or an
  * argument that cannot be cloned fails that call (never the constructor, never a hang).
@@ -352,6 +374,38 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
     return this._map(name, Array.from(items), chunkSize, ordered, signal) as AsyncIterableIterator<
       TaskResult<M, K>
     >;
+  }
+
+  /**
+   * Runs task `name` — an async generator, a generator, or any function returning an
+   * iterable — on a worker and yields the values it yields, as they come. Back-pressure: the
+   * worker runs at most 16 values ahead of the reader, then waits. Leaving the loop early
+   * (`break`, `return`, an error) cancels the call cooperatively: the task's signal is
+   * aborted, its generator's `finally` runs (see `cancelGraceMs`). The task's error, or the
+   * call's (a worker that died), is thrown after the values that came before it. Kinds
+   * `"thread"` and `"inline"`: a stream's values travel on a MessagePort, which no process
+   * reaches (the iteration throws a TypeError on other kinds). A generator's values here are
+   * data, not loop awaitables.
+   *
+   * @example
+   * ```ts
+   * // tasks.ts
+   * export async function* countdown(n: number): AsyncGenerator<number> {
+   *   for (let i = n; i > 0; i--) yield i;
+   * }
+   *
+   * // main.ts
+   * import { WorkerPool } from "loopwork";
+   *
+   * const pool = new WorkerPool<typeof import("./tasks.ts")>(new URL("./tasks.ts", import.meta.url));
+   * for await (const i of pool.stream("countdown", 1_000_000)) {
+   *   if (i === 999_990) break; // the task stops in its worker
+   * }
+   * await pool.close();
+   * ```
+   */
+  stream<K extends TaskName<M>>(name: K, ...args: TaskArgs<M, K>): AsyncIterableIterator<TaskYield<M, K>> {
+    return this._stream(typeof name === "string" ? name : String(name), args) as AsyncIterableIterator<TaskYield<M, K>>;
   }
 
   /** @internal Runs task `name` once per item in one worker call (`loopwork worker` runs a map chunk so). */
@@ -546,6 +600,8 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
     const transfer: readonly TransferListItem[] =
       req.op === "batch"
         ? collectTransfers(req.items)
+        : req.op === "stream"
+        ? [req.port, ...collectTransfers(req.args)]
         : req.op !== "encoded"
         ? collectTransfers(req.args)
         : req.large !== undefined && this.kind === "thread"
@@ -658,6 +714,59 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
   private async _stopBackend(): Promise<void> {
     const backend = this._backend;
     if (backend !== null) await backend.destroy();
+  }
+
+  private async *_stream(name: string, args: unknown[]): AsyncGenerator<unknown, void, undefined> {
+    if (this.kind !== "thread" && this.kind !== "inline") {
+      throw new TypeError(
+        `pool.stream() needs kind "thread" or "inline", not ${JSON.stringify(this.kind)}: its values travel on a ` +
+          "MessagePort, which cannot reach another process",
+      );
+    }
+    const { port1, port2 } = new MessageChannel();
+    const items: unknown[] = [];
+    let wake: (() => void) | null = null;
+    const poke = (): void => {
+      const w = wake;
+      wake = null;
+      w?.();
+    };
+    port1.on("message", (m: unknown) => {
+      if (m === STREAM_END) {
+        // Its worker answers once it knows that every value came (see streamValues).
+        port1.postMessage(STREAM_END);
+      } else {
+        const v = unseal(m);
+        items.push(v === NOT_SEALED ? m : v);
+      }
+      poke();
+    });
+    port1.postMessage(STREAM_WINDOW);
+    const call = this._spawn({ op: "stream", module: this._module ?? "", task: name, args, port: port2 }, name);
+    call.addDoneCallback(poke);
+    try {
+      for (;;) {
+        if (items.length > 0) {
+          const v = items.shift();
+          port1.postMessage(1);
+          yield v;
+          continue;
+        }
+        // Every value came before the outcome (see streamValues): the call's result or error.
+        if (call.done()) {
+          await call;
+          return;
+        }
+        await new Promise<void>((r) => {
+          if (items.length > 0 || call.done()) r();
+          else wake = r;
+        });
+      }
+    } finally {
+      port1.close();
+      if (!call.done()) call.cancel("pool.stream() ended early");
+      await call.then(undefined, () => {});
+    }
   }
 
   private async *_map(

@@ -21,9 +21,10 @@ export interface PoolBackend {
   /**
    * Runs `req`. Resolves to the worker's answer (a task's failure may be an answer), in the
    * backend's wire form (see `result`). Rejects when the request got no answer: `abort`
-   * fired (the worker is then stopped and replaced), an argument could not be cloned
-   * (`DataCloneError`), or the worker died (`WorkerCrashedError`); or, where the wire says
-   * so, when the task failed (see `failure`).
+   * fired (the task is aborted in its worker, which is stopped and replaced if it still
+   * runs it after `cancelGraceMs`; the pool ignores how the call settles after an abort),
+   * an argument could not be cloned (`DataCloneError`), or the worker died
+   * (`WorkerCrashedError`); or, where the wire says so, when the task failed (see `failure`).
    */
   call(req: CallRequest, transfer: readonly TransferListItem[], abort: AbortHook): Pending;
   /**

@@ -1,7 +1,8 @@
 /**
  * The inline backend: runs calls on the loop's own thread, for debugging (breakpoints and
  * stack traces in one place). Arguments are still cloned, so a value a worker could not
- * receive fails here too; a running call cannot be stopped, only abandoned.
+ * receive fails here too; a running call cannot be stopped, only abandoned (its signal is
+ * aborted: see `taskSignal`).
  * @module
  */
 import type { TransferListItem } from "node:worker_threads";
@@ -9,6 +10,7 @@ import { answer, checkResult } from "../worker/runtime.ts";
 import type { PoolBackend } from "./backend.ts";
 import type { AbortHook } from "../call.ts";
 import { type CallRequest, type CallResponse, unwrapResponse } from "../protocol.ts";
+import { CallContext } from "../task-context.ts";
 
 /** @internal */
 export class InlineBackend implements PoolBackend {
@@ -17,17 +19,22 @@ export class InlineBackend implements PoolBackend {
   call(req: CallRequest, _transfer: readonly TransferListItem[], abort: AbortHook): Promise<CallResponse> {
     let copy: CallRequest;
     try {
-      copy = structuredClone(req);
+      // A stream's port is the channel, not data: it is handed over as it is.
+      copy = req.op === "stream" ? { ...structuredClone({ ...req, port: null }), port: req.port } : structuredClone(req);
     } catch (e) {
       return Promise.reject(e);
     }
     this._busy++;
-    const done = answer(copy)
+    const ctx = new CallContext();
+    const done = answer(copy, ctx)
       .then((r) => checkResult(copy, r))
       .finally(() => this._busy--);
     return new Promise<CallResponse>((resolve, reject) => {
       // The call cannot be stopped on this thread: aborting only stops waiting for it.
-      const onAbort = () => reject(new Error("the call was abandoned"));
+      const onAbort = () => {
+        ctx.abort();
+        reject(new Error("the call was abandoned"));
+      };
       abort.once("abort", onAbort);
       done.then(
         (r) => {

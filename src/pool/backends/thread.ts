@@ -25,7 +25,7 @@ import type { Pending, PoolBackend } from "./backend.ts";
 import type { AbortHook } from "../call.ts";
 import { WorkerCrashedError } from "../errors.ts";
 import { describeHeapLimits, type ResolvedPoolOptions } from "../options.ts";
-import { type CallRequest, describeRequest, seal, type ShortCall, threadResult } from "../protocol.ts";
+import { type AbortNotice, type CallRequest, describeRequest, seal, type ShortCall, threadResult } from "../protocol.ts";
 import { workerEntryUrl } from "../worker/entry.ts";
 
 const WAITING = 0;
@@ -47,6 +47,8 @@ class Job {
   /** Settled before the pool listened: 1 answered, 2 failed. */
   private _early = 0;
   private _earlyValue: unknown = undefined;
+  /** Cancelled while it ran: its worker was asked to stop it, and has until this timer. */
+  grace: ReturnType<typeof setTimeout> | undefined = undefined;
 
   constructor(
     /** What is posted: a ShortCall, or a sealed one or CallRequest (see `seal`). */
@@ -250,6 +252,7 @@ export class ThreadBackend implements PoolBackend {
 
   /** `job`, which `slot` ran, has its answer: the worker takes its next call. */
   private _finish(slot: Slot, job: Job, keepRef = false): void {
+    if (job.grace !== undefined) clearTimeout(job.grace);
     slot.job = null;
     job.slot = null;
     job.state = DONE;
@@ -358,12 +361,31 @@ export class ThreadBackend implements PoolBackend {
     void stopping.then(() => this._stopping.delete(stopping));
   }
 
-  /** A cancel or a timeout of the pool: a waiting call leaves, a running one's worker stops. */
+  /**
+   * A cancel or a timeout of the pool: a waiting call leaves; a running one is aborted in its
+   * worker (see AbortNotice), which is stopped if still busy with it after `cancelGraceMs`.
+   * The call fails at once either way; an answer within the grace frees the worker (see
+   * `_finish`), whatever it says.
+   */
   private _abort(job: Job): void {
     if (job.state === WAITING) {
       const i = this._waiting.indexOf(job);
       if (i >= 0) this._waiting.splice(i, 1);
+    } else if (job.state === RUNNING && job.grace === undefined && this._options.cancelGraceMs > 0) {
+      const slot = job.slot!;
+      slot.port.postMessage({ loopworkAbort: null } satisfies AbortNotice);
+      job.grace = setTimeout(() => {
+        if (slot.job !== job) return;
+        this._retire(slot);
+        job.slot = null;
+        this._replenish();
+      }, this._options.cancelGraceMs);
+      // The busy worker keeps the process alive meanwhile; a destroyed pool needs no wait.
+      job.grace.unref();
+      job.reject(abortError());
+      return;
     } else if (job.state === RUNNING) {
+      if (job.grace !== undefined) return;
       this._retire(job.slot!);
       job.slot = null;
     } else {

@@ -7,6 +7,7 @@
  * @module
  */
 import { randomUUID } from "node:crypto";
+import { clearTimeout, setTimeout } from "node:timers";
 import type { TransferListItem } from "node:worker_threads";
 import type {
   TinypoolModule,
@@ -22,6 +23,8 @@ import type { AbortHook } from "../call.ts";
 import { WorkerCrashedError } from "../errors.ts";
 import { describeHeapLimits, type ResolvedPoolOptions, type ResourceLimits } from "../options.ts";
 import {
+  type AbortNotice,
+  abortChannelName,
   type CallRequest,
   type CallResponse,
   decodeLarge,
@@ -54,6 +57,8 @@ class Run implements AbortHook {
   stopping = false;
   /** Counts attempts: a call taken back from tinypool's queue is handed to it again. */
   attempt = 0;
+  /** Cancelled while running: its worker was asked to stop it, and has until this timer. */
+  grace: ReturnType<typeof setTimeout> | undefined = undefined;
   /** Settle the caller's promise, for a call that waited in a queue (see `TinypoolBackend._follow`). */
   resolve: ((raw: unknown) => void) | null = null;
   reject: ((e: unknown) => void) | null = null;
@@ -64,6 +69,8 @@ class Run implements AbortHook {
     private readonly _backend: TinypoolBackend,
     readonly message: unknown,
     transferList: TransferListItem[] | undefined,
+    /** The call's number in AbortNotices (0: none). */
+    readonly id = 0,
   ) {
     this.options = { transferList, signal: this };
   }
@@ -75,6 +82,7 @@ class Run implements AbortHook {
   /** Tinypool is done with the call: it answered, or its (stopped) worker has exited. */
   off(_event: "abort", _listener: () => void): void {
     this.listener = null;
+    if (this.grace !== undefined) clearTimeout(this.grace);
     if (this.stopping) {
       this.stopping = false;
       this._backend._stopped();
@@ -232,6 +240,7 @@ export class TinypoolBackend implements PoolBackend {
   private readonly _exitToken = randomUUID();
   private readonly _exitNotice = exitNoticePattern(this._exitToken);
   private readonly _limits: Readonly<ResourceLimits> | null;
+  private readonly _grace: number;
   private readonly _queue = new OwnQueue(this);
   private _destroyed = false;
   /** Every worker tinypool started, until it has exited (tinypool forgets those it stops). */
@@ -244,6 +253,7 @@ export class TinypoolBackend implements PoolBackend {
     this._encode = this._process && isDeno;
     this._module = module;
     this._limits = options.resourceLimits;
+    this._grace = options.cancelGraceMs;
     const make = (TinypoolClass: TinypoolModule["default"]): void => {
       const pool = new TinypoolClass({
         filename: workerEntryUrl(),
@@ -276,12 +286,15 @@ export class TinypoolBackend implements PoolBackend {
 
   call(req: CallRequest, transfer: readonly TransferListItem[], abort: AbortHook): Promise<unknown> {
     if (this._pool === null) return this._afterLoading(req, transfer, abort);
+    // Numbered, so that a cancel can name it to its worker (see AbortNotice).
+    const id = this._grace > 0 && req.op !== "encoded" ? ++this._lastId : 0;
     let message: CallRequest | ShortCall = req;
-    if (!this._process) {
-      if (req.op === "call" && req.module === this._module) {
-        message = req.args.length === 0 ? req.task : [req.task, ...req.args];
-      }
-    } else if (this._encode) {
+    if (!this._process && req.op === "call" && req.module === this._module) {
+      message = id !== 0 ? [id, req.task, ...req.args] : req.args.length === 0 ? req.task : [req.task, ...req.args];
+    } else if (id !== 0) {
+      message = req = { ...req, id } as CallRequest;
+    }
+    if (this._encode) {
       try {
         message = { op: "encoded", data: encodeValue(req) };
       } catch (e) {
@@ -293,7 +306,7 @@ export class TinypoolBackend implements PoolBackend {
     }
     // Child processes copy everything; only threads can move buffers.
     const transferList = this._process || transfer.length === 0 ? undefined : (transfer as TransferListItem[]);
-    const run = new Run(this, message, transferList);
+    const run = new Run(this, message, transferList, id);
     abort.once("abort", run.stop);
     const pending = this._run(run);
     // A worker has it (the usual case): tinypool's promise is the answer.
@@ -379,6 +392,14 @@ export class TinypoolBackend implements PoolBackend {
    * leave tinypool's queue, and wait here until then.
    */
   _stop(run: Run): void {
+    if (run.id !== 0 && run.grace === undefined && run.listener !== null && run.queued === null && !run.parked) {
+      // Running: it is aborted in its worker first, which is stopped after the grace.
+      this._sendAbort(run.id);
+      run.grace = setTimeout(() => this._stop(run), this._grace);
+      // The busy worker keeps the process alive meanwhile; a destroyed pool needs no wait.
+      run.grace.unref();
+      return;
+    }
     if (run.parked) {
       run.parked = false;
       run.attempt++;
@@ -396,6 +417,29 @@ export class TinypoolBackend implements PoolBackend {
     listener();
     // Tinypool may start a worker to keep minWorkers.
     this._watchWorkers();
+  }
+
+  /** The last call number given (see AbortNotice). */
+  private _lastId = 0;
+  /** Lazily opened: the channel on which this pool's threads hear of aborts. */
+  private _abortChannel: InstanceType<typeof BroadcastChannel> | null = null;
+
+  /** Tells the worker running call `id` to abort it: threads by broadcast, processes each on its IPC. */
+  private _sendAbort(id: number): void {
+    const notice: AbortNotice = { loopworkAbort: id };
+    if (!this._process) {
+      this._abortChannel ??= new BroadcastChannel(abortChannelName(this._exitToken));
+      this._abortChannel.postMessage(notice);
+      return;
+    }
+    for (const worker of this._pool?.threads ?? []) {
+      const child = (worker as { process?: { connected?: boolean; send?: (m: unknown) => void } }).process;
+      try {
+        if (child?.connected === true) child.send!(notice);
+      } catch {
+        // It is exiting: nothing to abort there.
+      }
+    }
   }
 
   /** One more worker that can still answer: the waiting calls leave tinypool's queue (see `_stop`). */
@@ -454,6 +498,7 @@ export class TinypoolBackend implements PoolBackend {
       run.reject!(new Error("the pool's workers have been stopped"));
     }
     await this._loading.catch(() => {});
+    this._abortChannel?.close();
     await this._pool?.destroy();
     // Tinypool waits for the workers it still had, not for those it stopped before.
     await Promise.all(this._exits.values());

@@ -19,15 +19,19 @@ import {
   decodeEncoded,
   describeRequest,
   describeThrown,
+  abortChannelName,
   type EncodedAnswer,
   encodeLarge,
   encodeValue,
   findUnsendable,
+  isAbortNotice,
   NO_TRANSFERS,
   NOT_SEALED,
   type OutOfMemoryNotice,
+  seal,
   serializeError,
   type ShortCall,
+  STREAM_END,
   threadAnswer,
   type ThreadFailure,
   transferListOf,
@@ -35,7 +39,8 @@ import {
   type WorkerExitNotice,
 } from "../protocol.ts";
 import { isDeno, loadTinypool } from "../packages.ts";
-import { isThenable } from "../../core/index.ts";
+import { type Coroutine, isGenerator, isThenable, run, spawn, tryGetRunningLoop } from "../../core/index.ts";
+import { CallContext, contextSlot } from "../task-context.ts";
 
 type TaskFunction = (...args: unknown[]) => unknown;
 type Namespace = Record<string, unknown>;
@@ -62,6 +67,8 @@ const kValue = Symbol.for("Tinypool.valueOf");
 /** Started by loopwork's own thread backend (src/pool/backends/thread.ts). */
 const inOwnThread = !inTinypoolWorker && !isMainThread && parentPort !== null &&
   (workerData as { loopworkThread?: unknown } | null)?.loopworkThread === true;
+/** In a worker (one call at a time), not on the host's thread (the inline backend). */
+const inWorker = inTinypoolWorker || inOwnThread;
 
 /**
  * A task that posts on `parentPort` fails at once, in its own code: nothing reads that port
@@ -195,33 +202,127 @@ function functionOf(source: string): TaskFunction {
  * flag still set knows that the call it belongs to was stopped that way (see `watchMemory`).
  */
 let inSync = false;
+/** Where `taskSignal()` finds the running call's context. */
+const slot = contextSlot();
 
-function sync(fn: TaskFunction, args: unknown[]): unknown {
+/**
+ * Runs `fn(...args)` as the call `ctx` (see `taskSignal`). A generator it returns runs on a
+ * loopwork loop (its value is a promise then); an async generator is refused (pool.stream()).
+ */
+function sync(fn: TaskFunction, args: unknown[], ctx: CallContext, stream = false): unknown {
+  const prev = slot.current;
+  slot.current = ctx;
   inSync = true;
+  let v: unknown;
   try {
-    return fn(...args);
+    v = fn(...args);
   } finally {
     inSync = false;
+    // A worker runs one call at a time: its context stays (for the task's later code).
+    if (!inWorker) slot.current = prev;
+  }
+  if (stream || v === null || typeof v !== "object") return v;
+  if (typeof (v as AsyncGenerator)[Symbol.asyncIterator] === "function" && typeof (v as AsyncGenerator).next === "function") {
+    throw new TypeError(`the task is an async generator: read its values with pool.stream(), not pool.run()`);
+  }
+  if (isGenerator(v)) return runGenerator(v, ctx);
+  return v;
+}
+
+
+/**
+ * Runs a generator task on a loopwork loop: a new one in a worker, the running one inline.
+ * Aborting the call cancels it (CancelledError at its `yield*`).
+ */
+async function runGenerator(gen: Coroutine<unknown>, ctx: CallContext): Promise<unknown> {
+  const loop = tryGetRunningLoop();
+  if (loop !== undefined) {
+    const t = loop.createTask(gen, { name: "pool task" });
+    ctx.onAbort(() => t.cancel("the pool call was cancelled"));
+    return await t;
+  }
+  return await run(function* () {
+    const t = spawn(gen, { name: "pool task" });
+    ctx.onAbort(() => t.cancel("the pool call was cancelled"));
+    return yield* t;
+  });
+}
+
+/**
+ * Sends the values the task yields on `port` while it has credit (see STREAM_END), and
+ * returns what it returned. An abort stops it (`return()` runs its `finally`); so does the
+ * host, by cancelling the call when its reader stops. It answers only once the host has
+ * its last value (it echoes STREAM_END), as the answer travels on another channel.
+ */
+async function streamValues(port: MessagePort, start: () => Promise<unknown>, ctx: CallContext): Promise<unknown> {
+  let credit = 0;
+  let acked = false;
+  let wake: (() => void) | null = null;
+  const poke = (): void => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  port.on("message", (m: unknown) => {
+    if (typeof m === "number") credit += m;
+    else if (m === STREAM_END) acked = true;
+    poke();
+  });
+  // The reader closes the channel (closing it here may drop what was just posted, under
+  // Deno); meanwhile it keeps nothing alive.
+  port.unref();
+  ctx.onAbort(poke);
+  let it: Iterator<unknown> | AsyncIterator<unknown> | undefined;
+  let done = false;
+  try {
+    const v = (await start()) as Partial<AsyncIterable<unknown> & Iterable<unknown>> | null;
+    const make = v === null || typeof v !== "object" ? undefined : v[Symbol.asyncIterator] ?? v[Symbol.iterator];
+    if (typeof make !== "function") {
+      throw new TypeError(`pool.stream() reads the values a task yields: the task returned ${typeof v}, not a generator`);
+    }
+    it = (make as (this: unknown) => Iterator<unknown> | AsyncIterator<unknown>).call(v);
+    for (;;) {
+      while (credit <= 0 && !ctx.aborted) await new Promise<void>((r) => (wake = r));
+      if (ctx.aborted) throw ctx.signal.reason;
+      const r = await it.next();
+      if (r.done === true) {
+        done = true;
+        return r.value;
+      }
+      credit--;
+      const list = collectTransfers([r.value]);
+      port.postMessage(seal(r.value, list), list as TransferListItem[]);
+    }
+  } finally {
+    try {
+      if (it !== undefined && !done) await it.return?.();
+    } finally {
+      port.postMessage(STREAM_END);
+      while (!acked && !ctx.aborted) await new Promise<void>((r) => (wake = r));
+    }
   }
 }
 
-async function perform(req: CallRequest): Promise<unknown> {
+async function perform(req: CallRequest, ctx: CallContext): Promise<unknown> {
   switch (req.op) {
     case "call": {
       const fn = await taskOf(req.module, req.task);
-      return await sync(fn, req.args);
+      return await sync(fn, req.args, ctx);
     }
     case "batch": {
       const fn = await taskOf(req.module, req.task);
       const out = new Array<unknown>(req.items.length);
       for (let i = 0; i < req.items.length; i++) {
-        const v = sync(fn, [req.items[i]]);
+        const v = sync(fn, [req.items[i]], ctx);
         out[i] = isThenable(v) ? await v : v;
       }
       return out;
     }
     case "function":
-      return await sync(functionOf(req.source), req.args);
+      return await sync(functionOf(req.source), req.args, ctx);
+    case "stream": {
+      return await streamValues(req.port, async () => sync(await taskOf(req.module, req.task), req.args, ctx, true), ctx);
+    }
     default:
       throw new TypeError(`unknown request ${JSON.stringify((req as { op?: unknown }).op)}`);
   }
@@ -243,18 +344,64 @@ const threadModule: string | undefined = inTinypoolThread
  */
 export default function handle(req: CallRequest | ShortCall): unknown {
   if (!parentPortClosed) closeParentPort();
+  let id: number | undefined;
   if (typeof req === "string" || Array.isArray(req)) {
     if (threadModule === undefined) throw new TypeError("a short call reached a worker that has no task module");
-    const task = typeof req === "string" ? req : (req[0] as string);
-    const args = typeof req === "string" ? [] : req.slice(1);
-    return handleCall({ op: "call", module: threadModule, task, args });
+    // The numbered form `[id, task, ...args]` names the call for an AbortNotice.
+    const numbered = typeof req !== "string" && typeof req[0] === "number";
+    if (numbered) id = req[0] as number;
+    const task = typeof req === "string" ? req : (req[numbered ? 1 : 0] as string);
+    const args = typeof req === "string" ? [] : req.slice(numbered ? 2 : 1);
+    return handleCall({ op: "call", module: threadModule, task, args }, begin(id));
   }
+  id = (req as { id?: number }).id;
   if (req.op === "encoded" && req.large !== undefined) {
     const inner = unpack(req);
     if (!("op" in inner)) return reply(req, inner);
     req = inner;
   }
-  return req.op === "call" ? handleCall(req) : handleAsync(req);
+  const ctx = begin(id);
+  return req.op === "call" ? handleCall(req, ctx) : handleAsync(req, ctx);
+}
+
+/**
+ * The call this worker runs, or ran last, and its id (see AbortNotice): a worker runs one
+ * call at a time, and the next replaces it. (An abort that arrives after its call answered
+ * aborts a finished call: nothing.)
+ */
+let current: CallContext | null = null;
+let currentId: number | undefined;
+
+/**
+ * Ids of AbortNotices that named no call running here: a broadcast (threads) or a notice on
+ * the IPC channel (processes) can overtake its call while the worker still loads, so the
+ * call is aborted as it starts. The notices meant for other workers land here too: only the
+ * latest few are kept.
+ */
+const abortedEarly = new Set<number>();
+const ABORTED_EARLY_KEPT = 256;
+
+/** A call starts: its context, which an AbortNotice naming `id` aborts. */
+function begin(id: number | undefined): CallContext {
+  current = new CallContext();
+  identify(current, id);
+  return current;
+}
+
+/** The running call `ctx` is call `id` (see AbortNotice): aborted already if a notice came first. */
+function identify(ctx: CallContext, id: number | undefined): void {
+  currentId = id;
+  if (id !== undefined && abortedEarly.delete(id)) ctx.abort();
+}
+
+/** Aborts call `id` (null: whatever runs here), as an AbortNotice asks. */
+function abortCalls(id: number | null): void {
+  if (current !== null && (id === null || id === currentId)) {
+    current.abort();
+  } else if (id !== null) {
+    abortedEarly.add(id);
+    if (abortedEarly.size > ABORTED_EARLY_KEPT) abortedEarly.delete(abortedEarly.values().next().value!);
+  }
 }
 
 /** A request the host encoded itself, its arguments being larger than its check of them. */
@@ -275,12 +422,12 @@ function unpack(req: LargeRequest): CallRequest | CallResponse {
   }
 }
 
-function handleCall(req: CallRequest & { op: "call" }): unknown {
+function handleCall(req: CallRequest & { op: "call" }, ctx: CallContext): unknown {
   const fn = resolved.get(req.module)?.get(req.task);
-  if (fn === undefined) return handleAsync(req);
+  if (fn === undefined) return handleAsync(req, ctx);
   let value: unknown;
   try {
-    value = sync(fn, req.args);
+    value = sync(fn, req.args, ctx);
   } catch (e) {
     return reply(req, { ok: false, error: serializeError(e) });
   }
@@ -291,11 +438,12 @@ function handleCall(req: CallRequest & { op: "call" }): unknown {
   );
 }
 
-async function handleAsync(req: CallRequest): Promise<unknown> {
+async function handleAsync(req: CallRequest, ctx: CallContext): Promise<unknown> {
   if (req.op === "encoded") {
     // A JSON-only channel (child processes under Deno): V8 serialisation inside a string.
     const inner = decodeValue(req.data!) as CallRequest;
-    const response = checkResult(inner, await answer(inner));
+    if (inner.op !== "encoded") identify(ctx, inner.id);
+    const response = checkResult(inner, await answer(inner, ctx));
     try {
       return { op: "encoded", data: encodeValue(response) };
     } catch (e) {
@@ -305,18 +453,21 @@ async function handleAsync(req: CallRequest): Promise<unknown> {
       return { op: "encoded", data: encodeValue({ ok: false, error } satisfies CallResponse) };
     }
   }
-  return reply(req, await answer(req));
+  return reply(req, await answer(req, ctx));
 }
 
-/** @internal Answers a request on the calling thread (the inline backend uses this). */
-export async function answer(req: CallRequest): Promise<CallResponse> {
+/**
+ * @internal Answers a request on the calling thread (the inline backend uses this, with its
+ * own `ctx` to abort).
+ */
+export async function answer(req: CallRequest, ctx: CallContext = new CallContext()): Promise<CallResponse> {
   if (req.op === "encoded" && req.large !== undefined) {
     const inner = unpack(req);
     if (!("op" in inner)) return inner;
     req = inner;
   }
   try {
-    return { ok: true, value: await perform(req) };
+    return { ok: true, value: await perform(req, ctx) };
   } catch (e) {
     return { ok: false, error: serializeError(e) };
   }
@@ -471,6 +622,10 @@ if (ownPort !== undefined) {
     fail(new TypeError(`a request could not be read by the worker: ${describeThrown(e)}`));
   });
   port.on("message", (raw: unknown) => {
+    if (isAbortNotice(raw)) {
+      abortCalls(raw.loopworkAbort);
+      return;
+    }
     try {
       const req = unseal(raw);
       const out = handle((req === NOT_SEALED ? raw : req) as CallRequest | ShortCall);
@@ -478,5 +633,19 @@ if (ownPort !== undefined) {
     } catch (e) {
       fail(e);
     }
+  });
+}
+
+if (inTinypoolThread) {
+  // Tinypool gives no channel to one worker: aborts are broadcast, naming the call.
+  const channel = new BroadcastChannel(abortChannelName(exitToken));
+  channel.onmessage = (e: MessageEvent) => {
+    if (isAbortNotice(e.data)) abortCalls(e.data.loopworkAbort);
+  };
+  (channel as { unref?: () => void }).unref?.();
+} else if (inTinypoolWorker && isMainThread) {
+  // A child process: the host sends it on the IPC channel, which tinypool's entry shares.
+  process.on("message", (m: unknown) => {
+    if (isAbortNotice(m)) abortCalls(m.loopworkAbort);
   });
 }
