@@ -1,9 +1,8 @@
 /**
  * One pool call from submission to outcome. It is the future the call's task waits on, so
- * cancelling the task cancels it (asyncio's rule), and it tells the pool at once: a queued
- * call leaves the queue, a running one has its worker stopped. It also serves as the
- * abort hook tinypool listens on (the `once`/`off` shape it accepts), which is much
- * cheaper than an AbortController per call.
+ * cancelling the task cancels it (asyncio's rule), and it tells the pool at once, which
+ * handles every stop in one place (`WorkerPool._callCancelled`/`_stopRunning`): a queued
+ * call leaves the queue, a running one is stopped through its backend's `stop(call)`.
  * @module
  */
 import { Future } from "../core/index.ts";
@@ -21,19 +20,14 @@ export interface CancelSink {
   _callCancelled(call: PoolCall): void;
 }
 
-/** @internal What a backend listens on to learn that a running call must be stopped. */
-export interface AbortHook {
-  once(event: "abort", listener: () => void): void;
-  off(event: "abort", listener: () => void): void;
-}
-
 /** @internal */
-export class PoolCall extends Future<unknown> implements AbortHook {
+export class PoolCall extends Future<unknown> {
   /** QUEUED, RUNNING or SETTLED, as the pool sees it. */
   phase: number = QUEUED;
   startedAt = 0;
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
-  private _abortListener: (() => void) | null = null;
+  /** The backend's own record of this call while it has it: what its `stop(call)` stops. */
+  job: unknown = undefined;
 
   constructor(
     readonly req: CallRequest,
@@ -51,13 +45,6 @@ export class PoolCall extends Future<unknown> implements AbortHook {
     return true;
   }
 
-  once(_event: "abort", listener: () => void): void {
-    this._abortListener = listener;
-  }
-
-  off(_event: "abort", _listener: () => void): void {
-    this._abortListener = null;
-  }
 
   /** @internal What a task waiting on this call waits for, for `taskTree()`. */
   _describeWait(): string {
@@ -68,10 +55,4 @@ export class PoolCall extends Future<unknown> implements AbortHook {
     return `pool call ${this.label}${where}, running for ${Math.round(now - this.startedAt)} ms`;
   }
 
-  /** Tells the backend to stop the worker running this call. */
-  abortWorker(): void {
-    const listener = this._abortListener;
-    this._abortListener = null;
-    listener?.();
-  }
 }

@@ -643,8 +643,8 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
   /** Stops a running call: its worker is stopped (and replaced); the call fails with `error`. */
   private _stopRunning(call: PoolCall, error: unknown): void {
     if (call.phase !== RUNNING) return;
-    // Stop the worker first: the backend then counts it gone before the next call is handed over.
-    call.abortWorker();
+    // Stop it first: the backend then counts its worker gone before the next call is handed over.
+    this._backend?.stop(call);
     this._settle(call, false, error);
   }
 

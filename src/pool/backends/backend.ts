@@ -5,7 +5,7 @@
  * @module
  */
 import type { TransferListItem } from "node:worker_threads";
-import type { AbortHook } from "../call.ts";
+import type { PoolCall } from "../call.ts";
 import type { CallRequest } from "../protocol.ts";
 
 /**
@@ -19,14 +19,20 @@ export interface Pending {
 /** @internal One way of running requests: tinypool (threads, processes) or inline. */
 export interface PoolBackend {
   /**
-   * Runs `req`. Resolves to the worker's answer (a task's failure may be an answer), in the
-   * backend's wire form (see `result`). Rejects when the request got no answer: `abort`
-   * fired (the task is aborted in its worker, which is stopped and replaced if it still
-   * runs it after `cancelGraceMs`; the pool ignores how the call settles after an abort),
-   * an argument could not be cloned (`DataCloneError`), or the worker died
-   * (`WorkerCrashedError`); or, where the wire says so, when the task failed (see `failure`).
+   * Runs `req` for `call`, keeping in `call.job` what `stop` needs. Resolves to the
+   * worker's answer (a task's failure may be an answer), in the backend's wire form (see
+   * `result`). Rejects when the request got no answer: it was stopped, an argument could
+   * not be cloned (`DataCloneError`), or the worker died (`WorkerCrashedError`); or, where
+   * the wire says so, when the task failed (see `failure`).
    */
-  call(req: CallRequest, transfer: readonly TransferListItem[], abort: AbortHook): Pending;
+  call(req: CallRequest, transfer: readonly TransferListItem[], call: PoolCall): Pending;
+  /**
+   * Stops `call` (a cancel, a timeout, `destroy()`): a waiting call leaves; a running task
+   * is aborted in its worker, which is stopped and replaced if it still runs it after
+   * `cancelGraceMs`. The pool has settled the call already and ignores how `call`'s
+   * `Pending` settles afterwards. Nothing happens for a call the backend no longer has.
+   */
+  stop(call: PoolCall): void;
   /**
    * The task's result in what `call` resolved to, or its error, thrown. Kept apart from
    * `call` so the pool reacts to an answer one promise hop sooner (and hands the worker its

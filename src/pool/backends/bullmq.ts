@@ -40,7 +40,7 @@ import {
   type ModuleIdentity,
   refusedError,
 } from "./bullmq-wire.ts";
-import type { AbortHook } from "../call.ts";
+import type { PoolCall } from "../call.ts";
 import { PoolClosedError, PoolConnectionError } from "../errors.ts";
 import type { ResolvedBullmqOptions } from "../options.ts";
 import { type CallRequest, type CallResponse, decodeValue, encodeValue, unwrapResponse, unsendableError } from "../protocol.ts";
@@ -145,7 +145,13 @@ export class BullmqBackend implements PoolBackend {
     this._opts = options;
   }
 
-  call(req: CallRequest, _transfer: readonly TransferListItem[], abort: AbortHook): Promise<unknown> {
+  stop(call: PoolCall): void {
+    const p = call.job as Pending | undefined;
+    call.job = undefined;
+    if (p !== undefined) this._cancel(p);
+  }
+
+  call(req: CallRequest, _transfer: readonly TransferListItem[], call: PoolCall): Promise<unknown> {
     if (this._destroyed) return Promise.reject(new PoolClosedError("the pool's Redis connection is closed"));
     if (req.op !== "call" && req.op !== "batch") {
       return Promise.reject(
@@ -163,7 +169,7 @@ export class BullmqBackend implements PoolBackend {
       const p: Pending = { id: randomUUID(), label, resolve, reject, added: false, cancelled: false };
       this._pending.set(p.id, p);
       this._pendingChanged();
-      abort.once("abort", () => this._cancel(p));
+      call.job = p;
       const failed = (e: unknown) => {
         this._settle(p);
         reject(e);

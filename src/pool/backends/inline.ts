@@ -8,7 +8,7 @@
 import type { TransferListItem } from "node:worker_threads";
 import { answer, checkResult } from "../worker/runtime.ts";
 import type { PoolBackend } from "./backend.ts";
-import type { AbortHook } from "../call.ts";
+import type { PoolCall } from "../call.ts";
 import { type CallRequest, type CallResponse, unwrapResponse } from "../protocol.ts";
 import { CallContext } from "../task-context.ts";
 
@@ -16,7 +16,7 @@ import { CallContext } from "../task-context.ts";
 export class InlineBackend implements PoolBackend {
   private _busy = 0;
 
-  call(req: CallRequest, _transfer: readonly TransferListItem[], abort: AbortHook): Promise<CallResponse> {
+  call(req: CallRequest, _transfer: readonly TransferListItem[], call: PoolCall): Promise<CallResponse> {
     let copy: CallRequest;
     try {
       // A stream's port is the channel, not data: it is handed over as it is.
@@ -35,18 +35,24 @@ export class InlineBackend implements PoolBackend {
         ctx.abort();
         reject(new Error("the call was abandoned"));
       };
-      abort.once("abort", onAbort);
+      call.job = onAbort;
       done.then(
         (r) => {
-          abort.off("abort", onAbort);
+          call.job = undefined;
           resolve(r);
         },
         (e: unknown) => {
-          abort.off("abort", onAbort);
+          call.job = undefined;
           reject(e);
         },
       );
     });
+  }
+
+  stop(call: PoolCall): void {
+    const onAbort = call.job as (() => void) | undefined;
+    call.job = undefined;
+    onAbort?.();
   }
 
   result(raw: unknown): unknown {

@@ -22,7 +22,7 @@ import { clearTimeout, setTimeout } from "node:timers";
 import { MessageChannel, type MessagePort, type TransferListItem, Worker } from "node:worker_threads";
 import { describeValue } from "../../core/index.ts";
 import type { Pending, PoolBackend } from "./backend.ts";
-import type { AbortHook } from "../call.ts";
+import type { PoolCall } from "../call.ts";
 import { WorkerCrashedError } from "../errors.ts";
 import { describeHeapLimits, type ResolvedPoolOptions } from "../options.ts";
 import { type AbortNotice, type CallRequest, describeRequest, seal, type ShortCall, threadResult } from "../protocol.ts";
@@ -135,7 +135,13 @@ export class ThreadBackend implements PoolBackend {
     this._replenish();
   }
 
-  call(req: CallRequest, transfer: readonly TransferListItem[], abort: AbortHook): Pending {
+  stop(call: PoolCall): void {
+    const job = call.job as Job | undefined;
+    call.job = undefined;
+    if (job !== undefined) this._abort(job);
+  }
+
+  call(req: CallRequest, transfer: readonly TransferListItem[], call: PoolCall): Pending {
     if (this._destroyed) return Promise.reject(new Error("the pool's workers have been stopped"));
     const short: CallRequest | ShortCall = req.op === "call" && req.module === this._module
       ? (req.args.length === 0 ? req.task : [req.task, ...req.args])
@@ -143,7 +149,7 @@ export class ThreadBackend implements PoolBackend {
     // Sealed, so that Deno does not walk the arguments (see `seal`).
     const message = typeof short === "string" ? short : seal(short, transfer);
     const job = new Job(message, req, transfer);
-    abort.once("abort", () => this._abort(job));
+    call.job = job;
     const slot = this._idle.pop() ?? (this._slots.size < this._options.maxWorkers ? this._startWorker() : undefined);
     if (slot === undefined) this._waiting.push(job);
     else this._post(slot, job);

@@ -10,6 +10,7 @@ import { randomUUID } from "node:crypto";
 import { clearTimeout, setTimeout } from "node:timers";
 import type { TransferListItem } from "node:worker_threads";
 import type {
+  TinypoolAbortHook,
   TinypoolModule,
   TinypoolPool as Tinypool,
   TinypoolTask,
@@ -19,7 +20,7 @@ import type {
 import { isDeno, loadTinypool } from "../packages.ts";
 import { workerEntryUrl } from "../worker/entry.ts";
 import type { PoolBackend } from "./backend.ts";
-import type { AbortHook } from "../call.ts";
+import type { PoolCall } from "../call.ts";
 import { WorkerCrashedError } from "../errors.ts";
 import { describeHeapLimits, type ResolvedPoolOptions, type ResourceLimits } from "../options.ts";
 import {
@@ -46,7 +47,7 @@ let loadedTinypool: TinypoolModule["default"] | undefined;
  * One call's way through tinypool, and the abort hook tinypool listens on for it (the
  * `once`/`off` shape it accepts). The pool's cancel or timeout reaches it through `stop`.
  */
-class Run implements AbortHook {
+class Run implements TinypoolAbortHook {
   /** Tinypool's abort listener for the current attempt; null once tinypool has let go. */
   listener: (() => void) | null = null;
   /** Tinypool's record of the call while it waits in tinypool's queue; null once a worker has it. */
@@ -284,8 +285,14 @@ export class TinypoolBackend implements PoolBackend {
     this._loading.catch(() => {});
   }
 
-  call(req: CallRequest, transfer: readonly TransferListItem[], abort: AbortHook): Promise<unknown> {
-    if (this._pool === null) return this._afterLoading(req, transfer, abort);
+  stop(call: PoolCall): void {
+    const run = call.job as { stop(): void } | undefined;
+    call.job = undefined;
+    run?.stop();
+  }
+
+  call(req: CallRequest, transfer: readonly TransferListItem[], call: PoolCall): Promise<unknown> {
+    if (this._pool === null) return this._afterLoading(req, transfer, call);
     // Numbered, so that a cancel can name it to its worker (see AbortNotice).
     const id = this._grace > 0 && req.op !== "encoded" ? ++this._lastId : 0;
     let message: CallRequest | ShortCall = req;
@@ -307,7 +314,7 @@ export class TinypoolBackend implements PoolBackend {
     // Child processes copy everything; only threads can move buffers.
     const transferList = this._process || transfer.length === 0 ? undefined : (transfer as TransferListItem[]);
     const run = new Run(this, message, transferList, id);
-    abort.once("abort", run.stop);
+    call.job = run;
     const pending = this._run(run);
     // A worker has it (the usual case): tinypool's promise is the answer.
     if (run.queued === null && !run.parked) return pending;
@@ -320,20 +327,18 @@ export class TinypoolBackend implements PoolBackend {
   }
 
   /** A call made while tinypool loads: it goes once the pool exists, unless aborted meanwhile. */
-  private async _afterLoading(req: CallRequest, transfer: readonly TransferListItem[], abort: AbortHook): Promise<unknown> {
+  private async _afterLoading(req: CallRequest, transfer: readonly TransferListItem[], call: PoolCall): Promise<unknown> {
     let aborted = false;
-    const onAbort = (): void => {
-      aborted = true;
-    };
-    abort.once("abort", onAbort);
+    const loading = { stop: (): void => void (aborted = true) };
+    call.job = loading;
     try {
       await this._loading;
     } finally {
-      abort.off("abort", onAbort);
+      if (call.job === loading) call.job = undefined;
     }
     if (aborted) throw abortError();
     if (this._destroyed) throw new Error("the pool's workers have been stopped");
-    return this.call(req, transfer, abort);
+    return this.call(req, transfer, call);
   }
 
   /** Hands `run` to tinypool; a worker takes it, or it waits in the queue. */
