@@ -5,7 +5,7 @@
  * @module
  */
 import { CancelledError, TimeoutError } from "./errors.ts";
-import { describeValue, Future } from "./future.ts";
+import { type DoneCallback, describeValue, FULFILLED, Future, PENDING, type Waiter } from "./future.ts";
 import type { TimerHandle } from "./loop/handles.ts";
 import { getRunningLoop, tryGetRunningLoop } from "./loop/running.ts";
 import { checkOptions, checkTimeout } from "./options.ts";
@@ -38,11 +38,19 @@ export interface GatherOptions {
 
 const GATHER_OPTIONS = ["returnExceptions"] as const;
 
-/** The future `gather()` returns: cancelling it cancels every child still running. */
-class GatheringFuture<T> extends Future<T> {
+/**
+ * The future `gather()` returns: cancelling it cancels every child still running. It is
+ * also the waiter of its children, woken as each settles: a child that finished while
+ * others still run needs nothing but counting, so only the children that decide something
+ * (a failure, a cancellation, the last one) get a done callback on the next loop turn, as
+ * asyncio's `_done_callback` would.
+ */
+class GatheringFuture<T> extends Future<T> implements Waiter {
   /** @internal */ _children: Future<unknown>[] = [];
   /** @internal */ _cancelRequested = false;
   /** @internal */ _requestMessage: string | undefined = undefined;
+  /** @internal distinct children not yet done */ _left = 0;
+  /** @internal */ _returnExceptions = false;
 
   override cancel(msg?: string): boolean {
     if (this.done()) return false;
@@ -59,6 +67,55 @@ class GatheringFuture<T> extends Future<T> {
   /** @internal Cancels this future itself, without touching the children. */
   _cancelSelf(msg: string | undefined): void {
     super.cancel(msg);
+  }
+
+  /** @internal A child is done. */
+  _wake(child: Future<unknown>): void {
+    const last = --this._left === 0;
+    if (!last && child._state === FULFILLED) return;
+    const decide = last ? (f: Future<unknown>) => this._decide(f, true) : (f: Future<unknown>) => this._decide(f, false);
+    child._schedule(decide as DoneCallback<never>);
+  }
+
+  /** @internal What a done child means for the gather, one loop turn after it settled. */
+  _decide(child: Future<unknown>, last: boolean): void {
+    if (this.done()) {
+      // Too late to matter; read the error so it is not reported as never retrieved.
+      if (!child.cancelled()) child.exception();
+      return;
+    }
+    if (!this._returnExceptions) {
+      if (child.cancelled()) {
+        if (this._cancelRequested) this._cancelSelf(this._requestMessage);
+        else this.setException(cancelledErrorOf(child));
+        return;
+      }
+      const e = child.exception();
+      if (e !== undefined) {
+        this.setException(e);
+        return;
+      }
+    }
+    if (!last) return;
+    if (this._cancelRequested) {
+      this._cancelSelf(this._requestMessage);
+      return;
+    }
+    const children = this._children;
+    const results = new Array<unknown>(children.length);
+    for (let i = 0; i < children.length; i++) {
+      const c = children[i]!;
+      if (c._state === FULFILLED) results[i] = c._value;
+      else if (c.cancelled()) results[i] = cancelledErrorOf(c);
+      else {
+        try {
+          results[i] = c.result();
+        } catch (err) {
+          results[i] = err;
+        }
+      }
+    }
+    this.setResult(results as T);
   }
 }
 
@@ -115,11 +172,14 @@ export function gather<const A extends readonly Awaitable<unknown>[]>(
   aws: A,
   options?: GatherOptions,
 ): Future<unknown[]>;
-export function gather(aws: readonly Awaitable<unknown>[], options: GatherOptions = {}): Future<unknown[]> {
-  checkOptions("gather()", options, GATHER_OPTIONS);
-  const returnExceptions = options.returnExceptions ?? false;
-  if (typeof returnExceptions !== "boolean") {
-    throw new TypeError(`gather(): returnExceptions must be a boolean, got ${describeValue(returnExceptions)}`);
+export function gather(aws: readonly Awaitable<unknown>[], options?: GatherOptions): Future<unknown[]> {
+  let returnExceptions = false;
+  if (options !== undefined) {
+    checkOptions("gather()", options, GATHER_OPTIONS);
+    returnExceptions = options.returnExceptions ?? false;
+    if (typeof returnExceptions !== "boolean") {
+      throw new TypeError(`gather(): returnExceptions must be a boolean, got ${describeValue(returnExceptions)}`);
+    }
   }
   const children = toFutures("gather()", aws);
   const loop = tryGetRunningLoop();
@@ -129,48 +189,41 @@ export function gather(aws: readonly Awaitable<unknown>[], options: GatherOption
     return outer;
   }
   outer._children = children;
-  const unique = new Set(children);
-  let finished = 0;
-  const onChildDone = (fut: Future<unknown>): void => {
-    finished++;
-    if (outer.done()) {
-      // Too late to matter; read the error so it is not reported as never retrieved.
-      if (!fut.cancelled()) fut.exception();
-      return;
-    }
-    if (!returnExceptions) {
-      if (fut.cancelled()) {
-        if (outer._cancelRequested) outer._cancelSelf(outer._requestMessage);
-        else outer.setException(cancelledErrorOf(fut));
-        return;
-      }
-      const e = fut.exception();
-      if (e !== undefined) {
-        outer.setException(e);
-        return;
-      }
-    }
-    if (finished < unique.size) return;
-    if (outer._cancelRequested) {
-      outer._cancelSelf(outer._requestMessage);
-      return;
-    }
-    const results = new Array<unknown>(children.length);
-    for (let i = 0; i < children.length; i++) {
-      const c = children[i]!;
-      if (c.cancelled()) results[i] = cancelledErrorOf(c);
-      else {
-        try {
-          results[i] = c.result();
-        } catch (err) {
-          results[i] = err;
-        }
-      }
-    }
-    outer.setResult(results);
-  };
-  for (const c of unique) c.addDoneCallback(onChildDone);
+  outer._returnExceptions = returnExceptions;
+  const done = eachDistinct(children, outer);
+  outer._left = done.distinct;
+  // The children already done wake it only now that it knows how many to count, in order.
+  for (const c of done.list) outer._wake(c);
   return outer;
+}
+
+/**
+ * Registers `waiter` once with each distinct pending future of `list` (equal items count
+ * once, as asyncio's `arg_to_fut` makes them one), without a set of the whole list: a
+ * future already holding the waiter is a repeat. Returns how many distinct futures there
+ * are, and those already done (distinct, in order), which the caller wakes itself.
+ */
+const NO_WAITER: Waiter = { _wake() {} };
+
+function eachDistinct(list: readonly Future<unknown>[], waiter: Waiter): { distinct: number; list: Future<unknown>[] } {
+  let distinct = 0;
+  let doneSeen: Set<Future<unknown>> | null = null;
+  const doneList: Future<unknown>[] = [];
+  for (let i = 0; i < list.length; i++) {
+    const c = list[i]!;
+    if (c._state === PENDING) {
+      if (c._hasCallback(waiter)) continue;
+      c._addDoneWaiter(waiter);
+    } else {
+      c._addDoneWaiter(NO_WAITER); // what registering does besides (a grant counts as received)
+      doneSeen ??= new Set();
+      if (doneSeen.has(c)) continue;
+      doneSeen.add(c);
+      doneList.push(c);
+    }
+    distinct++;
+  }
+  return { distinct, list: doneList };
 }
 
 // ---- wait -----------------------------------------------------------------------------
@@ -351,6 +404,43 @@ type AsyncWaiter<T> = {
 };
 
 /**
+ * A first-in first-out queue whose `shift()` is O(1) (an array's is O(n), which made a
+ * large `asCompleted()` quadratic): a head index, with the array compacted once the
+ * consumed part is at least half of it.
+ */
+class Fifo<T> {
+  private _items: T[] = [];
+  private _head = 0;
+  get length(): number {
+    return this._items.length - this._head;
+  }
+  push(x: T): void {
+    this._items.push(x);
+  }
+  shift(): T | undefined {
+    const items = this._items;
+    if (this._head >= items.length) return undefined;
+    const x = items[this._head]!;
+    items[this._head++] = undefined as T;
+    if (this._head === items.length) {
+      items.length = 0;
+      this._head = 0;
+    } else if (this._head >= 1024 && this._head * 2 >= items.length) {
+      items.splice(0, this._head);
+      this._head = 0;
+    }
+    return x;
+  }
+  /** Takes every item out, oldest first. */
+  drain(): T[] {
+    const out = this._items.slice(this._head);
+    this._items = [];
+    this._head = 0;
+    return out;
+  }
+}
+
+/**
  * The iterator `asCompleted()` returns: iterate it to get futures for the results in
  * completion order, or iterate it with `for await` to get the results in completion order.
  *
@@ -366,9 +456,9 @@ type AsyncWaiter<T> = {
  */
 export class AsCompleted<T> implements Iterable<Future<T>>, AsyncIterable<T> {
   /** @internal not yet completed */ readonly _todo: Set<Future<T>>;
-  /** @internal completed, not yet handed out */ readonly _done: Future<T>[] = [];
+  /** @internal completed, not yet handed out */ readonly _done: Fifo<Future<T>> = new Fifo();
   /** @internal handed-out futures (sync) or promises (async) waiting for a completion */
-  readonly _waiters: Array<Future<T> | AsyncWaiter<T>> = [];
+  readonly _waiters: Fifo<Future<T> | AsyncWaiter<T>> = new Fifo();
   /** @internal how many more items iteration yields */ _left: number;
   /** @internal */ _timedOut = false;
   /** @internal */ _timer: TimerHandle | null = null;
@@ -461,8 +551,7 @@ export class AsCompleted<T> implements Iterable<Future<T>>, AsyncIterable<T> {
     this._timedOut = true;
     for (const f of this._todo) f.removeDoneCallback(this._onDone);
     this._todo.clear();
-    const waiters = this._waiters.splice(0);
-    for (const w of waiters) {
+    for (const w of this._waiters.drain()) {
       if (w instanceof Future) {
         if (!w.done()) w.setException(this._timeoutError());
       } else {

@@ -40,12 +40,17 @@ export type Yieldable = Future<unknown> | undefined;
  */
 export type Coroutine<T> = Generator<Yieldable, T, unknown>;
 
-/** @internal What a future wakes when done: a callback, or a task waiting on it. */
+/**
+ * @internal What a future wakes when done, synchronously as it settles and without a loop
+ * turn: a task waiting on it, or a combinator counting its children. `_wake` must neither
+ * throw nor run user code; it schedules whatever does.
+ */
 export interface Waiter {
-  _wake(): void;
+  _wake(future: Future<unknown>): void;
 }
 
-type Callback = DoneCallback<never> | Waiter;
+/** @internal */
+export type Callback = DoneCallback<never> | Waiter;
 
 /**
  * The result of an operation that has not finished yet: pending, then finished with a
@@ -245,6 +250,14 @@ export class Future<T = unknown> implements Promise<T> {
     this._addCallback(waiter);
   }
 
+  /**
+   * @internal As `addDoneCallback` (a consumer that will read the outcome: a grant counts as
+   * received), for a combinator's waiter, woken as the future settles.
+   */
+  _addDoneWaiter(waiter: Waiter): void {
+    this._addCallback(waiter);
+  }
+
   /** @internal */
   _removeWaiter(waiter: Waiter): void {
     if (this._cb0 === waiter) this._cb0 = null;
@@ -291,7 +304,13 @@ export class Future<T = unknown> implements Promise<T> {
     );
   }
 
-  private _addCallback(cb: Callback): void {
+  /** @internal Is `cb` among the callbacks waiting for this pending future? */
+  _hasCallback(cb: Callback): boolean {
+    return this._cb0 === cb || (this._cbs !== null && this._cbs.includes(cb));
+  }
+
+  /** @internal */
+  _addCallback(cb: Callback): void {
     if (this._state !== PENDING) {
       this._schedule(cb);
       return;
@@ -311,9 +330,10 @@ export class Future<T = unknown> implements Promise<T> {
     if (rest !== null) for (let i = 0; i < rest.length; i++) this._schedule(rest[i]!);
   }
 
-  private _schedule(cb: Callback): void {
+  /** @internal Runs a waiter now, or a done callback on the future's loop (a host microtask without one). */
+  _schedule(cb: Callback): void {
     if (typeof cb !== "function") {
-      cb._wake();
+      cb._wake(this as Future<unknown>);
       return;
     }
     const loop = this._loop;

@@ -12,7 +12,7 @@
  * @module
  */
 import { CancelledError } from "../errors.ts";
-import { describeValue, Future, PENDING, FULFILLED } from "../future.ts";
+import { describeValue, Future, PENDING, FULFILLED, type Waiter } from "../future.ts";
 import { SignalFuture } from "../util/cancellable.ts";
 import { checkOptions } from "../options.ts";
 
@@ -133,6 +133,12 @@ export class Grant<T> extends SignalFuture<T> {
   override addDoneCallback(cb: (future: Future<T>) => void): void {
     this._claim();
     super.addDoneCallback(cb);
+  }
+
+  /** @internal A combinator waits for it (as addDoneCallback): it is received. */
+  override _addDoneWaiter(waiter: Waiter): void {
+    this._claim();
+    super._addDoneWaiter(waiter);
   }
 
   override then<R1 = T, R2 = never>(
