@@ -3,14 +3,17 @@
  * cancelled sleep takes its timer off the loop, so a virtual clock never jumps to it.
  * @module
  */
-import { describeValue, Future, type Waiter } from "./future.ts";
-import type { Handle } from "./loop/handles.ts";
+import { describeValue, Future, PENDING, type Waiter } from "./future.ts";
+import type { Runnable, TimerHandle } from "./loop/handles.ts";
 import { getRunningLoop } from "./loop/running.ts";
 
-/** A future resolved by a timer, which cancelling the future removes. */
-class SleepFuture<T> extends Future<T> {
-  /** @internal the timer, or for a zero sleep the callSoon handle */ _timer: Handle | null = null;
-  /** @internal */ _zero = false;
+/**
+ * A future resolved by a timer, which cancelling the future removes. A zero sleep has no
+ * timer: the future itself waits in the loop's ready queue (no handle to allocate, nor to
+ * cancel when a task waits on it).
+ */
+class SleepFuture<T> extends Future<T> implements Runnable {
+  /** @internal the timer of a sleep longer than 0 */ _timer: TimerHandle | null = null;
   override cancel(msg?: string): boolean {
     if (!super.cancel(msg)) return false;
     this._timer?.cancel();
@@ -22,23 +25,18 @@ class SleepFuture<T> extends Future<T> {
    * `yield` (asyncio's `sleep(0)`), rather than one turn to resolve and one to wake.
    */
   override _addWaiter(waiter: Waiter): void {
-    if (this._zero && !this.done()) {
-      this._timer?.cancel();
-      this._timer = null;
-      this.setResult(this._value as T);
-    }
+    if (this._state === PENDING && this._timer === null) this.setResult(this._value as T);
     super._addWaiter(waiter);
+  }
+  /** @internal A zero sleep's turn in the ready queue came: it resolves (unless done already). */
+  _run(): void {
+    if (this._state === PENDING) this.setResult(this._value as T);
   }
 }
 
 function wakeSleeper(arg: unknown): void {
   const f = arg as SleepFuture<unknown>;
   f._timer = null;
-  if (!f.done()) f.setResult(f._value);
-}
-
-function wakeSleeperSoon(arg: unknown): void {
-  const f = arg as SleepFuture<unknown>;
   if (!f.done()) f.setResult(f._value);
 }
 
@@ -68,11 +66,7 @@ export function sleep<T = void>(ms: number, value?: T): Future<T> {
   const f = new SleepFuture<T>(loop);
   // The value waits in `_value` (unused while pending) so the timer needs no closure.
   f._value = value;
-  if (ms === 0) {
-    f._zero = true;
-    f._timer = loop._callSoon1(wakeSleeperSoon, f);
-  }
-  else f._timer = loop._callAt1(loop.time() + ms, wakeSleeper, f);
+  if (ms === 0) loop._pushReady(f); else f._timer = loop._callAt1(loop.time() + ms, wakeSleeper, f);
   return f;
 }
 
