@@ -5,7 +5,7 @@
  * @module
  */
 import { CancelledError, TimeoutError } from "./errors.ts";
-import { type DoneCallback, describeValue, FULFILLED, Future, PENDING, type Waiter } from "./future.ts";
+import { type DoneCallback, describeValue, FULFILLED, Future, PENDING, REJECTED, type Waiter } from "./future.ts";
 import type { TimerHandle } from "./loop/handles.ts";
 import { getRunningLoop, tryGetRunningLoop } from "./loop/running.ts";
 import { checkOptions, checkTimeout } from "./options.ts";
@@ -279,12 +279,29 @@ export interface WaitResult<T> {
   pending: Set<Future<T>>;
 }
 
-class WaitFuture<T> extends Future<WaitResult<T>> {
+/**
+ * The future `wait()` returns, and the waiter of its futures: woken as each settles, it
+ * counts, and only the one that decides (the first, a failure, the last, by `returnWhen`)
+ * gets a done callback on the next loop turn, which ends the wait, as asyncio's
+ * `_on_completion` would.
+ */
+class WaitFuture<T> extends Future<WaitResult<T>> implements Waiter {
   /** @internal */ _cleanup: (() => void) | null = null;
+  /** @internal */ _left = 0;
+  /** @internal */ _returnWhen: ReturnWhen = "ALL_COMPLETED";
+  /** @internal ends the wait: the done callback of the future that decides it */ _onDecided: DoneCallback<never> | null = null;
+  /** @internal the done callback of a failure under FIRST_EXCEPTION: reads it, ends the wait */ _onFailed: DoneCallback<never> | null = null;
   override cancel(msg?: string): boolean {
     if (!super.cancel(msg)) return false;
     this._cleanup?.();
     return true;
+  }
+  /** @internal */
+  _wake(f: Future<unknown>): void {
+    const left = --this._left;
+    const when = this._returnWhen;
+    if (left <= 0 || when === "FIRST_COMPLETED") f._schedule(this._onDecided!);
+    else if (when === "FIRST_EXCEPTION" && f._state === REJECTED) f._schedule(this._onFailed!);
   }
 }
 
@@ -352,29 +369,24 @@ export function wait<T>(aws: Iterable<Awaitable<T>>, options: WaitOptions = {}):
   const loop = getRunningLoop();
   const outer = new WaitFuture<T>(loop);
   let timer: TimerHandle | null = null;
-  let left = list.length;
+  outer._left = list.length;
+  outer._returnWhen = returnWhen;
   const finish = (): void => {
     if (outer.done()) return;
     cleanup();
     outer.setResult(splitWhenRead(list));
   };
-  const onDone = (f: Future<T>): void => {
-    left--;
-    if (
-      left <= 0 ||
-      returnWhen === "FIRST_COMPLETED" ||
-      (returnWhen === "FIRST_EXCEPTION" && !f.cancelled() && f.exception() !== undefined)
-    ) {
-      finish();
-    }
-  };
+  outer._onDecided = finish;
+  outer._onFailed = ((f: Future<T>): void => {
+    if (f.exception() !== undefined) finish();
+  }) as DoneCallback<never>;
   const cleanup = (): void => {
     timer?.cancel();
     timer = null;
-    for (const f of list) f.removeDoneCallback(onDone);
+    for (const f of list) f._removeWaiter(outer);
   };
   outer._cleanup = cleanup;
-  for (const f of list) f.addDoneCallback(onDone);
+  for (const f of list) f._addDoneWaiter(outer);
   if (ms !== null) timer = loop._callAt1(loop.time() + Math.max(0, ms), finish, undefined);
   return outer;
 }
