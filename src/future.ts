@@ -70,12 +70,14 @@ export type Callback = DoneCallback<never> | Waiter;
  */
 export class Future<T = unknown> implements Promise<T> {
   /** @internal */ _state: number = PENDING;
-  /** @internal result, exception or CancelledError */ _value: unknown = undefined;
+  /**
+   * @internal The result, the exception, or once cancelled the CancelledError (or, until
+   * one is made, the cancel message).
+   */
+  _value: unknown = undefined;
   /** @internal first callback, kept apart: most futures have exactly one */ _cb0: Callback | null = null;
   /** @internal the callbacks after the first */ _cbs: Callback[] | null = null;
   /** @internal */ _loop: Loop | null;
-  /** @internal set by the iterator when a task is about to wait on this future */ _blocking = false;
-  /** @internal */ _cancelMessage: string | undefined = undefined;
 
   /**
    * Creates a pending future bound to `loop`, by default the running loop. Outside any loop
@@ -160,7 +162,7 @@ export class Future<T = unknown> implements Promise<T> {
   cancel(msg?: string): boolean {
     if (this._state !== PENDING) return false;
     this._state = CANCELLED;
-    this._cancelMessage = msg;
+    this._value = msg;
     this._scheduleCallbacks();
     return true;
   }
@@ -277,9 +279,15 @@ export class Future<T = unknown> implements Promise<T> {
   _cancelledError(): CancelledError {
     const v = this._value;
     if (v instanceof CancelledError) return v;
-    const e = new CancelledError(this._cancelMessage);
+    const e = new CancelledError(v as string | undefined);
     this._value = e;
     return e;
+  }
+
+  /** @internal The message of a cancelled future, without making its CancelledError. */
+  _cancelMessageOf(): string | undefined {
+    const v = this._value;
+    return v instanceof CancelledError ? v.message : (v as string | undefined);
   }
 
   /** @internal A promise settled as this future is; it answers for a failure from now on. */
@@ -346,6 +354,14 @@ export class Future<T = unknown> implements Promise<T> {
 }
 
 /**
+ * @internal The future an iterator just yielded for a task to wait on (`yield* future`), as
+ * asyncio marks a future "blocking": the task takes it at once, which tells it apart from a
+ * future yielded bare (`yield future`, a mistake). One slot, not a field on every future:
+ * nothing runs between the iterator's `next()` and the task receiving what it yielded.
+ */
+export const blocking: { future: Future<unknown> | null } = { future: null };
+
+/**
  * Runs a done callback of a future with no running loop (unbound, or bound to a closed
  * loop such as the one of pool calls made from plain async code). What it throws is
  * reported as a loop reports a throwing callback — to the loop's exception handler if the
@@ -391,7 +407,7 @@ class FutureIterator<T> implements Iterator<Future<unknown>, T, unknown> {
   next(): IteratorResult<Future<unknown>, T> {
     const f = this.fut;
     if (f._state === PENDING) {
-      f._blocking = true;
+      blocking.future = f;
       return { done: false, value: f };
     }
     return { done: true, value: f.result() };

@@ -7,6 +7,7 @@
  */
 import { CancelledError, InvalidStateError } from "./errors.ts";
 import {
+  blocking,
   type Coroutine,
   CANCELLED,
   describeValue,
@@ -188,7 +189,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
       // Not waiting (or the waiter is already done): the next step raises CancelledError.
       // Otherwise the waiter's cancellation wakes this task, which then raises it.
       rare.mustCancel = true;
-      this._cancelMessage = msg;
+      rare.cancelMessage = msg;
     }
     // Last: abort listeners run synchronously and may look at (or change) this state.
     const ac = rare.abort;
@@ -292,7 +293,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
         // The future it waited on failed, but the cancellation is what the coroutine gets:
         // waking on it took its exception (asyncio's __wakeup reads result() first).
         if (waiter !== null && waiter._state === REJECTED) waiter._retrieved();
-        error = new CancelledError(this._cancelMessage);
+        error = new CancelledError(rare.cancelMessage);
         throwing = true;
       }
     }
@@ -303,14 +304,17 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
       r = throwing ? coro.throw(error) : coro.next(undefined);
     } catch (e) {
       state.task = prev;
+      blocking.future = null;
       this._fail(e);
       return;
     }
     state.task = prev;
+    const marked = blocking.future;
+    blocking.future = null;
     if (r.done) {
       if (this._takeMustCancel()) {
         // Cancelled during the last step, which then returned: the request still stands.
-        this._finishCancelled(new CancelledError(this._cancelMessage));
+        this._finishCancelled(new CancelledError(this._rare!.cancelMessage));
       } else {
         this._finish(r.value);
       }
@@ -318,7 +322,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
     }
     const y = r.value;
     if (y instanceof Future) {
-      if (!y._blocking) {
+      if (y !== marked) {
         this._throwNext(
           new TypeError(
             `Task ${this.name}: \`yield\` was used instead of \`yield*\` with ${y}; ` +
@@ -327,7 +331,6 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
         );
         return;
       }
-      y._blocking = false;
       if (y === (this as Future<unknown>)) {
         this._throwNext(new InvalidStateError(`Task ${this.name} cannot wait on itself`));
         return;
@@ -351,7 +354,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
   /** A cancel request made during this step reaches the future the task now waits on. */
   private _cancelWaitIfRequested(f: Future<unknown>): void {
     const rare = this._rare;
-    if (rare !== null && rare.mustCancel && f.cancel(this._cancelMessage)) rare.mustCancel = false;
+    if (rare !== null && rare.mustCancel && f.cancel(rare.cancelMessage)) rare.mustCancel = false;
   }
 
   private _throwNext(error: unknown): void {
@@ -363,7 +366,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
   private _startFunction(fn: (signal: AbortSignal) => unknown): void {
     if (this._takeMustCancel()) {
       // Cancelled before its first step: the body never runs.
-      this._finishCancelled(new CancelledError(this._cancelMessage));
+      this._finishCancelled(new CancelledError(this._rare!.cancelMessage));
       return;
     }
     this._body = null;
@@ -437,7 +440,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
     if (this._takeMustCancel()) {
       if (f._state !== CANCELLED) {
         if (f._state === REJECTED) f._retrieved(); // taken, and replaced by the cancellation
-        this._finishCancelled(new CancelledError(this._cancelMessage));
+        this._finishCancelled(new CancelledError(this._rare!.cancelMessage));
         return;
       }
     }
@@ -489,7 +492,6 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
     this._settle();
     this._state = CANCELLED;
     this._value = e;
-    this._cancelMessage = e.message;
     this._scheduleCallbacks();
   }
 
@@ -522,4 +524,5 @@ class TaskRare {
   /** an error to throw into the coroutine at its next step */ pendingThrow: unknown = undefined;
   /** the controller of `signal`, once read */ abort: AbortController | null = null;
   /** the message of the first outstanding cancel request, for the signal */ signalMessage: string | undefined = undefined;
+  /** the message of the cancellation the next step raises */ cancelMessage: string | undefined = undefined;
 }

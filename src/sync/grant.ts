@@ -12,7 +12,7 @@
  * @module
  */
 import { CancelledError } from "../errors.ts";
-import { describeValue, Future, PENDING, FULFILLED, type Waiter } from "../future.ts";
+import { blocking, describeValue, Future, PENDING, FULFILLED, type Waiter } from "../future.ts";
 import { SignalFuture } from "../util/cancellable.ts";
 import { checkOptions } from "../options.ts";
 
@@ -174,7 +174,7 @@ class GrantIterator<T> implements Iterator<Future<unknown>, T, unknown> {
   next(): IteratorResult<Future<unknown>, T> {
     const g = this.grant;
     if (g._state === PENDING) {
-      g._blocking = true;
+      blocking.future = g;
       return { done: false, value: g };
     }
     return { done: true, value: g.result() };

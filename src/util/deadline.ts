@@ -88,7 +88,7 @@ export function settleFrom<T>(f: SignalFuture<T>, p: PromiseLike<T> | Future<T>)
   if (isFuture(p)) {
     p.addDoneCallback((src) => {
       if (f.done()) return;
-      if (src.cancelled()) f.cancel(src._cancelMessage);
+      if (src.cancelled()) f.cancel(src._cancelMessageOf());
       else if (src.exception() !== undefined) f.setException(src.exception());
       else f.setResult(src.result());
     });
