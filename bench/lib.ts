@@ -150,3 +150,15 @@ export async function timeInterleaved(
   for (const n of names) out[n] = { ms: median(times[n]!), ratio: median(ratios[n]!) };
   return out;
 }
+
+// deno-lint-ignore require-await
+async function nativeTask(i: number): Promise<number> {
+  return i;
+}
+
+/** The baseline of the task suites: `n` trivial async functions, then `Promise.all`. */
+export async function nativeSpawnAll(n: number): Promise<void> {
+  const ps: Promise<number>[] = new Array(n);
+  for (let i = 0; i < n; i++) ps[i] = nativeTask(i);
+  await Promise.all(ps);
+}

@@ -7,7 +7,7 @@
  * linear). Time ratios are taken round by round, the contenders interleaved.
  */
 import { asCompleted, Future, gather, run, taskGroup, wait } from "../../mod.ts";
-import { emit, type Entry, heapUsed, runtime, timeInterleaved } from "../lib.ts";
+import { emit, type Entry, heapUsed, nativeSpawnAll, runtime, timeInterleaved } from "../lib.ts";
 
 const N = 100_000;
 
@@ -15,16 +15,7 @@ function* gen(i: number): Generator<undefined, number, unknown> {
   return i;
 }
 
-// deno-lint-ignore require-await
-async function nativeTask(i: number): Promise<number> {
-  return i;
-}
-
-async function native(): Promise<void> {
-  const ps: Promise<number>[] = new Array(N);
-  for (let i = 0; i < N; i++) ps[i] = nativeTask(i);
-  await Promise.all(ps);
-}
+const native = () => nativeSpawnAll(N);
 
 function* group() {
   yield* taskGroup(function* (tg) {

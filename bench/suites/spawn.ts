@@ -8,7 +8,7 @@
 import pLimit from "p-limit";
 import * as effection from "effection";
 import { gather, run, spawn, type Task } from "../../mod.ts";
-import { emit, runtime, timeInterleaved, timeMedian } from "../lib.ts";
+import { emit, nativeSpawnAll, runtime, timeInterleaved, timeMedian } from "../lib.ts";
 
 const N = 100_000;
 
@@ -25,16 +25,7 @@ async function trivialAsync(): Promise<number> {
   return 1;
 }
 
-// deno-lint-ignore require-await
-async function nativeTask(i: number): Promise<number> {
-  return i;
-}
-
-async function native(): Promise<void> {
-  const ps: Promise<number>[] = new Array(N);
-  for (let i = 0; i < N; i++) ps[i] = nativeTask(i);
-  await Promise.all(ps);
-}
+const native = () => nativeSpawnAll(N);
 
 function* spawnGather() {
   const tasks: Task<number>[] = new Array(N);
