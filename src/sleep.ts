@@ -32,6 +32,40 @@ class SleepFuture<T> extends Future<T> implements Runnable {
   _run(): void {
     if (this._state === PENDING) this.setResult(this._value as T);
   }
+
+  /**
+   * `yield* sleep(0)`: the future resolves at once (as when a task waits on it, above) and
+   * the task yields bare, as asyncio's `sleep(0)` does: it resumes on the next turn with the
+   * result, and a cancellation reaches it at that `yield`. No waiter to register, no wake-up
+   * to schedule.
+   */
+  override [Symbol.iterator](): Iterator<Future<unknown>, T, unknown> {
+    if (this._state === PENDING && this._timer === null) return new ZeroSleepIterator(this);
+    return super[Symbol.iterator]();
+  }
+}
+
+const YIELD_TO_LOOP: IteratorResult<Future<unknown>, never> = Object.freeze({ done: false, value: undefined as never });
+
+/** The iterator of a zero sleep: resolves it, yields nothing once (a bare `yield`), then returns its result. */
+class ZeroSleepIterator<T> implements Iterator<Future<unknown>, T, unknown> {
+  constructor(private readonly fut: SleepFuture<T>) {}
+  private _yielded = false;
+  next(): IteratorResult<Future<unknown>, T> {
+    const f = this.fut;
+    if (!this._yielded) {
+      this._yielded = true;
+      if (f._state === PENDING) f.setResult(f._value as T);
+      return YIELD_TO_LOOP;
+    }
+    return { done: true, value: f.result() };
+  }
+  throw(e: unknown): IteratorResult<Future<unknown>, T> {
+    throw e;
+  }
+  return(value?: T): IteratorResult<Future<unknown>, T> {
+    return { done: true, value: value as T };
+  }
 }
 
 function wakeSleeper(arg: unknown): void {

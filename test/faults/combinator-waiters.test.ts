@@ -122,6 +122,30 @@ describe("combinators as waiters of their children", () => {
     for (let i = 1; i < seen.length; i++) assert.ok(seen[i]! <= seen[i - 1]!, `size never grows: ${seen}`);
   });
 
+  it("yield* yieldNow(): the future is done as soon as a task waits on it; cancelling that task then cancels the task, not the future", async () => {
+    await run(function* () {
+      let f!: Future<void>;
+      const seen: string[] = [];
+      const a = spawn(function* () {
+        try {
+          f = yieldNow();
+          yield* f;
+          seen.push("a resumed");
+        } catch (e) {
+          seen.push(`a: ${(e as Error).name} ${(e as Error).message}`);
+        }
+      });
+      const b = spawn(function* () {
+        seen.push(`b sees f done: ${f.done()}`); // same turn as a's wait
+        a.cancel("stop");
+      });
+      yield* gather([a, b]);
+      assert.deepEqual(seen, ["b sees f done: true", "a: CancelledError stop"]);
+      assert.equal(f.cancelled(), false);
+      assert.equal(f.done(), true);
+    }, virtual);
+  });
+
   it("yieldNow(): cancelled before its turn, it stays cancelled; the loop's turn for it does nothing", async () => {
     await run(function* () {
       const f = yieldNow();
