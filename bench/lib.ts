@@ -113,3 +113,52 @@ export async function latencies(call: () => PromiseLike<unknown>, n: number, out
   }
   return out;
 }
+
+/**
+ * Times contenders in interleaved rounds (each round runs every contender once, in order),
+ * after `warmup` such rounds. Returns, per contender, the median time in ms and the median
+ * over rounds of its time divided by `baseline`'s time in the same round: on a shared,
+ * noisy machine a ratio taken round by round is far steadier than a ratio of medians.
+ */
+export async function timeInterleaved(
+  contenders: Record<string, () => unknown>,
+  baseline: string,
+  rounds = 7,
+  warmup = 2,
+): Promise<Record<string, { ms: number; ratio: number }>> {
+  const names = Object.keys(contenders);
+  const times: Record<string, number[]> = {};
+  const ratios: Record<string, number[]> = {};
+  for (const n of names) {
+    times[n] = [];
+    ratios[n] = [];
+  }
+  for (let round = 0; round < warmup + rounds; round++) {
+    const t: Record<string, number> = {};
+    for (const n of names) {
+      const t0 = performance.now();
+      await contenders[n]!();
+      t[n] = performance.now() - t0;
+    }
+    if (round < warmup) continue;
+    for (const n of names) {
+      times[n]!.push(t[n]!);
+      ratios[n]!.push(t[n]! / t[baseline]!);
+    }
+  }
+  const out: Record<string, { ms: number; ratio: number }> = {};
+  for (const n of names) out[n] = { ms: median(times[n]!), ratio: median(ratios[n]!) };
+  return out;
+}
+
+// deno-lint-ignore require-await
+async function nativeTask(i: number): Promise<number> {
+  return i;
+}
+
+/** The baseline of the task suites: `n` trivial async functions, then `Promise.all`. */
+export async function nativeSpawnAll(n: number): Promise<void> {
+  const ps: Promise<number>[] = new Array(n);
+  for (let i = 0; i < n; i++) ps[i] = nativeTask(i);
+  await Promise.all(ps);
+}

@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { RESULT_MARK, type SuiteResult } from "./lib.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const SUITES = ["spawn", "switch", "memory", "group", "roundtrip", "cpu", "sleeps", "sizes", "cluster", "cancel"] as const;
+const SUITES = ["spawn", "switch", "memory", "group", "combinators", "roundtrip", "cpu", "sleeps", "sizes", "cluster", "cancel"] as const;
 const PYTHON_SUITES = new Set(["spawn", "switch", "memory", "group", "sleeps"]);
 
 function arg(name: string): string | undefined {
@@ -161,6 +161,26 @@ for (const rt of new Set(results.map((r) => r.runtime).filter((r) => !r.startsWi
   const memPy = value("memory", /^Python/, /asyncio/);
   if (mem !== undefined && memEff !== undefined) goal(`memory per task below effection's (${rt})`, mem < memEff, `${f(mem)} B vs ${f(memEff)} B`);
   if (mem !== undefined && memPy !== undefined) goal(`memory per task below asyncio's (${rt})`, mem < memPy, `${f(mem)} B vs ${f(memPy)} B`);
+  // Issue 16: the combinators and the task itself, as users write them (ratios taken round by round).
+  const ratioOf = (suite: string, name: RegExp) => entry(suite, rt, name)?.ratio;
+  const upTo = (label: string, r: number | undefined, max: number, what = "native") => {
+    if (r !== undefined) goal(`${label} ≤ ${max}× ${what} (${rt})`, r <= max, `${f(r)}×`);
+  };
+  upTo("spawn(gen(i)) + gather", ratioOf("spawn", /spawn\(gen\(i\)\) \+ gather/), 2);
+  upTo("gather's own cost", ratioOf("combinators", /^loopwork gather alone/), 1.5, "Promise.all's");
+  upTo("taskGroup of 100k children", ratioOf("combinators", /^loopwork taskGroup/), 2);
+  upTo("spawn(async (signal) => …)", ratioOf("spawn", /async \(signal\)/), 4);
+  const yn = ratioOf("switch", /yieldNow/);
+  if (yn !== undefined) upTo("yieldNow()", 1 / yn, 1.5, "await null's time");
+  for (const c of ["asCompleted", "wait"]) {
+    const r = ratioOf("combinators", new RegExp(`^loopwork ${c}, 200k`));
+    if (r !== undefined) goal(`${c}: cost per item at 200k ≤ 1.5× at 10k (${rt})`, r <= 1.5, `${f(r)}×`);
+  }
+  const memAsync = value("memory", rt, /async \(signal\)/);
+  const memNative = value("memory", rt, "native async function");
+  if (memAsync !== undefined && memNative !== undefined) {
+    goal(`async task with a signal ≤ 2× native memory (${rt})`, memAsync <= 2 * memNative, `${f(memAsync)} B vs ${f(memNative)} B`);
+  }
   const ours5 = entry("roundtrip", rt, "loopwork WorkerPool (threads)");
   const raw5 = entry("roundtrip", rt, "raw tinypool (threads)");
   if (ours5 !== undefined && raw5 !== undefined) {

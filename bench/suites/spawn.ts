@@ -1,13 +1,20 @@
 /**
- * Suite 1: spawn and await 100k trivial tasks. Baseline: 100k trivial async functions and
- * Promise.all. Every contender uses a hoisted function, so no closure is created per task.
+ * Suite 1: spawn and await 100k tasks, written as users write them. Baseline: 100k async
+ * functions and Promise.all. The main rows are `spawn(gen(i))` of a hoisted generator
+ * function, then `gather`, and `spawn(async (signal) => …)`; the cheapest forms (a
+ * hoisted function with no argument, awaited one by one; an async function that takes no
+ * signal) are extra rows. Ratios are taken round by round, the contenders interleaved.
  */
 import pLimit from "p-limit";
 import * as effection from "effection";
-import { run, spawn, type Task } from "../../mod.ts";
-import { emit, runtime, timeMedian } from "../lib.ts";
+import { gather, run, spawn, type Task } from "../../mod.ts";
+import { emit, nativeSpawnAll, runtime, timeInterleaved, timeMedian } from "../lib.ts";
 
 const N = 100_000;
+
+function* gen(i: number): Generator<undefined, number, unknown> {
+  return i;
+}
 
 function* trivial(): Generator<undefined, number, unknown> {
   return 1;
@@ -18,22 +25,31 @@ async function trivialAsync(): Promise<number> {
   return 1;
 }
 
-function* loopworkGenerators() {
+const native = () => nativeSpawnAll(N);
+
+function* spawnGather() {
+  const tasks: Task<number>[] = new Array(N);
+  for (let i = 0; i < N; i++) tasks[i] = spawn(gen(i));
+  yield* gather(tasks);
+}
+
+function* spawnAwaitEach() {
   const tasks: Task<number>[] = new Array(N);
   for (let i = 0; i < N; i++) tasks[i] = spawn(trivial);
   for (let i = 0; i < N; i++) yield* tasks[i]!;
 }
 
-function* loopworkAsync() {
+function* asyncWithSignal() {
+  const tasks: Task<number>[] = new Array(N);
+  // deno-lint-ignore require-await
+  for (let i = 0; i < N; i++) tasks[i] = spawn(async (signal: AbortSignal) => (signal.aborted ? -1 : i));
+  yield* gather(tasks);
+}
+
+function* asyncNoSignal() {
   const tasks: Task<number>[] = new Array(N);
   for (let i = 0; i < N; i++) tasks[i] = spawn(trivialAsync);
   for (let i = 0; i < N; i++) yield* tasks[i]!;
-}
-
-async function native(): Promise<void> {
-  const ps: Promise<number>[] = new Array(N);
-  for (let i = 0; i < N; i++) ps[i] = trivialAsync();
-  await Promise.all(ps);
 }
 
 function* effectionTrivial(): effection.Operation<number> {
@@ -53,12 +69,24 @@ async function withPLimit(): Promise<void> {
   await Promise.all(ps);
 }
 
+const t = await timeInterleaved({
+  native,
+  gather: () => run(spawnGather),
+  each: () => run(spawnAwaitEach),
+  signal: () => run(asyncWithSignal),
+  noSignal: () => run(asyncNoSignal),
+}, "native");
+const nativeMs = t.native!.ms;
+const row = (name: string, k: string) => ({ name, value: t[k]!.ms, unit: "ms", ratio: t[k]!.ratio });
+
 const entries = [
-  { name: "native Promise.all", value: await timeMedian(native), unit: "ms", baseline: true },
-  { name: "loopwork generator tasks", value: await timeMedian(() => run(loopworkGenerators)), unit: "ms" },
-  { name: "loopwork async tasks", value: await timeMedian(() => run(loopworkAsync)), unit: "ms" },
+  { name: "native Promise.all", value: nativeMs, unit: "ms", baseline: true },
+  row("loopwork generator tasks: spawn(gen(i)) + gather", "gather"),
+  row("loopwork generator tasks, cheapest form: spawn(hoisted fn), yield* each", "each"),
+  row("loopwork async tasks: spawn(async (signal) => …) + gather", "signal"),
+  row("loopwork async tasks, no signal: spawn(async () => …), yield* each", "noSignal"),
   { name: "effection 4", value: await timeMedian(() => effection.run(effectionSpawnAll), 3, 1), unit: "ms" },
   { name: "p-limit 7", value: await timeMedian(withPLimit), unit: "ms" },
 ];
 
-emit({ suite: "spawn", title: `spawn + await ${N / 1000}k trivial tasks`, runtime, entries });
+emit({ suite: "spawn", title: `spawn + await ${N / 1000}k tasks`, runtime, entries });

@@ -50,17 +50,24 @@ export type AwaitedOf<A> = A extends Future<infer T>
 
 /**
  * @internal Checks every item first (so a bad one leaves no task behind), then turns each
- * into a future. Equal items become one future, as asyncio's `arg_to_fut` does.
+ * into a future. Equal generator objects or promises become one future, as asyncio's
+ * `arg_to_fut` makes them; a future is itself, so a repeated one is repeated in the list
+ * (the combinators count it once as they register with it).
  */
 export function toFutures(what: string, aws: unknown): Future<unknown>[] {
   if (aws === null || typeof aws !== "object" || typeof (aws as Iterable<unknown>)[Symbol.iterator] !== "function") {
     throw new TypeError(`${what} expects an array (or iterable) of awaitables, got ${describeValue(aws)}`);
   }
-  const items = [...(aws as Iterable<unknown>)];
+  // A copy: a thenable's `then` (read below) must not change what is being converted.
+  const items: unknown[] = Array.isArray(aws) ? aws.slice() : [...(aws as Iterable<unknown>)];
+  const n = items.length;
+  let others = 0; // items that are not futures: each becomes a new task or future
   let needsLoop = false;
-  for (let i = 0; i < items.length; i++) {
+  for (let i = 0; i < n; i++) {
     const x = items[i];
-    if (x instanceof Future || isThenable(x)) continue;
+    if (x instanceof Future) continue;
+    others++;
+    if (isThenable(x)) continue;
     if (isGenerator(x)) {
       needsLoop = true;
       continue;
@@ -73,15 +80,21 @@ export function toFutures(what: string, aws: unknown): Future<unknown>[] {
         `a generator object or a promise${hint}`,
     );
   }
+  if (others === 0) return items as Future<unknown>[];
+  const out: Future<unknown>[] = new Array(n);
   const loop: Loop | null = needsLoop ? getRunningLoop() : null;
-  const seen = new Map<unknown, Future<unknown>>();
-  const out: Future<unknown>[] = new Array(items.length);
-  for (let i = 0; i < items.length; i++) {
+  // Only what is wrapped needs a map, to wrap a repeated item once.
+  const seen = others > 1 ? new Map<unknown, Future<unknown>>() : null;
+  for (let i = 0; i < n; i++) {
     const x = items[i];
-    let f = seen.get(x);
+    if (x instanceof Future) {
+      out[i] = x;
+      continue;
+    }
+    let f = seen?.get(x);
     if (f === undefined) {
       f = toFuture(x, loop);
-      seen.set(x, f);
+      seen?.set(x, f);
     }
     out[i] = f;
   }

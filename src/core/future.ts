@@ -41,12 +41,17 @@ export type Yieldable = Future<unknown> | undefined;
  */
 export type Coroutine<T> = Generator<Yieldable, T, unknown>;
 
-/** @internal What a future wakes when done: a callback, or a task waiting on it. */
+/**
+ * @internal What a future wakes when done, synchronously as it settles and without a loop
+ * turn: a task waiting on it, or a combinator counting its children. `_wake` must neither
+ * throw nor run user code; it schedules whatever does.
+ */
 export interface Waiter {
-  _wake(): void;
+  _wake(future: Future<unknown>): void;
 }
 
-type Callback = DoneCallback<never> | Waiter;
+/** @internal */
+export type Callback = DoneCallback<never> | Waiter;
 
 /**
  * The result of an operation that has not finished yet: pending, then finished with a
@@ -66,12 +71,14 @@ type Callback = DoneCallback<never> | Waiter;
  */
 export class Future<T = unknown> implements Promise<T> {
   /** @internal */ _state: number = PENDING;
-  /** @internal result, exception or CancelledError */ _value: unknown = undefined;
+  /**
+   * @internal The result, the exception, or once cancelled the CancelledError (or, until
+   * one is made, the cancel message).
+   */
+  _value: unknown = undefined;
   /** @internal first callback, kept apart: most futures have exactly one */ _cb0: Callback | null = null;
   /** @internal the callbacks after the first */ _cbs: Callback[] | null = null;
   /** @internal */ _loop: Loop | null;
-  /** @internal set by the iterator when a task is about to wait on this future */ _blocking = false;
-  /** @internal */ _cancelMessage: string | undefined = undefined;
 
   /**
    * Creates a pending future bound to `loop`, by default the running loop. Outside any loop
@@ -156,7 +163,7 @@ export class Future<T = unknown> implements Promise<T> {
   cancel(msg?: string): boolean {
     if (this._state !== PENDING) return false;
     this._state = CANCELLED;
-    this._cancelMessage = msg;
+    this._value = msg;
     this._scheduleCallbacks();
     return true;
   }
@@ -246,6 +253,14 @@ export class Future<T = unknown> implements Promise<T> {
     this._addCallback(waiter);
   }
 
+  /**
+   * @internal As `addDoneCallback` (a consumer that will read the outcome: a grant counts as
+   * received), for a combinator's waiter, woken as the future settles.
+   */
+  _addDoneWaiter(waiter: Waiter): void {
+    this._addCallback(waiter);
+  }
+
   /** @internal */
   _removeWaiter(waiter: Waiter): void {
     if (this._cb0 === waiter) this._cb0 = null;
@@ -280,9 +295,15 @@ export class Future<T = unknown> implements Promise<T> {
   _cancelledError(): CancelledError {
     const v = this._value;
     if (v instanceof CancelledError) return v;
-    const e = new CancelledError(this._cancelMessage);
+    const e = new CancelledError(v as string | undefined);
     this._value = e;
     return e;
+  }
+
+  /** @internal The message of a cancelled future, without making its CancelledError. */
+  _cancelMessageOf(): string | undefined {
+    const v = this._value;
+    return v instanceof CancelledError ? v.message : (v as string | undefined);
   }
 
   /** @internal A promise settled as this future is; it answers for a failure from now on. */
@@ -307,7 +328,13 @@ export class Future<T = unknown> implements Promise<T> {
     );
   }
 
-  private _addCallback(cb: Callback): void {
+  /** @internal Is `cb` among the callbacks waiting for this pending future? */
+  _hasCallback(cb: Callback): boolean {
+    return this._cb0 === cb || (this._cbs !== null && this._cbs.includes(cb));
+  }
+
+  /** @internal */
+  _addCallback(cb: Callback): void {
     if (this._state !== PENDING) {
       this._schedule(cb);
       return;
@@ -327,9 +354,10 @@ export class Future<T = unknown> implements Promise<T> {
     if (rest !== null) for (let i = 0; i < rest.length; i++) this._schedule(rest[i]!);
   }
 
-  private _schedule(cb: Callback): void {
+  /** @internal Runs a waiter now, or a done callback on the future's loop (a host microtask without one). */
+  _schedule(cb: Callback): void {
     if (typeof cb !== "function") {
-      cb._wake();
+      cb._wake(this as Future<unknown>);
       return;
     }
     const loop = this._loop;
@@ -340,6 +368,14 @@ export class Future<T = unknown> implements Promise<T> {
     }
   }
 }
+
+/**
+ * @internal The future an iterator just yielded for a task to wait on (`yield* future`), as
+ * asyncio marks a future "blocking": the task takes it at once, which tells it apart from a
+ * future yielded bare (`yield future`, a mistake). One slot, not a field on every future:
+ * nothing runs between the iterator's `next()` and the task receiving what it yielded.
+ */
+export const blocking: { future: Future<unknown> | null } = { future: null };
 
 /**
  * Runs a done callback of a future with no running loop (unbound, or bound to a closed
@@ -387,7 +423,7 @@ class FutureIterator<T> implements Iterator<Future<unknown>, T, unknown> {
   next(): IteratorResult<Future<unknown>, T> {
     const f = this.fut;
     if (f._state === PENDING) {
-      f._blocking = true;
+      blocking.future = f;
       return { done: false, value: f };
     }
     return { done: true, value: f.result() };

@@ -12,7 +12,7 @@
  * @module
  */
 import { CancelledError } from "./errors.ts";
-import { Future, PENDING, FULFILLED, REJECTED } from "./future.ts";
+import { Future, PENDING, FULFILLED, REJECTED, type Waiter } from "./future.ts";
 import { checkOptions, checkSignal } from "./checks.ts";
 import { SignalFuture } from "./signal-future.ts";
 
@@ -148,6 +148,12 @@ export class Grant<T> extends SignalFuture<T> {
   override addDoneCallback(cb: (future: Future<T>) => void): void {
     this._claim();
     super.addDoneCallback(cb);
+  }
+
+  /** @internal A combinator waits for it (as addDoneCallback): it is received. */
+  override _addDoneWaiter(waiter: Waiter): void {
+    this._claim();
+    super._addDoneWaiter(waiter);
   }
 
   override then<R1 = T, R2 = never>(

@@ -504,7 +504,7 @@ export class Loop implements ErrorSink {
     this._batches++;
     for (let i = 0; i < n; i++) {
       // Read the ring afresh: a callback may have grown it.
-      const r = this._ready.shift();
+      const r = this._ready.shift()!;
       try {
         if (slow) this._runTimed(r);
         else r._run();

@@ -1,7 +1,7 @@
 /**
  * The one FIFO of loopwork: a growable ring buffer (power-of-two capacity) with O(1) `push`
- * and `shift`, where an array's `shift()` is O(n). The loop's ready queue, `Queue` and
- * `asCompleted` keep their items in it.
+ * and `shift`, where an array's `shift()` is O(n) (which once made a large `asCompleted()`
+ * quadratic). The loop's ready queue, `Queue` and `asCompleted` keep their items in it.
  * @module
  */
 
@@ -23,8 +23,9 @@ export class Ring<T> {
     this.length++;
   }
 
-  /** Takes the oldest item; the caller checks `length` first. */
-  shift(): T {
+  /** Takes the oldest item, or `undefined` when empty. */
+  shift(): T | undefined {
+    if (this.length === 0) return undefined;
     const x = this._buf[this._head] as T;
     this._buf[this._head] = undefined;
     this._head = (this._head + 1) & (this._buf.length - 1);
@@ -35,6 +36,14 @@ export class Ring<T> {
   /** The oldest item, left in place. */
   peek(): T | undefined {
     return this.length === 0 ? undefined : this._buf[this._head];
+  }
+
+  /** Takes every item out, oldest first. */
+  drain(): T[] {
+    const out = new Array<T>(this.length);
+    for (let i = 0; i < out.length; i++) out[i] = this._buf[(this._head + i) & (this._buf.length - 1)] as T;
+    this.clear();
+    return out;
   }
 
   clear(): void {

@@ -3,15 +3,18 @@
  * cancelled sleep takes its timer off the loop, so a virtual clock never jumps to it.
  * @module
  */
-import { Future, type Waiter } from "./future.ts";
-import { type Handle, TimerHandle } from "./handles.ts";
+import { Future, PENDING, type Waiter } from "./future.ts";
+import type { Runnable, TimerHandle } from "./handles.ts";
 import { getRunningLoop } from "./running.ts";
 import { checkMs } from "./checks.ts";
 
-/** A future resolved by a timer, which cancelling the future removes. */
-class SleepFuture<T> extends Future<T> {
-  /** @internal the timer, or for a zero sleep the callSoon handle */ _timer: Handle | null = null;
-  /** @internal */ _zero = false;
+/**
+ * A future resolved by a timer, which cancelling the future removes. A zero sleep has no
+ * timer: the future itself waits in the loop's ready queue (no handle to allocate, nor to
+ * cancel when a task waits on it).
+ */
+class SleepFuture<T> extends Future<T> implements Runnable {
+  /** @internal the timer of a sleep longer than 0 */ _timer: TimerHandle | null = null;
   override cancel(msg?: string): boolean {
     if (!super.cancel(msg)) return false;
     this._timer?.cancel();
@@ -21,7 +24,7 @@ class SleepFuture<T> extends Future<T> {
   /** @internal What a task waiting on this sleep waits for, for `taskTree()`. */
   _describeWait(): string {
     const timer = this._timer;
-    if (this._zero || !(timer instanceof TimerHandle)) return "sleep(0): the next turn";
+    if (timer === null) return "sleep(0): the next turn";
     const left = timer._when - this._loop!.time();
     return `sleep until ${formatMs(timer._when)} ms (${formatMs(Math.max(0, left))} ms left)`;
   }
@@ -30,12 +33,46 @@ class SleepFuture<T> extends Future<T> {
    * `yield` (asyncio's `sleep(0)`), rather than one turn to resolve and one to wake.
    */
   override _addWaiter(waiter: Waiter): void {
-    if (this._zero && !this.done()) {
-      this._timer?.cancel();
-      this._timer = null;
-      this.setResult(this._value as T);
-    }
+    if (this._state === PENDING && this._timer === null) this.setResult(this._value as T);
     super._addWaiter(waiter);
+  }
+  /** @internal A zero sleep's turn in the ready queue came: it resolves (unless done already). */
+  _run(): void {
+    if (this._state === PENDING) this.setResult(this._value as T);
+  }
+
+  /**
+   * `yield* sleep(0)`: the future resolves at once (as when a task waits on it, above) and
+   * the task yields bare, as asyncio's `sleep(0)` does: it resumes on the next turn with the
+   * result, and a cancellation reaches it at that `yield`. No waiter to register, no wake-up
+   * to schedule.
+   */
+  override [Symbol.iterator](): Iterator<Future<unknown>, T, unknown> {
+    if (this._state === PENDING && this._timer === null) return new ZeroSleepIterator(this);
+    return super[Symbol.iterator]();
+  }
+}
+
+const YIELD_TO_LOOP: IteratorResult<Future<unknown>, never> = Object.freeze({ done: false, value: undefined as never });
+
+/** The iterator of a zero sleep: resolves it, yields nothing once (a bare `yield`), then returns its result. */
+class ZeroSleepIterator<T> implements Iterator<Future<unknown>, T, unknown> {
+  constructor(private readonly fut: SleepFuture<T>) {}
+  private _yielded = false;
+  next(): IteratorResult<Future<unknown>, T> {
+    const f = this.fut;
+    if (!this._yielded) {
+      this._yielded = true;
+      if (f._state === PENDING) f.setResult(f._value as T);
+      return YIELD_TO_LOOP;
+    }
+    return { done: true, value: f.result() };
+  }
+  throw(e: unknown): IteratorResult<Future<unknown>, T> {
+    throw e;
+  }
+  return(value?: T): IteratorResult<Future<unknown>, T> {
+    return { done: true, value: value as T };
   }
 }
 
@@ -47,11 +84,6 @@ function formatMs(ms: number): string {
 function wakeSleeper(arg: unknown): void {
   const f = arg as SleepFuture<unknown>;
   f._timer = null;
-  if (!f.done()) f.setResult(f._value);
-}
-
-function wakeSleeperSoon(arg: unknown): void {
-  const f = arg as SleepFuture<unknown>;
   if (!f.done()) f.setResult(f._value);
 }
 
@@ -79,11 +111,7 @@ export function sleep<T = void>(ms: number, value?: T): Future<T> {
   const f = new SleepFuture<T>(loop);
   // The value waits in `_value` (unused while pending) so the timer needs no closure.
   f._value = value;
-  if (ms === 0) {
-    f._zero = true;
-    f._timer = loop._callSoon1(wakeSleeperSoon, f);
-  }
-  else f._timer = loop._callAt1(loop.time() + ms, wakeSleeper, f);
+  if (ms === 0) loop._pushReady(f); else f._timer = loop._callAt1(loop.time() + ms, wakeSleeper, f);
   return f;
 }
 

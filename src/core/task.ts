@@ -6,7 +6,7 @@
  * @module
  */
 import { CancelledError, InvalidStateError, asCancellation } from "./errors.ts";
-import { type Coroutine, CANCELLED, FULFILLED, Future, PENDING, REJECTED, type Waiter } from "./future.ts";
+import { blocking, type Coroutine, CANCELLED, FULFILLED, Future, PENDING, REJECTED, type Waiter } from "./future.ts";
 import { describeValue, checkOptions, isGenerator, isThenable } from "./checks.ts";
 import type { Runnable } from "./handles.ts";
 import type { Loop, UnretrievedRecord } from "./loop.ts";
@@ -72,14 +72,13 @@ function* waitOn<T>(f: Future<T>): Coroutine<T> {
  * ```
  */
 export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
-  /** @internal */ _coro: Coroutine<T> | null = null;
-  /** @internal */ _fn: ((signal: AbortSignal) => unknown) | null = null;
+  /**
+   * @internal What runs next: the coroutine, or the function not yet called (a generator
+   * function is called at the first step), or `null` once neither is left.
+   */
+  _body: Coroutine<T> | ((signal: AbortSignal) => unknown) | null;
   /** @internal the future this task waits on */ _futWaiter: Future<unknown> | null = null;
-  /** @internal */ _mustCancel = false;
-  /** @internal */ _numCancels = 0;
-  /** @internal an error to throw into the coroutine at its next step */ _pendingThrow: unknown = undefined;
-  /** @internal */ _abort: AbortController | null = null;
-  /** @internal the message of the first outstanding cancel request, for the signal */ _signalMessage: string | undefined = undefined;
+  /** @internal state only cancellation and misuse need, made on first need */ _rare: TaskRare | null = null;
   /** a given name, or the number of an automatic `Task-N` name, taken at creation */
   private _name: string | number;
   /** @internal neighbours in the loop's list of live tasks */ _prevLive: Task<unknown> | null = null;
@@ -95,12 +94,11 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
   /** @internal Use `spawn()` or `loop.createTask()`. */
   constructor(body: TaskBody<T>, loop: Loop, options?: TaskOptions) {
     super(loop);
-    if (isGenerator(body)) {
-      this._coro = body as Coroutine<T>;
-    } else if (typeof body === "function") {
-      // A generator function is called at the first step, not now: a task waiting in the
-      // ready queue then holds no generator object, which is what a large fan-out keeps alive.
-      this._fn = body as (signal: AbortSignal) => unknown;
+    // A generator function is called at the first step, not now: a task waiting in the
+    // ready queue then holds no generator object, which is what a large fan-out keeps alive.
+    this._body = body as Coroutine<T> | ((signal: AbortSignal) => unknown);
+    if (typeof body === "function" || isGenerator(body)) {
+      // runnable
     } else if ((body as unknown) instanceof Future) {
       throw new TypeError(
         "spawn() got a Future, which is already running: await or yield* it directly " +
@@ -138,10 +136,11 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
    * After `uncancel()` brings `cancelling()` back to 0 the task gets a fresh signal.
    */
   get signal(): AbortSignal {
-    let ac = this._abort;
+    const rare = this._rare ??= new TaskRare();
+    let ac = rare.abort;
     if (ac === null) {
-      ac = this._abort = new AbortController();
-      if (this._numCancels > 0) ac.abort(new CancelledError(this._signalMessage));
+      ac = rare.abort = new AbortController();
+      if (rare.numCancels > 0) ac.abort(new CancelledError(rare.signalMessage));
     }
     return ac.signal;
   }
@@ -153,23 +152,24 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
    */
   override cancel(msg?: string): boolean {
     if (this._state !== PENDING) return false;
-    if (this._numCancels++ === 0) this._signalMessage = msg;
+    const rare = this._rare ??= new TaskRare();
+    if (rare.numCancels++ === 0) rare.signalMessage = msg;
     const waiter = this._futWaiter;
     if (waiter === null || !waiter.cancel(msg)) {
       // Not waiting (or the waiter is already done): the next step raises CancelledError.
       // Otherwise the waiter's cancellation wakes this task, which then raises it.
-      this._mustCancel = true;
-      this._cancelMessage = msg;
+      rare.mustCancel = true;
+      rare.cancelMessage = msg;
     }
     // Last: abort listeners run synchronously and may look at (or change) this state.
-    const ac = this._abort;
-    if (ac !== null && !ac.signal.aborted) ac.abort(new CancelledError(this._signalMessage));
+    const ac = rare.abort;
+    if (ac !== null && !ac.signal.aborted) ac.abort(new CancelledError(rare.signalMessage));
     return true;
   }
 
   /** How many cancellation requests are outstanding (asyncio's `Task.cancelling()`). */
   cancelling(): number {
-    return this._numCancels;
+    return this._rare === null ? 0 : this._rare.numCancels;
   }
 
   /**
@@ -177,14 +177,16 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
    * turn their own cancellation into another outcome (a timeout into `TimeoutError`).
    */
   uncancel(): number {
-    if (this._numCancels > 0) {
-      this._numCancels--;
-      if (this._numCancels === 0) {
-        this._mustCancel = false;
-        if (this._abort !== null && this._abort.signal.aborted) this._abort = null;
+    const rare = this._rare;
+    if (rare === null) return 0;
+    if (rare.numCancels > 0) {
+      rare.numCancels--;
+      if (rare.numCancels === 0) {
+        rare.mustCancel = false;
+        if (rare.abort !== null && rare.abort.signal.aborted) rare.abort = null;
       }
     }
-    return this._numCancels;
+    return rare.numCancels;
   }
 
   /** Tasks do not take results from outside: they finish when their body does. */
@@ -204,7 +206,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
    * cancelling the wait cancels what it waits for).
    */
   _cancelsFirst(f: Future<unknown>): void {
-    if (this._futWaiter === null && this._numCancels === 0) this._futWaiter = f;
+    if (this._futWaiter === null && this.cancelling() === 0) this._futWaiter = f;
   }
 
   /** `Object.prototype.toString` names it `[object Task]`. */
@@ -230,9 +232,19 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
   /** @internal Called by the loop's ready queue. */
   _run(): void {
     if (this._state !== PENDING) return;
-    if (this._coro !== null) this._step();
-    else if (this._fn !== null) this._startFunction();
-    else if (this._futWaiter !== null) this._resumeFollowed();
+    const body = this._body;
+    if (body !== null) {
+      if (typeof body === "function") this._startFunction(body);
+      else this._step(body);
+    } else if (this._futWaiter !== null) this._resumeFollowed();
+  }
+
+  /** @internal Takes a standing cancel request (the next step honours it); was there one? */
+  private _takeMustCancel(): boolean {
+    const rare = this._rare;
+    if (rare === null || !rare.mustCancel) return false;
+    rare.mustCancel = false;
+    return true;
   }
 
   /** @internal A future this task waits on is done: step on the next turn. */
@@ -240,25 +252,29 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
     this._loop._pushReady(this);
   }
 
-  private _step(): void {
-    let error: unknown = this._pendingThrow;
-    let throwing = error !== undefined;
-    this._pendingThrow = undefined;
+  private _step(coro: Coroutine<T>): void {
+    let error: unknown = undefined;
+    let throwing = false;
     const waiter = this._futWaiter;
     this._futWaiter = null;
-    if (this._mustCancel) {
-      this._mustCancel = false;
+    const rare = this._rare;
+    if (rare !== null) {
+      error = rare.pendingThrow;
+      throwing = error !== undefined;
+      rare.pendingThrow = undefined;
+    }
+    if (rare !== null && rare.mustCancel) {
+      rare.mustCancel = false;
       // If the future it waited on was cancelled (by an earlier request), resuming raises
       // that future's CancelledError: the first message wins, as in asyncio.
       if (waiter === null || waiter._state !== CANCELLED) {
         // The future it waited on failed, but the cancellation is what the coroutine gets:
         // waking on it took its exception (asyncio's __wakeup reads result() first).
         if (waiter !== null && waiter._state === REJECTED) waiter._retrieved();
-        error = new CancelledError(this._cancelMessage);
+        error = new CancelledError(rare.cancelMessage);
         throwing = true;
       }
     }
-    const coro = this._coro!;
     const prev = state.task;
     state.task = this as Task<unknown>;
     let r: IteratorResult<unknown, T>;
@@ -266,15 +282,17 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
       r = throwing ? coro.throw(error) : coro.next(undefined);
     } catch (e) {
       state.task = prev;
+      blocking.future = null;
       this._fail(e);
       return;
     }
     state.task = prev;
+    const marked = blocking.future;
+    blocking.future = null;
     if (r.done) {
-      if (this._mustCancel) {
+      if (this._takeMustCancel()) {
         // Cancelled during the last step, which then returned: the request still stands.
-        this._mustCancel = false;
-        this._finishCancelled(new CancelledError(this._cancelMessage));
+        this._finishCancelled(new CancelledError(this._rare!.cancelMessage));
       } else {
         this._finish(r.value);
       }
@@ -282,7 +300,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
     }
     const y = r.value;
     if (y instanceof Future) {
-      if (!y._blocking) {
+      if (y !== marked) {
         this._throwNext(
           new TypeError(
             `Task ${this.name}: \`yield\` was used instead of \`yield*\` with ${y}; ` +
@@ -291,14 +309,13 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
         );
         return;
       }
-      y._blocking = false;
       if (y === (this as Future<unknown>)) {
         this._throwNext(new InvalidStateError(`Task ${this.name} cannot wait on itself`));
         return;
       }
       this._futWaiter = y;
       y._addWaiter(this);
-      if (this._mustCancel && y.cancel(this._cancelMessage)) this._mustCancel = false;
+      this._cancelWaitIfRequested(y);
     } else if (y === undefined) {
       // A bare `yield`: give every other ready callback a turn, then continue.
       this._loop._pushReady(this);
@@ -312,21 +329,25 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
     }
   }
 
+  /** A cancel request made during this step reaches the future the task now waits on. */
+  private _cancelWaitIfRequested(f: Future<unknown>): void {
+    const rare = this._rare;
+    if (rare !== null && rare.mustCancel && f.cancel(rare.cancelMessage)) rare.mustCancel = false;
+  }
+
   private _throwNext(error: unknown): void {
-    this._pendingThrow = error;
+    (this._rare ??= new TaskRare()).pendingThrow = error;
     this._loop._pushReady(this);
   }
 
   /** First and only step of a function task: call it, then follow what it returned. */
-  private _startFunction(): void {
-    if (this._mustCancel) {
+  private _startFunction(fn: (signal: AbortSignal) => unknown): void {
+    if (this._takeMustCancel()) {
       // Cancelled before its first step: the body never runs.
-      this._mustCancel = false;
-      this._finishCancelled(new CancelledError(this._cancelMessage));
+      this._finishCancelled(new CancelledError(this._rare!.cancelMessage));
       return;
     }
-    const fn = this._fn!;
-    this._fn = null;
+    this._body = null;
     if (fn instanceof GeneratorFunction) {
       // Calling a generator function runs none of its body (only its parameters' default
       // values, which may throw): the body starts with this same step.
@@ -337,8 +358,8 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
         this._fail(e);
         return;
       }
-      this._coro = coro;
-      this._step();
+      this._body = coro;
+      this._step(coro);
       return;
     }
     const prev = state.task;
@@ -360,10 +381,10 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
       if (out._state === PENDING && out !== (this as Future<unknown>)) {
         this._futWaiter = out;
         out._addWaiter(this);
-        if (this._mustCancel && out.cancel(this._cancelMessage)) this._mustCancel = false;
+        this._cancelWaitIfRequested(out);
       } else {
-        this._coro = waitOn(out) as Coroutine<T>;
-        this._step();
+        const coro = (this._body = waitOn(out) as Coroutine<T>);
+        this._step(coro);
       }
     } else if (isThenable(out)) {
       // An async function is now at work in host microtasks: the loop lets them run
@@ -375,8 +396,8 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
         this._fail(e);
       }
     } else if (isGenerator(out)) {
-      this._coro = out as Coroutine<T>;
-      this._step();
+      this._body = out as Coroutine<T>;
+      this._step(out as Coroutine<T>);
     } else {
       this._fail(
         new TypeError(
@@ -394,11 +415,10 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
   private _resumeFollowed(): void {
     const f = this._futWaiter!;
     this._futWaiter = null;
-    if (this._mustCancel) {
-      this._mustCancel = false;
+    if (this._takeMustCancel()) {
       if (f._state !== CANCELLED) {
         if (f._state === REJECTED) f._retrieved(); // taken, and replaced by the cancellation
-        this._finishCancelled(new CancelledError(this._cancelMessage));
+        this._finishCancelled(new CancelledError(this._rare!.cancelMessage));
         return;
       }
     }
@@ -417,8 +437,9 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
       },
       (e) => {
         if (this._state !== PENDING) return;
+        const rare = this._rare;
         // Rejected after its signal was aborted: that is how an async task is cancelled.
-        if (this._numCancels > 0) e = asCancellation(e, this._signalMessage);
+        if (rare !== null && rare.numCancels > 0) e = asCancellation(e, rare.signalMessage);
         this._fail(e);
       },
     );
@@ -447,13 +468,11 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
     this._settle();
     this._state = CANCELLED;
     this._value = e;
-    this._cancelMessage = e.message;
     this._scheduleCallbacks();
   }
 
   private _settle(): void {
-    this._coro = null;
-    this._fn = null;
+    this._body = null;
     this._futWaiter = null;
     this._loop._unlinkTask(this as Task<unknown>);
   }
@@ -469,4 +488,17 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
     this._retrieval = true;
     if (rec !== null) this._loop._untrackUnretrieved(rec);
   }
+}
+
+/**
+ * What a task needs only once it is cancelled (or misused): kept off the task itself, which
+ * a large fan-out holds by the hundred thousand, and made on first need.
+ */
+class TaskRare {
+  /** the next step raises CancelledError */ mustCancel = false;
+  /** outstanding cancel requests (`cancelling()`) */ numCancels = 0;
+  /** an error to throw into the coroutine at its next step */ pendingThrow: unknown = undefined;
+  /** the controller of `signal`, once read */ abort: AbortController | null = null;
+  /** the message of the first outstanding cancel request, for the signal */ signalMessage: string | undefined = undefined;
+  /** the message of the cancellation the next step raises */ cancelMessage: string | undefined = undefined;
 }

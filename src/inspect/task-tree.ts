@@ -184,7 +184,7 @@ function buildTree(loop: Loop, where: boolean): TaskNode[] {
   }
   for (const t of tasks) {
     const w = t._futWaiter;
-    if (w === null || t._fn !== null) continue;
+    if (w === null || fnOf(t) !== null) continue;
     if (w instanceof Task) adopt(w as Task<unknown>, t);
     else {
       const inner = (w as DescribesWait)._awaited?.();
@@ -204,7 +204,7 @@ function buildTree(loop: Loop, where: boolean): TaskNode[] {
       kind: group === null ? "task" : "group",
       awaits: st === "waiting" ? describeWait(t, group) : null,
       // A group's task runs the library's group code: where its body is says nothing.
-      where: t._fn !== null ? notStarted(t._fn) : group === null ? locations?.get(t) ?? null : null,
+      where: fnOf(t) !== null ? notStarted(fnOf(t)!) : group === null ? locations?.get(t) ?? null : null,
       children: [],
     });
   }
@@ -217,14 +217,24 @@ function buildTree(loop: Loop, where: boolean): TaskNode[] {
   return roots;
 }
 
+/** The function of a task not started yet (its body is called at its first step), or null. */
+function fnOf(t: Task<unknown>): ((signal: AbortSignal) => unknown) | null {
+  return typeof t._body === "function" ? t._body : null;
+}
+
+/** The coroutine a started generator task steps (or that an async task follows), or null. */
+function coroOf(t: Task<unknown>): object | null {
+  return t._body !== null && typeof t._body === "object" ? t._body : null;
+}
+
 function stateOf(t: Task<unknown>): TaskState {
   if (t === state.task) return "running";
-  if (t._fn !== null) return "new";
+  if (fnOf(t) !== null) return "new";
   const w = t._futWaiter;
   if (w !== null) return w._state === PENDING ? "waiting" : "ready";
   // A generator between steps with no future is queued (a bare `yield`); a task with
   // neither generator nor future is an async function, at work in host code.
-  return t._coro !== null ? "ready" : "waiting";
+  return coroOf(t) !== null ? "ready" : "waiting";
 }
 
 function describeWait(t: Task<unknown>, group: TaskGroup | null): string {
@@ -292,7 +302,7 @@ function openSession(): InspectorSession | null {
 /** Where each generator task is suspended: `at name (url:line:column)`. Best effort. */
 function suspendedAt(tasks: readonly Task<unknown>[]): Map<Task<unknown>, string> {
   const out = new Map<Task<unknown>, string>();
-  const gens = tasks.filter((t) => t._coro !== null && t !== state.task && groupOf(t) === undefined);
+  const gens = tasks.filter((t) => coroOf(t) !== null && t !== state.task && groupOf(t) === undefined);
   if (gens.length === 0) return out;
   let session: InspectorSession | null = null;
   const g = globalThis as Record<symbol, unknown>;
@@ -301,7 +311,7 @@ function suspendedAt(tasks: readonly Task<unknown>[]): Map<Task<unknown>, string
     if (session === null) return out;
     const found: Array<[Task<unknown>, string, { scriptId: string; lineNumber: number; columnNumber: number }]> = [];
     for (const t of gens) {
-      g[HANDOFF] = t._coro;
+      g[HANDOFF] = coroOf(t);
       const ref = postSync<{ result: { objectId?: string } }>(session, "Runtime.evaluate", {
         expression: `globalThis[Symbol.for("loopwork.taskTree.generator")]`,
         objectGroup: "loopwork",

@@ -27,7 +27,7 @@ export function runCancellable<T>(
   const ac = new AbortController();
   const f = new SignalFuture<T>();
   f.addDoneCallback(() => {
-    if (f.cancelled()) ac.abort(new CancelledError(f._cancelMessage));
+    if (f.cancelled()) ac.abort(new CancelledError(f._cancelMessageOf()));
   });
   f._watch(outer);
   if (f.done()) return f;

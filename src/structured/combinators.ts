@@ -4,7 +4,7 @@
  * with a future of its own: `yield*` it in a coroutine or `await` it in an async function.
  * @module
  */
-import { TimeoutError, Future, describeValue, checkOptions, checkTimeout, type TimerHandle, getRunningLoop, tryGetRunningLoop, type Awaitable, type AwaitedOf, oneFuture, toFutures } from "../core/index.ts";
+import { TimeoutError, type DoneCallback, describeValue, FULFILLED, Future, PENDING, REJECTED, type Waiter, type TimerHandle, getRunningLoop, tryGetRunningLoop, checkOptions, checkTimeout, type Awaitable, type AwaitedOf, oneFuture, toFutures, Ring } from "../core/index.ts";
 
 // ---- gather ---------------------------------------------------------------------------
 
@@ -33,11 +33,19 @@ export interface GatherOptions {
 
 const GATHER_OPTIONS = ["returnExceptions"] as const;
 
-/** The future `gather()` returns: cancelling it cancels every child still running. */
-class GatheringFuture<T> extends Future<T> {
+/**
+ * The future `gather()` returns: cancelling it cancels every child still running. It is
+ * also the waiter of its children, woken as each settles: a child that finished while
+ * others still run needs nothing but counting, so only the children that decide something
+ * (a failure, a cancellation, the last one) get a done callback on the next loop turn, as
+ * asyncio's `_done_callback` would.
+ */
+class GatheringFuture<T> extends Future<T> implements Waiter {
   /** @internal */ _children: Future<unknown>[] = [];
   /** @internal */ _cancelRequested = false;
   /** @internal */ _requestMessage: string | undefined = undefined;
+  /** @internal distinct children not yet done */ _left = 0;
+  /** @internal */ _returnExceptions = false;
 
   /** @internal What a task waiting on this waits for, for `taskTree()`. */
   _describeWait(): string {
@@ -65,6 +73,55 @@ class GatheringFuture<T> extends Future<T> {
   /** @internal Cancels this future itself, without touching the children. */
   _cancelSelf(msg: string | undefined): void {
     super.cancel(msg);
+  }
+
+  /** @internal A child is done. */
+  _wake(child: Future<unknown>): void {
+    const last = --this._left === 0;
+    if (!last && child._state === FULFILLED) return;
+    const decide = last ? (f: Future<unknown>) => this._decide(f, true) : (f: Future<unknown>) => this._decide(f, false);
+    child._schedule(decide as DoneCallback<never>);
+  }
+
+  /** @internal What a done child means for the gather, one loop turn after it settled. */
+  _decide(child: Future<unknown>, last: boolean): void {
+    if (this.done()) {
+      // Too late to matter; read the error so it is not reported as never retrieved.
+      if (!child.cancelled()) child.exception();
+      return;
+    }
+    if (!this._returnExceptions) {
+      if (child.cancelled()) {
+        if (this._cancelRequested) this._cancelSelf(this._requestMessage);
+        else this.setException(child._cancelledError());
+        return;
+      }
+      const e = child.exception();
+      if (e !== undefined) {
+        this.setException(e);
+        return;
+      }
+    }
+    if (!last) return;
+    if (this._cancelRequested) {
+      this._cancelSelf(this._requestMessage);
+      return;
+    }
+    const children = this._children;
+    const results = new Array<unknown>(children.length);
+    for (let i = 0; i < children.length; i++) {
+      const c = children[i]!;
+      if (c._state === FULFILLED) results[i] = c._value;
+      else if (c.cancelled()) results[i] = c._cancelledError();
+      else {
+        try {
+          results[i] = c.result();
+        } catch (err) {
+          results[i] = err;
+        }
+      }
+    }
+    this.setResult(results as T);
   }
 }
 
@@ -112,11 +169,14 @@ export function gather<const A extends readonly Awaitable<unknown>[]>(
   aws: A,
   options?: GatherOptions,
 ): Future<unknown[]>;
-export function gather(aws: readonly Awaitable<unknown>[], options: GatherOptions = {}): Future<unknown[]> {
-  checkOptions("gather()", options, GATHER_OPTIONS);
-  const returnExceptions = options.returnExceptions ?? false;
-  if (typeof returnExceptions !== "boolean") {
-    throw new TypeError(`gather(): returnExceptions must be a boolean, got ${describeValue(returnExceptions)}`);
+export function gather(aws: readonly Awaitable<unknown>[], options?: GatherOptions): Future<unknown[]> {
+  let returnExceptions = false;
+  if (options !== undefined) {
+    checkOptions("gather()", options, GATHER_OPTIONS);
+    returnExceptions = options.returnExceptions ?? false;
+    if (typeof returnExceptions !== "boolean") {
+      throw new TypeError(`gather(): returnExceptions must be a boolean, got ${describeValue(returnExceptions)}`);
+    }
   }
   const children = toFutures("gather()", aws);
   const loop = tryGetRunningLoop();
@@ -126,48 +186,41 @@ export function gather(aws: readonly Awaitable<unknown>[], options: GatherOption
     return outer;
   }
   outer._children = children;
-  const unique = new Set(children);
-  let finished = 0;
-  const onChildDone = (fut: Future<unknown>): void => {
-    finished++;
-    if (outer.done()) {
-      // Too late to matter; read the error so it is not reported as never retrieved.
-      if (!fut.cancelled()) fut.exception();
-      return;
-    }
-    if (!returnExceptions) {
-      if (fut.cancelled()) {
-        if (outer._cancelRequested) outer._cancelSelf(outer._requestMessage);
-        else outer.setException(fut._cancelledError());
-        return;
-      }
-      const e = fut.exception();
-      if (e !== undefined) {
-        outer.setException(e);
-        return;
-      }
-    }
-    if (finished < unique.size) return;
-    if (outer._cancelRequested) {
-      outer._cancelSelf(outer._requestMessage);
-      return;
-    }
-    const results = new Array<unknown>(children.length);
-    for (let i = 0; i < children.length; i++) {
-      const c = children[i]!;
-      if (c.cancelled()) results[i] = c._cancelledError();
-      else {
-        try {
-          results[i] = c.result();
-        } catch (err) {
-          results[i] = err;
-        }
-      }
-    }
-    outer.setResult(results);
-  };
-  for (const c of unique) c.addDoneCallback(onChildDone);
+  outer._returnExceptions = returnExceptions;
+  const done = eachDistinct(children, outer);
+  outer._left = done.distinct;
+  // The children already done wake it only now that it knows how many to count, in order.
+  for (const c of done.list) outer._wake(c);
   return outer;
+}
+
+/**
+ * Registers `waiter` once with each distinct pending future of `list` (equal items count
+ * once, as asyncio's `arg_to_fut` makes them one), without a set of the whole list: a
+ * future already holding the waiter is a repeat. Returns how many distinct futures there
+ * are, and those already done (distinct, in order), which the caller wakes itself.
+ */
+const NO_WAITER: Waiter = { _wake() {} };
+
+function eachDistinct(list: readonly Future<unknown>[], waiter: Waiter): { distinct: number; list: Future<unknown>[] } {
+  let distinct = 0;
+  let doneSeen: Set<Future<unknown>> | null = null;
+  const doneList: Future<unknown>[] = [];
+  for (let i = 0; i < list.length; i++) {
+    const c = list[i]!;
+    if (c._state === PENDING) {
+      if (c._hasCallback(waiter)) continue;
+      c._addDoneWaiter(waiter);
+    } else {
+      c._addDoneWaiter(NO_WAITER); // what registering does besides (a grant counts as received)
+      doneSeen ??= new Set();
+      if (doneSeen.has(c)) continue;
+      doneSeen.add(c);
+      doneList.push(c);
+    }
+    distinct++;
+  }
+  return { distinct, list: doneList };
 }
 
 // ---- wait -----------------------------------------------------------------------------
@@ -223,12 +276,29 @@ export interface WaitResult<T> {
   pending: Set<Future<T>>;
 }
 
-class WaitFuture<T> extends Future<WaitResult<T>> {
+/**
+ * The future `wait()` returns, and the waiter of its futures: woken as each settles, it
+ * counts, and only the one that decides (the first, a failure, the last, by `returnWhen`)
+ * gets a done callback on the next loop turn, which ends the wait, as asyncio's
+ * `_on_completion` would.
+ */
+class WaitFuture<T> extends Future<WaitResult<T>> implements Waiter {
   /** @internal */ _cleanup: (() => void) | null = null;
+  /** @internal */ _left = 0;
+  /** @internal */ _returnWhen: ReturnWhen = "ALL_COMPLETED";
+  /** @internal ends the wait: the done callback of the future that decides it */ _onDecided: DoneCallback<never> | null = null;
+  /** @internal the done callback of a failure under FIRST_EXCEPTION: reads it, ends the wait */ _onFailed: DoneCallback<never> | null = null;
   override cancel(msg?: string): boolean {
     if (!super.cancel(msg)) return false;
     this._cleanup?.();
     return true;
+  }
+  /** @internal */
+  _wake(f: Future<unknown>): void {
+    const left = --this._left;
+    const when = this._returnWhen;
+    if (left <= 0 || when === "FIRST_COMPLETED") f._schedule(this._onDecided!);
+    else if (when === "FIRST_EXCEPTION" && f._state === REJECTED) f._schedule(this._onFailed!);
   }
 }
 
@@ -296,29 +366,24 @@ export function wait<T>(aws: Iterable<Awaitable<T>>, options: WaitOptions = {}):
   const loop = getRunningLoop();
   const outer = new WaitFuture<T>(loop);
   let timer: TimerHandle | null = null;
-  let left = list.length;
+  outer._left = list.length;
+  outer._returnWhen = returnWhen;
   const finish = (): void => {
     if (outer.done()) return;
     cleanup();
     outer.setResult(splitWhenRead(list));
   };
-  const onDone = (f: Future<T>): void => {
-    left--;
-    if (
-      left <= 0 ||
-      returnWhen === "FIRST_COMPLETED" ||
-      (returnWhen === "FIRST_EXCEPTION" && !f.cancelled() && f.exception() !== undefined)
-    ) {
-      finish();
-    }
-  };
+  outer._onDecided = finish;
+  outer._onFailed = ((f: Future<T>): void => {
+    if (f.exception() !== undefined) finish();
+  }) as DoneCallback<never>;
   const cleanup = (): void => {
     timer?.cancel();
     timer = null;
-    for (const f of list) f.removeDoneCallback(onDone);
+    for (const f of list) f._removeWaiter(outer);
   };
   outer._cleanup = cleanup;
-  for (const f of list) f.addDoneCallback(onDone);
+  for (const f of list) f._addDoneWaiter(outer);
   if (ms !== null) timer = loop._callAt1(loop.time() + Math.max(0, ms), finish, undefined);
   return outer;
 }
@@ -363,9 +428,9 @@ type AsyncWaiter<T> = {
  */
 export class AsCompleted<T> implements Iterable<Future<T>>, AsyncIterable<T> {
   /** @internal not yet completed */ readonly _todo: Set<Future<T>>;
-  /** @internal completed, not yet handed out */ readonly _done: Future<T>[] = [];
+  /** @internal completed, not yet handed out */ readonly _done: Ring<Future<T>> = new Ring();
   /** @internal handed-out futures (sync) or promises (async) waiting for a completion */
-  readonly _waiters: Array<Future<T> | AsyncWaiter<T>> = [];
+  readonly _waiters: Ring<Future<T> | AsyncWaiter<T>> = new Ring();
   /** @internal how many more items iteration yields */ _left: number;
   /** @internal */ _timedOut = false;
   /** @internal */ _timer: TimerHandle | null = null;
@@ -458,8 +523,7 @@ export class AsCompleted<T> implements Iterable<Future<T>>, AsyncIterable<T> {
     this._timedOut = true;
     for (const f of this._todo) f.removeDoneCallback(this._onDone);
     this._todo.clear();
-    const waiters = this._waiters.splice(0);
-    for (const w of waiters) {
+    for (const w of this._waiters.drain()) {
       if (w instanceof Future) {
         if (!w.done()) w.setException(this._timeoutError());
       } else {

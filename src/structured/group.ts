@@ -5,7 +5,7 @@
  * children and the body; every error is then raised together as a `TaskGroupError`.
  * @module
  */
-import { CancelledError, InvalidStateError, type Coroutine, Future, describeValue, checkSignal, checkOptions, isGenerator, type Loop, getRunningLoop, Task, type TaskBody, type TaskOptions, linkSignal, startBody } from "../core/index.ts";
+import { CancelledError, InvalidStateError, type Coroutine, describeValue, type DoneCallback, FULFILLED, Future, type Waiter, type Loop, getRunningLoop, isGenerator, Task, type TaskBody, type TaskOptions, checkSignal, linkSignal, startBody, checkOptions } from "../core/index.ts";
 
 function summarise(errors: readonly unknown[]): string {
   const shown = errors.slice(0, 3).map((e) =>
@@ -111,7 +111,7 @@ export type TaskGroupBody<R> = (tg: TaskGroup) => Coroutine<R> | PromiseLike<R>;
  * });
  * ```
  */
-export class TaskGroup {
+export class TaskGroup implements Waiter {
   /** @internal */ readonly _loop: Loop;
   /** @internal the group's own task, which runs the body */ _task!: Task<unknown>;
   /** @internal live children */ readonly _tasks: Set<Task<unknown>> = new Set();
@@ -121,13 +121,17 @@ export class TaskGroup {
   /** @internal */ _aborting = false;
   /** @internal */ _parentCancelRequested = false;
   /** @internal */ _onCompleted: Future<void> | null = null;
-  /** @internal bound once per group: the done callback of every child */
+  /** @internal bound once per group: the done callback of a child */
   readonly _onChildDone: (t: Future<unknown>) => void;
+  /** @internal children whose done callback is scheduled and has not run yet */ _callbacksDue = 0;
 
   /** @internal Use `taskGroup()`. */
   constructor(loop: Loop) {
     this._loop = loop;
-    this._onChildDone = (t) => this._childDone(t as Task<unknown>);
+    this._onChildDone = (t) => {
+      this._callbacksDue--;
+      this._childDone(t as Task<unknown>);
+    };
   }
 
   /**
@@ -151,7 +155,7 @@ export class TaskGroup {
     }
     const child = this._loop.createTask(body, options);
     this._tasks.add(child as Task<unknown>);
-    child.addDoneCallback(this._onChildDone as (t: Future<T>) => void);
+    child._addCallback(this);
     return child;
   }
 
@@ -189,6 +193,21 @@ export class TaskGroup {
   _abort(): void {
     this._aborting = true;
     for (const t of this._tasks) if (!t.done()) t.cancel();
+  }
+
+  /**
+   * @internal A child is done. One that finished while others still run, with no done
+   * callback of a sibling still due, only leaves the set: it is taken off at once, without a
+   * Handle nor a loop turn. Any other (a failure, a cancellation, the last child) gets its
+   * done callback on the next turn, as asyncio's `_on_task_done`, in the same order.
+   */
+  _wake(child: Future<unknown>): void {
+    if (child._state === FULFILLED && this._callbacksDue === 0 && this._tasks.size > 1) {
+      this._tasks.delete(child as Task<unknown>);
+      return;
+    }
+    this._callbacksDue++;
+    child._schedule(this._onChildDone as DoneCallback<never>);
   }
 
   private _childDone(task: Task<unknown>): void {

@@ -184,7 +184,7 @@ export class Queue<T> implements AsyncIterable<T>, Disposable, GrantOwner {
     this._items.push(item);
   }
   /** @internal */ _take(): T {
-    return this._items.shift();
+    return this._items.shift() as T; // called only when not empty
   }
 
   // ---- public surface ---------------------------------------------------------------
