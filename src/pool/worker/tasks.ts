@@ -47,8 +47,6 @@ let tsxReady: Promise<void> | null = null;
 export interface WorkerEntry {
   /** The pool's task module, which a short call (see ShortCall) does not name. */
   readonly module: string | undefined;
-  /** Whether a TypeScript task module needs tsx registered first (Node only). */
-  readonly registerTsx: boolean;
   /** Sends back the checked answer to `req`, or returns what the entry's caller sends back. */
   reply(req: CallRequest, response: CallResponse): unknown;
 }
@@ -90,7 +88,7 @@ function displayPath(url: string): string {
 /** Registers tsx once, so Node can import a TypeScript task module. */
 function ensureTsx(url: string): Promise<void> {
   // The inline backend runs in the host's own thread: the host decides how it loads .ts.
-  if (isDeno || entry?.registerTsx !== true || !/\.[mc]?tsx?$/.test(url)) return Promise.resolve();
+  if (isDeno || entry === null || !/\.[mc]?tsx?$/.test(url)) return Promise.resolve();
   if ((globalThis as { __loopworkTsx?: boolean }).__loopworkTsx === true) return Promise.resolve();
   return (tsxReady ??= import("tsx/esm/api").then(
     (api: { register: () => unknown }) => {

@@ -73,8 +73,6 @@ closeParentPort();
 
 const handle = serve({
   module: data.loopworkModule ?? undefined,
-  // Run from the TypeScript sources, the entry (see entry.ts) registered tsx already.
-  registerTsx: false,
   reply(req, response) {
     // A failed send is caught there, a failed receipt is the host's "messageerror".
     send(req, response);

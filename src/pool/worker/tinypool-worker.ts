@@ -99,7 +99,6 @@ function reply(req: CallRequest, checked: CallResponse): unknown {
 const answerRequest = serve({
   /** The pool's task module, as a worker thread learns it from its `workerData`. */
   module: (data?.loopworkModule as string | undefined) ?? undefined,
-  registerTsx: true,
   reply,
 });
 
