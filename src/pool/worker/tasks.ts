@@ -473,6 +473,11 @@ export function whoseResult(req: CallRequest): string {
   return req.op === "function" ? "the toThread() function" : describeRequest(req);
 }
 
+/** @internal What a result `v` of `req` moves (what `transfer()` marked; a batch's, in each item). */
+export function resultTransfers(req: CallRequest, v: unknown): readonly TransferListItem[] {
+  return v === null || typeof v !== "object" ? NO_TRANSFERS : collectTransfers(req.op === "batch" && Array.isArray(v) ? v : [v]);
+}
+
 /** @internal Turns a result that could not be sent back into a clear failure. */
 export function checkResult(req: CallRequest, response: CallResponse): CallResponse {
   checkedPartly = false;

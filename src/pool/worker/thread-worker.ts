@@ -8,10 +8,8 @@ import { type MessagePort, type TransferListItem, workerData } from "node:worker
 import {
   type CallRequest,
   type CallResponse,
-  collectTransfers,
   describeThrown,
   isAbortNotice,
-  NO_TRANSFERS,
   NOT_SEALED,
   type OutOfMemoryNotice,
   serializeError,
@@ -21,7 +19,7 @@ import {
   unseal,
 } from "../protocol.ts";
 import { isThenable } from "../../core/index.ts";
-import { abortCalls, closeParentPort, inSyncPart, serve, whoseResult } from "./tasks.ts";
+import { abortCalls, closeParentPort, inSyncPart, resultTransfers, serve, whoseResult } from "./tasks.ts";
 
 /** What the own thread backend gives each of its threads (see `_startWorker` there). */
 const data = workerData as {
@@ -41,7 +39,7 @@ function send(req: CallRequest, response: CallResponse): void {
     return;
   }
   const v = response.value;
-  const list = v === null || typeof v !== "object" ? NO_TRANSFERS : collectTransfers(req.op === "batch" && Array.isArray(v) ? v : [v]);
+  const list = resultTransfers(req, v);
   try {
     port.postMessage(threadAnswer(v, list), list as TransferListItem[]);
   } catch (e) {

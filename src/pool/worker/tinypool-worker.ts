@@ -12,10 +12,8 @@ import {
   abortChannelName,
   type CallRequest,
   type CallResponse,
-  collectTransfers,
   type EncodedAnswer,
   isAbortNotice,
-  NO_TRANSFERS,
   serializeError,
   type ShortCall,
   type ThreadFailure,
@@ -23,7 +21,7 @@ import {
   type WorkerExitNotice,
 } from "../protocol.ts";
 import { loadTinypool } from "../packages.ts";
-import { abortCalls, closeParentPort, encodedResponse, serve } from "./tasks.ts";
+import { abortCalls, closeParentPort, encodedResponse, resultTransfers, serve } from "./tasks.ts";
 
 /** A worker thread, not a child process (which has no parent port). */
 const inThread = !isMainThread && parentPort !== null;
@@ -75,7 +73,7 @@ if (inThread) {
 function reply(req: CallRequest, checked: CallResponse): unknown {
   let response = checked;
   const v = response.ok ? response.value : undefined;
-  const list = v === null || typeof v !== "object" ? NO_TRANSFERS : collectTransfers(req.op === "batch" && Array.isArray(v) ? v : [v]);
+  const list = resultTransfers(req, v);
   // A large result is encoded here (what transfer() marked moves beside it).
   response = encodedResponse(req, response, list, inThread) ?? response;
   if (!response.ok) {
