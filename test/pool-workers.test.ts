@@ -315,3 +315,35 @@ describe("toThread and the default executor", () => {
     }
   });
 });
+
+describe("WorkerPool: the built package's worker entries", () => {
+  // Run from dist/ by plain `node` (no tsx in the host): each backend's worker entry
+  // registers tsx itself for a TypeScript task module, as the README promises.
+  (runtime === "node" ? it : skip)("from dist/, every Node backend runs a .ts task module in its workers", async () => {
+    const { execFile } = await import("node:child_process");
+    const { mkdtempSync, rmSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const dist = new URL("../dist/pool.js", import.meta.url).href;
+    const dir = mkdtempSync(join(tmpdir(), "loopwork-dist-"));
+    writeFileSync(
+      join(dir, "main.mjs"),
+      `import { WorkerPool } from ${JSON.stringify(dist)};
+const out = [];
+for (const o of [{ kind: "thread" }, { kind: "thread", backend: "tinypool" }, { kind: "process" }]) {
+  const p = new WorkerPool(${JSON.stringify(TASKS.href)}, { ...o, maxWorkers: 1 });
+  try { out.push(await p.run("add", 2, 3)); } catch (e) { out.push(e.message); } finally { await p.destroy(); }
+}
+console.log(JSON.stringify(out));
+`,
+    );
+    const stdout = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, [join(dir, "main.mjs")], { timeout: 60_000 }, (err, out, errOut) => {
+        rmSync(dir, { recursive: true, force: true });
+        if (err) reject(new Error(`${err.message}\n${out}\n${errOut}`));
+        else resolve(out);
+      });
+    });
+    assert.deepEqual(JSON.parse(stdout.trim()), [5, 5, 5]);
+  }, 90_000);
+});

@@ -36,7 +36,7 @@ import {
 } from "../pool/backends/bullmq-wire.ts";
 import type { RedisConnection } from "../pool/options.ts";
 import { type CallRequest, decodeValue, deserializeError, encodeValue } from "../pool/protocol.ts";
-import { answer, checkResult } from "../pool/worker/runtime.ts";
+import { answer, checkResult } from "../pool/worker/tasks.ts";
 import { type AnyTasks, WorkerPool } from "../pool/worker-pool.ts";
 
 /** Settings of a queue server (`loopwork worker`). */

@@ -1,6 +1,6 @@
 /**
- * The message protocol between a pool (main side, src/pool/) and its worker runtime
- * (src/pool/worker/runtime.ts). Both sides import these types and the error (de)serialisation, so a
+ * The message protocol between a pool (main side, src/pool/) and its workers
+ * (src/pool/worker/). Both sides import these types and the error (de)serialisation, so a
  * change to the wire format is a change in one file.
  * @module
  */
@@ -136,7 +136,7 @@ export function unwrapResponse(r: CallResponse, what = "a call"): unknown {
 
 /**
  * @internal What `process.exit()` or an uncaught error in a tinypool worker thread posts on
- * the parent port just before the thread ends (see src/pool/worker/runtime.ts). Tinypool reports it
+ * the parent port just before the thread ends (see src/pool/worker/tinypool-worker.ts). Tinypool reports it
  * only as the text of an "Unexpected message" error, which a task posting a look-alike on
  * `parentPort` could forge: `token`, a secret the pool gives its workers (`workerData`),
  * tells the runtime's notice from any other message.
@@ -149,7 +149,7 @@ export interface WorkerExitNotice {
 
 /**
  * @internal What a worker thread of the own backend posts when it finds that a task's
- * synchronous run was stopped by its heap limit (Deno: see src/pool/worker/runtime.ts); it then exits.
+ * synchronous run was stopped by its heap limit (Deno: see src/pool/worker/thread-worker.ts); it then exits.
  * No answer can look like it: an answer that holds an object is sealed (see `seal`).
  */
 export interface OutOfMemoryNotice {

@@ -187,7 +187,7 @@ const ARGUMENT_WALK_BUDGET = 10_000;
 /**
  * The request as it is sent: `req` itself, or, when its arguments are larger than their
  * check (ARGUMENT_WALK_BUDGET values), `req` encoded by the host (see `encodeLarge`, and
- * `unpack` in src/pool/worker/runtime.ts), so that a value beyond the check that cannot cross fails
+ * `unpack` in src/pool/worker/tasks.ts), so that a value beyond the check that cannot cross fails
  * its call here, naming it, and one the worker cannot read fails there as its answer:
  * never a worker that dies or a call that hangs. A TypeError names an argument (or batch
  * item) that would overflow the stack of whoever serialises or receives it (see

@@ -6,7 +6,7 @@
  * @module
  */
 import type { TransferListItem } from "node:worker_threads";
-import { answer, checkResult } from "../worker/runtime.ts";
+import { answer, checkResult } from "../worker/tasks.ts";
 import type { PoolBackend } from "./backend.ts";
 import type { PoolCall } from "../call.ts";
 import { type CallRequest, type CallResponse, unwrapResponse } from "../protocol.ts";

@@ -131,7 +131,7 @@ export class ThreadBackend implements PoolBackend {
     /** The pool's task module, which its workers know from `workerData`. */
     private readonly _module: string | null,
   ) {
-    this._entry = new URL(workerEntryUrl());
+    this._entry = new URL(workerEntryUrl("thread"));
     this._replenish();
   }
 
@@ -194,7 +194,6 @@ export class ThreadBackend implements PoolBackend {
     const worker = new Worker(this._entry, {
       name: "loopwork",
       workerData: {
-        loopworkThread: true,
         loopworkModule: this._module,
         loopworkPort: port2,
         loopworkWatchMemory: this._options.resourceLimits !== null,
@@ -215,7 +214,7 @@ export class ThreadBackend implements PoolBackend {
     };
     port.on("message", (raw: unknown) => {
       if (raw !== null && typeof raw === "object" && Object.hasOwn(raw, "loopworkOutOfMemory")) {
-        // Under Deno the worker reports it itself (see src/pool/worker/runtime.ts); its exit follows.
+        // Under Deno the worker reports it itself (see src/pool/worker/thread-worker.ts); its exit follows.
         slot.error ??= Object.assign(new Error("Worker terminated due to reaching memory limit: JS heap out of memory"), {
           code: "ERR_WORKER_OUT_OF_MEMORY",
         });

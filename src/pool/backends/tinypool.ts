@@ -1,6 +1,6 @@
 /**
  * The tinypool backend: worker threads (`worker_threads`) or child processes
- * (`child_process`), on Node and on Deno. Every worker loads src/pool/worker/runtime, which imports
+ * (`child_process`), on Node and on Deno. Every worker loads src/pool/worker/tinypool-worker, which imports
  * the task module lazily. The WorkerPool hands tinypool at most one call per worker, so a call
  * waits in tinypool's queue only while a worker starts; tinypool's job is to start, stop,
  * replace and talk to workers. A stopped worker never takes a waiting call (see `_stop`).
@@ -257,7 +257,7 @@ export class TinypoolBackend implements PoolBackend {
     this._grace = options.cancelGraceMs;
     const make = (TinypoolClass: TinypoolModule["default"]): void => {
       const pool = new TinypoolClass({
-        filename: workerEntryUrl(),
+        filename: workerEntryUrl("tinypool"),
         runtime: this._process ? "child_process" : "worker_threads",
         minThreads: options.minWorkers,
         maxThreads: options.maxWorkers,

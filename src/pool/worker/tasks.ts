@@ -1,15 +1,15 @@
 /**
- * The worker-side runtime of a WorkerPool: tinypool loads this module in every worker
- * (thread or child process) and calls its default export once per request; a thread of
- * the own thread backend (src/pool/backends/thread.ts, the default for threads) gets its requests
- * on a private port (from its `workerData`) and answers there, one at a time. It imports the
- * user's task module lazily (registering tsx first for a `.ts` module on Node), calls the
- * named task — only an own exported function of that module — and answers with a
- * `CallResponse`. It never throws: a failure is an answer, so names and messages of errors
- * survive the trip (structured clone would keep only the standard ones).
+ * Loading and calling a pool's task, the part every worker entry shares and the host's own
+ * thread uses too (the inline backend, a cluster's `--threads 0`): it imports the user's task
+ * module lazily (registering tsx first for a `.ts` module on Node, in a worker), calls the
+ * named task — only an own exported function of that module — in its call context, and
+ * answers with a `CallResponse`. It never throws: a failure is an answer, so names and
+ * messages of errors survive the trip (structured clone would keep only the standard ones).
+ * Importing it sets nothing up: a worker entry (thread-worker.ts, tinypool-worker.ts) makes
+ * its thread a worker with `serve`, saying how an answer goes back.
  * @module
  */
-import { isMainThread, type MessagePort, parentPort, type TransferListItem, workerData } from "node:worker_threads";
+import { type MessagePort, parentPort, type TransferListItem } from "node:worker_threads";
 import { fileURLToPath } from "node:url";
 import {
   type CallRequest,
@@ -19,26 +19,16 @@ import {
   decodeEncoded,
   describeRequest,
   describeThrown,
-  abortChannelName,
-  type EncodedAnswer,
   encodeLarge,
   encodeValue,
   findUnsendable,
-  isAbortNotice,
   NO_TRANSFERS,
-  NOT_SEALED,
-  type OutOfMemoryNotice,
   seal,
   serializeError,
   type ShortCall,
   STREAM_END,
-  threadAnswer,
-  type ThreadFailure,
-  transferListOf,
-  unseal,
-  type WorkerExitNotice,
 } from "../protocol.ts";
-import { isDeno, loadTinypool } from "../packages.ts";
+import { isDeno } from "../packages.ts";
 import { type Coroutine, isGenerator, isThenable, run, spawn, tryGetRunningLoop } from "../../core/index.ts";
 import { CallContext, contextSlot } from "../task-context.ts";
 
@@ -49,68 +39,42 @@ const modules = new Map<string, Promise<Namespace>>();
 const functions = new Map<string, TaskFunction>();
 let tsxReady: Promise<void> | null = null;
 
-/** Loaded by tinypool in a worker (thread or process), not imported by the inline backend. */
-const inTinypoolWorker =
-  (process as { __tinypool_state__?: { isTinypoolWorker?: boolean } }).__tinypool_state__?.isTinypoolWorker === true;
-const inTinypoolThread = inTinypoolWorker && !isMainThread && parentPort !== null;
 /**
- * tinypool's mark for a result that moves buffers, from the very tinypool instance whose
- * worker entry loaded this module; only tinypool's workers load it (the own threads and
- * the inline backend never do), so importing loopwork loads no npm package.
+ * @internal What the worker entry that loaded this module (thread-worker.ts,
+ * tinypool-worker.ts) tells it; `null` on the host's thread (the inline backend, a cluster's
+ * `--threads 0`), which calls `answer` and `checkResult` itself.
  */
-const markMovable: ((value: object) => void) | undefined = inTinypoolWorker
-  ? (await loadTinypool()).markMovable
-  : undefined;
-/** tinypool's keys of a movable result (`Symbol.for`, the same in every realm). */
-const kTransferable = Symbol.for("Tinypool.transferable");
-const kValue = Symbol.for("Tinypool.valueOf");
-/** Started by loopwork's own thread backend (src/pool/backends/thread.ts). */
-const inOwnThread = !inTinypoolWorker && !isMainThread && parentPort !== null &&
-  (workerData as { loopworkThread?: unknown } | null)?.loopworkThread === true;
-/** In a worker (one call at a time), not on the host's thread (the inline backend). */
-const inWorker = inTinypoolWorker || inOwnThread;
+export interface WorkerEntry {
+  /** The pool's task module, which a short call (see ShortCall) does not name. */
+  readonly module: string | undefined;
+  /** Sends back the checked answer to `req`, or returns what the entry's caller sends back. */
+  reply(req: CallRequest, response: CallResponse): unknown;
+}
+
+let entry: WorkerEntry | null = null;
 
 /**
- * A task that posts on `parentPort` fails at once, in its own code: nothing reads that port
- * (a pool's calls travel on their own channel), and a message there would otherwise arrive
- * later, when the worker may be running another call, and be blamed on that one. The
- * runtime's own posts (tinypool's ready message, the exit notice) go through `postOnParent`.
+ * @internal Makes this thread (or process) a pool worker, which runs one call at a time and
+ * answers through `workerEntry`; returns what answers one request (see `handle`).
  */
-const postOnParent = !isMainThread && parentPort !== null ? parentPort.postMessage.bind(parentPort) : undefined;
-let parentPortClosed = isMainThread || parentPort === null || !(inTinypoolThread || inOwnThread);
-function closeParentPort(): void {
-  parentPortClosed = true;
+export function serve(workerEntry: WorkerEntry): (req: CallRequest | ShortCall) => unknown {
+  entry = workerEntry;
+  return handle;
+}
+
+/**
+ * @internal A task that posts on `parentPort` fails at once, in its own code: nothing reads
+ * that port (a pool's calls travel on their own channel), and a message there would otherwise
+ * arrive later, when the worker may be running another call, and be blamed on that one. A
+ * worker entry closes it before the first call, and makes its own posts (tinypool's ready
+ * message, the exit notice) with the `postMessage` it kept.
+ */
+export function closeParentPort(): void {
   parentPort!.postMessage = function postMessage(): never {
     throw new Error(
       "a task posted a message on parentPort, which a pool does not read: a task answers by returning its result",
     );
   };
-}
-// Tinypool posts its ready message on parentPort after this module loads: close it at the first call.
-if (inOwnThread) closeParentPort();
-/** The pool's secret (see WorkerExitNotice and EncodedAnswer), read before any task runs. */
-const exitToken = inTinypoolThread
-  ? String(
-    (process as { __tinypool_state__?: { workerData?: { loopworkExitToken?: unknown } } }).__tinypool_state__
-      ?.workerData?.loopworkExitToken,
-  )
-  : "";
-
-if (inTinypoolThread) {
-  // `process.exit()` in a worker thread ends the thread without an "error" event, and
-  // tinypool would wait forever for the answer. Any unexpected message on the parent port
-  // makes tinypool treat the worker as failed: it rejects the running call and replaces it.
-  const token = exitToken;
-  let reason: string | undefined;
-  process.on("uncaughtExceptionMonitor", (e: unknown) => {
-    const s = serializeError(e);
-    reason = `${s.name}: ${s.message}`.slice(0, 300);
-  });
-  process.on("exit", (code) => {
-    const notice: WorkerExitNotice = { loopworkWorkerExit: code, token };
-    if (reason !== undefined) notice.reason = reason;
-    postOnParent!(notice);
-  });
 }
 
 function displayPath(url: string): string {
@@ -124,7 +88,7 @@ function displayPath(url: string): string {
 /** Registers tsx once, so Node can import a TypeScript task module. */
 function ensureTsx(url: string): Promise<void> {
   // The inline backend runs in the host's own thread: the host decides how it loads .ts.
-  if (isDeno || !inTinypoolWorker || !/\.[mc]?tsx?$/.test(url)) return Promise.resolve();
+  if (isDeno || entry === null || !/\.[mc]?tsx?$/.test(url)) return Promise.resolve();
   if ((globalThis as { __loopworkTsx?: boolean }).__loopworkTsx === true) return Promise.resolve();
   return (tsxReady ??= import("tsx/esm/api").then(
     (api: { register: () => unknown }) => {
@@ -199,7 +163,8 @@ function functionOf(source: string): TaskFunction {
  * Is a task's function running synchronously? Under Deno, a worker thread that reaches its
  * `resourceLimits` heap limit has the running JavaScript stopped and then carries on, with
  * its message port deaf and no "error" or "exit" event for the host: a timer that finds this
- * flag still set knows that the call it belongs to was stopped that way (see `watchMemory`).
+ * flag still set knows that the call it belongs to was stopped that way (see `watchMemory` in
+ * thread-worker.ts).
  */
 let inSync = false;
 /** Where `taskSignal()` finds the running call's context. */
@@ -219,7 +184,7 @@ function sync(fn: TaskFunction, args: unknown[], ctx: CallContext, stream = fals
   } finally {
     inSync = false;
     // A worker runs one call at a time: its context stays (for the task's later code).
-    if (!inWorker) slot.current = prev;
+    if (entry === null) slot.current = prev;
   }
   if (stream || v === null || typeof v !== "object") return v;
   if (typeof (v as AsyncGenerator)[Symbol.asyncIterator] === "function" && typeof (v as AsyncGenerator).next === "function") {
@@ -328,31 +293,23 @@ async function perform(req: CallRequest, ctx: CallContext): Promise<unknown> {
   }
 }
 
-/** The pool's task module, as a worker thread learns it from its `workerData`. */
-const threadModule: string | undefined = inTinypoolThread
-  ? ((process as { __tinypool_state__?: { workerData?: { loopworkModule?: unknown } } }).__tinypool_state__
-    ?.workerData?.loopworkModule as string | undefined) ?? undefined
-  : inOwnThread
-  ? ((workerData as { loopworkModule?: string | null }).loopworkModule ?? undefined)
-  : undefined;
-
 /**
- * Answers one request; results marked with `transfer()` are moved, not copied. A call of a
- * task already looked up, returning a plain value, is answered synchronously. A worker
- * thread also takes the short form of a call (`ShortCall`), and answers every request
- * with the bare result, or fails it by throwing a `ThreadFailure`.
+ * Answers one request in a worker (see `serve`); results marked with `transfer()` are moved,
+ * not copied. A call of a task already looked up, returning a plain value, is answered
+ * synchronously. A worker also takes the short form of a call (`ShortCall`) for the pool's
+ * task module; its entry says how the answer goes back (see `WorkerEntry.reply`).
  */
-export default function handle(req: CallRequest | ShortCall): unknown {
-  if (!parentPortClosed) closeParentPort();
+function handle(req: CallRequest | ShortCall): unknown {
   let id: number | undefined;
   if (typeof req === "string" || Array.isArray(req)) {
-    if (threadModule === undefined) throw new TypeError("a short call reached a worker that has no task module");
+    const module = entry!.module;
+    if (module === undefined) throw new TypeError("a short call reached a worker that has no task module");
     // The numbered form `[id, task, ...args]` names the call for an AbortNotice.
     const numbered = typeof req !== "string" && typeof req[0] === "number";
     if (numbered) id = req[0] as number;
     const task = typeof req === "string" ? req : (req[numbered ? 1 : 0] as string);
     const args = typeof req === "string" ? [] : req.slice(numbered ? 2 : 1);
-    return handleCall({ op: "call", module: threadModule, task, args }, begin(id));
+    return handleCall({ op: "call", module, task, args }, begin(id));
   }
   id = (req as { id?: number }).id;
   if (req.op === "encoded" && req.large !== undefined) {
@@ -394,8 +351,8 @@ function identify(ctx: CallContext, id: number | undefined): void {
   if (id !== undefined && abortedEarly.delete(id)) ctx.abort();
 }
 
-/** Aborts call `id` (null: whatever runs here), as an AbortNotice asks. */
-function abortCalls(id: number | null): void {
+/** @internal Aborts call `id` (null: whatever runs here), as an AbortNotice asks. */
+export function abortCalls(id: number | null): void {
   if (current !== null && (id === null || id === currentId)) {
     current.abort();
   } else if (id !== null) {
@@ -483,18 +440,18 @@ const RESULT_WALK_BUDGET = 100_000;
 let checkedPartly = false;
 
 /**
- * `response`, encoded by the worker when its check was partial (see `encodeLarge`), or a
+ * @internal `response`, encoded by the worker when its check was partial (see `encodeLarge`), or a
  * failure saying why it cannot be sent; `undefined` when it goes as it is.
  */
-function encodedResponse(
+export function encodedResponse(
   req: CallRequest,
   response: CallResponse,
   transfer: readonly TransferListItem[],
+  thread: boolean,
 ): CallResponse | undefined {
   if (!checkedPartly || !response.ok || response.encoded !== undefined) return undefined;
   try {
     // Only a thread moves buffers or shares memory; a child process copies.
-    const thread = inTinypoolThread;
     const encoded = encodeLarge(response.value, thread ? transfer : NO_TRANSFERS, thread);
     return encoded === undefined ? undefined : { ok: true, encoded };
   } catch (e) {
@@ -511,9 +468,14 @@ function safeMessage(e: unknown): string {
   return `${s.name}: ${s.message}`;
 }
 
-/** Names what produced the result of `req`, for the error when it cannot be sent back. */
-function whoseResult(req: CallRequest): string {
+/** @internal Names what produced the result of `req`, for the error when it cannot be sent back. */
+export function whoseResult(req: CallRequest): string {
   return req.op === "function" ? "the toThread() function" : describeRequest(req);
+}
+
+/** @internal What a result `v` of `req` moves (what `transfer()` marked; a batch's, in each item). */
+export function resultTransfers(req: CallRequest, v: unknown): readonly TransferListItem[] {
+  return v === null || typeof v !== "object" ? NO_TRANSFERS : collectTransfers(req.op === "batch" && Array.isArray(v) ? v : [v]);
 }
 
 /** @internal Turns a result that could not be sent back into a clear failure. */
@@ -538,114 +500,15 @@ export function checkResult(req: CallRequest, response: CallResponse): CallRespo
   return response;
 }
 
-/**
- * What the worker sends back for `checked`: the response (a process), or the bare result
- * (a thread), moving what `transfer()` marked. A thread fails by throwing a ThreadFailure.
- */
+/** What the worker sends back for `checked`, once checked (see `WorkerEntry.reply`). */
 function reply(req: CallRequest, checked: CallResponse): unknown {
-  let response = checkResult(req, checked);
-  if (inOwnThread) {
-    // A failed send is caught there, a failed receipt is the host's "messageerror".
-    send(req, response);
-    return undefined;
-  }
-  const v = response.ok ? response.value : undefined;
-  const list = v === null || typeof v !== "object" ? NO_TRANSFERS : collectTransfers(req.op === "batch" && Array.isArray(v) ? v : [v]);
-  // A large result is encoded here (what transfer() marked moves beside it).
-  response = encodedResponse(req, response, list) ?? response;
-  if (!response.ok) {
-    if (inTinypoolThread) throw { loopworkError: response.error } satisfies ThreadFailure;
-    return response;
-  }
-  if (response.encoded !== undefined) {
-    if (!inTinypoolThread) return response; // a child process copies it anyway
-    const payload: EncodedAnswer = { loopworkEncoded: exitToken, ...response.encoded };
-    const movable = { [kTransferable]: transferListOf(response.encoded), [kValue]: payload };
-    markMovable!(movable);
-    return movable;
-  }
-  const payload = inTinypoolThread ? response.value : response;
-  if (list.length === 0) return payload;
-  const movable = { [kTransferable]: list, [kValue]: payload };
-  markMovable!(movable);
-  return movable;
-}
-
-/** The own thread backend's private channel to this worker (see thread-backend.ts). */
-const ownPort: MessagePort | undefined = inOwnThread
-  ? (workerData as { loopworkPort: MessagePort }).loopworkPort
-  : undefined;
-
-/** Sends the answer to `req` to the own thread backend (see `threadAnswer`). */
-function send(req: CallRequest, response: CallResponse): void {
-  const port = ownPort!;
-  if (!response.ok) {
-    port.postMessage({ loopworkError: response.error } satisfies ThreadFailure);
-    return;
-  }
-  const v = response.value;
-  const list = v === null || typeof v !== "object" ? NO_TRANSFERS : collectTransfers(req.op === "batch" && Array.isArray(v) ? v : [v]);
-  try {
-    port.postMessage(threadAnswer(v, list), list as TransferListItem[]);
-  } catch (e) {
-    const what = whoseResult(req);
-    const reason = e instanceof Error ? e.message : String(e);
-    const error = new TypeError(`the result of ${what} cannot be sent back from the worker: ${reason}`, { cause: e });
-    port.postMessage({ loopworkError: serializeError(error) } satisfies ThreadFailure);
-  }
+  return entry!.reply(req, checkResult(req, checked));
 }
 
 /**
- * A worker thread of the own backend with `resourceLimits` (see `inSync`): when a task ran
- * out of memory in its synchronous part, it tells the backend and ends, so that its call
- * fails and it is replaced. (Out of memory after an `await` of the task leaves no trace:
- * that call ends only by `taskTimeoutMs` or a cancel.)
+ * @internal Whether a task's function is running synchronously now (see `inSync`), for the
+ * own thread backend's watch of its heap limit.
  */
-function watchMemory(port: MessagePort): void {
-  const timer = setInterval(() => {
-    if (!inSync) return;
-    clearInterval(timer);
-    port.postMessage({ loopworkOutOfMemory: true } satisfies OutOfMemoryNotice);
-    process.exit(1);
-  }, 100);
-  timer.unref();
-}
-
-if (ownPort !== undefined) {
-  if ((workerData as { loopworkWatchMemory?: unknown }).loopworkWatchMemory === true) watchMemory(ownPort);
-  // One request at a time: the backend sends the next one only after this one's answer.
-  const port = ownPort;
-  const fail = (e: unknown) => port.postMessage({ loopworkError: serializeError(e) } satisfies ThreadFailure);
-  // A request this thread cannot read (see `unpack`, which catches that for large ones) would
-  // otherwise be reported nowhere, and its call would wait forever: it fails.
-  port.on("messageerror", (e: unknown) => {
-    fail(new TypeError(`a request could not be read by the worker: ${describeThrown(e)}`));
-  });
-  port.on("message", (raw: unknown) => {
-    if (isAbortNotice(raw)) {
-      abortCalls(raw.loopworkAbort);
-      return;
-    }
-    try {
-      const req = unseal(raw);
-      const out = handle((req === NOT_SEALED ? raw : req) as CallRequest | ShortCall);
-      if (isThenable(out)) out.then(undefined, fail);
-    } catch (e) {
-      fail(e);
-    }
-  });
-}
-
-if (inTinypoolThread) {
-  // Tinypool gives no channel to one worker: aborts are broadcast, naming the call.
-  const channel = new BroadcastChannel(abortChannelName(exitToken));
-  channel.onmessage = (e: MessageEvent) => {
-    if (isAbortNotice(e.data)) abortCalls(e.data.loopworkAbort);
-  };
-  (channel as { unref?: () => void }).unref?.();
-} else if (inTinypoolWorker && isMainThread) {
-  // A child process: the host sends it on the IPC channel, which tinypool's entry shares.
-  process.on("message", (m: unknown) => {
-    if (isAbortNotice(m)) abortCalls(m.loopworkAbort);
-  });
+export function inSyncPart(): boolean {
+  return inSync;
 }
