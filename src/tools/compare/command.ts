@@ -10,7 +10,7 @@ import { SingleBar } from "cli-progress";
 import { dirname, extname, resolve } from "node:path";
 import type { BuiltinName } from "./builtin.ts";
 import { compare } from "./compare.ts";
-import { describeRun, renderHtml, renderSvg, renderTable, type StrategyName, wrapLines } from "./report.ts";
+import { type CompareSettings, describeRun, renderHtml, renderSvg, renderTable, type StrategyName, wrapLines } from "./report.ts";
 import { CompareInputError, type UserWorkloadSpec } from "./user-module.ts";
 
 /** Thrown for bad command-line input; the command exits 2 with its message. */
@@ -59,14 +59,8 @@ options:
   --help             this text
 `;
 
-/** Settings parsed from the command line. */
-export interface CompareArgs {
-  tasks: number;
-  workers: number;
-  ioLatencyMs: number;
-  cpuSize: number;
-  runs: number;
-  sweep: number[] | null;
+/** Settings parsed from the command line: those the comparison runs with, and what to run and print. */
+export interface CompareArgs extends Omit<CompareSettings, "module" | "task"> {
   workloads: BuiltinName[];
   strategies: StrategyName[];
   json: boolean;
