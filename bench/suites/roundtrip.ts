@@ -76,7 +76,7 @@ emit({
         "Under Deno, tinypool runs without its Atomics fast path (it hangs there).",
       ]
       : []),
-    "loopwork's threads run on its own node:worker_threads backend (src/pool/thread-backend.ts); " +
+    "loopwork's threads run on its own node:worker_threads backend (src/pool/backends/thread.ts); " +
       '"on tinypool" is the same pool with the option backend: "tinypool".',
   ],
 });

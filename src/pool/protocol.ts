@@ -63,7 +63,7 @@ export function isThreadFailure(e: unknown): e is ThreadFailure {
 
 /**
  * @internal The envelope of a message on the own thread backend's private channel (see
- * thread-backend.ts). Deno's `node:worker_threads` MessagePort visits every own enumerable
+ * backends/thread.ts). Deno's `node:worker_threads` MessagePort visits every own enumerable
  * property of every message it delivers (to give the MessagePorts inside Node's methods),
  * index by index in a typed array or an array: a 16 MB Uint8Array took seconds, and 200 MB
  * threw "Invalid array length" in its listener, which killed the process. A Map's entries
@@ -94,7 +94,7 @@ export function unseal(raw: unknown): unknown {
 }
 
 /**
- * @internal How a thread of loopwork's own thread backend (see thread-backend.ts) answers:
+ * @internal How a thread of loopwork's own thread backend (see backends/thread.ts) answers:
  * a primitive result bare, any other one sealed (see `seal`), a failure `{ loopworkError }`.
  */
 export function threadAnswer(value: unknown, transfer: readonly TransferListItem[]): unknown {

@@ -10,7 +10,7 @@ import type { CallRequest } from "../protocol.ts";
 
 /**
  * @internal What `call` returns: a promise, or a lighter object with a promise's two-callback
- * `then` (the own thread backend's, see thread-backend.ts), called once by the pool.
+ * `then` (the own thread backend's, see thread.ts), called once by the pool.
  */
 export interface Pending {
   then(onAnswer: (raw: unknown) => void, onFailure: (e: unknown) => void): unknown;
