@@ -138,10 +138,9 @@ export function abortable<T>(
  * console.log(await retry(() => (++n < 2 ? Promise.reject(new Error("flaky")) : n), { minTimeout: 10 })); // 2
  * ```
  */
-export async function retry<T>(fn: (() => Promise<T>) | (() => T), options?: RetryOptions): Promise<T> {
+export async function retry<T>(fn: (() => Promise<T>) | (() => T), options?: lw.RetryOptions): Promise<T> {
   return await lw.retry<T>(() => fn(), options);
 }
-type RetryOptions = lw.RetryOptions;
 
 /**
  * @std/async's `pooledMap`, both forms: `pooledMap(poolLimit, items, fn)` and the unstable

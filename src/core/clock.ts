@@ -6,7 +6,17 @@
  * @module
  */
 
-/** Which clock a loop keeps time with. */
+/**
+ * Which clock a loop keeps time with: the host's monotonic clock, or virtual time that jumps to the next timer when every task waits.
+ *
+ * @example
+ * ```ts
+ * import { type ClockKind, run, sleep } from "loopwork";
+ *
+ * const clock: ClockKind = "virtual";
+ * await run(function* () { yield* sleep(60_000); }, { clock }); // returns at once
+ * ```
+ */
 export type ClockKind = "real" | "virtual";
 
 /** A source of monotonic milliseconds. */

@@ -20,10 +20,39 @@ import type { Loop } from "./loop.ts";
 
 const STATE_NAMES = ["pending", "finished", "failed", "cancelled"] as const;
 
-/** A callback run once a future is done; it receives the future. */
+/**
+ * A callback run once a future is done; it receives the future.
+ *
+ * @example
+ * ```ts
+ * import { type DoneCallback, Future, run } from "loopwork";
+ *
+ * await run(function* () {
+ *   const f = new Future<number>();
+ *   const log: DoneCallback<number> = (done) => console.log(done.result()); // 42
+ *   f.addDoneCallback(log);
+ *   f.setResult(42);
+ *   yield* f;
+ * });
+ * ```
+ */
 export type DoneCallback<T> = (future: Future<T>) => void;
 
-/** Something a task can wait on with `yield*`: a future, or nothing (a bare `yield`). */
+/**
+ * Something a task can wait on with `yield*`: a future, or nothing (a bare `yield`).
+ *
+ * @example
+ * ```ts
+ * import { run, sleep, type Yieldable } from "loopwork";
+ *
+ * function* twoSteps(): Generator<Yieldable, string> {
+ *   yield; // one turn of the loop
+ *   yield* sleep(10);
+ *   return "done";
+ * }
+ * console.log(await run(twoSteps)); // done
+ * ```
+ */
 export type Yieldable = Future<unknown> | undefined;
 
 /**
@@ -438,7 +467,16 @@ class FutureIterator<T> implements Iterator<Future<unknown>, T, unknown> {
   }
 }
 
-/** Is `x` a loopwork future? */
+/**
+ * Is `x` a loopwork future (a `Future`, or a `Task`, which is one)?
+ *
+ * @example
+ * ```ts
+ * import { Future, isFuture } from "loopwork";
+ *
+ * console.log(isFuture(new Future()), isFuture(Promise.resolve(1))); // true false
+ * ```
+ */
 export function isFuture(x: unknown): x is Future<unknown> {
   return x instanceof Future;
 }

@@ -18,7 +18,17 @@ import { defaultExceptionReport } from "./report.ts";
 import { state } from "./running.ts";
 import { Ring } from "./ring.ts";
 
-/** Options of `new Loop()` and of `run()`. */
+/**
+ * Options of `new Loop()` and of `run()`.
+ *
+ * @example
+ * ```ts
+ * import { type LoopOptions, run, sleep } from "loopwork";
+ *
+ * const options: LoopOptions = { clock: "virtual", debug: { slowStepMs: 50 } };
+ * await run(function* () { yield* sleep(1_000); }, options);
+ * ```
+ */
 export interface LoopOptions {
   /** `"real"` (default) keeps host time; `"virtual"` starts at 0 and jumps to the next timer. */
   clock?: ClockKind;
@@ -32,7 +42,17 @@ export interface LoopOptions {
 /** @internal The keys of `LoopOptions`, for the check of misspelt options. */
 export const LOOP_OPTIONS = ["clock", "debug"] as const;
 
-/** What the loop passes to its exception handler. */
+/**
+ * What the loop passes to its exception handler.
+ *
+ * @example
+ * ```ts
+ * import { type ExceptionContext, Loop } from "loopwork";
+ *
+ * const loop = new Loop();
+ * loop.setExceptionHandler((context: ExceptionContext) => console.log(context.message));
+ * ```
+ */
 export interface ExceptionContext {
   /** What happened, in words. */
   message: string;
@@ -46,7 +66,17 @@ export interface ExceptionContext {
   taskName?: string;
 }
 
-/** Receives errors that have nowhere else to go (a callback threw, a task failed unobserved). */
+/**
+ * Receives errors that have nowhere else to go (a callback threw, a task failed unobserved).
+ *
+ * @example
+ * ```ts
+ * import { type ExceptionHandler, Loop } from "loopwork";
+ *
+ * const handler: ExceptionHandler = (context) => console.error("loop:", context.message, context.exception);
+ * new Loop().setExceptionHandler(handler);
+ * ```
+ */
 export type ExceptionHandler = (context: ExceptionContext, loop: Loop) => void;
 
 /**

@@ -30,7 +30,20 @@ export type TaskBody<T> =
   | (() => Coroutine<T>)
   | ((signal: AbortSignal) => PromiseLike<T>);
 
-/** Options of `spawn()` and `loop.createTask()`. */
+/**
+ * Options of `spawn()` and `loop.createTask()`.
+ *
+ * @example
+ * ```ts
+ * import { run, spawn, type TaskOptions } from "loopwork";
+ *
+ * const options: TaskOptions = { name: "worker-1" };
+ * await run(function* () {
+ *   const t = spawn(function* () { return 1; }, options);
+ *   console.log(t.name, yield* t); // worker-1 1
+ * });
+ * ```
+ */
 export interface TaskOptions {
   /** A name for logs and errors; default `Task-N`. */
   name?: string;

@@ -8,13 +8,36 @@
  */
 import { checkOptions, checkMs } from "../core/index.ts";
 
-/** Options of `monitorLag()`. */
+/**
+ * Options of `monitorLag()`.
+ *
+ * @example
+ * ```ts
+ * import { monitorLag, type LagMonitorOptions } from "loopwork";
+ *
+ * const options: LagMonitorOptions = { intervalMs: 20 };
+ * const monitor = monitorLag(options);
+ * console.log(monitor.stop().samples >= 0); // true
+ * ```
+ */
 export interface LagMonitorOptions {
   /** How often to tick, in ms (default 10). */
   intervalMs?: number;
 }
 
-/** What a lag monitor measured. Lags are in milliseconds past each tick's due time. */
+/**
+ * What a lag monitor measured. Lags are in milliseconds past each tick's due time.
+ *
+ * @example
+ * ```ts
+ * import { monitorLag, type LagReport } from "loopwork";
+ *
+ * const monitor = monitorLag({ intervalMs: 10 });
+ * await new Promise((r) => setTimeout(r, 50));
+ * const report: LagReport = monitor.stop();
+ * console.log(report.maxMs >= 0); // true
+ * ```
+ */
 export interface LagReport {
   /** Number of ticks measured. */
   samples: number;
@@ -28,7 +51,17 @@ export interface LagReport {
   meanMs: number;
 }
 
-/** A running lag monitor; `stop()` ends it and reports. */
+/**
+ * A running lag monitor; `stop()` ends it and reports.
+ *
+ * @example
+ * ```ts
+ * import { type LagMonitor, monitorLag } from "loopwork";
+ *
+ * const monitor: LagMonitor = monitorLag();
+ * console.log(typeof monitor.stop().meanMs); // "number"
+ * ```
+ */
 export interface LagMonitor {
   /** The figures so far, without stopping. */
   report(): LagReport;

@@ -23,6 +23,18 @@ import { groupOf, type TaskGroup } from "../structured/group.ts";
 /**
  * Where a live task is: `new` (spawned, its body not started), `ready` (queued to step),
  * `running` (stepping now: the task that asked), or `waiting` (on the future in `awaits`).
+ *
+ * @example
+ * ```ts
+ * import { run, sleep, spawn, taskTree, type TaskState } from "loopwork";
+ *
+ * await run(function* () {
+ *   spawn(function* () { yield* sleep(100); }, { name: "nap" });
+ *   yield* sleep(1);
+ *   const states: TaskState[] = taskTree().map((n) => n.state);
+ *   console.log(states); // [ "running", "waiting" ]
+ * }, { clock: "virtual" });
+ * ```
  */
 export type TaskState = "new" | "ready" | "running" | "waiting";
 
