@@ -25,12 +25,14 @@ import {
   NO_TRANSFERS,
   seal,
   serializeError,
+  type SerializedError,
   type ShortCall,
   STREAM_END,
 } from "../protocol.ts";
 import { isDeno } from "../packages.ts";
 import { type Coroutine, isGenerator, isThenable, run, spawn, tryGetRunningLoop } from "../../core/index.ts";
 import { CallContext, contextSlot } from "../task-context.ts";
+import { Wakeup } from "../wakeup.ts";
 
 type TaskFunction = (...args: unknown[]) => unknown;
 type Namespace = Record<string, unknown>;
@@ -222,21 +224,16 @@ async function runGenerator(gen: Coroutine<unknown>, ctx: CallContext): Promise<
 async function streamValues(port: MessagePort, start: () => Promise<unknown>, ctx: CallContext): Promise<unknown> {
   let credit = 0;
   let acked = false;
-  let wake: (() => void) | null = null;
-  const poke = (): void => {
-    const w = wake;
-    wake = null;
-    w?.();
-  };
+  const wakeup = new Wakeup();
   port.on("message", (m: unknown) => {
     if (typeof m === "number") credit += m;
     else if (m === STREAM_END) acked = true;
-    poke();
+    wakeup.wake();
   });
   // The reader closes the channel (closing it here may drop what was just posted, under
   // Deno); meanwhile it keeps nothing alive.
   port.unref();
-  ctx.onAbort(poke);
+  ctx.onAbort(wakeup.wake);
   let it: Iterator<unknown> | AsyncIterator<unknown> | undefined;
   let done = false;
   try {
@@ -247,7 +244,7 @@ async function streamValues(port: MessagePort, start: () => Promise<unknown>, ct
     }
     it = (make as (this: unknown) => Iterator<unknown> | AsyncIterator<unknown>).call(v);
     for (;;) {
-      while (credit <= 0 && !ctx.aborted) await new Promise<void>((r) => (wake = r));
+      while (credit <= 0 && !ctx.aborted) await wakeup.wait();
       if (ctx.aborted) throw ctx.signal.reason;
       const r = await it.next();
       if (r.done === true) {
@@ -263,7 +260,7 @@ async function streamValues(port: MessagePort, start: () => Promise<unknown>, ct
       if (it !== undefined && !done) await it.return?.();
     } finally {
       port.postMessage(STREAM_END);
-      while (!acked && !ctx.aborted) await new Promise<void>((r) => (wake = r));
+      while (!acked && !ctx.aborted) await wakeup.wait();
     }
   }
 }
@@ -405,8 +402,7 @@ async function handleAsync(req: CallRequest, ctx: CallContext): Promise<unknown>
       return { op: "encoded", data: encodeValue(response) };
     } catch (e) {
       // Past what checkResult walked: it fails its call, not the worker.
-      const what = whoseResult(inner);
-      const error = serializeError(new TypeError(`the result of ${what} cannot be sent back from the worker: ${safeMessage(e)}`));
+      const error = unsendableResult(inner, safeMessage(e));
       return { op: "encoded", data: encodeValue({ ok: false, error } satisfies CallResponse) };
     }
   }
@@ -455,11 +451,7 @@ export function encodedResponse(
     const encoded = encodeLarge(response.value, thread ? transfer : NO_TRANSFERS, thread);
     return encoded === undefined ? undefined : { ok: true, encoded };
   } catch (e) {
-    const what = whoseResult(req);
-    return {
-      ok: false,
-      error: serializeError(new TypeError(`the result of ${what} cannot be sent back from the worker: ${safeMessage(e)}`)),
-    };
+    return { ok: false, error: unsendableResult(req, safeMessage(e)) };
   }
 }
 
@@ -468,9 +460,14 @@ function safeMessage(e: unknown): string {
   return `${s.name}: ${s.message}`;
 }
 
-/** @internal Names what produced the result of `req`, for the error when it cannot be sent back. */
-export function whoseResult(req: CallRequest): string {
-  return req.op === "function" ? "the toThread() function" : describeRequest(req);
+/**
+ * @internal The failure of a call whose result cannot be sent back: it names what produced
+ * the result (the task, or the toThread() function) and `reason`.
+ */
+export function unsendableResult(req: CallRequest, reason: string, cause?: unknown): SerializedError {
+  const what = req.op === "function" ? "the toThread() function" : describeRequest(req);
+  const message = `the result of ${what} cannot be sent back from the worker: ${reason}`;
+  return serializeError(cause === undefined ? new TypeError(message) : new TypeError(message, { cause }));
 }
 
 /** @internal What a result `v` of `req` moves (what `transfer()` marked; a batch's, in each item). */
@@ -489,13 +486,7 @@ export function checkResult(req: CallRequest, response: CallResponse): CallRespo
     const budget = { left: RESULT_WALK_BUDGET };
     const bad = findUnsendable(v, budget, "the result itself");
     checkedPartly = budget.left < 0;
-    if (bad !== undefined) {
-      const what = whoseResult(req);
-      return {
-        ok: false,
-        error: serializeError(new TypeError(`the result of ${what} cannot be sent back from the worker: ${bad}`)),
-      };
-    }
+    if (bad !== undefined) return { ok: false, error: unsendableResult(req, bad) };
   }
   return response;
 }

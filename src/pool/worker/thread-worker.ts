@@ -19,7 +19,7 @@ import {
   unseal,
 } from "../protocol.ts";
 import { isThenable } from "../../core/index.ts";
-import { abortCalls, closeParentPort, inSyncPart, resultTransfers, serve, whoseResult } from "./tasks.ts";
+import { abortCalls, closeParentPort, inSyncPart, resultTransfers, serve, unsendableResult } from "./tasks.ts";
 
 /** What the own thread backend gives each of its threads (see `_startWorker` there). */
 const data = workerData as {
@@ -43,10 +43,8 @@ function send(req: CallRequest, response: CallResponse): void {
   try {
     port.postMessage(threadAnswer(v, list), list as TransferListItem[]);
   } catch (e) {
-    const what = whoseResult(req);
     const reason = e instanceof Error ? e.message : String(e);
-    const error = new TypeError(`the result of ${what} cannot be sent back from the worker: ${reason}`, { cause: e });
-    port.postMessage({ loopworkError: serializeError(error) } satisfies ThreadFailure);
+    port.postMessage({ loopworkError: unsendableResult(req, reason, e) } satisfies ThreadFailure);
   }
 }
 
