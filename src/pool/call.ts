@@ -6,6 +6,7 @@
  * @module
  */
 import { Future } from "../core/index.ts";
+import type { PoolKind } from "./options.ts";
 import type { CallRequest } from "./protocol.ts";
 
 /** @internal */
@@ -17,6 +18,8 @@ export const SETTLED = 2;
 
 /** @internal What a pool does when one of its calls is cancelled. */
 export interface CancelSink {
+  /** The pool's kind, for `_describeWait`. */
+  readonly kind: PoolKind;
   _callCancelled(call: PoolCall): void;
 }
 
@@ -48,8 +51,8 @@ export class PoolCall extends Future<unknown> {
 
   /** @internal What a task waiting on this call waits for, for `taskTree()`. */
   _describeWait(): string {
-    const kind = (this._pool as { kind?: string }).kind;
-    const where = kind === "inline" ? " (inline, on the loop's thread)" : kind === "bullmq" ? " on the cluster" : kind !== undefined ? ` on a ${kind} worker` : "";
+    const kind = this._pool.kind;
+    const where = kind === "inline" ? " (inline, on the loop's thread)" : kind === "bullmq" ? " on the cluster" : ` on a ${kind} worker`;
     const now = performance.now();
     if (this.phase === QUEUED) return `pool call ${this.label}, queued for ${Math.round(now - this.enqueuedAt)} ms`;
     return `pool call ${this.label}${where}, running for ${Math.round(now - this.startedAt)} ms`;

@@ -33,6 +33,7 @@ import {
 import { ThreadBackend } from "./backends/thread.ts";
 import { TinypoolBackend } from "./backends/tinypool.ts";
 import { unsendableError } from "./protocol.ts";
+import { Wakeup } from "./wakeup.ts";
 
 /** Any function a task module may export (`never` parameters make this the top function type). */
 type AnyFunction = (...args: never) => unknown;
@@ -725,12 +726,7 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
     }
     const { port1, port2 } = new MessageChannel();
     const items: unknown[] = [];
-    let wake: (() => void) | null = null;
-    const poke = (): void => {
-      const w = wake;
-      wake = null;
-      w?.();
-    };
+    const wakeup = new Wakeup();
     port1.on("message", (m: unknown) => {
       if (m === STREAM_END) {
         // Its worker answers once it knows that every value came (see streamValues).
@@ -739,11 +735,11 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
         const v = unseal(m);
         items.push(v === NOT_SEALED ? m : v);
       }
-      poke();
+      wakeup.wake();
     });
     port1.postMessage(STREAM_WINDOW);
     const call = this._spawn({ op: "stream", module: this._module ?? "", task: name, args, port: port2 }, name);
-    call.addDoneCallback(poke);
+    call.addDoneCallback(wakeup.wake);
     try {
       for (;;) {
         if (items.length > 0) {
@@ -757,10 +753,7 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
           await call;
           return;
         }
-        await new Promise<void>((r) => {
-          if (items.length > 0 || call.done()) r();
-          else wake = r;
-        });
+        await wakeup.wait(); // both were checked just above, in this same turn
       }
     } finally {
       port1.close();
@@ -786,7 +779,7 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
     const window = workers * 2;
     const inFlight: Task<unknown>[] = [];
     const finished: Task<unknown>[] = [];
-    let wake: (() => void) | null = null;
+    const wakeup = new Wakeup();
     let next = 0;
     const launch = () => {
       const chunk = items.slice(next, next + size);
@@ -796,7 +789,7 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
       if (!ordered) {
         t.addDoneCallback(() => {
           finished.push(t);
-          wake?.();
+          wakeup.wake();
         });
       }
     };
@@ -813,8 +806,7 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
           await t.then(undefined, () => {});
           inFlight.shift();
         } else {
-          while (finished.length === 0) await new Promise<void>((r) => (wake = r));
-          wake = null;
+          while (finished.length === 0) await wakeup.wait();
           t = finished.shift()!;
           inFlight.splice(inFlight.indexOf(t), 1);
         }
