@@ -41,6 +41,11 @@ export function checkOptions(what: string, options: unknown, known: readonly str
   }
 }
 
+/** @internal A time for a message or a description: whole milliseconds when it is one, else one decimal. */
+export function formatMs(ms: number): string {
+  return Number.isInteger(ms) ? String(ms) : ms.toFixed(1);
+}
+
 /** @internal What a duration in milliseconds may be, beyond a finite number >= 0. */
 export interface MsRule {
   /** `0` is allowed (default `true`); when `false` the duration must be > 0. */

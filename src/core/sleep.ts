@@ -6,7 +6,7 @@
 import { Future, PENDING, type Waiter } from "./future.ts";
 import type { Runnable, TimerHandle } from "./handles.ts";
 import { getRunningLoop } from "./running.ts";
-import { checkMs } from "./checks.ts";
+import { checkMs, formatMs } from "./checks.ts";
 
 /**
  * A future resolved by a timer, which cancelling the future removes. A zero sleep has no
@@ -74,11 +74,6 @@ class ZeroSleepIterator<T> implements Iterator<Future<unknown>, T, unknown> {
   return(value?: T): IteratorResult<Future<unknown>, T> {
     return { done: true, value: value as T };
   }
-}
-
-/** A time for a description: whole milliseconds when it is one, else one decimal. */
-function formatMs(ms: number): string {
-  return Number.isInteger(ms) ? String(ms) : ms.toFixed(1);
 }
 
 function wakeSleeper(arg: unknown): void {

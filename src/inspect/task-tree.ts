@@ -9,6 +9,7 @@
 import {
   checkOptions,
   describeValue,
+  formatMs,
   type Future,
   getRunningLoop,
   isThenable,
@@ -448,7 +449,7 @@ export function dumpTasks(options?: TaskTreeOptions): string {
   for (const r of roots) walk(r, "", "");
   const time = loop.time();
   const clock = loop.isVirtual() ? "virtual clock" : "real clock";
-  const head = `${count} task${count === 1 ? "" : "s"} at ${Number.isInteger(time) ? time : time.toFixed(1)} ms (${clock})`;
+  const head = `${count} task${count === 1 ? "" : "s"} at ${formatMs(time)} ms (${clock})`;
   return [head, ...lines].join("\n");
 }
 

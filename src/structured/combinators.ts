@@ -466,7 +466,7 @@ export class AsCompleted<T> implements Iterable<Future<T>>, AsyncIterable<T> {
         this._left--;
         const out = new Future<T>(tryGetRunningLoop());
         const f = this._done.shift();
-        if (f !== undefined) copyOutcome(f, out);
+        if (f !== undefined) out._copyOutcome(f);
         else if (this._timedOut) out.setException(this._timeoutError());
         else this._waiters.push(out);
         return { done: false, value: out };
@@ -508,7 +508,7 @@ export class AsCompleted<T> implements Iterable<Future<T>>, AsyncIterable<T> {
       const w = this._waiters.shift()!;
       if (w instanceof Future) {
         if (w.done()) continue; // its waiter gave up (was cancelled): the next one gets it
-        copyOutcome(f, w);
+        w._copyOutcome(f);
       } else {
         resultOf(f).then(w.resolve, w.reject);
       }
@@ -563,9 +563,6 @@ function resultOf<T>(f: Future<T>): Promise<IteratorResult<T, undefined>> {
   }
 }
 
-function copyOutcome<T>(from: Future<T>, to: Future<T>): void {
-  to._copyOutcome(from);
-}
 
 /**
  * Iterates over awaitables in the order they complete (asyncio.as_completed, 3.13+).
@@ -636,7 +633,7 @@ export function shield<T>(aw: Awaitable<T>): Future<T> {
       if (!f.cancelled()) f.exception(); // read, so it is not reported as never retrieved
       return;
     }
-    copyOutcome(f, outer);
+    outer._copyOutcome(f);
   };
   inner.addDoneCallback(onInnerDone);
   outer.addDoneCallback(() => {
