@@ -32,6 +32,13 @@ export class PoolCall extends Future<unknown> {
   /** The backend's own record of this call while it has it: what its `stop(call)` stops. */
   job: unknown = undefined;
 
+  /** The backend's record of this call, taken: a call is stopped at most once. */
+  takeJob<J>(): J | undefined {
+    const job = this.job as J | undefined;
+    this.job = undefined;
+    return job;
+  }
+
   constructor(
     readonly req: CallRequest,
     readonly label: string,

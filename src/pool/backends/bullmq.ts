@@ -146,8 +146,7 @@ export class BullmqBackend implements PoolBackend {
   }
 
   stop(call: PoolCall): void {
-    const p = call.job as Pending | undefined;
-    call.job = undefined;
+    const p = call.takeJob<Pending>();
     if (p !== undefined) this._cancel(p);
   }
 

@@ -50,8 +50,7 @@ export class InlineBackend implements PoolBackend {
   }
 
   stop(call: PoolCall): void {
-    const onAbort = call.job as (() => void) | undefined;
-    call.job = undefined;
+    const onAbort = call.takeJob<() => void>();
     onAbort?.();
   }
 

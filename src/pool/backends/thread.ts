@@ -136,8 +136,7 @@ export class ThreadBackend implements PoolBackend {
   }
 
   stop(call: PoolCall): void {
-    const job = call.job as Job | undefined;
-    call.job = undefined;
+    const job = call.takeJob<Job>();
     if (job !== undefined) this._abort(job);
   }
 

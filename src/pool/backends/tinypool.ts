@@ -286,8 +286,7 @@ export class TinypoolBackend implements PoolBackend {
   }
 
   stop(call: PoolCall): void {
-    const run = call.job as { stop(): void } | undefined;
-    call.job = undefined;
+    const run = call.takeJob<{ stop(): void }>();
     run?.stop();
   }
 
