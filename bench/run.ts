@@ -86,7 +86,9 @@ if (write) {
 
 // ---- the report ---------------------------------------------------------------------------
 
-const f = (x: number) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2));
+// Three significant figures at most, so a small ratio (0.0029×) does not print as "0.00×".
+const f = (x: number) =>
+  x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x >= 0.1 || x === 0 ? x.toFixed(2) : x.toPrecision(2);
 
 function entriesOf(suite: string) {
   return results.filter((r) => r.suite === suite).flatMap((r) => r.entries.map((e) => ({ ...e, runtime: r.runtime })));
