@@ -138,8 +138,10 @@ export class BullmqBackend implements PoolBackend {
   private _workers = 0;
   private _workersAt = 0;
   private _destroyed = false;
-  /** Whether the connections keep the process alive (only while a call is in flight). */
+  /** Whether the connections keep the process alive (while a call is in flight, and while the reader lingers). */
   private _ref = false;
+  /** When the last call settled (performance.now()). */
+  private _idleSince = 0;
 
   constructor(options: ResolvedBullmqOptions) {
     this._opts = options;
@@ -280,24 +282,42 @@ export class BullmqBackend implements PoolBackend {
 
   /**
    * The connections keep the process alive while a call is in flight, and only then: an
-   * idle pool that is never closed does not stop the process from exiting.
+   * idle pool that is never closed does not stop the process from exiting. Once the last
+   * call settles, the events reader lingers (READER_LINGER_MS, its timer keeping the process
+   * alive that long anyway) and the sockets stay as they are, so back-to-back calls neither
+   * ref nor unref a socket nor arm a timer each: a lone call's path stays short.
    */
   private _pendingChanged(): void {
-    const ref = this._pending.size > 0;
-    if (ref === this._ref) return;
+    if (this._pending.size > 0) {
+      if (!this._ref) this._setRef(true);
+      return;
+    }
+    this._idleSince = performance.now();
+    const link = this._live;
+    if (link === null || link.reader === null || this._destroyed) {
+      if (this._ref) this._setRef(false);
+      return;
+    }
+    link.readerIdle ??= setTimeout(() => this._lingered(link), READER_LINGER_MS);
+  }
+
+  /** The linger timer of `link`: once idle for READER_LINGER_MS, stops its reader and unrefs it. */
+  private _lingered(link: Link): void {
+    link.readerIdle = undefined;
+    if (this._pending.size > 0 || this._live !== link || this._destroyed) return;
+    const left = READER_LINGER_MS - (performance.now() - this._idleSince);
+    if (left >= 1) {
+      link.readerIdle = setTimeout(() => this._lingered(link), left);
+      return;
+    }
+    this._setRef(false);
+    this._stopReader(link);
+  }
+
+  private _setRef(ref: boolean): void {
     this._ref = ref;
     const link = this._live;
-    if (link === null) return;
-    for (const part of link.parts) setRef(part.raw, ref);
-    if (ref) {
-      clearTimeout(link.readerIdle);
-      link.readerIdle = undefined;
-    } else if (link.reader !== null && !this._destroyed) {
-      link.readerIdle = setTimeout(() => {
-        link.readerIdle = undefined;
-        if (this._pending.size === 0) this._stopReader(link);
-      }, READER_LINGER_MS);
-    }
+    if (link !== null) for (const part of link.parts) setRef(part.raw, ref);
   }
 
   /** The identity of the module of a call (null for a pool without a module), loaded once. */
