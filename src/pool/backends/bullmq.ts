@@ -666,7 +666,11 @@ class EventReader {
         if (entries !== undefined) {
           for (const [id, fields] of entries) {
             this._id = id;
-            this._onEntry(fields);
+            try {
+              this._onEntry(fields);
+            } catch {
+              // an entry it cannot read: the reader reads on
+            }
           }
         }
         setImmediate(this._next);
@@ -674,6 +678,8 @@ class EventReader {
       () => {
         if (this._stopped || gen !== this._gen) return;
         this._reading = false;
+        // Ended (the link was lost or closed): closing the link stops this reader too.
+        if (this._raw.status === "end") return;
         // The connection failed the read (it is being reset): read again in a moment.
         const t = setTimeout(this._next, 100);
         (t as { unref?(): void }).unref?.();
