@@ -147,9 +147,24 @@ export async function serveQueue(options: ServeOptions): Promise<QueueServer> {
   // Created once Redis answers: its threads start at once.
   let pool: WorkerPool<AnyTasks> | null = null;
 
+  /**
+   * Jobs started as soon as BullMQ handed them over (its `active` event), by id: BullMQ
+   * then asks Redis for one more job before it calls the processor, and the job runs
+   * meanwhile rather than after that round trip. The processor takes the job's run here.
+   */
+  const early = new Map<string, Promise<string>>();
+
   // Two parameters: BullMQ makes no AbortController per job (cancel requests come on this
   // worker's own channel and find the job in `running`).
-  const processor = async (job: Job): Promise<string> => {
+  const processor = (job: Job): Promise<string> => {
+    const run = early.get(job.id ?? "");
+    if (run === undefined) return start(job);
+    early.delete(job.id ?? "");
+    return run;
+  };
+
+  /** Runs a job: checks it, then runs its task on a local thread (or inline); the job's result. */
+  const start = async (job: Job): Promise<string> => {
     const id = job.id ?? "";
     if (cancelled.size > 0) {
       const now = Date.now();
@@ -240,6 +255,18 @@ export async function serveQueue(options: ServeOptions): Promise<QueueServer> {
     autorun: false,
   });
   worker.on("error", remember);
+  worker.on("active", (job: Job) => {
+    const id = job.id;
+    if (id === undefined || early.has(id)) return;
+    const run = start(job);
+    // Read by the processor; never an unhandled rejection if it is not called (a forced close).
+    run.catch(noop);
+    early.set(id, run);
+  });
+  // A job failed before its processor was called (BullMQ's own checks): its run is not kept.
+  worker.on("failed", (job: Job | undefined) => {
+    if (job?.id !== undefined) early.delete(job.id);
+  });
   /** A cancel request for a job: stops it if it runs here, else remembers it for a while. */
   const cancelRequest = (jobId: string) => {
     const stop = running.get(jobId);

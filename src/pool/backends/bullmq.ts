@@ -1,8 +1,9 @@
 /**
  * The `"bullmq"` backend: each call is a BullMQ job on a Redis queue, served by
  * `loopwork worker` processes on any number of machines. The job id is chosen here, so the
- * call is registered before the job exists; one QueueEvents reader settles every call from
- * the queue's `completed` and `failed` events. Cancelling a call removes its job while it
+ * call is registered before the job exists; one reader of the queue's event stream (a
+ * connection of its own, see EventReader) settles every call from its `completed`, `failed`
+ * and `removed` events. Cancelling a call removes its job while it
  * waits, and otherwise sends the request to the worker that holds the job (named by the
  * job's lock) on that worker's own channel, which it answers with `worker.cancelJob()`. bullmq itself is imported on first use, so local pools never
  * load it.
@@ -10,15 +11,15 @@
  * Faults: a connection that stays closed for `connectTimeoutMs` (Redis stopped), or a ping
  * unanswered for as long while a call is in flight (a silent network loss), fails every call
  * in flight with PoolConnectionError; the next call connects afresh. The process is kept
- * alive only while a call is in flight: the sockets are unref'd when the pool is idle, and
- * the events reader (whose blocking read runs a timer) stops a second after the last call.
+ * alive only while a call is in flight and for the second the events reader outlives the
+ * last call: then the reader stops and the sockets are unref'd.
  * Each job carries the identity of the pool's task module (see bullmq-wire.ts), which the
  * worker checks.
  * @module
  */
 import { randomUUID } from "node:crypto";
-// Timers that can be unref'd on Deno too (its global setInterval returns a number).
-import { clearInterval, setInterval } from "node:timers";
+// Timers that can be unref'd on Deno too (its global setInterval returns a number); setImmediate, which Deno has only here.
+import { clearInterval, setImmediate, setInterval } from "node:timers";
 import type { TransferListItem } from "node:worker_threads";
 import type {
   BullmqConnection as ConnectionOptions,
@@ -89,6 +90,10 @@ interface RawClient {
   time(): Promise<unknown>;
   ping(): Promise<unknown>;
   eval(script: string, keys: number, ...args: string[]): Promise<unknown>;
+  xread(...args: Array<string | number>): Promise<Array<[string, Array<[string, string[]]>]> | null>;
+  once(event: string, f: (...args: unknown[]) => void): void;
+  /** A new connection with the same options (and those given). */
+  duplicate(override?: Record<string, unknown>): RawClient;
   disconnect(): void;
 }
 
@@ -138,8 +143,10 @@ export class BullmqBackend implements PoolBackend {
   private _workers = 0;
   private _workersAt = 0;
   private _destroyed = false;
-  /** Whether the connections keep the process alive (only while a call is in flight). */
+  /** Whether the connections keep the process alive (while a call is in flight, and while the reader lingers). */
   private _ref = false;
+  /** When the last call settled (performance.now()). */
+  private _idleSince = 0;
 
   constructor(options: ResolvedBullmqOptions) {
     this._opts = options;
@@ -280,24 +287,42 @@ export class BullmqBackend implements PoolBackend {
 
   /**
    * The connections keep the process alive while a call is in flight, and only then: an
-   * idle pool that is never closed does not stop the process from exiting.
+   * idle pool that is never closed does not stop the process from exiting. Once the last
+   * call settles, the events reader lingers (READER_LINGER_MS, its timer keeping the process
+   * alive that long anyway) and the sockets stay as they are, so back-to-back calls neither
+   * ref nor unref a socket nor arm a timer each: a lone call's path stays short.
    */
   private _pendingChanged(): void {
-    const ref = this._pending.size > 0;
-    if (ref === this._ref) return;
+    if (this._pending.size > 0) {
+      if (!this._ref) this._setRef(true);
+      return;
+    }
+    this._idleSince = performance.now();
+    const link = this._live;
+    if (link === null || link.reader === null || this._destroyed) {
+      if (this._ref) this._setRef(false);
+      return;
+    }
+    link.readerIdle ??= setTimeout(() => this._lingered(link), READER_LINGER_MS);
+  }
+
+  /** The linger timer of `link`: once idle for READER_LINGER_MS, stops its reader and unrefs it. */
+  private _lingered(link: Link): void {
+    link.readerIdle = undefined;
+    if (this._pending.size > 0 || this._live !== link || this._destroyed) return;
+    const left = READER_LINGER_MS - (performance.now() - this._idleSince);
+    if (left >= 1) {
+      link.readerIdle = setTimeout(() => this._lingered(link), left);
+      return;
+    }
+    this._setRef(false);
+    this._stopReader(link);
+  }
+
+  private _setRef(ref: boolean): void {
     this._ref = ref;
     const link = this._live;
-    if (link === null) return;
-    for (const part of link.parts) setRef(part.raw, ref);
-    if (ref) {
-      clearTimeout(link.readerIdle);
-      link.readerIdle = undefined;
-    } else if (link.reader !== null && !this._destroyed) {
-      link.readerIdle = setTimeout(() => {
-        link.readerIdle = undefined;
-        if (this._pending.size === 0) this._stopReader(link);
-      }, READER_LINGER_MS);
-    }
+    if (link !== null) for (const part of link.parts) setRef(part.raw, ref);
   }
 
   /** The identity of the module of a call (null for a pool without a module), loaded once. */
@@ -411,45 +436,51 @@ export class BullmqBackend implements PoolBackend {
     }
   }
 
-  /** Starts the events reader of `link` unless it runs; resolves once it reads from now on. */
+  /**
+   * Starts the events reader of `link` unless it runs; resolves once it reads from now on.
+   * The reader is a connection of its own that reads the queue's event stream (`XREAD
+   * BLOCK`) from just before now, by the server's clock, however late it starts: a job added
+   * after it started cannot have its answer missed. A reply settles its calls at once, and
+   * the next read is sent only after their callers have run (`setImmediate`), so a caller
+   * that makes its next call at once has its job added first. (BullMQ's QueueEvents sent
+   * its next read, with a watchdog timer, before the callers' promise reactions ran.)
+   */
   private _readerNow(link: Link): Promise<Part> {
     if (link.reader !== null) return link.reader;
     const o = this._opts;
     let starting: Promise<Part> | null = null;
     starting = (async (): Promise<Part> => {
-      const mq = await loadBullmq();
       let lastError: unknown;
       const deadline = timeoutAfter(o.connectTimeoutMs, () => this._connectionError(", reading its events", lastError));
+      const base = link.parts[0]!.raw;
+      let raw: RawClient | null = null;
       try {
         // Read events from now on (by the server's clock), however late the reader starts.
-        const [sec, usec] = (await Promise.race([link.parts[0]!.raw.time(), deadline.promise])) as [
-          number | string,
-          number | string,
-        ];
+        const [sec, usec] = (await Promise.race([base.time(), deadline.promise])) as [number | string, number | string];
         const now = Number(sec) * 1000 + Math.floor(Number(usec) / 1000);
-        const events = new mq.QueueEvents(o.queue, { connection: this._connection!, lastEventId: `${now - 1}-0` });
-        events.on("error", (e) => {
+        // A blocking read waits through a reconnection rather than failing after retries.
+        raw = base.duplicate({ maxRetriesPerRequest: null });
+        const r = raw;
+        r.on("error", (e) => {
           lastError = e;
         });
-        events.on("completed", ({ jobId, returnvalue }) => this._completed(jobId, returnvalue));
-        events.on("failed", ({ jobId, failedReason }) => this._failed(jobId, failedReason));
-        events.on("removed", ({ jobId }) => this._failed(jobId, "its job was removed from the queue"));
-        let raw: RawClient;
-        try {
-          raw = (await Promise.race([events.getBackend().client, deadline.promise])) as unknown as RawClient;
-        } catch (e) {
-          await closeQuietly(events);
-          throw e;
+        if (r.status !== "ready") {
+          await Promise.race([new Promise<void>((resolve) => r.once("ready", () => resolve())), deadline.promise]);
         }
-        const part = { obj: events, raw };
+        const reader = new EventReader(r, `bull:${o.queue}:events`, `${now - 1}-0`, (fields) => this._event(fields));
+        const part: Part = { obj: reader, raw: r };
         if (link.lost || this._live !== link || link.reader !== starting) {
           await closePart(part);
           throw this._connectionError(", reading its events", lastError);
         }
         link.parts.push(part);
-        this._watchPart(link, raw);
+        this._watchPart(link, r);
+        reader.read();
         link.readerUp = true;
         return part;
+      } catch (e) {
+        if (raw !== null && raw.status !== "end") raw.disconnect();
+        throw e;
       } finally {
         deadline.clear();
       }
@@ -495,6 +526,7 @@ export class BullmqBackend implements PoolBackend {
     const every = Math.max(1_000, o.connectTimeoutMs);
     link.heartbeat = setInterval(() => {
       if (link.pinging || this._pending.size === 0 || link.down.size > 0) return;
+      for (const part of link.parts) if (part.obj instanceof EventReader) part.obj.check();
       link.pinging = true;
       const t = timeoutAfter(o.connectTimeoutMs, () => new Error("no answer"));
       this._track(
@@ -558,12 +590,30 @@ export class BullmqBackend implements PoolBackend {
     }
   }
 
-  private _completed(jobId: string, returnvalue: unknown): void {
+  /** An entry of the queue's event stream (field, value, …): settles the call it answers. */
+  private _event(fields: string[]): void {
+    let event: string | undefined;
+    let jobId: string | undefined;
+    let value = "";
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      const k = fields[i];
+      if (k === "event") event = fields[i + 1];
+      else if (k === "jobId") jobId = fields[i + 1];
+      else if (k === "returnvalue" || k === "failedReason") value = fields[i + 1]!;
+    }
+    if (jobId === undefined) return;
+    if (event === "completed") this._completed(jobId, value);
+    else if (event === "failed") this._failed(jobId, value);
+    else if (event === "removed") this._failed(jobId, "its job was removed from the queue");
+  }
+
+  /** A job completed; `returnvalue` is its result as BullMQ stored it (JSON). */
+  private _completed(jobId: string, returnvalue: string): void {
     const p = this._pending.get(jobId);
     if (p === undefined) return;
     this._settle(p);
     try {
-      p.resolve({ ok: true, value: decodeValue(returnvalue as string) });
+      p.resolve({ ok: true, value: decodeValue(JSON.parse(returnvalue) as string) });
     } catch (e) {
       p.reject(new TypeError(`${p.label}: its result could not be decoded`, { cause: e }));
     }
@@ -574,6 +624,84 @@ export class BullmqBackend implements PoolBackend {
     if (p === undefined) return;
     this._settle(p);
     p.reject(errorFromReason(String(reason), p.label));
+  }
+}
+
+/** How long one read of the event stream blocks on the server, ms. */
+const READ_BLOCK_MS = 10_000;
+/** A read unanswered this long after its block ended is abandoned and sent again, ms. */
+const READ_STUCK_MS = READ_BLOCK_MS + 5_000;
+
+/**
+ * Reads a queue's event stream from `id` on, one `XREAD BLOCK` at a time, handing each
+ * entry's fields to `onEntry`; the next read goes out after the reply's callers have run.
+ * A read lost with its connection is sent again by ioredis once it reconnects; one that
+ * stays unanswered anyway (ioredis can lose a blocking read on a reset) is abandoned after
+ * READ_STUCK_MS by `check()`, which the link's heartbeat calls, and sent afresh.
+ */
+class EventReader {
+  private _stopped = false;
+  /** Which read is current: a reply to an abandoned one is dropped. */
+  private _gen = 0;
+  private _sentAt = 0;
+  private _reading = false;
+
+  constructor(
+    private readonly _raw: RawClient,
+    private readonly _key: string,
+    private _id: string,
+    private readonly _onEntry: (fields: string[]) => void,
+  ) {}
+
+  read(): void {
+    if (this._stopped) return;
+    const gen = ++this._gen;
+    this._reading = true;
+    this._sentAt = performance.now();
+    this._raw.xread("BLOCK", READ_BLOCK_MS, "STREAMS", this._key, this._id).then(
+      (data) => {
+        if (this._stopped || gen !== this._gen) return;
+        this._reading = false;
+        const entries = data?.[0]?.[1];
+        if (entries !== undefined) {
+          for (const [id, fields] of entries) {
+            this._id = id;
+            try {
+              this._onEntry(fields);
+            } catch {
+              // an entry it cannot read: the reader reads on
+            }
+          }
+        }
+        setImmediate(this._next);
+      },
+      () => {
+        if (this._stopped || gen !== this._gen) return;
+        this._reading = false;
+        // Ended (the link was lost or closed): closing the link stops this reader too.
+        if (this._raw.status === "end") return;
+        // The connection failed the read (it is being reset): read again in a moment.
+        const t = setTimeout(this._next, 100);
+        (t as { unref?(): void }).unref?.();
+      },
+    );
+  }
+
+  private readonly _next = (): void => {
+    if (!this._reading) this.read();
+  };
+
+  /** Abandons a read unanswered for too long (the connection being up) and sends it again. */
+  check(): void {
+    if (this._stopped || !this._reading || this._raw.status !== "ready") return;
+    if (performance.now() - this._sentAt > READ_STUCK_MS) this.read();
+  }
+
+  close(): Promise<void> {
+    this._stopped = true;
+    // A blocking read would hold a graceful QUIT: end the connection at once.
+    if (this._raw.status !== "end") this._raw.disconnect();
+    return Promise.resolve();
   }
 }
 
