@@ -263,9 +263,11 @@ export async function serveQueue(options: ServeOptions): Promise<QueueServer> {
     run.catch(noop);
     early.set(id, run);
   });
-  // A job failed before its processor was called (BullMQ's own checks): its run is not kept.
+  // A job failed before its processor was called (BullMQ's own checks): its run is stopped.
   worker.on("failed", (job: Job | undefined) => {
-    if (job?.id !== undefined) early.delete(job.id);
+    const id = job?.id;
+    if (id === undefined || !early.delete(id)) return;
+    running.get(id)?.();
   });
   /** A cancel request for a job: stops it if it runs here, else remembers it for a while. */
   const cancelRequest = (jobId: string) => {
