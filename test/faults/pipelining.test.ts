@@ -10,6 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { CancelledError, type Task, TimeoutError, WorkerCrashedError, WorkerPool, type WorkerPoolOptions } from "../../mod.ts";
+import { ThreadBackend } from "../../src/pool/backends/thread.ts";
 import { describe, it } from "../harness.ts";
 
 type Tasks = typeof import("../fixtures/pipeline-tasks.ts");
@@ -50,6 +51,21 @@ async function warm(p: WorkerPool<Tasks>, c: Int32Array, i: number, n: number): 
   await Promise.all(Array.from({ length: n }, () => p.run("mark", c, i)));
 }
 
+/**
+ * Runs `body` with calls held behind a blocked one (no stall rule): the faults then meet calls
+ * still posted ahead, whatever the machine's load (the stall rule would otherwise take them
+ * back after a few ms, which the fairness case tests).
+ */
+async function heldBehind(body: () => Promise<void>): Promise<void> {
+  const stallMs = ThreadBackend.stallMs;
+  ThreadBackend.stallMs = 600_000;
+  try {
+    await body();
+  } finally {
+    ThreadBackend.stallMs = stallMs;
+  }
+}
+
 async function settle(t: Task<unknown>): Promise<unknown> {
   return await Promise.resolve(t).then(
     (v) => v,
@@ -58,88 +74,96 @@ async function settle(t: Task<unknown>): Promise<unknown> {
 }
 
 describe("pipelining on the own thread backend: faults", () => {
-  it("a worker that dies blames only the call it started; calls posted behind it run once, elsewhere", async () => {
-    const p = pool({ maxWorkers: 1 });
-    const c = cells(8);
-    try {
-      await warm(p, c, 7, 1);
-      const before = postedAhead(p);
-      const dying = p.run("markThenExit", c, 0, 3);
-      const behind = [1, 2, 3].map((i) => p.run("mark", c, i));
-      await until(() => postedAhead(p) > before, "a call posted ahead");
-      const e = await settle(dying);
-      assert.ok(e instanceof WorkerCrashedError, `the started call fails: ${String(e)}`);
-      const threads = await Promise.all(behind);
-      assert.equal(new Set(threads).size, 1, "they ran on the replacement");
-      assert.deepEqual([...c.subarray(0, 4)], [1, 1, 1, 1], "each call ran exactly once");
-    } finally {
-      await p.destroy();
-    }
-  }, HANG_GUARD_MS);
-
-  it("cancelling a call posted ahead: it never runs, counts as cancelled at once, and its worker is kept", async () => {
-    const p = pool({ maxWorkers: 1, cancelGraceMs: 60_000 });
-    const c = cells(8);
-    try {
-      const first = await p.run("mark", c, 7);
-      const before = postedAhead(p);
-      const running = p.run("block", c, 0);
-      const ahead = p.run("mark", c, 1);
-      await until(() => Atomics.load(c, 0) === 1, "the blocking call's start");
-      assert.ok(postedAhead(p) > before, "the second call was posted ahead");
-      ahead.cancel("not needed");
-      assert.ok((await settle(ahead)) instanceof CancelledError, "cancelled at once, while its worker is blocked");
-      Atomics.store(c, 0, 2);
-      Atomics.notify(c, 0);
-      assert.equal(await running, first, "the running call finished on the same worker");
-      assert.equal(await p.run("mark", c, 2), first, "the worker was kept");
-      assert.equal(Atomics.load(c, 1), 0, "the cancelled call never ran");
-      assert.equal(p.stats().workers, 1);
-    } finally {
-      await p.destroy();
-    }
-  }, HANG_GUARD_MS);
-
-  it("a cancelled running call that ignores its signal: its worker is stopped, the calls posted behind it run once on the replacement", async () => {
-    for (const grace of [0, 200]) {
-      const p = pool({ maxWorkers: 1, cancelGraceMs: grace });
+  it("a worker that dies blames only the call it started; calls posted behind it run once, elsewhere", () =>
+    heldBehind(async () => {
+      const p = pool({ maxWorkers: 1 });
       const c = cells(8);
       try {
         await warm(p, c, 7, 1);
         const before = postedAhead(p);
-        const stuck = p.run("markThenSpin", c, 0, 60_000);
-        const behind = [1, 2].map((i) => p.run("mark", c, i));
+        const dying = p.run("markThenExit", c, 0, 3);
+        const behind = [1, 2, 3].map((i) => p.run("mark", c, i));
         await until(() => postedAhead(p) > before, "a call posted ahead");
-        await until(() => Atomics.load(c, 0) === 1, "the stuck call's start");
-        stuck.cancel("enough");
-        assert.ok((await settle(stuck)) instanceof CancelledError);
-        await Promise.all(behind);
-        assert.deepEqual([...c.subarray(0, 3)], [1, 1, 1], `each ran exactly once (cancelGraceMs ${grace})`);
+        const e = await settle(dying);
+        assert.ok(e instanceof WorkerCrashedError, `the started call fails: ${String(e)}`);
+        const threads = await Promise.all(behind);
+        assert.equal(new Set(threads).size, 1, "they ran on the replacement");
+        assert.deepEqual([...c.subarray(0, 4)], [1, 1, 1, 1], "each call ran exactly once");
       } finally {
         await p.destroy();
       }
-    }
-  }, HANG_GUARD_MS);
+    }),
+  HANG_GUARD_MS);
 
-  it("taskTimeoutMs counts from a call's start, not from its post to a busy worker", async () => {
-    const p = pool({ maxWorkers: 1, taskTimeoutMs: 4_000 });
-    const c = cells(8);
-    try {
-      await warm(p, c, 7, 1);
-      const before = postedAhead(p);
-      const a = p.run("markThenSpin", c, 0, 3_000);
-      const b = p.run("markThenSpin", c, 1, 1_500);
-      await until(() => postedAhead(p) > before, "a call posted ahead");
-      // b is done 4.5 s after its post, 1.5 s after its start.
-      assert.equal(typeof (await a), "number");
-      assert.equal(typeof (await b), "number", "the call behind was not timed out");
-      // A call that does run too long still times out.
-      const e = await settle(p.run("markThenSpin", c, 2, 60_000));
-      assert.ok(e instanceof TimeoutError, String(e));
-    } finally {
-      await p.destroy();
-    }
-  }, HANG_GUARD_MS);
+  it("cancelling a call posted ahead: it never runs, counts as cancelled at once, and its worker is kept", () =>
+    heldBehind(async () => {
+      const p = pool({ maxWorkers: 1, cancelGraceMs: 60_000 });
+      const c = cells(8);
+      try {
+        const first = await p.run("mark", c, 7);
+        const before = postedAhead(p);
+        const running = p.run("block", c, 0);
+        const ahead = p.run("mark", c, 1);
+        await until(() => Atomics.load(c, 0) === 1, "the blocking call's start");
+        assert.ok(postedAhead(p) > before, "the second call was posted ahead");
+        ahead.cancel("not needed");
+        assert.ok((await settle(ahead)) instanceof CancelledError, "cancelled at once, while its worker is blocked");
+        Atomics.store(c, 0, 2);
+        Atomics.notify(c, 0);
+        assert.equal(await running, first, "the running call finished on the same worker");
+        assert.equal(await p.run("mark", c, 2), first, "the worker was kept");
+        assert.equal(Atomics.load(c, 1), 0, "the cancelled call never ran");
+        assert.equal(p.stats().workers, 1);
+      } finally {
+        await p.destroy();
+      }
+    }),
+  HANG_GUARD_MS);
+
+  it("a cancelled running call that ignores its signal: its worker is stopped, the calls posted behind it run once on the replacement", () =>
+    heldBehind(async () => {
+      for (const grace of [0, 200]) {
+        const p = pool({ maxWorkers: 1, cancelGraceMs: grace });
+        const c = cells(8);
+        try {
+          await warm(p, c, 7, 1);
+          const before = postedAhead(p);
+          const stuck = p.run("markThenSpin", c, 0, 60_000);
+          const behind = [1, 2].map((i) => p.run("mark", c, i));
+          await until(() => postedAhead(p) > before, "a call posted ahead");
+          await until(() => Atomics.load(c, 0) === 1, "the stuck call's start");
+          stuck.cancel("enough");
+          assert.ok((await settle(stuck)) instanceof CancelledError);
+          await Promise.all(behind);
+          assert.deepEqual([...c.subarray(0, 3)], [1, 1, 1], `each ran exactly once (cancelGraceMs ${grace})`);
+        } finally {
+          await p.destroy();
+        }
+      }
+    }),
+  HANG_GUARD_MS);
+
+  it("taskTimeoutMs counts from a call's start, not from its post to a busy worker", () =>
+    heldBehind(async () => {
+      const p = pool({ maxWorkers: 1, taskTimeoutMs: 4_000 });
+      const c = cells(8);
+      try {
+        await warm(p, c, 7, 1);
+        const before = postedAhead(p);
+        const a = p.run("markThenSpin", c, 0, 3_000);
+        const b = p.run("markThenSpin", c, 1, 1_500);
+        await until(() => postedAhead(p) > before, "a call posted ahead");
+        // b is done 4.5 s after its post, 1.5 s after its start.
+        assert.equal(typeof (await a), "number");
+        assert.equal(typeof (await b), "number", "the call behind was not timed out");
+        // A call that does run too long still times out.
+        const e = await settle(p.run("markThenSpin", c, 2, 60_000));
+        assert.ok(e instanceof TimeoutError, String(e));
+      } finally {
+        await p.destroy();
+      }
+    }),
+  HANG_GUARD_MS);
 
   it("fairness: short calls posted behind a long call finish on the other worker, before the long one", async () => {
     const p = pool({ maxWorkers: 2 });
@@ -169,21 +193,23 @@ describe("pipelining on the own thread backend: faults", () => {
     }
   }, HANG_GUARD_MS);
 
-  it("destroy() rejects calls posted ahead as not started, and leaves no worker", async () => {
-    const p = pool({ maxWorkers: 1 });
-    const c = cells(8);
-    await warm(p, c, 7, 1);
-    const before = postedAhead(p);
-    const running = p.run("block", c, 0);
-    const ahead = p.run("mark", c, 1);
-    await until(() => postedAhead(p) > before, "a call posted ahead");
-    await until(() => Atomics.load(c, 0) === 1, "the blocking call's start");
-    await p.destroy();
-    assert.match(String(await settle(running)), /while pool:block was running/);
-    assert.match(String(await settle(ahead)), /before pool:mark started/);
-    assert.equal(p.stats().workers, 0);
-    assert.equal(Atomics.load(c, 1), 0);
-  }, HANG_GUARD_MS);
+  it("destroy() rejects calls posted ahead as not started, and leaves no worker", () =>
+    heldBehind(async () => {
+      const p = pool({ maxWorkers: 1 });
+      const c = cells(8);
+      await warm(p, c, 7, 1);
+      const before = postedAhead(p);
+      const running = p.run("block", c, 0);
+      const ahead = p.run("mark", c, 1);
+      await until(() => postedAhead(p) > before, "a call posted ahead");
+      await until(() => Atomics.load(c, 0) === 1, "the blocking call's start");
+      await p.destroy();
+      assert.match(String(await settle(running)), /while pool:block was running/);
+      assert.match(String(await settle(ahead)), /before pool:mark started/);
+      assert.equal(p.stats().workers, 0);
+      assert.equal(Atomics.load(c, 1), 0);
+    }),
+  HANG_GUARD_MS);
 });
 
 describe("concurrentTasksPerWorker", () => {

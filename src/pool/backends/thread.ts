@@ -21,7 +21,7 @@
  * - cancelling (or timing out) a call not started yet takes it back: it never runs; a
  *   running one is aborted in its worker, which is stopped after `cancelGraceMs` if still
  *   busy with it (its calls not started go back to the queue);
- * - a worker whose running call has run for `STALL_MS` gets no more calls posted ahead, and
+ * - a worker whose running call has run for `stallMs` gets no more calls posted ahead, and
  *   those it holds are taken back and go to another worker: a long call never holds short
  *   ones hostage while another worker could run them;
  * - a call moving buffers (a transfer list, a stream's port) is posted only to a worker that
@@ -49,12 +49,6 @@ const POSTED = 1;
 const RUNNING = 2;
 const DONE = 3;
 
-/**
- * How long a worker's running call may run before the calls posted behind it are taken back
- * (and no more are posted to it), ms. Pipelining only pays for short calls, whose round trip
- * weighs; a call this long hides a round trip a hundred times over.
- */
-const STALL_MS = 3;
 /** A claim cell taken back by the backend holds its call's number with this bit flipped. */
 const REVOKED_BIT = 1 << 30;
 
@@ -156,6 +150,13 @@ function abortError(): Error {
 
 /** @internal */
 export class ThreadBackend implements PoolBackend {
+  /**
+   * How long a worker's running call may run before the calls posted behind it are taken back
+   * (and no more are posted to it), ms. Pipelining only pays for short calls, whose round trip
+   * weighs; a call this long hides a round trip a hundred times over. (Tests raise it to hold
+   * calls behind a blocked one.)
+   */
+  static stallMs = 3;
   readonly startsLater = true;
   /** Every live worker, idle or busy (not those being stopped). */
   private readonly _slots = new Set<Slot>();
@@ -266,7 +267,7 @@ export class ThreadBackend implements PoolBackend {
     for (const slot of this._slots) {
       const n = slot.jobs.length;
       if (slot.dying || n >= this._hold || (best !== undefined && n >= best.jobs.length)) continue;
-      if (slot.running < concurrency || (ahead && now - slot.startedAt < STALL_MS)) best = slot;
+      if (slot.running < concurrency || (ahead && now - slot.startedAt < ThreadBackend.stallMs)) best = slot;
     }
     return best;
   }
@@ -453,7 +454,7 @@ export class ThreadBackend implements PoolBackend {
       const next = waiting[0]!;
       if (slot.running >= this._concurrency) {
         // Only behind short calls, and only what can be taken back.
-        if (next.transfer.length > 0 || performance.now() - slot.startedAt >= STALL_MS) break;
+        if (next.transfer.length > 0 || performance.now() - slot.startedAt >= ThreadBackend.stallMs) break;
       }
       waiting.shift();
       this._post(slot, next);
@@ -513,10 +514,10 @@ export class ThreadBackend implements PoolBackend {
     }
   }
 
-  /** Takes calls back from workers whose running call has run `STALL_MS`, while any are posted ahead. */
+  /** Takes calls back from workers whose running call has run `stallMs`, while any are posted ahead. */
   private _watchStalls(): void {
     if (this._stallWatch !== undefined) return;
-    this._stallWatch = setInterval(() => this._stalls(), STALL_MS);
+    this._stallWatch = setInterval(() => this._stalls(), ThreadBackend.stallMs);
     this._stallWatch.unref();
   }
 
@@ -531,7 +532,7 @@ export class ThreadBackend implements PoolBackend {
     let back: Job[] = [];
     for (const slot of this._slots) {
       if (slot.jobs.length <= slot.running) continue;
-      if (now - slot.startedAt < STALL_MS) ahead = true;
+      if (now - slot.startedAt < ThreadBackend.stallMs) ahead = true;
       else back = back.concat(this._takeBack(slot));
     }
     if (!ahead && back.length === 0) this._stopStallWatch();
