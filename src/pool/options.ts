@@ -189,8 +189,10 @@ export interface WorkerPoolOptions {
    */
   backend?: PoolBackendName;
   /**
-   * Kinds `"thread"` and `"process"`: how many calls one worker runs at once; default 1
-   * (piscina's and tinypool's option of the same name). Above 1, a worker starts the next
+   * Kind `"thread"` on the own backend: how many calls one worker runs at once; default 1
+   * (piscina's and tinypool's option of the same name; tinypool, which runs processes, takes
+   * only 1: it runs a call that can be cancelled, as every loopwork call can, alone on its
+   * worker). Above 1, a worker starts the next
    * call while the ones it runs wait (an `await`): for async task functions that wait on
    * I/O, so that one worker overlaps their waits. CPU-bound calls gain nothing from it. A
    * worker that dies fails every call it was running; a cancelled call that does not stop
@@ -273,7 +275,7 @@ export interface ResolvedPoolOptions {
   taskTimeoutMs: number;
   /** See `WorkerPoolOptions.cancelGraceMs`. */
   cancelGraceMs: number;
-  /** See `WorkerPoolOptions.concurrentTasksPerWorker` (1 for kinds `"inline"` and `"bullmq"`). */
+  /** See `WorkerPoolOptions.concurrentTasksPerWorker` (1 but for threads on the own backend). */
   concurrentTasksPerWorker: number;
   /** See `WorkerPoolOptions.pipelineDepth` (0 where it does not apply). */
   pipelineDepth: number;
@@ -460,9 +462,16 @@ export function resolvePoolOptions(options: WorkerPoolOptions | undefined): Reso
   let concurrentTasksPerWorker = 1;
   if (options.concurrentTasksPerWorker !== undefined) {
     if (kind !== "thread" && kind !== "process") {
-      throw new TypeError(`WorkerPool option concurrentTasksPerWorker is for kinds "thread" and "process", not ${JSON.stringify(kind)}`);
+      throw new TypeError(`WorkerPool option concurrentTasksPerWorker is for kind "thread", not ${JSON.stringify(kind)}`);
     }
     concurrentTasksPerWorker = integer("concurrentTasksPerWorker", options.concurrentTasksPerWorker, 1, false);
+    if (concurrentTasksPerWorker > 1 && backend !== "loopwork") {
+      // Every loopwork call can be cancelled, and tinypool runs a cancellable call alone on its worker.
+      throw new TypeError(
+        `WorkerPool option concurrentTasksPerWorker above 1 needs kind "thread" on the own backend (backend "loopwork"): ` +
+          `tinypool (${kind === "process" ? "processes" : 'backend "tinypool"'}) runs each cancellable call alone on its worker`,
+      );
+    }
   }
   let pipelineDepth = backend === "loopwork" ? 4 : 0;
   if (options.pipelineDepth !== undefined) {

@@ -213,18 +213,21 @@ describe("pipelining on the own thread backend: faults", () => {
 });
 
 describe("concurrentTasksPerWorker", () => {
-  it("one worker with concurrentTasksPerWorker 4 overlaps four async calls", async () => {
-    const p = pool({ maxWorkers: 1, concurrentTasksPerWorker: 4 });
+  const flavours: Array<[string, WorkerPoolOptions]> = [["thread", {}]];
+  for (const [flavour, options] of flavours) {
+    it(`one worker with concurrentTasksPerWorker 4 overlaps four async calls (${flavour})`, async () => {
+      const p = pool({ maxWorkers: 1, concurrentTasksPerWorker: 4, ...options });
     try {
-      const runs = await Promise.all(Array.from({ length: 4 }, () => p.run("overlap", 200)));
-      assert.equal(new Set(runs.map((r) => r.thread)).size, 1, "all on one worker");
-      const lastStart = Math.max(...runs.map((r) => r.start));
-      const firstEnd = Math.min(...runs.map((r) => r.end));
-      assert.ok(lastStart < firstEnd, `every call started before any ended: ${JSON.stringify(runs)}`);
-    } finally {
-      await p.destroy();
-    }
-  }, HANG_GUARD_MS);
+        const runs = await Promise.all(Array.from({ length: 4 }, () => p.run("overlap", 200)));
+        assert.equal(new Set(runs.map((r) => `${r.pid}:${r.thread}`)).size, 1, "all on one worker");
+        const lastStart = Math.max(...runs.map((r) => r.start));
+        const firstEnd = Math.min(...runs.map((r) => r.end));
+        assert.ok(lastStart < firstEnd, `every call started before any ended: ${JSON.stringify(runs)}`);
+      } finally {
+        await p.destroy();
+      }
+    }, HANG_GUARD_MS);
+  }
 
   it("a worker that dies fails every call it was running; the pool goes on", async () => {
     const p = pool({ maxWorkers: 1, concurrentTasksPerWorker: 3 });
@@ -241,11 +244,15 @@ describe("concurrentTasksPerWorker", () => {
     }
   }, HANG_GUARD_MS);
 
-  it("is checked: a positive integer, for kinds thread and process", () => {
+  it("is checked: a positive integer; above 1 for threads on the own backend only", () => {
     for (const bad of [0, -1, 1.5, "2", Number.NaN, Infinity]) {
       assert.throws(() => pool({ concurrentTasksPerWorker: bad as never }), /concurrentTasksPerWorker must be an integer >= 1/);
     }
-    assert.throws(() => pool({ kind: "inline", concurrentTasksPerWorker: 2 }), /concurrentTasksPerWorker is for kinds "thread" and "process"/);
+    assert.throws(() => pool({ kind: "inline", concurrentTasksPerWorker: 2 }), /concurrentTasksPerWorker is for kind "thread"/);
+    // tinypool runs each cancellable call alone on its worker.
+    assert.throws(() => pool({ kind: "process", concurrentTasksPerWorker: 2 }), /concurrentTasksPerWorker above 1 needs kind "thread" on the own backend/);
+    assert.throws(() => pool({ backend: "tinypool", concurrentTasksPerWorker: 2 }), /concurrentTasksPerWorker above 1 needs/);
+    pool({ kind: "process", concurrentTasksPerWorker: 1 }).destroy();
     assert.throws(() => pool({ pipelineDepth: -1 }), /pipelineDepth must be an integer >= 0/);
     assert.throws(() => pool({ backend: "tinypool", pipelineDepth: 2 }), /pipelineDepth is for kind "thread" on the own backend/);
   });
