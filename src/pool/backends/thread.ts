@@ -479,10 +479,9 @@ export class ThreadBackend implements PoolBackend {
     const back: Job[] = [];
     if (slot.jobs.length <= slot.running && !(dead && slot.answered)) return back;
     const now = performance.now();
-    const mask = this._cells - 1;
     for (const job of [...slot.jobs]) {
       if (job.state !== POSTED && !(dead && slot.answered && job.state === RUNNING)) continue;
-      if (Atomics.compareExchange(slot.claims, job.seq & mask, job.seq, job.seq ^ REVOKED_BIT) === job.seq) {
+      if (this._claim(slot, job)) {
         slot.jobs.splice(slot.jobs.indexOf(job), 1);
         if (job.state === RUNNING) {
           slot.running--;
@@ -495,6 +494,11 @@ export class ThreadBackend implements PoolBackend {
       }
     }
     return back;
+  }
+
+  /** Claims `job`'s cell before its worker does: true when it has not started, and now never will. */
+  private _claim(slot: Slot, job: Job): boolean {
+    return Atomics.compareExchange(slot.claims, job.seq & (this._cells - 1), job.seq, job.seq ^ REVOKED_BIT) === job.seq;
   }
 
   /** Puts `jobs` (taken back, never started) at the head of the waiting calls, and hands them out. */
@@ -615,8 +619,7 @@ export class ThreadBackend implements PoolBackend {
       if (i >= 0) this._waiting.splice(i, 1);
     } else if (job.state === POSTED) {
       const slot = job.slot!;
-      const mask = this._cells - 1;
-      if (Atomics.compareExchange(slot.claims, job.seq & mask, job.seq, job.seq ^ REVOKED_BIT) === job.seq) {
+      if (this._claim(slot, job)) {
         slot.jobs.splice(slot.jobs.indexOf(job), 1);
         job.slot = null;
         // It leaves room behind: the worker may take a waiting call.
