@@ -212,7 +212,7 @@ export interface WorkerPoolOptions {
   /**
    * Kind `"thread"` on the own backend: how many calls a busy worker may hold besides those
    * it runs, posted ahead so that it starts the next as soon as one ends, without waiting
-   * for a round trip to the pool; default 4, `0` for none. Only calls that move nothing (no
+   * for a round trip to the pool; default 8, `0` for none. Only calls that move nothing (no
    * `transfer()`, not a stream) are posted ahead, and only to a worker whose running call
    * started less than 3 ms ago: a long call never holds short ones hostage (those posted
    * behind it go to another worker). A call posted ahead that has not started is never
@@ -473,7 +473,7 @@ export function resolvePoolOptions(options: WorkerPoolOptions | undefined): Reso
       );
     }
   }
-  let pipelineDepth = backend === "loopwork" ? 4 : 0;
+  let pipelineDepth = backend === "loopwork" ? 8 : 0;
   if (options.pipelineDepth !== undefined) {
     if (backend !== "loopwork") {
       throw new TypeError(
