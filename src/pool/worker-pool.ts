@@ -2,8 +2,10 @@
  * WorkerPool: CPU-bound work off the loop, as asyncio's `run_in_executor` and
  * `concurrent.futures` do it, with loopwork's cancellation. Each call is a `Task`; the pool
  * keeps the queue (so a cancelled queued call simply leaves it), hands each worker one call
- * at a time, and aborts a cancelled running call in its worker (the backend stops and
- * replaces a worker that does not finish it within `cancelGraceMs`).
+ * at a time (`concurrentTasksPerWorker` at once, and the own thread backend up to
+ * `pipelineDepth` more, posted ahead: see backends/thread.ts), and aborts a cancelled running
+ * call in its worker (the backend stops and replaces a worker that does not finish it within
+ * `cancelGraceMs`).
  * @module
  */
 import { serialize } from "node:v8";
