@@ -31,6 +31,17 @@ function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/**
+ * Ends every `block` call still waiting on `c`, once the checks are done: a thread stopped
+ * while blocked in Atomics.wait may otherwise live on (under Deno) until its wait times out,
+ * slowing the worker starts of later tests.
+ */
+function releaseAll(c: Int32Array): void {
+  for (let i = 0; i < c.length; i++) {
+    if (Atomics.compareExchange(c, i, 1, 2) === 1) Atomics.notify(c, i);
+  }
+}
+
 /** How many calls the pool's own thread backend posted ahead of their start so far. */
 function postedAhead(p: WorkerPool<Tasks>): number {
   const backend = (p as unknown as { _backend: { postedAhead?: number } | null })._backend;
@@ -90,6 +101,7 @@ describe("pipelining on the own thread backend: faults", () => {
         assert.equal(new Set(threads).size, 1, "they ran on the replacement");
         assert.deepEqual([...c.subarray(0, 4)], [1, 1, 1, 1], "each call ran exactly once");
       } finally {
+        releaseAll(c);
         await p.destroy();
       }
     }),
@@ -115,6 +127,7 @@ describe("pipelining on the own thread backend: faults", () => {
         assert.equal(Atomics.load(c, 1), 0, "the cancelled call never ran");
         assert.equal(p.stats().workers, 1);
       } finally {
+        releaseAll(c);
         await p.destroy();
       }
     }),
@@ -128,7 +141,7 @@ describe("pipelining on the own thread backend: faults", () => {
         try {
           await warm(p, c, 7, 1);
           const before = postedAhead(p);
-          const stuck = p.run("markThenSpin", c, 0, 60_000);
+          const stuck = p.run("block", c, 0); // it ignores its signal
           const behind = [1, 2].map((i) => p.run("mark", c, i));
           await until(() => postedAhead(p) > before, "a call posted ahead");
           await until(() => Atomics.load(c, 0) === 1, "the stuck call's start");
@@ -137,6 +150,7 @@ describe("pipelining on the own thread backend: faults", () => {
           await Promise.all(behind);
           assert.deepEqual([...c.subarray(0, 3)], [1, 1, 1], `each ran exactly once (cancelGraceMs ${grace})`);
         } finally {
+          releaseAll(c);
           await p.destroy();
         }
       }
@@ -157,9 +171,10 @@ describe("pipelining on the own thread backend: faults", () => {
         assert.equal(typeof (await a), "number");
         assert.equal(typeof (await b), "number", "the call behind was not timed out");
         // A call that does run too long still times out.
-        const e = await settle(p.run("markThenSpin", c, 2, 60_000));
+        const e = await settle(p.run("block", c, 2));
         assert.ok(e instanceof TimeoutError, String(e));
       } finally {
+        releaseAll(c);
         await p.destroy();
       }
     }),
@@ -189,6 +204,7 @@ describe("pipelining on the own thread backend: faults", () => {
       assert.ok(shortThreads.every((t) => t !== longThread), "no short call ran on the long call's worker after it");
       assert.ok([...c.subarray(1, 41)].every((n) => n === 1), "each short call ran once");
     } finally {
+      releaseAll(c);
       await p.destroy();
     }
   }, HANG_GUARD_MS);
@@ -204,6 +220,7 @@ describe("pipelining on the own thread backend: faults", () => {
       await until(() => postedAhead(p) > before, "a call posted ahead");
       await until(() => Atomics.load(c, 0) === 1, "the blocking call's start");
       await p.destroy();
+      releaseAll(c);
       assert.match(String(await settle(running)), /while pool:block was running/);
       assert.match(String(await settle(ahead)), /before pool:mark started/);
       assert.equal(p.stats().workers, 0);
@@ -240,6 +257,7 @@ describe("concurrentTasksPerWorker", () => {
       for (const t of [...waiting, dying]) assert.ok((await settle(t)) instanceof WorkerCrashedError);
       assert.equal(typeof (await p.run("mark", c, 1)), "number");
     } finally {
+      releaseAll(c);
       await p.destroy();
     }
   }, HANG_GUARD_MS);
