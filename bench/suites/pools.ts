@@ -31,10 +31,16 @@ async function warm(c: Contender, workers: number): Promise<Contender> {
   return c;
 }
 
-function loopwork(kind: "thread" | "process", workers: number): Contender {
-  const pool = new WorkerPool<WorkTasks>(WORK, { kind, maxWorkers: workers, minWorkers: workers });
+function loopwork(kind: "thread" | "process", workers: number, pipelineDepth?: number): Contender {
+  const pool = new WorkerPool<WorkTasks>(WORK, {
+    kind,
+    maxWorkers: workers,
+    minWorkers: workers,
+    ...(pipelineDepth !== undefined ? { pipelineDepth } : {}),
+  });
+  const what = kind === "thread" ? "threads" : "processes";
   return {
-    name: `loopwork WorkerPool (${kind === "thread" ? "threads" : "processes"})`,
+    name: `loopwork WorkerPool (${pipelineDepth !== undefined ? `${what}, pipelineDepth ${pipelineDepth}` : what})`,
     call: (op, n) => (op === "spin" ? pool.run("spin", n) : pool.run("noop")),
     close: () => pool.destroy(),
     threads: kind === "thread",
@@ -244,7 +250,9 @@ export async function eachContender(workers: number, measure: (c: Contender) => 
  */
 export async function allContenders(workers: number, withLimits = false): Promise<Contender[]> {
   const out: Contender[] = [];
-  for (const make of withLimits ? [...makers(workers), ...limits(workers)] : makers(workers)) {
+  // With the limits: the own thread backend without calls posted ahead too (one call per worker at a time).
+  const extra = withLimits ? [() => loopwork("thread", workers, 0), ...limits(workers)] : [];
+  for (const make of [...makers(workers), ...extra]) {
     const c = await start(make, workers);
     if (c !== undefined) out.push(c);
   }

@@ -21,6 +21,10 @@ export interface CancelSink {
   /** The pool's kind, for `_describeWait`. */
   readonly kind: PoolKind;
   _callCancelled(call: PoolCall): void;
+  /** A backend that posts calls ahead (`PoolBackend.startsLater`) says that `call` started at `now`. */
+  _callStarted(call: PoolCall, now: number): void;
+  /** ... or that it had not started after all, and waits again (its worker died first). */
+  _callRequeued(call: PoolCall): void;
 }
 
 /** @internal */
@@ -28,6 +32,8 @@ export class PoolCall extends Future<unknown> {
   /** QUEUED, RUNNING or SETTLED, as the pool sees it. */
   phase: number = QUEUED;
   startedAt = 0;
+  /** Handed to the backend and started on a worker (not only posted ahead to it). */
+  started = false;
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** The backend's own record of this call while it has it: what its `stop(call)` stops. */
   job: unknown = undefined;
@@ -48,6 +54,16 @@ export class PoolCall extends Future<unknown> {
     super();
   }
 
+  /** Its backend started it at `now` (see `CancelSink._callStarted`). */
+  begin(now: number): void {
+    if (this.phase === RUNNING) this._pool._callStarted(this, now);
+  }
+
+  /** Its backend took it back unstarted: it waits again (see `CancelSink._callRequeued`). */
+  requeued(): void {
+    if (this.phase === RUNNING) this._pool._callRequeued(this);
+  }
+
   /** Cancelling the future (directly, or by cancelling the task waiting on it) cancels the call. */
   override cancel(msg?: string): boolean {
     if (!super.cancel(msg)) return false;
@@ -61,7 +77,7 @@ export class PoolCall extends Future<unknown> {
     const kind = this._pool.kind;
     const where = kind === "inline" ? " (inline, on the loop's thread)" : kind === "bullmq" ? " on the cluster" : ` on a ${kind} worker`;
     const now = performance.now();
-    if (this.phase === QUEUED) return `pool call ${this.label}, queued for ${Math.round(now - this.enqueuedAt)} ms`;
+    if (this.phase === QUEUED || !this.started) return `pool call ${this.label}, queued for ${Math.round(now - this.enqueuedAt)} ms`;
     return `pool call ${this.label}${where}, running for ${Math.round(now - this.startedAt)} ms`;
   }
 

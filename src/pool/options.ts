@@ -137,8 +137,9 @@ export interface WorkerPoolOptions {
   maxQueue?: number;
   /**
    * A call running longer than this is stopped (its worker replaced) and rejected with
-   * `TimeoutError`; default: none. Measured from dispatch: on a fresh worker it includes
-   * the worker's start and the task module's load.
+   * `TimeoutError`; default: none. Measured from the call's start on its worker (a call
+   * posted ahead, see `pipelineDepth`, starts when the call before it ends); on a fresh
+   * worker it includes the worker's start and the task module's load.
    */
   taskTimeoutMs?: number;
   /**
@@ -187,6 +188,45 @@ export interface WorkerPoolOptions {
    * ```
    */
   backend?: PoolBackendName;
+  /**
+   * Kind `"thread"` on the own backend: how many calls one worker runs at once; default 1
+   * (piscina's and tinypool's option of the same name; tinypool, which runs processes, takes
+   * only 1: it runs a call that can be cancelled, as every loopwork call can, alone on its
+   * worker). Above 1, a worker starts the next
+   * call while the ones it runs wait (an `await`): for async task functions that wait on
+   * I/O, so that one worker overlaps their waits. CPU-bound calls gain nothing from it. A
+   * worker that dies fails every call it was running; a cancelled call that does not stop
+   * within `cancelGraceMs` has its worker stopped, failing the others it ran too
+   * (`WorkerCrashedError`). `taskSignal()` is the running call's in a task's synchronous
+   * part only (read it before the first `await`).
+   *
+   * @example
+   * ```ts
+   * import { WorkerPool } from "loopwork";
+   *
+   * // tasks.ts: export async function fetchJson(url: string) { return (await fetch(url)).json(); }
+   * const pool = new WorkerPool(new URL("./tasks.ts", import.meta.url), { maxWorkers: 2, concurrentTasksPerWorker: 8 });
+   * ```
+   */
+  concurrentTasksPerWorker?: number;
+  /**
+   * Kind `"thread"` on the own backend: how many calls a busy worker may hold besides those
+   * it runs, posted ahead so that it starts the next as soon as one ends, without waiting
+   * for a round trip to the pool; default 8, `0` for none. Only calls that move nothing (no
+   * `transfer()`, not a stream) are posted ahead, and only to a worker whose running call
+   * started less than 3 ms ago: a long call never holds short ones hostage (those posted
+   * behind it go to another worker). A call posted ahead that has not started is never
+   * blamed for its worker: if the worker dies or is stopped, the call runs on another (once);
+   * cancelling it takes it back before it starts. `taskTimeoutMs` counts from its start.
+   *
+   * @example
+   * ```ts
+   * import { WorkerPool } from "loopwork";
+   *
+   * const pool = new WorkerPool(new URL("./tasks.ts", import.meta.url), { pipelineDepth: 0 }); // one call per worker at a time
+   * ```
+   */
+  pipelineDepth?: number;
   /** `"bullmq"` only, required: where Redis is (a URL or BullMQ's connection options). */
   connection?: RedisConnection;
   /**
@@ -235,6 +275,10 @@ export interface ResolvedPoolOptions {
   taskTimeoutMs: number;
   /** See `WorkerPoolOptions.cancelGraceMs`. */
   cancelGraceMs: number;
+  /** See `WorkerPoolOptions.concurrentTasksPerWorker` (1 but for threads on the own backend). */
+  concurrentTasksPerWorker: number;
+  /** See `WorkerPoolOptions.pipelineDepth` (0 where it does not apply). */
+  pipelineDepth: number;
   /** The limits of each worker, checked (kinds `"thread"` and `"process"`); null: none. */
   resourceLimits: Readonly<ResourceLimits> | null;
   /** Set for kind `"bullmq"` only. */
@@ -260,6 +304,8 @@ const KNOWN = [
   "cancelGraceMs",
   "resourceLimits",
   "backend",
+  "concurrentTasksPerWorker",
+  "pipelineDepth",
   "connection",
   "queue",
   "connectTimeoutMs",
@@ -412,9 +458,36 @@ export function resolvePoolOptions(options: WorkerPoolOptions | undefined): Reso
   if (minWorkers > maxWorkers) {
     throw new RangeError(`WorkerPool option minWorkers (${minWorkers}) must not exceed maxWorkers (${maxWorkers})`);
   }
+  const backend = resolveBackend(kind, options.backend);
+  let concurrentTasksPerWorker = 1;
+  if (options.concurrentTasksPerWorker !== undefined) {
+    if (kind !== "thread" && kind !== "process") {
+      throw new TypeError(`WorkerPool option concurrentTasksPerWorker is for kind "thread", not ${JSON.stringify(kind)}`);
+    }
+    concurrentTasksPerWorker = integer("concurrentTasksPerWorker", options.concurrentTasksPerWorker, 1, false);
+    if (concurrentTasksPerWorker > 1 && backend !== "loopwork") {
+      // Every loopwork call can be cancelled, and tinypool runs a cancellable call alone on its worker.
+      throw new TypeError(
+        `WorkerPool option concurrentTasksPerWorker above 1 needs kind "thread" on the own backend (backend "loopwork"): ` +
+          `tinypool (${kind === "process" ? "processes" : 'backend "tinypool"'}) runs each cancellable call alone on its worker`,
+      );
+    }
+  }
+  let pipelineDepth = backend === "loopwork" ? 8 : 0;
+  if (options.pipelineDepth !== undefined) {
+    if (backend !== "loopwork") {
+      throw new TypeError(
+        `WorkerPool option pipelineDepth is for kind "thread" on the own backend only (backend "loopwork"), not ` +
+          (kind === "thread" || kind === "process" ? `backend ${JSON.stringify(backend)}` : `kind ${JSON.stringify(kind)}`),
+      );
+    }
+    pipelineDepth = integer("pipelineDepth", options.pipelineDepth, 0, false);
+  }
   return {
     kind,
-    backend: resolveBackend(kind, options.backend),
+    backend,
+    concurrentTasksPerWorker,
+    pipelineDepth,
     maxWorkers,
     minWorkers,
     idleTimeoutMs: options.idleTimeoutMs === undefined ? 10_000 : duration("idleTimeoutMs", options.idleTimeoutMs, true),

@@ -34,6 +34,7 @@ export interface TinypoolOptions {
   runtime: "worker_threads" | "child_process";
   minThreads: number;
   maxThreads: number;
+  concurrentTasksPerWorker: number;
   idleTimeout: number;
   maxQueue: number;
   useAtomics: boolean;

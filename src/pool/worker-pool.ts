@@ -2,8 +2,10 @@
  * WorkerPool: CPU-bound work off the loop, as asyncio's `run_in_executor` and
  * `concurrent.futures` do it, with loopwork's cancellation. Each call is a `Task`; the pool
  * keeps the queue (so a cancelled queued call simply leaves it), hands each worker one call
- * at a time, and aborts a cancelled running call in its worker (the backend stops and
- * replaces a worker that does not finish it within `cancelGraceMs`).
+ * at a time (`concurrentTasksPerWorker` at once, and the own thread backend up to
+ * `pipelineDepth` more, posted ahead: see backends/thread.ts), and aborts a cancelled running
+ * call in its worker (the backend stops and replaces a worker that does not finish it within
+ * `cancelGraceMs`).
  * @module
  */
 import { serialize } from "node:v8";
@@ -288,10 +290,15 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
   /** Where the calls run. */
   readonly kind: PoolKind;
   private readonly _options: ResolvedPoolOptions;
+  /** How many calls the backend is handed at most (see the constructor). */
+  private readonly _capacity: number;
   private readonly _module: string | null;
   private _backend: PoolBackend | null = null;
   private readonly _queue: PoolCall[] = [];
+  /** Calls handed to the backend: started, or waiting in it (see `pipelineDepth`). */
   private readonly _running = new Set<PoolCall>();
+  /** How many of `_running` have started. */
+  private _started = 0;
   private _closing: Promise<void> | null = null;
   private _destroyed: Promise<void> | null = null;
   private _idle: (() => void) | null = null;
@@ -313,6 +320,9 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
     this._module = moduleHref(moduleUrl);
     this._options = resolvePoolOptions(options);
     this.kind = this._options.kind;
+    const o = this._options;
+    // Calls handed to the backend at once: per worker, those it runs and those posted ahead.
+    this._capacity = o.maxWorkers * (o.concurrentTasksPerWorker + (o.backend === "loopwork" ? o.pipelineDepth : 0));
   }
 
   /**
@@ -437,8 +447,9 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
   stats(): PoolStats {
     return {
       workers: this._backend?.workers() ?? 0,
-      busy: this._running.size,
-      queued: this._queue.length,
+      busy: this._started,
+      // Calls posted ahead to a worker (see `pipelineDepth`) wait for it too.
+      queued: this._queue.length + this._running.size - this._started,
       completed: this._completed,
       failed: this._failed,
       runTimeMs: { p50: this._runTimes.percentile(50), p99: this._runTimes.percentile(99) },
@@ -487,7 +498,8 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
       this._settle(call, false, new PoolClosedError(`the pool was destroyed before ${call.label} started`));
     }
     for (const call of [...this._running]) {
-      this._stopRunning(call, new PoolClosedError(`the pool was destroyed while ${call.label} was running`));
+      const how = call.started ? `while ${call.label} was running` : `before ${call.label} started`;
+      this._stopRunning(call, new PoolClosedError(`the pool was destroyed ${how}`));
     }
     this._idle?.();
     this._idle = null;
@@ -557,13 +569,14 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
       return failedCall(sent);
     }
     req = sent;
-    const free = this._running.size < this._options.maxWorkers;
-    if (!free && this._queue.length >= this._options.maxQueue) {
+    const free = this._running.size < this._capacity;
+    const o = this._options;
+    if (this._running.size >= o.maxWorkers * o.concurrentTasksPerWorker && this._queue.length + this._running.size - this._started >= o.maxQueue) {
       this._failed++;
       return failedCall(
         new PoolQueueFullError(
-          `${label} was refused: all ${this._options.maxWorkers} workers are busy and ` +
-            `${this._queue.length} calls are queued (maxQueue ${this._options.maxQueue})`,
+          `${label} was refused: all ${o.maxWorkers} workers are busy and ` +
+            `${this._queue.length + this._running.size - this._started} calls are queued (maxQueue ${o.maxQueue})`,
         ),
       );
     }
@@ -588,15 +601,10 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
   private _start(call: PoolCall, now: number = performance.now()): void {
     call.phase = RUNNING;
     call.startedAt = now;
-    this._waitTimes.add(now - call.enqueuedAt);
     this._running.add(call);
-    const timeout = this._options.taskTimeoutMs;
-    if (timeout > 0) {
-      call.timer = setTimeout(() => {
-        call.timer = undefined;
-        this._stopRunning(call, new TimeoutError(`${call.label} took longer than taskTimeoutMs (${timeout} ms)`));
-      }, timeout);
-    }
+    const backend = this._backendNow();
+    // A backend that may hold it first says when it starts (see `_callStarted`).
+    if (backend.startsLater !== true) this._callStarted(call, now);
     const req = call.req;
     const transfer: readonly TransferListItem[] =
       req.op === "batch"
@@ -608,7 +616,6 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
         : req.large !== undefined && this.kind === "thread"
         ? transferListOf(req.large)
         : NO_TRANSFERS;
-    const backend = this._backendNow();
     let pending: Pending;
     try {
       pending = backend.call(req, transfer, call);
@@ -641,6 +648,35 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
     );
   }
 
+  /** @internal `call` starts on its worker at `now`: its run time and `taskTimeoutMs` count from now. */
+  _callStarted(call: PoolCall, now: number): void {
+    if (!call.started) {
+      call.started = true;
+      this._started++;
+    }
+    call.startedAt = now;
+    this._waitTimes.add(now - call.enqueuedAt);
+    if (call.timer !== undefined) clearTimeout(call.timer);
+    call.timer = undefined;
+    const timeout = this._options.taskTimeoutMs;
+    if (timeout > 0) {
+      call.timer = setTimeout(() => {
+        call.timer = undefined;
+        this._stopRunning(call, new TimeoutError(`${call.label} took longer than taskTimeoutMs (${timeout} ms)`));
+      }, timeout);
+    }
+  }
+
+  /** @internal `call` had not started after all (its worker died first): no timeout runs until it starts. */
+  _callRequeued(call: PoolCall): void {
+    if (call.started) {
+      call.started = false;
+      this._started--;
+    }
+    if (call.timer !== undefined) clearTimeout(call.timer);
+    call.timer = undefined;
+  }
+
   /** Stops a running call: its worker is stopped (and replaced); the call fails with `error`. */
   private _stopRunning(call: PoolCall, error: unknown): void {
     if (call.phase !== RUNNING) return;
@@ -670,6 +706,7 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
     let now: number | undefined;
     if (wasRunning) {
       this._running.delete(call);
+      if (call.started) this._started--;
       now = performance.now();
       this._runTimes.add(now - call.startedAt);
     }
@@ -685,7 +722,7 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
 
   /** Starts queued calls while workers are free; tells close() when all is done. `now`: the time, if just read. */
   private _pump(now?: number): void {
-    while (this._queue.length > 0 && this._running.size < this._options.maxWorkers) {
+    while (this._queue.length > 0 && this._running.size < this._capacity) {
       this._start(this._queue.shift()!, now);
     }
     if (this._idle !== null && this._queue.length === 0 && this._running.size === 0) {

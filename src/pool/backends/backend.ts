@@ -1,7 +1,8 @@
 /**
  * The executor interface every pool backend implements. The WorkerPool keeps the queue,
- * the concurrency limit, cancellation, timeouts and statistics; a backend only runs one
- * request at a time per worker and says how many workers it has.
+ * the concurrency limit, cancellation, timeouts and statistics; a backend runs what it is
+ * handed (up to `concurrentTasksPerWorker` calls per worker at once, and the own thread
+ * backend holds up to `pipelineDepth` more per worker) and says how many workers it has.
  * @module
  */
 import type { TransferListItem } from "node:worker_threads";
@@ -18,6 +19,12 @@ export interface Pending {
 
 /** @internal One way of running requests: tinypool (threads, processes) or inline. */
 export interface PoolBackend {
+  /**
+   * Set when the backend may hold a call before it starts (the own thread backend posts
+   * calls ahead, see thread.ts): it then says when each starts (`PoolCall.begin`), and the
+   * pool counts `taskTimeoutMs` from there. Otherwise a call starts when it is handed over.
+   */
+  readonly startsLater?: boolean;
   /**
    * Runs `req` for `call`, keeping in `call.job` what `stop` needs. Resolves to the
    * worker's answer (a task's failure may be an answer), in the backend's wire form (see

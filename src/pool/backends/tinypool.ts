@@ -261,6 +261,7 @@ export class TinypoolBackend implements PoolBackend {
         runtime: this._process ? "child_process" : "worker_threads",
         minThreads: options.minWorkers,
         maxThreads: options.maxWorkers,
+        concurrentTasksPerWorker: options.concurrentTasksPerWorker,
         idleTimeout: options.idleTimeoutMs,
         maxQueue: Infinity,
         // Tinypool's Atomics fast path hangs under Deno.

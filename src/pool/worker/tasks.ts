@@ -335,6 +335,14 @@ let currentId: number | undefined;
 const abortedEarly = new Set<number>();
 const ABORTED_EARLY_KEPT = 256;
 
+/**
+ * @internal The context of the call that `handle` started last (the own thread backend's
+ * worker keeps it, to abort that call alone when several run at once).
+ */
+export function runningCall(): CallContext | null {
+  return current;
+}
+
 /** A call starts: its context, which an AbortNotice naming `id` aborts. */
 function begin(id: number | undefined): CallContext {
   current = new CallContext();

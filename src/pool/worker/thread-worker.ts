@@ -1,7 +1,8 @@
 /**
  * The worker entry of the own thread backend (src/pool/backends/thread.ts, the default for
  * threads): each of its worker threads loads this module, gets its requests on a private
- * port (from its `workerData`) and answers there, one at a time (see tasks.ts for the call).
+ * port (from its `workerData`) and answers there, in order, one at a time or up to
+ * `concurrentTasksPerWorker` at once (see tasks.ts for the call).
  * @module
  */
 import { type MessagePort, type TransferListItem, workerData } from "node:worker_threads";
@@ -19,13 +20,17 @@ import {
   unseal,
 } from "../protocol.ts";
 import { isThenable } from "../../core/index.ts";
-import { abortCalls, closeParentPort, inSyncPart, resultTransfers, serve, unsendableResult } from "./tasks.ts";
+import { closeParentPort, inSyncPart, resultTransfers, runningCall, serve, unsendableResult } from "./tasks.ts";
+import type { CallContext } from "../task-context.ts";
 
 /** What the own thread backend gives each of its threads (see `_startWorker` there). */
 const data = workerData as {
   loopworkModule?: string | null;
   loopworkPort: MessagePort;
   loopworkWatchMemory?: unknown;
+  /** One cell per call in flight, by its number (see `claims` below). */
+  loopworkClaims: Int32Array;
+  loopworkConcurrency: number;
 };
 
 /** The own thread backend's private channel to this worker. */
@@ -70,31 +75,151 @@ closeParentPort();
 const handle = serve({
   module: data.loopworkModule ?? undefined,
   reply(req, response) {
-    // A failed send is caught there, a failed receipt is the host's "messageerror".
+    // A failed send is caught there, a failed receipt is the host's "messageerror". Several
+    // calls at once: the answer goes after its number (see `deliver`).
+    if (concurrency > 1) return new Answer(req, response);
     send(req, response);
     return undefined;
   },
 });
 
 if (data.loopworkWatchMemory === true) watchMemory(ownPort);
-// One request at a time: the backend sends the next one only after this one's answer.
 const port = ownPort;
+
+/**
+ * The calls this worker was sent and has not started, in order (see `pipelineDepth`): the
+ * backend may post calls ahead, so that the worker never waits for a round trip. Each call
+ * is numbered by its order on the port (1, 2, …, as the backend numbers them). A call starts
+ * only if it claims its cell of `claims` (the backend wrote its number there before posting
+ * it); the backend takes back an unstarted call by claiming that cell first (a cancel, a
+ * call stuck behind a long one, a worker being stopped), and the worker then drops it.
+ */
+const claims = data.loopworkClaims;
+const claimMask = claims.length - 1;
+/** How many calls run at once (`concurrentTasksPerWorker`). */
+const concurrency = data.loopworkConcurrency;
+/** Unstarted calls: numbers and messages (`UNREADABLE`: a request this thread could not read). */
+const fifo: unknown[] = [];
+let fifoHead = 0;
+let received = 0;
+let running = 0;
+let pumping = false;
+/** The contexts of the running calls, by number, for an AbortNotice. */
+const contexts = new Map<number, CallContext | null>();
+/** Numbers of calls aborted before they started (the backend thought them started). */
+const abortedEarly = new Set<number>();
+const UNREADABLE = Symbol("unreadable");
+
+/** Starts the calls that may start: in order, while fewer than `concurrency` run. */
+function pump(): void {
+  if (pumping) return;
+  pumping = true;
+  try {
+    while (running < concurrency && fifoHead < fifo.length) {
+      const seq = fifo[fifoHead] as number;
+      const raw = fifo[fifoHead + 1];
+      fifo[fifoHead] = fifo[fifoHead + 1] = undefined;
+      fifoHead += 2;
+      if (fifoHead === fifo.length) fifo.length = fifoHead = 0;
+      // Taken back by the backend: it never runs here.
+      if (Atomics.compareExchange(claims, seq & claimMask, seq, ~seq) !== seq) continue;
+      running++;
+      start(seq, raw);
+    }
+  } finally {
+    pumping = false;
+  }
+}
+
+/** An answer kept until its number is sent before it (several calls run at once). */
+class Answer {
+  constructor(readonly req: CallRequest, readonly response: CallResponse) {}
+}
+
+/** Sends `answer` (an Answer, or anything else thrown) for call `seq`, numbered first when several run at once. */
+function deliver(seq: number, answer: unknown, failed: boolean): void {
+  if (concurrency > 1) port.postMessage(seq);
+  if (failed) fail(answer);
+  else if (answer instanceof Answer) send(answer.req, answer.response);
+}
+
+/** Runs call `seq`; its answer goes back, then the next call starts. */
+function start(seq: number, raw: unknown): void {
+  let out: unknown;
+  try {
+    if (raw === UNREADABLE) {
+      const e = unreadable.get(seq);
+      unreadable.delete(seq);
+      throw new TypeError(`a request could not be read by the worker: ${describeThrown(e)}`);
+    }
+    const req = unseal(raw);
+    out = handle((req === NOT_SEALED ? raw : req) as CallRequest | ShortCall);
+  } catch (e) {
+    abortedEarly.delete(seq);
+    running--;
+    deliver(seq, e, true);
+    return;
+  }
+  if (!isThenable(out)) {
+    abortedEarly.delete(seq);
+    running--;
+    deliver(seq, out, false);
+    return;
+  }
+  const ctx = runningCall();
+  contexts.set(seq, ctx);
+  if (abortedEarly.delete(seq)) ctx?.abort();
+  out.then(
+    (v) => {
+      deliver(seq, v, false);
+      ended(seq);
+    },
+    (e: unknown) => {
+      deliver(seq, e, true);
+      ended(seq);
+    },
+  );
+}
+
+function ended(seq: number): void {
+  contexts.delete(seq);
+  running--;
+  pump();
+}
+
+/** Why requests could not be read, by number. */
+const unreadable = new Map<number, unknown>();
+
 const fail = (e: unknown) => port.postMessage({ loopworkError: serializeError(e) } satisfies ThreadFailure);
 // A request this thread cannot read (see `unpack` in tasks.ts, which catches that for large
-// ones) would otherwise be reported nowhere, and its call would wait forever: it fails.
+// ones) would otherwise be reported nowhere, and its call would wait forever: it fails, in
+// its turn.
 port.on("messageerror", (e: unknown) => {
-  fail(new TypeError(`a request could not be read by the worker: ${describeThrown(e)}`));
+  const seq = (received = (received + 1) | 0);
+  unreadable.set(seq, e);
+  fifo.push(seq, UNREADABLE);
+  pump();
 });
 port.on("message", (raw: unknown) => {
   if (isAbortNotice(raw)) {
-    abortCalls(raw.loopworkAbort);
+    const seq = raw.loopworkAbort;
+    if (seq === null) {
+      for (const ctx of contexts.values()) ctx?.abort();
+    } else if (contexts.has(seq)) {
+      contexts.get(seq)?.abort();
+    } else if (fifo.indexOf(seq, fifoHead) >= 0) {
+      abortedEarly.add(seq);
+    }
     return;
   }
-  try {
-    const req = unseal(raw);
-    const out = handle((req === NOT_SEALED ? raw : req) as CallRequest | ShortCall);
-    if (isThenable(out)) out.then(undefined, fail);
-  } catch (e) {
-    fail(e);
+  const seq = (received = (received + 1) | 0);
+  if (running < concurrency && fifoHead === fifo.length) {
+    // The common case, without the queue: claim it and run it.
+    if (Atomics.compareExchange(claims, seq & claimMask, seq, ~seq) !== seq) return;
+    running++;
+    start(seq, raw);
+    return;
   }
+  fifo.push(seq, raw);
+  pump();
 });
