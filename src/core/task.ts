@@ -11,6 +11,7 @@ import { describeValue, checkOptions, isGenerator, isThenable } from "./checks.t
 import type { Runnable } from "./handles.ts";
 import type { Loop, UnretrievedRecord } from "./loop.ts";
 import { state } from "./running.ts";
+import type { ZeroSleep } from "./sleep.ts";
 
 /**
  * What a task can run: a generator object (`child(1)`), a generator function, or a
@@ -296,12 +297,15 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
     } catch (e) {
       state.task = prev;
       blocking.future = null;
+      blocking.zero = null;
       this._fail(e);
       return;
     }
     state.task = prev;
     const marked = blocking.future;
     blocking.future = null;
+    const zero = blocking.zero as ZeroSleep<unknown> | null;
+    blocking.zero = null;
     if (r.done) {
       if (this._takeMustCancel()) {
         // Cancelled during the last step, which then returned: the request still stands.
@@ -330,8 +334,11 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
       y._addWaiter(this);
       this._cancelWaitIfRequested(y);
     } else if (y === undefined) {
-      // A bare `yield`: give every other ready callback a turn, then continue.
-      this._loop._pushReady(this);
+      // A bare `yield`: give every other ready callback a turn, then continue. After `yield*
+      // yieldNow()` whose future is still the last thing queued, resume from its turn: the
+      // same place, one entry fewer.
+      if (zero !== null && zero._resumes === null && this._loop._isLastReady(zero)) zero._resumes = this as Task<unknown>;
+      else this._loop._pushReady(this);
     } else {
       this._throwNext(
         new TypeError(
