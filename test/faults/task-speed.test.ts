@@ -7,7 +7,7 @@
  * future, and takes a cancellation at that point.
  */
 import assert from "node:assert/strict";
-import { CancelledError, run, sleep, spawn, taskGroup, TaskGroupError, yieldNow } from "../../mod.ts";
+import { CancelledError, getRunningLoop, run, sleep, spawn, taskGroup, TaskGroupError, yieldNow } from "../../mod.ts";
 import { describe, it } from "../harness.ts";
 
 const virtual = { clock: "virtual" } as const;
@@ -96,6 +96,25 @@ describe("yield* yieldNow() as its own iterator", () => {
       yield* other;
     }, virtual);
     assert.deepEqual(log, ["before", "other", "after undefined true", "again"]);
+  });
+
+  it("what was queued after the future, before the yield, still runs before the task resumes", async () => {
+    const log: string[] = [];
+    await run(function* () {
+      const f = yieldNow();
+      const later = spawn(function* () {
+        log.push("spawned after yieldNow()");
+      });
+      getRunningLoop().callSoon(() => log.push("callback after yieldNow()"));
+      yield* f;
+      log.push("resumed");
+      const g = yieldNow();
+      const h = yieldNow();
+      yield* g; // h was queued after g: the task resumes after h's turn, as it always did
+      log.push(`h ${h.done()}`);
+      yield* later;
+    }, virtual);
+    assert.deepEqual(log, ["spawned after yieldNow()", "callback after yieldNow()", "resumed", "h true"]);
   });
 
   it("a cancellation requested while it waits is raised at that point", async () => {
