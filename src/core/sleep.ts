@@ -89,16 +89,11 @@ export class ZeroSleep<T> extends Future<T> implements Runnable, Iterator<Future
     return new ZeroSleepIterator(this);
   }
 
-  /** @internal The first iterator's step: yield once (marking this future for the task), then return the result. */
+  /** @internal The first iterator's step: yield once, then return the result. */
   next(): IteratorResult<Future<unknown>, T> {
-    if (this._iter === TAKEN) {
-      this._iter = YIELDED;
-      if (this._state === PENDING) this.setResult(this._value as T);
-      // Offered to the task, which takes it only if nothing was queued after it meanwhile.
-      if (this._resumes === null) blocking.zero = this as ZeroSleep<unknown>;
-      return YIELD_TO_LOOP;
-    }
-    return this._value === undefined && this._state === FULFILLED ? DONE_UNDEFINED : { done: true, value: this.result() };
+    if (this._iter !== TAKEN) return this._outcome();
+    this._iter = YIELDED;
+    return this._yieldOnce();
   }
 
   /** @internal */
@@ -110,26 +105,34 @@ export class ZeroSleep<T> extends Future<T> implements Runnable, Iterator<Future
   return(value?: T): IteratorResult<Future<unknown>, T> {
     return { done: true, value: value as T };
   }
+
+  /** @internal An iterator's one yield: resolve, and offer this future to the task (see the class). */
+  _yieldOnce(): IteratorResult<Future<unknown>, T> {
+    if (this._state === PENDING) this.setResult(this._value as T);
+    if (this._resumes === null) blocking.zero = this as ZeroSleep<unknown>;
+    return YIELD_TO_LOOP;
+  }
+
+  /** @internal What `yield*` returns once resumed: the result (or the exception). */
+  _outcome(): IteratorResult<Future<unknown>, T> {
+    return this._value === undefined && this._state === FULFILLED ? DONE_UNDEFINED : { done: true, value: this.result() };
+  }
 }
 
-/** The iterator of a zero sleep taken after its first: resolves it, yields nothing once (a bare `yield`), then returns its result. */
+/** An iterator of a zero sleep taken after its first (a rare case): yields once, then returns its result. */
 class ZeroSleepIterator<T> implements Iterator<Future<unknown>, T, unknown> {
   constructor(private readonly fut: ZeroSleep<T>) {}
   private _yielded = false;
   next(): IteratorResult<Future<unknown>, T> {
-    const f = this.fut;
-    if (!this._yielded) {
-      this._yielded = true;
-      if (f._state === PENDING) f.setResult(f._value as T);
-      return YIELD_TO_LOOP;
-    }
-    return { done: true, value: f.result() };
+    if (this._yielded) return this.fut._outcome();
+    this._yielded = true;
+    return this.fut._yieldOnce();
   }
   throw(e: unknown): IteratorResult<Future<unknown>, T> {
-    throw e;
+    return this.fut.throw(e);
   }
   return(value?: T): IteratorResult<Future<unknown>, T> {
-    return { done: true, value: value as T };
+    return this.fut.return(value);
   }
 }
 
