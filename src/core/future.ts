@@ -109,8 +109,11 @@ export class Future<T = unknown> implements Promise<T> {
    * one is made, the cancel message).
    */
   declare _value: unknown;
-  /** @internal first callback, kept apart: most futures have exactly one */ declare _cb0: Callback | null;
-  /** @internal the callbacks after the first */ declare _cbs: Callback[] | null;
+  /**
+   * @internal The callbacks, in order: none, one (most futures have exactly one, kept
+   * without an array), or an array of them.
+   */
+  declare _cbs: Callback | Callback[] | null;
   /** @internal */ declare _loop: Loop | null;
 
   /**
@@ -120,7 +123,6 @@ export class Future<T = unknown> implements Promise<T> {
   constructor(loop?: Loop) {
     this._state = PENDING;
     this._value = undefined;
-    this._cb0 = null;
     this._cbs = null;
     this._loop = loop ?? state.loop;
   }
@@ -218,18 +220,15 @@ export class Future<T = unknown> implements Promise<T> {
 
   /** Removes every registration of `cb`; returns how many were removed. */
   removeDoneCallback(cb: DoneCallback<T>): number {
-    let removed = 0;
-    if (this._cb0 === (cb as Callback)) {
-      this._cb0 = null;
-      removed++;
+    const cbs = this._cbs;
+    if (cbs === (cb as Callback)) {
+      this._cbs = null;
+      return 1;
     }
-    const rest = this._cbs;
-    if (rest !== null) {
-      const kept = rest.filter((c) => c !== (cb as Callback));
-      removed += rest.length - kept.length;
-      this._cbs = kept.length > 0 ? kept : null;
-    }
-    return removed;
+    if (!Array.isArray(cbs)) return 0;
+    const kept = cbs.filter((c) => c !== (cb as Callback));
+    this._cbs = kept.length > 0 ? kept : null;
+    return cbs.length - kept.length;
   }
 
   /**
@@ -300,10 +299,11 @@ export class Future<T = unknown> implements Promise<T> {
 
   /** @internal */
   _removeWaiter(waiter: Waiter): void {
-    if (this._cb0 === waiter) this._cb0 = null;
-    else if (this._cbs !== null) {
-      const i = this._cbs.indexOf(waiter);
-      if (i >= 0) this._cbs.splice(i, 1);
+    const cbs = this._cbs;
+    if (cbs === waiter) this._cbs = null;
+    else if (Array.isArray(cbs)) {
+      const i = cbs.indexOf(waiter);
+      if (i >= 0) cbs.splice(i, 1);
     }
   }
 
@@ -367,7 +367,8 @@ export class Future<T = unknown> implements Promise<T> {
 
   /** @internal Is `cb` among the callbacks waiting for this pending future? */
   _hasCallback(cb: Callback): boolean {
-    return this._cb0 === cb || (this._cbs !== null && this._cbs.includes(cb));
+    const cbs = this._cbs;
+    return cbs === cb || (Array.isArray(cbs) && cbs.includes(cb));
   }
 
   /** @internal */
@@ -376,19 +377,19 @@ export class Future<T = unknown> implements Promise<T> {
       this._schedule(cb);
       return;
     }
-    if (this._cb0 === null && this._cbs === null) this._cb0 = cb;
-    else if (this._cbs === null) this._cbs = [cb];
-    else this._cbs.push(cb);
+    const cbs = this._cbs;
+    if (cbs === null) this._cbs = cb;
+    else if (Array.isArray(cbs)) cbs.push(cb);
+    else this._cbs = [cbs, cb];
   }
 
   /** @internal */
   _scheduleCallbacks(): void {
-    const cb0 = this._cb0;
-    const rest = this._cbs;
-    this._cb0 = null;
+    const cbs = this._cbs;
+    if (cbs === null) return;
     this._cbs = null;
-    if (cb0 !== null) this._schedule(cb0);
-    if (rest !== null) for (let i = 0; i < rest.length; i++) this._schedule(rest[i]!);
+    if (!Array.isArray(cbs)) this._schedule(cbs);
+    else for (let i = 0; i < cbs.length; i++) this._schedule(cbs[i]!);
   }
 
   /** @internal Runs a waiter now, or a done callback on the future's loop (a host microtask without one). */

@@ -98,12 +98,6 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
   /** @internal neighbours in the loop's list of live tasks */ _prevLive: Task<unknown> | null = null;
   /** @internal */ _nextLive: Task<unknown> | null = null;
   /** @internal */ declare _loop: Loop;
-  /**
-   * @internal Who answers for a failure: `null` nobody yet; `true` someone took it (read it,
-   * or a promise from `then()` will get it); a record while this failed task's exception is
-   * unread, to be reported if it never is.
-   */
-  _retrieval: UnretrievedRecord | true | null = null;
 
   /** @internal Use `spawn()` or `loop.createTask()`. */
   constructor(body: TaskBody<T>, loop: Loop, options?: TaskOptions) {
@@ -238,8 +232,9 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
   /** @internal The tasks waiting on this one: a task waits on a future as one of its done callbacks. */
   _waitingTasks(): Task<unknown>[] {
     const out: Task<unknown>[] = [];
-    if (this._cb0 instanceof Task) out.push(this._cb0);
-    if (this._cbs !== null) for (const cb of this._cbs) if (cb instanceof Task) out.push(cb);
+    const cbs = this._cbs;
+    if (cbs instanceof Task) out.push(cbs);
+    else if (Array.isArray(cbs)) for (const cb of cbs) if (cb instanceof Task) out.push(cb);
     return out;
   }
 
@@ -474,7 +469,8 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
       // Reported unless someone reads it (result(), exception(), yield*, then()/await, even
       // when that was before the failure), as asyncio logs "Task exception was never
       // retrieved"; a bare done callback does not count.
-      if (this._retrieval === null) this._retrieval = this._loop._trackUnretrieved(this as Task<unknown>);
+      const rare = this._rare ??= new TaskRare();
+      if (rare.retrieval === null) rare.retrieval = this._loop._trackUnretrieved(this as Task<unknown>);
       this._scheduleCallbacks();
     }
   }
@@ -503,16 +499,23 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
    * unhandled failure is reported once, by the host, as an unhandled rejection).
    */
   override _retrieved(): void {
-    const rec = this._retrieval;
+    let rare = this._rare;
+    if (rare === null) {
+      // Finished or cancelled: no failure to answer for (a failure makes the record).
+      if (this._state !== PENDING) return;
+      rare = this._rare = new TaskRare();
+    }
+    const rec = rare.retrieval;
     if (rec === true) return;
-    this._retrieval = true;
+    rare.retrieval = true;
     if (rec !== null) this._loop._untrackUnretrieved(rec);
   }
 }
 
 /**
- * What a task needs only once it is cancelled (or misused): kept off the task itself, which
- * a large fan-out holds by the hundred thousand, and made on first need.
+ * What a task needs only once it is cancelled, fails, is misused or is awaited as a promise
+ * while pending (who answers for its failure): kept off the task itself, which a large
+ * fan-out holds by the hundred thousand, and made on first need.
  */
 class TaskRare {
   /** the next step raises CancelledError */ mustCancel = false;
@@ -521,4 +524,10 @@ class TaskRare {
   /** the controller of `signal`, once read */ abort: AbortController | null = null;
   /** the message of the first outstanding cancel request, for the signal */ signalMessage: string | undefined = undefined;
   /** the message of the cancellation the next step raises */ cancelMessage: string | undefined = undefined;
+  /**
+   * Who answers for a failure: `null` nobody yet; `true` someone took it (read it, or a
+   * promise from `then()` will get it); a record while this failed task's exception is
+   * unread, to be reported if it never is.
+   */
+  retrieval: UnretrievedRecord | true | null = null;
 }
