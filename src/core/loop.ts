@@ -17,6 +17,7 @@ import { Handle, TimerHandle, makeTimerHeap, type ErrorSink, type Runnable } fro
 import { defaultExceptionReport } from "./report.ts";
 import { state } from "./running.ts";
 import { Ring } from "./ring.ts";
+import { ZeroSleep } from "./sleep.ts";
 
 /**
  * Options of `new Loop()` and of `run()`.
@@ -432,6 +433,11 @@ export class Loop implements ErrorSink {
   }
 
 
+  /** @internal Is `r` the last thing queued to run? */
+  _isLastReady(r: Runnable): boolean {
+    return this._ready.peekLast() === r;
+  }
+
   /** @internal How many callbacks are ready to run. */
   _readyCount(): number {
     return this._ready.length;
@@ -546,11 +552,13 @@ export class Loop implements ErrorSink {
   }
 
   private _runTimed(r: Runnable): void {
+    // A zero sleep's turn steps the task that yielded on it (see ZeroSleep).
+    const task = r instanceof Task ? r : r instanceof ZeroSleep ? r._resumes : null;
     const t0 = performance.now();
     r._run();
     const dt = performance.now() - t0;
     if (dt > this._slowStepMs) {
-      this._reportSlowStep(r instanceof Task ? `a step of task ${r.name}` : "a callback", dt);
+      this._reportSlowStep(task !== null ? `a step of task ${task.name}` : "a callback", dt);
     }
   }
 

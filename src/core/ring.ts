@@ -38,6 +38,11 @@ export class Ring<T> {
     return this.length === 0 ? undefined : this._buf[this._head];
   }
 
+  /** The newest item, left in place. */
+  peekLast(): T | undefined {
+    return this.length === 0 ? undefined : this._buf[(this._head + this.length - 1) & (this._buf.length - 1)];
+  }
+
   /** Takes every item out, oldest first. */
   drain(): T[] {
     const out = new Array<T>(this.length);

@@ -11,6 +11,7 @@ import { describeValue, checkOptions, isGenerator, isThenable } from "./checks.t
 import type { Runnable } from "./handles.ts";
 import type { Loop, UnretrievedRecord } from "./loop.ts";
 import { state } from "./running.ts";
+import type { ZeroSleep } from "./sleep.ts";
 
 /**
  * What a task can run: a generator object (`child(1)`), a generator function, or a
@@ -97,12 +98,6 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
   /** @internal neighbours in the loop's list of live tasks */ _prevLive: Task<unknown> | null = null;
   /** @internal */ _nextLive: Task<unknown> | null = null;
   /** @internal */ declare _loop: Loop;
-  /**
-   * @internal Who answers for a failure: `null` nobody yet; `true` someone took it (read it,
-   * or a promise from `then()` will get it); a record while this failed task's exception is
-   * unread, to be reported if it never is.
-   */
-  _retrieval: UnretrievedRecord | true | null = null;
 
   /** @internal Use `spawn()` or `loop.createTask()`. */
   constructor(body: TaskBody<T>, loop: Loop, options?: TaskOptions) {
@@ -237,8 +232,9 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
   /** @internal The tasks waiting on this one: a task waits on a future as one of its done callbacks. */
   _waitingTasks(): Task<unknown>[] {
     const out: Task<unknown>[] = [];
-    if (this._cb0 instanceof Task) out.push(this._cb0);
-    if (this._cbs !== null) for (const cb of this._cbs) if (cb instanceof Task) out.push(cb);
+    const cbs = this._cbs;
+    if (cbs instanceof Task) out.push(cbs);
+    else if (Array.isArray(cbs)) for (const cb of cbs) if (cb instanceof Task) out.push(cb);
     return out;
   }
 
@@ -296,12 +292,15 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
     } catch (e) {
       state.task = prev;
       blocking.future = null;
+      blocking.zero = null;
       this._fail(e);
       return;
     }
     state.task = prev;
     const marked = blocking.future;
     blocking.future = null;
+    const zero = blocking.zero as ZeroSleep<unknown> | null;
+    blocking.zero = null;
     if (r.done) {
       if (this._takeMustCancel()) {
         // Cancelled during the last step, which then returned: the request still stands.
@@ -330,8 +329,11 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
       y._addWaiter(this);
       this._cancelWaitIfRequested(y);
     } else if (y === undefined) {
-      // A bare `yield`: give every other ready callback a turn, then continue.
-      this._loop._pushReady(this);
+      // A bare `yield`: give every other ready callback a turn, then continue. After `yield*
+      // yieldNow()` whose future is still the last thing queued, resume from its turn: the
+      // same place, one entry fewer.
+      if (zero !== null && zero._resumes === null && this._loop._isLastReady(zero)) zero._resumes = this as Task<unknown>;
+      else this._loop._pushReady(this);
     } else {
       this._throwNext(
         new TypeError(
@@ -467,7 +469,8 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
       // Reported unless someone reads it (result(), exception(), yield*, then()/await, even
       // when that was before the failure), as asyncio logs "Task exception was never
       // retrieved"; a bare done callback does not count.
-      if (this._retrieval === null) this._retrieval = this._loop._trackUnretrieved(this as Task<unknown>);
+      const rare = this._rare ??= new TaskRare();
+      if (rare.retrieval === null) rare.retrieval = this._loop._trackUnretrieved(this as Task<unknown>);
       this._scheduleCallbacks();
     }
   }
@@ -496,16 +499,23 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
    * unhandled failure is reported once, by the host, as an unhandled rejection).
    */
   override _retrieved(): void {
-    const rec = this._retrieval;
+    let rare = this._rare;
+    if (rare === null) {
+      // Finished or cancelled: no failure to answer for (a failure makes the record).
+      if (this._state !== PENDING) return;
+      rare = this._rare = new TaskRare();
+    }
+    const rec = rare.retrieval;
     if (rec === true) return;
-    this._retrieval = true;
+    rare.retrieval = true;
     if (rec !== null) this._loop._untrackUnretrieved(rec);
   }
 }
 
 /**
- * What a task needs only once it is cancelled (or misused): kept off the task itself, which
- * a large fan-out holds by the hundred thousand, and made on first need.
+ * What a task needs only once it is cancelled, fails, is misused or is awaited as a promise
+ * while pending (who answers for its failure): kept off the task itself, which a large
+ * fan-out holds by the hundred thousand, and made on first need.
  */
 class TaskRare {
   /** the next step raises CancelledError */ mustCancel = false;
@@ -514,4 +524,10 @@ class TaskRare {
   /** the controller of `signal`, once read */ abort: AbortController | null = null;
   /** the message of the first outstanding cancel request, for the signal */ signalMessage: string | undefined = undefined;
   /** the message of the cancellation the next step raises */ cancelMessage: string | undefined = undefined;
+  /**
+   * Who answers for a failure: `null` nobody yet; `true` someone took it (read it, or a
+   * promise from `then()` will get it); a record while this failed task's exception is
+   * unread, to be reported if it never is.
+   */
+  retrieval: UnretrievedRecord | true | null = null;
 }

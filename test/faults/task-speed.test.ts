@@ -1,0 +1,156 @@
+/**
+ * Issue 16 (speed of tasks and groups): a task group keeps its children in a list with a
+ * count instead of a `Set`, compacted once more than half of it is finished children; a
+ * zero sleep (`yieldNow()`) is its own iterator. These are the rules that must hold
+ * through that: after many compactions the group still cancels exactly the children left
+ * running, its `size` counts them, and `yield* yieldNow()` still yields once, resolves its
+ * future, and takes a cancellation at that point.
+ */
+import assert from "node:assert/strict";
+import { CancelledError, getRunningLoop, run, sleep, spawn, taskGroup, TaskGroupError, yieldNow } from "../../mod.ts";
+import { describe, it } from "../harness.ts";
+
+const virtual = { clock: "virtual" } as const;
+
+describe("task group children kept in a compacted list", () => {
+  it("a failure after most children finished cancels exactly the ones still running", async () => {
+    const N = 1_000;
+    const outcome: string[] = new Array(N).fill("running");
+    let sizes: number[] = [];
+    await assert.rejects(
+      run(function* () {
+        yield* taskGroup(function* (tg) {
+          for (let i = 0; i < N; i++) {
+            tg.spawn(function* () {
+              try {
+                // Most end early, in waves, so the list is compacted several times.
+                yield* sleep(i % 10 === 0 ? 1_000 : 1 + (i % 7));
+                outcome[i] = "done";
+              } catch (e) {
+                outcome[i] = e instanceof CancelledError ? "cancelled" : "other";
+                throw e;
+              }
+            });
+          }
+          yield* sleep(3);
+          sizes.push(tg.size);
+          yield* sleep(10);
+          sizes.push(tg.size);
+          tg.spawn(function* () {
+            throw new RangeError("boom");
+          });
+          yield* sleep(2_000);
+        });
+      }, virtual),
+      (e: unknown) => e instanceof TaskGroupError && e.errors.length === 1 && e.errors[0] instanceof RangeError,
+    );
+    // Ends at 1..7 ms: by 3 ms those at 1 and 2 ms are gone (i % 7 in {0, 1}, not a tenth).
+    const early = Array.from({ length: N }, (_, i) => i).filter((i) => i % 10 !== 0 && i % 7 <= 1).length;
+    assert.deepEqual(sizes, [N - early, N / 10]);
+    for (let i = 0; i < N; i++) assert.equal(outcome[i], i % 10 === 0 ? "cancelled" : "done", `child ${i}`);
+  });
+
+  it("a group cancelled from outside reaches every child still running, spawned before or after compactions", async () => {
+    const cancelled = new Set<number>();
+    await run(function* () {
+      const g = taskGroup(function* (tg) {
+        for (let round = 0; round < 5; round++) {
+          for (let i = 0; i < 300; i++) {
+            const id = round * 300 + i;
+            tg.spawn(function* () {
+              try {
+                yield* sleep(id % 3 === 0 ? 10_000 : 1);
+              } catch (e) {
+                if (e instanceof CancelledError) cancelled.add(id);
+                throw e;
+              }
+            });
+          }
+          yield* sleep(5);
+        }
+        yield* sleep(10_000);
+      });
+      yield* sleep(100);
+      g.cancel();
+      yield* sleep(1);
+      assert.equal(g.cancelled(), true);
+    }, virtual);
+    const expected = Array.from({ length: 1_500 }, (_, i) => i).filter((i) => i % 3 === 0);
+    assert.deepEqual([...cancelled].sort((a, b) => a - b), expected);
+  });
+});
+
+describe("yield* yieldNow() as its own iterator", () => {
+  it("yields once: other ready tasks run in between, and the future is resolved", async () => {
+    const log: string[] = [];
+    await run(function* () {
+      const other = spawn(function* () {
+        log.push("other");
+      });
+      const f = yieldNow();
+      log.push("before");
+      const v = yield* f;
+      log.push(`after ${String(v)} ${f.done()}`);
+      yield* f; // done: no further turn
+      log.push("again");
+      yield* other;
+    }, virtual);
+    assert.deepEqual(log, ["before", "other", "after undefined true", "again"]);
+  });
+
+  it("what was queued after the future, before the yield, still runs before the task resumes", async () => {
+    const log: string[] = [];
+    await run(function* () {
+      const f = yieldNow();
+      const later = spawn(function* () {
+        log.push("spawned after yieldNow()");
+      });
+      getRunningLoop().callSoon(() => log.push("callback after yieldNow()"));
+      yield* f;
+      log.push("resumed");
+      const g = yieldNow();
+      const h = yieldNow();
+      yield* g; // h was queued after g: the task resumes after h's turn, as it always did
+      log.push(`h ${h.done()}`);
+      yield* later;
+    }, virtual);
+    assert.deepEqual(log, ["spawned after yieldNow()", "callback after yieldNow()", "resumed", "h true"]);
+  });
+
+  it("a cancellation requested while it waits is raised at that point", async () => {
+    let reached = "";
+    await run(function* () {
+      const t = spawn(function* () {
+        try {
+          yield* yieldNow();
+          reached = "resumed";
+        } catch (e) {
+          reached = e instanceof CancelledError ? `cancelled ${e.message}` : "other";
+        }
+      });
+      yield; // t runs up to its yield
+      t.cancel("stop");
+      yield* t;
+    }, virtual);
+    assert.equal(reached, "cancelled stop");
+  });
+
+  it("a yieldNow() nobody waits on resolves on the next turn; each iterator taken while pending yields once", async () => {
+    await run(function* () {
+      const f = yieldNow();
+      assert.equal(f.done(), false);
+      yield;
+      assert.equal(f.done(), true);
+      const g = yieldNow();
+      const a = g[Symbol.iterator]();
+      const b = g[Symbol.iterator]();
+      assert.equal(a.next().done, false);
+      assert.equal(g.done(), true);
+      assert.deepEqual(b.next(), { done: false, value: undefined });
+      assert.deepEqual(a.next(), { done: true, value: undefined });
+      assert.deepEqual(b.next(), { done: true, value: undefined });
+      const c = g[Symbol.iterator]();
+      assert.deepEqual(c.next(), { done: true, value: undefined }, "taken once done, it returns at once");
+    }, virtual);
+  });
+});
