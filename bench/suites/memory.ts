@@ -2,7 +2,9 @@
  * Suite 3: memory per suspended task. 100k tasks parked on one never-resolved future;
  * heap growth (after full collections, with --expose-gc) divided by 100k.
  * Baseline: 100k async functions awaiting one never-resolved promise. The async tasks are
- * written as users write them, `async (signal) => …`; the form without a signal is an extra row.
+ * written as users write them, `async (signal) => …`; the form without a signal is an extra row,
+ * and so is the floor of any API that gives each task its own signal (native async functions,
+ * each with a kept AbortController).
  */
 import * as effection from "effection";
 import { Future, run, spawn, type Task } from "../../mod.ts";
@@ -16,6 +18,26 @@ function* park(never: Future<void>) {
 
 async function parkAsync(never: Promise<void>): Promise<void> {
   await never;
+}
+
+async function parkAsyncSignal(never: Promise<void>, signal: AbortSignal): Promise<void> {
+  await never;
+  signal.throwIfAborted();
+}
+
+/** The floor of any API that gives each task its own signal: a kept AbortController each. */
+async function nativeWithController(): Promise<number> {
+  let release!: () => void;
+  const never = new Promise<void>((r) => (release = r));
+  const before = heapUsed();
+  const ps: Promise<void>[] = new Array(N);
+  const controllers: AbortController[] = new Array(N);
+  for (let i = 0; i < N; i++) ps[i] = parkAsyncSignal(never, (controllers[i] = new AbortController()).signal);
+  await null;
+  const per = (heapUsed() - before) / N;
+  release();
+  await Promise.all(ps);
+  return per;
 }
 
 async function native(): Promise<number> {
@@ -88,6 +110,7 @@ async function best(f: () => Promise<number>): Promise<number> {
 
 const entries = [
   { name: "native async function", value: await best(native), unit: "B", baseline: true },
+  { name: "native async function, an AbortController per task (the floor of a signal per task)", value: await best(nativeWithController), unit: "B" },
   { name: "loopwork generator tasks", value: await best(loopworkGenerators), unit: "B" },
   { name: "loopwork async tasks: spawn(async (signal) => …)", value: await best(() => loopworkAsync(true)), unit: "B" },
   { name: "loopwork async tasks, no signal: spawn(async () => …)", value: await best(() => loopworkAsync(false)), unit: "B" },

@@ -3,7 +3,8 @@
  * functions and Promise.all. The main rows are `spawn(gen(i))` of a hoisted generator
  * function, then `gather`, and `spawn(async (signal) => …)`; the cheapest forms (a
  * hoisted function with no argument, awaited one by one; an async function that takes no
- * signal) are extra rows. Ratios are taken round by round, the contenders interleaved.
+ * signal) are extra rows, and so is the floor of any API that gives each task its own
+ * signal (native async functions, each with a new AbortController). Ratios are taken round by round, the contenders interleaved.
  */
 import pLimit from "p-limit";
 import * as effection from "effection";
@@ -26,6 +27,22 @@ async function trivialAsync(): Promise<number> {
 }
 
 const native = () => nativeSpawnAll(N);
+
+/**
+ * The platform's floor for any API that hands each task its own signal: the baseline's
+ * async functions, each given the signal of a new AbortController (kept, as an API must
+ * keep it to abort the task), then Promise.all.
+ */
+async function nativeWithController(): Promise<void> {
+  const ps: Promise<number>[] = new Array(N);
+  const controllers: AbortController[] = new Array(N);
+  for (let i = 0; i < N; i++) {
+    const ac = (controllers[i] = new AbortController());
+    // deno-lint-ignore require-await
+    ps[i] = (async (signal: AbortSignal) => (signal.aborted ? -1 : i))(ac.signal);
+  }
+  await Promise.all(ps);
+}
 
 function* spawnGather() {
   const tasks: Task<number>[] = new Array(N);
@@ -71,6 +88,7 @@ async function withPLimit(): Promise<void> {
 
 const t = await timeInterleaved({
   native,
+  nativeSignal: nativeWithController,
   gather: () => run(spawnGather),
   each: () => run(spawnAwaitEach),
   signal: () => run(asyncWithSignal),
@@ -81,6 +99,7 @@ const row = (name: string, k: string) => ({ name, value: t[k]!.ms, unit: "ms", r
 
 const entries = [
   { name: "native Promise.all", value: nativeMs, unit: "ms", baseline: true },
+  row("native Promise.all, an AbortController per task (the floor of a signal per task)", "nativeSignal"),
   row("loopwork generator tasks: spawn(gen(i)) + gather", "gather"),
   row("loopwork generator tasks, cheapest form: spawn(hoisted fn), yield* each", "each"),
   row("loopwork async tasks: spawn(async (signal) => …) + gather", "signal"),
