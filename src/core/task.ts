@@ -444,18 +444,21 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
 
   /** Settles this task as the promise an async task function returned settles. */
   private _follow(out: PromiseLike<unknown>): void {
-    out.then(
-      (v) => {
-        if (this._state === PENDING) this._finish(v as T);
-      },
-      (e) => {
-        if (this._state !== PENDING) return;
-        const rare = this._rare;
-        // Rejected after its signal was aborted: that is how an async task is cancelled.
-        if (rare !== null && rare.numCancels > 0) e = asCancellation(e, rare.signalMessage);
-        this._fail(e);
-      },
-    );
+    // Bound methods rather than two closures: smaller (a fan-out holds one pair per task
+    // until its promise settles) and quicker to make.
+    out.then(this._followFulfilled.bind(this), this._followRejected.bind(this));
+  }
+
+  private _followFulfilled(v: unknown): void {
+    if (this._state === PENDING) this._finish(v as T);
+  }
+
+  private _followRejected(e: unknown): void {
+    if (this._state !== PENDING) return;
+    const rare = this._rare;
+    // Rejected after its signal was aborted: that is how an async task is cancelled.
+    if (rare !== null && rare.numCancels > 0) e = asCancellation(e, rare.signalMessage);
+    this._fail(e);
   }
 
   private _fail(e: unknown): void {
