@@ -4,10 +4,11 @@
  * Baseline: 100k async functions awaiting one never-resolved promise. The async tasks are
  * written as users write them, `async (signal) => …`; the form without a signal is an extra row,
  * and so is the floor of any API that gives each task its own signal (native async functions,
- * each with a kept AbortController).
+ * each with a kept AbortController), and so is an async task that keeps its task and makes its
+ * signal only after its wait.
  */
 import * as effection from "effection";
-import { Future, run, spawn, type Task } from "../../mod.ts";
+import { currentTask, Future, run, spawn, type Task } from "../../mod.ts";
 import { emit, gcExposed, heapUsed, runtime } from "../lib.ts";
 
 const N = 100_000;
@@ -67,6 +68,26 @@ async function loopworkGenerators(): Promise<number> {
   return per;
 }
 
+/** An async task that keeps its task and makes its signal only once it needs it (after its wait). */
+async function loopworkAsyncSignalOnDemand(): Promise<number> {
+  let per = 0;
+  await run(function* () {
+    const never = new Future<void>();
+    const before = heapUsed();
+    const tasks: Task<void>[] = new Array(N);
+    for (let i = 0; i < N; i++) tasks[i] = spawn(async () => {
+        const task = currentTask()!;
+        await never;
+        task.signal.throwIfAborted();
+      });
+    yield;
+    yield;
+    per = (heapUsed() - before) / N;
+    never.setResult();
+  });
+  return per;
+}
+
 async function loopworkAsync(withSignal: boolean): Promise<number> {
   let per = 0;
   await run(function* () {
@@ -113,6 +134,7 @@ const entries = [
   { name: "native async function, an AbortController per task (the floor of a signal per task)", value: await best(nativeWithController), unit: "B" },
   { name: "loopwork generator tasks", value: await best(loopworkGenerators), unit: "B" },
   { name: "loopwork async tasks: spawn(async (signal) => …)", value: await best(() => loopworkAsync(true)), unit: "B" },
+  { name: "loopwork async tasks, signal on demand: spawn(async () => { const task = currentTask() … })", value: await best(loopworkAsyncSignalOnDemand), unit: "B" },
   { name: "loopwork async tasks, no signal: spawn(async () => …)", value: await best(() => loopworkAsync(false)), unit: "B" },
   { name: "effection 4", value: await best(effectionTasks), unit: "B" },
 ];

@@ -4,11 +4,12 @@
  * function, then `gather`, and `spawn(async (signal) => …)`; the cheapest forms (a
  * hoisted function with no argument, awaited one by one; an async function that takes no
  * signal) are extra rows, and so is the floor of any API that gives each task its own
- * signal (native async functions, each with a new AbortController). Ratios are taken round by round, the contenders interleaved.
+ * signal (native async functions, each with a new AbortController), and so is an async task
+ * that keeps its task and would make the signal only if it read it. Ratios are taken round by round, the contenders interleaved.
  */
 import pLimit from "p-limit";
 import * as effection from "effection";
-import { gather, run, spawn, type Task } from "../../mod.ts";
+import { currentTask, gather, run, spawn, type Task } from "../../mod.ts";
 import { emit, nativeSpawnAll, runtime, timeInterleaved, timeMedian } from "../lib.ts";
 
 const N = 100_000;
@@ -63,6 +64,19 @@ function* asyncWithSignal() {
   yield* gather(tasks);
 }
 
+/** The signal on demand: the task kept, its signal made only if the body reads it (here it does not). */
+function* asyncSignalOnDemand() {
+  const tasks: Task<number>[] = new Array(N);
+  for (let i = 0; i < N; i++) {
+    // deno-lint-ignore require-await
+    tasks[i] = spawn(async () => {
+      const task = currentTask()!;
+      return task.cancelling() > 0 ? -1 : i;
+    });
+  }
+  yield* gather(tasks);
+}
+
 function* asyncNoSignal() {
   const tasks: Task<number>[] = new Array(N);
   for (let i = 0; i < N; i++) tasks[i] = spawn(trivialAsync);
@@ -92,6 +106,7 @@ const t = await timeInterleaved({
   gather: () => run(spawnGather),
   each: () => run(spawnAwaitEach),
   signal: () => run(asyncWithSignal),
+  onDemand: () => run(asyncSignalOnDemand),
   noSignal: () => run(asyncNoSignal),
 }, "native");
 const nativeMs = t.native!.ms;
@@ -103,6 +118,7 @@ const entries = [
   row("loopwork generator tasks: spawn(gen(i)) + gather", "gather"),
   row("loopwork generator tasks, cheapest form: spawn(hoisted fn), yield* each", "each"),
   row("loopwork async tasks: spawn(async (signal) => …) + gather", "signal"),
+  row("loopwork async tasks, signal on demand: spawn(async () => { const task = currentTask() … }) + gather", "onDemand"),
   row("loopwork async tasks, no signal: spawn(async () => …), yield* each", "noSignal"),
   { name: "effection 4", value: await timeMedian(() => effection.run(effectionSpawnAll), 3, 1), unit: "ms" },
   { name: "p-limit 7", value: await timeMedian(withPLimit), unit: "ms" },
