@@ -26,27 +26,18 @@ async function parkAsyncSignal(never: Promise<void>, signal: AbortSignal): Promi
   signal.throwIfAborted();
 }
 
-/** The floor of any API that gives each task its own signal: a kept AbortController each. */
-async function nativeWithController(): Promise<number> {
+/**
+ * Native async functions parked on one promise; `withController`: the floor of any API that
+ * gives each task its own signal, a kept AbortController each.
+ */
+async function native(withController = false): Promise<number> {
   let release!: () => void;
   const never = new Promise<void>((r) => (release = r));
   const before = heapUsed();
   const ps: Promise<void>[] = new Array(N);
-  const controllers: AbortController[] = new Array(N);
-  for (let i = 0; i < N; i++) ps[i] = parkAsyncSignal(never, (controllers[i] = new AbortController()).signal);
-  await null;
-  const per = (heapUsed() - before) / N;
-  release();
-  await Promise.all(ps);
-  return per;
-}
-
-async function native(): Promise<number> {
-  let release!: () => void;
-  const never = new Promise<void>((r) => (release = r));
-  const before = heapUsed();
-  const ps: Promise<void>[] = new Array(N);
-  for (let i = 0; i < N; i++) ps[i] = parkAsync(never);
+  const controllers: AbortController[] = withController ? new Array(N) : [];
+  if (withController) for (let i = 0; i < N; i++) ps[i] = parkAsyncSignal(never, (controllers[i] = new AbortController()).signal);
+  else for (let i = 0; i < N; i++) ps[i] = parkAsync(never);
   await null;
   const per = (heapUsed() - before) / N;
   release();
@@ -68,35 +59,24 @@ async function loopworkGenerators(): Promise<number> {
   return per;
 }
 
-/** An async task that keeps its task and makes its signal only once it needs it (after its wait). */
-async function loopworkAsyncSignalOnDemand(): Promise<number> {
+/**
+ * Async tasks as users write them: `"signal"`, `async (signal) => …`; `"onDemand"`, keeping the
+ * task and making its signal only once it needs it (after its wait); `"none"`, no signal.
+ */
+async function loopworkAsync(form: "signal" | "onDemand" | "none"): Promise<number> {
   let per = 0;
   await run(function* () {
     const never = new Future<void>();
     const before = heapUsed();
     const tasks: Task<void>[] = new Array(N);
-    for (let i = 0; i < N; i++) tasks[i] = spawn(async () => {
+    if (form === "signal") for (let i = 0; i < N; i++) tasks[i] = spawn(async (signal: AbortSignal) => {
+        await never;
+        signal.throwIfAborted();
+      });
+    else if (form === "onDemand") for (let i = 0; i < N; i++) tasks[i] = spawn(async () => {
         const task = currentTask()!;
         await never;
         task.signal.throwIfAborted();
-      });
-    yield;
-    yield;
-    per = (heapUsed() - before) / N;
-    never.setResult();
-  });
-  return per;
-}
-
-async function loopworkAsync(withSignal: boolean): Promise<number> {
-  let per = 0;
-  await run(function* () {
-    const never = new Future<void>();
-    const before = heapUsed();
-    const tasks: Task<void>[] = new Array(N);
-    if (withSignal) for (let i = 0; i < N; i++) tasks[i] = spawn(async (signal: AbortSignal) => {
-        await never;
-        signal.throwIfAborted();
       });
     else for (let i = 0; i < N; i++) tasks[i] = spawn(async () => await never);
     yield;
@@ -130,12 +110,12 @@ async function best(f: () => Promise<number>): Promise<number> {
 }
 
 const entries = [
-  { name: "native async function", value: await best(native), unit: "B", baseline: true },
-  { name: "native async function, an AbortController per task (the floor of a signal per task)", value: await best(nativeWithController), unit: "B" },
+  { name: "native async function", value: await best(() => native()), unit: "B", baseline: true },
+  { name: "native async function, an AbortController per task (the floor of a signal per task)", value: await best(() => native(true)), unit: "B" },
   { name: "loopwork generator tasks", value: await best(loopworkGenerators), unit: "B" },
-  { name: "loopwork async tasks: spawn(async (signal) => …)", value: await best(() => loopworkAsync(true)), unit: "B" },
-  { name: "loopwork async tasks, signal on demand: spawn(async () => { const task = currentTask() … })", value: await best(loopworkAsyncSignalOnDemand), unit: "B" },
-  { name: "loopwork async tasks, no signal: spawn(async () => …)", value: await best(() => loopworkAsync(false)), unit: "B" },
+  { name: "loopwork async tasks: spawn(async (signal) => …)", value: await best(() => loopworkAsync("signal")), unit: "B" },
+  { name: "loopwork async tasks, signal on demand: spawn(async () => { const task = currentTask() … })", value: await best(() => loopworkAsync("onDemand")), unit: "B" },
+  { name: "loopwork async tasks, no signal: spawn(async () => …)", value: await best(() => loopworkAsync("none")), unit: "B" },
   { name: "effection 4", value: await best(effectionTasks), unit: "B" },
 ];
 
