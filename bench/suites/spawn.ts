@@ -3,11 +3,13 @@
  * functions and Promise.all. The main rows are `spawn(gen(i))` of a hoisted generator
  * function, then `gather`, and `spawn(async (signal) => …)`; the cheapest forms (a
  * hoisted function with no argument, awaited one by one; an async function that takes no
- * signal) are extra rows. Ratios are taken round by round, the contenders interleaved.
+ * signal) are extra rows, and so is the floor of any API that gives each task its own
+ * signal (native async functions, each with a new AbortController), and so is an async task
+ * that keeps its task and would make the signal only if it read it. Ratios are taken round by round, the contenders interleaved.
  */
 import pLimit from "p-limit";
 import * as effection from "effection";
-import { gather, run, spawn, type Task } from "../../mod.ts";
+import { currentTask, gather, run, spawn, type Task } from "../../mod.ts";
 import { emit, nativeSpawnAll, runtime, timeInterleaved, timeMedian } from "../lib.ts";
 
 const N = 100_000;
@@ -27,6 +29,22 @@ async function trivialAsync(): Promise<number> {
 
 const native = () => nativeSpawnAll(N);
 
+/**
+ * The platform's floor for any API that hands each task its own signal: the baseline's
+ * async functions, each given the signal of a new AbortController (kept, as an API must
+ * keep it to abort the task), then Promise.all.
+ */
+async function nativeWithController(): Promise<void> {
+  const ps: Promise<number>[] = new Array(N);
+  const controllers: AbortController[] = new Array(N);
+  for (let i = 0; i < N; i++) {
+    const ac = (controllers[i] = new AbortController());
+    // deno-lint-ignore require-await
+    ps[i] = (async (signal: AbortSignal) => (signal.aborted ? -1 : i))(ac.signal);
+  }
+  await Promise.all(ps);
+}
+
 function* spawnGather() {
   const tasks: Task<number>[] = new Array(N);
   for (let i = 0; i < N; i++) tasks[i] = spawn(gen(i));
@@ -43,6 +61,19 @@ function* asyncWithSignal() {
   const tasks: Task<number>[] = new Array(N);
   // deno-lint-ignore require-await
   for (let i = 0; i < N; i++) tasks[i] = spawn(async (signal: AbortSignal) => (signal.aborted ? -1 : i));
+  yield* gather(tasks);
+}
+
+/** The signal on demand: the task kept, its signal made only if the body reads it (here it does not). */
+function* asyncSignalOnDemand() {
+  const tasks: Task<number>[] = new Array(N);
+  for (let i = 0; i < N; i++) {
+    // deno-lint-ignore require-await
+    tasks[i] = spawn(async () => {
+      const task = currentTask()!;
+      return task.cancelling() > 0 ? -1 : i;
+    });
+  }
   yield* gather(tasks);
 }
 
@@ -71,9 +102,11 @@ async function withPLimit(): Promise<void> {
 
 const t = await timeInterleaved({
   native,
+  nativeSignal: nativeWithController,
   gather: () => run(spawnGather),
   each: () => run(spawnAwaitEach),
   signal: () => run(asyncWithSignal),
+  onDemand: () => run(asyncSignalOnDemand),
   noSignal: () => run(asyncNoSignal),
 }, "native");
 const nativeMs = t.native!.ms;
@@ -81,9 +114,11 @@ const row = (name: string, k: string) => ({ name, value: t[k]!.ms, unit: "ms", r
 
 const entries = [
   { name: "native Promise.all", value: nativeMs, unit: "ms", baseline: true },
+  row("native Promise.all, an AbortController per task (the floor of a signal per task)", "nativeSignal"),
   row("loopwork generator tasks: spawn(gen(i)) + gather", "gather"),
   row("loopwork generator tasks, cheapest form: spawn(hoisted fn), yield* each", "each"),
   row("loopwork async tasks: spawn(async (signal) => …) + gather", "signal"),
+  row("loopwork async tasks, signal on demand: spawn(async () => { const task = currentTask() … }) + gather", "onDemand"),
   row("loopwork async tasks, no signal: spawn(async () => …), yield* each", "noSignal"),
   { name: "effection 4", value: await timeMedian(() => effection.run(effectionSpawnAll), 3, 1), unit: "ms" },
   { name: "p-limit 7", value: await timeMedian(withPLimit), unit: "ms" },

@@ -354,9 +354,15 @@ export class Future<T = unknown> implements Promise<T> {
       case CANCELLED:
         return Promise.reject(this._cancelledError());
     }
-    return new Promise<T>((resolve, reject) => {
-      this._addCallback(new PromiseWaiter(this, resolve, reject));
-    });
+    // Awaits of one pending future made one after the other (a fan-in: many async tasks
+    // awaiting one event) share one promise: each `then()` still returns its own, and waiters
+    // settle their promises synchronously, in order, so sharing changes no ordering.
+    const rest = this._cbs;
+    const last = rest !== null ? rest[rest.length - 1] : this._cb0;
+    if (last instanceof PromiseWaiter) return (last as PromiseWaiter<T>).promise;
+    const waiter = new PromiseWaiter(this);
+    this._addCallback(waiter);
+    return waiter.promise;
   }
 
   private _alreadyDone(op: string): never {
@@ -443,11 +449,15 @@ function runOutsideLoop<T>(cb: DoneCallback<T>, fut: Future<T>, loop: Loop | nul
 
 /** Settles a native promise from a future, for `then()`. */
 class PromiseWaiter<T> implements Waiter {
-  constructor(
-    private readonly fut: Future<T>,
-    private readonly resolve: (v: T) => void,
-    private readonly reject: (e: unknown) => void,
-  ) {}
+  /** the promise this waiter settles */ readonly promise: Promise<T>;
+  private resolve!: (v: T) => void;
+  private reject!: (e: unknown) => void;
+  constructor(private readonly fut: Future<T>) {
+    this.promise = new Promise<T>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
   _wake(): void {
     const f = this.fut;
     // The continuation runs as a host microtask: tell the running loop to let those run

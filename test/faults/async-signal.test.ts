@@ -1,0 +1,144 @@
+/**
+ * Async tasks made cheap (issue 16) without a change of meaning: a task's signal made on
+ * demand (read through the task, after an `await`, after a cancel), consecutive awaits of one
+ * future that share a waiter promise, and the bound methods that follow an async task's promise.
+ */
+import assert from "node:assert/strict";
+import { CancelledError, currentTask, Future, run, sleep, spawn, type Task, until } from "../../mod.ts";
+import { describe, it } from "../harness.ts";
+
+const virtual = { clock: "virtual" } as const;
+
+describe("async tasks: the signal on demand", () => {
+  it("a task that takes no parameter reads its signal through its task after an await: made then, already aborted by the earlier cancel", async () => {
+    await run(function* () {
+      const gate = new Future<void>();
+      let seen: AbortSignal | undefined;
+      const t = spawn(async () => {
+        const task = currentTask()!;
+        await gate.then(() => {}, () => {});
+        seen = task.signal; // first read: after the cancel below
+        seen.throwIfAborted();
+        return "not aborted";
+      });
+      yield* sleep(1);
+      t.cancel("stop now");
+      gate.setResult();
+      yield* until(t.then(() => {}, () => {}));
+      assert.ok(seen instanceof AbortSignal, "a real AbortSignal");
+      assert.equal(seen.aborted, true);
+      assert.ok(seen.reason instanceof CancelledError);
+      assert.equal(seen.reason.message, "stop now");
+      assert.equal(t.cancelled(), true, "it rejected with its signal's reason after the cancel: cancelled");
+      assert.throws(() => t.result(), (e: Error) => e instanceof CancelledError && e.message === "stop now");
+    }, virtual);
+  });
+
+  it("a signal read through the task before the cancel is aborted by it, and the task ends cancelled", async () => {
+    await run(function* () {
+      let aborted = 0;
+      const t = spawn(async () => {
+        const signal = currentTask()!.signal;
+        await new Promise<void>((_, reject) => {
+          signal.addEventListener("abort", () => {
+            aborted++;
+            reject(signal.reason);
+          });
+        });
+      });
+      yield* sleep(1);
+      t.cancel();
+      yield* until(t.then(() => {}, () => {}));
+      assert.equal(aborted, 1);
+      assert.equal(t.cancelled(), true);
+    }, virtual);
+  });
+
+  it("`async (signal) =>` still gets a real AbortSignal of its own per task", async () => {
+    await run(function* () {
+      const signals: AbortSignal[] = [];
+      const tasks: Task<number>[] = [];
+      for (let i = 0; i < 3; i++) {
+        tasks.push(spawn(async (signal: AbortSignal) => {
+          signals.push(signal);
+          await sleep(10);
+          return i;
+        }));
+      }
+      yield* sleep(1);
+      tasks[1]!.cancel("only the middle one");
+      for (const t of tasks) yield* until(t.then(() => {}, () => {}));
+      assert.equal(new Set(signals).size, 3);
+      assert.ok(signals.every((s) => s instanceof AbortSignal));
+      assert.deepEqual(signals.map((s) => s.aborted), [false, true, false]);
+      assert.equal(tasks[0]!.result(), 0);
+      assert.equal(tasks[2]!.result(), 2);
+    }, virtual);
+  });
+});
+
+describe("async tasks: awaits of one future share a waiter promise", () => {
+  it("tasks awaiting one future resume in the order they awaited it", async () => {
+    await run(function* () {
+      const f = new Future<number>();
+      const log: number[] = [];
+      const tasks: Task<void>[] = [];
+      for (let i = 0; i < 5; i++) {
+        tasks.push(spawn(async () => {
+          const v = await f;
+          log.push(i * 10 + v);
+        }));
+      }
+      yield* sleep(1);
+      f.setResult(1);
+      for (const t of tasks) yield* t;
+      assert.deepEqual(log, [1, 11, 21, 31, 41]);
+    }, virtual);
+  });
+
+  it("each then() gets a promise of its own: a handler that throws fails only its own", async () => {
+    await run(function* () {
+      const f = new Future<number>();
+      const log: string[] = [];
+      const a = f.then((v) => void log.push(`a${v}`));
+      const b = f.then(() => {
+        log.push("b");
+        throw new Error("b fails");
+      });
+      f.addDoneCallback(() => log.push("callback"));
+      const c = f.then((v) => {
+        log.push(`c${v}`);
+        return v + 1;
+      });
+      assert.notEqual(a, b);
+      assert.notEqual(b, c);
+      f.setResult(1);
+      assert.equal(yield* until(a), undefined);
+      const bOutcome = yield* until(b.then(() => "fulfilled", (e: Error) => e.message));
+      assert.equal(bOutcome, "b fails");
+      assert.equal(yield* until(c), 2);
+      yield* sleep(1);
+      assert.deepEqual(log.filter((x) => x !== "callback"), ["a1", "b", "c1"]);
+      assert.ok(log.includes("callback"));
+    }, virtual);
+  });
+
+  it("tasks awaiting one future that fails or is cancelled each get its outcome", async () => {
+    await run(function* () {
+      const failing = new Future<number>();
+      const cancelled = new Future<number>();
+      const boom = new Error("boom");
+      const onFailing = [0, 1, 2].map(() => spawn(async () => await failing));
+      const onCancelled = [0, 1].map(() => spawn(async () => await cancelled));
+      yield* sleep(1);
+      failing.setException(boom);
+      cancelled.cancel("gone");
+      for (const t of [...onFailing, ...onCancelled]) yield* until(t.then(() => {}, () => {}));
+      for (const t of onFailing) assert.equal(t.exception(), boom);
+      for (const t of onCancelled) {
+        assert.equal(t.cancelled(), true);
+        assert.throws(() => t.result(), (e: Error) => e instanceof CancelledError && e.message === "gone");
+      }
+    }, virtual);
+  });
+});
