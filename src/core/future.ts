@@ -357,8 +357,8 @@ export class Future<T = unknown> implements Promise<T> {
     // Awaits of one pending future made one after the other (a fan-in: many async tasks
     // awaiting one event) share one promise: each `then()` still returns its own, and waiters
     // settle their promises synchronously, in order, so sharing changes no ordering.
-    const rest = this._cbs;
-    const last = rest !== null ? rest[rest.length - 1] : this._cb0;
+    const cbs = this._cbs;
+    const last = Array.isArray(cbs) ? cbs[cbs.length - 1] : cbs;
     if (last instanceof PromiseWaiter) return (last as PromiseWaiter<T>).promise;
     const waiter = new PromiseWaiter(this);
     this._addCallback(waiter);
