@@ -10,6 +10,7 @@ import {
   type CallResponse,
   describeThrown,
   isAbortNotice,
+  isStopNotice,
   NOT_SEALED,
   type OutOfMemoryNotice,
   serializeError,
@@ -90,6 +91,8 @@ port.on("message", (raw: unknown) => {
     abortCalls(raw.loopworkAbort);
     return;
   }
+  // The backend stops this worker (see StopNotice): nothing of it runs after this.
+  if (isStopNotice(raw)) process.exit(0);
   try {
     const req = unseal(raw);
     const out = handle((req === NOT_SEALED ? raw : req) as CallRequest | ShortCall);
