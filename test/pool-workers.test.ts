@@ -4,6 +4,9 @@ import { Worker } from "node:worker_threads";
 import { rejection } from "./expect.ts";
 import { describe, it, runtime, skip } from "./harness.ts";
 import { fileURLToPath } from "node:url";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { runProgram } from "./subprocess.ts";
 
 /** The same CPU work as the `spin` fixture, for raw worker threads (the baseline). */
@@ -16,6 +19,12 @@ const TASKS = new URL("./fixtures/tasks.ts", import.meta.url);
 
 function pool(options: WorkerPoolOptions = {}): WorkerPool<Tasks> {
   return new WorkerPool<Tasks>(TASKS, { maxWorkers: 2, ...options });
+}
+
+/** Waits until `done()` holds, or a generous "it did not hang" bound (30 s) has passed. */
+async function until(done: () => boolean): Promise<void> {
+  const end = Date.now() + 30_000;
+  while (!done() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
 }
 
 function alive(pid: number): boolean {
@@ -120,22 +129,27 @@ describe("WorkerPool: crashing workers", () => {
   for (const kind of ["thread", "process"] as const) {
     it(`${kind}: workers idle for idleTimeoutMs stop, down to minWorkers`, async () => {
       const p = pool({ kind, maxWorkers: 2, minWorkers: 1, idleTimeoutMs: 20 });
+      const dir = mkdtempSync(join(tmpdir(), "loopwork-idle-"));
+      const release = join(dir, "release");
       try {
-        const calls = Promise.all([p.run("delayedEcho", 1, 300), p.run("delayedEcho", 2, 300)]);
-        for (let i = 0; i < 500 && p.stats().busy < 2; i++) await new Promise((r) => setTimeout(r, 5));
+        // Both calls run until the test has seen them run at once (a loaded machine may not
+        // look within any fixed time), then end together.
+        const calls = Promise.all([p.run("echoWhenFileExists", 1, release), p.run("echoWhenFileExists", 2, release)]);
+        calls.catch(() => {}); // (a failed check below destroys the pool under them: awaited there)
+        // (A process pool first loads tinypool: its workers start a few turns after the calls.)
+        await until(() => p.stats().busy === 2 && p.stats().workers === 2);
+        assert.equal(p.stats().busy, 2);
         assert.equal(p.stats().workers, 2, "both calls run at once");
+        writeFileSync(release, "");
         assert.deepEqual(await calls, [1, 2]);
-        let workers = p.stats().workers;
-        for (let i = 0; i < 500 && workers !== 1; i++) {
-          await new Promise((r) => setTimeout(r, 10));
-          workers = p.stats().workers;
-        }
-        assert.equal(workers, 1, "the worker above minWorkers stopped");
+        await until(() => p.stats().workers === 1);
+        assert.equal(p.stats().workers, 1, "the worker above minWorkers stopped");
         assert.equal(await p.run("add", 1, 1), 2);
       } finally {
         await p.destroy();
+        rmSync(dir, { recursive: true, force: true });
       }
-    });
+    }, 120_000);
   }
 
   it("a program that never destroys its pool still exits: idle workers do not hold it, a running call does", async () => {

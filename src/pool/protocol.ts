@@ -691,6 +691,21 @@ export function isAbortNotice(m: unknown): m is AbortNotice {
   return m !== null && typeof m === "object" && !Array.isArray(m) && Object.hasOwn(m, "loopworkAbort");
 }
 
+/**
+ * @internal Host → worker, on the own thread backend's private port, under Deno: end now
+ * (the worker exits by itself). Deno's `terminate()` resolves, and its "exit" fires, while
+ * the thread may still run a callback; a worker that ends itself runs nothing after its exit
+ * (see `_retire` in backends/thread.ts).
+ */
+export interface StopNotice {
+  loopworkStop: null;
+}
+
+/** @internal Is `m` a StopNotice? */
+export function isStopNotice(m: unknown): m is StopNotice {
+  return m !== null && typeof m === "object" && !Array.isArray(m) && Object.hasOwn(m, "loopworkStop");
+}
+
 /** @internal The BroadcastChannel on which a tinypool pool's threads hear of aborts. */
 export function abortChannelName(token: string): string {
   return `loopwork-abort:${token}`;

@@ -41,8 +41,24 @@ import type { Pending, PoolBackend } from "./backend.ts";
 import type { PoolCall } from "../call.ts";
 import { WorkerCrashedError } from "../errors.ts";
 import { describeHeapLimits, type ResolvedPoolOptions } from "../options.ts";
-import { type AbortNotice, type CallRequest, describeRequest, seal, type ShortCall, threadResult } from "../protocol.ts";
+import {
+  type AbortNotice,
+  type CallRequest,
+  describeRequest,
+  seal,
+  type ShortCall,
+  type StopNotice,
+  threadResult,
+} from "../protocol.ts";
+import { isDeno } from "../packages.ts";
 import { workerEntryUrl } from "../worker/entry.ts";
+
+/**
+ * Under Deno, how long a worker asked to end itself (see `_stopSelf`) has before it is
+ * terminated. A worker in its event loop ends at once; only one stuck in JavaScript, which
+ * never reads the request (and which Deno cannot stop either), waits it out.
+ */
+const SELF_STOP_MS = 2_000;
 
 const WAITING = 0;
 const POSTED = 1;
@@ -137,6 +153,8 @@ interface Slot {
   answered: boolean;
   /** It reported an uncaught error: it gets no further call, its exit follows. */
   dying: boolean;
+  /** Its "exit" has fired. */
+  exited: boolean;
 }
 
 /** Stands for an answer whose call the backend no longer has: the answer is dropped. */
@@ -302,6 +320,7 @@ export class ThreadBackend implements PoolBackend {
       retired: false,
       answered: false,
       dying: false,
+      exited: false,
     };
     port.on("message", (raw: unknown) => this._message(slot, raw));
     port.on("messageerror", (e: unknown) => {
@@ -318,7 +337,10 @@ export class ThreadBackend implements PoolBackend {
       slot.error ??= e;
       this._dying(slot);
     });
-    worker.on("exit", (code: number) => this._exited(slot, code));
+    worker.on("exit", (code: number) => {
+      slot.exited = true;
+      this._exited(slot, code);
+    });
     // Only a busy worker keeps the process alive (see _post and _free); its port never does.
     // (Listening on a port refs it: unref it after.)
     port.unref();
@@ -578,10 +600,49 @@ export class ThreadBackend implements PoolBackend {
     this._slots.delete(slot);
     const i = this._idle.indexOf(slot);
     if (i >= 0) this._idle.splice(i, 1);
-    slot.port.close();
-    const stopping = slot.worker.terminate().then(() => {}, () => {});
+    const stopping = isDeno ? this._stopSelf(slot) : this._terminate(slot);
     this._stopping.add(stopping);
     void stopping.then(() => this._stopping.delete(stopping));
+  }
+
+  private _terminate(slot: Slot): Promise<void> {
+    slot.port.close();
+    return slot.worker.terminate().then(() => {}, () => {});
+  }
+
+  /**
+   * Under Deno: asks `slot`'s worker to end itself (see StopNotice), and settles once it has
+   * exited. Deno's `terminate()` resolves, and "exit" fires, while the thread may still run a
+   * callback, so a pool "destroyed" that way could still run task code. A worker that does
+   * not end itself within `SELF_STOP_MS` (stuck in JavaScript: it never reads the notice) is
+   * terminated then.
+   */
+  private _stopSelf(slot: Slot): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let settled = false;
+      const done = () => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        slot.port.close();
+        resolve();
+      };
+      if (slot.exited) {
+        done();
+        return;
+      }
+      slot.worker.once("exit", done);
+      // A ref'd timer: the process waits for the worker it stops (within the bound).
+      timer = setTimeout(() => void this._terminate(slot).then(done), SELF_STOP_MS);
+      try {
+        slot.port.postMessage({ loopworkStop: null } satisfies StopNotice);
+      } catch {
+        // The port is closed: the worker is past reading it; terminate() stops it.
+        clearTimeout(timer);
+        void this._terminate(slot).then(done);
+      }
+    });
   }
 
   /**

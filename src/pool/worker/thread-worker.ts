@@ -11,6 +11,7 @@ import {
   type CallResponse,
   describeThrown,
   isAbortNotice,
+  isStopNotice,
   NOT_SEALED,
   type OutOfMemoryNotice,
   serializeError,
@@ -212,6 +213,8 @@ port.on("message", (raw: unknown) => {
     }
     return;
   }
+  // The backend stops this worker (see StopNotice): nothing of it runs after this.
+  if (isStopNotice(raw)) process.exit(0);
   const seq = (received = (received + 1) | 0);
   if (running < concurrency && fifoHead === fifo.length) {
     // The common case, without the queue: claim it and run it.
