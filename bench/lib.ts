@@ -31,6 +31,8 @@ export interface SuiteResult {
   runtime: string;
   entries: Entry[];
   notes?: string[];
+  /** The machine's 1-minute load average when the suite's process started and ended (set by bench/run.ts). */
+  load?: [number, number];
 }
 
 export const RESULT_MARK = "BENCH_RESULT ";

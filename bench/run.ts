@@ -8,7 +8,7 @@
  * and run; the goals of the project are checked against the same figures.
  */
 import { execFile } from "node:child_process";
-import { cpus, totalmem } from "node:os";
+import { cpus, loadavg, totalmem } from "node:os";
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { RESULT_MARK, type SuiteResult } from "./lib.ts";
@@ -53,7 +53,11 @@ const results: SuiteResult[] = [];
 for (const suite of suites) {
   for (const rt of runtimes) {
     console.error(`running ${suite} on ${rt}…`);
-    results.push(...parse(await exec(...command(rt, suite))));
+    const before = loadavg()[0]!;
+    const out = parse(await exec(...command(rt, suite)));
+    const load: [number, number] = [before, loadavg()[0]!];
+    for (const r of out) r.load = load;
+    results.push(...out);
   }
 }
 if (withPython && suites.some((s) => PYTHON_SUITES.has(s))) {
@@ -144,6 +148,9 @@ for (const suite of SUITES) {
     lines.push(`| ${e.name} | ${e.runtime} | ${f(e.value)} ${e.unit}${extra} | ${ratio} |`);
   }
   for (const r of results.filter((r) => r.suite === suite)) for (const n of r.notes ?? []) lines.push("", `Note (${r.runtime}): ${n}`);
+  const loads = results.filter((r) => r.suite === suite && r.load !== undefined)
+    .map((r) => `${r.runtime} ${r.load![0].toFixed(2)} → ${r.load![1].toFixed(2)}`);
+  if (loads.length > 0) lines.push("", `Load average (1 min) when each run started and ended: ${loads.join("; ")}.`);
   lines.push("");
 }
 
