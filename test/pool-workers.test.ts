@@ -234,8 +234,12 @@ describe("WorkerPool: parallelism", () => {
         }
       }
       assert.ok(overlapped, "the two calls ran at the same time");
-      if (judged === 0) {
-        console.log("machine busy: raw threads never gained 1.3x in 10 rounds; only the overlap was judged");
+      // A verdict needs three rounds where raw threads gained: raw and pool are measured one
+      // after the other, so in a lone such round a burst of load may land on the pool's half
+      // only (seen beside two CPU hogs). On a quiet machine every round counts, and a pool
+      // that ran its calls one at a time fails all ten.
+      if (!passed && judged < 3) {
+        console.log(`machine busy: raw threads gained 1.3x in only ${judged} of 10 rounds; only the overlap was judged`);
       } else {
         assert.ok(
           passed,
