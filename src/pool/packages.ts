@@ -10,6 +10,14 @@ import type { BullmqModule, TinypoolModule } from "./package-types.ts";
 /** @internal Whether this runs under Deno (the pool and its workers choose by it). */
 export const isDeno: boolean = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
 
+/**
+ * Whether loopwork itself was loaded from a node_modules folder (the npm package, run by
+ * Deno from a package.json project): there Deno loads it as Node code, whose child
+ * processes cannot import `npm:` specifiers (ERR_UNSUPPORTED_ESM_URL_SCHEME), and the bare
+ * name finds the dependency npm installed beside it.
+ */
+const fromNodeModules: boolean = (import.meta as { url?: string }).url?.includes("/node_modules/") === true;
+
 /** The version ranges loopwork is tested with (package.json says the same). */
 const RANGES = { tinypool: "^2.2.0", bullmq: "^6.7.0", vega: "^6.4.0", "vega-lite": "^6.4.3" } as const;
 
@@ -28,7 +36,7 @@ function isMissing(e: unknown, name: string): boolean {
 export function loadPackage<M>(name: keyof typeof RANGES, why: string, install: string = name): Promise<M> {
   // A variable specifier: Node resolves the bare name from node_modules; Deno fetches the
   // npm package itself, which needs no package.json or import map beside the program.
-  const specifier = isDeno ? `npm:${name}@${RANGES[name]}` : name;
+  const specifier = isDeno && !fromNodeModules ? `npm:${name}@${RANGES[name]}` : name;
   return (import(specifier) as Promise<M>).catch((e: unknown) => {
     if (!isMissing(e, name)) throw e;
     throw new Error(`${why} needs the npm package "${name}", which is not installed: npm install ${install}`, {
