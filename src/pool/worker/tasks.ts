@@ -92,7 +92,10 @@ function ensureTsx(url: string): Promise<void> {
   // The inline backend runs in the host's own thread: the host decides how it loads .ts.
   if (isDeno || entry === null || !/\.[mc]?tsx?$/.test(url)) return Promise.resolve();
   if ((globalThis as { __loopworkTsx?: boolean }).__loopworkTsx === true) return Promise.resolve();
-  return (tsxReady ??= import("tsx/esm/api").then(
+  // A variable specifier: Deno never needs tsx, and a literal one would put tsx and esbuild
+  // in every Deno program's module graph (downloaded on its first run or check).
+  const tsxApi = "tsx/esm/api";
+  return (tsxReady ??= import(tsxApi).then(
     (api: { register: () => unknown }) => {
       api.register();
       (globalThis as { __loopworkTsx?: boolean }).__loopworkTsx = true;
