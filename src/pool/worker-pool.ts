@@ -15,6 +15,7 @@ import type { Pending, PoolBackend } from "./backends/backend.ts";
 import { type CancelSink, PoolCall, QUEUED, RUNNING, SETTLED } from "./call.ts";
 import { PoolClosedError, PoolQueueFullError } from "./errors.ts";
 import { BullmqBackend } from "./backends/bullmq.ts";
+import { workerEntryUrl } from "./worker/entry.ts";
 import { InlineBackend } from "./backends/inline.ts";
 import { LatencyWindow } from "./latency.ts";
 import { type PoolKind, type ResolvedPoolOptions, resolvePoolOptions, type WorkerPoolOptions } from "./options.ts";
@@ -165,9 +166,12 @@ function moduleHref(moduleUrl: string | URL | null): string | null {
     try {
       return new URL(moduleUrl).href;
     } catch {
+      // Say how to write the very module given: a path relative to the caller, or a file path.
+      const fix = moduleUrl.startsWith("/")
+        ? `pathToFileURL(${JSON.stringify(moduleUrl)}) (from node:url)`
+        : `new URL(${JSON.stringify(/^\.\.?\//.test(moduleUrl) ? moduleUrl : "./tasks.ts")}, import.meta.url)`;
       throw new TypeError(
-        `WorkerPool expects the task module as an absolute URL, got ${describeValue(moduleUrl)}: ` +
-          'write new URL("./tasks.ts", import.meta.url)',
+        `WorkerPool expects the task module as an absolute URL, got ${describeValue(moduleUrl)}: write ${fix}`,
       );
     }
   }
@@ -315,6 +319,8 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
    * `toThread()` functions). Workers start on demand.
    *
    * @throws {TypeError | RangeError} when an option is invalid (the message names it)
+   * @throws {Error} for a thread or process pool, when loopwork's worker entry file is not
+   *   beside it (loopwork was bundled into one file: keep it external)
    */
   constructor(moduleUrl: string | URL | null, options?: WorkerPoolOptions) {
     this._module = moduleHref(moduleUrl);
@@ -323,6 +329,8 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
     const o = this._options;
     // Calls handed to the backend at once: per worker, those it runs and those posted ahead.
     this._capacity = o.maxWorkers * (o.concurrentTasksPerWorker + (o.backend === "loopwork" ? o.pipelineDepth : 0));
+    // Its workers' entry file must exist (not so when loopwork was bundled): say so here, not in a worker.
+    if (this.kind !== "inline" && o.bullmq === null) workerEntryUrl(o.backend === "loopwork" ? "thread" : "tinypool");
   }
 
   /**

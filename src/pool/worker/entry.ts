@@ -4,9 +4,10 @@
  * Kept apart from the backends so that each finds its entry without loading the other.
  * @module
  */
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { isDeno } from "../packages.ts";
 
 /** @internal Which backend's worker entry: the own thread backend's, or tinypool's. */
@@ -19,13 +20,24 @@ const workerEntries = new Map<WorkerEntryKind, string>();
  * tinypool-worker.ts). Built to JavaScript (dist/), or run by Deno, it is that module itself.
  * Run from the TypeScript sources on Node, it is a tiny `data:` module that registers tsx
  * first, since Node 20 cannot import a `.ts` file on its own.
+ *
+ * @throws {Error} when that module is not a file beside this one: loopwork was bundled
+ *   into one file, and its workers have nothing to load (the message says what to do)
  */
 export function workerEntryUrl(kind: WorkerEntryKind): string {
   const known = workerEntries.get(kind);
   if (known !== undefined) return known;
-  const fromSource = import.meta.url.endsWith(".ts");
-  const file = kind === "thread" ? "thread-worker" : "tinypool-worker";
-  const module = new URL(`./${file}.${fromSource ? "ts" : "js"}`, import.meta.url).href;
+  const here = (import.meta as { url?: string }).url ?? "";
+  const fromSource = here.endsWith(".ts");
+  const file = `${kind === "thread" ? "thread-worker" : "tinypool-worker"}.${fromSource ? "ts" : "js"}`;
+  const module = URL.canParse(file, here) ? new URL(file, here).href : "";
+  if (module === "" || (module.startsWith("file:") && !existsSync(fileURLToPath(module)))) {
+    throw new Error(
+      `a worker pool cannot start: its workers load loopwork's file ${module === "" ? file : fileURLToPath(module)}, ` +
+        "which is not there. Was loopwork bundled into one file? Keep it out of the bundle " +
+        "(esbuild --external:loopwork or --packages=external) and install it beside the bundle",
+    );
+  }
   let url = module;
   if (!isDeno && fromSource) {
     const tsxDir = dirname(createRequire(import.meta.url).resolve("tsx/package.json"));
