@@ -87,7 +87,10 @@ function displayPath(url: string): string {
   }
 }
 
-/** Registers tsx once, so Node can import a TypeScript task module. */
+/**
+ * Registers tsx once, so Node can import a TypeScript task module; without tsx, a Node that
+ * strips types itself (22.18+, 24) imports it natively, and Node 20 fails saying to install tsx.
+ */
 function ensureTsx(url: string): Promise<void> {
   // The inline backend runs in the host's own thread: the host decides how it loads .ts.
   if (isDeno || entry === null || !/\.[mc]?tsx?$/.test(url)) return Promise.resolve();
@@ -101,10 +104,12 @@ function ensureTsx(url: string): Promise<void> {
       (globalThis as { __loopworkTsx?: boolean }).__loopworkTsx = true;
     },
     (e: unknown) => {
+      // Node 22.18+ and 24 strip types themselves: without tsx, they import the module as it is.
+      if ((process.features as { typescript?: unknown }).typescript) return;
       tsxReady = null;
       throw new Error(
-        `the task module ${displayPath(url)} is TypeScript: on Node, install tsx (npm install tsx) ` +
-          "so workers can import it, or point the pool at compiled JavaScript",
+        `it is TypeScript, which Node ${process.versions.node} cannot import on its own: ` +
+          "install tsx (npm install tsx), or point the pool at compiled JavaScript",
         { cause: e },
       );
     },
