@@ -1,11 +1,15 @@
-// The package from outside the repo, as its users meet it. On Node: the packed tarball installed
-// by name into a fresh folder (its subpaths resolve; the loop alone installs no Redis client;
-// the "bullmq" kind without bullmq fails with a message saying what to install). On Deno: a
-// program in a folder with no package.json and no deno.json importing mod.ts and the subpath
-// entries by path, running the loop, a thread pool and a process pool on a TypeScript task module.
+// The package from outside the repo, as its users meet it. On Node: the packed tarball (packed
+// and installed once for the file) by name in a fresh folder: its subpaths resolve, with
+// `import` and with `require()`; the loop alone installs no Redis client; the "bullmq" kind
+// without bullmq says what to install; TypeScript type-checks it under each module resolution;
+// Deno runs and checks it from that folder's node_modules; a bundle that inlines loopwork says
+// at `new WorkerPool` to keep it external; a `.ts` task module without tsx says what to do. On
+// Deno: a program in a folder with no package.json and no deno.json importing mod.ts and the
+// subpath entries by path, running the loop, a thread pool and a process pool on a TypeScript
+// task module; and one whose deno.json maps "loopwork" to mod.ts, whose graph has no npm package.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -37,26 +41,48 @@ const TASKS = `export function fib(n: number): number {
 }
 `;
 
+const JS_TASKS = "export function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }\n";
+
+/** The tools of the repo the Node cases run on the consumer folder. */
+const tool = {
+  deno: fileURLToPath(new URL("../node_modules/deno/deno", import.meta.url)),
+  tsc: fileURLToPath(new URL("../node_modules/typescript/bin/tsc", import.meta.url)),
+  esbuild: fileURLToPath(new URL("../node_modules/.bin/esbuild", import.meta.url)),
+};
+
+let consumer: Promise<string> | undefined;
+
+/**
+ * A fresh folder with the packed tarball installed by name, and tasks.js/tasks.ts: packed and
+ * installed once, for every Node case of this file (the last case removes it).
+ */
+function installed(): Promise<string> {
+  return (consumer ??= (async () => {
+    const dir = mkdtempSync(join(tmpdir(), "loopwork-consumer-"));
+    const packed = ok(await exec("npm", ["pack", "--silent", "--ignore-scripts", "--pack-destination", dir], repo), "npm pack");
+    const tarball = packed.stdout.trim().split("\n").pop()!;
+    writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
+    ok(await exec("npm", ["install", "--no-audit", "--no-fund", "--ignore-scripts", "--prefer-offline", `./${tarball}`], dir), "npm install");
+    writeFileSync(join(dir, "tasks.js"), JS_TASKS);
+    writeFileSync(join(dir, "tasks.ts"), TASKS);
+    return dir;
+  })());
+}
+
 describe(`loopwork from a folder outside the repo (${runtime})`, () => {
   if (runtime === "node") {
     it("the packed tarball installs by name: its subpaths work, the loop alone needs no Redis client, and the bullmq kind names its missing peer", async () => {
-      const dir = mkdtempSync(join(tmpdir(), "loopwork-consumer-"));
-      try {
-        const packed = ok(await exec("npm", ["pack", "--silent", "--ignore-scripts", "--pack-destination", dir], repo), "npm pack");
-        const tarball = packed.stdout.trim().split("\n").pop()!;
-        writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
-        ok(await exec("npm", ["install", "--no-audit", "--no-fund", "--ignore-scripts", "--prefer-offline", `./${tarball}`], dir), "npm install");
-        // A bullmq-free install: the optional peer is not installed, nor its Redis client.
-        assert.equal(existsSync(join(dir, "node_modules", "bullmq")), false, "bullmq is not installed with loopwork");
-        assert.equal(existsSync(join(dir, "node_modules", "ioredis")), false, "ioredis is not installed with loopwork");
-        // The files the packed README links to are in the package.
-        for (const f of ["README.md", "BENCHMARKS.md", "docs/compare.svg", "examples/README.md"]) {
-          assert.ok(existsSync(join(dir, "node_modules", "loopwork", f)), `${f} is in the package`);
-        }
-        writeFileSync(join(dir, "tasks.js"), "export function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }\n");
-        writeFileSync(
-          join(dir, "main.mjs"),
-          `import { run, sleep, spawn } from "loopwork";
+      const dir = await installed();
+      // A bullmq-free install: the optional peer is not installed, nor its Redis client.
+      assert.equal(existsSync(join(dir, "node_modules", "bullmq")), false, "bullmq is not installed with loopwork");
+      assert.equal(existsSync(join(dir, "node_modules", "ioredis")), false, "ioredis is not installed with loopwork");
+      // The files the packed README links to are in the package.
+      for (const f of ["README.md", "BENCHMARKS.md", "docs/compare.svg", "examples/README.md"]) {
+        assert.ok(existsSync(join(dir, "node_modules", "loopwork", f)), `${f} is in the package`);
+      }
+      writeFileSync(
+        join(dir, "main.mjs"),
+        `import { run, sleep, spawn } from "loopwork";
 import { delay } from "loopwork/std";
 import { WorkerPool } from "loopwork/pool";
 import { PoolConnectionError } from "loopwork/cluster";
@@ -80,16 +106,205 @@ try {
   await cluster.destroy();
 }
 `,
+      );
+      const r = ok(await exec(process.execPath, ["main.mjs"], dir), "the consumer program");
+      const lines = r.stdout.trim().split("\n");
+      assert.equal(lines[0], "loop 6765");
+      assert.match(lines[1], /bullmq/);
+      assert.match(lines[1], /npm install bullmq/);
+    }, 300_000);
+
+    it("require() loads loopwork and its subpaths where Node can require ES modules (20.19+), and a pool runs from CommonJS; an older Node says ERR_REQUIRE_ESM", async () => {
+      const dir = await installed();
+      writeFileSync(
+        join(dir, "main.cjs"),
+        `const { run, sleep } = require("loopwork");
+const { delay } = require("loopwork/std");
+const { WorkerPool } = require("loopwork/pool");
+const { PoolConnectionError } = require("loopwork/cluster");
+const { pathToFileURL } = require("node:url");
+(async () => {
+  const v = await run(function* () { yield* sleep(1); return "cjs"; });
+  await delay(1);
+  const pool = new WorkerPool(pathToFileURL(__dirname + "/tasks.js"), { maxWorkers: 1 });
+  try {
+    console.log(v, await pool.run("fib", 20), typeof PoolConnectionError);
+  } finally {
+    await pool.destroy();
+  }
+})();
+`,
+      );
+      const r = await exec(process.execPath, ["main.cjs"], dir);
+      if ((process.features as { require_module?: boolean }).require_module === true) {
+        assert.equal(ok(r, "the CommonJS consumer").stdout.trim(), "cjs 6765 function");
+      } else {
+        assert.match(r.stderr, /ERR_REQUIRE_ESM/);
+      }
+    }, 120_000);
+
+    it("TypeScript type-checks the installed package (strict, skipLibCheck false) under nodenext, node16 and bundler resolution, every subpath has types, and a pool typed by its task module checks its calls", async () => {
+      const dir = await installed();
+      const pkg = JSON.parse(readFileSync(join(dir, "node_modules", "loopwork", "package.json"), "utf8")) as {
+        exports: Record<string, { types?: string } | string>;
+        typesVersions: Record<string, Record<string, string[]>>;
+      };
+      // TypeScript's node10 resolution ignores "exports": typesVersions maps each subpath to
+      // the same types (without it, node10 picked the shipped pool.ts sources).
+      for (const [sub, target] of Object.entries(pkg.exports)) {
+        if (typeof target === "string" || sub === ".") continue;
+        assert.deepEqual(pkg.typesVersions["*"]?.[sub.slice(2)], [target.types], `typesVersions maps ${sub}`);
+      }
+      writeFileSync(
+        join(dir, "typed.ts"),
+        `import { gather, run, sleep, spawn, WorkerPool as FromRoot } from "loopwork";
+import { delay } from "loopwork/std";
+import { WorkerPool, type TaskName } from "loopwork/pool";
+import { PoolConnectionError, type RedisConnection } from "loopwork/cluster";
+const v: string[] = await run(function* () {
+  return yield* gather([spawn(function* () { yield* sleep(1); return "a"; })]);
+});
+await delay(1);
+const pool: FromRoot<typeof import("./tasks.js")> = new WorkerPool<typeof import("./tasks.js")>(new URL("./tasks.js", import.meta.url));
+const n: number = await pool.run("fib", 20);
+// @ts-expect-error: fib takes a number
+await pool.run("fib", "20");
+// @ts-expect-error: no such task
+await pool.run("fob", 20);
+const name: TaskName<typeof import("./tasks.js")> = "fib";
+const connection: RedisConnection = "redis://127.0.0.1:6379";
+console.log(v, n, name, connection, PoolConnectionError.name);
+await pool.destroy();
+`,
+      );
+      for (const [module, moduleResolution] of [["nodenext", "nodenext"], ["node16", "node16"], ["esnext", "bundler"]]) {
+        const config = `tsconfig.${moduleResolution}.json`;
+        writeFileSync(
+          join(dir, config),
+          JSON.stringify({
+            compilerOptions: {
+              target: "ES2022", lib: ["ES2022"], module, moduleResolution, strict: true, skipLibCheck: false, noEmit: true,
+              exactOptionalPropertyTypes: true, noUncheckedIndexedAccess: true,
+              typeRoots: [join(repo, "node_modules", "@types")], types: ["node"],
+            },
+            files: ["typed.ts", "tasks.ts"],
+          }),
         );
-        const r = ok(await exec(process.execPath, ["main.mjs"], dir), "the consumer program");
-        const lines = r.stdout.trim().split("\n");
-        assert.equal(lines[0], "loop 6765");
-        assert.match(lines[1], /bullmq/);
-        assert.match(lines[1], /npm install bullmq/);
+        ok(await exec(process.execPath, [tool.tsc, "-p", config], dir), `tsc with ${moduleResolution} resolution`);
+      }
+    }, 120_000);
+
+    it("Deno type-checks and runs a consumer of the installed package (package.json, node_modules): thread and process pools on .ts and .js task modules", async () => {
+      const dir = await installed();
+      writeFileSync(join(dir, "deno.json"), JSON.stringify({ nodeModulesDir: "manual", lock: false }));
+      writeFileSync(
+        join(dir, "deno-main.ts"),
+        `import { run, sleep, spawn } from "loopwork";
+import { WorkerPool } from "loopwork/pool";
+import type { RedisConnection } from "loopwork/cluster";
+const connection: RedisConnection = "redis://127.0.0.1:1";
+const v: string = await run(function* () {
+  const t = spawn(function* () { yield* sleep(1); return "loop"; });
+  return yield* t;
+});
+for (const file of ["./tasks.ts", "./tasks.js"]) {
+  for (const kind of ["thread", "process"] as const) {
+    const pool = new WorkerPool<typeof import("./tasks.ts")>(new URL(file, import.meta.url), { maxWorkers: 1, kind });
+    try {
+      const n: number = await pool.run("fib", 20);
+      console.log(v, file, kind, n, typeof connection);
+    } finally {
+      await pool.destroy();
+    }
+  }
+}
+`,
+      );
+      ok(await exec(tool.deno, ["check", "deno-main.ts"], dir), "deno check");
+      const r = ok(await exec(tool.deno, ["run", "-A", "deno-main.ts"], dir), "deno run");
+      assert.deepEqual(r.stdout.trim().split("\n"), [
+        "loop ./tasks.ts thread 6765 string",
+        "loop ./tasks.ts process 6765 string",
+        "loop ./tasks.js thread 6765 string",
+        "loop ./tasks.js process 6765 string",
+      ]);
+      rmSync(join(dir, "deno.json"));
+    }, 120_000);
+
+    it("esbuild: a bundle that inlines loopwork fails at new WorkerPool naming the missing worker file and the fix; with loopwork external, the bundle runs its pools", async () => {
+      const dir = await installed();
+      writeFileSync(
+        join(dir, "app.mjs"),
+        `import { run, sleep } from "loopwork";
+import { WorkerPool } from "loopwork/pool";
+console.log(await run(function* () { yield* sleep(1); return "loop"; }));
+for (const kind of ["thread", "process"]) {
+  let pool;
+  try {
+    pool = new WorkerPool(new URL("./tasks.js", import.meta.url), { maxWorkers: 1, kind });
+    console.log(kind, await pool.run("fib", 20));
+  } catch (e) {
+    console.log(kind, e.message);
+  } finally {
+    await pool?.destroy();
+  }
+}
+`,
+      );
+      const out = join(dir, "out");
+      const bundle = (file: string, ...flags: string[]) =>
+        exec(tool.esbuild, ["app.mjs", "--bundle", "--platform=node", "--format=esm", "--log-level=warning", `--outfile=${join(out, file)}`, ...flags], dir);
+      ok(await bundle("inlined.mjs"), "esbuild (loopwork inlined)");
+      ok(await bundle("external.mjs", "--packages=external"), "esbuild (packages external)");
+      writeFileSync(join(out, "tasks.js"), JS_TASKS);
+      const inlined = ok(await exec(process.execPath, ["inlined.mjs"], out), "the inlined bundle").stdout.trim().split("\n");
+      assert.equal(inlined[0], "loop");
+      for (const [i, kind] of [[1, "thread"], [2, "process"]] as const) {
+        assert.match(inlined[i]!, new RegExp(`^${kind} a worker pool cannot start: .*-worker\\.js, which is not there\\. Was loopwork bundled`));
+        assert.match(inlined[i]!, /--packages=external/);
+      }
+      // The external bundle resolves loopwork from the consumer's node_modules.
+      writeFileSync(join(dir, "external.mjs"), readFileSync(join(out, "external.mjs")));
+      const external = ok(await exec(process.execPath, ["external.mjs"], dir), "the external bundle");
+      assert.equal(external.stdout.trim(), "loop\nthread 6765\nprocess 6765");
+    }, 120_000);
+
+    it("a .ts task module on Node: without tsx it runs where Node strips types (22.18+, 24) and elsewhere fails naming the Node and tsx; with tsx beside loopwork it runs", async () => {
+      const dir = await installed();
+      try {
+        writeFileSync(
+          join(dir, "ts-tasks.mjs"),
+          `import { WorkerPool } from "loopwork/pool";
+for (const kind of ["thread", "process"]) {
+  const pool = new WorkerPool(new URL("./tasks.ts", import.meta.url), { maxWorkers: 1, kind });
+  try {
+    console.log(kind, await pool.run("fib", 20));
+  } catch (e) {
+    console.log(kind, e.message);
+  } finally {
+    await pool.destroy();
+  }
+}
+`,
+        );
+        assert.equal(existsSync(join(dir, "node_modules", "tsx")), false, "tsx is not installed with loopwork");
+        const without = ok(await exec(process.execPath, ["ts-tasks.mjs"], dir), "without tsx").stdout.trim();
+        if ((process.features as { typescript?: unknown }).typescript) {
+          assert.equal(without, "thread 6765\nprocess 6765");
+        } else {
+          for (const line of without.split("\n")) {
+            assert.match(line, /^(thread|process) cannot load the task module .*tasks\.ts: it is TypeScript, which Node \d+\.\d+\.\d+ cannot import on its own: install tsx/);
+          }
+        }
+        // tsx installed beside loopwork (as npm would): its workers register it.
+        symlinkSync(join(repo, "node_modules", "tsx"), join(dir, "node_modules", "tsx"), "dir");
+        const withTsx = ok(await exec(process.execPath, ["ts-tasks.mjs"], dir), "with tsx");
+        assert.equal(withTsx.stdout.trim(), "thread 6765\nprocess 6765");
       } finally {
+        // The last Node case: the installed folder goes.
         rmSync(dir, { recursive: true, force: true });
       }
-    }, 300_000);
+    }, 120_000);
   } else {
     it("a program with no package.json or deno.json imports mod.ts and the subpaths by path, type-checks, and runs the loop, a thread pool and a process pool", async () => {
       const dir = mkdtempSync(join(tmpdir(), "loopwork-deno-consumer-"));
@@ -124,6 +339,48 @@ for (const kind of ["thread", "process"] as const) {
         ok(await exec(deno, ["check", "main.ts"], dir), "deno check");
         const r = ok(await exec(deno, ["run", "-A", "main.ts"], dir), "deno run");
         assert.equal(r.stdout.trim(), "loop thread 6765 string\nloop process 6765 string");
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it("a program whose deno.json maps \"loopwork\" and its subpaths to the entry files runs a pool, and its module graph holds no npm package (tsx and esbuild are not fetched)", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "loopwork-deno-map-"));
+      try {
+        const at = (f: string) => fileURLToPath(new URL(`../${f}`, import.meta.url));
+        writeFileSync(
+          join(dir, "deno.json"),
+          JSON.stringify({
+            lock: false,
+            imports: { loopwork: at("mod.ts"), "loopwork/std": at("std.ts"), "loopwork/pool": at("pool.ts"), "loopwork/cluster": at("cluster.ts") },
+          }),
+        );
+        writeFileSync(join(dir, "tasks.js"), "export function fib(n) { return n < 2 ? n : fib(n - 1) + fib(n - 2); }\n");
+        writeFileSync(
+          join(dir, "main.ts"),
+          `import { run, sleep } from "loopwork";
+import { delay } from "loopwork/std";
+import { WorkerPool } from "loopwork/pool";
+import type { RetryBackoff } from "loopwork/cluster";
+const backoff: RetryBackoff = { type: "fixed", delay: 1 };
+const v: string = await run(function* () { yield* sleep(1); return "loop"; });
+await delay(1);
+const pool = new WorkerPool(new URL("./tasks.js", import.meta.url), { maxWorkers: 1 });
+try {
+  console.log(v, await pool.run("fib", 20), backoff.type);
+} finally {
+  await pool.destroy();
+}
+`,
+        );
+        const deno = (globalThis as unknown as { Deno: { execPath(): string } }).Deno.execPath();
+        // (No `deno check`: the case above type-checks the same sources; it costs seconds.)
+        const info = JSON.parse(ok(await exec(deno, ["info", "--json", "main.ts"], dir), "deno info").stdout) as {
+          npmPackages: Record<string, unknown>;
+        };
+        assert.deepEqual(Object.keys(info.npmPackages), [], "no npm package in the graph");
+        const r = ok(await exec(deno, ["run", "-A", "main.ts"], dir), "deno run");
+        assert.equal(r.stdout.trim(), "loop 6765 fixed");
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
