@@ -169,7 +169,7 @@ function moduleHref(moduleUrl: string | URL | null): string | null {
       // Say how to write the very module given: a path relative to the caller, or a file path.
       const fix = moduleUrl.startsWith("/")
         ? `pathToFileURL(${JSON.stringify(moduleUrl)}) (from node:url)`
-        : `new URL(${JSON.stringify(/^\.\.?\//.test(moduleUrl) ? moduleUrl : "./tasks.ts")}, import.meta.url)`;
+        : `new URL(${JSON.stringify(/^\.\.?\//.test(moduleUrl) ? moduleUrl : `./${moduleUrl}`)}, import.meta.url)`;
       throw new TypeError(
         `WorkerPool expects the task module as an absolute URL, got ${describeValue(moduleUrl)}: write ${fix}`,
       );
