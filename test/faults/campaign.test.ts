@@ -8,8 +8,8 @@
  */
 import assert from "node:assert/strict";
 import { BlockList } from "node:net";
-import { transfer, WorkerCrashedError, WorkerPool, type WorkerPoolOptions } from "../../mod.ts";
-import { rejection } from "../expect.ts";
+import { run, sleep, spawn, transfer, until, WorkerCrashedError, WorkerPool, type WorkerPoolOptions } from "../../mod.ts";
+import { catching, rejection } from "../expect.ts";
 import { describe, it, runtime } from "../harness.ts";
 
 type Campaign = typeof import("../fixtures/campaign-tasks.ts");
@@ -139,4 +139,106 @@ describe("faults (campaign): arguments that cannot cross fail their call, naming
       }
     }, HANG_GUARD_MS);
   }
+});
+
+describe("faults (campaign): thenables as the promise rules treat them", () => {
+  const thenable = (body: (resolve: (v: unknown) => void, reject: (e: unknown) => void) => void): PromiseLike<unknown> => ({
+    then(resolve: (v: unknown) => void, reject: (e: unknown) => void) {
+      body(resolve, reject);
+      return undefined as never;
+    },
+  }) as PromiseLike<unknown>;
+  const throwingThen = (): PromiseLike<unknown> =>
+    ({
+      get then(): never {
+        throw new Error("the then getter threw");
+      },
+    }) as unknown as PromiseLike<unknown>;
+
+  it("until(): a then() that throws after it resolved keeps the result; one that throws first fails the future, as a promise would", async () => {
+    const out = await run(function* () {
+      const late = yield* until(thenable((resolve) => {
+        resolve(1);
+        throw new Error("thrown after resolving");
+      }));
+      const f = until(thenable(() => {
+        throw new Error("thrown before settling");
+      }));
+      const early = yield* catching(f);
+      return [late, (early as Error).message];
+    }, { clock: "virtual" });
+    assert.deepEqual(out, [1, "thrown before settling"]);
+    assert.deepEqual(
+      await Promise.allSettled([Promise.resolve(thenable((resolve) => {
+        resolve(1);
+        throw new Error("x");
+      }))]),
+      [{ status: "fulfilled", value: 1 }],
+      "the promise rules",
+    );
+  });
+
+  it("until(): a `then` getter that throws fails the future with that error, as Promise.resolve does", async () => {
+    const e = await run(function* () {
+      return yield* catching(until(throwingThen()));
+    }, { clock: "virtual" });
+    assert.equal((e as Error).message, "the then getter threw");
+  });
+
+  it("a task function returning an object whose `then` getter throws fails its task with that error; nothing escapes, run() ends; a then() that throws once settled is ignored", async () => {
+    const printed: string[] = [];
+    const original = console.error;
+    console.error = (...a: unknown[]) => void printed.push(a.map(String).join(" "));
+    try {
+      const [e, late] = await run(function* () {
+        const t = spawn(() => throwingThen() as unknown as Promise<unknown>);
+        const settled = spawn(() => thenable((resolve) => {
+          resolve(5);
+          throw new Error("thrown after resolving");
+        }) as Promise<unknown>);
+        return [yield* catching(t), yield* settled];
+      }, { clock: "virtual" });
+      assert.equal((e as Error).message, "the then getter threw");
+      assert.equal(late, 5, "a then() that throws after resolving keeps the task's result");
+    } finally {
+      console.error = original;
+    }
+    assert.deepEqual(printed.filter((l) => /escaped/.test(l)), [], "no exception escaped a loop step");
+  }, 30_000);
+});
+
+describe("faults (campaign): a task that will not end when run() ends", () => {
+  it("a generator task that swallows its CancelledError and waits again: run() waits (as asyncio) and its warning names the task and says what a generator must do", async () => {
+    const warned: string[] = [];
+    const original = console.warn;
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    console.warn = (...a: unknown[]) => {
+      warned.push(a.map(String).join(" "));
+      release(); // the warning came: let the stubborn task go
+    };
+    try {
+      const out = await run(function* () {
+        spawn(function* () {
+          for (let caught = 0;; caught++) {
+            try {
+              yield* until(gate);
+              return caught;
+            } catch {
+              // swallowed: it waits again
+            }
+          }
+        }, { name: "stubborn" });
+        yield* sleep(1);
+        return "main done";
+      });
+      assert.equal(out, "main done");
+    } finally {
+      console.warn = original;
+    }
+    assert.equal(warned.length, 1, warned.join("\n"));
+    assert.match(warned[0]!, /waiting for 1 cancelled task\(s\).*: stubborn\./);
+    assert.match(warned[0]!, /A generator task that catches CancelledError must end \(or rethrow it\).*\(stubborn\)/);
+    assert.doesNotMatch(warned[0]!, /AbortSignal/, "no advice meant for async tasks");
+  }, 30_000);
 });
