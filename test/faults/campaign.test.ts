@@ -217,6 +217,8 @@ describe("faults (campaign): a task that will not end when run() ends", () => {
       warned.push(a.map(String).join(" "));
       release(); // the warning came: let the stubborn task go
     };
+    // The warning's timer does not hold the process (Deno would end the test before it fires).
+    const keepAlive = setInterval(() => {}, 1_000);
     try {
       const out = await run(function* () {
         spawn(function* () {
@@ -234,6 +236,7 @@ describe("faults (campaign): a task that will not end when run() ends", () => {
       });
       assert.equal(out, "main done");
     } finally {
+      clearInterval(keepAlive);
       console.warn = original;
     }
     assert.equal(warned.length, 1, warned.join("\n"));
