@@ -194,7 +194,10 @@ const ARGUMENT_WALK_BUDGET = 10_000;
  * its call here, naming it, and one the worker cannot read fails there as its answer:
  * never a worker that dies or a call that hangs. A TypeError names an argument (or batch
  * item) that would overflow the stack of whoever serialises or receives it (see
- * MAX_DEPTH), or cannot be cloned at all. Arguments that are all primitives cost nothing.
+ * MAX_DEPTH), or cannot be cloned at all (for a child process also shared memory, a Blob or
+ * a MessagePort; for a thread a MessagePort not moved with `transfer()`). A child process's
+ * object arguments are always encoded here: its channel's serialiser throws where no handler
+ * can catch it. Arguments that are all primitives cost nothing.
  * `share` (threads, inline): typed arrays on shared memory stay shared; `move` (threads):
  * what `transfer()` marked moves.
  */
