@@ -114,11 +114,16 @@ export function isGenerator(x: unknown): x is Coroutine<unknown> {
   );
 }
 
-/** @internal Is `x` a promise or another thenable? */
+/**
+ * @internal Is `x` a promise or another thenable? Never throws: an object whose `then`
+ * getter throws counts as one, since a promise resolved with it rejects with that error, and
+ * so does whoever takes it for a thenable and reads its `then` (`until()`, `await`).
+ */
 export function isThenable(x: unknown): x is PromiseLike<unknown> {
-  return (
-    x !== null &&
-    (typeof x === "object" || typeof x === "function") &&
-    typeof (x as PromiseLike<unknown>).then === "function"
-  );
+  if (x === null || (typeof x !== "object" && typeof x !== "function")) return false;
+  try {
+    return typeof (x as PromiseLike<unknown>).then === "function";
+  } catch {
+    return true;
+  }
 }

@@ -660,11 +660,19 @@ export class Loop implements ErrorSink {
         }
       });
       const stubborn = setTimeout(() => {
-        const alive = tasks.filter((t) => !t.done()).map((t) => t.name);
+        const alive = tasks.filter((t) => !t.done());
+        // A generator task runs its coroutine (`_body`); an async one follows its promise.
+        const gens = alive.filter((t) => t._body !== null && typeof t._body === "object").map((t) => t.name);
+        const fns = alive.filter((t) => !(t._body !== null && typeof t._body === "object")).map((t) => t.name);
         console.warn(
           `loopwork: run() is waiting for ${alive.length} cancelled task(s) that have not ended after ` +
-            `${SHUTDOWN_WARN_MS / 1000} s: ${alive.join(", ")}. An async task ends only when its function ` +
-            "settles: pass its AbortSignal to what it awaits.",
+            `${SHUTDOWN_WARN_MS / 1000} s: ${alive.map((t) => t.name).join(", ")}.` +
+            (fns.length > 0
+              ? ` An async task ends only when its function settles: pass its AbortSignal to what it awaits (${fns.join(", ")}).`
+              : "") +
+            (gens.length > 0
+              ? ` A generator task that catches CancelledError must end (or rethrow it) once it has cleaned up (${gens.join(", ")}).`
+              : ""),
         );
       }, SHUTDOWN_WARN_MS);
       unrefTimer(stubborn);

@@ -431,7 +431,8 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
       try {
         this._follow(out);
       } catch (e) {
-        this._fail(e);
+        // Its `then` threw: as the promise rules have it, ignored once it settled.
+        this._followRejected(e);
       }
     } else if (isGenerator(out)) {
       this._body = out as Coroutine<T>;

@@ -94,11 +94,18 @@ export function unseal(raw: unknown): unknown {
 }
 
 /**
+ * Deno's ports deliver a bare `undefined` as `null` (inside a value it stays `undefined`):
+ * there, `undefined` is sealed as objects are.
+ */
+const SEAL_UNDEFINED = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
+
+/**
  * @internal How a thread of loopwork's own thread backend (see backends/thread.ts) answers:
- * a primitive result bare, any other one sealed (see `seal`), a failure `{ loopworkError }`.
+ * a primitive result bare (`undefined` sealed under Deno: see SEAL_UNDEFINED), any other one
+ * sealed (see `seal`), a failure `{ loopworkError }`.
  */
 export function threadAnswer(value: unknown, transfer: readonly TransferListItem[]): unknown {
-  return value !== null && typeof value === "object" ? seal(value, transfer) : value;
+  return (value !== null && typeof value === "object") || (value === undefined && SEAL_UNDEFINED) ? seal(value, transfer) : value;
 }
 
 /** @internal The result in what `threadAnswer` (or a failure) sent, or its error thrown. */
@@ -226,10 +233,29 @@ function worthVisiting(x: unknown): boolean {
   return x !== null && (typeof x === "object" || typeof x === "function" || typeof x === "symbol");
 }
 
+/** Is `b` (an ArrayBuffer) detached, moved away by an earlier transfer? Only an empty one may be. */
+function isDetached(b: ArrayBuffer): boolean {
+  if (b.byteLength !== 0) return false;
+  try {
+    new Uint8Array(b);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** The class of a MessagePort on this runtime (Node's and Deno's are the global one). */
+const PortClass: (abstract new () => object) | undefined = (globalThis as { MessagePort?: abstract new () => object }).MessagePort;
+
 /**
  * @internal Where in `value` something sits that cannot be sent to or from a worker, and
  * why: a function, a symbol, a promise, a weak collection, a field whose getter throws,
- * or nesting deeper than MAX_DEPTH. `undefined` when none was found. The walk uses no
+ * a detached ArrayBuffer (one moved away by an earlier `transfer()`, which a transfer list
+ * would pass on empty), or nesting deeper than MAX_DEPTH. When `moved` is given (what
+ * moves with the value: see `collectTransfers`), a MessagePort not in it; when `toProcess`,
+ * a bare SharedArrayBuffer, a Blob or any MessagePort, which a child process's channel cannot
+ * carry (other host objects its serialiser refuses are found by encoding: see `sendable`).
+ * `undefined` when none was found. The walk uses no
  * recursion (any depth is safe) and visits at most `budget.left` values (counting them
  * down, so one budget can span several values), so it bounds its cost
  * on huge values (what it did not visit is not checked: `budget.left` is then < 0). It never throws. `whole` names
@@ -239,6 +265,8 @@ export function findUnsendable(
   value: unknown,
   budget: { left: number },
   whole = "the value itself",
+  toProcess = false,
+  moved: readonly unknown[] | null = null,
 ): string | undefined {
   const seen = new Set<object>();
   const todo: Visit[] = [{ value, how: AT_PROPERTY, key: "", parent: null, depth: 0 }];
@@ -253,8 +281,27 @@ export function findUnsendable(
       if (t === "symbol") return `${pathOf(at, whole)} cannot be cloned (it is a symbol)`;
       if (v === null || t !== "object") continue;
       const o = v as object;
-      if (seen.has(o) || ArrayBuffer.isView(o) || o instanceof ArrayBuffer || o instanceof Date || o instanceof RegExp) {
+      if (o instanceof ArrayBuffer || ArrayBuffer.isView(o)) {
+        const b = o instanceof ArrayBuffer ? o : (o as ArrayBufferView).buffer;
+        if (b instanceof ArrayBuffer && isDetached(b)) {
+          return `${pathOf(at, whole)} cannot be cloned (its ArrayBuffer is detached: an earlier transfer() moved it away)`;
+        }
         continue;
+      }
+      if (seen.has(o) || o instanceof Date || o instanceof RegExp) continue;
+      if (toProcess && o instanceof SharedArrayBuffer) {
+        return `${pathOf(at, whole)} cannot be cloned (it is a SharedArrayBuffer: shared memory cannot cross to a process)`;
+      }
+      // Node's serialiser refuses a Blob (or File); Deno's writes it as `{}`, losing its bytes.
+      if (toProcess && o instanceof Blob) {
+        return `${pathOf(at, whole)} cannot be cloned (it is a ${o.constructor.name}, which cannot cross to a process: send its bytes)`;
+      }
+      if (PortClass !== undefined && o instanceof PortClass) {
+        if (toProcess) return `${pathOf(at, whole)} cannot be cloned (it is a MessagePort, which cannot cross to a process)`;
+        if (moved !== null && !moved.includes(o)) {
+          return `${pathOf(at, whole)} cannot be cloned (it is a MessagePort, which crosses only when moved with transfer())`;
+        }
+        continue; // it moves; its own fields are not data
       }
       if (types.isProxy(o)) return `${pathOf(at, whole)} cannot be cloned (it is a Proxy)`;
       if (o instanceof Promise || o instanceof WeakMap || o instanceof WeakSet) {

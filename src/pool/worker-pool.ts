@@ -198,28 +198,39 @@ const ARGUMENT_WALK_BUDGET = 10_000;
  * its call here, naming it, and one the worker cannot read fails there as its answer:
  * never a worker that dies or a call that hangs. A TypeError names an argument (or batch
  * item) that would overflow the stack of whoever serialises or receives it (see
- * MAX_DEPTH), or cannot be cloned at all. Arguments that are all primitives cost nothing.
+ * MAX_DEPTH), or cannot be cloned at all (for a child process also shared memory, a Blob or
+ * a MessagePort; for a thread a MessagePort not moved with `transfer()`). A child process's
+ * object arguments are always encoded here: its channel's serialiser throws where no handler
+ * can catch it. Arguments that are all primitives cost nothing.
  * `share` (threads, inline): typed arrays on shared memory stay shared; `move` (threads):
  * what `transfer()` marked moves.
  */
 function sendable(req: CallRequest, label: string, encode: boolean, share: boolean, move: boolean): CallRequest | TypeError {
   const values = req.op === "batch" ? req.items : req.op === "encoded" ? [] : req.args;
   const what = req.op === "batch" ? "item" : "argument";
+  // A child process's channel (encoded, shares nothing) refuses more than a thread's.
+  const toProcess = encode && !share;
   // Made at the first object argument: a call of plain values (the common case) allocates nothing here.
   let budget: { left: number } | null = null;
+  let transfer: readonly TransferListItem[] = NO_TRANSFERS;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (v === null || typeof v !== "object") continue;
-    budget ??= { left: ARGUMENT_WALK_BUDGET };
+    if (budget === null) {
+      budget = { left: ARGUMENT_WALK_BUDGET };
+      if (move) transfer = collectTransfers(values);
+    }
     if (budget.left <= 0) {
       budget.left = -1; // this one goes unchecked
       break;
     }
-    const bad = findUnsendable(v, budget, "it");
+    const bad = findUnsendable(v, budget, "it", toProcess, transfer);
     if (bad !== undefined) return new TypeError(`${label}: ${what} ${i} (${describeSafely(v)}) cannot be sent to a worker: ${bad}`);
   }
-  if (budget === null || budget.left >= 0 || !encode) return req;
-  const transfer = move ? collectTransfers(values) : NO_TRANSFERS;
+  // Arguments of a child process are encoded here whenever one is an object: its channel's
+  // serialiser refuses host objects (a Blob, a KeyObject…) that no walk can tell apart, and
+  // its failure there is thrown where nothing can catch it, killing the host.
+  if (budget === null || (budget.left >= 0 && !toProcess) || !encode) return req;
   let large: Encoded | undefined;
   try {
     large = encodeLarge(req, transfer, share);

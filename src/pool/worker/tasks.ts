@@ -51,6 +51,8 @@ export interface WorkerEntry {
   readonly module: string | undefined;
   /** Sends back the checked answer to `req`, or returns what the entry's caller sends back. */
   reply(req: CallRequest, response: CallResponse): unknown;
+  /** It answers on a child process's channel, which carries no shared memory and no MessagePort. */
+  readonly process?: boolean;
 }
 
 let entry: WorkerEntry | null = null;
@@ -452,7 +454,8 @@ const RESULT_WALK_BUDGET = 100_000;
 let checkedPartly = false;
 
 /**
- * @internal `response`, encoded by the worker when its check was partial (see `encodeLarge`), or a
+ * @internal `response`, encoded by the worker when its check was partial or it goes to a child
+ * process (see `encodeLarge`), or a
  * failure saying why it cannot be sent; `undefined` when it goes as it is.
  */
 export function encodedResponse(
@@ -461,7 +464,11 @@ export function encodedResponse(
   transfer: readonly TransferListItem[],
   thread: boolean,
 ): CallResponse | undefined {
-  if (!checkedPartly || !response.ok || response.encoded !== undefined) return undefined;
+  if (!response.ok || response.encoded !== undefined) return undefined;
+  // A child process's channel refuses host objects (a Blob, a KeyObject…) that no walk can
+  // tell apart, and its failure there kills the worker: its object results are encoded here.
+  const v = response.value;
+  if (!checkedPartly && (thread || v === null || typeof v !== "object")) return undefined;
   try {
     // Only a thread moves buffers or shares memory; a child process copies.
     const encoded = encodeLarge(response.value, thread ? transfer : NO_TRANSFERS, thread);
@@ -500,7 +507,7 @@ export function checkResult(req: CallRequest, response: CallResponse): CallRespo
     // A failed send would kill the worker (or, too deep, the host that receives it): the
     // result is walked first (at most RESULT_WALK_BUDGET values of it).
     const budget = { left: RESULT_WALK_BUDGET };
-    const bad = findUnsendable(v, budget, "the result itself");
+    const bad = findUnsendable(v, budget, "the result itself", entry?.process === true);
     checkedPartly = budget.left < 0;
     if (bad !== undefined) return { ok: false, error: unsendableResult(req, bad) };
   }

@@ -98,6 +98,7 @@ const answerRequest = serve({
   /** The pool's task module, as a worker thread learns it from its `workerData`. */
   module: (data?.loopworkModule as string | undefined) ?? undefined,
   reply,
+  process: !inThread,
 });
 
 /**
