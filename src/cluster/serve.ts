@@ -171,17 +171,21 @@ export async function serveQueue(options: ServeOptions): Promise<QueueServer> {
    */
   let mainClient: RawClient | null = null;
   let corked = false;
+  /** Jobs begun here and not ended. */
+  let held = 0;
   /**
-   * A job has ended: the commands written to Redis until this turn of the event loop ends
-   * (BullMQ's record of this job's end, and of the others that ended in the same turn) go
-   * out in one write rather than one each. Redis is woken once for them, and this thread is
-   * not preempted by it once per job (on a busy machine, each write that wakes Redis can
-   * hand it this thread's CPU). Flushed at `setImmediate`, after the answers that arrived
-   * together have all been handled; a lone job's end waits no longer than that.
+   * A job has ended while others are held: the commands written to Redis until this turn of
+   * the event loop ends (BullMQ's record of this job's end, and of the others that end in the
+   * same turn) go out in one write rather than one each. Redis is woken once for them, and
+   * this thread is not preempted by it once per job (on a busy machine, each write that
+   * wakes Redis can hand it this thread's CPU). Flushed at `setImmediate`, after the answers
+   * that arrived together have all been handled. The end of a lone job (none other held, so
+   * none can end with it) is written at once.
    */
-  const batchWrites = (): void => {
+  const ended = (): void => {
+    held--;
     const stream = mainClient?.stream;
-    if (corked || stream === undefined || mainClient?.status !== "ready") return;
+    if (held === 0 || corked || stream === undefined || mainClient?.status !== "ready") return;
     corked = true;
     stream.cork();
     setImmediate(() => {
@@ -190,11 +194,12 @@ export async function serveQueue(options: ServeOptions): Promise<QueueServer> {
     });
   };
 
-  /** Starts a job (see `start`); its end batches the writes to Redis (see `batchWrites`). */
+  /** Starts a job (see `start`); its end may batch the writes to Redis (see `ended`). */
   const begin = (job: Job): Promise<string> => {
+    held++;
     const run = start(job);
     // Also read by the processor; never an unhandled rejection if it is not called (a forced close).
-    run.then(batchWrites, batchWrites);
+    run.then(ended, ended);
     return run;
   };
 
