@@ -17,7 +17,7 @@
  */
 import { hostname } from "node:os";
 import type { Job, Worker } from "bullmq";
-import { loadBullmq } from "../pool/packages.ts";
+import { isDeno, loadBullmq } from "../pool/packages.ts";
 import type { Task } from "../core/index.ts";
 import {
   cancelChannel,
@@ -95,6 +95,8 @@ export class ServeError extends Error {
 /** The ioredis client under a BullMQ object. */
 interface RawClient {
   status: string;
+  /** Its socket (replaced on each reconnection). */
+  stream?: { cork(): void; uncork(): void };
   on(event: string, f: (...args: unknown[]) => void): void;
   ping(): Promise<unknown>;
   mget(...keys: string[]): Promise<Array<string | null>>;
@@ -158,8 +160,47 @@ export async function serveQueue(options: ServeOptions): Promise<QueueServer> {
   // worker's own channel and find the job in `running`).
   const processor = (job: Job): Promise<string> => {
     const run = early.get(job.id ?? "");
-    if (run === undefined) return start(job);
+    if (run === undefined) return begin(job);
     early.delete(job.id ?? "");
+    return run;
+  };
+
+  /**
+   * The worker's own connection to Redis, once known: BullMQ records each job's end on it
+   * (`moveToFinished`, which also fetches the next job).
+   */
+  let mainClient: RawClient | null = null;
+  let corked = false;
+  /** Jobs begun here and not ended. */
+  let held = 0;
+  /**
+   * A job has ended while others are held: the commands written to Redis until this turn of
+   * the event loop ends (BullMQ's record of this job's end, and of the others that end in the
+   * same turn) go out in one write rather than one each. Redis is woken once for them, and
+   * this thread is not preempted by it once per job (on a busy machine, each write that
+   * wakes Redis can hand it this thread's CPU). Flushed at `setImmediate`, after the answers
+   * that arrived together have all been handled. The end of a lone job (none other held, so
+   * none can end with it) is written at once. Not under Deno, where batching measured no
+   * gain (its sockets write through its own runtime).
+   */
+  const ended = (): void => {
+    held--;
+    const stream = mainClient?.stream;
+    if (isDeno || held === 0 || corked || stream === undefined || mainClient?.status !== "ready") return;
+    corked = true;
+    stream.cork();
+    setImmediate(() => {
+      corked = false;
+      stream.uncork();
+    });
+  };
+
+  /** Starts a job (see `start`); its end may batch the writes to Redis (see `ended`). */
+  const begin = (job: Job): Promise<string> => {
+    held++;
+    const run = start(job);
+    // Also read by the processor; never an unhandled rejection if it is not called (a forced close).
+    run.then(ended, ended);
     return run;
   };
 
@@ -258,10 +299,7 @@ export async function serveQueue(options: ServeOptions): Promise<QueueServer> {
   worker.on("active", (job: Job) => {
     const id = job.id;
     if (id === undefined || early.has(id)) return;
-    const run = start(job);
-    // Read by the processor; never an unhandled rejection if it is not called (a forced close).
-    run.catch(noop);
-    early.set(id, run);
+    early.set(id, begin(job));
   });
   // A job failed before its processor was called (BullMQ's own checks): its run is stopped.
   worker.on("failed", (job: Job | undefined) => {
@@ -321,6 +359,7 @@ export async function serveQueue(options: ServeOptions): Promise<QueueServer> {
       worker.waitUntilReady().then(async () => {
         const client = (await worker.getBackend().client) as unknown as RawClient;
         await client.ping();
+        mainClient = client;
         // Cancel requests for the jobs held here come on this worker's own channel, read by
         // a connection of its own (a subscribed connection takes no other command).
         const sub = client.duplicate();

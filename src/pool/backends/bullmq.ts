@@ -18,6 +18,7 @@
  * @module
  */
 import { randomUUID } from "node:crypto";
+import { nextTick } from "node:process";
 // Timers that can be unref'd on Deno too (its global setInterval returns a number); setImmediate, which Deno has only here.
 import { clearInterval, setImmediate, setInterval } from "node:timers";
 import type { TransferListItem } from "node:worker_threads";
@@ -25,7 +26,7 @@ import type {
   BullmqConnection as ConnectionOptions,
   BullmqQueue as Queue,
 } from "../package-types.ts";
-import { loadBullmq } from "../packages.ts";
+import { isDeno, loadBullmq } from "../packages.ts";
 import type { PoolBackend } from "./backend.ts";
 import {
   cancelChannelPrefix,
@@ -85,7 +86,7 @@ function encodeData(req: CallRequest & { op: "call" | "batch" }, label: string):
 /** The ioredis client under a BullMQ object (a proxy that forwards to it). */
 interface RawClient {
   status: string;
-  stream?: { ref?(): void; unref?(): void };
+  stream?: { ref?(): void; unref?(): void; cork?(): void; uncork?(): void };
   on(event: string, f: (...args: unknown[]) => void): void;
   time(): Promise<unknown>;
   ping(): Promise<unknown>;
@@ -147,6 +148,8 @@ export class BullmqBackend implements PoolBackend {
   private _ref = false;
   /** When the last call settled (performance.now()). */
   private _idleSince = 0;
+  /** Whether the queue's socket holds its writes until the current turn's callers have run (see `_batchAdds`). */
+  private _corked = false;
 
   constructor(options: ResolvedBullmqOptions) {
     this._opts = options;
@@ -467,7 +470,8 @@ export class BullmqBackend implements PoolBackend {
         if (r.status !== "ready") {
           await Promise.race([new Promise<void>((resolve) => r.once("ready", () => resolve())), deadline.promise]);
         }
-        const reader = new EventReader(r, `bull:${o.queue}:events`, `${now - 1}-0`, (fields) => this._event(fields));
+        const reader = new EventReader(r, `bull:${o.queue}:events`, `${now - 1}-0`, (fields) => this._event(fields), () =>
+          this._batchAdds(link));
         const part: Part = { obj: reader, raw: r };
         if (link.lost || this._live !== link || link.reader !== starting) {
           await closePart(part);
@@ -590,6 +594,26 @@ export class BullmqBackend implements PoolBackend {
     }
   }
 
+  /**
+   * The events reader is about to settle calls: the jobs their callers add at once (each
+   * caller running on from its result in this same turn) go to Redis in one write rather
+   * than one each, flushed once those callers have run (`process.nextTick`, after the
+   * promise reactions of this turn). Redis is woken once for them, and so this process is
+   * not preempted by it once per job. Not under Deno, where batching measured no
+   * gain (its sockets write through its own runtime).
+   */
+  private _batchAdds(link: Link): void {
+    const raw = link.parts[0]!.raw;
+    const stream = raw.stream;
+    if (isDeno || this._corked || stream?.cork === undefined || stream.uncork === undefined || raw.status !== "ready") return;
+    this._corked = true;
+    stream.cork();
+    nextTick(() => {
+      this._corked = false;
+      stream.uncork!();
+    });
+  }
+
   /** An entry of the queue's event stream (field, value, …): settles the call it answers. */
   private _event(fields: string[]): void {
     let event: string | undefined;
@@ -651,6 +675,8 @@ class EventReader {
     private readonly _key: string,
     private _id: string,
     private readonly _onEntry: (fields: string[]) => void,
+    /** Called before a reply's entries are handed over. */
+    private readonly _onReply: () => void = noop,
   ) {}
 
   read(): void {
@@ -664,6 +690,7 @@ class EventReader {
         this._reading = false;
         const entries = data?.[0]?.[1];
         if (entries !== undefined) {
+          this._onReply();
           for (const [id, fields] of entries) {
             this._id = id;
             try {
