@@ -14,15 +14,18 @@
  */
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { WorkerCrashedError, WorkerPool, type WorkerPoolOptions } from "../../mod.ts";
 import { rejection } from "../expect.ts";
-import { describe, it, runtime } from "../harness.ts";
+import { describe, it, runtime, skip } from "../harness.ts";
+import { runProgram } from "../subprocess.ts";
 
 type Tasks = typeof import("../fixtures/tasks.ts");
 const TASKS = new URL("../fixtures/tasks.ts", import.meta.url);
 const EXIT_AT_LOAD = new URL("../fixtures/exit-at-load.ts", import.meta.url);
 const KILL_AT_LOAD = new URL("../fixtures/kill-at-load.ts", import.meta.url);
 const BROKEN = new URL("../fixtures/broken.ts", import.meta.url);
+const START_OOM_PROGRAM = fileURLToPath(new URL("../fixtures/start-oom-program.ts", import.meta.url));
 
 /** Generous "it did not hang" bound for one step; never a speed check. */
 const GUARD_MS = 60_000;
@@ -69,18 +72,6 @@ function assertCrash(e: unknown, ...patterns: RegExp[]): void {
 }
 
 /**
- * After every call has failed on workers that cannot start, none is started again with no
- * call asking: sampled a few times, the pool has no worker (one that started again and again
- * would be there, starting, nearly all the time).
- */
-async function assertNoRestartLoop(pool: WorkerPool<unknown>): Promise<void> {
-  for (let i = 0; i < 5; i++) {
-    await delay(60);
-    assert.equal(pool.stats().workers, 0, "a worker that cannot start was started again with no call asking");
-  }
-}
-
-/**
  * The pids of this process's tinypool children (Linux only: `/proc`), found by their command
  * line, which names tinypool's process entry.
  */
@@ -100,28 +91,53 @@ function tinypoolChildren(): number[] {
   return out;
 }
 
+/** What start-oom-program.ts printed: each call's error, and the worker counts sampled after. */
+interface OomRun {
+  errors: ({ name: string; message: string } | null)[];
+  workers: number[];
+}
+
+/**
+ * Runs start-oom-program.ts for `flavour`. V8 may abort the whole process at a thread's heap
+ * limit instead of stopping the thread (nodejs/node#47224, the documented exception): that is
+ * retried; anything else (a hang, a failed program) fails the test.
+ */
+async function outOfMemoryAtStart(flavour: Flavour): Promise<OomRun> {
+  const aborts: string[] = [];
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const r = await within(`the program (${flavour})`, runProgram(START_OOM_PROGRAM, [flavour]));
+    if (flavour !== "process" && r.code !== 0 && /out of memory|OOM/i.test(r.stderr) && !r.stdout.includes("{")) {
+      aborts.push(r.stderr.split("\n").find((l) => /out of memory|OOM/i.test(l)) ?? "");
+      continue;
+    }
+    assert.equal(r.code, 0, `the program failed (code ${r.code}): ${r.stderr.slice(-2000)}`);
+    return JSON.parse(r.stdout.trim().split("\n").pop()!) as OomRun;
+  }
+  assert.fail(`V8 aborted the process at the thread's heap limit ${aborts.length} times in a row: ${aborts.join("; ")}`);
+}
+
 for (const flavour of flavours) {
   const where = flavour === "process" ? /worker process/ : /worker/;
   const starting = flavour === "process" ? /while starting/ : /./;
 
   describe(`faults: a ${flavour} worker that dies while it starts`, () => {
-    it("out of memory at start (a 1 MB heap): every call fails, no hang, no restart loop", async () => {
-      const pool = new WorkerPool<Tasks>(
-        TASKS,
-        options(flavour, { maxWorkers: 2, resourceLimits: { maxOldGenerationSizeMb: 1 } }),
-      );
-      try {
-        const calls = [pool.run("add", 1, 2), pool.run("add", 3, 4), pool.run("add", 5, 6)];
-        for (const [i, call] of calls.entries()) {
-          const e = await within(`call ${i + 1} on a worker that runs out of memory at start`, rejection(call));
-          assertCrash(e, where, starting, /memory/, /maxOldGenerationSizeMb = 1/);
-          if (flavour === "process") assert.match(e.message, /exit code \d+|killed by SIG[A-Z]+/);
+    const oomName = "out of memory at start (a 1 MB heap): every call fails, no hang, no restart loop";
+    if (runtime === "deno" && flavour !== "process") {
+      // Not isolated: Deno aborts the whole process when a thread meets so small a heap limit.
+      skip(`${oomName} (Deno aborts the process: a thread's heap limit is not isolated)`);
+    } else {
+      it(oomName, async () => {
+        const r = await outOfMemoryAtStart(flavour);
+        assert.equal(r.errors.length, 3);
+        for (const e of r.errors) {
+          assert.ok(e !== null, "a call on a worker that cannot start succeeded");
+          assert.equal(e.name, "WorkerCrashedError", e.message);
+          for (const p of [where, starting, /memory/, /maxOldGenerationSizeMb = 1/]) assert.match(e.message, p);
+          if (flavour === "process") assert.match(e.message, /exited with code \d+|killed by SIG[A-Z]+/);
         }
-        await assertNoRestartLoop(pool);
-      } finally {
-        await destroyed(pool);
-      }
-    }, CASE_MS);
+        assert.deepEqual(r.workers, [0, 0, 0, 0, 0], "a worker that cannot start was started again with no call asking");
+      }, CASE_MS);
+    }
 
     it("process.exit(3) while the task module loads: each call fails with exit code 3", async () => {
       const pool = new WorkerPool<typeof import("../fixtures/exit-at-load.ts")>(EXIT_AT_LOAD, options(flavour, { maxWorkers: 2 }));
