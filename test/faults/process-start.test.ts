@@ -171,6 +171,26 @@ for (const flavour of flavours) {
 
     if (flavour !== "process") return;
 
+    it("minWorkers 2, out of memory at start: every call fails, no hang, no worker started with no call asking", async () => {
+      const pool = new WorkerPool<Tasks>(
+        TASKS,
+        options(flavour, { minWorkers: 2, maxWorkers: 2, resourceLimits: { maxOldGenerationSizeMb: 1 } }),
+      );
+      try {
+        const calls = [pool.run("add", 1, 2), pool.run("add", 3, 4), pool.run("add", 5, 6)];
+        for (const [i, call] of calls.entries()) {
+          const e = await within(`call ${i + 1} on a worker that runs out of memory at start`, rejection(call));
+          assertCrash(e, where, starting, /memory/, /maxOldGenerationSizeMb = 1/);
+        }
+        for (let i = 0; i < 5; i++) {
+          await delay(60);
+          assert.equal(pool.stats().workers, 0, "a worker that cannot start was started again with no call asking");
+        }
+      } finally {
+        await destroyed(pool);
+      }
+    }, CASE_MS);
+
     it("SIGKILL while the task module loads: each call fails naming the signal, no hang", async () => {
       const pool = new WorkerPool<typeof import("../fixtures/kill-at-load.ts")>(KILL_AT_LOAD, options(flavour, { maxWorkers: 1 }));
       try {
