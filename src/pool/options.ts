@@ -158,8 +158,8 @@ export interface WorkerPoolOptions {
    * `WorkerCrashedError` naming the limit, and is replaced; later calls run on a fresh worker.
    * Threads take every key. A child process takes only `maxOldGenerationSizeMb`, given to it
    * as `--max-old-space-size`; a process that runs out of memory dies alone whatever its
-   * limits, and its call fails with `WorkerCrashedError` (which, tinypool telling no more than
-   * "exited unexpectedly", says the process *may* have run out of memory).
+   * limits, and its call fails with `WorkerCrashedError` (which, the process telling no more
+   * than its exit code or signal, says it *may* have run out of memory).
    *
    * Under Deno, a worker thread that reaches its heap limit is not stopped: Deno stops the
    * JavaScript it was running and the thread carries on, deaf, with no event for the host.

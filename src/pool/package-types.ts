@@ -25,7 +25,19 @@ export interface TinypoolTaskQueue {
 
 /** @internal A worker (thread or child process) of a tinypool pool. */
 export interface TinypoolWorker {
-  once(event: "exit", listener: () => void): unknown;
+  /** A child process gives its exit code and signal; a thread, its exit code. */
+  once(event: "exit", listener: (code: number | null, signal?: string | null) => void): unknown;
+  /** A process worker's child process (tinypool's ProcessWorker); absent on a thread. */
+  process?: TinypoolChild;
+  /** A thread worker's Worker (tinypool's ThreadWorker); absent on a process. */
+  thread?: { on(event: "message" | "error", listener: (m: unknown) => void): unknown };
+}
+
+/** @internal What the tinypool backend uses of a process worker's child process. */
+export interface TinypoolChild {
+  connected?: boolean;
+  send?(message: unknown): unknown;
+  on(event: "message" | "error", listener: (m: unknown) => void): unknown;
 }
 
 /** @internal The options loopwork gives tinypool. */
@@ -54,6 +66,8 @@ export interface TinypoolAbortHook {
 /** @internal A tinypool pool. */
 export interface TinypoolPool {
   readonly threads: TinypoolWorker[];
+  /** Calls in its queue beyond those the workers it is starting will take. */
+  readonly queueSize: number;
   run(task: unknown, options: { transferList?: TransferListItem[]; signal?: TinypoolAbortHook }): Promise<unknown>;
   destroy(): Promise<void>;
   on(event: "error", listener: (e: unknown) => void): unknown;

@@ -130,6 +130,10 @@ class OwnQueue implements TaskQueue {
   drain(): Run[] {
     return this.runs.splice(0);
   }
+  /** Takes the `n` oldest waiting calls out of tinypool's sight. */
+  take(n: number): Run[] {
+    return this.runs.splice(0, n);
+  }
   cancel(): void {
     for (const run of this.runs.splice(0)) {
       const task = run.queued!;
@@ -143,6 +147,39 @@ function abortError(): Error {
   const e = new Error("the call was aborted before a worker took it");
   e.name = "AbortError";
   return e;
+}
+
+/** What the backend knows of one worker tinypool started: how far it got, and how it ended. */
+interface WorkerLife {
+  /** It told tinypool it was ready (its entry loaded); before that, it is starting. */
+  ready: boolean;
+  /** It answered a call (seen on a child process only). */
+  answered: boolean;
+  /** Its exit code, or the signal that killed it (a child process), once it has exited. */
+  code: number | null;
+  signal: string | null;
+  /** The error it died of (a thread's uncaught error, or its running out of memory). */
+  error: unknown;
+}
+
+/**
+ * The failure of a call that waited for a worker which died before it was ready: tinypool
+ * neither fails such a call nor starts another worker for it (see `TinypoolBackend._startFailed`).
+ */
+class StartFailure {
+  constructor(readonly life: WorkerLife) {}
+}
+
+/** How `life`'s worker ended: "exited with code 3", "was killed by SIGKILL". */
+function describeDeath(life: WorkerLife): string {
+  if (life.signal !== null) return `was killed by ${life.signal}`;
+  return life.code !== null ? `exited with code ${life.code}` : "exited";
+}
+
+/** For a child process with a heap limit that died otherwise than by exit code 0: what it may have met. */
+function memoryHint(life: WorkerLife, limits: Readonly<ResourceLimits> | null): string {
+  if (limits?.maxOldGenerationSizeMb === undefined || life.code === 0) return "";
+  return ` (it may have run out of memory: ${describeHeapLimits(limits)})`;
 }
 
 /** How tinypool prints a WorkerExitNotice carrying `token` (see protocol.ts). */
@@ -248,6 +285,8 @@ export class TinypoolBackend implements PoolBackend {
   private readonly _seen = new WeakSet<TinypoolWorker>();
   /** The exit of each worker tinypool started that has not exited yet. */
   private readonly _exits = new Map<TinypoolWorker, Promise<void>>();
+  /** The worker each "Worker exited unexpectedly" error of tinypool's came from (a child process). */
+  private readonly _deaths = new WeakMap<object, WorkerLife>();
 
   constructor(options: ResolvedPoolOptions, module: string | null) {
     this._process = options.kind === "process";
@@ -438,7 +477,7 @@ export class TinypoolBackend implements PoolBackend {
       return;
     }
     for (const worker of this._pool?.threads ?? []) {
-      const child = (worker as { process?: { connected?: boolean; send?: (m: unknown) => void } }).process;
+      const child = worker.process;
       try {
         if (child?.connected === true) child.send!(notice);
       } catch {
@@ -478,15 +517,67 @@ export class TinypoolBackend implements PoolBackend {
 
   failure(error: unknown, req: CallRequest): unknown {
     if (isThreadFailure(error)) return deserializeError(error.loopworkError);
+    if (error instanceof StartFailure) return this._startError(error.life, describeRequest(req));
     // A worker died, or tinypool dropped it (a message it did not expect): until it has
     // exited, a late answer from it would still make tinypool hand it a waiting call, as
     // with a stopped worker (see `_stop`).
     this._holdWhileDying();
     // Tinypool may have started another to keep minWorkers.
     this._watchWorkers();
+    const life = error !== null && typeof error === "object" ? this._deaths.get(error) : undefined;
+    if (life !== undefined) {
+      // A child process that exited while it ran the call: say how, and whether it had ever answered.
+      const starting = life.answered ? "" : " while starting (before it answered any call)";
+      return new WorkerCrashedError(
+        `the worker process running ${describeRequest(req)} ${describeDeath(life)}${starting}${memoryHint(life, this._limits)}`,
+        life.code ?? undefined,
+        { cause: error },
+      );
+    }
     const limits = outOfMemory(error, this._process, this._limits, describeRequest(req));
     if (limits !== undefined) return limits;
     return crashError(error, describeRequest(req), this._exitNotice);
+  }
+
+  /** The WorkerCrashedError of a call whose worker died before it was ready (see `_startFailed`). */
+  private _startError(life: WorkerLife, what: string): WorkerCrashedError {
+    const e = life.error;
+    if (e instanceof Error && (e as { code?: unknown }).code === "ERR_WORKER_OUT_OF_MEMORY") {
+      return new WorkerCrashedError(
+        `the worker thread started for ${what} ran out of memory while starting (${describeHeapLimits(this._limits)})`,
+        life.code ?? undefined,
+        { cause: e },
+      );
+    }
+    const noun = this._process ? "process" : "thread";
+    const of = e instanceof Error && !this._process ? ` of an uncaught ${e.name}: ${e.message}` : "";
+    return new WorkerCrashedError(
+      `the worker ${noun} started for ${what} died while starting: it ${describeDeath(life)}${of}${memoryHint(life, this._limits)}`,
+      life.code ?? undefined,
+      e instanceof Error ? { cause: e } : undefined,
+    );
+  }
+
+  /**
+   * A worker died before it was ready. Tinypool hands a waiting call only to a worker that is
+   * ready, fails nothing when one dies before, and, after such a death, starts no worker
+   * until a new call comes: the calls it then holds beyond the workers still starting would
+   * wait forever. The oldest of them fail, as the own thread backend blames a worker that
+   * never answered for its first call; a worker that cannot start thus fails each call once,
+   * and the next call starts a worker again (never a loop with no call asking).
+   */
+  private _startFailed(life: WorkerLife): void {
+    const orphans = this._pool?.queueSize ?? 0;
+    if (orphans <= 0 || this._destroyed) return;
+    for (const run of this._queue.take(orphans)) {
+      const task = run.queued!;
+      run.queued = null;
+      run.attempt++;
+      run.listener = null;
+      // Tinypool forgets it (its promise rejects, which the attempt count ignores).
+      task.cancel();
+      run.reject!(new StartFailure(life));
+    }
   }
 
   workers(): number {
@@ -522,12 +613,35 @@ export class TinypoolBackend implements PoolBackend {
     void Promise.all(dying).then(() => this._stopped());
   }
 
-  /** Watches the exit of each worker not seen yet. */
+  /**
+   * Watches each worker not seen yet: whether it gets ready, answers, and how it exits (its
+   * exit listener runs after tinypool's, which has let go of it by then).
+   */
   private _watchWorkers(): void {
     for (const worker of this._pool?.threads ?? []) {
       if (this._seen.has(worker)) continue;
       this._seen.add(worker);
-      const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+      const life: WorkerLife = { ready: false, answered: false, code: null, signal: null, error: undefined };
+      // Tinypool's ready message and a child's answers come on the runtime's own channel.
+      const channel = worker.process ?? worker.thread;
+      channel?.on("message", (m: unknown) => {
+        if (m === null || typeof m !== "object") return;
+        if ((m as { ready?: unknown }).ready === true) life.ready = true;
+        else if ((m as { taskId?: unknown }).taskId !== undefined) life.answered = true;
+      });
+      channel?.on("error", (e: unknown) => {
+        life.error ??= e;
+        // Tinypool fails a running call with this very error: `failure` finds the worker by it.
+        if (this._process && e !== null && typeof e === "object") this._deaths.set(e, life);
+      });
+      const exited = new Promise<void>((resolve) =>
+        worker.once("exit", (code, signal) => {
+          life.code = code;
+          life.signal = signal ?? null;
+          resolve();
+          if (!life.ready) this._startFailed(life);
+        })
+      );
       this._exits.set(worker, exited);
       void exited.then(() => this._exits.delete(worker));
     }
