@@ -408,7 +408,7 @@ export class Future<T = unknown> implements Promise<T> {
     if (loop !== null && !loop.isClosed()) {
       loop._callSoon1(cb as (f: unknown) => void, this);
     } else {
-      queueMicrotask(() => runOutsideLoop(cb as DoneCallback<T>, this, loop));
+      scheduleOutsideLoop(cb as DoneCallback<T>, this, loop);
     }
   }
 }
@@ -429,6 +429,15 @@ export const blocking: {
    */
   zero: Future<unknown> | null;
 } = { future: null, zero: null };
+
+/**
+ * Queues `runOutsideLoop` as a host microtask. A function of its own: a function that makes a
+ * closure allocates the closure's variables on every call, even on paths that make none (here
+ * that was 56 bytes on every future settled, on the hot path of every task).
+ */
+function scheduleOutsideLoop<T>(cb: DoneCallback<T>, fut: Future<T>, loop: Loop | null): void {
+  queueMicrotask(() => runOutsideLoop(cb, fut, loop));
+}
 
 /**
  * Runs a done callback of a future with no running loop (unbound, or bound to a closed

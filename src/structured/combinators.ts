@@ -79,6 +79,11 @@ class GatheringFuture<T> extends Future<T> implements Waiter {
   _wake(child: Future<unknown>): void {
     const last = --this._left === 0;
     if (!last && child._state === FULFILLED) return;
+    this._scheduleDecide(child, last);
+  }
+
+  /** Kept out of `_wake`: a function that makes closures allocates their context on every call. */
+  private _scheduleDecide(child: Future<unknown>, last: boolean): void {
     const decide = last ? (f: Future<unknown>) => this._decide(f, true) : (f: Future<unknown>) => this._decide(f, false);
     child._schedule(decide as DoneCallback<never>);
   }
