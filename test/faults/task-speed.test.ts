@@ -12,7 +12,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { CancelledError, getRunningLoop, run, sleep, spawn, taskGroup, TaskGroupError, yieldNow } from "../../mod.ts";
+import { CancelledError, Future, gather, getRunningLoop, Lock, run, sleep, spawn, taskGroup, TaskGroupError, yieldNow } from "../../mod.ts";
 import { describe, it } from "../harness.ts";
 
 const virtual = { clock: "virtual" } as const;
@@ -185,4 +185,37 @@ describe("bytes allocated per task in a fan-out", () => {
     assert.ok(bytes.gather <= 245, `gather: ${bytes.gather.toFixed(0)} B per task beyond its generator`);
     assert.ok(bytes.group <= 260, `task group: ${bytes.group.toFixed(0)} B per child beyond its generator`);
   }, 150_000);
+});
+
+describe("gather registering with fresh children in one pass", () => {
+  it("a bad item after fresh tasks throws, and leaves no waiter on the tasks before it", async () => {
+    await run(function* () {
+      const a = spawn(function* () { return 1; });
+      const b = spawn(function* () { return 2; });
+      assert.throws(() => gather([a, b, 42 as never]), TypeError);
+      assert.equal((a as unknown as { _cbs: unknown })._cbs, null);
+      assert.equal((b as unknown as { _cbs: unknown })._cbs, null);
+      assert.deepEqual(yield* gather([a, b]), [1, 2]);
+    }, virtual);
+  });
+
+  it("a repeat, a done future, a waited-on task or a grant after fresh tasks: each counted once, the grant received", async () => {
+    await run(function* () {
+      const a = spawn(function* () { yield* sleep(1); return "a"; });
+      const b = spawn(function* () { return "b"; });
+      const waited = spawn(function* () { yield* sleep(2); return "w"; });
+      const watcher = spawn(function* () { return yield* waited; });
+      const done = new Future<string>();
+      done.setResult("d");
+      const lock = new Lock();
+      const grant = lock.acquire(); // free: granted at once
+      yield; // watcher now waits on `waited`
+      const all = yield* gather([a, b, a, done, waited, grant]);
+      assert.deepEqual(all.slice(0, 5), ["a", "b", "a", "d", "w"]);
+      assert.equal(lock.locked(), true);
+      (all[5] as { release(): void }).release();
+      assert.equal(lock.locked(), false);
+      assert.equal(yield* watcher, "w");
+    }, virtual);
+  });
 });
