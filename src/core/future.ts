@@ -297,6 +297,23 @@ export class Future<T = unknown> implements Promise<T> {
     this._addCallback(waiter);
   }
 
+  /**
+   * @internal As `_addDoneWaiter`, for a future that nothing waits on yet and whose
+   * registration does nothing else: registers `waiter` as its only callback and says so; else
+   * (done, already waited on, or a grant, which counts as received) does nothing and says no.
+   * `_dropOnlyWaiter` takes it back. For gather's one pass over a fan-out of new tasks.
+   */
+  _addOnlyWaiter(waiter: Waiter): boolean {
+    if (this._state !== PENDING || this._cbs !== null) return false;
+    this._cbs = waiter;
+    return true;
+  }
+
+  /** @internal Takes back what `_addOnlyWaiter` registered. */
+  _dropOnlyWaiter(): void {
+    this._cbs = null;
+  }
+
   /** @internal */
   _removeWaiter(waiter: Waiter): void {
     const cbs = this._cbs;
