@@ -297,6 +297,23 @@ export class Future<T = unknown> implements Promise<T> {
     this._addCallback(waiter);
   }
 
+  /**
+   * @internal As `_addDoneWaiter`, for a future that nothing waits on yet and whose
+   * registration does nothing else: registers `waiter` as its only callback and says so; else
+   * (done, already waited on, or a grant, which counts as received) does nothing and says no.
+   * `_dropOnlyWaiter` takes it back. For gather's one pass over a fan-out of new tasks.
+   */
+  _addOnlyWaiter(waiter: Waiter): boolean {
+    if (this._state !== PENDING || this._cbs !== null) return false;
+    this._cbs = waiter;
+    return true;
+  }
+
+  /** @internal Takes back what `_addOnlyWaiter` registered. */
+  _dropOnlyWaiter(): void {
+    this._cbs = null;
+  }
+
   /** @internal */
   _removeWaiter(waiter: Waiter): void {
     const cbs = this._cbs;
@@ -408,7 +425,7 @@ export class Future<T = unknown> implements Promise<T> {
     if (loop !== null && !loop.isClosed()) {
       loop._callSoon1(cb as (f: unknown) => void, this);
     } else {
-      queueMicrotask(() => runOutsideLoop(cb as DoneCallback<T>, this, loop));
+      scheduleOutsideLoop(cb as DoneCallback<T>, this, loop);
     }
   }
 }
@@ -429,6 +446,15 @@ export const blocking: {
    */
   zero: Future<unknown> | null;
 } = { future: null, zero: null };
+
+/**
+ * Queues `runOutsideLoop` as a host microtask. A function of its own: a function that makes a
+ * closure allocates the closure's variables on every call, even on paths that make none (here
+ * that was 56 bytes on every future settled, on the hot path of every task).
+ */
+function scheduleOutsideLoop<T>(cb: DoneCallback<T>, fut: Future<T>, loop: Loop | null): void {
+  queueMicrotask(() => runOutsideLoop(cb, fut, loop));
+}
 
 /**
  * Runs a done callback of a future with no running loop (unbound, or bound to a closed

@@ -156,6 +156,11 @@ export class Grant<T> extends SignalFuture<T> {
     super._addDoneWaiter(waiter);
   }
 
+  /** @internal Registering claims a grant: never without the checks of the general path. */
+  override _addOnlyWaiter(_waiter: Waiter): boolean {
+    return false;
+  }
+
   override then<R1 = T, R2 = never>(
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,

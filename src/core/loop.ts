@@ -133,6 +133,14 @@ const hostClearImmediate: (h: Immediate) => void =
   (globalThis as { clearImmediate?: (h: Immediate) => void }).clearImmediate ??
   ((h) => clearTimeout(h as ReturnType<typeof setTimeout>));
 
+/**
+ * `cb` bound to `args`. A function of its own: a method that makes a closure allocates the
+ * closure's variables on every call, even when it makes none (the common call without args).
+ */
+function withArgs<A extends unknown[]>(cb: (...args: A) => void, args: A): () => void {
+  return () => cb(...args);
+}
+
 function checkCallback(what: string, cb: unknown): void {
   if (typeof cb !== "function") {
     throw new TypeError(`${what}: callback must be a function, got ${describeValue(cb)}`);
@@ -235,7 +243,7 @@ export class Loop implements ErrorSink {
   callSoon<A extends unknown[]>(cb: (...args: A) => void, ...args: A): Handle {
     checkCallback("callSoon()", cb);
     this._checkOpen("callSoon()");
-    const h = new Handle(args.length === 0 ? (cb as () => void) : () => cb(...args), undefined, this);
+    const h = new Handle(args.length === 0 ? (cb as () => void) : withArgs(cb, args), undefined, this);
     this._pushReady(h);
     return h;
   }
@@ -252,7 +260,7 @@ export class Loop implements ErrorSink {
       throw new RangeError(`callAt(): time must be a finite number, got ${describeValue(when)}`);
     }
     checkCallback("callAt()", cb);
-    return this._callAt1(when, args.length === 0 ? (cb as () => void) : () => cb(...args), undefined);
+    return this._callAt1(when, args.length === 0 ? (cb as () => void) : withArgs(cb, args), undefined);
   }
 
   /** Creates a future bound to this loop. */

@@ -79,6 +79,11 @@ class GatheringFuture<T> extends Future<T> implements Waiter {
   _wake(child: Future<unknown>): void {
     const last = --this._left === 0;
     if (!last && child._state === FULFILLED) return;
+    this._scheduleDecide(child, last);
+  }
+
+  /** Kept out of `_wake`: a function that makes closures allocates their context on every call. */
+  private _scheduleDecide(child: Future<unknown>, last: boolean): void {
     const decide = last ? (f: Future<unknown>) => this._decide(f, true) : (f: Future<unknown>) => this._decide(f, false);
     child._schedule(decide as DoneCallback<never>);
   }
@@ -178,20 +183,45 @@ export function gather(aws: readonly Awaitable<unknown>[], options?: GatherOptio
       throw new TypeError(`gather(): returnExceptions must be a boolean, got ${describeValue(returnExceptions)}`);
     }
   }
+  const outer = new GatheringFuture<unknown[]>(tryGetRunningLoop());
+  outer._returnExceptions = returnExceptions;
+  // A copy: what a check below runs must not change what is gathered.
+  const fresh = Array.isArray(aws) && aws.length > 0 ? aws.slice() : null;
+  if (fresh !== null && registerFresh(fresh, outer)) {
+    outer._children = fresh;
+    outer._left = fresh.length;
+    return outer;
+  }
   const children = toFutures("gather()", aws);
-  const loop = tryGetRunningLoop();
-  const outer = new GatheringFuture<unknown[]>(loop);
   if (children.length === 0) {
     outer.setResult([]);
     return outer;
   }
   outer._children = children;
-  outer._returnExceptions = returnExceptions;
   const done = eachDistinct(children, outer);
   outer._left = done.distinct;
   // The children already done wake it only now that it knows how many to count, in order.
   for (const c of done.list) outer._wake(c);
   return outer;
+}
+
+/**
+ * gather()'s common case in one pass over the list instead of two (check every item, then
+ * register with each): every item a pending future that nothing waits on yet, whose
+ * registration does nothing else (not a grant, which counts as received). Registers `waiter`
+ * with each and says so; at the first other item it takes back what it registered and says
+ * no, and the general path does it all. In a 100k fan-out each pass over the children costs
+ * ~15 ns a child, a quarter of a native task on Deno.
+ */
+function registerFresh(list: unknown[], waiter: Waiter): boolean {
+  let i = 0;
+  for (; i < list.length; i++) {
+    const c = list[i];
+    if (!(c instanceof Future) || !c._addOnlyWaiter(waiter)) break;
+  }
+  if (i === list.length) return true;
+  for (let j = 0; j < i; j++) (list[j] as Future<unknown>)._dropOnlyWaiter();
+  return false;
 }
 
 /**

@@ -4,10 +4,15 @@
  * zero sleep (`yieldNow()`) is its own iterator. These are the rules that must hold
  * through that: after many compactions the group still cancels exactly the children left
  * running, its `size` counts them, and `yield* yieldNow()` still yields once, resolves its
- * future, and takes a cancellation at that point.
+ * future, and takes a cancellation at that point. A fan-out allocates no more per task than
+ * its task, its queue entry and its place in the results: the methods on the path of every
+ * settled future make no closure (a function that makes one allocates its variables on every
+ * call, even on a path that makes none).
  */
 import assert from "node:assert/strict";
-import { CancelledError, getRunningLoop, run, sleep, spawn, taskGroup, TaskGroupError, yieldNow } from "../../mod.ts";
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { CancelledError, Future, gather, getRunningLoop, Lock, run, sleep, spawn, taskGroup, TaskGroupError, yieldNow } from "../../mod.ts";
 import { describe, it } from "../harness.ts";
 
 const virtual = { clock: "virtual" } as const;
@@ -151,6 +156,66 @@ describe("yield* yieldNow() as its own iterator", () => {
       assert.deepEqual(b.next(), { done: true, value: undefined });
       const c = g[Symbol.iterator]();
       assert.deepEqual(c.next(), { done: true, value: undefined }, "taken once done, it returns at once");
+    }, virtual);
+  });
+});
+
+describe("bytes allocated per task in a fan-out", () => {
+  // Measured in a program of its own, with a young generation large enough that nothing is
+  // collected while it measures: heap growth is then what was allocated. Deterministic, unlike
+  // time. On Node 20, Node 24 and Deno 2.9: ~190–220 B for gather, ~220–240 B for a group,
+  // beyond each child's generator (its task ~104 B, the result of its step 40 B, its place in
+  // the ready queue, the lists and the results); ~280–300 B for both while every settled future
+  // allocated a closure context (56 B) and gather's waiter another (40 B).
+  it("spawn(gen(i)) + gather, and a task group, allocate at most ~250 B per child beyond its generator", async () => {
+    const file = fileURLToPath(new URL("../fixtures/task-bytes-program.ts", import.meta.url));
+    const flags = ["--expose-gc", "--min-semi-space-size=64", "--max-semi-space-size=64"];
+    const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
+    const [cmd, argv] = deno
+      ? [deno.execPath(), ["run", "-A", `--v8-flags=${flags.join(",")}`, file]]
+      : [process.execPath, [...flags, "--import", "tsx", file]];
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(cmd, argv, { timeout: 120_000 }, (err, stdout, stderr) => {
+        if (err) reject(new Error(`${err.message}\n${stderr}`));
+        else resolve(stdout);
+      });
+    });
+    const bytes = JSON.parse(out.trim().split("\n").pop()!) as { bodies: number; gather: number; group: number };
+    assert.ok(bytes.bodies > 50, `the bodies' own allocation was measured (${bytes.bodies} B)`);
+    assert.ok(bytes.gather <= 245, `gather: ${bytes.gather.toFixed(0)} B per task beyond its generator`);
+    assert.ok(bytes.group <= 260, `task group: ${bytes.group.toFixed(0)} B per child beyond its generator`);
+  }, 150_000);
+});
+
+describe("gather registering with fresh children in one pass", () => {
+  it("a bad item after fresh tasks throws, and leaves no waiter on the tasks before it", async () => {
+    await run(function* () {
+      const a = spawn(function* () { return 1; });
+      const b = spawn(function* () { return 2; });
+      assert.throws(() => gather([a, b, 42 as never]), TypeError);
+      assert.equal((a as unknown as { _cbs: unknown })._cbs, null);
+      assert.equal((b as unknown as { _cbs: unknown })._cbs, null);
+      assert.deepEqual(yield* gather([a, b]), [1, 2]);
+    }, virtual);
+  });
+
+  it("a repeat, a done future, a waited-on task or a grant after fresh tasks: each counted once, the grant received", async () => {
+    await run(function* () {
+      const a = spawn(function* () { yield* sleep(1); return "a"; });
+      const b = spawn(function* () { return "b"; });
+      const waited = spawn(function* () { yield* sleep(2); return "w"; });
+      const watcher = spawn(function* () { return yield* waited; });
+      const done = new Future<string>();
+      done.setResult("d");
+      const lock = new Lock();
+      const grant = lock.acquire(); // free: granted at once
+      yield; // watcher now waits on `waited`
+      const all = yield* gather([a, b, a, done, waited, grant]);
+      assert.deepEqual(all.slice(0, 5), ["a", "b", "a", "d", "w"]);
+      assert.equal(lock.locked(), true);
+      (all[5] as { release(): void }).release();
+      assert.equal(lock.locked(), false);
+      assert.equal(yield* watcher, "w");
     }, virtual);
   });
 });
