@@ -148,8 +148,9 @@ export interface WorkerExitNotice {
 }
 
 /**
- * @internal What a worker thread of the own backend posts when it finds that a task's
- * synchronous run was stopped by its heap limit (Deno: see src/pool/worker/thread-worker.ts); it then exits.
+ * @internal What a worker thread of the own backend posts when it finds that its runtime
+ * stopped it at its heap limit and left it alive (Deno: see `watchMemory` in
+ * src/pool/worker/thread-worker.ts); it then exits.
  * No answer can look like it: an answer that holds an object is sealed (see `seal`).
  */
 export interface OutOfMemoryNotice {
