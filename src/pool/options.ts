@@ -163,9 +163,9 @@ export interface WorkerPoolOptions {
    *
    * Under Deno, a worker thread that reaches its heap limit is not always stopped: Deno stops
    * the JavaScript it was running and the thread may carry on, deaf, with no event for the
-   * host. The own thread backend (`backend: "loopwork"`, the default) sees that from the
-   * thread's raised heap limit within about 100 ms and fails the calls as above, whether the
-   * task ran out of memory in its synchronous part or after an `await`.
+   * host. loopwork sees that from the thread's raised heap limit within about 100 ms (on
+   * either backend) and fails the calls as above, whether the task ran out of memory in its
+   * synchronous part or after an `await`.
    *
    * Without a heap limit, a worker *thread* that runs out of memory meets V8's own limit,
    * and V8 aborts the whole process, host included (Node and Deno alike): set

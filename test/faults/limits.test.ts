@@ -160,11 +160,14 @@ describe("faults: resourceLimits", () => {
    * a hundred here under load). That abort is the documented exception, so it is retried; any
    * other outcome (a hang, another error, a pool that does not carry on) fails the test.
    */
-  async function outOfMemoryOnAThread(mode: "sync" | "async"): Promise<{ name: string; message: string }> {
+  async function outOfMemoryOnAThread(
+    mode: "sync" | "async",
+    backend: "loopwork" | "tinypool" = "loopwork",
+  ): Promise<{ name: string; message: string }> {
     const program = fileURLToPath(new URL("../fixtures/oom-thread-program.ts", import.meta.url));
     const aborts: string[] = [];
     for (let attempt = 0; attempt < 3; attempt++) {
-      const r = await runProgram(program, [mode]);
+      const r = await runProgram(program, [mode, backend]);
       if (r.code !== 0 && /FATAL ERROR: .*heap limit|JavaScript heap out of memory/.test(r.stderr)) {
         aborts.push(r.stderr.split("\n").find((l) => l.includes("FATAL")) ?? "");
         continue;
@@ -195,4 +198,15 @@ describe("faults: resourceLimits", () => {
     assert.match(e.message, /task "exhaustHeapLater"/);
     assert.match(e.message, /ran out of memory \(resourceLimits\.maxOldGenerationSizeMb = 64\)/);
   }, 300_000);
+
+  it("thread (tinypool backend): running out of memory, before or after an await, fails the call with WorkerCrashedError naming the limit", async () => {
+    // Under Deno tinypool's thread, like the own one, may be left alive and deaf: before the
+    // watch of its heap limit, both calls ended only by taskTimeoutMs.
+    for (const [mode, task] of [["sync", "exhaustHeap"], ["async", "exhaustHeapLater"]] as const) {
+      const e = await outOfMemoryOnAThread(mode, "tinypool");
+      assert.equal(e.name, "WorkerCrashedError", `${mode}: ${e.message}`);
+      assert.match(e.message, new RegExp(`task "${task}"`));
+      assert.match(e.message, /ran out of memory \(resourceLimits\.maxOldGenerationSizeMb = 64\)/);
+    }
+  }, 600_000);
 });

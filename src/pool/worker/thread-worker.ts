@@ -5,7 +5,6 @@
  * `concurrentTasksPerWorker` at once (see tasks.ts for the call).
  * @module
  */
-import { getHeapStatistics } from "node:v8";
 import { type MessagePort, type TransferListItem, workerData } from "node:worker_threads";
 import {
   type CallRequest,
@@ -22,6 +21,7 @@ import {
   unseal,
 } from "../protocol.ts";
 import { isThenable } from "../../core/index.ts";
+import { watchHeapLimit } from "./heap-watch.ts";
 import { closeParentPort, resultTransfers, runningCall, serve, unsendableResult } from "./tasks.ts";
 import type { CallContext } from "../task-context.ts";
 
@@ -55,32 +55,6 @@ function send(req: CallRequest, response: CallResponse): void {
   }
 }
 
-/**
- * A worker thread of the own backend with `resourceLimits`: when its runtime stopped a task
- * for running out of memory but left the thread alive, it tells the backend and ends, so
- * that its calls fail (WorkerCrashedError, "ran out of memory") and it is replaced.
- *
- * Under Node the thread ends by itself (an "error" event with ERR_WORKER_OUT_OF_MEMORY): this
- * never fires there. Under Deno, at the heap limit, the runtime raises the limit (so that V8
- * does not abort the process) and stops the running JavaScript; the thread then ends with
- * that same error only when the stop reaches its event loop, which depends on where the
- * JavaScript was when it was stopped (and so on timing, for a task after an `await`); else
- * it carries on, deaf to its port, with no event for the host. Either way its heap limit has
- * grown, which nothing else a task does can cause: a timer that sees it grown knows the
- * thread was stopped for memory, whatever the task was doing.
- */
-function watchMemory(port: MessagePort): void {
-  // Read before any task runs: the limit the thread was started with.
-  const limit = getHeapStatistics().heap_size_limit;
-  const timer = setInterval(() => {
-    if (getHeapStatistics().heap_size_limit <= limit) return;
-    clearInterval(timer);
-    port.postMessage({ loopworkOutOfMemory: true } satisfies OutOfMemoryNotice);
-    process.exit(1);
-  }, 100);
-  timer.unref();
-}
-
 // Nothing of the backend's travels on parentPort: it is closed before any task runs.
 closeParentPort();
 
@@ -95,7 +69,14 @@ const handle = serve({
   },
 });
 
-if (data.loopworkWatchMemory === true) watchMemory(ownPort);
+// With `resourceLimits`: a thread its runtime stopped at the heap limit and left alive
+// (Deno) tells the backend and ends, so that its calls fail and it is replaced.
+if (data.loopworkWatchMemory === true) {
+  watchHeapLimit(() => {
+    ownPort.postMessage({ loopworkOutOfMemory: true } satisfies OutOfMemoryNotice);
+    process.exit(1);
+  });
+}
 const port = ownPort;
 
 /**
