@@ -58,6 +58,11 @@ export interface ServeOptions {
    * `serveQueue()` after this long, refused credentials at once.
    */
   connectTimeoutMs?: number;
+  /**
+   * How long a cancelled job's task may take to stop after its abort before its thread is
+   * stopped and replaced, ms: the local pool's `cancelGraceMs` (default 100).
+   */
+  cancelGraceMs?: number;
   /** Where to report a lost and a restored Redis connection (default: nowhere). */
   log?: (line: string) => void;
 }
@@ -400,7 +405,13 @@ export async function serveQueue(options: ServeOptions): Promise<QueueServer> {
     clearTimeout(timer);
     clearInterval(poll);
   }
-  if (!inline) pool = new WorkerPool<AnyTasks>(options.module, { maxWorkers: options.threads, minWorkers: options.threads });
+  if (!inline) {
+    pool = new WorkerPool<AnyTasks>(options.module, {
+      maxWorkers: options.threads,
+      minWorkers: options.threads,
+      ...(options.cancelGraceMs !== undefined ? { cancelGraceMs: options.cancelGraceMs } : {}),
+    });
+  }
   const localPool = pool;
 
   // A lost connection is reported once, and so is its return.

@@ -161,12 +161,11 @@ export interface WorkerPoolOptions {
    * limits, and its call fails with `WorkerCrashedError` (which, the process telling no more
    * than its exit code or signal, says it *may* have run out of memory).
    *
-   * Under Deno, a worker thread that reaches its heap limit is not stopped: Deno stops the
-   * JavaScript it was running and the thread carries on, deaf, with no event for the host.
-   * loopwork detects it when it happened in the synchronous part of a task (a loop that fills
-   * memory: the usual case) and fails the call as above; when it happened after an `await`
-   * of the task, nothing can tell, and the call ends only by `taskTimeoutMs` (or a cancel),
-   * which stops that worker. Set `taskTimeoutMs` too when async tasks may run out of memory.
+   * Under Deno, a worker thread that reaches its heap limit is not always stopped: Deno stops
+   * the JavaScript it was running and the thread may carry on, deaf, with no event for the
+   * host. loopwork sees that from the thread's raised heap limit within about 100 ms (on
+   * either backend) and fails the calls as above, whether the task ran out of memory in its
+   * synchronous part or after an `await`.
    *
    * Without a heap limit, a worker *thread* that runs out of memory meets V8's own limit,
    * and V8 aborts the whole process, host included (Node and Deno alike): set

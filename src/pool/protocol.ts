@@ -155,8 +155,15 @@ export interface WorkerExitNotice {
 }
 
 /**
- * @internal What a worker thread of the own backend posts when it finds that a task's
- * synchronous run was stopped by its heap limit (Deno: see src/pool/worker/thread-worker.ts); it then exits.
+ * @internal The `reason` of a WorkerExitNotice from a tinypool worker thread that its runtime
+ * stopped at its heap limit and left alive (Deno: see src/pool/worker/heap-watch.ts).
+ */
+export const OUT_OF_MEMORY_REASON = "ERR_WORKER_OUT_OF_MEMORY";
+
+/**
+ * @internal What a worker thread of the own backend posts when it finds that its runtime
+ * stopped it at its heap limit and left it alive (Deno: see src/pool/worker/heap-watch.ts);
+ * it then exits.
  * No answer can look like it: an answer that holds an object is sealed (see `seal`).
  */
 export interface OutOfMemoryNotice {

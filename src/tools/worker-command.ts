@@ -39,6 +39,9 @@ options:
                            more overlaps Redis round trips with computation for tiny jobs, but
                            holds jobs another machine could run
   --connect-timeout-ms N   how long to wait for Redis at start (default 5000)
+  --cancel-grace-ms N      how long a cancelled job's task may take to stop after its abort
+                           before its thread is stopped and replaced (default 100; 0 stops it
+                           at once): the pool's cancelGraceMs
   --grace-ms N             after SIGTERM/SIGINT, how long to finish the jobs it holds before
                            handing them back (default 30000; keep it below the time your
                            supervisor waits before SIGKILL); a second signal hands them back at once
@@ -53,11 +56,11 @@ function fail(message: string): number {
   return 2;
 }
 
-function positive(name: string, raw: string | undefined, fallback: number, max: number): number | string {
+function positive(name: string, raw: string | undefined, fallback: number, max: number, min = 1): number | string {
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!/^\d+$/.test(raw) || !Number.isInteger(n) || n < 1 || n > max) {
-    return `--${name} must be an integer from 1 to ${max}, got ${JSON.stringify(raw)}`;
+  if (!/^\d+$/.test(raw) || !Number.isInteger(n) || n < min || n > max) {
+    return `--${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`;
   }
   return n;
 }
@@ -81,6 +84,7 @@ export async function workerMain(args: string[]): Promise<number> {
         concurrency: { type: "string" },
         "connect-timeout-ms": { type: "string" },
         "grace-ms": { type: "string" },
+        "cancel-grace-ms": { type: "string" },
         help: { type: "boolean" },
       },
       strict: true,
@@ -116,12 +120,14 @@ export async function workerMain(args: string[]): Promise<number> {
   if (typeof connectTimeoutMs === "string") return fail(connectTimeoutMs);
   const graceMs = positive("grace-ms", values["grace-ms"] as string | undefined, 30_000, 86_400_000);
   if (typeof graceMs === "string") return fail(graceMs);
+  const cancelGraceMs = positive("cancel-grace-ms", values["cancel-grace-ms"] as string | undefined, 100, 86_400_000, 0);
+  if (typeof cancelGraceMs === "string") return fail(cancelGraceMs);
   const moduleUrl = mod.startsWith("file:") ? mod : pathToFileURL(resolve(mod)).href;
 
   const log = (line: string) => process.stderr.write(`loopwork worker: ${line}\n`);
   let server;
   try {
-    server = await serveQueue({ connection, queue, module: moduleUrl, threads, concurrency, connectTimeoutMs, log });
+    server = await serveQueue({ connection, queue, module: moduleUrl, threads, concurrency, connectTimeoutMs, cancelGraceMs, log });
   } catch (e) {
     if (!(e instanceof ServeError)) throw e;
     log(e.message);

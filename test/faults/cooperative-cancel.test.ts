@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CancelledError, type Task, WorkerPool, type WorkerPoolOptions } from "../../mod.ts";
 import { fileURLToPath } from "node:url";
-import { redisAvailable, redisRequired, startRedis, startWorker } from "../cluster-helpers.ts";
+import { redisAvailable, redisRequired, runCli, startRedis, startWorker } from "../cluster-helpers.ts";
 import { describe, it, runtime, skip } from "../harness.ts";
 
 type Tasks = typeof import("../fixtures/cancel-tasks.ts");
@@ -235,6 +235,19 @@ describe("cooperative cancellation (inline)", () => {
   });
 });
 
+describe("cooperative cancellation (cluster worker's options)", () => {
+  it("loopwork worker --cancel-grace-ms takes an integer from 0 and names the option otherwise", async () => {
+    for (const bad of ["-1", "1.5", "x", "", "86400001"]) {
+      const r = await runCli(["worker", "--connection", "redis://127.0.0.1:1", "--queue", "q", "--module", fileURLToPath(TASKS), `--cancel-grace-ms=${bad}`]);
+      assert.equal(r.code, 2, `--cancel-grace-ms ${JSON.stringify(bad)}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`--cancel-grace-ms must be an integer from 0 to 86400000, got ${JSON.stringify(JSON.stringify(bad)).slice(1, -1)}`));
+    }
+    const help = await runCli(["worker", "--help"]);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /--cancel-grace-ms N\s+how long a cancelled job's task may take to stop/);
+  }, HANG_GUARD_MS);
+});
+
 if (!redisAvailable && !redisRequired) {
   skip("cooperative cancellation on the cluster (redis-server is not installed)");
 } else {
@@ -242,7 +255,9 @@ if (!redisAvailable && !redisRequired) {
     it("loopwork worker aborts the job on the thread running it: its finally runs, the thread is reused", async () => {
       const redis = await startRedis();
       const queue = `coop-${process.pid}`;
-      const worker = await startWorker(redis.url, queue, 1, fileURLToPath(TASKS));
+      // Its thread is reused only if the task stops within the grace: a long one, so that a
+      // loaded machine cannot make the answer late (the default, 100 ms, sometimes was).
+      const worker = await startWorker(redis.url, queue, 1, fileURLToPath(TASKS), ["--cancel-grace-ms", String(LONG_GRACE_MS)]);
       try {
         await cancelOnceStarted(
           () => new WorkerPool<Tasks>(TASKS, { kind: "bullmq", connection: redis.url, queue }),
@@ -250,6 +265,26 @@ if (!redisAvailable && !redisRequired) {
           async (p, first, dir) => {
             assert.equal(await waitFor(dir, "finally"), first, "its finally ran, on the same thread");
             assert.equal(await p.run("where"), first, "the thread was reused");
+          },
+        );
+      } finally {
+        await worker.stop();
+        await redis.stop();
+      }
+    }, HANG_GUARD_MS);
+
+    it("loopwork worker --cancel-grace-ms 0 stops the thread of a cancelled job at once and replaces it", async () => {
+      const redis = await startRedis();
+      const queue = `coop0-${process.pid}`;
+      const worker = await startWorker(redis.url, queue, 1, fileURLToPath(TASKS), ["--cancel-grace-ms", "0"]);
+      try {
+        await cancelOnceStarted(
+          () => new WorkerPool<Tasks>(TASKS, { kind: "bullmq", connection: redis.url, queue }),
+          (p, dir) => p.run("honours", dir),
+          async (p, first) => {
+            const next = await p.run("where");
+            assert.notEqual(next, first, "a new thread ran the next job");
+            assert.equal(next.split(":")[0], first.split(":")[0], "in the same worker process");
           },
         );
       } finally {

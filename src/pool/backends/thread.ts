@@ -351,7 +351,7 @@ export class ThreadBackend implements PoolBackend {
   /** A message from `slot`'s worker: an answer (after its call's number, when several run at once). */
   private _message(slot: Slot, raw: unknown): void {
     if (raw !== null && typeof raw === "object" && Object.hasOwn(raw, "loopworkOutOfMemory")) {
-      // Under Deno the worker reports it itself (see src/pool/worker/thread-worker.ts); its exit follows.
+      // Under Deno the worker may report it itself (see src/pool/worker/heap-watch.ts); its exit follows.
       slot.error ??= Object.assign(new Error("Worker terminated due to reaching memory limit: JS heap out of memory"), {
         code: "ERR_WORKER_OUT_OF_MEMORY",
       });

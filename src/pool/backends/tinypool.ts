@@ -35,6 +35,7 @@ import {
   describeRequest,
   encodeValue,
   isThreadFailure,
+  OUT_OF_MEMORY_REASON,
   type ShortCall,
   unwrapResponse,
 } from "../protocol.ts";
@@ -237,7 +238,8 @@ function limitOptions(
 
 /**
  * The WorkerCrashedError of a worker that ran out of memory under `limits`: a thread says so
- * itself (ERR_WORKER_OUT_OF_MEMORY); a child process only dies (tinypool does not tell how),
+ * itself (ERR_WORKER_OUT_OF_MEMORY, or, stopped and left alive under Deno, in its exit
+ * notice: see src/pool/worker/heap-watch.ts); a child process only dies (tinypool does not tell how),
  * so with a heap limit its error says what it may have met. Else undefined.
  */
 function outOfMemory(
@@ -245,9 +247,10 @@ function outOfMemory(
   process_: boolean,
   limits: Readonly<ResourceLimits> | null,
   what: string,
+  exitNotice: RegExp,
 ): WorkerCrashedError | undefined {
   if (!(e instanceof Error)) return undefined;
-  if ((e as { code?: unknown }).code === "ERR_WORKER_OUT_OF_MEMORY") {
+  if ((e as { code?: unknown }).code === "ERR_WORKER_OUT_OF_MEMORY" || exitNotice.exec(e.message)?.[2] === OUT_OF_MEMORY_REASON) {
     return new WorkerCrashedError(`the worker running ${what} ran out of memory (${describeHeapLimits(limits)}) and was stopped`, undefined, {
       cause: e,
     });
@@ -308,7 +311,15 @@ export class TinypoolBackend implements PoolBackend {
         taskQueue: this._queue,
         ...(this._process && !isDeno ? { serialization: "advanced" as const } : {}),
         // Threads speak the short wire (see ShortCall); processes get no workerData from tinypool.
-        ...(this._process ? {} : { workerData: { loopworkModule: module, loopworkExitToken: this._exitToken } }),
+        ...(this._process
+          ? {}
+          : {
+            workerData: {
+              loopworkModule: module,
+              loopworkExitToken: this._exitToken,
+              loopworkWatchMemory: options.resourceLimits !== null,
+            },
+          }),
         ...limitOptions(this._process, options.resourceLimits),
       });
       this._pool = pool;
@@ -534,7 +545,7 @@ export class TinypoolBackend implements PoolBackend {
         { cause: error },
       );
     }
-    const limits = outOfMemory(error, this._process, this._limits, describeRequest(req));
+    const limits = outOfMemory(error, this._process, this._limits, describeRequest(req), this._exitNotice);
     if (limits !== undefined) return limits;
     return crashError(error, describeRequest(req), this._exitNotice);
   }

@@ -171,14 +171,6 @@ function functionOf(source: string): TaskFunction {
   return fn;
 }
 
-/**
- * Is a task's function running synchronously? Under Deno, a worker thread that reaches its
- * `resourceLimits` heap limit has the running JavaScript stopped and then carries on, with
- * its message port deaf and no "error" or "exit" event for the host: a timer that finds this
- * flag still set knows that the call it belongs to was stopped that way (see `watchMemory` in
- * thread-worker.ts).
- */
-let inSync = false;
 /** Where `taskSignal()` finds the running call's context. */
 const slot = contextSlot();
 
@@ -189,12 +181,10 @@ const slot = contextSlot();
 function sync(fn: TaskFunction, args: unknown[], ctx: CallContext, stream = false): unknown {
   const prev = slot.current;
   slot.current = ctx;
-  inSync = true;
   let v: unknown;
   try {
     v = fn(...args);
   } finally {
-    inSync = false;
     // A worker runs one call at a time: its context stays (for the task's later code).
     if (entry === null) slot.current = prev;
   }
@@ -519,10 +509,3 @@ function reply(req: CallRequest, checked: CallResponse): unknown {
   return entry!.reply(req, checkResult(req, checked));
 }
 
-/**
- * @internal Whether a task's function is running synchronously now (see `inSync`), for the
- * own thread backend's watch of its heap limit.
- */
-export function inSyncPart(): boolean {
-  return inSync;
-}

@@ -21,7 +21,8 @@ import {
   unseal,
 } from "../protocol.ts";
 import { isThenable } from "../../core/index.ts";
-import { closeParentPort, inSyncPart, resultTransfers, runningCall, serve, unsendableResult } from "./tasks.ts";
+import { watchHeapLimit } from "./heap-watch.ts";
+import { closeParentPort, resultTransfers, runningCall, serve, unsendableResult } from "./tasks.ts";
 import type { CallContext } from "../task-context.ts";
 
 /** What the own thread backend gives each of its threads (see `_startWorker` there). */
@@ -54,22 +55,6 @@ function send(req: CallRequest, response: CallResponse): void {
   }
 }
 
-/**
- * A worker thread of the own backend with `resourceLimits` (see `inSync` in tasks.ts): when a
- * task ran out of memory in its synchronous part, it tells the backend and ends, so that its
- * call fails and it is replaced. (Out of memory after an `await` of the task leaves no trace:
- * that call ends only by `taskTimeoutMs` or a cancel.)
- */
-function watchMemory(port: MessagePort): void {
-  const timer = setInterval(() => {
-    if (!inSyncPart()) return;
-    clearInterval(timer);
-    port.postMessage({ loopworkOutOfMemory: true } satisfies OutOfMemoryNotice);
-    process.exit(1);
-  }, 100);
-  timer.unref();
-}
-
 // Nothing of the backend's travels on parentPort: it is closed before any task runs.
 closeParentPort();
 
@@ -84,7 +69,14 @@ const handle = serve({
   },
 });
 
-if (data.loopworkWatchMemory === true) watchMemory(ownPort);
+// With `resourceLimits`: a thread its runtime stopped at the heap limit and left alive
+// (Deno) tells the backend and ends, so that its calls fail and it is replaced.
+if (data.loopworkWatchMemory === true) {
+  watchHeapLimit(() => {
+    ownPort.postMessage({ loopworkOutOfMemory: true } satisfies OutOfMemoryNotice);
+    process.exit(1);
+  });
+}
 const port = ownPort;
 
 /**

@@ -14,6 +14,7 @@ import {
   type CallResponse,
   type EncodedAnswer,
   isAbortNotice,
+  OUT_OF_MEMORY_REASON,
   serializeError,
   type ShortCall,
   type ThreadFailure,
@@ -21,6 +22,7 @@ import {
   type WorkerExitNotice,
 } from "../protocol.ts";
 import { loadTinypool } from "../packages.ts";
+import { watchHeapLimit } from "./heap-watch.ts";
 import { abortCalls, closeParentPort, encodedResponse, resultTransfers, serve } from "./tasks.ts";
 
 /** A worker thread, not a child process (which has no parent port). */
@@ -38,7 +40,9 @@ const kValue = Symbol.for("Tinypool.valueOf");
 /** What tinypool gives a worker thread; a process gets none (see the tinypool backend). */
 const data = inThread
   ? (process as {
-    __tinypool_state__?: { workerData?: { loopworkModule?: unknown; loopworkExitToken?: unknown } };
+    __tinypool_state__?: {
+      workerData?: { loopworkModule?: unknown; loopworkExitToken?: unknown; loopworkWatchMemory?: unknown };
+    };
   }).__tinypool_state__?.workerData
   : undefined;
 
@@ -64,6 +68,14 @@ if (inThread) {
     if (reason !== undefined) notice.reason = reason;
     postOnParent!(notice);
   });
+  // With `resourceLimits`: a thread its runtime stopped at the heap limit and left alive
+  // (Deno) says so in its exit notice and ends, so that its call fails and it is replaced.
+  if (data?.loopworkWatchMemory === true) {
+    watchHeapLimit(() => {
+      reason = OUT_OF_MEMORY_REASON;
+      process.exit(1);
+    });
+  }
 }
 
 /**
