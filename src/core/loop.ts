@@ -670,8 +670,9 @@ export class Loop implements ErrorSink {
       const stubborn = setTimeout(() => {
         const alive = tasks.filter((t) => !t.done());
         // A generator task runs its coroutine (`_body`); an async one follows its promise.
-        const gens = alive.filter((t) => t._body !== null && typeof t._body === "object").map((t) => t.name);
-        const fns = alive.filter((t) => !(t._body !== null && typeof t._body === "object")).map((t) => t.name);
+        const gens: string[] = [];
+        const fns: string[] = [];
+        for (const t of alive) (t._body !== null && typeof t._body === "object" ? gens : fns).push(t.name);
         console.warn(
           `loopwork: run() is waiting for ${alive.length} cancelled task(s) that have not ended after ` +
             `${SHUTDOWN_WARN_MS / 1000} s: ${alive.map((t) => t.name).join(", ")}.` +

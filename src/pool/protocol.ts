@@ -9,6 +9,7 @@ import { types } from "node:util";
 import { DefaultDeserializer, DefaultSerializer, deserialize, serialize } from "node:v8";
 import type { MessagePort, TransferListItem } from "node:worker_threads";
 import { describeValue } from "../core/index.ts";
+import { isDeno } from "./packages.ts";
 
 /** @internal What the pool asks a worker to do. */
 export type CallRequest =
@@ -97,7 +98,7 @@ export function unseal(raw: unknown): unknown {
  * Deno's ports deliver a bare `undefined` as `null` (inside a value it stays `undefined`):
  * there, `undefined` is sealed as objects are.
  */
-const SEAL_UNDEFINED = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
+const SEAL_UNDEFINED = isDeno;
 
 /**
  * @internal How a thread of loopwork's own thread backend (see backends/thread.ts) answers:
