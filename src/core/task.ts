@@ -184,9 +184,28 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
   override cancel(msg?: string): boolean {
     if (this._state !== PENDING) return false;
     const rare = this._rare ??= new TaskRare();
+    // Re-entered while passing a request on to what it waits on: tasks wait on each other in
+    // a cycle. The request under way stands; say no, so the caller does not count on this
+    // task to wake it (see below), instead of recursing until the stack overflows.
+    if (rare.passingCancel) return false;
     if (rare.numCancels++ === 0) rare.signalMessage = msg;
     const waiter = this._futWaiter;
-    if (waiter === null || !waiter.cancel(msg)) {
+    let passed = false;
+    if (waiter !== null) {
+      rare.passingCancel = true;
+      try {
+        passed = waiter.cancel(msg);
+      } finally {
+        rare.passingCancel = false;
+      }
+      if (!passed && waiter._state === PENDING && waiter._hasCallback(this)) {
+        // Refused while pending (it waits on this task, in a cycle): waiting on for it
+        // would never end. Stop waiting; the next step raises the CancelledError.
+        waiter._removeWaiter(this);
+        this._loop._pushReady(this);
+      }
+    }
+    if (!passed) {
       // Not waiting (or the waiter is already done): the next step raises CancelledError.
       // Otherwise the waiter's cancellation wakes this task, which then raises it.
       rare.mustCancel = true;
@@ -551,6 +570,7 @@ class TaskRare {
   /** the controller of `signal`, once read */ abort: AbortController | null = null;
   /** the message of the first outstanding cancel request, for the signal */ signalMessage: string | undefined = undefined;
   /** the message of the cancellation the next step raises */ cancelMessage: string | undefined = undefined;
+  /** `cancel()` is passing a request on to the future the task waits on */ passingCancel = false;
   /**
    * Who answers for a failure: `null` nobody yet; `true` someone took it (read it, or a
    * promise from `then()` will get it); a record while this failed task's exception is
