@@ -15,6 +15,7 @@ export { type Handle, type TimerHandle } from "./handles.ts";
 export { Heap } from "./heap.ts";
 export { startTask } from "./host-loop.ts";
 export { Loop } from "./loop.ts";
+export { reportException } from "./report.ts";
 export { Ring } from "./ring.ts";
 export { run, runWatch } from "./run.ts";
 export { currentTask, getRunningLoop, state, tryGetRunningLoop } from "./running.ts";

@@ -80,32 +80,40 @@ export function debounce<T extends unknown[]>(
   signal?.throwIfAborted();
   let timer: Timer | null = null;
   let pendingArgs: T | null = null;
+  // The abort listener is on the signal only while a call is pending: a long-lived signal
+  // given to many debounced functions holds none of them once they are idle.
+  const onAbort = (): void => debounced.clear();
+
+  const disarm = (): void => {
+    if (timer === null) return;
+    timer.cancel();
+    timer = null;
+    signal?.removeEventListener("abort", onAbort);
+  };
 
   const run = (): void => {
     const args = pendingArgs!;
-    timer = null;
+    disarm();
     pendingArgs = null;
     fn.apply(debounced, args);
   };
 
   const debounced = ((...args: T): void => {
     if (signal?.aborted) return;
-    timer?.cancel();
+    if (timer === null) signal?.addEventListener("abort", onAbort, { once: true });
+    else timer.cancel();
     pendingArgs = args;
     timer = setTimer(wait, run);
   }) as DebouncedFunction<T>;
 
   debounced.clear = (): void => {
-    timer?.cancel();
-    timer = null;
+    disarm();
     pendingArgs = null;
   };
   debounced.flush = (): void => {
     if (timer === null) return;
-    timer.cancel();
     run();
   };
   Object.defineProperty(debounced, "pending", { get: () => timer !== null });
-  signal?.addEventListener("abort", () => debounced.clear(), { once: true });
   return debounced;
 }

@@ -2,7 +2,8 @@
  * `poll`: @std/async's poll, on the running loop's clock.
  * @module
  */
-import { checkOptions } from "../core/index.ts";
+import { checkOptions, checkSignal, failedWith, type Future } from "../core/index.ts";
+import { runCancellable } from "./cancellable.ts";
 import { delay } from "./delay.ts";
 
 /**
@@ -27,7 +28,8 @@ export interface PollOptions {
  * Calls `fn` (awaiting what it returns) until `isDone` accepts the result, waiting
  * `interval` ms between calls, and resolves to that result. Errors of `fn` and `isDone`
  * reject at once; so does an abort of `signal`, with its reason. A bad `interval` rejects
- * with a `RangeError` (@std/async's message).
+ * with a `RangeError` (@std/async's message). On a running loop it is a task: cancelling it
+ * (or the task waiting on it with `yield*`) stops the calls.
  *
  * @example
  * ```ts
@@ -38,22 +40,33 @@ export interface PollOptions {
  * console.log(result); // 3
  * ```
  */
-export async function poll<T>(
+export function poll<T>(
   fn: () => T,
   isDone: (result: Awaited<T>) => boolean,
   options: PollOptions = {},
-): Promise<Awaited<T>> {
-  checkOptions("poll()", options, ["signal", "interval"]);
-  const { signal, interval = 1000 } = options;
-  if (!Number.isFinite(interval) || interval < 0) {
-    throw new RangeError(`Cannot poll as 'interval' must be a non-negative finite number: current value is ${interval}`);
+): Future<Awaited<T>> {
+  let outer: AbortSignal | undefined;
+  let interval: number;
+  try {
+    checkOptions("poll()", options, ["signal", "interval"]);
+    outer = checkSignal("poll()", options.signal);
+    interval = options.interval ?? 1000;
+    if (!Number.isFinite(interval) || interval < 0) {
+      throw new RangeError(`Cannot poll as 'interval' must be a non-negative finite number: current value is ${interval}`);
+    }
+  } catch (e) {
+    return failedWith(e); // rejects, as @std/async's async function does
   }
-  const delayOptions = signal ? { signal } : undefined;
-  for (;;) {
-    signal?.throwIfAborted();
-    const result = await fn();
-    if (isDone(result)) return result;
-    // The delay's own promise: one hop from its timer to the next call, as @std/async's.
-    await delay(interval, delayOptions)._toPromise();
-  }
+  // A task of the running loop (outside one, a future with its own signal): cancelling what
+  // waits on it stops the calls, instead of polling on unseen until the process ends.
+  return runCancellable("poll", async (signal: AbortSignal): Promise<Awaited<T>> => {
+    const delayOptions = { signal };
+    for (;;) {
+      signal.throwIfAborted();
+      const result = await fn();
+      if (isDone(result)) return result;
+      // The delay's own promise: one hop from its timer to the next call, as @std/async's.
+      await delay(interval, delayOptions)._toPromise();
+    }
+  }, outer);
 }

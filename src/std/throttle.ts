@@ -2,7 +2,7 @@
  * `throttle`: @std/async's (unstable) throttle, on the running loop's clock.
  * @module
  */
-import { checkOptions, describeValue, checkMs, checkSignal } from "../core/index.ts";
+import { checkOptions, describeValue, checkMs, checkSignal, reportException, tryGetRunningLoop } from "../core/index.ts";
 import { clockNow, setTimer, type Timer } from "./clock.ts";
 
 /**
@@ -91,9 +91,17 @@ export function throttle<T extends unknown[]>(
   let pending: (() => void) | null = null;
   let timer: Timer | null = null;
 
+  // The abort listener is on the signal only while a trailing call is scheduled: a
+  // long-lived signal given to many throttled functions holds none of them once idle.
+  const onAbort = (): void => {
+    cancelTimer();
+    pending = null;
+  };
   const cancelTimer = (): void => {
-    timer?.cancel();
+    if (timer === null) return;
+    timer.cancel();
     timer = null;
+    signal?.removeEventListener("abort", onAbort);
   };
 
   const throttled = ((...args: T): void => {
@@ -112,8 +120,13 @@ export function throttle<T extends unknown[]>(
       } finally {
         if (out !== null && typeof (out as PromiseLike<unknown>)?.then === "function") {
           throttlingAsync = true;
-          // Unlike @std/async's `.finally(done)`, a rejection of `out` is not left unhandled here.
-          (out as PromiseLike<unknown>).then(done, done);
+          // Unlike @std/async's `.finally(done)`, a rejection of `out` is not left unhandled:
+          // nobody else can see it, so it is reported (to the loop it was called on).
+          const loop = tryGetRunningLoop();
+          (out as PromiseLike<unknown>).then(done, (error: unknown) => {
+            done();
+            reportException(loop, { message: "a throttled function rejected", exception: error });
+          });
         } else {
           done();
         }
@@ -122,9 +135,10 @@ export function throttle<T extends unknown[]>(
     };
     if (throttled.throttling) {
       if (ensureLast) {
-        cancelTimer();
+        if (timer === null) signal?.addEventListener("abort", onAbort, { once: true });
+        else timer.cancel();
         timer = setTimer(tf, () => {
-          timer = null;
+          cancelTimer();
           pending?.();
         });
       }
@@ -138,6 +152,7 @@ export function throttle<T extends unknown[]>(
     lastExecution = -Infinity;
   };
   throttled.flush = (): void => {
+    if (signal?.aborted) pending = null;
     pending?.();
   };
   Object.defineProperties(throttled, {
@@ -145,9 +160,5 @@ export function throttle<T extends unknown[]>(
     throttling: { get: () => clockNow() - lastExecution <= tf || throttlingAsync },
     lastExecution: { get: () => lastExecution },
   });
-  signal?.addEventListener("abort", () => {
-    cancelTimer();
-    pending = null;
-  }, { once: true });
   return throttled;
 }

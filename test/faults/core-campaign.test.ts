@@ -9,6 +9,9 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import {
   type Coroutine,
+  debounce,
+  poll,
+  throttle,
   type ExceptionContext,
   gather,
   getRunningLoop,
@@ -138,5 +141,100 @@ describe("faults (core campaign): tasks that wait on each other in a cycle", () 
       return ring.length;
     });
     assert.equal(value, 3);
+  }, 30_000);
+});
+
+/** Counts the abort listeners added to `signal` and not yet removed (portable: Node and Deno). */
+function countListeners(signal: AbortSignal): { live(): number } {
+  const live = new Set<unknown>();
+  const add = signal.addEventListener.bind(signal);
+  const remove = signal.removeEventListener.bind(signal);
+  signal.addEventListener = ((...a: Parameters<AbortSignal["addEventListener"]>) => {
+    if (a[0] === "abort") live.add(a[1]);
+    add(...a);
+  }) as AbortSignal["addEventListener"];
+  signal.removeEventListener = ((...a: Parameters<AbortSignal["removeEventListener"]>) => {
+    if (a[0] === "abort") live.delete(a[1]);
+    remove(...a);
+  }) as AbortSignal["removeEventListener"];
+  return { live: () => live.size };
+}
+
+describe("faults (core campaign): std helpers under cancellation and with a long-lived signal", () => {
+  it("poll() stops calling fn once the task waiting on it is cancelled", async () => {
+    const { value } = await guarded(function* () {
+      let calls = 0;
+      const waiting = spawn(function* () {
+        return yield* poll(() => ++calls, () => false, { interval: 5 });
+      });
+      yield* sleep(22);
+      waiting.cancel();
+      yield* sleep(1);
+      const atCancel = calls;
+      yield* sleep(100);
+      return { cancelled: waiting.cancelled(), atCancel, after: calls };
+    });
+    assert.equal(value.cancelled, true);
+    assert.equal(value.after, value.atCancel, "fn is not called after the cancellation");
+  }, 30_000);
+
+  it("poll() run as an async task ends when the task is cancelled, so run() does not wait for it", async () => {
+    const { value } = await guarded(function* () {
+      const t = spawn(() => poll(() => 0, () => false, { interval: 5 }));
+      yield* sleep(12);
+      t.cancel();
+      yield* sleep(1);
+      return t.cancelled();
+    });
+    assert.equal(value, true);
+  }, 30_000);
+
+  it("debounce() and throttle() keep no abort listener on a long-lived signal once nothing is pending", async () => {
+    const ac = new AbortController();
+    const listeners = countListeners(ac.signal);
+    const calls: string[] = [];
+    await guarded(function* () {
+      for (let i = 0; i < 30; i++) {
+        const d = debounce((x: string) => calls.push(x), 5, { signal: ac.signal });
+        d(`d${i}`);
+        const t = throttle((x: string) => calls.push(x), 5, { signal: ac.signal, ensureLastCall: true });
+        t(`t${i}`);
+        t(`t${i}-last`);
+        yield* sleep(10);
+      }
+      return undefined;
+    });
+    assert.equal(calls.length, 90, "every debounced and throttled call ran");
+    assert.equal(listeners.live(), 0, "no listener left on the signal");
+  }, 30_000);
+
+  it("aborting the signal still drops a pending debounced or trailing throttled call", async () => {
+    const ac = new AbortController();
+    const calls: string[] = [];
+    await guarded(function* () {
+      const d = debounce((x: string) => calls.push(x), 5, { signal: ac.signal });
+      const t = throttle((x: string) => calls.push(x), 5, { signal: ac.signal, ensureLastCall: true });
+      d("d");
+      t("t-first");
+      t("t-trailing");
+      ac.abort();
+      d.flush();
+      t.flush();
+      d("after");
+      t("after");
+      yield* sleep(20);
+      return undefined;
+    });
+    assert.deepEqual(calls, ["t-first"]);
+  }, 30_000);
+
+  it("a throttled async function's rejection is reported to the loop, not lost", async () => {
+    const { reported } = await guarded(function* () {
+      const t = throttle(() => Promise.reject(new Error("throttled call failed")), 5);
+      t();
+      yield* sleep(10);
+      return undefined;
+    });
+    assert.deepEqual(reported.map((c) => (c.exception as Error).message), ["throttled call failed"]);
   }, 30_000);
 });
