@@ -28,11 +28,18 @@ export class Heap<T extends HeapItem> {
     return this.items[0];
   }
 
+  /** Adds `x`. If `before` throws, the heap is left as it was and the error propagates. */
   push(x: T): void {
     const items = this.items;
     x._index = items.length;
     items.push(x);
-    this._up(x._index);
+    try {
+      this._up(x._index);
+    } catch (e) {
+      items.pop(); // `_up` put `x` back at the end
+      x._index = -1;
+      throw e;
+    }
   }
 
   pop(): T | undefined {
@@ -43,7 +50,15 @@ export class Heap<T extends HeapItem> {
     if (last !== top) {
       items[0] = last;
       last._index = 0;
-      this._down(0);
+      try {
+        this._down(0);
+      } catch (e) {
+        // `_down` put `last` back at the root: the heap is restored whole, `top` included.
+        items[0] = top;
+        last._index = items.length;
+        items.push(last);
+        throw e;
+      }
     }
     top._index = -1;
     return top;
@@ -68,16 +83,37 @@ export class Heap<T extends HeapItem> {
     this.items.length = 0;
   }
 
+  // The sifts move items into a hole and place the item last. A `before` that throws (a
+  // PriorityQueue's comparator is user code) would leave one item lost and another twice:
+  // they undo their moves and rethrow, so a failed operation changes nothing.
+
   private _up(i: number): void {
     const items = this.items;
     const x = items[i]!;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      const parent = items[p]!;
-      if (!this._before(x, parent)) break;
-      items[i] = parent;
-      parent._index = i;
-      i = p;
+    const start = i;
+    try {
+      while (i > 0) {
+        const p = (i - 1) >> 1;
+        const parent = items[p]!;
+        if (!this._before(x, parent)) break;
+        items[i] = parent;
+        parent._index = i;
+        i = p;
+      }
+    } catch (e) {
+      // The parents moved down along start's ancestors up to the hole `i`: move them back,
+      // top first.
+      const path: number[] = [];
+      for (let h = start; h !== i; h = (h - 1) >> 1) path.push(h);
+      for (let k = path.length - 1; k >= 0; k--) {
+        const h = path[k]!;
+        const p = (h - 1) >> 1;
+        items[p] = items[h]!;
+        items[p]!._index = p;
+      }
+      items[start] = x;
+      x._index = start;
+      throw e;
     }
     items[i] = x;
     x._index = i;
@@ -87,16 +123,30 @@ export class Heap<T extends HeapItem> {
     const items = this.items;
     const n = items.length;
     const x = items[i]!;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= n) break;
-      const r = l + 1;
-      const c = r < n && this._before(items[r]!, items[l]!) ? r : l;
-      const child = items[c]!;
-      if (!this._before(child, x)) break;
-      items[i] = child;
-      child._index = i;
-      i = c;
+    const start = i;
+    try {
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= n) break;
+        const r = l + 1;
+        const c = r < n && this._before(items[r]!, items[l]!) ? r : l;
+        const child = items[c]!;
+        if (!this._before(child, x)) break;
+        items[i] = child;
+        child._index = i;
+        i = c;
+      }
+    } catch (e) {
+      // The children moved up along the hole's ancestors down from start: move them back.
+      for (let h = i; h !== start; ) {
+        const p = (h - 1) >> 1;
+        items[h] = items[p]!;
+        items[h]!._index = h;
+        h = p;
+      }
+      items[start] = x;
+      x._index = start;
+      throw e;
     }
     items[i] = x;
     x._index = i;

@@ -238,7 +238,11 @@ export class Queue<T> implements AsyncIterable<T>, Disposable, GrantOwner {
     if (this._isShutdown) return failedWith(new QueueShutDown("put(): the queue is shut down"));
     if (!this.full() && this._putters.size === 0) {
       if (signal?.aborted) return failedWith(signal.reason);
-      this._enter(item);
+      try {
+        this._enter(item);
+      } catch (e) {
+        return failedWith(e); // a PriorityQueue's comparator threw: nothing entered
+      }
       return (this._ready ??= resolved(undefined));
     }
     const g = new Grant<void>(this);
@@ -269,7 +273,13 @@ export class Queue<T> implements AsyncIterable<T>, Disposable, GrantOwner {
     const signal = signalOf("Queue.get()", options);
     if (this.qsize() > 0) {
       if (signal?.aborted) return failedWith(signal.reason);
-      return resolved(this.getNowait());
+      let item: T;
+      try {
+        item = this.getNowait();
+      } catch (e) {
+        return failedWith(e); // a PriorityQueue's comparator threw: nothing was taken
+      }
+      return resolved(item);
     }
     if (this._isShutdown) return failedWith(new QueueShutDown("get(): the queue is shut down and empty"));
     return this._getters.wait(new Grant<T>(this), signal);
@@ -358,11 +368,14 @@ export class Queue<T> implements AsyncIterable<T>, Disposable, GrantOwner {
 
   // ---- internals --------------------------------------------------------------------
 
-  /** An item enters, and wakes a waiting getter. */
+  /**
+   * An item enters, and wakes a waiting getter. If it cannot enter (a PriorityQueue's
+   * comparator threw), this throws and nothing changed.
+   */
   private _enter(item: T): void {
+    this._push(item);
     this._unfinished++;
     this._finished.clear();
-    this._push(item);
     this._wakeGetters();
   }
 
@@ -375,7 +388,14 @@ export class Queue<T> implements AsyncIterable<T>, Disposable, GrantOwner {
     while (this._getters.size > 0 && this.qsize() > 0) {
       const g = this._getters.shift()!;
       if (g._claimed) {
-        g.setResult(this._take());
+        let item: T;
+        try {
+          item = this._take();
+        } catch (e) {
+          g.setException(e); // a PriorityQueue's comparator threw: that get fails, the items stay
+          continue;
+        }
+        g.setResult(item);
         this._admitPutters();
       } else {
         g._reserved = true;
@@ -394,8 +414,14 @@ export class Queue<T> implements AsyncIterable<T>, Disposable, GrantOwner {
     while (this._putters.size > 0 && !this.full()) {
       const p = this._putters.shift()!;
       if (p._claimed) {
-        this._enter(p._item as T);
+        const item = p._item as T;
         p._item = undefined;
+        try {
+          this._enter(item);
+        } catch (e) {
+          p.setException(e); // its item cannot enter (a comparator threw): that put fails
+          continue;
+        }
         p.setResult(undefined);
       } else {
         p._reserved = true;
@@ -416,8 +442,14 @@ export class Queue<T> implements AsyncIterable<T>, Disposable, GrantOwner {
         g._failClaim(new QueueShutDown("put(): the queue was shut down"));
         return;
       }
+      try {
+        this._enter(item);
+      } catch (e) {
+        g._failClaim(e); // its item cannot enter (a comparator threw): that put fails
+        this._admitPutters();
+        return;
+      }
       g._claimResult(undefined);
-      this._enter(item);
       return;
     }
     if (this._immediate && this._size() === 0) {
@@ -426,7 +458,15 @@ export class Queue<T> implements AsyncIterable<T>, Disposable, GrantOwner {
       return;
     }
     this._reserved--;
-    g._claimResult(this._take());
+    let item: T;
+    try {
+      item = this._take();
+    } catch (e) {
+      g._failClaim(e); // a PriorityQueue's comparator threw: that get fails, the items stay
+      this._wakeGetters();
+      return;
+    }
+    g._claimResult(item);
     this._admitPutters();
   }
 

@@ -7,12 +7,15 @@
  */
 import assert from "node:assert/strict";
 import process from "node:process";
+import fc from "fast-check";
 import {
   type Coroutine,
   debounce,
   poll,
+  PriorityQueue,
   throttle,
   type ExceptionContext,
+  type Future,
   gather,
   getRunningLoop,
   run,
@@ -238,3 +241,140 @@ describe("faults (core campaign): std helpers under cancellation and with a long
     assert.deepEqual(reported.map((c) => (c.exception as Error).message), ["throttled call failed"]);
   }, 30_000);
 });
+
+describe("faults (core campaign): a PriorityQueue whose comparator throws", () => {
+  /** Compares numbers; throws whenever the poisoned value takes part. */
+  const poisoned = (poison: number) => (a: number, b: number): number => {
+    if (a === poison || b === poison) throw new Error(`cannot compare ${poison}`);
+    return a - b;
+  };
+
+  it("a put that throws leaves nothing in the queue, and a get that throws takes nothing out", async () => {
+    const { value } = await guarded(function* () {
+      const q = new PriorityQueue<number>({ compare: poisoned(-1) });
+      for (const x of [5, 1, 4, 2, 3]) q.putNowait(x);
+      assert.throws(() => q.putNowait(-1), /cannot compare -1/);
+      assert.equal(q.qsize(), 5, "the failed put added nothing");
+      const failedPut = yield* catchingOf(q.put(-1));
+      assert.match(String(failedPut), /cannot compare -1/);
+      assert.equal(q.qsize(), 5);
+      const out: number[] = [];
+      while (!q.empty()) {
+        out.push(q.getNowait());
+        q.taskDone();
+      }
+      yield* q.join();
+      return out;
+    });
+    assert.deepEqual(value, [1, 2, 3, 4, 5]);
+  }, 30_000);
+
+  it("a get whose reordering throws keeps every item; the items come out once the comparator recovers", async () => {
+    const { value } = await guarded(function* () {
+      let broken = false;
+      const q = new PriorityQueue<number>({
+        compare: (a, b) => {
+          if (broken) throw new Error("comparator broke");
+          return a - b;
+        },
+      });
+      for (const x of [5, 1, 4, 2, 3, 6, 0]) q.putNowait(x);
+      broken = true;
+      assert.throws(() => q.getNowait(), /comparator broke/);
+      assert.equal(q.qsize(), 7, "the failed get took nothing");
+      broken = false;
+      const out: number[] = [];
+      while (!q.empty()) out.push(q.getNowait());
+      return out;
+    });
+    assert.deepEqual(value, [0, 1, 2, 3, 4, 5, 6]);
+  }, 30_000);
+
+  it("a waiting put whose item cannot be ordered fails that put; the get that made room keeps its item; join() still ends", async () => {
+    const { value } = await guarded(function* () {
+      const q = new PriorityQueue<number>({ maxsize: 2, compare: poisoned(-1) });
+      q.putNowait(1);
+      q.putNowait(2);
+      const asTask = spawn(function* () {
+        yield* q.put(-1);
+      });
+      const asPromise = spawn(async () => {
+        await q.put(-1);
+      });
+      yield* sleep(1);
+      const first = q.getNowait(); // makes room: the waiting puts are admitted
+      q.taskDone();
+      yield* sleep(1);
+      const second = q.getNowait();
+      q.taskDone();
+      yield* sleep(1);
+      const errors = [asTask, asPromise].map((t) => (t.done() && !t.cancelled() ? String(t.exception()) : "pending"));
+      yield* q.join();
+      return { first, second, errors, left: q.qsize() };
+    });
+    assert.deepEqual(value, {
+      first: 1,
+      second: 2,
+      errors: ["Error: cannot compare -1", "Error: cannot compare -1"],
+      left: 0,
+    });
+  }, 30_000);
+});
+
+describe("faults (core campaign): a PriorityQueue whose comparator throws at random", () => {
+  it("every operation either completes or changes nothing: no item lost or doubled, and the order stays right", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 3 })), { maxLength: 200 }),
+        (ops) => {
+          let fail = false;
+          let calls = 0;
+          const q = new PriorityQueue<number>({
+            compare: (a, b) => {
+              if (fail && ++calls % 3 === 0) throw new Error("flaky comparator");
+              return a - b;
+            },
+          });
+          const model: number[] = [];
+          for (const [isPut, x, flaky] of ops) {
+            fail = flaky === 0;
+            calls = 0;
+            if (isPut) {
+              try {
+                q.putNowait(x);
+                model.push(x);
+              } catch (e) {
+                assert.match((e as Error).message, /flaky comparator/);
+              }
+            } else if (model.length > 0) {
+              try {
+                const got = q.getNowait();
+                const min = Math.min(...model);
+                assert.equal(got, min);
+                model.splice(model.indexOf(min), 1);
+              } catch (e) {
+                assert.match((e as Error).message, /flaky comparator/);
+              }
+            }
+            assert.equal(q.qsize(), model.length);
+          }
+          fail = false;
+          const rest: number[] = [];
+          while (!q.empty()) rest.push(q.getNowait());
+          assert.deepEqual(rest, [...model].sort((a, b) => a - b));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+/** Waits on `f` and returns what it failed with (undefined when it did not). */
+function* catchingOf(f: Future<unknown>): Coroutine<unknown> {
+  try {
+    yield* f;
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
