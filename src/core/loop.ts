@@ -122,6 +122,9 @@ function unrefTimer(handle: ReturnType<typeof setTimeout>): void {
   else (handle as { unref?(): void }).unref?.();
 }
 
+/** The longest delay a host's setTimeout takes (a signed 32-bit count of ms). */
+const MAX_HOST_TIMEOUT = 2 ** 31 - 1;
+
 /** Longest time the loop runs its queue before handing the thread back to the host, ms. */
 const TIME_SLICE_MS = 8;
 
@@ -598,7 +601,9 @@ export class Loop implements ErrorSink {
       if (this._hostTimerAt <= when) return;
       clearTimeout(this._hostTimer);
     }
-    const delay = Math.max(0, Math.ceil(when - this._clock.now()));
+    // A host fires a timer longer than 2^31 - 1 ms after 1 ms (Node warns each time): wait
+    // at most that long; the loop then finds nothing due and waits again for the rest.
+    const delay = Math.min(MAX_HOST_TIMEOUT, Math.max(0, Math.ceil(when - this._clock.now())));
     this._hostTimerAt = when;
     this._hostTimer = setTimeout(this._onHostTimer, delay);
   }

@@ -22,6 +22,7 @@ import {
   sleep,
   spawn,
   type Task,
+  until,
 } from "../../mod.ts";
 import { describe, it } from "../harness.ts";
 
@@ -367,6 +368,34 @@ describe("faults (core campaign): a PriorityQueue whose comparator throws at ran
       { numRuns: 300 },
     );
   });
+});
+
+describe("faults (core campaign): timers beyond what a host timer holds", () => {
+  it("a real-clock sleep longer than 2^31 - 1 ms arms no host timer longer than that, and does not end early", async () => {
+    const host = globalThis.setTimeout;
+    const asked: number[] = [];
+    globalThis.setTimeout = ((cb: () => void, ms?: number) => {
+      asked.push(ms ?? 0);
+      return host(cb, ms);
+    }) as typeof setTimeout;
+    let early: boolean;
+    try {
+      early = await run(function* () {
+        const long = spawn(function* () {
+          yield* sleep(2 ** 31 + 10);
+        });
+        yield* until(new Promise((resolve) => host(resolve, 100)));
+        const done = long.done();
+        long.cancel();
+        return done;
+      });
+    } finally {
+      globalThis.setTimeout = host;
+    }
+    assert.equal(early, false, "the long sleep is still asleep");
+    assert.ok(asked.length > 0, "the loop armed a host timer");
+    assert.ok(Math.max(...asked) <= 2 ** 31 - 1, `host timers asked: ${asked.join(", ")}`);
+  }, 30_000);
 });
 
 /** Waits on `f` and returns what it failed with (undefined when it did not). */
