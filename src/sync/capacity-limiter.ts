@@ -7,7 +7,7 @@
  * @module
  */
 import { InvalidStateError, type Future, describeValue, currentTask, failedWith, Grant, type GrantOwner, resolved, signalOf, type SignalOptions, WaiterList } from "../core/index.ts";
-import { type Acquirable, checkBody, type Held, Scoped, type ScopedBody } from "./scope.ts";
+import { type Acquirable, checkBody, type Held, HeldOnce, Scoped, type ScopedBody } from "./scope.ts";
 
 /**
  * What `CapacityLimiter.statistics()` reports (Trio's `CapacityLimiterStatistics`).
@@ -212,8 +212,7 @@ export class CapacityLimiter implements GrantOwner {
 
   /** @internal Lends a token to `borrower` and returns the handle that gives it back. */
   _lend(borrower: unknown): Held {
-    const release = (): void => this.releaseOnBehalfOf(borrower);
-    const held: Held = { release, [Symbol.dispose]: release };
+    const held = new HeldOnce(() => this.releaseOnBehalfOf(borrower), "CapacityLimiter.release()");
     this._borrowers.set(borrower, held);
     return held;
   }

@@ -5,7 +5,7 @@
  * @module
  */
 import { InvalidStateError, type Future, failedWith, Grant, type GrantOwner, signalOf, resolved, type SignalOptions, WaiterList } from "../core/index.ts";
-import { checkBody, type Held, Scoped, type ScopedBody } from "./scope.ts";
+import { checkBody, type Held, HeldOnce, Scoped, type ScopedBody } from "./scope.ts";
 
 /**
  * A mutual-exclusion lock for tasks (asyncio.Lock), FIFO-fair. `acquire()` returns a
@@ -35,13 +35,11 @@ import { checkBody, type Held, Scoped, type ScopedBody } from "./scope.ts";
 export class Lock implements GrantOwner {
   /** @internal */ _locked = false;
   /** @internal FIFO */ readonly _waiters: WaiterList<Grant<Held>> = new WaiterList(this, "acquire");
-  /** @internal */ readonly _held: Held;
-  /** @internal a done future, shared by every acquire that does not wait */ _ready: Future<Held> | null = null;
+  /** @internal gives back one acquisition: what each acquisition's handle calls */ readonly _giveBack: () => void;
 
   /** Creates an unlocked lock. */
   constructor() {
-    const release = (): void => this.release();
-    this._held = { release, [Symbol.dispose]: release };
+    this._giveBack = (): void => this.release();
   }
 
   /** Whether the lock is held. */
@@ -59,7 +57,7 @@ export class Lock implements GrantOwner {
     if (!this._locked && this._waiters.size === 0) {
       if (signal?.aborted) return failedWith(signal.reason);
       this._locked = true;
-      return (this._ready ??= resolved(this._held));
+      return resolved<Held>(this._newHeld());
     }
     return this._waiters.wait(new Grant<Held>(this), signal);
   }
@@ -77,7 +75,7 @@ export class Lock implements GrantOwner {
       this._locked = false;
       return;
     }
-    next.setResult(this._held);
+    next.setResult(this._newHeld());
   }
 
   /**
@@ -98,6 +96,11 @@ export class Lock implements GrantOwner {
 
   /** @internal */
   _claimGrant(): void {}
+
+  /** @internal The handle of one acquisition (it releases once). */
+  _newHeld(): Held {
+    return new HeldOnce(this._giveBack, "Lock.release()");
+  }
 
   /** A short description such as `Lock<locked, waiters: 2>`. */
   toString(): string {

@@ -4,7 +4,7 @@
  * an async body is awaited; `using held = yield* lock.acquire()` is the block form.
  * @module
  */
-import { type Coroutine, type Future, isFuture, describeValue, isGenerator, isThenable, getRunningLoop, until, type SignalOptions } from "../core/index.ts";
+import { type Coroutine, type Future, InvalidStateError, isFuture, describeValue, isGenerator, isThenable, getRunningLoop, until, type SignalOptions } from "../core/index.ts";
 
 /**
  * What `acquire()` gives: a handle whose `release()` (or `Symbol.dispose`, for `using`)
@@ -24,8 +24,36 @@ import { type Coroutine, type Future, isFuture, describeValue, isGenerator, isTh
  * ```
  */
 export interface Held extends Disposable {
-  /** Releases what was acquired. */
+  /**
+   * Releases what was acquired, once: a second `release()` throws `InvalidStateError` (it
+   * would give back what another acquisition holds); disposing after it does nothing.
+   */
   release(): void;
+}
+
+/**
+ * @internal The `Held` of one acquisition: it gives back what that acquisition took, once.
+ * A handle shared by every acquisition could not tell them apart, so releasing it twice
+ * (by hand, then by `using` at the end of the block) released another task's hold.
+ */
+export class HeldOnce implements Held {
+  private _giveBack: (() => void) | null;
+  constructor(giveBack: () => void, private readonly _what: string) {
+    this._giveBack = giveBack;
+  }
+
+  release(): void {
+    const giveBack = this._giveBack;
+    if (giveBack === null) {
+      throw new InvalidStateError(`${this._what}: this acquisition was already released`);
+    }
+    this._giveBack = null;
+    giveBack();
+  }
+
+  [Symbol.dispose](): void {
+    if (this._giveBack !== null) this.release();
+  }
 }
 
 /**

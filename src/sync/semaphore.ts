@@ -6,7 +6,7 @@
  * @module
  */
 import { InvalidStateError, type Future, describeValue, failedWith, Grant, type GrantOwner, signalOf, resolved, type SignalOptions, WaiterList } from "../core/index.ts";
-import { checkBody, type Held, Scoped, type ScopedBody } from "./scope.ts";
+import { checkBody, type Held, HeldOnce, Scoped, type ScopedBody } from "./scope.ts";
 
 function checkValue(what: string, value: unknown): number {
   if (typeof value !== "number") {
@@ -46,8 +46,7 @@ function checkValue(what: string, value: unknown): number {
 export class Semaphore implements GrantOwner {
   /** @internal permits free and not granted */ _value: number;
   /** @internal */ readonly _waiters: WaiterList<Grant<Held>> = new WaiterList(this, "acquire");
-  /** @internal */ readonly _held: Held;
-  /** @internal a done future, shared by every acquire that does not wait */ _ready: Future<Held> | null = null;
+  /** @internal gives back one acquisition: what each acquisition's handle calls */ readonly _giveBack: () => void;
 
   /**
    * Creates a semaphore with `value` permits (default 1).
@@ -55,8 +54,7 @@ export class Semaphore implements GrantOwner {
    */
   constructor(value: number = 1) {
     this._value = checkValue(`new ${new.target.name}()`, value);
-    const release = (): void => this.release();
-    this._held = { release, [Symbol.dispose]: release };
+    this._giveBack = (): void => this.release();
   }
 
   /** Permits free right now. */
@@ -79,7 +77,7 @@ export class Semaphore implements GrantOwner {
     if (this._value > 0 && this._waiters.size === 0) {
       if (signal?.aborted) return failedWith(signal.reason);
       this._value--;
-      return (this._ready ??= resolved(this._held));
+      return resolved<Held>(this._newHeld());
     }
     return this._waiters.wait(new Grant<Held>(this), signal);
   }
@@ -111,7 +109,7 @@ export class Semaphore implements GrantOwner {
       this._value++;
       return;
     }
-    next.setResult(this._held);
+    next.setResult(this._newHeld());
   }
 
   /**
@@ -132,6 +130,11 @@ export class Semaphore implements GrantOwner {
 
   /** @internal */
   _claimGrant(): void {}
+
+  /** @internal The handle of one acquisition (it releases once). */
+  _newHeld(): Held {
+    return new HeldOnce(this._giveBack, `${this.constructor.name}.release()`);
+  }
 
   /** A short description such as `Semaphore<value: 0, waiters: 2>`. */
   toString(): string {

@@ -11,8 +11,12 @@ import fc from "fast-check";
 import {
   type Coroutine,
   debounce,
+  CapacityLimiter,
+  InvalidStateError,
+  Lock,
   poll,
   PriorityQueue,
+  Semaphore,
   throttle,
   type ExceptionContext,
   type Future,
@@ -395,6 +399,67 @@ describe("faults (core campaign): timers beyond what a host timer holds", () => 
     assert.equal(early, false, "the long sleep is still asleep");
     assert.ok(asked.length > 0, "the loop armed a host timer");
     assert.ok(Math.max(...asked) <= 2 ** 31 - 1, `host timers asked: ${asked.join(", ")}`);
+  }, 30_000);
+});
+
+describe("faults (core campaign): the handle an acquire returns releases once", () => {
+  it("Lock: releasing a handle again (by hand, or by `using` at the end of the block) never releases another task's hold", async () => {
+    const { value } = await guarded(function* () {
+      const lock = new Lock();
+      const log: string[] = [];
+      const other = spawn(function* () {
+        yield* sleep(1);
+        using _h = yield* lock.acquire();
+        log.push(`other holds: ${lock.locked()}`);
+        yield* sleep(10);
+        log.push(`other still holds: ${lock.locked()}`);
+      });
+      {
+        using h = yield* lock.acquire();
+        h.release(); // early, by hand
+        yield* sleep(2); // other acquires meanwhile
+        assert.throws(() => h.release(), (e: unknown) => e instanceof InvalidStateError && /already released/.test((e as Error).message));
+      } // `using` disposes h again here: nothing happens
+      log.push(`after the block: ${lock.locked()}`);
+      yield* other;
+      return { log, locked: lock.locked() };
+    });
+    assert.deepEqual(value.log, ["other holds: true", "after the block: true", "other still holds: true"]);
+    assert.equal(value.locked, false);
+  }, 30_000);
+
+  it("Semaphore: a handle released twice does not add a permit (the count cannot drift)", async () => {
+    const { value } = await guarded(function* () {
+      const sem = new Semaphore(1);
+      const h = yield* sem.acquire();
+      h.release();
+      const t = spawn(function* () {
+        using _p = yield* sem.acquire();
+        yield* sleep(5);
+      });
+      yield* sleep(1);
+      assert.throws(() => h.release(), /already released/);
+      h[Symbol.dispose]();
+      const whileHeld = sem.value;
+      yield* t;
+      return { whileHeld, after: sem.value };
+    });
+    assert.deepEqual(value, { whileHeld: 0, after: 1 });
+  }, 30_000);
+
+  it("CapacityLimiter: an old handle does not give back the token its task borrowed again", async () => {
+    const { value } = await guarded(function* () {
+      const limiter = new CapacityLimiter(1);
+      const first = yield* limiter.acquire();
+      first.release();
+      yield* limiter.acquire(); // the same task borrows again
+      assert.throws(() => first.release(), /already released/);
+      first[Symbol.dispose]();
+      const borrowed = limiter.borrowedTokens;
+      limiter.release();
+      return { borrowed, after: limiter.borrowedTokens };
+    });
+    assert.deepEqual(value, { borrowed: 1, after: 0 });
   }, 30_000);
 });
 
