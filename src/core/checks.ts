@@ -41,6 +41,9 @@ export function checkOptions(what: string, options: unknown, known: readonly str
   }
 }
 
+/** @internal The longest delay a host's setTimeout takes (a signed 32-bit count of ms); a longer one fires after 1 ms. */
+export const MAX_HOST_TIMEOUT: number = 2 ** 31 - 1;
+
 /** @internal A time for a message or a description: whole milliseconds when it is one, else one decimal. */
 export function formatMs(ms: number): string {
   return Number.isInteger(ms) ? String(ms) : ms.toFixed(1);

@@ -10,7 +10,7 @@
  */
 import { InvalidStateError } from "./errors.ts";
 import { Future } from "./future.ts";
-import { describeValue, checkOptions, checkMs } from "./checks.ts";
+import { describeValue, checkOptions, checkMs, MAX_HOST_TIMEOUT } from "./checks.ts";
 import { Task, type TaskBody, type TaskOptions } from "./task.ts";
 import { createClock, type ClockKind, type RealClock, type VirtualClock } from "./clock.ts";
 import { Handle, TimerHandle, makeTimerHeap, type ErrorSink, type Runnable } from "./handles.ts";
@@ -121,9 +121,6 @@ function unrefTimer(handle: ReturnType<typeof setTimeout>): void {
   if (deno?.unrefTimer && typeof handle === "number") deno.unrefTimer(handle);
   else (handle as { unref?(): void }).unref?.();
 }
-
-/** The longest delay a host's setTimeout takes (a signed 32-bit count of ms). */
-const MAX_HOST_TIMEOUT = 2 ** 31 - 1;
 
 /** Longest time the loop runs its queue before handing the thread back to the host, ms. */
 const TIME_SLICE_MS = 8;

@@ -6,7 +6,7 @@
  * so it measures the thread whether or not a loop runs, and it never keeps a process alive.
  * @module
  */
-import { checkOptions, checkMs } from "../core/index.ts";
+import { checkOptions, checkMs, MAX_HOST_TIMEOUT } from "../core/index.ts";
 
 /**
  * Options of `monitorLag()`.
@@ -99,6 +99,10 @@ function unref(handle: ReturnType<typeof setTimeout>): void {
 export function monitorLag(options: LagMonitorOptions = {}): LagMonitor {
   checkOptions("monitorLag()", options, ["intervalMs"]);
   const interval = checkMs("monitorLag()", "intervalMs", options.intervalMs ?? 10, { zero: false });
+  if (interval > MAX_HOST_TIMEOUT) {
+    // A host fires a longer timer after 1 ms: the monitor would tick every millisecond.
+    throw new RangeError(`monitorLag(): intervalMs must be at most 2^31 - 1 (${MAX_HOST_TIMEOUT}) ms, got ${interval}`);
+  }
   const lags: number[] = [];
   let due = performance.now() + interval;
   let handle: ReturnType<typeof setTimeout> | undefined;

@@ -4,7 +4,7 @@
  * arguments.
  * @module
  */
-import { tryGetRunningLoop } from "../core/index.ts";
+import { MAX_HOST_TIMEOUT, tryGetRunningLoop } from "../core/index.ts";
 
 /** @internal A scheduled callback that can be called off. */
 export interface Timer {
@@ -59,6 +59,4 @@ export function setTimer(ms: number, cb: () => void, persistent: boolean = true)
   return { cancel: () => clearTimeout(id) };
 }
 
-/** The longest delay a host's setTimeout takes (a signed 32-bit count of ms). */
-const MAX_HOST_TIMEOUT = 2 ** 31 - 1;
 

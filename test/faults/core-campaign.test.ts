@@ -14,6 +14,7 @@ import {
   CapacityLimiter,
   InvalidStateError,
   Lock,
+  monitorLag,
   poll,
   PriorityQueue,
   Semaphore,
@@ -375,6 +376,11 @@ describe("faults (core campaign): a PriorityQueue whose comparator throws at ran
 });
 
 describe("faults (core campaign): timers beyond what a host timer holds", () => {
+  it("monitorLag() refuses an interval no host timer holds, naming it", () => {
+    assert.throws(() => monitorLag({ intervalMs: 2 ** 40 }).stop(), (e: unknown) => e instanceof RangeError && /intervalMs/.test((e as Error).message));
+    monitorLag({ intervalMs: 2 ** 31 - 1 }).stop();
+  });
+
   it("a real-clock sleep longer than 2^31 - 1 ms arms no host timer longer than that, and does not end early", async () => {
     const host = globalThis.setTimeout;
     const asked: number[] = [];
