@@ -192,18 +192,10 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
     const waiter = this._futWaiter;
     let passed = false;
     if (waiter !== null) {
-      rare.passingCancel = true;
-      try {
-        passed = waiter.cancel(msg);
-      } finally {
-        rare.passingCancel = false;
-      }
-      if (!passed && waiter._state === PENDING && waiter._hasCallback(this)) {
-        // Refused while pending (it waits on this task, in a cycle): waiting on for it
-        // would never end. Stop waiting; the next step raises the CancelledError.
-        waiter._removeWaiter(this);
-        this._loop._pushReady(this);
-      }
+      if (cancelDepth < MAX_CANCEL_DEPTH) passed = this._passCancel(waiter, msg);
+      // A long chain of tasks each waiting on the next: pass the request on from the next
+      // loop turn rather than overflow the stack. Until then it stands here (below).
+      else this._loop._callSoon1(passCancelLater, this);
     }
     if (!passed) {
       // Not waiting (or the waiter is already done): the next step raises CancelledError.
@@ -215,6 +207,32 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
     const ac = rare.abort;
     if (ac !== null && !ac.signal.aborted) ac.abort(new CancelledError(rare.signalMessage));
     return true;
+  }
+
+  /**
+   * @internal Passes a cancel request on to the future this task waits on; did it take it
+   * (and will wake this task)? A future that refuses while pending (it waits on this task,
+   * in a cycle) or whose `cancel()` throws would leave this task waiting for ever: it stops
+   * waiting on it, and its next step raises the CancelledError.
+   */
+  _passCancel(waiter: Future<unknown>, msg: string | undefined): boolean {
+    const rare = this._rare!;
+    let passed = false;
+    rare.passingCancel = true;
+    cancelDepth++;
+    try {
+      passed = waiter.cancel(msg);
+    } catch (e) {
+      this._loop.callExceptionHandler({ message: "cancel() of the future a task waits on threw", exception: e, task: this as Task<unknown> });
+    } finally {
+      rare.passingCancel = false;
+      cancelDepth--;
+    }
+    if (!passed && waiter._state === PENDING && waiter._hasCallback(this)) {
+      waiter._removeWaiter(this);
+      this._loop._pushReady(this);
+    }
+    return passed;
   }
 
   /** How many cancellation requests are outstanding (asyncio's `Task.cancelling()`). */
@@ -556,6 +574,24 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
     rare.retrieval = true;
     if (rec !== null) this._loop._untrackUnretrieved(rec);
   }
+}
+
+/** How deep `cancel()` calls are nested now: one per task a request passes through. */
+let cancelDepth = 0;
+/** How deep they may nest before the rest of a chain is cancelled from the next loop turn. */
+const MAX_CANCEL_DEPTH = 500;
+
+/**
+ * A request `cancel()` did not pass on (the chain was too deep): pass it on now, unless the
+ * task stepped meanwhile (its waiter finished and woke it, and the request stood) or the
+ * request was withdrawn. As in `cancel()`, a waiter that takes it wakes the task.
+ */
+function passCancelLater(t: unknown): void {
+  const task = t as Task<unknown>;
+  const rare = task._rare;
+  const waiter = task._futWaiter;
+  if (task._state !== PENDING || rare === null || !rare.mustCancel || waiter === null) return;
+  if (task._passCancel(waiter, rare.cancelMessage)) rare.mustCancel = false;
 }
 
 /**

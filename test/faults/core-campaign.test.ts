@@ -20,7 +20,7 @@ import {
   Semaphore,
   throttle,
   type ExceptionContext,
-  type Future,
+  Future,
   gather,
   getRunningLoop,
   run,
@@ -466,6 +466,63 @@ describe("faults (core campaign): the handle an acquire returns releases once", 
       return { borrowed, after: limiter.borrowedTokens };
     });
     assert.deepEqual(value, { borrowed: 1, after: 0 });
+  }, 30_000);
+});
+
+describe("faults (core campaign): cancelling down a deep chain of waiting tasks", () => {
+  const DEPTH = 20_000;
+
+  function* level(n: number, via: "yield*" | "gather"): Coroutine<number> {
+    if (n === 0) {
+      yield* sleep(1e9);
+      return 0;
+    }
+    const child = spawn(level(n - 1, via));
+    return via === "gather" ? (yield* gather([child]))[0]! : yield* child;
+  }
+
+  for (const via of ["yield*", "gather"] as const) {
+    it(`cancelling the head of ${DEPTH} tasks each waiting on the next (${via}) cancels them all, without a stack overflow`, async () => {
+      const { value, reported } = await guarded(function* () {
+        const head = spawn(level(DEPTH, via));
+        yield* sleep(10);
+        head.cancel();
+        yield* sleep(10);
+        return { cancelled: head.cancelled(), live: getRunningLoop()._liveTasks().length };
+      });
+      assert.deepEqual(value, { cancelled: true, live: 1 });
+      assert.deepEqual(reported, []);
+    }, 60_000);
+  }
+
+  it(`run() ends when main returns with a chain of ${DEPTH} waiting tasks still alive`, async () => {
+    const { value, reported } = await guarded(function* () {
+      spawn(level(DEPTH, "yield*"));
+      yield* sleep(10);
+      return "main done";
+    });
+    assert.equal(value, "main done");
+    assert.deepEqual(reported, []);
+  }, 60_000);
+
+  it("a task waiting on a future whose cancel() throws is still cancelled; the error is reported once", async () => {
+    class Stubborn<T> extends Future<T> {
+      override cancel(): boolean {
+        throw new Error("this future refuses to be cancelled");
+      }
+    }
+    const { value, reported } = await guarded(function* () {
+      const f = new Stubborn<number>();
+      const t = spawn(function* () {
+        return yield* f;
+      });
+      yield* sleep(1);
+      const answer = t.cancel();
+      yield* sleep(1);
+      return { answer, cancelled: t.cancelled() };
+    });
+    assert.deepEqual(value, { answer: true, cancelled: true });
+    assert.deepEqual(reported.map((c) => (c.exception as Error).message), ["this future refuses to be cancelled"]);
   }, 30_000);
 });
 
