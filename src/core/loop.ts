@@ -677,12 +677,12 @@ export class Loop implements ErrorSink {
         for (const t of alive) (t._body !== null && typeof t._body === "object" ? gens : fns).push(t.name);
         console.warn(
           `loopwork: run() is waiting for ${alive.length} cancelled task(s) that have not ended after ` +
-            `${SHUTDOWN_WARN_MS / 1000} s: ${alive.map((t) => t.name).join(", ")}.` +
+            `${SHUTDOWN_WARN_MS / 1000} s: ${someNames(alive.map((t) => t.name))}.` +
             (fns.length > 0
-              ? ` An async task ends only when its function settles: pass its AbortSignal to what it awaits (${fns.join(", ")}).`
+              ? ` An async task ends only when its function settles: pass its AbortSignal to what it awaits (${someNames(fns)}).`
               : "") +
             (gens.length > 0
-              ? ` A generator task that catches CancelledError must end (or rethrow it) once it has cleaned up (${gens.join(", ")}).`
+              ? ` A generator task that catches CancelledError must end (or rethrow it) once it has cleaned up (${someNames(gens)}).`
               : ""),
         );
       }, SHUTDOWN_WARN_MS);
@@ -706,7 +706,7 @@ export class Loop implements ErrorSink {
     if (left.length > 0) {
       this.callExceptionHandler({
         message: `tasks kept being spawned during shutdown; ${left.length} left pending: ` +
-          left.map((t) => t.name).join(", "),
+          someNames(left.map((t) => t.name)),
       });
     }
   }
@@ -748,6 +748,12 @@ export class Loop implements ErrorSink {
     this._defaultExecutor = null;
     if (ex !== null) await ex.close();
   }
+}
+
+/** The first few names of a list for a message, with how many more there are: a warning stays one readable line. */
+function someNames(names: readonly string[]): string {
+  const shown = 10;
+  return names.length <= shown ? names.join(", ") : `${names.slice(0, shown).join(", ")} and ${names.length - shown} more`;
 }
 
 function slowStepFrom(debug: LoopOptions["debug"]): number {

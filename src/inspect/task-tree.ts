@@ -184,11 +184,25 @@ function buildTree(loop: Loop, where: boolean): TaskNode[] {
   const tasks = loop._liveTasks();
   const live = new Set(tasks);
   const parent = new Map<Task<unknown>, Task<unknown>>();
+  // Links towards the root of each tree built so far (union-find, paths halved as they are
+  // walked): a long chain of waiting tasks costs linear time, not a walk up per task.
+  const towardRoot = new Map<Task<unknown>, Task<unknown>>();
+  const rootOf = (t: Task<unknown>): Task<unknown> => {
+    for (;;) {
+      const up = towardRoot.get(t);
+      if (up === undefined) return t;
+      const upper = towardRoot.get(up);
+      if (upper !== undefined) towardRoot.set(t, upper);
+      t = upper ?? up;
+    }
+  };
   const adopt = (child: Task<unknown>, by: Task<unknown>): void => {
     if (!live.has(child) || parent.has(child) || child === by) return;
-    // A task waiting (in a cycle) on one of its own ancestors stays where it is.
-    for (let p: Task<unknown> | undefined = by; p !== undefined; p = parent.get(p)) if (p === child) return;
+    // `child` has no parent yet: it is the root of its tree. A task waiting (in a cycle) on
+    // one of its own ancestors, whose tree it roots, stays where it is.
+    if (rootOf(by) === child) return;
     parent.set(child, by);
+    towardRoot.set(child, by);
   };
   // A group's children first: that is where they belong, whoever waits on them.
   for (const t of tasks) {
@@ -440,18 +454,30 @@ export function dumpTasks(options?: TaskTreeOptions): string {
   const roots = buildTree(loop, options?.where ?? true);
   let count = 0;
   const lines: string[] = [];
-  const walk = (node: TaskNode, lead: string, branch: string): void => {
+  // Depth first, with a stack of its own rather than recursion (a chain of waiting tasks may
+  // be thousands deep); past MAX_DRAWN_DEPTH the lines say their depth instead of indenting
+  // further, so a dump stays linear in the number of tasks.
+  const stack: { node: TaskNode; lead: string; branch: string; depth: number }[] = [];
+  for (let i = roots.length - 1; i >= 0; i--) stack.push({ node: roots[i]!, lead: "", branch: "", depth: 0 });
+  while (stack.length > 0) {
+    const { node, lead, branch, depth } = stack.pop()!;
     count++;
-    lines.push(lead + branch + describeNode(node));
-    const below = lead + (branch === "" ? "" : branch === "├─ " ? "│  " : "   ");
-    node.children.forEach((c, i) => walk(c, below, i === node.children.length - 1 ? "└─ " : "├─ "));
-  };
-  for (const r of roots) walk(r, "", "");
+    const deep = depth > MAX_DRAWN_DEPTH ? `[depth ${depth}] ` : "";
+    lines.push(lead + branch + deep + describeNode(node));
+    const below = depth >= MAX_DRAWN_DEPTH ? lead : lead + (branch === "" ? "" : branch === "├─ " ? "│  " : "   ");
+    const kids = node.children;
+    for (let i = kids.length - 1; i >= 0; i--) {
+      stack.push({ node: kids[i]!, lead: below, branch: i === kids.length - 1 ? "└─ " : "├─ ", depth: depth + 1 });
+    }
+  }
   const time = loop.time();
   const clock = loop.isVirtual() ? "virtual clock" : "real clock";
   const head = `${count} task${count === 1 ? "" : "s"} at ${formatMs(time)} ms (${clock})`;
   return [head, ...lines].join("\n");
 }
+
+/** How deep `dumpTasks()` indents; deeper lines say their depth. */
+const MAX_DRAWN_DEPTH = 40;
 
 function describeNode(n: TaskNode): string {
   let s = n.name;

@@ -11,6 +11,7 @@ import fc from "fast-check";
 import {
   type Coroutine,
   debounce,
+  dumpTasks,
   CapacityLimiter,
   InvalidStateError,
   Lock,
@@ -505,6 +506,22 @@ describe("faults (core campaign): cancelling down a deep chain of waiting tasks"
     assert.deepEqual(reported, []);
   }, 60_000);
 
+  it(`dumpTasks() shows a chain of ${DEPTH} waiting tasks without a stack overflow, its indentation bounded`, async () => {
+    const { value } = await guarded(function* () {
+      const head = spawn(level(DEPTH, "yield*"), { name: "head" });
+      yield* sleep(10);
+      const dump = dumpTasks({ where: false });
+      head.cancel();
+      return dump;
+    });
+    const lines = value.split("\n");
+    assert.match(lines[0]!, new RegExp(`^${DEPTH + 2} tasks at 10 ms`));
+    assert.equal(lines.length, DEPTH + 3);
+    const longest = Math.max(...lines.map((l) => l.length));
+    assert.ok(longest < 1_000, `longest line ${longest} characters`);
+    assert.match(value, /head: /);
+  }, 60_000);
+
   it("a task waiting on a future whose cancel() throws is still cancelled; the error is reported once", async () => {
     class Stubborn<T> extends Future<T> {
       override cancel(): boolean {
@@ -523,6 +540,29 @@ describe("faults (core campaign): cancelling down a deep chain of waiting tasks"
     });
     assert.deepEqual(value, { answer: true, cancelled: true });
     assert.deepEqual(reported.map((c) => (c.exception as Error).message), ["this future refuses to be cancelled"]);
+  }, 30_000);
+});
+
+describe("faults (core campaign): run()'s shutdown warning about many stubborn tasks", () => {
+  it("names the first few of 300 tasks that ignore their cancellation and says how many more, in one short line", async () => {
+    const warned: string[] = [];
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => void warned.push(args.map(String).join(" "));
+    try {
+      // Real time, past the 2 s after which run() warns; not a speed check.
+      const release = new Promise<void>((resolve) => setTimeout(resolve, 2_500));
+      await run(function* () {
+        for (let i = 0; i < 300; i++) spawn(async () => void (await release), { name: `stubborn-${i}` });
+        yield* sleep(1);
+      });
+    } finally {
+      console.warn = warn;
+    }
+    const line = warned.find((w) => w.includes("run() is waiting for 300 cancelled task(s)"));
+    assert.ok(line !== undefined, warned.join("\n"));
+    assert.match(line, /stubborn-0, stubborn-1/);
+    assert.match(line, /and 290 more/);
+    assert.ok(line.length < 1_000, `${line.length} characters`);
   }, 30_000);
 });
 
