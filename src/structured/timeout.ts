@@ -117,7 +117,7 @@ export class TimeoutScope {
       throw new InvalidStateError(
         this._state === CREATED
           ? "reschedule(): the timeout scope has not been entered"
-          : `reschedule(): cannot change the deadline of a ${STATE_NAMES[this._state]} timeout scope`,
+          : `reschedule(): cannot change the deadline of a timeout scope that is ${STATE_NAMES[this._state]}`,
       );
     }
     checkTime("reschedule()", when, "when");

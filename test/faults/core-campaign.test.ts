@@ -28,6 +28,8 @@ import {
   sleep,
   spawn,
   type Task,
+  timeout,
+  type TimeoutScope,
   until,
 } from "../../mod.ts";
 import { describe, it } from "../harness.ts";
@@ -563,6 +565,30 @@ describe("faults (core campaign): run()'s shutdown warning about many stubborn t
     assert.match(line, /stubborn-0, stubborn-1/);
     assert.match(line, /and 290 more/);
     assert.ok(line.length < 1_000, `${line.length} characters`);
+  }, 30_000);
+});
+
+describe("faults (core campaign): a timeout scope used after it ended", () => {
+  it("reschedule() on an expired scope throws InvalidStateError saying so in plain words", async () => {
+    const { value } = await guarded(function* () {
+      let kept: TimeoutScope | undefined;
+      try {
+        yield* timeout(10, function* (scope) {
+          kept = scope;
+          yield* sleep(100);
+        });
+      } catch {
+        // the TimeoutError
+      }
+      try {
+        kept!.reschedule(1_000);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    });
+    assert.ok(value instanceof InvalidStateError);
+    assert.match(value.message, /cannot change the deadline of a timeout scope that is expired/);
   }, 30_000);
 });
 
