@@ -142,3 +142,94 @@ describe("async tasks: awaits of one future share a waiter promise", () => {
     }, virtual);
   });
 });
+
+// What any cheaper signal must still be (issue 16): the platform's own AbortSignal, made by a
+// controller per task, and nothing that only looks like one.
+describe("async tasks: the signal is a genuine AbortSignal", () => {
+  it("of the platform's class, aborted exactly at cancel() with the CancelledError, for every way of listening", async () => {
+    await run(function* () {
+      let signal!: AbortSignal;
+      const t = spawn(async (s: AbortSignal) => {
+        signal = s;
+        await new Promise<void>((_, reject) => s.addEventListener("abort", () => reject(s.reason), { once: true }));
+      });
+      yield* sleep(1);
+      assert.equal(Object.getPrototypeOf(signal), AbortSignal.prototype, "the platform's AbortSignal, not a lookalike");
+      assert.equal(Object.prototype.toString.call(signal), "[object AbortSignal]");
+      const follower = AbortSignal.any([signal]);
+      const heard: string[] = [];
+      signal.onabort = () => heard.push("onabort");
+      signal.addEventListener("abort", () => heard.push("listener"));
+      follower.addEventListener("abort", () => heard.push("any"));
+      assert.equal(signal.aborted, false);
+      assert.equal(follower.aborted, false);
+      signal.throwIfAborted(); // does not throw yet
+      t.cancel("stop");
+      assert.equal(signal.aborted, true, "aborted by the cancel() call itself");
+      assert.ok(signal.reason instanceof CancelledError);
+      assert.equal(signal.reason.message, "stop");
+      assert.throws(() => signal.throwIfAborted(), (e: unknown) => e === signal.reason);
+      assert.equal(follower.aborted, true);
+      assert.equal(follower.reason, signal.reason, "AbortSignal.any() follows it, with its reason");
+      assert.deepEqual(heard.sort(), ["any", "listener", "onabort"]);
+      yield* until(t.then(() => {}, () => {}));
+      assert.equal(t.cancelled(), true);
+    }, virtual);
+  });
+
+  it("fetch() takes it: cancelling the task aborts a pending request, and the task ends cancelled", async () => {
+    const { createServer } = await import("node:http");
+    const server = createServer(() => {}); // accepts, never answers
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as { port: number };
+    try {
+      await run(function* () {
+        let failure: unknown;
+        let requested!: () => void;
+        const arrived = new Promise<void>((r) => (requested = r));
+        server.once("request", () => requested());
+        const t = spawn(async (signal: AbortSignal) => {
+          try {
+            await fetch(`http://127.0.0.1:${port}/`, { signal });
+          } catch (e) {
+            failure = e;
+            throw e;
+          }
+        });
+        yield* until(arrived); // the request is on the wire
+        t.cancel("no longer needed");
+        yield* until(t.then(() => {}, () => {}));
+        assert.ok(failure instanceof CancelledError, `fetch rejected with the signal's reason, got ${String(failure)}`);
+        assert.equal((failure as Error).message, "no longer needed");
+        assert.equal(t.cancelled(), true);
+      });
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }, 20_000);
+
+  it("a fresh, unaborted signal after uncancel() brings the count to 0; the old one stays aborted", async () => {
+    await run(function* () {
+      const gate = new Future<void>();
+      let first!: AbortSignal;
+      let second!: AbortSignal;
+      const t = spawn(async (signal: AbortSignal) => {
+        first = signal;
+        const task = currentTask()!;
+        await gate;
+        second = task.signal;
+        return second.aborted;
+      });
+      yield* sleep(1);
+      t.cancel("once");
+      assert.equal(first.aborted, true);
+      assert.equal(t.uncancel(), 0);
+      gate.setResult();
+      assert.equal(yield* t, false);
+      assert.notEqual(second, first);
+      assert.ok(second instanceof AbortSignal);
+      assert.equal(first.aborted, true);
+    }, virtual);
+  });
+});
