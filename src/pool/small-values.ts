@@ -11,7 +11,8 @@
  * the other runtime or use `node:v8` itself; anything else — a Date, a Map, a typed array, a bigint, a
  * Proxy, a class instance, an object met twice, a sparse or decorated array, a large value —
  * is left to `node:v8` (`encodeSmall` answers undefined, `decodeSmall` NOT_SMALL), so what
- * crosses, and the errors for what cannot, are exactly node:v8's.
+ * crosses, and the errors for what cannot, are exactly node:v8's. (One difference: a getter
+ * of a value that turns out not to be small has run once here before node:v8 runs it again.)
  * @module
  */
 import { types } from "node:util";
