@@ -17,7 +17,7 @@
  */
 import { hostname } from "node:os";
 import type { Job, Worker } from "bullmq";
-import { isDeno, loadBullmq } from "../pool/packages.ts";
+import { loadBullmq } from "../pool/packages.ts";
 import type { Task } from "../core/index.ts";
 import {
   cancelChannel,
@@ -185,13 +185,14 @@ export async function serveQueue(options: ServeOptions): Promise<QueueServer> {
    * this thread is not preempted by it once per job (on a busy machine, each write that
    * wakes Redis can hand it this thread's CPU). Flushed at `setImmediate`, after the answers
    * that arrived together have all been handled. The end of a lone job (none other held, so
-   * none can end with it) is written at once. Not under Deno, where batching measured no
-   * gain (its sockets write through its own runtime).
+   * none can end with it) is written at once. On Node and Deno alike: under Deno, with the
+   * three processes of a call measured side by side, it took the worker's CPU per call from
+   * 258 to 230 µs and the whole call's (client, worker, Redis) by a tenth.
    */
   const ended = (): void => {
     held--;
     const stream = mainClient?.stream;
-    if (isDeno || held === 0 || corked || stream === undefined || mainClient?.status !== "ready") return;
+    if (held === 0 || corked || stream === undefined || mainClient?.status !== "ready") return;
     corked = true;
     stream.cork();
     setImmediate(() => {

@@ -10,6 +10,7 @@ import { DefaultDeserializer, DefaultSerializer, deserialize, serialize } from "
 import type { MessagePort, TransferListItem } from "node:worker_threads";
 import { describeValue } from "../core/index.ts";
 import { isDeno } from "./packages.ts";
+import { decodeSmall, encodeSmall, NOT_SMALL } from "./small-values.ts";
 
 /** @internal What the pool asks a worker to do. */
 export type CallRequest =
@@ -525,9 +526,12 @@ export function collectTransfers(values: readonly unknown[]): readonly TransferL
   return out ?? NO_TRANSFERS;
 }
 
-/** @internal Encodes a value with V8's serialiser as base64 text (for JSON-only channels). */
+/**
+ * @internal Encodes a value with V8's serialiser as base64 text (for JSON-only channels); a
+ * small plain value in JavaScript (see small-values.ts), the same bytes.
+ */
 export function encodeValue(value: unknown): string {
-  return Buffer.from(serialize(value)).toString("base64");
+  return encodeSmall(value) ?? Buffer.from(serialize(value)).toString("base64");
 }
 
 /**
@@ -705,7 +709,8 @@ export interface EncodedAnswer extends Encoded {
 
 /** @internal The inverse of `encodeValue`. */
 export function decodeValue(data: string): unknown {
-  return deserialize(Buffer.from(data, "base64"));
+  const small = decodeSmall(data);
+  return small !== NOT_SMALL ? small : deserialize(Buffer.from(data, "base64"));
 }
 
 /**

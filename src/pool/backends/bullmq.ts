@@ -26,7 +26,7 @@ import type {
   BullmqConnection as ConnectionOptions,
   BullmqQueue as Queue,
 } from "../package-types.ts";
-import { isDeno, loadBullmq } from "../packages.ts";
+import { loadBullmq } from "../packages.ts";
 import type { PoolBackend } from "./backend.ts";
 import {
   cancelChannelPrefix,
@@ -599,13 +599,13 @@ export class BullmqBackend implements PoolBackend {
    * caller running on from its result in this same turn) go to Redis in one write rather
    * than one each, flushed once those callers have run (`process.nextTick`, after the
    * promise reactions of this turn). Redis is woken once for them, and so this process is
-   * not preempted by it once per job. Not under Deno, where batching measured no
-   * gain (its sockets write through its own runtime).
+   * not preempted by it once per job. On Node and Deno alike (under Deno it took the
+   * client's CPU per call from 135 to 117 µs, with the worker's corking).
    */
   private _batchAdds(link: Link): void {
     const raw = link.parts[0]!.raw;
     const stream = raw.stream;
-    if (isDeno || this._corked || stream?.cork === undefined || stream.uncork === undefined || raw.status !== "ready") return;
+    if (this._corked || stream?.cork === undefined || stream.uncork === undefined || raw.status !== "ready") return;
     this._corked = true;
     stream.cork();
     nextTick(() => {
