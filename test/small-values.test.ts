@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
+import fc from "fast-check";
 import { deserialize, serialize } from "node:v8";
 import { decodeValue, encodeValue } from "../src/pool/protocol.ts";
 import { decodeSmall, encodeSmall, NOT_SMALL } from "../src/pool/small-values.ts";
@@ -147,5 +148,58 @@ describe("small values cross in V8's serialisation, written in JavaScript", () =
     }, c: "three" });
     assert.deepStrictEqual(decodeValue(outer), { a: 1, b: 2, c: "three" });
     assert.deepStrictEqual(decodeValue(inner), { nested: [1, 2] });
+  });
+});
+
+/**
+ * Any value made of what a call carries — primitives (with -0, NaN, lone surrogates), strings of
+ * every width, arrays (dense, sparse, with holes made by deletion), plain objects with integer-like,
+ * `__proto__` and prototype-named keys, shared and repeated sub-values — read back after
+ * encodeValue exactly as node:v8 reads its own bytes, whichever side wrote them.
+ */
+const key = fc.oneof(
+  fc.string({ maxLength: 6 }),
+  fc.constantFrom("0", "1", "01", "-1", "4294967294", "4294967295", "1e3", "__proto__", "toString", "constructor", "length"),
+  fc.nat({ max: 2 ** 32 }).map(String),
+);
+const leaf = fc.oneof(
+  fc.constantFrom(undefined, null, true, false, 0, -0, NaN, Infinity, -Infinity, 2 ** 31 - 1, -(2 ** 31), 2 ** 31, 2 ** 32 - 1, 2 ** 53),
+  fc.integer(),
+  fc.double(),
+  fc.string({ unit: "binary", maxLength: 40 }),
+  fc.string({ unit: "grapheme", maxLength: 10 }),
+  fc.string({ maxLength: 1200 }),
+);
+const { value: anyValue } = fc.letrec((tie) => ({
+  value: fc.oneof({ depthSize: "small", withCrossShrink: true }, leaf, tie("array"), tie("object"), tie("shared")),
+  array: fc.oneof(
+    fc.array(tie("value"), { maxLength: 8 }),
+    fc.sparseArray(tie("value"), { maxLength: 8 }),
+  ),
+  object: fc.oneof(
+    fc.dictionary(key, tie("value"), { maxKeys: 6 }).map((entries) => {
+      // defineProperty, so "__proto__" is an own key as JSON.parse makes it, not the prototype
+      const o: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(entries)) Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+      return o;
+    }),
+    fc.dictionary(key, tie("value"), { maxKeys: 4 }).map((entries) => Object.assign(Object.create(null) as object, entries)),
+  ),
+  shared: tie("value").map((v) => [v, v, { again: v }]),
+}));
+
+describe("small values: any value of the shapes calls carry reads back as node:v8 reads its own bytes", () => {
+  it("encodeValue → decodeValue, node:v8 reading encodeSmall's bytes, and decodeSmall reading node:v8's, all agree (property)", () => {
+    fc.assert(
+      fc.property(anyValue, (v) => {
+        const expected = v8Read(v8Text(v));
+        assert.deepStrictEqual(decodeValue(encodeValue(v)), expected, "encodeValue then decodeValue");
+        const mine = encodeSmall(v);
+        if (mine !== undefined) assert.deepStrictEqual(v8Read(mine), expected, "node:v8 reading encodeSmall's text");
+        const read = decodeSmall(v8Text(v));
+        if (read !== NOT_SMALL) assert.deepStrictEqual(read, expected, "decodeSmall reading node:v8's text");
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
