@@ -8,6 +8,7 @@ import { readFileSync, realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { workerMain } from "./worker-command.ts";
 import { compareMain } from "./compare/command.ts";
+import { MISSING_PACKAGE } from "../pool/packages.ts";
 
 /** A subcommand: its one-line summary and its entry point, which returns the exit code. */
 export interface Command {
@@ -63,8 +64,9 @@ export async function main(argv: string[]): Promise<number> {
     return await command.main(rest);
   } catch (e) {
     const err = e as Error;
-    // An unreachable Redis is the user's setting, not a bug: its message says it all.
-    const expected = err?.name === "PoolConnectionError";
+    // An unreachable Redis or a missing optional package is the user's setting, not a bug:
+    // its message says it all.
+    const expected = err?.name === "PoolConnectionError" || (err as { code?: unknown })?.code === MISSING_PACKAGE;
     process.stderr.write(`loopwork ${first}: failed: ${expected ? err.message : err?.stack ?? String(e)}\n`);
     return 1;
   }
