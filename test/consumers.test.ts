@@ -269,6 +269,59 @@ for (const kind of ["thread", "process"]) {
       assert.equal(external.stdout.trim(), "loop\nthread 6765\nprocess 6765");
     }, 120_000);
 
+    it("the installed loopwork command (npm's bin link): help, a real compare table, and bad flags, a missing module, a missing optional peer and a .ts module each named with a non-zero exit, no stack trace; Deno runs it as npm:loopwork", async () => {
+      const dir = await installed();
+      const bin = join(dir, "node_modules", ".bin", "loopwork");
+      const loopwork = (...args: string[]) => exec(process.execPath, [bin, ...args], dir);
+      const refused = (r: Ran, code: number, problem: RegExp, what: string) => {
+        assert.equal(r.code, code, `${what}: exit ${r.code}:\n${r.stdout}\n${r.stderr}`);
+        assert.match(r.stderr, problem, what);
+        assert.doesNotMatch(r.stderr, /^\s+at .+:\d+:\d+\)?$/m, `${what}: no stack trace`);
+      };
+      const help = ok(await loopwork("--help"), "loopwork --help").stdout;
+      assert.match(help, /^usage: loopwork <command>/);
+      assert.match(help, /compare .*\n.*worker /);
+      assert.equal(ok(await loopwork("--version"), "loopwork --version").stdout.trim(), "0.1.0");
+      // The quickest comparison still prints a real table.
+      const quick = ["--quick", "--tasks", "2", "--runs", "1", "--workers", "1", "--cpu-size", "1", "--only", "cpu", "--strategies", "sequential,threads"];
+      const table = ok(await loopwork("compare", ...quick), "loopwork compare").stdout;
+      assert.match(table, /║ CPU-bound │ sequential │ +│ +\d+ │/);
+      assert.match(table, /║ CPU-bound │ threads +│ +1 │ +\d+ │/);
+      refused(await loopwork("bogus"), 2, /unknown command "bogus"/, "an unknown command");
+      refused(await loopwork("compare", "--bogus"), 2, /Unknown option '--bogus'/, "compare --bogus");
+      refused(await loopwork("compare", "--tasks", "x"), 2, /--tasks must be a whole number/, "compare --tasks x");
+      refused(await loopwork("compare", "--module", "./nope.js", "--task", "fib"), 2, /--module \.\/nope\.js: no such file/, "compare, a missing module");
+      refused(await loopwork("worker", "--bogus"), 2, /Unknown option '--bogus'/, "worker --bogus");
+      const serve = (module: string) => loopwork("worker", "--connection", "redis://127.0.0.1:1", "--queue", "q", "--module", module, "--threads", "1");
+      refused(await serve("./nope.js"), 2, /the task module \S*nope\.js does not exist/, "worker, a missing module");
+      // The optional peers, not installed: said before anything is measured or served.
+      const noVega = await loopwork("compare", ...quick, "--out", "r.html");
+      refused(noVega, 1, /needs the npm package "vega", which is not installed: npm install vega vega-lite/, "compare --out without vega");
+      assert.doesNotMatch(noVega.stderr, /measuring/, "nothing measured before the missing vega is said");
+      refused(await serve("./tasks.js"), 1, /needs the npm package "bullmq", which is not installed: npm install bullmq ioredis/, "worker without bullmq");
+      // A .ts module on the command's own thread: Node 20 needs tsx, and says so.
+      const strips = (process.features as { typescript?: unknown }).typescript !== undefined && (process.features as { typescript?: unknown }).typescript !== false;
+      const tsCompare = ["compare", "--module", "./tasks.ts", "--task", "fib", "--args", "[10]", "--tasks", "1", "--runs", "1", "--strategies", "sequential"];
+      const tsx = /--module \.\/tasks\.ts is TypeScript, which Node [\d.]+ cannot import on its own: install tsx/;
+      if (strips) {
+        assert.match(ok(await loopwork(...tsCompare), "compare a .ts module").stdout, /║ fib\(\) +│ sequential/);
+        refused(await serve("./tasks.ts"), 1, /needs the npm package "bullmq"/, "worker, a .ts module, without bullmq");
+      } else {
+        refused(await loopwork(...tsCompare), 2, tsx, "compare a .ts module without tsx");
+        refused(await serve("./tasks.ts"), 2, /the task module \.\/tasks\.ts is TypeScript, .*install tsx/, "worker, a .ts module, without tsx");
+        symlinkSync(join(repo, "node_modules", "tsx"), join(dir, "node_modules", "tsx"), "dir");
+        try {
+          assert.match(ok(await loopwork(...tsCompare), "compare a .ts module with tsx").stdout, /║ fib\(\) +│ sequential/);
+        } finally {
+          rmSync(join(dir, "node_modules", "tsx"));
+        }
+      }
+      // Deno: the installed package's command, as a Deno user in that folder runs it.
+      const denoHelp = ok(await exec(tool.deno, ["run", "-A", "npm:loopwork", "--help"], dir), "deno run -A npm:loopwork --help");
+      assert.match(denoHelp.stdout, /^usage: loopwork <command>/);
+      refused(await exec(tool.deno, ["run", "-A", "npm:loopwork", "compare", "--bogus"], dir), 2, /Unknown option '--bogus'/, "deno: compare --bogus");
+    }, 120_000);
+
     it("a .ts task module on Node: without tsx it runs where Node strips types (22.18+, 24) and elsewhere fails naming the Node and tsx; with tsx beside loopwork it runs", async () => {
       const dir = await installed();
       try {

@@ -5,7 +5,7 @@
  * @module
  */
 import { readFileSync, realpathSync } from "node:fs";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { workerMain } from "./worker-command.ts";
 import { compareMain } from "./compare/command.ts";
 import { MISSING_PACKAGE } from "../pool/packages.ts";
@@ -75,8 +75,9 @@ export async function main(argv: string[]): Promise<number> {
 /** Whether this module is the program being run (directly, or through npm's bin link). */
 function isMain(): boolean {
   const deno = (globalThis as { Deno?: { mainModule: string } }).Deno;
-  if (deno !== undefined) return import.meta.url === deno.mainModule;
-  const script = process.argv[1];
+  if (deno?.mainModule === import.meta.url) return true;
+  // Node's script, or Deno's main module run through a link (node_modules/.bin/loopwork).
+  const script = deno !== undefined ? deno.mainModule.startsWith("file:") ? fileURLToPath(deno.mainModule) : undefined : process.argv[1];
   if (script === undefined) return false;
   try {
     return import.meta.url === pathToFileURL(realpathSync(script)).href;
