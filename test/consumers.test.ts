@@ -8,12 +8,13 @@
 // subpath entries by path, running the loop, a thread pool and a process pool on a TypeScript
 // task module; and one whose deno.json maps "loopwork" to mod.ts, whose graph has no npm package.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, it, runtime } from "./harness.ts";
+import { redisAvailable, redisRequired, startRedis } from "./cluster-helpers.ts";
+import { describe, it, runtime, skip } from "./harness.ts";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 
@@ -320,6 +321,43 @@ for (const kind of ["thread", "process"]) {
       const denoHelp = ok(await exec(tool.deno, ["run", "-A", "npm:loopwork", "--help"], dir), "deno run -A npm:loopwork --help");
       assert.match(denoHelp.stdout, /^usage: loopwork <command>/);
       refused(await exec(tool.deno, ["run", "-A", "npm:loopwork", "compare", "--bogus"], dir), 2, /Unknown option '--bogus'/, "deno: compare --bogus");
+    }, 120_000);
+
+    const serves = "the installed `loopwork worker` serves a bullmq pool of the consumer's .js task module on a real Redis, and stops on SIGTERM";
+    if (!redisAvailable && !redisRequired) skip(`${serves} (redis-server is not installed)`);
+    else it(serves, async () => {
+      const dir = await installed();
+      // bullmq and ioredis installed beside loopwork (as `npm install bullmq ioredis` would).
+      const peers = ["bullmq", "ioredis"].map((p) => join(dir, "node_modules", p));
+      for (const p of peers) symlinkSync(join(repo, "node_modules", p.split("/").pop()!), p, "dir");
+      const redis = await startRedis();
+      const queue = `consumer${process.pid}`;
+      const bin = join(dir, "node_modules", ".bin", "loopwork");
+      const worker = spawn(process.execPath, [bin, "worker", "--connection", redis.url, "--queue", queue, "--module", "./tasks.js", "--threads", "1"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      worker.stdout.on("data", (c: Buffer) => (out += c));
+      worker.stderr.on("data", (c: Buffer) => (out += c));
+      const exited = new Promise<number | null>((done) => worker.on("close", (code) => done(code)));
+      try {
+        for (let i = 0; i < 300 && !/loopwork worker: started/.test(out) && worker.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
+        assert.match(out, /loopwork worker: started: queue "consumer\d+", 1 threads/);
+        writeFileSync(
+          join(dir, "cluster-client.mjs"),
+          `import { WorkerPool } from "loopwork/pool";
+const pool = new WorkerPool(new URL("./tasks.js", import.meta.url), { kind: "bullmq", connection: ${JSON.stringify(redis.url)}, queue: ${JSON.stringify(queue)} });
+try { console.log(await pool.run("fib", 20)); } finally { await pool.destroy(); }
+`,
+        );
+        assert.equal(ok(await exec(process.execPath, ["cluster-client.mjs"], dir), "the bullmq client").stdout.trim(), "6765");
+        worker.kill("SIGTERM");
+        assert.equal(await exited, 0, out);
+        assert.match(out, /loopwork worker: stopped: queue/);
+      } finally {
+        if (worker.exitCode === null) worker.kill("SIGKILL");
+        await exited;
+        await redis.stop();
+        for (const p of peers) rmSync(p);
+      }
     }, 120_000);
 
     it("a .ts task module on Node: without tsx it runs where Node strips types (22.18+, 24) and elsewhere fails naming the Node and tsx; with tsx beside loopwork it runs", async () => {
