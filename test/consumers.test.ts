@@ -3,7 +3,9 @@
 // `import` and with `require()`; the loop alone installs no Redis client; the "bullmq" kind
 // without bullmq says what to install; TypeScript type-checks it under each module resolution;
 // Deno runs and checks it from that folder's node_modules; a bundle that inlines loopwork says
-// at `new WorkerPool` to keep it external; a `.ts` task module without tsx says what to do. On
+// at `new WorkerPool` to keep it external; a `.ts` task module without tsx says what to do; the
+// installed `loopwork` command (npm's bin link, and Deno's npm:loopwork) helps, compares, names
+// bad input and missing peers without a stack trace, and `loopwork worker` serves a Redis queue. On
 // Deno: a program in a folder with no package.json and no deno.json importing mod.ts and the
 // subpath entries by path, running the loop, a thread pool and a process pool on a TypeScript
 // task module; and one whose deno.json maps "loopwork" to mod.ts, whose graph has no npm package.
