@@ -49,8 +49,9 @@ options:
                            supervisor waits before SIGKILL); a second signal hands them back at once
   --help                   this text
 
-exit codes: 0 stopped by a signal; 1 Redis cannot be reached or refused the credentials;
-2 bad options or a task module that cannot be loaded. The reason goes to stderr.
+exit codes: 0 stopped by a signal; 1 Redis cannot be reached or refused the credentials, or
+bullmq is not installed (npm install bullmq ioredis); 2 bad options or a task module that cannot
+be loaded (a .ts one on Node before 22.18 needs tsx: npm install tsx). The reason goes to stderr.
 `;
 
 function fail(message: string): number {
