@@ -284,7 +284,8 @@ for (const kind of ["thread", "process"]) {
       const help = ok(await loopwork("--help"), "loopwork --help").stdout;
       assert.match(help, /^usage: loopwork <command>/);
       assert.match(help, /compare .*\n.*worker /);
-      assert.equal(ok(await loopwork("--version"), "loopwork --version").stdout.trim(), "0.1.0");
+      const { version } = JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as { version: string };
+      assert.equal(ok(await loopwork("--version"), "loopwork --version").stdout.trim(), version);
       // The quickest comparison still prints a real table.
       const quick = ["--quick", "--tasks", "2", "--runs", "1", "--workers", "1", "--cpu-size", "1", "--only", "cpu", "--strategies", "sequential,threads"];
       const table = ok(await loopwork("compare", ...quick), "loopwork compare").stdout;
@@ -302,6 +303,9 @@ for (const kind of ["thread", "process"]) {
       refused(noVega, 1, /needs the npm package "vega", which is not installed: npm install vega vega-lite/, "compare --out without vega");
       assert.doesNotMatch(noVega.stderr, /measuring/, "nothing measured before the missing vega is said");
       refused(await serve("./tasks.js"), 1, /needs the npm package "bullmq", which is not installed: npm install bullmq ioredis/, "worker without bullmq");
+      const noBullmq = await loopwork("compare", ...quick, "--connection", "redis://127.0.0.1:1");
+      refused(noBullmq, 1, /needs the npm package "bullmq", which is not installed/, "compare --connection without bullmq");
+      assert.doesNotMatch(noBullmq.stderr, /measuring/, "nothing measured before the missing bullmq is said");
       // A .ts module on the command's own thread: Node 20 needs tsx, and says so.
       const strips = (process.features as { typescript?: unknown }).typescript !== undefined && (process.features as { typescript?: unknown }).typescript !== false;
       const tsCompare = ["compare", "--module", "./tasks.ts", "--task", "fib", "--args", "[10]", "--tasks", "1", "--runs", "1", "--strategies", "sequential"];
