@@ -3,17 +3,20 @@
 // `import` and with `require()`; the loop alone installs no Redis client; the "bullmq" kind
 // without bullmq says what to install; TypeScript type-checks it under each module resolution;
 // Deno runs and checks it from that folder's node_modules; a bundle that inlines loopwork says
-// at `new WorkerPool` to keep it external; a `.ts` task module without tsx says what to do. On
+// at `new WorkerPool` to keep it external; a `.ts` task module without tsx says what to do; the
+// installed `loopwork` command (npm's bin link, and Deno's npm:loopwork) helps, compares, names
+// bad input and missing peers without a stack trace, and `loopwork worker` serves a Redis queue. On
 // Deno: a program in a folder with no package.json and no deno.json importing mod.ts and the
 // subpath entries by path, running the loop, a thread pool and a process pool on a TypeScript
 // task module; and one whose deno.json maps "loopwork" to mod.ts, whose graph has no npm package.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, it, runtime } from "./harness.ts";
+import { redisAvailable, redisRequired, startRedis } from "./cluster-helpers.ts";
+import { describe, it, runtime, skip } from "./harness.ts";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 
@@ -267,6 +270,100 @@ for (const kind of ["thread", "process"]) {
       writeFileSync(join(dir, "external.mjs"), readFileSync(join(out, "external.mjs")));
       const external = ok(await exec(process.execPath, ["external.mjs"], dir), "the external bundle");
       assert.equal(external.stdout.trim(), "loop\nthread 6765\nprocess 6765");
+    }, 120_000);
+
+    it("the installed loopwork command (npm's bin link): help, a real compare table, and bad flags, a missing module, a missing optional peer and a .ts module each named with a non-zero exit, no stack trace; Deno runs it as npm:loopwork", async () => {
+      const dir = await installed();
+      const bin = join(dir, "node_modules", ".bin", "loopwork");
+      const loopwork = (...args: string[]) => exec(process.execPath, [bin, ...args], dir);
+      const refused = (r: Ran, code: number, problem: RegExp, what: string) => {
+        assert.equal(r.code, code, `${what}: exit ${r.code}:\n${r.stdout}\n${r.stderr}`);
+        assert.match(r.stderr, problem, what);
+        assert.doesNotMatch(r.stderr, /^\s+at .+:\d+:\d+\)?$/m, `${what}: no stack trace`);
+      };
+      const help = ok(await loopwork("--help"), "loopwork --help").stdout;
+      assert.match(help, /^usage: loopwork <command>/);
+      assert.match(help, /compare .*\n.*worker /);
+      const { version } = JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as { version: string };
+      assert.equal(ok(await loopwork("--version"), "loopwork --version").stdout.trim(), version);
+      // The quickest comparison still prints a real table.
+      const quick = ["--quick", "--tasks", "2", "--runs", "1", "--workers", "1", "--cpu-size", "1", "--only", "cpu", "--strategies", "sequential,threads"];
+      const table = ok(await loopwork("compare", ...quick), "loopwork compare").stdout;
+      assert.match(table, /║ CPU-bound │ sequential │ +│ +\d+ │/);
+      assert.match(table, /║ CPU-bound │ threads +│ +1 │ +\d+ │/);
+      refused(await loopwork("bogus"), 2, /unknown command "bogus"/, "an unknown command");
+      refused(await loopwork("compare", "--bogus"), 2, /Unknown option '--bogus'/, "compare --bogus");
+      refused(await loopwork("compare", "--tasks", "x"), 2, /--tasks must be a whole number/, "compare --tasks x");
+      refused(await loopwork("compare", "--module", "./nope.js", "--task", "fib"), 2, /--module \.\/nope\.js: no such file/, "compare, a missing module");
+      refused(await loopwork("worker", "--bogus"), 2, /Unknown option '--bogus'/, "worker --bogus");
+      const serve = (module: string) => loopwork("worker", "--connection", "redis://127.0.0.1:1", "--queue", "q", "--module", module, "--threads", "1");
+      refused(await serve("./nope.js"), 2, /the task module \S*nope\.js does not exist/, "worker, a missing module");
+      // The optional peers, not installed: said before anything is measured or served.
+      const noVega = await loopwork("compare", ...quick, "--out", "r.html");
+      refused(noVega, 1, /needs the npm package "vega", which is not installed: npm install vega vega-lite/, "compare --out without vega");
+      assert.doesNotMatch(noVega.stderr, /measuring/, "nothing measured before the missing vega is said");
+      refused(await serve("./tasks.js"), 1, /needs the npm package "bullmq", which is not installed: npm install bullmq ioredis/, "worker without bullmq");
+      const noBullmq = await loopwork("compare", ...quick, "--connection", "redis://127.0.0.1:1");
+      refused(noBullmq, 1, /needs the npm package "bullmq", which is not installed/, "compare --connection without bullmq");
+      assert.doesNotMatch(noBullmq.stderr, /measuring/, "nothing measured before the missing bullmq is said");
+      // A .ts module on the command's own thread: Node 20 needs tsx, and says so.
+      const strips = (process.features as { typescript?: unknown }).typescript !== undefined && (process.features as { typescript?: unknown }).typescript !== false;
+      const tsCompare = ["compare", "--module", "./tasks.ts", "--task", "fib", "--args", "[10]", "--tasks", "1", "--runs", "1", "--strategies", "sequential"];
+      const tsx = /--module \.\/tasks\.ts is TypeScript, which Node [\d.]+ cannot import on its own: install tsx/;
+      if (strips) {
+        assert.match(ok(await loopwork(...tsCompare), "compare a .ts module").stdout, /║ fib\(\) +│ sequential/);
+        refused(await serve("./tasks.ts"), 1, /needs the npm package "bullmq"/, "worker, a .ts module, without bullmq");
+      } else {
+        refused(await loopwork(...tsCompare), 2, tsx, "compare a .ts module without tsx");
+        refused(await serve("./tasks.ts"), 2, /the task module \.\/tasks\.ts is TypeScript, .*install tsx/, "worker, a .ts module, without tsx");
+        symlinkSync(join(repo, "node_modules", "tsx"), join(dir, "node_modules", "tsx"), "dir");
+        try {
+          assert.match(ok(await loopwork(...tsCompare), "compare a .ts module with tsx").stdout, /║ fib\(\) +│ sequential/);
+        } finally {
+          rmSync(join(dir, "node_modules", "tsx"));
+        }
+      }
+      // Deno: the installed package's command, as a Deno user in that folder runs it.
+      const denoHelp = ok(await exec(tool.deno, ["run", "-A", "npm:loopwork", "--help"], dir), "deno run -A npm:loopwork --help");
+      assert.match(denoHelp.stdout, /^usage: loopwork <command>/);
+      refused(await exec(tool.deno, ["run", "-A", "npm:loopwork", "compare", "--bogus"], dir), 2, /Unknown option '--bogus'/, "deno: compare --bogus");
+    }, 120_000);
+
+    const serves = "the installed `loopwork worker` serves a bullmq pool of the consumer's .js task module on a real Redis, and stops on SIGTERM";
+    if (!redisAvailable && !redisRequired) skip(`${serves} (redis-server is not installed)`);
+    else it(serves, async () => {
+      const dir = await installed();
+      // bullmq and ioredis installed beside loopwork (as `npm install bullmq ioredis` would).
+      const peers = ["bullmq", "ioredis"].map((p) => join(dir, "node_modules", p));
+      for (const p of peers) symlinkSync(join(repo, "node_modules", p.split("/").pop()!), p, "dir");
+      const redis = await startRedis();
+      const queue = `consumer${process.pid}`;
+      const bin = join(dir, "node_modules", ".bin", "loopwork");
+      const worker = spawn(process.execPath, [bin, "worker", "--connection", redis.url, "--queue", queue, "--module", "./tasks.js", "--threads", "1"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+      let out = "";
+      worker.stdout.on("data", (c: Buffer) => (out += c));
+      worker.stderr.on("data", (c: Buffer) => (out += c));
+      const exited = new Promise<number | null>((done) => worker.on("close", (code) => done(code)));
+      try {
+        for (let i = 0; i < 300 && !/loopwork worker: started/.test(out) && worker.exitCode === null; i++) await new Promise((r) => setTimeout(r, 100));
+        assert.match(out, /loopwork worker: started: queue "consumer\d+", 1 threads/);
+        writeFileSync(
+          join(dir, "cluster-client.mjs"),
+          `import { WorkerPool } from "loopwork/pool";
+const pool = new WorkerPool(new URL("./tasks.js", import.meta.url), { kind: "bullmq", connection: ${JSON.stringify(redis.url)}, queue: ${JSON.stringify(queue)} });
+try { console.log(await pool.run("fib", 20)); } finally { await pool.destroy(); }
+`,
+        );
+        assert.equal(ok(await exec(process.execPath, ["cluster-client.mjs"], dir), "the bullmq client").stdout.trim(), "6765");
+        worker.kill("SIGTERM");
+        assert.equal(await exited, 0, out);
+        assert.match(out, /loopwork worker: stopped: queue/);
+      } finally {
+        if (worker.exitCode === null) worker.kill("SIGKILL");
+        await exited;
+        await redis.stop();
+        for (const p of peers) rmSync(p);
+      }
     }, 120_000);
 
     it("a .ts task module on Node: without tsx it runs where Node strips types (22.18+, 24) and elsewhere fails naming the Node and tsx; with tsx beside loopwork it runs", async () => {

@@ -21,6 +21,12 @@ const fromNodeModules: boolean = (import.meta as { url?: string }).url?.includes
 /** The version ranges loopwork is tested with (package.json says the same). */
 const RANGES = { tinypool: "^2.2.0", bullmq: "^6.7.0", vega: "^6.4.0", "vega-lite": "^6.4.3" } as const;
 
+/**
+ * @internal The `code` of the error a missing optional package fails with: a setting to fix,
+ * not a bug (the command line prints its message alone).
+ */
+export const MISSING_PACKAGE = "ERR_LOOPWORK_MISSING_PACKAGE";
+
 /** Whether `e` says the package `name` itself could not be found (not one of its imports). */
 function isMissing(e: unknown, name: string): boolean {
   if (e === null || typeof e !== "object") return false;
@@ -39,9 +45,9 @@ export function loadPackage<M>(name: keyof typeof RANGES, why: string, install: 
   const specifier = isDeno && !fromNodeModules ? `npm:${name}@${RANGES[name]}` : name;
   return (import(specifier) as Promise<M>).catch((e: unknown) => {
     if (!isMissing(e, name)) throw e;
-    throw new Error(`${why} needs the npm package "${name}", which is not installed: npm install ${install}`, {
+    throw Object.assign(new Error(`${why} needs the npm package "${name}", which is not installed: npm install ${install}`, {
       cause: e,
-    });
+    }), { code: MISSING_PACKAGE });
   });
 }
 

@@ -5,9 +5,10 @@
  * @module
  */
 import { readFileSync, realpathSync } from "node:fs";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { workerMain } from "./worker-command.ts";
 import { compareMain } from "./compare/command.ts";
+import { MISSING_PACKAGE } from "../pool/packages.ts";
 
 /** A subcommand: its one-line summary and its entry point, which returns the exit code. */
 export interface Command {
@@ -63,8 +64,9 @@ export async function main(argv: string[]): Promise<number> {
     return await command.main(rest);
   } catch (e) {
     const err = e as Error;
-    // An unreachable Redis is the user's setting, not a bug: its message says it all.
-    const expected = err?.name === "PoolConnectionError";
+    // An unreachable Redis or a missing optional package is the user's setting, not a bug:
+    // its message says it all.
+    const expected = err?.name === "PoolConnectionError" || (err as { code?: unknown })?.code === MISSING_PACKAGE;
     process.stderr.write(`loopwork ${first}: failed: ${expected ? err.message : err?.stack ?? String(e)}\n`);
     return 1;
   }
@@ -73,8 +75,9 @@ export async function main(argv: string[]): Promise<number> {
 /** Whether this module is the program being run (directly, or through npm's bin link). */
 function isMain(): boolean {
   const deno = (globalThis as { Deno?: { mainModule: string } }).Deno;
-  if (deno !== undefined) return import.meta.url === deno.mainModule;
-  const script = process.argv[1];
+  if (deno?.mainModule === import.meta.url) return true;
+  // Node's script, or Deno's main module run through a link (node_modules/.bin/loopwork).
+  const script = deno !== undefined ? deno.mainModule.startsWith("file:") ? fileURLToPath(deno.mainModule) : undefined : process.argv[1];
   if (script === undefined) return false;
   try {
     return import.meta.url === pathToFileURL(realpathSync(script)).href;

@@ -12,9 +12,11 @@ import { availableParallelism } from "node:os";
 // A timer that can be unref'd on Deno too (its global setTimeout returns a number).
 import { setTimeout as nodeSetTimeout } from "node:timers";
 import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { existsSync } from "node:fs";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { ServeError, serveQueue } from "../cluster/serve.ts";
+import { allowTypeScript } from "./typescript.ts";
 
 /** Jobs held at once by `--threads 0` unless `--concurrency` says otherwise. */
 const INLINE_CONCURRENCY = 8;
@@ -47,8 +49,9 @@ options:
                            supervisor waits before SIGKILL); a second signal hands them back at once
   --help                   this text
 
-exit codes: 0 stopped by a signal; 1 Redis cannot be reached or refused the credentials;
-2 bad options or a task module that cannot be loaded. The reason goes to stderr.
+exit codes: 0 stopped by a signal; 1 Redis cannot be reached or refused the credentials, or
+bullmq is not installed (npm install bullmq ioredis); 2 bad options or a task module that cannot
+be loaded (a .ts one on Node before 22.18 needs tsx: npm install tsx). The reason goes to stderr.
 `;
 
 function fail(message: string): number {
@@ -125,6 +128,12 @@ export async function workerMain(args: string[]): Promise<number> {
   const moduleUrl = mod.startsWith("file:") ? mod : pathToFileURL(resolve(mod)).href;
 
   const log = (line: string) => process.stderr.write(`loopwork worker: ${line}\n`);
+  // (A file that is not there is named so by serveQueue below.)
+  const typescript = existsSync(fileURLToPath(moduleUrl)) ? await allowTypeScript(mod) : undefined;
+  if (typescript !== undefined) {
+    log(`the task module ${typescript}`);
+    return 2;
+  }
   let server;
   try {
     server = await serveQueue({ connection, queue, module: moduleUrl, threads, concurrency, connectTimeoutMs, cancelGraceMs, log });

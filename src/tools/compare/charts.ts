@@ -211,13 +211,25 @@ function textSpec(lines: string[]): Spec {
   };
 }
 
-async function toSvg(spec: Spec): Promise<string> {
-  // Loaded here, on first use: only the charts need Vega, an optional peer dependency.
+let chartPackages: Promise<[typeof import("vega"), typeof import("vega-lite")]> | undefined;
+
+/**
+ * Loads Vega and Vega-Lite (optional peer dependencies: only the charts need them), once;
+ * `loopwork compare --out` calls it before it measures, so a missing one is said at once.
+ *
+ * @example
+ * await loadChartPackages(); // fails: ... needs the npm package "vega", which is not installed: npm install vega vega-lite
+ */
+export function loadChartPackages(): Promise<[typeof import("vega"), typeof import("vega-lite")]> {
   const why = "the charts of `loopwork compare --out`";
-  const [vega, vegaLite] = await Promise.all([
+  return (chartPackages ??= Promise.all([
     loadPackage<typeof import("vega")>("vega", why, "vega vega-lite"),
     loadPackage<typeof import("vega-lite")>("vega-lite", why, "vega vega-lite"),
-  ]);
+  ]));
+}
+
+async function toSvg(spec: Spec): Promise<string> {
+  const [vega, vegaLite] = await loadChartPackages();
   const full = {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     background: "white",

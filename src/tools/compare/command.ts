@@ -9,7 +9,9 @@ import { parseArgs } from "node:util";
 import { SingleBar } from "cli-progress";
 import { dirname, extname, resolve } from "node:path";
 import type { BuiltinName } from "./builtin.ts";
+import { loadChartPackages } from "./charts.ts";
 import { compare } from "./compare.ts";
+import { loadBullmq } from "../../pool/packages.ts";
 import { type CompareSettings, describeRun, renderHtml, renderSvg, renderTable, type StrategyName, wrapLines } from "./report.ts";
 import { CompareInputError, type UserWorkloadSpec } from "./user-module.ts";
 
@@ -228,6 +230,9 @@ export async function compareMain(argv: string[]): Promise<number> {
     process.stdout.write(COMPARE_HELP);
     return 0;
   }
+  // The optional packages the options need, before anything is measured.
+  if (args.out !== undefined) await loadChartPackages();
+  if (args.connection !== undefined) await loadBullmq();
   const tty = !args.json && process.stderr.isTTY === true;
   const bar = tty
     ? new SingleBar({

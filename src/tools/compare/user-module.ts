@@ -9,6 +9,7 @@ import { extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { findUnsendable } from "../../pool/protocol.ts";
 import type { ModuleExports, Workload } from "./strategies.ts";
+import { allowTypeScript } from "../typescript.ts";
 
 /**
  * Bad input found while preparing or running the user's workload: a missing module, an
@@ -63,14 +64,12 @@ async function load(option: string, path: string): Promise<{ url: URL; exports: 
     throw new CompareInputError(`${option} ${path}: a task module is a ${EXTENSIONS.join(", ")} file, got "${ext || "no extension"}"`);
   }
   const url = pathToFileURL(abs);
+  const typescript = await allowTypeScript(path);
+  if (typescript !== undefined) throw new CompareInputError(`${option} ${typescript}`);
   try {
     return { url, exports: (await import(url.href)) as ModuleExports };
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    const hint = code === "ERR_UNKNOWN_FILE_EXTENSION"
-      ? " (this Node cannot import TypeScript: use a .js module, Node >= 22.18, or run loopwork from its sources)"
-      : "";
-    throw new CompareInputError(`${option} ${path} could not be loaded: ${firstLine(e)}${hint}`);
+    throw new CompareInputError(`${option} ${path} could not be loaded: ${firstLine(e)}`);
   }
 }
 
