@@ -330,6 +330,9 @@ export class ThreadBackend implements PoolBackend {
       this._finish(slot, job);
       const reason = e instanceof Error ? e.message : String(e);
       job.reject(new TypeError(`the answer of ${describeRequest(job.req)} could not be received from its worker: ${reason}`));
+      // Deno's port delivers nothing more after a message it could not read: the worker is
+      // stopped, and what it had not started runs elsewhere.
+      if (isDeno) this._deaf(slot);
     });
     // The worker's own channel carries nothing of the pool's: a message there is the task's.
     worker.on("message", (m: unknown) => this._stray(slot, m));
@@ -429,6 +432,26 @@ export class ThreadBackend implements PoolBackend {
         new Error(
           `the worker running ${describeRequest(job.req)} posted ${describeValue(m)} on parentPort, which a pool ` +
             "does not read: a task answers by returning its result. The worker was stopped.",
+        ),
+      );
+    }
+    this._requeue(back);
+    this._replenish();
+  }
+
+  /** `slot`'s port can no longer receive (Deno, after a "messageerror"): stop its worker. */
+  private _deaf(slot: Slot): void {
+    if (slot.retired) return;
+    const back = this._takeBack(slot);
+    const jobs = slot.jobs;
+    this._retire(slot);
+    for (const job of jobs) {
+      job.slot = null;
+      job.state = DONE;
+      job.reject(
+        new WorkerCrashedError(
+          `the worker running ${describeRequest(job.req)} was stopped: an answer of another call on it could not be ` +
+            "received, and Deno's port delivers nothing after that",
         ),
       );
     }
