@@ -16,6 +16,7 @@ import { type CancelSink, PoolCall, QUEUED, RUNNING, SETTLED } from "./call.ts";
 import { PoolClosedError, PoolQueueFullError } from "./errors.ts";
 import { BullmqBackend } from "./backends/bullmq.ts";
 import { workerEntryUrl } from "./worker/entry.ts";
+import { displayPath } from "./worker/tasks.ts";
 import { InlineBackend } from "./backends/inline.ts";
 import { LatencyWindow } from "./latency.ts";
 import { type PoolKind, type ResolvedPoolOptions, resolvePoolOptions, type WorkerPoolOptions } from "./options.ts";
@@ -681,9 +682,17 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
     if (timeout > 0) {
       call.timer = setTimeout(() => {
         call.timer = undefined;
-        this._stopRunning(call, new TimeoutError(`${call.label} took longer than taskTimeoutMs (${timeout} ms)`));
+        this._stopRunning(call, new TimeoutError(`${call.label} took longer than taskTimeoutMs (${timeout} ms)${this._stillLoading(call, timeout)}`));
       }, timeout);
     }
+  }
+
+  /** What a timeout of `call` adds when its worker was still loading the call's task module. */
+  private _stillLoading(call: PoolCall, timeout: number): string {
+    const req = call.req;
+    if (!(req.op === "call" || req.op === "batch" || req.op === "stream") || this._backend?.loading?.(call) !== true) return "";
+    return `: its task module ${displayPath(req.module)} had not finished loading after ${timeout} ms ` +
+      "(a top-level await that never settles, or a slow import?)";
   }
 
   /** @internal `call` had not started after all (its worker died first): no timeout runs until it starts. */

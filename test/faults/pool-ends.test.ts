@@ -104,3 +104,36 @@ describe("faults (pool ends): a message the port could not read", () => {
     }
   }, HANG_GUARD_MS);
 });
+
+describe("faults (pool ends): a task module that never finishes loading", () => {
+  const flavours: Flavour[] = ["inline", "thread"];
+  for (const flavour of flavours) {
+    it(`${flavour}: a call that times out while its module loads says the module had not finished loading`, async () => {
+      const kind = flavour === "inline" ? "inline" : "thread";
+      // The timeout counts from the call's start, which includes its worker's start: 5 s leaves room for that.
+      const p = new WorkerPool<typeof import("../fixtures/never-loads.ts")>(new URL("../fixtures/never-loads.ts", import.meta.url), {
+        kind,
+        maxWorkers: 1,
+        taskTimeoutMs: 5000,
+      });
+      try {
+        const e = await within(rejection(p.run("never")), 60_000, "the call");
+        assert.equal(e.name, "TimeoutError", e.message);
+        assert.match(e.message, /never-loads\.ts had not finished loading after 5000 ms/);
+      } finally {
+        await p.destroy();
+      }
+    }, HANG_GUARD_MS);
+  }
+
+  it("thread: a call that times out in its task, once the module loaded, does not blame the module", async () => {
+    const p = pool("thread", { taskTimeoutMs: 300 });
+    try {
+      const e = await within(rejection(p.run("sleepFor", 60_000)), 60_000, "the call");
+      assert.equal(e.name, "TimeoutError", e.message);
+      assert.doesNotMatch(e.message, /loading/);
+    } finally {
+      await p.destroy();
+    }
+  }, HANG_GUARD_MS);
+});

@@ -6,7 +6,7 @@
  * @module
  */
 import type { TransferListItem } from "node:worker_threads";
-import { answer, checkResult } from "../worker/tasks.ts";
+import { answer, checkResult, isLoading } from "../worker/tasks.ts";
 import type { PoolBackend } from "./backend.ts";
 import type { PoolCall } from "../call.ts";
 import { type CallRequest, type CallResponse, unwrapResponse } from "../protocol.ts";
@@ -60,6 +60,11 @@ export class InlineBackend implements PoolBackend {
 
   failure(error: unknown): unknown {
     return error;
+  }
+
+  loading(call: PoolCall): boolean {
+    const req = call.req;
+    return (req.op === "call" || req.op === "batch" || req.op === "stream") && isLoading(req.module);
   }
 
   workers(): number {

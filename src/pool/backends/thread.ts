@@ -135,6 +135,8 @@ interface Slot {
   running: number;
   /** One cell per call in flight (see the module's comment), shared with the worker. */
   readonly claims: Int32Array;
+  /** How many task modules it is loading, shared with the worker (see `WorkerEntry.loading`). */
+  readonly loading: Int32Array;
   /** The number of the last call posted. */
   seq: number;
   /** When its latest call started (performance.now()). */
@@ -293,6 +295,7 @@ export class ThreadBackend implements PoolBackend {
   private _startWorker(): Slot {
     const { port1: port, port2 } = new MessageChannel();
     const claims = new Int32Array(new SharedArrayBuffer(4 * this._cells));
+    const loading = new Int32Array(new SharedArrayBuffer(4));
     const worker = new Worker(this._entry, {
       name: "loopwork",
       workerData: {
@@ -301,6 +304,7 @@ export class ThreadBackend implements PoolBackend {
         loopworkWatchMemory: this._options.resourceLimits !== null,
         loopworkClaims: claims,
         loopworkConcurrency: this._concurrency,
+        loopworkLoading: loading,
       },
       transferList: [port2],
       ...(this._options.resourceLimits !== null ? { resourceLimits: { ...this._options.resourceLimits } } : {}),
@@ -311,6 +315,7 @@ export class ThreadBackend implements PoolBackend {
       jobs: [],
       running: 0,
       claims,
+      loading,
       seq: 0,
       startedAt: performance.now(),
       answerFor: null,
@@ -437,6 +442,11 @@ export class ThreadBackend implements PoolBackend {
     }
     this._requeue(back);
     this._replenish();
+  }
+
+  loading(call: PoolCall): boolean {
+    const slot = (call.job as Job | undefined)?.slot;
+    return slot !== null && slot !== undefined && Atomics.load(slot.loading, 0) > 0;
   }
 
   /** `slot`'s port can no longer receive (Deno, after a "messageerror"): stop its worker. */

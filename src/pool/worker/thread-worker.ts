@@ -34,6 +34,8 @@ const data = workerData as {
   /** One cell per call in flight, by its number (see `claims` below). */
   loopworkClaims: Int32Array;
   loopworkConcurrency: number;
+  /** How many task modules this worker is loading (see `WorkerEntry.loading`). */
+  loopworkLoading?: Int32Array;
 };
 
 /** The own thread backend's private channel to this worker. */
@@ -61,6 +63,7 @@ closeParentPort();
 
 const handle = serve({
   module: data.loopworkModule ?? undefined,
+  ...(data.loopworkLoading !== undefined ? { loading: data.loopworkLoading } : {}),
   reply(req, response) {
     // A failed send is caught there, a failed receipt is the host's "messageerror". Several
     // calls at once: the answer goes after its number (see `deliver`).
