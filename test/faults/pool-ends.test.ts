@@ -137,3 +137,71 @@ describe("faults (pool ends): a task module that never finishes loading", () => 
     }
   }, HANG_GUARD_MS);
 });
+
+/** Waits until `ok()` holds, checking every 50 ms; fails after `ms` (a "did not hang" guard). */
+async function eventually(ok: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe("faults (pool ends): tinypool refills minWorkers after a failed start", () => {
+  if (runtime === "node") {
+    it("process: workers that died while starting are replaced up to minWorkers once a start succeeds; while none can start, none is retried without a call", async () => {
+      const { mkdtempSync, writeFileSync, rmSync, readFileSync, existsSync } = await import("node:fs");
+      const { tmpdir } = await import("node:os");
+      const { join } = await import("node:path");
+      const dir = mkdtempSync(join(tmpdir(), "loopwork-flaky-"));
+      const marker = join(dir, "fail");
+      const starts = () => (existsSync(`${marker}.log`) ? readFileSync(`${marker}.log`, "utf8").split("\n").length - 1 : 0);
+      writeFileSync(marker, "");
+      // Preloaded into each child (tinypool forks with the host's execArgv, and no environment):
+      // it logs its start, and dies before its worker entry is ready while the marker exists.
+      const preload = join(dir, "flaky-start.cjs");
+      writeFileSync(
+        preload,
+        `const fs = require("node:fs");\nfs.appendFileSync(${JSON.stringify(`${marker}.log`)}, "start\\n");\n` +
+          `if (fs.existsSync(${JSON.stringify(marker)})) process.exit(3);\n`,
+      );
+      const execArgv = [...process.execArgv];
+      process.execArgv.push("--require", preload);
+      const p = pool("process", { minWorkers: 2, maxWorkers: 2 });
+      try {
+        // Every start fails: the call fails (its worker died while starting), and nothing restarts in a loop.
+        const e = await within(rejection(p.run("receive", 1)), 60_000, "the call on a pool whose workers cannot start");
+        assert.match(e.message, /died while starting|exited/);
+        await eventually(() => p.stats().workers === 0, 30_000, "the failed workers to be gone");
+        const failed = starts();
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        assert.equal(starts(), failed, "no worker is started again while no call asks");
+        // Starting works again: a call starts one worker, which gets the pool back to minWorkers.
+        rmSync(marker);
+        assert.equal(await within(p.run("receive", 1), 60_000, "the call once starting works"), "Number");
+        await eventually(() => p.stats().workers === 2, 30_000, "minWorkers (2) workers");
+      } finally {
+        process.execArgv.splice(0, process.execArgv.length, ...execArgv);
+        await p.destroy();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }, HANG_GUARD_MS);
+  }
+});
+
+describe("faults (pool ends): tinypool stops listening to a worker's channel once it has learnt what it needs", () => {
+  const flavours: Flavour[] = runtime === "node" ? ["process", "tinypool threads"] : ["process"];
+  for (const flavour of flavours) {
+    it(`${flavour}: after a worker is ready and has answered, its answers are no longer inspected`, async () => {
+      const p = pool(flavour);
+      try {
+        for (let i = 0; i < 3; i++) assert.equal(await p.run("receive", i), "Number");
+        const backend = (p as unknown as { _backend: { _listening?: number } })._backend;
+        await eventually(() => backend._listening === 0, 30_000, "no worker channel listened to");
+        assert.equal(await p.run("receive", 1), "Number", "the worker still answers");
+      } finally {
+        await p.destroy();
+      }
+    }, HANG_GUARD_MS);
+  }
+});
