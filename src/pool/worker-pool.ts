@@ -219,7 +219,9 @@ function sendable(req: CallRequest, label: string, encode: boolean, share: boole
     if (v === null || typeof v !== "object") continue;
     if (budget === null) {
       budget = { left: ARGUMENT_WALK_BUDGET };
+      // Threads move what `transfer()` marked; inline (shares, does not move) moves only MessagePorts.
       if (move) transfer = collectTransfers(values);
+      else if (share) transfer = collectTransfers(values).filter((t) => !(t instanceof ArrayBuffer));
     }
     if (budget.left <= 0) {
       budget.left = -1; // this one goes unchecked

@@ -7,7 +7,8 @@
  * with a clear error naming the culprit: never a value silently changed, a hang or a crash.
  */
 import assert from "node:assert/strict";
-import { WorkerPool, type WorkerPoolOptions } from "../../mod.ts";
+import { MessageChannel } from "node:worker_threads";
+import { transfer, WorkerPool, type WorkerPoolOptions } from "../../mod.ts";
 import { rejection } from "../expect.ts";
 import { describe, it, runtime } from "../harness.ts";
 import { describeHost, HOST_KINDS, makeHost } from "../fixtures/ends-tasks.ts";
@@ -200,6 +201,25 @@ describe("faults (pool ends): tinypool stops listening to a worker's channel onc
         await eventually(() => backend._listening === 0, 30_000, "no worker channel listened to");
         assert.equal(await p.run("receive", 1), "Number", "the worker still answers");
       } finally {
+        await p.destroy();
+      }
+    }, HANG_GUARD_MS);
+  }
+});
+
+describe("faults (pool ends): a MessagePort moved with transfer()", () => {
+  const flavours: Flavour[] = runtime === "node" ? ["inline", "thread", "tinypool threads"] : ["inline", "thread"];
+  for (const flavour of flavours) {
+    it(`${flavour}: the task gets a port on the same channel, as a thread does`, async () => {
+      const p = pool(flavour);
+      const { port1, port2 } = new MessageChannel();
+      try {
+        const heard = new Promise<unknown>((resolve) => port2.once("message", resolve));
+        assert.equal(await within(p.run("usePort", transfer(port1), "hello"), 60_000, "the call"), "MessagePort");
+        assert.equal(await within(heard, 60_000, "the message"), "hello");
+      } finally {
+        port1.close();
+        port2.close();
         await p.destroy();
       }
     }, HANG_GUARD_MS);
