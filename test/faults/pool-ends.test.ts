@@ -225,3 +225,23 @@ describe("faults (pool ends): a MessagePort moved with transfer()", () => {
     }, HANG_GUARD_MS);
   }
 });
+
+describe("faults (pool ends): the heap-limit watch", () => {
+  it("runs only under Deno: a Node thread at its heap limit ends by itself (ERR_WORKER_OUT_OF_MEMORY)", async () => {
+    const { watchHeapLimit } = await import("../../src/pool/worker/heap-watch.ts");
+    const original = globalThis.setInterval;
+    let timers = 0;
+    globalThis.setInterval = ((...args: Parameters<typeof setInterval>) => {
+      timers++;
+      const t = original(...args);
+      clearInterval(t);
+      return t;
+    }) as typeof setInterval;
+    try {
+      assert.equal(watchHeapLimit(() => {}), runtime === "deno");
+    } finally {
+      globalThis.setInterval = original;
+    }
+    assert.equal(timers, runtime === "deno" ? 1 : 0);
+  });
+});
