@@ -75,6 +75,8 @@ export interface TinypoolPool {
   run(task: unknown, options: { transferList?: TransferListItem[]; signal?: TinypoolAbortHook }): Promise<unknown>;
   destroy(): Promise<void>;
   on(event: "error", listener: (e: unknown) => void): unknown;
+  /** Its live options: `minThreads` is read each time it tops its workers up. */
+  readonly options?: { minThreads?: number };
 }
 
 /** @internal What loopwork takes from the tinypool module. */

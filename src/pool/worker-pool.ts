@@ -590,6 +590,15 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
       this._failed++;
       return failedCall(sent);
     }
+    // Checking and encoding the arguments ran their getters, which may have closed or
+    // destroyed the pool: the call is refused then, as if it came after (a backend made now
+    // would outlive the pool).
+    if (this._destroyed !== null || this._stopped) {
+      this._failed++;
+      return failedCall(
+        new PoolClosedError(`${label} was refused: the pool is ${this._destroyed !== null ? "destroyed" : "closing"}`),
+      );
+    }
     req = sent;
     const free = this._running.size < this._capacity;
     const o = this._options;

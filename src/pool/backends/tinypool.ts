@@ -628,6 +628,10 @@ export class TinypoolBackend implements PoolBackend {
   /** Stops every worker; resolves once each one tinypool ever started has exited. */
   async destroy(): Promise<void> {
     this._destroyed = true;
+    // Tinypool tops its workers up to minThreads whenever it drops one (a stopped call's, one
+    // that errs as it is terminated), even while and after it is destroyed: a worker started
+    // then would outlive the pool, and its exit never come. It keeps none from now on.
+    if (this._pool?.options !== undefined) this._pool.options.minThreads = 0;
     this._watchWorkers();
     for (const run of this._parked.splice(0)) {
       run.parked = false;
