@@ -290,3 +290,39 @@ describe("faults (pool ends): destroy() at awkward moments", () => {
     }, HANG_GUARD_MS);
   }
 });
+
+describe("faults (pool ends): hostile tasks and values", () => {
+  for (const flavour of FLAVOURS) {
+    it(`${flavour}: a non-function export, a throwing toJSON or getter, cyclic values, a 64 MB string, process.exit(0), a replaced postMessage`, async () => {
+      const p = pool(flavour);
+      try {
+        // The pool's type refuses the name; a caller without types does not.
+        const untyped = p as unknown as WorkerPool<Record<string, () => unknown>>;
+        let e = await within(rejection(untyped.run("notATask")), 60_000, "notATask");
+        assert.ok(e instanceof TypeError && /unknown task "notATask": it is not an exported function/.test(e.message), e.message);
+        e = await within(rejection(p.run("hostile", "toJSON")), 60_000, "toJSON");
+        assert.match(e.message, /the result of task "hostile" cannot be sent back.*\.toJSON cannot be cloned \(it is a function\)/);
+        e = await within(rejection(p.run("hostile", "getter")), 60_000, "getter");
+        assert.match(e.message, /reading \.rows\[0\]\.x threw Error: getter threw/);
+        const cycle = (await within(p.run("hostile", "cycle"), 60_000, "cycle")) as { a: unknown[]; map: Map<string, unknown> };
+        assert.ok(cycle.a[1] === cycle && cycle.map.get("self") === cycle, "a cyclic result comes back cyclic");
+        const sent = { a: [1] as unknown[], map: new Map<string, unknown>() };
+        sent.a.push(sent);
+        sent.map.set("self", sent);
+        assert.equal(await within(p.run("isCycle", sent), 60_000, "cyclic argument"), true);
+        const n = 64 * 1024 * 1024;
+        assert.equal(((await within(p.run("hostile", "huge", n), 60_000, "huge result")) as string).length, n);
+        assert.equal(await within(p.run("lengthOf", "y".repeat(n)), 60_000, "huge argument"), n);
+        if (flavour !== "inline") {
+          e = await within(rejection(p.run("hostile", "exit0")), 60_000, "exit0");
+          assert.equal(e.name, "WorkerCrashedError", e.message);
+          assert.match(e.message, /exited with code 0/);
+          assert.equal(await within(p.run("hostile", "postMessage"), 60_000, "postMessage"), "replaced");
+        }
+        assert.equal(await within(p.run("receive", 1), 60_000, "the next call"), "Number", "the pool still works");
+      } finally {
+        await p.destroy();
+      }
+    }, HANG_GUARD_MS);
+  }
+});
