@@ -18,68 +18,57 @@ export const INTACT = 0;
 /** @internal The verdict on a class whose values are data to walk (a user's class, a Map, an Error…). */
 export const WALK = 1;
 
-/** The runtime classes, by prototype: their names (filled on first use, see `runtimeClasses`). */
-let runtime: Map<object, string> | null = null;
-
-/** What the structured-clone types of the language are: walked as data, never asked. */
-const DATA: readonly unknown[] = [Object, Array, Map, Set, Date, RegExp, Error, Boolean, Number, String, BigInt, Symbol];
+/** The structured-clone types of the language: walked as data, never asked. */
+const DATA: readonly unknown[] = [Object, Array, Map, Set, Date, RegExp, Error, Boolean, Number, String, BigInt, Symbol, Promise];
 
 /**
- * Builtin modules whose classes a task may hand around as values (the rest of the runtime's
- * classes are globals: `URL`, `Headers`, `Blob`, `CryptoKey`, `AbortSignal`…).
+ * The runtime's classes that are not globals but that a task may hand around as values, by
+ * name: the builtin module that exports each (the globals, `URL`, `Headers`, `Blob`,
+ * `CryptoKey`, `AbortSignal`…, need no list). Histograms' classes are not exported: see
+ * `isRuntimeClass`.
  */
-const MODULES: readonly string[] = ["node:net", "node:crypto", "node:util", "node:worker_threads", "node:perf_hooks"];
+const MODULE_OF: Readonly<Record<string, string>> = Object.freeze(Object.assign(Object.create(null) as Record<string, string>, {
+  BlockList: "node:net",
+  SocketAddress: "node:net",
+  KeyObject: "node:crypto",
+  X509Certificate: "node:crypto",
+  MIMEType: "node:util",
+  MIMEParams: "node:util",
+  Histogram: "node:perf_hooks",
+  RecordableHistogram: "node:perf_hooks",
+  IntervalHistogram: "node:perf_hooks",
+}));
 
-function addClass(into: Map<object, string>, name: string, value: unknown): void {
-  if (typeof value !== "function" || !/^[A-Z]/.test(name)) return;
-  const proto = (value as { prototype?: unknown }).prototype;
-  if (proto === null || typeof proto !== "object" || into.has(proto)) return;
-  if (DATA.includes(value) || proto instanceof Error || Object.getPrototypeOf(proto) === Object.getPrototypeOf(Int8Array.prototype)) return;
-  if (value === ArrayBuffer || value === SharedArrayBuffer || value === DataView || value === Promise) return;
-  into.set(proto, name);
+let load: ((id: string) => Record<string, unknown>) | null | undefined;
+
+/** A builtin module's exports, or undefined (no `require` here, or no such module). */
+function builtin(id: string): Record<string, unknown> | undefined {
+  try {
+    load ??= createRequire(import.meta.url) as unknown as (id: string) => Record<string, unknown>;
+    return load(id);
+  } catch {
+    load ??= null;
+    return undefined;
+  }
 }
 
-/** The runtime's classes (globals and the classes of MODULES), by prototype. */
-function runtimeClasses(): Map<object, string> {
-  if (runtime !== null) return runtime;
-  const found = new Map<object, string>();
-  const g = globalThis as Record<string, unknown>;
-  for (const name of Object.getOwnPropertyNames(g)) {
-    if (!/^[A-Z]/.test(name)) continue;
-    const d = Object.getOwnPropertyDescriptor(g, name);
-    // Node defines many web classes as lazy getters: reading them only loads their module.
-    let v: unknown;
-    try {
-      v = d === undefined ? undefined : "value" in d ? d.value : d.get?.call(g);
-    } catch {
-      continue;
-    }
-    addClass(found, name, v);
-  }
-  let require: ((id: string) => Record<string, unknown>) | undefined;
-  try {
-    require = createRequire(import.meta.url) as unknown as (id: string) => Record<string, unknown>;
-  } catch {
-    // No require here: the globals alone.
-  }
-  for (const id of MODULES) {
-    try {
-      const m = require?.(id);
-      if (m === undefined) continue;
-      for (const name of Object.keys(m)) addClass(found, name, m[name]);
-      // perf_hooks makes histograms without exporting their class.
-      if (typeof m.createHistogram === "function") {
-        const h = (m.createHistogram as () => object)();
-        for (let p = Object.getPrototypeOf(h) as object | null; p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
-          const c = (p as { constructor?: { name?: unknown } }).constructor;
-          if (!found.has(p) && typeof c?.name === "string") found.set(p, c.name);
-        }
-      }
-    } catch {
-      // A module this runtime lacks.
-    }
-  }
-  return (runtime = found);
+/**
+ * Is `ctor`, the constructor of prototype `p`, a class of the runtime: the global of its
+ * name, or the export of its name of the module MODULE_OF names? (A user's class of the same
+ * name is not.) Reading a global may load the module behind it (Node defines many web
+ * classes as lazy getters): it is read only for a class of that name.
+ */
+function isRuntimeClass(p: object, ctor: unknown, name: string): boolean {
+  if (typeof ctor !== "function" || DATA.includes(ctor) || p instanceof Error) return false;
+  const d = Object.getOwnPropertyDescriptor(globalThis, name);
+  if (d !== undefined && ("value" in d ? d.value : d.get?.call(globalThis)) === ctor) return true;
+  const id = MODULE_OF[name];
+  if (id === undefined) return false;
+  const m = builtin(id);
+  if (m === undefined) return false;
+  if (m[name] === ctor) return true;
+  if (typeof m.createHistogram !== "function") return false;
+  return Object.prototype.isPrototypeOf.call(p, (m.createHistogram as () => object)());
 }
 
 /** Verdicts by the value's own prototype, for a thread's channel (structured clone) and a process's (V8's serialiser). */
@@ -97,12 +86,12 @@ export function hostVerdict(o: object, proto: object, toProcess: boolean): strin
   const memo = verdicts[toProcess ? 1 : 0]!;
   const known = memo.get(proto);
   if (known !== undefined) return known;
-  const classes = runtimeClasses();
   let verdict: string | number = WALK;
   try {
     for (let p: object | null = proto; p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p) as object | null) {
-      const name = classes.get(p);
-      if (name === undefined) continue;
+      const ctor: unknown = Object.getOwnPropertyDescriptor(p, "constructor")?.value;
+      const name: unknown = typeof ctor === "function" ? ctor.name : undefined;
+      if (typeof name !== "string" || name === "" || !isRuntimeClass(p, ctor, name)) continue;
       verdict = probe(o, p, name, toProcess);
       break;
     }
