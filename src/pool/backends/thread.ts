@@ -426,6 +426,27 @@ export class ThreadBackend implements PoolBackend {
 
   /** Task code posted `m` on `parentPort`, which the pool does not read: stop that worker. */
   private _stray(slot: Slot, m: unknown): void {
+    this._stopFailing(slot, (what) =>
+      new Error(
+        `the worker running ${what} posted ${describeValue(m)} on parentPort, which a pool ` +
+          "does not read: a task answers by returning its result. The worker was stopped.",
+      ));
+  }
+
+  /** `slot`'s port can no longer receive (Deno, after a "messageerror"): stop its worker. */
+  private _deaf(slot: Slot): void {
+    this._stopFailing(slot, (what) =>
+      new WorkerCrashedError(
+        `the worker running ${what} was stopped: an answer of another call on it could not be ` +
+          "received, and Deno's port delivers nothing after that",
+      ));
+  }
+
+  /**
+   * Stops `slot`'s worker: the calls it started fail with `error(what)` (`what` names each),
+   * those it had not run elsewhere.
+   */
+  private _stopFailing(slot: Slot, error: (what: string) => Error): void {
     if (slot.retired) return;
     const back = this._takeBack(slot);
     const jobs = slot.jobs;
@@ -433,12 +454,7 @@ export class ThreadBackend implements PoolBackend {
     for (const job of jobs) {
       job.slot = null;
       job.state = DONE;
-      job.reject(
-        new Error(
-          `the worker running ${describeRequest(job.req)} posted ${describeValue(m)} on parentPort, which a pool ` +
-            "does not read: a task answers by returning its result. The worker was stopped.",
-        ),
-      );
+      job.reject(error(describeRequest(job.req)));
     }
     this._requeue(back);
     this._replenish();
@@ -447,26 +463,6 @@ export class ThreadBackend implements PoolBackend {
   loading(call: PoolCall): boolean {
     const slot = (call.job as Job | undefined)?.slot;
     return slot !== null && slot !== undefined && Atomics.load(slot.loading, 0) > 0;
-  }
-
-  /** `slot`'s port can no longer receive (Deno, after a "messageerror"): stop its worker. */
-  private _deaf(slot: Slot): void {
-    if (slot.retired) return;
-    const back = this._takeBack(slot);
-    const jobs = slot.jobs;
-    this._retire(slot);
-    for (const job of jobs) {
-      job.slot = null;
-      job.state = DONE;
-      job.reject(
-        new WorkerCrashedError(
-          `the worker running ${describeRequest(job.req)} was stopped: an answer of another call on it could not be ` +
-            "received, and Deno's port delivers nothing after that",
-        ),
-      );
-    }
-    this._requeue(back);
-    this._replenish();
   }
 
   /** Sends `job` to `slot`, which has room for it (see `_slotFor`). */
