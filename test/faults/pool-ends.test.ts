@@ -251,21 +251,25 @@ describe("faults (pool ends): the heap-limit watch", () => {
 describe("faults (pool ends): destroy() at awkward moments", () => {
   for (const flavour of FLAVOURS) {
     it(`${flavour}: an argument whose getter destroys the pool while it is checked: the call is refused, and no worker outlives the pool`, async () => {
-      for (const warm of [false, true]) {
+      // Cold and warm; the getter read by the check, or (past the check's 10 000 values) by
+      // the encoding of the arguments.
+      for (const [warm, large] of [[false, false], [true, false], [true, true]]) {
         const p = pool(flavour, { maxWorkers: 2 });
         let destroyed: Promise<void> | undefined;
         try {
           if (warm) await p.run("receive", 1);
           const arg = {
+            ...(large ? { rows: Array.from({ length: 20_000 }, () => ({})) } : {}),
             get x(): number {
               destroyed ??= p.destroy();
               return 1;
             },
           };
           const e = await within(rejection(p.run("receive", arg)), 60_000, "the call");
-          assert.equal(e.name, "PoolClosedError", `warm ${warm}: ${e.name}: ${e.message}`);
-          await within(destroyed ?? Promise.resolve(), 60_000, "destroy()");
-          assert.equal(p.stats().workers, 0, `warm ${warm}: no worker is left`);
+          assert.equal(e.name, "PoolClosedError", `warm ${warm}, large ${large}: ${e.name}: ${e.message}`);
+          assert.ok(destroyed !== undefined, "the getter ran");
+          await within(destroyed, 60_000, "destroy()");
+          assert.equal(p.stats().workers, 0, `warm ${warm}, large ${large}: no worker is left`);
         } finally {
           await p.destroy();
         }
