@@ -30,7 +30,10 @@ export interface TinypoolWorker {
   /** A process worker's child process (tinypool's ProcessWorker); absent on a thread. */
   process?: TinypoolChild;
   /** A thread worker's Worker (tinypool's ThreadWorker); absent on a process. */
-  thread?: { on(event: "message" | "error", listener: (m: unknown) => void): unknown };
+  thread?: {
+    on(event: "message" | "error", listener: (m: unknown) => void): unknown;
+    off(event: "message", listener: (m: unknown) => void): unknown;
+  };
 }
 
 /** @internal What the tinypool backend uses of a process worker's child process. */
@@ -38,6 +41,7 @@ export interface TinypoolChild {
   connected?: boolean;
   send?(message: unknown): unknown;
   on(event: "message" | "error", listener: (m: unknown) => void): unknown;
+  off(event: "message", listener: (m: unknown) => void): unknown;
 }
 
 /** @internal The options loopwork gives tinypool. */
@@ -71,6 +75,8 @@ export interface TinypoolPool {
   run(task: unknown, options: { transferList?: TransferListItem[]; signal?: TinypoolAbortHook }): Promise<unknown>;
   destroy(): Promise<void>;
   on(event: "error", listener: (e: unknown) => void): unknown;
+  /** Its live options: `minThreads` is read each time it tops its workers up. */
+  readonly options?: { minThreads?: number };
 }
 
 /** @internal What loopwork takes from the tinypool module. */

@@ -11,6 +11,7 @@ import type { MessagePort, TransferListItem } from "node:worker_threads";
 import { describeValue } from "../core/index.ts";
 import { isDeno } from "./packages.ts";
 import { decodeSmall, encodeSmall, NOT_SMALL } from "./small-values.ts";
+import { hostVerdict, INTACT, WALK } from "./host-objects.ts";
 
 /** @internal What the pool asks a worker to do. */
 export type CallRequest =
@@ -260,7 +261,9 @@ const PortClass: (abstract new () => object) | undefined = (globalThis as { Mess
  * @internal Where in `value` something sits that cannot be sent to or from a worker, and
  * why: a function, a symbol, a promise, a weak collection, a field whose getter throws,
  * a detached ArrayBuffer (one moved away by an earlier `transfer()`, which a transfer list
- * would pass on empty), or nesting deeper than MAX_DEPTH. When `moved` is given (what
+ * would pass on empty), a runtime's object that the channel refuses or would write as
+ * something else (a `URL`, a `KeyObject` to a process…: see `hostVerdict`), or nesting
+ * deeper than MAX_DEPTH. When `moved` is given (what
  * moves with the value: see `collectTransfers`), a MessagePort not in it; when `toProcess`,
  * a bare SharedArrayBuffer, a Blob or any MessagePort, which a child process's channel cannot
  * carry (other host objects its serialiser refuses are found by encoding: see `sendable`).
@@ -315,6 +318,13 @@ export function findUnsendable(
       if (types.isProxy(o)) return `${pathOf(at, whole)} cannot be cloned (it is a Proxy)`;
       if (o instanceof Promise || o instanceof WeakMap || o instanceof WeakSet) {
         return `${pathOf(at, whole)} cannot be cloned (it is a ${o.constructor.name})`;
+      }
+      const proto = Object.getPrototypeOf(o) as object | null;
+      if (proto !== Object.prototype && proto !== null && !Array.isArray(o)) {
+        // A runtime's own object (a URL, a KeyObject…): it crosses as itself, or not at all.
+        const host = hostVerdict(o, proto, toProcess);
+        if (host === INTACT) continue;
+        if (host !== WALK) return `${pathOf(at, whole)} cannot be cloned (${host as string})`;
       }
       if (at.depth >= MAX_DEPTH) return `it is nested too deeply (more than ${MAX_DEPTH} levels, at ${pathOf(at, whole)})`;
       seen.add(o);

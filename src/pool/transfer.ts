@@ -9,8 +9,10 @@ import { transferMarks } from "./protocol.ts";
  * Marks `value` (an `ArrayBuffer`, a typed array or `DataView`, or a `MessagePort`) to be
  * moved, not copied, when it is passed as an argument of `pool.run()` (or as an item of
  * `pool.map()`), or returned by a task. Moving is instant whatever the size, but the sender
- * loses the value: its buffer is detached (length 0) afterwards. Only thread pools move;
- * process pools and the inline pool copy. Returns `value` itself.
+ * loses the value: its buffer is detached (length 0) afterwards. Only thread pools move
+ * buffers; process pools and the inline pool copy them. A MessagePort moves to a thread,
+ * and inline (the task gets a port on the same channel; the caller's is closed); it cannot
+ * reach a process. Returns `value` itself.
  *
  * @throws {TypeError} when `value` cannot be moved
  * @example

@@ -16,6 +16,7 @@ import { type CancelSink, PoolCall, QUEUED, RUNNING, SETTLED } from "./call.ts";
 import { PoolClosedError, PoolQueueFullError } from "./errors.ts";
 import { BullmqBackend } from "./backends/bullmq.ts";
 import { workerEntryUrl } from "./worker/entry.ts";
+import { displayPath } from "./worker/tasks.ts";
 import { InlineBackend } from "./backends/inline.ts";
 import { LatencyWindow } from "./latency.ts";
 import { type PoolKind, type ResolvedPoolOptions, resolvePoolOptions, type WorkerPoolOptions } from "./options.ts";
@@ -218,7 +219,9 @@ function sendable(req: CallRequest, label: string, encode: boolean, share: boole
     if (v === null || typeof v !== "object") continue;
     if (budget === null) {
       budget = { left: ARGUMENT_WALK_BUDGET };
+      // Threads move what `transfer()` marked; inline (shares, does not move) moves only MessagePorts.
       if (move) transfer = collectTransfers(values);
+      else if (share) transfer = collectTransfers(values).filter((t) => !(t instanceof ArrayBuffer));
     }
     if (budget.left <= 0) {
       budget.left = -1; // this one goes unchecked
@@ -587,6 +590,15 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
       this._failed++;
       return failedCall(sent);
     }
+    // Checking and encoding the arguments ran their getters, which may have closed or
+    // destroyed the pool: the call is refused then, as if it came after (a backend made now
+    // would outlive the pool).
+    if (this._destroyed !== null || this._stopped) {
+      this._failed++;
+      return failedCall(
+        new PoolClosedError(`${label} was refused: the pool is ${this._destroyed !== null ? "destroyed" : "closing"}`),
+      );
+    }
     req = sent;
     const free = this._running.size < this._capacity;
     const o = this._options;
@@ -681,9 +693,17 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
     if (timeout > 0) {
       call.timer = setTimeout(() => {
         call.timer = undefined;
-        this._stopRunning(call, new TimeoutError(`${call.label} took longer than taskTimeoutMs (${timeout} ms)`));
+        this._stopRunning(call, new TimeoutError(`${call.label} took longer than taskTimeoutMs (${timeout} ms)${this._stillLoading(call, timeout)}`));
       }, timeout);
     }
+  }
+
+  /** What a timeout of `call` adds when its worker was still loading the call's task module. */
+  private _stillLoading(call: PoolCall, timeout: number): string {
+    const req = call.req;
+    if (!(req.op === "call" || req.op === "batch" || req.op === "stream") || this._backend?.loading?.(call) !== true) return "";
+    return `: its task module ${displayPath(req.module)} had not finished loading after ${timeout} ms ` +
+      "(a top-level await that never settles, or a slow import?)";
   }
 
   /** @internal `call` had not started after all (its worker died first): no timeout runs until it starts. */

@@ -48,6 +48,11 @@ export interface PoolBackend {
   result(raw: unknown, req: CallRequest): unknown;
   /** Turns a rejection of `call` into the error the caller sees (a crash, a clone error). */
   failure(error: unknown, req: CallRequest): unknown;
+  /**
+   * Is the worker that runs `call` still loading a task module? (A call that times out then
+   * says so.) Backends that cannot tell leave it out.
+   */
+  loading?(call: PoolCall): boolean;
   /** How many workers are alive (starting, idle or busy). */
   workers(): number;
   /** Stops every worker; resolves once they have exited. */

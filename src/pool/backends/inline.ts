@@ -6,7 +6,7 @@
  * @module
  */
 import type { TransferListItem } from "node:worker_threads";
-import { answer, checkResult } from "../worker/tasks.ts";
+import { answer, checkResult, isLoading } from "../worker/tasks.ts";
 import type { PoolBackend } from "./backend.ts";
 import type { PoolCall } from "../call.ts";
 import { type CallRequest, type CallResponse, unwrapResponse } from "../protocol.ts";
@@ -16,11 +16,16 @@ import { CallContext } from "../task-context.ts";
 export class InlineBackend implements PoolBackend {
   private _busy = 0;
 
-  call(req: CallRequest, _transfer: readonly TransferListItem[], call: PoolCall): Promise<CallResponse> {
+  call(req: CallRequest, transfer: readonly TransferListItem[], call: PoolCall): Promise<CallResponse> {
     let copy: CallRequest;
     try {
+      // A MessagePort moved with `transfer()` moves as it does to a thread: the task gets a
+      // port on the same channel, the caller's is closed. Buffers are copied (see `transfer`).
       // A stream's port is the channel, not data: it is handed over as it is.
-      copy = req.op === "stream" ? { ...structuredClone({ ...req, port: null }), port: req.port } : structuredClone(req);
+      const ports = transfer.filter((t) => !(t instanceof ArrayBuffer) && t !== (req as { port?: unknown }).port);
+      const options = ports.length > 0 ? { transfer: ports } : undefined;
+      const clone = structuredClone as <T>(value: T, options?: { transfer: readonly unknown[] }) => T;
+      copy = req.op === "stream" ? { ...clone({ ...req, port: null }, options), port: req.port } : clone(req, options);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -60,6 +65,11 @@ export class InlineBackend implements PoolBackend {
 
   failure(error: unknown): unknown {
     return error;
+  }
+
+  loading(call: PoolCall): boolean {
+    const req = call.req;
+    return (req.op === "call" || req.op === "batch" || req.op === "stream") && isLoading(req.module);
   }
 
   workers(): number {

@@ -135,6 +135,8 @@ interface Slot {
   running: number;
   /** One cell per call in flight (see the module's comment), shared with the worker. */
   readonly claims: Int32Array;
+  /** How many task modules it is loading, shared with the worker (see `WorkerEntry.loading`). */
+  readonly loading: Int32Array;
   /** The number of the last call posted. */
   seq: number;
   /** When its latest call started (performance.now()). */
@@ -293,6 +295,7 @@ export class ThreadBackend implements PoolBackend {
   private _startWorker(): Slot {
     const { port1: port, port2 } = new MessageChannel();
     const claims = new Int32Array(new SharedArrayBuffer(4 * this._cells));
+    const loading = new Int32Array(new SharedArrayBuffer(4));
     const worker = new Worker(this._entry, {
       name: "loopwork",
       workerData: {
@@ -301,6 +304,7 @@ export class ThreadBackend implements PoolBackend {
         loopworkWatchMemory: this._options.resourceLimits !== null,
         loopworkClaims: claims,
         loopworkConcurrency: this._concurrency,
+        loopworkLoading: loading,
       },
       transferList: [port2],
       ...(this._options.resourceLimits !== null ? { resourceLimits: { ...this._options.resourceLimits } } : {}),
@@ -311,6 +315,7 @@ export class ThreadBackend implements PoolBackend {
       jobs: [],
       running: 0,
       claims,
+      loading,
       seq: 0,
       startedAt: performance.now(),
       answerFor: null,
@@ -330,6 +335,9 @@ export class ThreadBackend implements PoolBackend {
       this._finish(slot, job);
       const reason = e instanceof Error ? e.message : String(e);
       job.reject(new TypeError(`the answer of ${describeRequest(job.req)} could not be received from its worker: ${reason}`));
+      // Deno's port delivers nothing more after a message it could not read: the worker is
+      // stopped, and what it had not started runs elsewhere.
+      if (isDeno) this._deaf(slot);
     });
     // The worker's own channel carries nothing of the pool's: a message there is the task's.
     worker.on("message", (m: unknown) => this._stray(slot, m));
@@ -418,6 +426,27 @@ export class ThreadBackend implements PoolBackend {
 
   /** Task code posted `m` on `parentPort`, which the pool does not read: stop that worker. */
   private _stray(slot: Slot, m: unknown): void {
+    this._stopFailing(slot, (what) =>
+      new Error(
+        `the worker running ${what} posted ${describeValue(m)} on parentPort, which a pool ` +
+          "does not read: a task answers by returning its result. The worker was stopped.",
+      ));
+  }
+
+  /** `slot`'s port can no longer receive (Deno, after a "messageerror"): stop its worker. */
+  private _deaf(slot: Slot): void {
+    this._stopFailing(slot, (what) =>
+      new WorkerCrashedError(
+        `the worker running ${what} was stopped: an answer of another call on it could not be ` +
+          "received, and Deno's port delivers nothing after that",
+      ));
+  }
+
+  /**
+   * Stops `slot`'s worker: the calls it started fail with `error(what)` (`what` names each),
+   * those it had not run elsewhere.
+   */
+  private _stopFailing(slot: Slot, error: (what: string) => Error): void {
     if (slot.retired) return;
     const back = this._takeBack(slot);
     const jobs = slot.jobs;
@@ -425,15 +454,15 @@ export class ThreadBackend implements PoolBackend {
     for (const job of jobs) {
       job.slot = null;
       job.state = DONE;
-      job.reject(
-        new Error(
-          `the worker running ${describeRequest(job.req)} posted ${describeValue(m)} on parentPort, which a pool ` +
-            "does not read: a task answers by returning its result. The worker was stopped.",
-        ),
-      );
+      job.reject(error(describeRequest(job.req)));
     }
     this._requeue(back);
     this._replenish();
+  }
+
+  loading(call: PoolCall): boolean {
+    const slot = (call.job as Job | undefined)?.slot;
+    return slot !== null && slot !== undefined && Atomics.load(slot.loading, 0) > 0;
   }
 
   /** Sends `job` to `slot`, which has room for it (see `_slotFor`). */

@@ -282,6 +282,7 @@ export class TinypoolBackend implements PoolBackend {
   private readonly _exitNotice = exitNoticePattern(this._exitToken);
   private readonly _limits: Readonly<ResourceLimits> | null;
   private readonly _grace: number;
+  private readonly _minWorkers: number;
   private readonly _queue = new OwnQueue(this);
   private _destroyed = false;
   /** Every worker tinypool started, until it has exited (tinypool forgets those it stops). */
@@ -297,6 +298,7 @@ export class TinypoolBackend implements PoolBackend {
     this._module = module;
     this._limits = options.resourceLimits;
     this._grace = options.cancelGraceMs;
+    this._minWorkers = options.minWorkers;
     const make = (TinypoolClass: TinypoolModule["default"]): void => {
       const pool = new TinypoolClass({
         filename: workerEntryUrl("tinypool"),
@@ -591,6 +593,34 @@ export class TinypoolBackend implements PoolBackend {
     }
   }
 
+  /** @internal How many workers' channels the backend still listens to (see `_watchWorkers`; for tests). */
+  _listening = 0;
+
+  /**
+   * Starts workers up to `minWorkers` after a worker got ready or a ready one exited. Tinypool
+   * refills only until a worker dies while starting, and then never again; it starts a
+   * worker only for a call that finds none free, so the backend hands it a call that does
+   * nothing (a warm-up) per missing worker. Only a worker that started (or had started) asks
+   * for this: a module that can never start fails its calls and starts nothing by itself.
+   */
+  private _refill(): void {
+    const pool = this._pool;
+    if (pool === null || this._destroyed) return;
+    const min = this._minWorkers;
+    // Each warm-up lands on a free worker (a cheap no-op) or makes tinypool start one.
+    for (let tries = 0; pool.threads.length < min && tries < 2 * min; tries++) {
+      const run = new Run(this, this._warmUp(), undefined);
+      run.resolve = run.reject = () => {};
+      this._follow(run, this._run(run), run.attempt);
+    }
+  }
+
+  /** A request that does nothing, in the form this backend's workers take. */
+  private _warmUp(): unknown {
+    const req: CallRequest = { op: "function", source: "() => undefined", args: [] };
+    return this._encode ? { op: "encoded", data: encodeValue(req) } : req;
+  }
+
   workers(): number {
     return this._pool?.threads.length ?? 0;
   }
@@ -598,6 +628,10 @@ export class TinypoolBackend implements PoolBackend {
   /** Stops every worker; resolves once each one tinypool ever started has exited. */
   async destroy(): Promise<void> {
     this._destroyed = true;
+    // Tinypool tops its workers up to minThreads whenever it drops one (a stopped call's, one
+    // that errs as it is terminated), even while and after it is destroyed: a worker started
+    // then would outlive the pool, and its exit never come. It keeps none from now on.
+    if (this._pool?.options !== undefined) this._pool.options.minThreads = 0;
     this._watchWorkers();
     for (const run of this._parked.splice(0)) {
       run.parked = false;
@@ -633,13 +667,24 @@ export class TinypoolBackend implements PoolBackend {
       if (this._seen.has(worker)) continue;
       this._seen.add(worker);
       const life: WorkerLife = { ready: false, answered: false, code: null, signal: null, error: undefined };
-      // Tinypool's ready message and a child's answers come on the runtime's own channel.
+      // Tinypool's ready message and a child's answers come on the runtime's own channel;
+      // once it is ready (and a child has answered), nothing more is to be learnt there.
       const channel = worker.process ?? worker.thread;
-      channel?.on("message", (m: unknown) => {
+      const learn = (m: unknown): void => {
         if (m === null || typeof m !== "object") return;
-        if ((m as { ready?: unknown }).ready === true) life.ready = true;
-        else if ((m as { taskId?: unknown }).taskId !== undefined) life.answered = true;
-      });
+        if ((m as { ready?: unknown }).ready === true) {
+          life.ready = true;
+          this._refill();
+        } else if ((m as { taskId?: unknown }).taskId !== undefined) {
+          life.answered = true;
+        }
+        if (life.ready && (life.answered || !this._process)) {
+          channel?.off("message", learn);
+          this._listening--;
+        }
+      };
+      channel?.on("message", learn);
+      if (channel !== undefined) this._listening++;
       channel?.on("error", (e: unknown) => {
         life.error ??= e;
         // Tinypool fails a running call with this very error: `failure` finds the worker by it.
@@ -651,6 +696,7 @@ export class TinypoolBackend implements PoolBackend {
           life.signal = signal ?? null;
           resolve();
           if (!life.ready) this._startFailed(life);
+          else this._refill();
         })
       );
       this._exits.set(worker, exited);

@@ -53,6 +53,11 @@ export interface WorkerEntry {
   reply(req: CallRequest, response: CallResponse): unknown;
   /** It answers on a child process's channel, which carries no shared memory and no MessagePort. */
   readonly process?: boolean;
+  /**
+   * Counts the task modules this worker is loading (+1 as a load begins, -1 as it ends), in
+   * memory its pool reads: a call that times out while it waits for its module says so.
+   */
+  readonly loading?: Int32Array;
 }
 
 let entry: WorkerEntry | null = null;
@@ -81,7 +86,8 @@ export function closeParentPort(): void {
   };
 }
 
-function displayPath(url: string): string {
+/** @internal A module URL as a message shows it: a file path where it is one. */
+export function displayPath(url: string): string {
   try {
     return url.startsWith("file:") ? fileURLToPath(url) : url;
   } catch {
@@ -118,9 +124,27 @@ function ensureTsx(url: string): Promise<void> {
   ));
 }
 
+/** The task modules being loaded on this thread (the inline backend's calls wait on them). */
+const pending = new Set<string>();
+
+/**
+ * @internal Is the task module `url` still loading on this thread? (The inline backend asks,
+ * when a call waiting for it times out; a worker's pool reads `WorkerEntry.loading`.)
+ */
+export function isLoading(url: string): boolean {
+  return pending.has(url);
+}
+
 function loadModule(url: string): Promise<Namespace> {
   let p = modules.get(url);
   if (p === undefined) {
+    pending.add(url);
+    const cell = entry?.loading;
+    if (cell !== undefined) Atomics.add(cell, 0, 1);
+    const loaded = () => {
+      pending.delete(url);
+      if (cell !== undefined) Atomics.sub(cell, 0, 1);
+    };
     p = ensureTsx(url)
       .then(() => import(url) as Promise<Namespace>)
       .catch((e: unknown) => {
@@ -128,6 +152,7 @@ function loadModule(url: string): Promise<Namespace> {
         const reason = e instanceof Error ? e.message : String(e);
         throw new Error(`cannot load the task module ${displayPath(url)}: ${reason}`, { cause: e });
       });
+    p.then(loaded, loaded);
     modules.set(url, p);
   }
   return p;

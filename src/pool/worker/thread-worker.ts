@@ -24,6 +24,7 @@ import { isThenable } from "../../core/index.ts";
 import { watchHeapLimit } from "./heap-watch.ts";
 import { closeParentPort, resultTransfers, runningCall, serve, unsendableResult } from "./tasks.ts";
 import type { CallContext } from "../task-context.ts";
+import { isDeno } from "../packages.ts";
 
 /** What the own thread backend gives each of its threads (see `_startWorker` there). */
 const data = workerData as {
@@ -33,6 +34,8 @@ const data = workerData as {
   /** One cell per call in flight, by its number (see `claims` below). */
   loopworkClaims: Int32Array;
   loopworkConcurrency: number;
+  /** How many task modules this worker is loading (see `WorkerEntry.loading`). */
+  loopworkLoading?: Int32Array;
 };
 
 /** The own thread backend's private channel to this worker. */
@@ -60,6 +63,7 @@ closeParentPort();
 
 const handle = serve({
   module: data.loopworkModule ?? undefined,
+  ...(data.loopworkLoading !== undefined ? { loading: data.loopworkLoading } : {}),
   reply(req, response) {
     // A failed send is caught there, a failed receipt is the host's "messageerror". Several
     // calls at once: the answer goes after its number (see `deliver`).
@@ -151,6 +155,7 @@ function start(seq: number, raw: unknown): void {
     abortedEarly.delete(seq);
     running--;
     deliver(seq, e, true);
+    leaveIfDeaf();
     return;
   }
   if (!isThenable(out)) {
@@ -178,6 +183,20 @@ function ended(seq: number): void {
   contexts.delete(seq);
   running--;
   pump();
+  leaveIfDeaf();
+}
+
+/** Whether this worker's port can no longer receive (Deno, after a "messageerror"). */
+let deaf = false;
+
+/**
+ * Ends a deaf worker once it runs nothing: the calls the backend posted ahead to it never
+ * arrive, so it takes them back when the worker exits, and runs them elsewhere.
+ */
+function leaveIfDeaf(): void {
+  if (!deaf || running > 0 || fifoHead < fifo.length) return;
+  // A macrotask later, so that the answers just posted leave first.
+  setTimeout(() => process.exit(0), 0);
 }
 
 /** Why requests could not be read, by number. */
@@ -188,6 +207,9 @@ const fail = (e: unknown) => port.postMessage({ loopworkError: serializeError(e)
 // ones) would otherwise be reported nowhere, and its call would wait forever: it fails, in
 // its turn.
 port.on("messageerror", (e: unknown) => {
+  // Deno's port delivers nothing more after a message it could not read: this worker, deaf
+  // now, ends once it has answered what it received (see `leaveIfDeaf`).
+  if (isDeno) deaf = true;
   const seq = (received = (received + 1) | 0);
   unreadable.set(seq, e);
   fifo.push(seq, UNREADABLE);
