@@ -336,8 +336,9 @@ describe("toThread and the default executor", () => {
 
 describe("WorkerPool: the built package's worker entries", () => {
   // Run from dist/ by plain `node` (no tsx in the host): each backend's worker entry
-  // registers tsx itself for a TypeScript task module, as the README promises.
-  (runtime === "node" ? it : skip)("from dist/, every Node backend runs a .ts task module in its workers", async () => {
+  // registers tsx itself for a TypeScript task module, as the README promises; the inline
+  // kind, in the program's own thread, says what to do where Node cannot import it.
+  (runtime === "node" ? it : skip)("from dist/, every Node backend runs a .ts task module in its workers; inline needs the program's own TypeScript support", async () => {
     const { execFile } = await import("node:child_process");
     const { mkdtempSync, rmSync, writeFileSync } = await import("node:fs");
     const { tmpdir } = await import("node:os");
@@ -348,7 +349,7 @@ describe("WorkerPool: the built package's worker entries", () => {
       join(dir, "main.mjs"),
       `import { WorkerPool } from ${JSON.stringify(dist)};
 const out = [];
-for (const o of [{ kind: "thread" }, { kind: "thread", backend: "tinypool" }, { kind: "process" }]) {
+for (const o of [{ kind: "thread" }, { kind: "thread", backend: "tinypool" }, { kind: "process" }, { kind: "inline" }]) {
   const p = new WorkerPool(${JSON.stringify(TASKS.href)}, { ...o, maxWorkers: 1 });
   try { out.push(await p.run("add", 2, 3)); } catch (e) { out.push(e.message); } finally { await p.destroy(); }
 }
@@ -362,6 +363,13 @@ console.log(JSON.stringify(out));
         else resolve(out);
       });
     });
-    assert.deepEqual(JSON.parse(stdout.trim()), [5, 5, 5]);
+    const [thread, tinypool, child, inline] = JSON.parse(stdout.trim()) as unknown[];
+    assert.deepEqual([thread, tinypool, child], [5, 5, 5]);
+    // The inline kind imports the module in the program's own thread, where loopwork adds no
+    // loader: a Node that strips types runs it; Node 20 fails, saying what to do.
+    if ((process.features as { typescript?: unknown }).typescript) assert.equal(inline, 5);
+    else {
+      assert.match(String(inline), /^cannot load the task module .*tasks\.ts: Unknown file extension ".ts".*: Node 20\.\S+ cannot import TypeScript on its own.*start the program with tsx \(node --import tsx …\), use Node 22\.18 or later, or point the pool at compiled JavaScript$/);
+    }
   }, 90_000);
 });

@@ -67,3 +67,19 @@ export function loadBullmq<M = BullmqModule>(): Promise<M> {
   // bullmq 6 loads ioredis, its own optional peer, when it connects.
   return (bullmq ??= loadPackage<unknown>("bullmq", 'a pool of kind "bullmq" (and `loopwork worker`)', "bullmq ioredis")) as Promise<M>;
 }
+
+/**
+ * @internal Why a task module could not be loaded, from the import's error: for a TypeScript
+ * module that this process's Node cannot import (Node 20 with no loader registered: the
+ * inline kind and a `"bullmq"` pool import the module in the caller's own thread), the reason
+ * also says what to do, since "Unknown file extension" alone does not.
+ */
+export function loadFailure(url: string, e: unknown): string {
+  const reason = e instanceof Error ? e.message : String(e);
+  if ((e as { code?: unknown } | null)?.code !== "ERR_UNKNOWN_FILE_EXTENSION" || !/\.[mc]?tsx?$/i.test(url)) {
+    return reason;
+  }
+  return `${reason}: Node ${process.versions.node} cannot import TypeScript on its own, and this module is ` +
+    "imported in your program's own thread; start the program with tsx (node --import tsx …), use Node 22.18 " +
+    "or later, or point the pool at compiled JavaScript";
+}

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { BullmqConnection as ConnectionOptions } from "../package-types.ts";
-import { loadBullmq } from "../packages.ts";
+import { loadBullmq, loadFailure } from "../packages.ts";
 import { PoolConnectionError } from "../errors.ts";
 import { deserializeError, type SerializedError, serializeError } from "../protocol.ts";
 
@@ -88,7 +88,7 @@ export async function loadIdentity(href: string): Promise<ModuleIdentity> {
   try {
     ns = await import(href) as Record<string, unknown>;
   } catch (e) {
-    throw new Error(`the task module ${href} cannot be loaded: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+    throw new Error(`the task module ${href} cannot be loaded: ${loadFailure(href, e)}`, { cause: e });
   }
   const id = identityOf(href, ns);
   if (id.f === 0) throw new TypeError(`the task module ${href} exports no functions`);

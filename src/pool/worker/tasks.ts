@@ -29,7 +29,7 @@ import {
   type ShortCall,
   STREAM_END,
 } from "../protocol.ts";
-import { isDeno } from "../packages.ts";
+import { isDeno, loadFailure } from "../packages.ts";
 import { type Coroutine, isGenerator, isThenable, run, spawn, tryGetRunningLoop } from "../../core/index.ts";
 import { CallContext, contextSlot } from "../task-context.ts";
 import { Wakeup } from "../wakeup.ts";
@@ -149,8 +149,7 @@ function loadModule(url: string): Promise<Namespace> {
       .then(() => import(url) as Promise<Namespace>)
       .catch((e: unknown) => {
         modules.delete(url);
-        const reason = e instanceof Error ? e.message : String(e);
-        throw new Error(`cannot load the task module ${displayPath(url)}: ${reason}`, { cause: e });
+        throw new Error(`cannot load the task module ${displayPath(url)}: ${loadFailure(url, e)}`, { cause: e });
       });
     p.then(loaded, loaded);
     modules.set(url, p);
