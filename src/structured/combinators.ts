@@ -4,7 +4,7 @@
  * with a future of its own: `yield*` it in a coroutine or `await` it in an async function.
  * @module
  */
-import { TimeoutError, type DoneCallback, describeValue, FULFILLED, Future, PENDING, REJECTED, type Waiter, type TimerHandle, getRunningLoop, tryGetRunningLoop, checkOptions, checkTimeout, type Awaitable, type AwaitedOf, oneFuture, toFutures, Ring } from "../core/index.ts";
+import { TimeoutError, type DoneCallback, describeValue, FULFILLED, Future, PENDING, REJECTED, type Waiter, type TimerHandle, getRunningLoop, tryGetRunningLoop, checkOptions, checkTimeout, type Awaitable, type AwaitedOf, oneFuture, toFutures, Ring, keepAlive, onIdleLoop } from "../core/index.ts";
 
 // ---- gather ---------------------------------------------------------------------------
 
@@ -671,3 +671,15 @@ export function shield<T>(aw: Awaitable<T>): Future<T> {
   });
   return outer;
 }
+
+// ---- idle instances -------------------------------------------------------------------
+
+function* idleChild(): Generator<undefined, undefined, unknown> {
+  return undefined;
+}
+
+// A gather of fresh tasks, settled, kept for the life of the program: its class's map then
+// never dies, nor the optimised code made for it (see keepAlive in src/core/keepalive.ts).
+onIdleLoop((loop) => {
+  keepAlive(gather([loop.createTask(idleChild()), loop.createTask(idleChild())]));
+});

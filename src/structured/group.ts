@@ -5,7 +5,7 @@
  * children and the body; every error is then raised together as a `TaskGroupError`.
  * @module
  */
-import { CancelledError, InvalidStateError, type Coroutine, describeValue, type DoneCallback, FULFILLED, Future, type Waiter, type Loop, getRunningLoop, isGenerator, Task, type TaskBody, type TaskOptions, checkSignal, linkSignal, startBody, checkOptions } from "../core/index.ts";
+import { CancelledError, InvalidStateError, type Coroutine, describeValue, type DoneCallback, FULFILLED, Future, type Waiter, type Loop, getRunningLoop, isGenerator, Task, type TaskBody, type TaskOptions, checkSignal, linkSignal, startBody, checkOptions, keepAlive, onIdleLoop } from "../core/index.ts";
 
 function summarise(errors: readonly unknown[]): string {
   const shown = errors.slice(0, 3).map((e) =>
@@ -423,3 +423,16 @@ export function taskGroup<R>(body: TaskGroupBody<R>, options?: TaskGroupOptions)
   linkSignal(task as Task<unknown>, signal);
   return task;
 }
+
+function* idleChild(): Generator<undefined, undefined, unknown> {
+  return undefined;
+}
+
+// A task group that ran a child, kept (its group with it) for the life of the program: its
+// classes' maps then never die, nor the optimised code made for them (see keepAlive in
+// src/core/keepalive.ts).
+onIdleLoop(() => {
+  keepAlive(taskGroup(function* (tg) {
+    tg.spawn(idleChild());
+  }));
+});
