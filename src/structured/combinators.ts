@@ -192,7 +192,8 @@ export function gather(aws: readonly Awaitable<unknown>[], options?: GatherOptio
     outer._left = fresh.length;
     return outer;
   }
-  const children = toFutures("gather()", aws);
+  // The copy made above, if any, is already ours: toFutures need not copy it again.
+  const children = fresh !== null ? toFutures("gather()", fresh, true) : toFutures("gather()", aws);
   if (children.length === 0) {
     outer.setResult([]);
     return outer;
