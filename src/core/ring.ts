@@ -71,15 +71,18 @@ export class Ring<T> {
    * `capacity` long (the loop's ready queue, one per `run()`).
    */
   static reusing<T>(capacity: number): Ring<T> {
-    const r = new Ring<T>(spare !== null && spare.length >= capacity ? 1 : capacity);
-    if (spare !== null && spare.length >= capacity) {
-      r._buf = spare as (T | undefined)[];
-      spare = null;
-    }
+    const buf = spare;
+    if (buf === null || buf.length < capacity) return new Ring<T>(capacity);
+    spare = null;
+    const r = new Ring<T>(1);
+    r._buf = buf as (T | undefined)[];
     return r;
   }
 
-  /** Empties the ring and gives its buffer to the next `reusing()` (when larger than the one kept); the ring goes on with a small one. */
+  /**
+   * Empties the ring and gives its buffer to the next `reusing()`, when larger than the one
+   * kept; the ring goes on with a small one.
+   */
   release(): void {
     this.clear();
     const buf = this._buf;
