@@ -52,14 +52,15 @@ export type AwaitedOf<A> = A extends Future<infer T>
  * @internal Checks every item first (so a bad one leaves no task behind), then turns each
  * into a future. Equal generator objects or promises become one future, as asyncio's
  * `arg_to_fut` makes them; a future is itself, so a repeated one is repeated in the list
- * (the combinators count it once as they register with it).
+ * (the combinators count it once as they register with it). `owned`: `aws` is already the
+ * caller's own copy (an array), taken as it is.
  */
-export function toFutures(what: string, aws: unknown): Future<unknown>[] {
+export function toFutures(what: string, aws: unknown, owned = false): Future<unknown>[] {
   if (aws === null || typeof aws !== "object" || typeof (aws as Iterable<unknown>)[Symbol.iterator] !== "function") {
     throw new TypeError(`${what} expects an array (or iterable) of awaitables, got ${describeValue(aws)}`);
   }
   // A copy: a thenable's `then` (read below) must not change what is being converted.
-  const items: unknown[] = Array.isArray(aws) ? aws.slice() : [...(aws as Iterable<unknown>)];
+  const items: unknown[] = Array.isArray(aws) ? (owned ? aws : aws.slice()) : [...(aws as Iterable<unknown>)];
   const n = items.length;
   let others = 0; // items that are not futures: each becomes a new task or future
   let needsLoop = false;

@@ -13,6 +13,7 @@ export { blocking, CANCELLED, type Coroutine, type DoneCallback, FULFILLED, Futu
 export { failedWith, Grant, type GrantOwner, resolved, signalOf, type SignalOptions, WaiterList } from "./grant.ts";
 export { type Handle, type TimerHandle } from "./handles.ts";
 export { Heap } from "./heap.ts";
+export { keepAlive, onIdleLoop } from "./keepalive.ts";
 export { startTask } from "./host-loop.ts";
 export { Loop } from "./loop.ts";
 export { reportException } from "./report.ts";

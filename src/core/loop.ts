@@ -170,7 +170,7 @@ let loopIds = 0;
 export class Loop implements ErrorSink {
   // The ready queue: a ring buffer (power-of-two capacity), so a batch never reallocates
   // or truncates an array; that matters when every switch between tasks is one batch.
-  private readonly _ready = new Ring<Runnable>(64);
+  private readonly _ready = Ring.reusing<Runnable>(64);
   private readonly _timers = makeTimerHeap();
   private _timerSeq = 0;
   private readonly _clock: RealClock | VirtualClock;
@@ -330,7 +330,7 @@ export class Loop implements ErrorSink {
     if (this._closed) return;
     this._closed = true;
     this._reportUnretrieved();
-    this._ready.clear();
+    this._ready.release();
     this._timers.clear();
     this._clearHostWakeups();
   }

@@ -7,6 +7,7 @@
 import { InvalidStateError } from "./errors.ts";
 import { Loop, LOOP_OPTIONS, type LoopOptions } from "./loop.ts";
 import { checkOptions, checkMs } from "./checks.ts";
+import "./keepalive.ts"; // the hot classes' maps outlive the runs: see keepalive.ts
 import { state } from "./running.ts";
 import type { TaskBody } from "./task.ts";
 

@@ -4,7 +4,7 @@
  * with a future of its own: `yield*` it in a coroutine or `await` it in an async function.
  * @module
  */
-import { TimeoutError, type DoneCallback, describeValue, FULFILLED, Future, PENDING, REJECTED, type Waiter, type TimerHandle, getRunningLoop, tryGetRunningLoop, checkOptions, checkTimeout, type Awaitable, type AwaitedOf, oneFuture, toFutures, Ring } from "../core/index.ts";
+import { TimeoutError, type DoneCallback, describeValue, FULFILLED, Future, PENDING, REJECTED, type Waiter, type TimerHandle, getRunningLoop, tryGetRunningLoop, checkOptions, checkTimeout, type Awaitable, type AwaitedOf, oneFuture, toFutures, Ring, keepAlive, onIdleLoop } from "../core/index.ts";
 
 // ---- gather ---------------------------------------------------------------------------
 
@@ -46,6 +46,14 @@ class GatheringFuture<T> extends Future<T> implements Waiter {
   /** @internal */ _requestMessage: string | undefined = undefined;
   /** @internal distinct children not yet done */ _left = 0;
   /** @internal */ _returnExceptions = false;
+  /**
+   * @internal The results of the first `_inOrder` children, taken as each woke it (children
+   * of a fan-out finish in the order they were spawned): the last one then finds them made
+   * instead of reading every child once more. `-1` once a child finished out of order, or not
+   * with a result; the results are then read at the end.
+   */
+  _results: unknown[] | null = null;
+  /** @internal */ _inOrder = 0;
 
   /** @internal What a task waiting on this waits for, for `taskTree()`. */
   _describeWait(): string {
@@ -78,6 +86,14 @@ class GatheringFuture<T> extends Future<T> implements Waiter {
   /** @internal A child is done. */
   _wake(child: Future<unknown>): void {
     const last = --this._left === 0;
+    const i = this._inOrder;
+    if (i >= 0) {
+      const children = this._children;
+      if (children[i] === child && child._state === FULFILLED) {
+        (this._results ??= new Array<unknown>(children.length))[i] = child._value;
+        this._inOrder = i + 1;
+      } else this._inOrder = -1;
+    }
     if (!last && child._state === FULFILLED) return;
     this._scheduleDecide(child, last);
   }
@@ -113,6 +129,10 @@ class GatheringFuture<T> extends Future<T> implements Waiter {
       return;
     }
     const children = this._children;
+    if (this._inOrder === children.length) {
+      this.setResult(this._results as T);
+      return;
+    }
     const results = new Array<unknown>(children.length);
     for (let i = 0; i < children.length; i++) {
       const c = children[i]!;
@@ -192,7 +212,8 @@ export function gather(aws: readonly Awaitable<unknown>[], options?: GatherOptio
     outer._left = fresh.length;
     return outer;
   }
-  const children = toFutures("gather()", aws);
+  // The copy made above, if any, is already ours: toFutures need not copy it again.
+  const children = fresh !== null ? toFutures("gather()", fresh, true) : toFutures("gather()", aws);
   if (children.length === 0) {
     outer.setResult([]);
     return outer;
@@ -671,3 +692,15 @@ export function shield<T>(aw: Awaitable<T>): Future<T> {
   });
   return outer;
 }
+
+// ---- idle instances -------------------------------------------------------------------
+
+function* idleChild(): Generator<undefined, undefined, unknown> {
+  return undefined;
+}
+
+// A gather of fresh tasks, settled, kept for the life of the program: its class's map then
+// never dies, nor the optimised code made for it (see keepAlive in src/core/keepalive.ts).
+onIdleLoop((loop) => {
+  keepAlive(gather([loop.createTask(idleChild()), loop.createTask(idleChild())]));
+});

@@ -5,7 +5,7 @@
  * children and the body; every error is then raised together as a `TaskGroupError`.
  * @module
  */
-import { CancelledError, InvalidStateError, type Coroutine, describeValue, type DoneCallback, FULFILLED, Future, type Waiter, type Loop, getRunningLoop, isGenerator, Task, type TaskBody, type TaskOptions, checkSignal, linkSignal, startBody, checkOptions } from "../core/index.ts";
+import { CancelledError, InvalidStateError, type Coroutine, describeValue, type DoneCallback, FULFILLED, Future, type Waiter, type Loop, getRunningLoop, isGenerator, Task, type TaskBody, type TaskOptions, checkSignal, linkSignal, startBody, checkOptions, keepAlive, onIdleLoop } from "../core/index.ts";
 
 function summarise(errors: readonly unknown[]): string {
   const shown = errors.slice(0, 3).map((e) =>
@@ -244,13 +244,16 @@ export class TaskGroup implements Waiter {
 /**
  * A group's children: a list in spawn order and a count, where a `Set` spent a hash insert
  * and a hash delete per child (most of a large group's own cost). `size` counts the
- * children not yet taken off; iterating gives those still running, in spawn order. A child
- * taken off stays in the list, done, until the list is more than half such children and is
- * compacted: amortised O(1), and it keeps at most as many finished children as running ones
- * (plus a few).
+ * children not yet taken off; iterating gives those still running, in spawn order. Children
+ * taken off in spawn order (a fan-out's are) leave the front of the list at once, touching
+ * no other child; one taken off elsewhere stays in the list, done, until the list is more
+ * than half such children and is compacted: amortised O(1), and it keeps at most as many
+ * finished children as running ones (plus a few).
  */
 class Children implements Iterable<Task<unknown>> {
-  private _list: Task<unknown>[] = [];
+  private _list: (Task<unknown> | undefined)[] = [];
+  /** where the children not yet taken off start in `_list` (the slots before are empty) */
+  private _head = 0;
   /** How many children have not been taken off. */
   size = 0;
 
@@ -259,19 +262,35 @@ class Children implements Iterable<Task<unknown>> {
     this.size++;
   }
 
-  /** Takes off `_t`, a done child (each child exactly once). */
-  delete(_t: Task<unknown>): void {
+  /** Takes off `t`, a done child (each child exactly once). */
+  delete(t: Task<unknown>): void {
     this.size--;
     const list = this._list;
-    if (list.length > 2 * this.size + 64) this._list = list.filter((c) => !c.done());
+    let head = this._head;
+    if (list[head] === t) {
+      // The oldest: it and the done children after it leave the front.
+      list[head++] = undefined;
+      while (head < list.length && list[head]!.done()) list[head++] = undefined;
+      if (head === list.length) {
+        this._list = [];
+        head = 0;
+      }
+      this._head = head;
+    } else if (list.length - head > 2 * this.size + 64) {
+      const kept: Task<unknown>[] = [];
+      for (let i = head; i < list.length; i++) if (!list[i]!.done()) kept.push(list[i]!);
+      this._list = kept;
+      this._head = 0;
+    }
   }
 
   *[Symbol.iterator](): Iterator<Task<unknown>> {
-    // A list compacted meanwhile is replaced, not changed: this one stays whole.
+    // A list compacted meanwhile is replaced, not changed, and one whose front is taken off
+    // only loses done children: this one stays whole.
     const list = this._list;
-    for (let i = 0; i < list.length; i++) {
-      const t = list[i]!;
-      if (!t.done()) yield t;
+    for (let i = this._head; i < list.length; i++) {
+      const t = list[i];
+      if (t !== undefined && !t.done()) yield t;
     }
   }
 }
@@ -423,3 +442,16 @@ export function taskGroup<R>(body: TaskGroupBody<R>, options?: TaskGroupOptions)
   linkSignal(task as Task<unknown>, signal);
   return task;
 }
+
+function* idleChild(): Generator<undefined, undefined, unknown> {
+  return undefined;
+}
+
+// A task group that ran a child, kept (its group with it) for the life of the program: its
+// classes' maps then never die, nor the optimised code made for them (see keepAlive in
+// src/core/keepalive.ts).
+onIdleLoop(() => {
+  keepAlive(taskGroup(function* (tg) {
+    tg.spawn(idleChild());
+  }));
+});
