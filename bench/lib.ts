@@ -1,7 +1,11 @@
 /**
- * Shared by the benchmark suites: timing with warm-up and medians, heap measurement, and
- * the one line of JSON a suite prints for `bench/run.ts` to collect.
+ * Shared by the benchmark suites: timing with warm-up and medians, heap measurement, each
+ * contender measured in processes of its own (`isolated`), and the one line of JSON a suite
+ * prints for `bench/run.ts` to collect.
  */
+import { spawn as spawnProcess } from "node:child_process";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
 
 /** One contender's figure in a suite. */
 export interface Entry {
@@ -58,18 +62,6 @@ export function quantile(xs: number[], q: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
 }
 
-/** Runs `fn` `warmup` times, then `rounds` times, and returns the median wall time in ms. */
-export async function timeMedian(fn: () => unknown, rounds = 7, warmup = 2): Promise<number> {
-  for (let i = 0; i < warmup; i++) await fn();
-  const times: number[] = [];
-  for (let i = 0; i < rounds; i++) {
-    const t0 = performance.now();
-    await fn();
-    times.push(performance.now() - t0);
-  }
-  return median(times);
-}
-
 const gc = (globalThis as { gc?: () => void }).gc;
 
 /** Whether the heap can be measured precisely (`--expose-gc`). */
@@ -116,43 +108,6 @@ export async function latencies(call: () => PromiseLike<unknown>, n: number, out
   return out;
 }
 
-/**
- * Times contenders in interleaved rounds (each round runs every contender once, in order),
- * after `warmup` such rounds. Returns, per contender, the median time in ms and the median
- * over rounds of its time divided by `baseline`'s time in the same round: on a shared,
- * noisy machine a ratio taken round by round is far steadier than a ratio of medians.
- */
-export async function timeInterleaved(
-  contenders: Record<string, () => unknown>,
-  baseline: string,
-  rounds = 7,
-  warmup = 2,
-): Promise<Record<string, { ms: number; ratio: number }>> {
-  const names = Object.keys(contenders);
-  const times: Record<string, number[]> = {};
-  const ratios: Record<string, number[]> = {};
-  for (const n of names) {
-    times[n] = [];
-    ratios[n] = [];
-  }
-  for (let round = 0; round < warmup + rounds; round++) {
-    const t: Record<string, number> = {};
-    for (const n of names) {
-      const t0 = performance.now();
-      await contenders[n]!();
-      t[n] = performance.now() - t0;
-    }
-    if (round < warmup) continue;
-    for (const n of names) {
-      times[n]!.push(t[n]!);
-      ratios[n]!.push(t[n]! / t[baseline]!);
-    }
-  }
-  const out: Record<string, { ms: number; ratio: number }> = {};
-  for (const n of names) out[n] = { ms: median(times[n]!), ratio: median(ratios[n]!) };
-  return out;
-}
-
 // deno-lint-ignore require-await
 async function nativeTask(i: number): Promise<number> {
   return i;
@@ -163,4 +118,148 @@ export async function nativeSpawnAll(n: number): Promise<void> {
   const ps: Promise<number>[] = new Array(n);
   for (let i = 0; i < n; i++) ps[i] = nativeTask(i);
   await Promise.all(ps);
+}
+
+// ---- contenders in processes of their own ---------------------------------------------------
+
+/** Set in a child process to the contender it measures. */
+const CONTENDER_ENV = "BENCH_CONTENDER";
+/** The command (JSON array) that runs a suite: bench/run.ts sets it, so children get the same flags. */
+export const CHILD_ARGV_ENV = "BENCH_CHILD_ARGV";
+const CHILD_MARK = "BENCH_CHILD ";
+
+/** One contender of `isolated`: a measurement that returns its figure (ms, bytes, …). */
+export interface Contender {
+  /** Measures once and returns the figure. */
+  measure: () => unknown;
+  /** Untimed measurements in the child first (JIT warm-up); default the table's. */
+  warmup?: number;
+  /** Measurements kept in the child; the child's figure is their median (or minimum); default the table's. */
+  reps?: number;
+}
+
+/** How `isolated` measures. */
+export interface IsolatedOptions {
+  /** Processes per contender, interleaved across contenders (default 7). */
+  rounds?: number;
+  /** Untimed measurements at the start of each child (default 2). */
+  warmup?: number;
+  /** Measurements kept in each child (default 3). */
+  reps?: number;
+  /** How a child folds its kept measurements into its figure (default the median). */
+  reduce?: "median" | "min";
+}
+
+/** Per contender, its figure in each round (one child process each), in round order. */
+export type Rounds = Record<string, number[]>;
+
+/** The command that runs this suite again: the same runtime, flags and file. */
+function childCommand(): [string, string[]] {
+  const given = process.env[CHILD_ARGV_ENV];
+  if (given) {
+    const [cmd, ...args] = JSON.parse(given) as string[];
+    return [cmd!, args];
+  }
+  const deno = (globalThis as { Deno?: { execPath(): string; mainModule: string } }).Deno;
+  if (deno) return [deno.execPath(), ["run", "-A", "--v8-flags=--expose-gc", fileURLToPath(deno.mainModule)]];
+  return [process.execPath, [...process.execArgv, process.argv[1]!]];
+}
+
+function runChild(name: string): Promise<number[]> {
+  const [cmd, args] = childCommand();
+  return new Promise((resolve, reject) => {
+    const child = spawnProcess(cmd, args, {
+      env: { ...process.env, [CONTENDER_ENV]: name },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout!.setEncoding("utf8");
+    child.stdout!.on("data", (d: string) => (out += d));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const line = out.split("\n").find((l) => l.startsWith(CHILD_MARK));
+      if (code !== 0 || line === undefined) reject(new Error(`bench child for "${name}" exited with ${code} and no figure`));
+      else resolve(JSON.parse(line.slice(CHILD_MARK.length)) as number[]);
+    });
+  });
+}
+
+/**
+ * Measures each contender in processes of its own, so that no contender pays for the garbage,
+ * the heap growth or the deoptimisations that another left behind (in one shared process a
+ * baseline's time moved 2× with the rows run before it). Each round starts one child process
+ * per contender (the same runtime, flags and suite file, told by an environment variable which
+ * contender it measures), in an order rotated round by round so that the machine's load drift
+ * hits all contenders alike. The child runs its contender `warmup` times untimed, then `reps`
+ * times, and reports the median (or minimum) of those; the parent returns each contender's
+ * figures, one per round. No `gc()` is called between measurements: a full collection
+ * deoptimises code whose maps died, which would penalise whichever contender came next.
+ *
+ * A suite calls this once, with every contender it measures, before any other work: in a
+ * child the call measures the one contender and exits the process.
+ */
+export async function isolated(contenders: Record<string, Contender>, options: IsolatedOptions = {}): Promise<Rounds> {
+  const { rounds = 7, warmup = 2, reps = 3, reduce = "median" } = options;
+  const mine = process.env[CONTENDER_ENV];
+  if (mine !== undefined) {
+    const c = contenders[mine];
+    if (c === undefined) throw new Error(`no contender named "${mine}" in this suite`);
+    for (let i = 0; i < (c.warmup ?? warmup); i++) await c.measure();
+    const xs: number[] = [];
+    for (let i = 0; i < (c.reps ?? reps); i++) xs.push(Number(await c.measure()));
+    process.stdout.write(CHILD_MARK + JSON.stringify([reduce === "min" ? Math.min(...xs) : median(xs)]) + "\n", () => process.exit(0));
+    return new Promise<Rounds>(() => {}); // the process exits once the figure is written
+  }
+  const names = Object.keys(contenders);
+  const out: Rounds = {};
+  for (const n of names) out[n] = [];
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < names.length; k++) {
+      const n = names[(k + round) % names.length]!;
+      out[n]!.push((await runChild(n))[0]!);
+    }
+  }
+  return out;
+}
+
+/** A timed contender for `isolated`: its figure is the wall time in ms of one call of `fn`. */
+export function timed(fn: () => unknown, warmup?: number, reps?: number): Contender {
+  return {
+    measure: async () => {
+      const t0 = performance.now();
+      await fn();
+      return performance.now() - t0;
+    },
+    warmup,
+    reps,
+  };
+}
+
+/** A contender's figures over the rounds of `isolated`, against a reference contender's of the same rounds. */
+export interface Summary {
+  /** The median over rounds of the figure. */
+  value: number;
+  /** The median over rounds of figure ÷ the reference's figure of the same round. */
+  ratio: number;
+  /** The smallest and largest per-round ratio (the spread). */
+  lo: number;
+  hi: number;
+}
+
+/** Sums up `rounds[name]` against `rounds[against]`, round by round; `invert` takes reference ÷ figure (for rates). */
+export function summary(rounds: Rounds, name: string, against: string, invert = false): Summary {
+  const xs = rounds[name]!;
+  const ref = rounds[against]!;
+  const rs = xs.map((x, i) => (invert ? ref[i]! / x : x / ref[i]!));
+  return { value: median(xs), ratio: median(rs), lo: Math.min(...rs), hi: Math.max(...rs) };
+}
+
+/** The spread of a summary, for an entry's `extra`. */
+export function spread(s: Summary): Record<string, number> {
+  return { "ratio min": s.lo, "ratio max": s.hi };
+}
+
+/** The smallest and largest figure over the rounds, for a baseline entry's `extra`. */
+export function range(xs: number[]): Record<string, number> {
+  return { min: Math.min(...xs), max: Math.max(...xs) };
 }
