@@ -136,6 +136,11 @@ export interface Contender {
   warmup?: number;
   /** Measurements kept in the child; the child's figure is their median (or minimum); default the table's. */
   reps?: number;
+  /**
+   * Takes part in only the first `rounds` rounds (for a contender that takes seconds a run);
+   * its ratios are still taken against the baseline of the same rounds.
+   */
+  rounds?: number;
 }
 
 /** How `isolated` measures. */
@@ -216,15 +221,16 @@ export async function isolated(contenders: Record<string, Contender>, options: I
   for (let round = 0; round < rounds; round++) {
     for (let k = 0; k < names.length; k++) {
       const n = names[(k + round) % names.length]!;
-      out[n]!.push((await runChild(n))[0]!);
+      if (round < (contenders[n]!.rounds ?? rounds)) out[n]!.push((await runChild(n))[0]!);
     }
   }
   return out;
 }
 
 /** A timed contender for `isolated`: its figure is the wall time in ms of one call of `fn`. */
-export function timed(fn: () => unknown, warmup?: number, reps?: number): Contender {
+export function timed(fn: () => unknown, warmup?: number, reps?: number, rounds?: number): Contender {
   return {
+    rounds,
     measure: async () => {
       const t0 = performance.now();
       await fn();
@@ -250,7 +256,7 @@ export interface Summary {
 export function summary(rounds: Rounds, name: string, against: string, invert = false): Summary {
   const xs = rounds[name]!;
   const ref = rounds[against]!;
-  const rs = xs.map((x, i) => (invert ? ref[i]! / x : x / ref[i]!));
+  const rs = xs.map((x, i) => (invert ? ref[i]! / x : x / ref[i]!)); // round i of both
   return { value: median(xs), ratio: median(rs), lo: Math.min(...rs), hi: Math.max(...rs) };
 }
 

@@ -94,9 +94,9 @@ async function effectionGroup(): Promise<void> {
 // Every contender in processes of its own (bench/lib.ts `isolated`), rounds interleaved.
 const r = await isolated({
   native: timed(nativeCancelAll),
-  abortController: timed(nativeAbort, 1, 1),
+  abortController: timed(nativeAbort, 1, 1, 3),
   loopwork: timed(() => run(loopworkGroup)),
-  effection: timed(effectionGroup, 1, 1),
+  effection: timed(effectionGroup, 1, 1, 3),
 });
 const row = (name: string, k: string): Entry => {
   const s = summary(r, k, "native");

@@ -55,7 +55,7 @@ const r = await isolated({
   native: timed(native),
   generators: timed(() => run(loopworkGenerators)),
   async: timed(() => run(loopworkAsync)),
-  effection: timed(() => effection.run(effectionAll)),
+  effection: timed(() => effection.run(effectionAll), 1, 1, 3),
 }, { rounds: 5, warmup: 1, reps: 1 });
 const row = (name: string, k: string): Entry => {
   const s = summary(r, k, "native");

@@ -110,7 +110,8 @@ const r = await isolated({
   signal: timed(() => run(asyncWithSignal)),
   onDemand: timed(() => run(asyncSignalOnDemand)),
   noSignal: timed(() => run(asyncNoSignal)),
-  effection: timed(() => effection.run(effectionSpawnAll), 1, 1),
+  // effection takes seconds a run (10k× native): no warm-up run, and 3 rounds only.
+  effection: timed(() => effection.run(effectionSpawnAll), 0, 1, 3),
   pLimit: timed(withPLimit),
 });
 const row = (name: string, k: string): Entry => {

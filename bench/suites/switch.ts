@@ -108,7 +108,7 @@ const r = await isolated({
   awaitNull: timed(awaitNull),
   nativePingPong: timed(nativePingPong),
   pingPong: timed(() => run(loopworkPingPong)),
-  effection: timed(() => effection.run(effectionPingPong), 1, 1),
+  effection: timed(() => effection.run(effectionPingPong), 1, 1, 3),
   yieldNow: timed(() => run(loopworkYieldNow)),
   bare: timed(() => run(loopworkBareYield)),
 });
