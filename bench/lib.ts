@@ -4,6 +4,7 @@
  * prints for `bench/run.ts` to collect.
  */
 import { spawn as spawnProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 
@@ -126,6 +127,13 @@ export async function nativeSpawnAll(n: number): Promise<void> {
 const CONTENDER_ENV = "BENCH_CONTENDER";
 /** The command (JSON array) that runs a suite: bench/run.ts sets it, so children get the same flags. */
 export const CHILD_ARGV_ENV = "BENCH_CHILD_ARGV";
+/**
+ * `BENCH_SHARED=1` measures every contender of `isolated` in the suite's one process instead,
+ * with the same rounds, warm-up and order: the control of an A/B of the isolation itself.
+ */
+const SHARED_ENV = "BENCH_SHARED";
+/** `BENCH_ONLY=a,b` measures only those contenders of `isolated` (and drops the others' rows). */
+const ONLY_ENV = "BENCH_ONLY";
 const CHILD_MARK = "BENCH_CHILD ";
 
 /** One contender of `isolated`: a measurement that returns its figure (ms, bytes, …). */
@@ -141,6 +149,8 @@ export interface Contender {
    * its ratios are still taken against the baseline of the same rounds.
    */
   rounds?: number;
+  /** Also report the main thread's CPU time of each measurement (set by `timed`). */
+  cpu?: boolean;
 }
 
 /** How `isolated` measures. */
@@ -158,6 +168,24 @@ export interface IsolatedOptions {
 /** Per contender, its figure in each round (one child process each), in round order. */
 export type Rounds = Record<string, number[]>;
 
+/** What `isolated` returns: the figures, and for timed contenders the main thread's CPU ms, per round. */
+export interface Measured {
+  figures: Rounds;
+  cpu: Rounds;
+}
+
+/**
+ * ns the calling thread has run on a CPU (Linux /proc/thread-self/schedstat), or NaN: unlike
+ * wall time it does not grow while the thread waits for a CPU that other processes hold.
+ */
+function threadCpuNs(): number {
+  try {
+    return Number(readFileSync("/proc/thread-self/schedstat", "utf8").split(" ")[0]);
+  } catch {
+    return NaN;
+  }
+}
+
 /** The command that runs this suite again: the same runtime, flags and file. */
 function childCommand(): [string, string[]] {
   const given = process.env[CHILD_ARGV_ENV];
@@ -170,7 +198,8 @@ function childCommand(): [string, string[]] {
   return [process.execPath, [...process.execArgv, process.argv[1]!]];
 }
 
-function runChild(name: string): Promise<number[]> {
+/** [figure, CPU ms] of `name` measured in a child process. */
+function runChild(name: string): Promise<[number, number]> {
   const [cmd, args] = childCommand();
   return new Promise((resolve, reject) => {
     const child = spawnProcess(cmd, args, {
@@ -184,9 +213,23 @@ function runChild(name: string): Promise<number[]> {
     child.on("close", (code) => {
       const line = out.split("\n").find((l) => l.startsWith(CHILD_MARK));
       if (code !== 0 || line === undefined) reject(new Error(`bench child for "${name}" exited with ${code} and no figure`));
-      else resolve(JSON.parse(line.slice(CHILD_MARK.length)) as number[]);
+      else resolve(JSON.parse(line.slice(CHILD_MARK.length)) as [number, number]);
     });
   });
+}
+
+/** Runs `c` as a child does: warm-up, then the kept measurements folded into [figure, CPU ms]. */
+async function measureHere(c: Contender, options: Required<IsolatedOptions>): Promise<[number, number]> {
+  for (let i = 0; i < (c.warmup ?? options.warmup); i++) await c.measure();
+  const xs: number[] = [];
+  const cpus: number[] = [];
+  for (let i = 0; i < (c.reps ?? options.reps); i++) {
+    const cpu0 = c.cpu ? threadCpuNs() : 0;
+    xs.push(Number(await c.measure()));
+    if (c.cpu) cpus.push((threadCpuNs() - cpu0) / 1e6);
+  }
+  const fold = options.reduce === "min" ? (v: number[]) => Math.min(...v) : median;
+  return [fold(xs), c.cpu ? fold(cpus) : NaN];
 }
 
 /**
@@ -203,25 +246,32 @@ function runChild(name: string): Promise<number[]> {
  * A suite calls this once, with every contender it measures, before any other work: in a
  * child the call measures the one contender and exits the process.
  */
-export async function isolated(contenders: Record<string, Contender>, options: IsolatedOptions = {}): Promise<Rounds> {
-  const { rounds = 7, warmup = 2, reps = 3, reduce = "median" } = options;
+export async function isolated(contenders: Record<string, Contender>, options: IsolatedOptions = {}): Promise<Measured> {
+  const opts: Required<IsolatedOptions> = { rounds: 7, warmup: 2, reps: 3, reduce: "median", ...options };
   const mine = process.env[CONTENDER_ENV];
   if (mine !== undefined) {
     const c = contenders[mine];
     if (c === undefined) throw new Error(`no contender named "${mine}" in this suite`);
-    for (let i = 0; i < (c.warmup ?? warmup); i++) await c.measure();
-    const xs: number[] = [];
-    for (let i = 0; i < (c.reps ?? reps); i++) xs.push(Number(await c.measure()));
-    process.stdout.write(CHILD_MARK + JSON.stringify([reduce === "min" ? Math.min(...xs) : median(xs)]) + "\n", () => process.exit(0));
-    return new Promise<Rounds>(() => {}); // the process exits once the figure is written
+    const figure = await measureHere(c, opts);
+    process.stdout.write(CHILD_MARK + JSON.stringify(figure) + "\n", () => process.exit(0));
+    return new Promise<Measured>(() => {}); // the process exits once the figure is written
   }
-  const names = Object.keys(contenders);
-  const out: Rounds = {};
-  for (const n of names) out[n] = [];
-  for (let round = 0; round < rounds; round++) {
+  const shared = process.env[SHARED_ENV] === "1";
+  const only = process.env[ONLY_ENV]?.split(",");
+  const names = Object.keys(contenders).filter((n) => only === undefined || only.includes(n));
+  const out: Measured = { figures: {}, cpu: {} };
+  for (const n of names) {
+    out.figures[n] = [];
+    out.cpu[n] = [];
+  }
+  for (let round = 0; round < opts.rounds; round++) {
     for (let k = 0; k < names.length; k++) {
       const n = names[(k + round) % names.length]!;
-      if (round < (contenders[n]!.rounds ?? rounds)) out[n]!.push((await runChild(n))[0]!);
+      const c = contenders[n]!;
+      if (round >= (c.rounds ?? opts.rounds)) continue;
+      const [figure, cpu] = shared ? await measureHere(c, opts) : await runChild(n);
+      out.figures[n]!.push(figure);
+      out.cpu[n]!.push(cpu);
     }
   }
   return out;
@@ -230,7 +280,6 @@ export async function isolated(contenders: Record<string, Contender>, options: I
 /** A timed contender for `isolated`: its figure is the wall time in ms of one call of `fn`. */
 export function timed(fn: () => unknown, warmup?: number, reps?: number, rounds?: number): Contender {
   return {
-    rounds,
     measure: async () => {
       const t0 = performance.now();
       await fn();
@@ -238,34 +287,59 @@ export function timed(fn: () => unknown, warmup?: number, reps?: number, rounds?
     },
     warmup,
     reps,
+    rounds,
+    cpu: true,
   };
 }
 
-/** A contender's figures over the rounds of `isolated`, against a reference contender's of the same rounds. */
-export interface Summary {
-  /** The median over rounds of the figure. */
-  value: number;
-  /** The median over rounds of figure ÷ the reference's figure of the same round. */
-  ratio: number;
-  /** The smallest and largest per-round ratio (the spread). */
-  lo: number;
-  hi: number;
-}
-
-/** Sums up `rounds[name]` against `rounds[against]`, round by round; `invert` takes reference ÷ figure (for rates). */
-export function summary(rounds: Rounds, name: string, against: string, invert = false): Summary {
-  const xs = rounds[name]!;
-  const ref = rounds[against]!;
+/** The median of round-by-round ratios of `xs` to `ref` (`ref` ÷ `xs` with `invert`, for rates), and their spread. */
+function ratios(xs: number[], ref: number[], invert: boolean): { ratio: number; lo: number; hi: number } {
   const rs = xs.map((x, i) => (invert ? ref[i]! / x : x / ref[i]!)); // round i of both
-  return { value: median(xs), ratio: median(rs), lo: Math.min(...rs), hi: Math.max(...rs) };
+  return { ratio: median(rs), lo: Math.min(...rs), hi: Math.max(...rs) };
 }
 
-/** The spread of a summary, for an entry's `extra`. */
-export function spread(s: Summary): Record<string, number> {
-  return { "ratio min": s.lo, "ratio max": s.hi };
+/** How an entry of a suite measured with `isolated` is shown. */
+export interface Shown {
+  /** The figure's unit ("ms", "B", …). */
+  unit: string;
+  /** Turns a time in ms into a rate (higher is better); ratios are then the reference's time ÷ this one's. */
+  rate?: (ms: number) => number;
 }
 
-/** The smallest and largest figure over the rounds, for a baseline entry's `extra`. */
-export function range(xs: number[]): Record<string, number> {
-  return { min: Math.min(...xs), max: Math.max(...xs) };
+/**
+ * The entries of a suite measured with `isolated`. `baseline` ([name, contender]) is shown by
+ * its median over rounds, with its smallest and largest figure as `extra`; each row ([name,
+ * contender, against = the baseline's contender]) by its median over rounds, its ratio the
+ * median of its per-round ratios against `against` of the same round, and as `extra` the spread
+ * of those ratios ("ratio min", "ratio max") and, for timed contenders, the ratio of the main
+ * thread's CPU time ("CPU ratio"), which the machine's load moves far less. Rows of contenders
+ * not measured (`BENCH_ONLY`) are left out.
+ */
+export function entriesOf(
+  m: Measured,
+  shown: Shown,
+  baseline: readonly [string, string] | undefined,
+  rows: readonly (readonly [string, string, string?])[],
+): Entry[] {
+  const { rate } = shown;
+  const has = (k: string) => (m.figures[k]?.length ?? 0) > 0;
+  const out: Entry[] = [];
+  const value = (xs: number[]) => (rate ? rate(median(xs)) : median(xs));
+  const higher = rate ? { higherIsBetter: true } : {};
+  if (baseline !== undefined && has(baseline[1])) {
+    const xs = m.figures[baseline[1]]!;
+    const [lo, hi] = [Math.min(...xs), Math.max(...xs)];
+    const extra = rate ? { min: rate(hi), max: rate(lo) } : { min: lo, max: hi };
+    out.push({ name: baseline[0], value: value(xs), unit: shown.unit, baseline: true, ...higher, extra });
+  }
+  for (const [name, key, against = baseline![1]] of rows) {
+    if (!has(key) || !has(against)) continue;
+    const xs = m.figures[key]!;
+    const r = ratios(xs, m.figures[against]!, rate !== undefined);
+    const extra: Record<string, number> = { "ratio min": r.lo, "ratio max": r.hi };
+    const cpu = m.cpu[key]!;
+    if (!cpu.some(Number.isNaN)) extra["CPU ratio"] = ratios(cpu, m.cpu[against]!, rate !== undefined).ratio;
+    out.push({ name, value: value(xs), unit: shown.unit, ratio: r.ratio, ...higher, extra });
+  }
+  return out;
 }

@@ -126,8 +126,9 @@ lines.push(
   "rounds interleaved across contenders: no contender pays for the garbage another left. A figure",
   "is the median over rounds; a ratio is the median of the per-round ratios against the suite's",
   "baseline of the same round, and \"ratio min/max\" is their spread (min/max on a baseline: its",
-  "own figure's). The other suites measure their contenders in one process, interleaved. The",
-  "machine is shared and noisy: expect ±20%.",
+  "own figure's); \"CPU ratio\" is the same ratio of the main thread's CPU time, which the load of",
+  "other processes moves far less than wall time. The other suites measure their contenders in",
+  "one process, interleaved. The machine is shared and noisy: expect ±20%.",
   "",
   `Machine: ${machine}. Date: ${new Date().toISOString().slice(0, 10)}. Command: \`npm run bench\` ` +
     "(or `npm run bench -- --suites cpu` to re-measure one suite; the others keep their last figures).",

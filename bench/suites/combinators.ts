@@ -8,7 +8,7 @@
  * ratios are taken round by round, the contenders interleaved.
  */
 import { asCompleted, Future, gather, run, taskGroup, wait } from "../../mod.ts";
-import { type Contender, emit, type Entry, isolated, median, nativeSpawnAll, range, runtime, spread, summary, timed } from "../lib.ts";
+import { type Contender, emit, entriesOf, isolated, nativeSpawnAll, runtime, timed } from "../lib.ts";
 
 const N = 100_000;
 
@@ -100,31 +100,22 @@ const contenders: Record<string, Contender> = {
 for (const [k, fn] of Object.entries(PER_ITEM)) for (const n of SIZES) contenders[`${k}@${n}`] = perItem(fn, n);
 const r = await isolated(contenders, { rounds: 5 });
 
-const row = (name: string, k: string, against = "native"): Entry => {
-  const s = summary(r, k, against);
-  return { name, value: s.value, unit: "ms", ratio: s.ratio, extra: spread(s) };
-};
-const flat = (name: string, k: string): Entry[] =>
-  SIZES.map((n) => {
-    const s = summary(r, `${k}@${n}`, `${k}@${SIZES[0]}`);
-    return {
-      name: `${name}, ${n / 1000}k items: µs per item (ratio: vs 10k)`,
-      value: s.value,
-      unit: "µs",
-      ratio: s.ratio,
-      extra: n === SIZES[0] ? undefined : spread(s),
-    };
-  });
-
-const entries: Entry[] = [
-  { name: "native Promise.all", value: median(r.native!), unit: "ms", baseline: true, extra: range(r.native!) },
-  row(`loopwork taskGroup, ${N / 1000}k children tg.spawn(gen(i))`, "group"),
-  row(`Promise.all alone, ${N / 1000}k pending promises`, "promiseAllAlone"),
-  // gather's own cost against Promise.all's own, round by round.
-  row(`loopwork gather alone, ${N / 1000}k pending futures (ratio: vs Promise.all alone)`, "gatherAlone", "promiseAllAlone"),
-  ...flat("native Promise.all", "promiseAll"),
-  ...flat("loopwork asCompleted", "asCompleted"),
-  ...flat("loopwork wait", "wait"),
+const entries = [
+  ...entriesOf(r, { unit: "ms" }, ["native Promise.all", "native"], [
+    [`loopwork taskGroup, ${N / 1000}k children tg.spawn(gen(i))`, "group"],
+    [`Promise.all alone, ${N / 1000}k pending promises`, "promiseAllAlone"],
+    // gather's own cost against Promise.all's own, round by round.
+    [`loopwork gather alone, ${N / 1000}k pending futures (ratio: vs Promise.all alone)`, "gatherAlone", "promiseAllAlone"],
+  ]),
+  // The per-item rows, each size against 10k of the same row.
+  ...entriesOf(
+    r,
+    { unit: "µs" },
+    undefined,
+    [["native Promise.all", "promiseAll"], ["loopwork asCompleted", "asCompleted"], ["loopwork wait", "wait"]].flatMap(([name, k]) =>
+      SIZES.map((n) => [`${name}, ${n / 1000}k items: µs per item (ratio: vs 10k)`, `${k}@${n}`, `${k}@${SIZES[0]}`] as const)
+    ),
+  ),
 ];
 
 emit({

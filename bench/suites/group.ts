@@ -11,7 +11,7 @@
 import { setMaxListeners } from "node:events";
 import * as effection from "effection";
 import { Future, run, taskGroup } from "../../mod.ts";
-import { emit, type Entry, isolated, median, range, runtime, spread, summary, timed } from "../lib.ts";
+import { emit, entriesOf, isolated, runtime, timed } from "../lib.ts";
 
 const N = 10_000;
 
@@ -98,16 +98,10 @@ const r = await isolated({
   loopwork: timed(() => run(loopworkGroup)),
   effection: timed(effectionGroup, 1, 1, 3),
 });
-const row = (name: string, k: string): Entry => {
-  const s = summary(r, k, "native");
-  return { name, value: s.value, unit: "ms", ratio: s.ratio, extra: spread(s) };
-};
-
-const entries: Entry[] = [
-  { name: "native async functions, rejected all at once + allSettled", value: median(r.native!), unit: "ms", baseline: true, extra: range(r.native!) },
-  row("native AbortController + allSettled (one signal, n listeners: the add is O(n²))", "abortController"),
-  row("loopwork taskGroup", "loopwork"),
-  row("effection 4", "effection"),
-];
+const entries = entriesOf(r, { unit: "ms" }, ["native async functions, rejected all at once + allSettled", "native"], [
+  ["native AbortController + allSettled (one signal, n listeners: the add is O(n²))", "abortController"],
+  ["loopwork taskGroup", "loopwork"],
+  ["effection 4", "effection"],
+]);
 
 emit({ suite: "group", title: `task group of ${N / 1000}k children, one fails: time to cancel all`, runtime, entries });

@@ -10,7 +10,7 @@
  */
 import * as effection from "effection";
 import { currentTask, Future, run, spawn, type Task } from "../../mod.ts";
-import { type Contender, emit, type Entry, gcExposed, heapUsed, isolated, median, range, runtime, spread, summary } from "../lib.ts";
+import { type Contender, emit, entriesOf, gcExposed, heapUsed, isolated, runtime } from "../lib.ts";
 
 const N = 100_000;
 
@@ -117,20 +117,14 @@ const r = await isolated({
   none: mem(() => loopworkAsync("none")),
   effection: mem(effectionTasks),
 }, { rounds: 3, warmup: 1, reps: 2, reduce: "min" });
-const row = (name: string, k: string): Entry => {
-  const s = summary(r, k, "native");
-  return { name, value: s.value, unit: "B", ratio: s.ratio, extra: spread(s) };
-};
-
-const entries: Entry[] = [
-  { name: "native async function", value: median(r.native!), unit: "B", baseline: true, extra: range(r.native!) },
-  row("native async function, an AbortController per task (the floor of a signal per task)", "nativeSignal"),
-  row("loopwork generator tasks", "generators"),
-  row("loopwork async tasks: spawn(async (signal) => …)", "signal"),
-  row("loopwork async tasks, signal on demand: spawn(async () => { const task = currentTask() … })", "onDemand"),
-  row("loopwork async tasks, no signal: spawn(async () => …)", "none"),
-  row("effection 4", "effection"),
-];
+const entries = entriesOf(r, { unit: "B" }, ["native async function", "native"], [
+  ["native async function, an AbortController per task (the floor of a signal per task)", "nativeSignal"],
+  ["loopwork generator tasks", "generators"],
+  ["loopwork async tasks: spawn(async (signal) => …)", "signal"],
+  ["loopwork async tasks, signal on demand: spawn(async () => { const task = currentTask() … })", "onDemand"],
+  ["loopwork async tasks, no signal: spawn(async () => …)", "none"],
+  ["effection 4", "effection"],
+]);
 
 emit({
   suite: "memory",

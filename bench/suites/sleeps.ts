@@ -5,7 +5,7 @@
  */
 import * as effection from "effection";
 import { run, sleep, spawn, type Task } from "../../mod.ts";
-import { emit, type Entry, isolated, median, range, runtime, spread, summary, timed } from "../lib.ts";
+import { emit, entriesOf, isolated, runtime, timed } from "../lib.ts";
 
 const N = 10_000;
 const MS = 200;
@@ -57,16 +57,10 @@ const r = await isolated({
   async: timed(() => run(loopworkAsync)),
   effection: timed(() => effection.run(effectionAll), 1, 1, 3),
 }, { rounds: 5, warmup: 1, reps: 1 });
-const row = (name: string, k: string): Entry => {
-  const s = summary(r, k, "native");
-  return { name, value: s.value, unit: "ms", ratio: s.ratio, extra: spread(s) };
-};
-
-const entries: Entry[] = [
-  { name: "native setTimeout promises", value: median(r.native!), unit: "ms", baseline: true, extra: range(r.native!) },
-  row("loopwork generator tasks", "generators"),
-  row("loopwork async tasks", "async"),
-  row("effection 4", "effection"),
-];
+const entries = entriesOf(r, { unit: "ms" }, ["native setTimeout promises", "native"], [
+  ["loopwork generator tasks", "generators"],
+  ["loopwork async tasks", "async"],
+  ["effection 4", "effection"],
+]);
 
 emit({ suite: "sleeps", title: `${N / 1000}k concurrent ${MS} ms sleeps (ideal: ${MS} ms)`, runtime, entries });

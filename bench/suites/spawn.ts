@@ -11,7 +11,7 @@
 import pLimit from "p-limit";
 import * as effection from "effection";
 import { currentTask, gather, run, spawn, type Task } from "../../mod.ts";
-import { emit, type Entry, isolated, median, nativeSpawnAll, range, runtime, spread, summary, timed } from "../lib.ts";
+import { emit, entriesOf, isolated, nativeSpawnAll, runtime, timed } from "../lib.ts";
 
 const N = 100_000;
 
@@ -114,21 +114,15 @@ const r = await isolated({
   effection: timed(() => effection.run(effectionSpawnAll), 0, 1, 3),
   pLimit: timed(withPLimit),
 });
-const row = (name: string, k: string): Entry => {
-  const s = summary(r, k, "native");
-  return { name, value: s.value, unit: "ms", ratio: s.ratio, extra: spread(s) };
-};
-
-const entries: Entry[] = [
-  { name: "native Promise.all", value: median(r.native!), unit: "ms", baseline: true, extra: range(r.native!) },
-  row("native Promise.all, an AbortController per task (the floor of a signal per task)", "nativeSignal"),
-  row("loopwork generator tasks: spawn(gen(i)) + gather", "gather"),
-  row("loopwork generator tasks, cheapest form: spawn(hoisted fn), yield* each", "each"),
-  row("loopwork async tasks: spawn(async (signal) => …) + gather", "signal"),
-  row("loopwork async tasks, signal on demand: spawn(async () => { const task = currentTask() … }) + gather", "onDemand"),
-  row("loopwork async tasks, no signal: spawn(async () => …), yield* each", "noSignal"),
-  row("effection 4", "effection"),
-  row("p-limit 7", "pLimit"),
-];
+const entries = entriesOf(r, { unit: "ms" }, ["native Promise.all", "native"], [
+  ["native Promise.all, an AbortController per task (the floor of a signal per task)", "nativeSignal"],
+  ["loopwork generator tasks: spawn(gen(i)) + gather", "gather"],
+  ["loopwork generator tasks, cheapest form: spawn(hoisted fn), yield* each", "each"],
+  ["loopwork async tasks: spawn(async (signal) => …) + gather", "signal"],
+  ["loopwork async tasks, signal on demand: spawn(async () => { const task = currentTask() … }) + gather", "onDemand"],
+  ["loopwork async tasks, no signal: spawn(async () => …), yield* each", "noSignal"],
+  ["effection 4", "effection"],
+  ["p-limit 7", "pLimit"],
+]);
 
 emit({ suite: "spawn", title: `spawn + await ${N / 1000}k tasks`, runtime, entries });

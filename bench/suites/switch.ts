@@ -7,7 +7,7 @@
  */
 import * as effection from "effection";
 import { Future, run, spawn, yieldNow } from "../../mod.ts";
-import { emit, type Entry, isolated, median, runtime, spread, summary, timed } from "../lib.ts";
+import { emit, entriesOf, isolated, runtime, timed } from "../lib.ts";
 
 const STEPS = 1_000_000;
 const HALF = STEPS / 2;
@@ -113,26 +113,12 @@ const r = await isolated({
   bare: timed(() => run(loopworkBareYield)),
 });
 // A rate's ratio: the baseline's time over this one's, round by round.
-const row = (name: string, k: string): Entry => {
-  const s = summary(r, k, "awaitNull", true);
-  return { name, value: rate(s.value), unit: "M/s", higherIsBetter: true, ratio: s.ratio, extra: spread(s) };
-};
-const base = r.awaitNull!;
-
-const entries: Entry[] = [
-  {
-    name: "native await null",
-    value: rate(median(base)),
-    unit: "M/s",
-    baseline: true,
-    higherIsBetter: true,
-    extra: { min: rate(Math.max(...base)), max: rate(Math.min(...base)) },
-  },
-  row("native promise ping-pong", "nativePingPong"),
-  row("loopwork generator tasks", "pingPong"),
-  row("effection 4", "effection"),
-  row("loopwork yield* yieldNow(), one task", "yieldNow"),
-  row("loopwork bare yield, one task (cheapest form)", "bare"),
-];
+const entries = entriesOf(r, { unit: "M/s", rate }, ["native await null", "awaitNull"], [
+  ["native promise ping-pong", "nativePingPong"],
+  ["loopwork generator tasks", "pingPong"],
+  ["effection 4", "effection"],
+  ["loopwork yield* yieldNow(), one task", "yieldNow"],
+  ["loopwork bare yield, one task (cheapest form)", "bare"],
+]);
 
 emit({ suite: "switch", title: `${STEPS / 1e6}M switches between two tasks`, runtime, entries });
