@@ -133,7 +133,9 @@ export const CHILD_ARGV_ENV = "BENCH_CHILD_ARGV";
  */
 const SHARED_ENV = "BENCH_SHARED";
 /** `BENCH_ONLY=a,b` measures only those contenders of `isolated` (and drops the others' rows). */
+/** `BENCH_ROUNDS=n` overrides the number of rounds of `isolated` (for a quick look). */
 const ONLY_ENV = "BENCH_ONLY";
+const ROUNDS_ENV = "BENCH_ROUNDS";
 const CHILD_MARK = "BENCH_CHILD ";
 
 /** One contender of `isolated`: a measurement that returns its figure (ms, bytes, …). */
@@ -248,6 +250,7 @@ async function measureHere(c: Contender, options: Required<IsolatedOptions>): Pr
  */
 export async function isolated(contenders: Record<string, Contender>, options: IsolatedOptions = {}): Promise<Measured> {
   const opts: Required<IsolatedOptions> = { rounds: 7, warmup: 2, reps: 3, reduce: "median", ...options };
+  if (process.env[ROUNDS_ENV]) opts.rounds = Number(process.env[ROUNDS_ENV]);
   const mine = process.env[CONTENDER_ENV];
   if (mine !== undefined) {
     const c = contenders[mine];
