@@ -341,7 +341,7 @@ export function entriesOf(
     const r = ratios(xs, m.figures[against]!, rate !== undefined);
     const extra: Record<string, number> = { "ratio min": r.lo, "ratio max": r.hi };
     const cpu = m.cpu[key]!;
-    if (!cpu.some(Number.isNaN)) extra["CPU ratio"] = ratios(cpu, m.cpu[against]!, rate !== undefined).ratio;
+    if (cpu.every(Number.isFinite)) extra["CPU ratio"] = ratios(cpu, m.cpu[against]!, rate !== undefined).ratio;
     out.push({ name, value: value(xs), unit: shown.unit, ratio: r.ratio, ...higher, extra });
   }
   return out;
