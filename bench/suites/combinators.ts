@@ -4,10 +4,11 @@
  * (100k pending futures, settled after the call) against Promise.all's own (100k pending
  * promises, settled after the call); and the cost per item of `asCompleted` and `wait` at
  * 10k, 80k and 200k items, whose ratio is against the same combinator at 10k (flat means
- * linear). Time ratios are taken round by round, the contenders interleaved.
+ * linear). Each contender, and each size of a per-item row, runs in processes of its own;
+ * ratios are taken round by round, the contenders interleaved.
  */
 import { asCompleted, Future, gather, run, taskGroup, wait } from "../../mod.ts";
-import { emit, type Entry, heapUsed, nativeSpawnAll, runtime, timeInterleaved } from "../lib.ts";
+import { type Contender, emit, entriesOf, isolated, nativeSpawnAll, runtime, timed } from "../lib.ts";
 
 const N = 100_000;
 
@@ -39,13 +40,6 @@ function* gatherAlone() {
   for (let i = 0; i < N; i++) fs[i]!.setResult(i);
   yield* all;
 }
-
-const t = await timeInterleaved({
-  native,
-  group: () => run(group),
-  promiseAllAlone,
-  gatherAlone: () => run(gatherAlone),
-}, "native");
 
 /** µs per item: Promise.all over `n` pending promises, settled one by one (for comparison). */
 async function promiseAllPerItem(n: number): Promise<number> {
@@ -84,39 +78,44 @@ async function waitPerItem(n: number): Promise<number> {
 }
 
 const SIZES = [10_000, 80_000, 200_000];
+const PER_ITEM = { promiseAll: promiseAllPerItem, asCompleted: asCompletedPerItem, wait: waitPerItem };
 
-/** Per-item cost at each size, median over interleaved rounds; ratios against the first size. */
-async function perItem(fn: (n: number) => Promise<number>, rounds = 5): Promise<number[]> {
-  const xs: number[][] = SIZES.map(() => []);
-  for (let r = 0; r < rounds + 1; r++) {
-    for (let s = 0; s < SIZES.length; s++) {
-      heapUsed(); // a full collection first (with --expose-gc): each size starts from a clean heap
-      const v = await fn(SIZES[s]!);
-      if (r > 0) xs[s]!.push(v); // the first round warms up
-    }
-  }
-  return xs.map((v) => v.sort((a, b) => a - b)[v.length >> 1]!);
+/**
+ * A per-item contender at one size. Warm-up and kept runs are counted in items, not runs
+ * (at least 400k items of warm-up, 200k kept): a 10k row warmed by two runs would still run
+ * colder code than a 200k row, and look dearer per item than it is.
+ */
+function perItem(fn: (n: number) => Promise<number>, n: number): Contender {
+  return { measure: () => fn(n), warmup: Math.max(2, Math.ceil(400_000 / n)), reps: Math.max(3, Math.ceil(200_000 / n)) };
 }
 
-const pa = await perItem(promiseAllPerItem);
-const ac = await perItem(asCompletedPerItem);
-const wt = await perItem(waitPerItem);
-const flat = (name: string, xs: number[]): Entry[] =>
-  xs.map((v, i) => ({ name: `${name}, ${SIZES[i]! / 1000}k items: µs per item (ratio: vs 10k)`, value: v, unit: "µs", ratio: v / xs[0]! }));
+// Every contender, and every size of a per-item row, in processes of its own (bench/lib.ts
+// `isolated`), rounds interleaved: no row runs in the garbage another row or size left.
+const contenders: Record<string, Contender> = {
+  native: timed(native),
+  group: timed(() => run(group)),
+  promiseAllAlone: timed(promiseAllAlone),
+  gatherAlone: timed(() => run(gatherAlone)),
+};
+for (const [k, fn] of Object.entries(PER_ITEM)) for (const n of SIZES) contenders[`${k}@${n}`] = perItem(fn, n);
+const r = await isolated(contenders, { rounds: 5 });
 
-const entries: Entry[] = [
-  { name: "native Promise.all", value: t.native!.ms, unit: "ms", baseline: true },
-  { name: `loopwork taskGroup, ${N / 1000}k children tg.spawn(gen(i))`, value: t.group!.ms, unit: "ms", ratio: t.group!.ratio },
-  { name: `Promise.all alone, ${N / 1000}k pending promises`, value: t.promiseAllAlone!.ms, unit: "ms", ratio: t.promiseAllAlone!.ratio },
-  {
-    name: `loopwork gather alone, ${N / 1000}k pending futures (ratio: vs Promise.all alone)`,
-    value: t.gatherAlone!.ms,
-    unit: "ms",
-    ratio: t.gatherAlone!.ratio / t.promiseAllAlone!.ratio,
-  },
-  ...flat("native Promise.all", pa),
-  ...flat("loopwork asCompleted", ac),
-  ...flat("loopwork wait", wt),
+const entries = [
+  ...entriesOf(r, { unit: "ms" }, ["native Promise.all", "native"], [
+    [`loopwork taskGroup, ${N / 1000}k children tg.spawn(gen(i))`, "group"],
+    [`Promise.all alone, ${N / 1000}k pending promises`, "promiseAllAlone"],
+    // gather's own cost against Promise.all's own, round by round.
+    [`loopwork gather alone, ${N / 1000}k pending futures (ratio: vs Promise.all alone)`, "gatherAlone", "promiseAllAlone"],
+  ]),
+  // The per-item rows, each size against 10k of the same row.
+  ...entriesOf(
+    r,
+    { unit: "µs" },
+    undefined,
+    [["native Promise.all", "promiseAll"], ["loopwork asCompleted", "asCompleted"], ["loopwork wait", "wait"]].flatMap(([name, k]) =>
+      SIZES.map((n) => [`${name}, ${n / 1000}k items: µs per item (ratio: vs 10k)`, `${k}@${n}`, `${k}@${SIZES[0]}`] as const)
+    ),
+  ),
 ];
 
 emit({

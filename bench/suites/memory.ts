@@ -5,11 +5,12 @@
  * written as users write them, `async (signal) => …`; the form without a signal is an extra row,
  * and so is the floor of any API that gives each task its own signal (native async functions,
  * each with a kept AbortController), and so is an async task that keeps its task and makes its
- * signal only after its wait.
+ * signal only after its wait. Each contender is measured in processes of its own, so no row
+ * sees the heap another row left.
  */
 import * as effection from "effection";
 import { currentTask, Future, run, spawn, type Task } from "../../mod.ts";
-import { emit, gcExposed, heapUsed, runtime } from "../lib.ts";
+import { type Contender, emit, entriesOf, gcExposed, heapUsed, isolated, runtime } from "../lib.ts";
 
 const N = 100_000;
 
@@ -103,21 +104,28 @@ async function effectionTasks(): Promise<number> {
   return per;
 }
 
-// Run each measurement in a fresh heap state, the smallest of three to shed GC noise.
-async function best(f: () => Promise<number>): Promise<number> {
-  const xs = [await f(), await f(), await f()];
-  return Math.min(...xs);
-}
-
-const entries = [
-  { name: "native async function", value: await best(() => native()), unit: "B", baseline: true },
-  { name: "native async function, an AbortController per task (the floor of a signal per task)", value: await best(() => native(true)), unit: "B" },
-  { name: "loopwork generator tasks", value: await best(loopworkGenerators), unit: "B" },
-  { name: "loopwork async tasks: spawn(async (signal) => …)", value: await best(() => loopworkAsync("signal")), unit: "B" },
-  { name: "loopwork async tasks, signal on demand: spawn(async () => { const task = currentTask() … })", value: await best(() => loopworkAsync("onDemand")), unit: "B" },
-  { name: "loopwork async tasks, no signal: spawn(async () => …)", value: await best(() => loopworkAsync("none")), unit: "B" },
-  { name: "effection 4", value: await best(effectionTasks), unit: "B" },
-];
+// Every contender in processes of its own (bench/lib.ts `isolated`), rounds interleaved: one
+// measurement untimed first (code compiled and its feedback allocated), then the smallest of
+// two, to shed garbage a collection missed; the figure is the median over rounds.
+const mem = (measure: () => Promise<number>, more: Partial<Contender> = {}): Contender => ({ measure, ...more });
+const r = await isolated({
+  native: mem(() => native()),
+  nativeSignal: mem(() => native(true)),
+  generators: mem(loopworkGenerators),
+  signal: mem(() => loopworkAsync("signal")),
+  onDemand: mem(() => loopworkAsync("onDemand")),
+  none: mem(() => loopworkAsync("none")),
+  // effection parks ~1 GB for 100k tasks: its collections take seconds, and its figure is steady.
+  effection: mem(effectionTasks, { warmup: 0, reps: 1, rounds: 2 }),
+}, { rounds: 3, warmup: 1, reps: 2, reduce: "min" });
+const entries = entriesOf(r, { unit: "B" }, ["native async function", "native"], [
+  ["native async function, an AbortController per task (the floor of a signal per task)", "nativeSignal"],
+  ["loopwork generator tasks", "generators"],
+  ["loopwork async tasks: spawn(async (signal) => …)", "signal"],
+  ["loopwork async tasks, signal on demand: spawn(async () => { const task = currentTask() … })", "onDemand"],
+  ["loopwork async tasks, no signal: spawn(async () => …)", "none"],
+  ["effection 4", "effection"],
+]);
 
 emit({
   suite: "memory",

@@ -1,10 +1,11 @@
 /**
  * Suite 7: 10k concurrent 200 ms sleeps, against the ideal 200 ms. The figure is the
- * wall time of the whole batch; the baseline is 10k native setTimeout promises.
+ * wall time of the whole batch; the baseline is 10k native setTimeout promises. Each
+ * contender runs in processes of its own, the rounds interleaved.
  */
 import * as effection from "effection";
 import { run, sleep, spawn, type Task } from "../../mod.ts";
-import { emit, runtime, timeMedian } from "../lib.ts";
+import { emit, entriesOf, isolated, runtime, timed } from "../lib.ts";
 
 const N = 10_000;
 const MS = 200;
@@ -49,11 +50,17 @@ function* effectionAll(): effection.Operation<void> {
   for (let i = 0; i < N; i++) yield* tasks[i]!;
 }
 
-const entries = [
-  { name: "native setTimeout promises", value: await timeMedian(native, 5, 1), unit: "ms", baseline: true },
-  { name: "loopwork generator tasks", value: await timeMedian(() => run(loopworkGenerators), 5, 1), unit: "ms" },
-  { name: "loopwork async tasks", value: await timeMedian(() => run(loopworkAsync), 5, 1), unit: "ms" },
-  { name: "effection 4", value: await timeMedian(() => effection.run(effectionAll), 5, 1), unit: "ms" },
-];
+// Every contender in processes of its own (bench/lib.ts `isolated`), rounds interleaved.
+const r = await isolated({
+  native: timed(native),
+  generators: timed(() => run(loopworkGenerators)),
+  async: timed(() => run(loopworkAsync)),
+  effection: timed(() => effection.run(effectionAll), 1, 1, 3),
+}, { rounds: 5, warmup: 1, reps: 1 });
+const entries = entriesOf(r, { unit: "ms" }, ["native setTimeout promises", "native"], [
+  ["loopwork generator tasks", "generators"],
+  ["loopwork async tasks", "async"],
+  ["effection 4", "effection"],
+]);
 
 emit({ suite: "sleeps", title: `${N / 1000}k concurrent ${MS} ms sleeps (ideal: ${MS} ms)`, runtime, entries });

@@ -5,12 +5,13 @@
  * hoisted function with no argument, awaited one by one; an async function that takes no
  * signal) are extra rows, and so is the floor of any API that gives each task its own
  * signal (native async functions, each with a new AbortController), and so is an async task
- * that keeps its task and would make the signal only if it read it. Ratios are taken round by round, the contenders interleaved.
+ * that keeps its task and would make the signal only if it read it. Each contender runs in
+ * processes of its own; ratios are taken round by round, the contenders interleaved.
  */
 import pLimit from "p-limit";
 import * as effection from "effection";
 import { currentTask, gather, run, spawn, type Task } from "../../mod.ts";
-import { emit, nativeSpawnAll, runtime, timeInterleaved, timeMedian } from "../lib.ts";
+import { emit, entriesOf, isolated, nativeSpawnAll, runtime, timed } from "../lib.ts";
 
 const N = 100_000;
 
@@ -100,28 +101,28 @@ async function withPLimit(): Promise<void> {
   await Promise.all(ps);
 }
 
-const t = await timeInterleaved({
-  native,
-  nativeSignal: nativeWithController,
-  gather: () => run(spawnGather),
-  each: () => run(spawnAwaitEach),
-  signal: () => run(asyncWithSignal),
-  onDemand: () => run(asyncSignalOnDemand),
-  noSignal: () => run(asyncNoSignal),
-}, "native");
-const nativeMs = t.native!.ms;
-const row = (name: string, k: string) => ({ name, value: t[k]!.ms, unit: "ms", ratio: t[k]!.ratio });
-
-const entries = [
-  { name: "native Promise.all", value: nativeMs, unit: "ms", baseline: true },
-  row("native Promise.all, an AbortController per task (the floor of a signal per task)", "nativeSignal"),
-  row("loopwork generator tasks: spawn(gen(i)) + gather", "gather"),
-  row("loopwork generator tasks, cheapest form: spawn(hoisted fn), yield* each", "each"),
-  row("loopwork async tasks: spawn(async (signal) => …) + gather", "signal"),
-  row("loopwork async tasks, signal on demand: spawn(async () => { const task = currentTask() … }) + gather", "onDemand"),
-  row("loopwork async tasks, no signal: spawn(async () => …), yield* each", "noSignal"),
-  { name: "effection 4", value: await timeMedian(() => effection.run(effectionSpawnAll), 3, 1), unit: "ms" },
-  { name: "p-limit 7", value: await timeMedian(withPLimit), unit: "ms" },
-];
+// Every contender in processes of its own (bench/lib.ts `isolated`), rounds interleaved.
+const r = await isolated({
+  native: timed(native),
+  nativeSignal: timed(nativeWithController),
+  gather: timed(() => run(spawnGather)),
+  each: timed(() => run(spawnAwaitEach)),
+  signal: timed(() => run(asyncWithSignal)),
+  onDemand: timed(() => run(asyncSignalOnDemand)),
+  noSignal: timed(() => run(asyncNoSignal)),
+  // effection takes seconds a run (10k× native): no warm-up run, and 3 rounds only.
+  effection: timed(() => effection.run(effectionSpawnAll), 0, 1, 3),
+  pLimit: timed(withPLimit),
+});
+const entries = entriesOf(r, { unit: "ms" }, ["native Promise.all", "native"], [
+  ["native Promise.all, an AbortController per task (the floor of a signal per task)", "nativeSignal"],
+  ["loopwork generator tasks: spawn(gen(i)) + gather", "gather"],
+  ["loopwork generator tasks, cheapest form: spawn(hoisted fn), yield* each", "each"],
+  ["loopwork async tasks: spawn(async (signal) => …) + gather", "signal"],
+  ["loopwork async tasks, signal on demand: spawn(async () => { const task = currentTask() … }) + gather", "onDemand"],
+  ["loopwork async tasks, no signal: spawn(async () => …), yield* each", "noSignal"],
+  ["effection 4", "effection"],
+  ["p-limit 7", "pLimit"],
+]);
 
 emit({ suite: "spawn", title: `spawn + await ${N / 1000}k tasks`, runtime, entries });

@@ -1,12 +1,13 @@
 /**
  * Suite 2: 1M switches. Two tasks hand a value back and forth; every wake-up is a switch.
  * Baseline: a loop of 1M `await null` (one microtask hop each). Also 1M `yield* yieldNow()`
- * in one task, as users write a yield to the loop (and the bare `yield`, its cheapest form);
- * those ratios are taken round by round against `await null`, interleaved.
+ * in one task, as users write a yield to the loop (and the bare `yield`, its cheapest form).
+ * Each contender runs in processes of its own; ratios are taken round by round against
+ * `await null`, the contenders interleaved.
  */
 import * as effection from "effection";
 import { Future, run, spawn, yieldNow } from "../../mod.ts";
-import { emit, runtime, timeInterleaved, timeMedian } from "../lib.ts";
+import { emit, entriesOf, isolated, runtime, timed } from "../lib.ts";
 
 const STEPS = 1_000_000;
 const HALF = STEPS / 2;
@@ -102,27 +103,22 @@ function* loopworkBareYield() {
 
 const rate = (ms: number) => STEPS / ms / 1000; // millions of switches per second
 
-const yields = await timeInterleaved({
-  awaitNull,
-  yieldNow: () => run(loopworkYieldNow),
-  bare: () => run(loopworkBareYield),
-}, "awaitNull");
-// A rate's ratio: the baseline's time over this one's, round by round.
-const yieldRow = (name: string, k: string) => ({
-  name,
-  value: rate(yields[k]!.ms),
-  unit: "M/s",
-  higherIsBetter: true,
-  ratio: 1 / yields[k]!.ratio,
+// Every contender in processes of its own (bench/lib.ts `isolated`), rounds interleaved.
+const r = await isolated({
+  awaitNull: timed(awaitNull),
+  nativePingPong: timed(nativePingPong),
+  pingPong: timed(() => run(loopworkPingPong)),
+  effection: timed(() => effection.run(effectionPingPong), 1, 1, 3),
+  yieldNow: timed(() => run(loopworkYieldNow)),
+  bare: timed(() => run(loopworkBareYield)),
 });
-
-const entries = [
-  { name: "native await null", value: rate(await timeMedian(awaitNull)), unit: "M/s", baseline: true, higherIsBetter: true },
-  { name: "native promise ping-pong", value: rate(await timeMedian(nativePingPong)), unit: "M/s", higherIsBetter: true },
-  { name: "loopwork generator tasks", value: rate(await timeMedian(() => run(loopworkPingPong))), unit: "M/s", higherIsBetter: true },
-  { name: "effection 4", value: rate(await timeMedian(() => effection.run(effectionPingPong), 3, 1)), unit: "M/s", higherIsBetter: true },
-  yieldRow("loopwork yield* yieldNow(), one task", "yieldNow"),
-  yieldRow("loopwork bare yield, one task (cheapest form)", "bare"),
-];
+// A rate's ratio: the baseline's time over this one's, round by round.
+const entries = entriesOf(r, { unit: "M/s", rate }, ["native await null", "awaitNull"], [
+  ["native promise ping-pong", "nativePingPong"],
+  ["loopwork generator tasks", "pingPong"],
+  ["effection 4", "effection"],
+  ["loopwork yield* yieldNow(), one task", "yieldNow"],
+  ["loopwork bare yield, one task (cheapest form)", "bare"],
+]);
 
 emit({ suite: "switch", title: `${STEPS / 1e6}M switches between two tasks`, runtime, entries });
