@@ -1,7 +1,8 @@
 /**
  * Suite 3: memory per suspended task. 100k tasks parked on one never-resolved future;
  * heap growth (after full collections, with --expose-gc) divided by 100k.
- * Baseline: 100k async functions awaiting one never-resolved promise. The async tasks are
+ * Baseline: 100k async functions awaiting one never-resolved promise; the async tasks await the
+ * same (one more row parks them on a loopwork Future). The async tasks are
  * written as users write them, `async (signal) => …`; the form without a signal is an extra row,
  * and so is the floor of any API that gives each task its own signal (native async functions,
  * each with a kept AbortController), and so is an async task that keeps its task and makes its
@@ -62,12 +63,17 @@ async function loopworkGenerators(): Promise<number> {
 
 /**
  * Async tasks as users write them: `"signal"`, `async (signal) => …`; `"onDemand"`, keeping the
- * task and making its signal only once it needs it (after its wait); `"none"`, no signal.
+ * task and making its signal only once it needs it (after its wait); `"none"`, no signal. They
+ * park on what the native row parks on, a never-resolved promise (what an async task awaits
+ * most: I/O); `on: "future"` parks them on a loopwork Future instead, whose `then()` must make
+ * a promise of its own per `await` (an extra row: that cost is the await's, not the task's).
  */
-async function loopworkAsync(form: "signal" | "onDemand" | "none"): Promise<number> {
+async function loopworkAsync(form: "signal" | "onDemand" | "none", on: "promise" | "future" = "promise"): Promise<number> {
   let per = 0;
   await run(function* () {
-    const never = new Future<void>();
+    const future = new Future<void>();
+    let release!: () => void;
+    const never: PromiseLike<void> = on === "future" ? future : new Promise<void>((r) => (release = r));
     const before = heapUsed();
     const tasks: Task<void>[] = new Array(N);
     if (form === "signal") for (let i = 0; i < N; i++) tasks[i] = spawn(async (signal: AbortSignal) => {
@@ -83,7 +89,8 @@ async function loopworkAsync(form: "signal" | "onDemand" | "none"): Promise<numb
     yield;
     yield;
     per = (heapUsed() - before) / N;
-    never.setResult();
+    if (on === "future") future.setResult();
+    else release();
   });
   return per;
 }
@@ -115,6 +122,7 @@ const r = await isolated({
   signal: mem(() => loopworkAsync("signal")),
   onDemand: mem(() => loopworkAsync("onDemand")),
   none: mem(() => loopworkAsync("none")),
+  signalOnFuture: mem(() => loopworkAsync("signal", "future")),
   // effection parks ~1 GB for 100k tasks: its collections take seconds, and its figure is steady.
   effection: mem(effectionTasks, { warmup: 0, reps: 1, rounds: 2 }),
 }, { rounds: 3, warmup: 1, reps: 2, reduce: "min" });
@@ -124,6 +132,7 @@ const entries = entriesOf(r, { unit: "B" }, ["native async function", "native"],
   ["loopwork async tasks: spawn(async (signal) => …)", "signal"],
   ["loopwork async tasks, signal on demand: spawn(async () => { const task = currentTask() … })", "onDemand"],
   ["loopwork async tasks, no signal: spawn(async () => …)", "none"],
+  ["loopwork async tasks parked on a loopwork Future, not a promise: spawn(async (signal) => …)", "signalOnFuture"],
   ["effection 4", "effection"],
 ]);
 
