@@ -200,9 +200,19 @@ for (const rt of new Set(results.map((r) => r.runtime).filter((r) => !r.startsWi
   upTo("spawn(async (signal) => …)", ratioOf("spawn", /async \(signal\)/), 4);
   const yn = ratioOf("switch", /yieldNow/);
   if (yn !== undefined) upTo("yieldNow()", 1 / yn, 1.5, "await null's time");
+  // Linear work costs more per item at 200k than at 10k on this machine too (200k items outgrow
+  // the young generation and the caches: native Promise.all's own cost per item grows 3–4×), so
+  // "flat" is taken against that: a quadratic cost (an array shift() per item) grows ~20×.
+  const nativeGrowth = ratioOf("combinators", /^native Promise\.all, 200k/);
   for (const c of ["asCompleted", "wait"]) {
     const r = ratioOf("combinators", new RegExp(`^loopwork ${c}, 200k`));
-    if (r !== undefined) goal(`${c}: cost per item at 200k ≤ 1.5× at 10k (${rt})`, r <= 1.5, `${f(r)}×`);
+    if (r !== undefined && nativeGrowth !== undefined) {
+      goal(
+        `${c}: cost per item, 10k → 200k, grows ≤ 1.5× as much as Promise.all's (${rt})`,
+        r / nativeGrowth <= 1.5,
+        `${f(r / nativeGrowth)}× (its cost per item ${f(r)}× at 200k; Promise.all's ${f(nativeGrowth)}×)`,
+      );
+    }
   }
   const memAsync = value("memory", rt, /async \(signal\)/);
   const memNative = value("memory", rt, "native async function");
