@@ -68,6 +68,29 @@ export function loadBullmq<M = BullmqModule>(): Promise<M> {
   return (bullmq ??= loadPackage<unknown>("bullmq", 'a pool of kind "bullmq" (and `loopwork worker`)', "bullmq ioredis")) as Promise<M>;
 }
 
+let tsxRegistered: Promise<void> | null = null;
+
+/**
+ * @internal Registers tsx's loader in this thread, once, so Node 20 can import TypeScript.
+ * Rejects where tsx is not installed (and tries again when asked again). A variable
+ * specifier: Deno never needs tsx, and a literal one would put tsx and esbuild in every Deno
+ * program's module graph (downloaded on its first run or check).
+ */
+export function registerTsx(): Promise<void> {
+  if ((globalThis as { __loopworkTsx?: boolean }).__loopworkTsx === true) return Promise.resolve();
+  const tsxApi = "tsx/esm/api";
+  return (tsxRegistered ??= (import(tsxApi) as Promise<{ register: () => unknown }>).then(
+    (api) => {
+      api.register();
+      (globalThis as { __loopworkTsx?: boolean }).__loopworkTsx = true;
+    },
+    (e: unknown) => {
+      tsxRegistered = null;
+      throw e;
+    },
+  ));
+}
+
 /**
  * @internal Why a task module could not be loaded, from the import's error: for a TypeScript
  * module that this process's Node cannot import (Node 20 with no loader registered: the

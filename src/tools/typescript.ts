@@ -5,9 +5,7 @@
  * older Node it registers tsx (an optional peer dependency) if installed, or says to install it.
  * @module
  */
-import { isDeno } from "../pool/packages.ts";
-
-let registered: Promise<void> | undefined;
+import { isDeno, registerTsx } from "../pool/packages.ts";
 
 /**
  * Lets this process import the module at `path` (a path or a `file:` URL) if it is
@@ -23,15 +21,10 @@ export async function allowTypeScript(path: string): Promise<string | undefined>
   if ((process.features as { typescript?: unknown }).typescript) return undefined;
   // Run from its own sources (node --import tsx src/tools/cli.ts): a loader is there already.
   if (import.meta.url.endsWith(".ts")) return undefined;
-  // A variable specifier: only a Node that needs tsx looks for it.
-  const tsxApi = "tsx/esm/api";
   try {
-    await (registered ??= (import(tsxApi) as Promise<{ register: () => unknown }>).then((api) => {
-      api.register();
-    }));
+    await registerTsx();
     return undefined;
   } catch {
-    registered = undefined;
     return `${path} is TypeScript, which Node ${process.versions.node} cannot import on its own: ` +
       "install tsx beside loopwork (npm install tsx), use Node 22.18 or later, or point it at compiled JavaScript";
   }

@@ -29,7 +29,7 @@ import {
   type ShortCall,
   STREAM_END,
 } from "../protocol.ts";
-import { isDeno, loadFailure } from "../packages.ts";
+import { isDeno, loadFailure, registerTsx } from "../packages.ts";
 import { type Coroutine, isGenerator, isThenable, run, spawn, tryGetRunningLoop } from "../../core/index.ts";
 import { CallContext, contextSlot } from "../task-context.ts";
 import { Wakeup } from "../wakeup.ts";
@@ -102,26 +102,16 @@ export function displayPath(url: string): string {
 function ensureTsx(url: string): Promise<void> {
   // The inline backend runs in the host's own thread: the host decides how it loads .ts.
   if (isDeno || entry === null || !/\.[mc]?tsx?$/.test(url)) return Promise.resolve();
-  if ((globalThis as { __loopworkTsx?: boolean }).__loopworkTsx === true) return Promise.resolve();
-  // A variable specifier: Deno never needs tsx, and a literal one would put tsx and esbuild
-  // in every Deno program's module graph (downloaded on its first run or check).
-  const tsxApi = "tsx/esm/api";
-  return (tsxReady ??= import(tsxApi).then(
-    (api: { register: () => unknown }) => {
-      api.register();
-      (globalThis as { __loopworkTsx?: boolean }).__loopworkTsx = true;
-    },
-    (e: unknown) => {
-      // Node 22.18+ and 24 strip types themselves: without tsx, they import the module as it is.
-      if ((process.features as { typescript?: unknown }).typescript) return;
-      tsxReady = null;
-      throw new Error(
-        `it is TypeScript, which Node ${process.versions.node} cannot import on its own: ` +
-          "install tsx (npm install tsx), or point the pool at compiled JavaScript",
-        { cause: e },
-      );
-    },
-  ));
+  return (tsxReady ??= registerTsx().catch((e: unknown) => {
+    // Node 22.18+ and 24 strip types themselves: without tsx, they import the module as it is.
+    if ((process.features as { typescript?: unknown }).typescript) return;
+    tsxReady = null;
+    throw new Error(
+      `it is TypeScript, which Node ${process.versions.node} cannot import on its own: ` +
+        "install tsx (npm install tsx), or point the pool at compiled JavaScript",
+      { cause: e },
+    );
+  }));
 }
 
 /** The task modules being loaded on this thread (the inline backend's calls wait on them). */
