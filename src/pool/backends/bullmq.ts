@@ -179,16 +179,14 @@ export class BullmqBackend implements PoolBackend {
       this._pending.set(p.id, p);
       this._pendingChanged();
       call.job = p;
-      const failed = (e: unknown) => {
-        this._settle(p);
-        reject(e);
-      };
+      // (An arrow passed on, not a named one: run from the sources, tsx names each named arrow
+      // it makes with Object.defineProperty, once per call here.)
       // The hot case: connected, the reader reading, the module's identity known.
       const ready = this._live;
       const known = req.module === "" ? null : this._identitiesKnown.get(req.module);
       if (ready !== null && ready.readerUp && known !== undefined) {
         if (known !== null) data.m = known;
-        this._track(this._add(ready, p, req.task, data).catch(failed));
+        this._track(this._add(ready, p, req.task, data).catch((e) => this._callFailed(p, e)));
         return;
       }
       const live = () => !p.cancelled && this._pending.get(p.id) === p;
@@ -204,9 +202,15 @@ export class BullmqBackend implements PoolBackend {
             await this._readerNow(link);
             if (live()) await this._add(link, p, req.task, data);
           })
-          .catch(failed),
+          .catch((e) => this._callFailed(p, e)),
       );
     });
+  }
+
+  /** Call `p` could not be sent: it fails with `e`. */
+  private _callFailed(p: Pending, e: unknown): void {
+    this._settle(p);
+    p.reject(e);
   }
 
   /** Adds the job of call `p` (its reader is up); withdraws it if the call was cancelled meanwhile. */
