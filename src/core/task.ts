@@ -371,7 +371,12 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
       return;
     }
     const y = r.value;
-    if (y instanceof Future) {
+    if (y === undefined) {
+      // A bare `yield`: give every other ready callback a turn, then continue. After `yield*
+      // yieldNow()` whose future is still the last thing queued, take its place: the same
+      // place, one entry fewer (the future is resolved already).
+      if (zero === null || !this._loop._replaceLastReady(zero, this)) this._loop._pushReady(this);
+    } else if (y instanceof Future) {
       if (y !== marked) {
         this._throwNext(
           new TypeError(
@@ -388,12 +393,6 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
       this._futWaiter = y;
       y._addWaiter(this);
       this._cancelWaitIfRequested(y);
-    } else if (y === undefined) {
-      // A bare `yield`: give every other ready callback a turn, then continue. After `yield*
-      // yieldNow()` whose future is still the last thing queued, resume from its turn: the
-      // same place, one entry fewer.
-      if (zero !== null && zero._resumes === null && this._loop._isLastReady(zero)) zero._resumes = this as Task<unknown>;
-      else this._loop._pushReady(this);
     } else {
       this._throwNext(
         new TypeError(
