@@ -48,9 +48,14 @@ export class Ring<T> {
     return this.length === 0 ? undefined : this._buf[this._head];
   }
 
-  /** The newest item, left in place. */
-  peekLast(): T | undefined {
-    return this.length === 0 ? undefined : this._buf[(this._head + this.length - 1) & (this._buf.length - 1)];
+  /** If `old` is the newest item, puts `x` in its place and says so; else leaves the ring as it is. */
+  replaceLast(old: T, x: T): boolean {
+    if (this.length === 0) return false;
+    const buf = this._buf;
+    const i = (this._head + this.length - 1) & (buf.length - 1);
+    if (buf[i] !== old) return false;
+    buf[i] = x;
+    return true;
   }
 
   /** Takes every item out, oldest first. */

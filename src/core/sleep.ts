@@ -6,7 +6,6 @@
 import { blocking, FULFILLED, Future, PENDING, type Waiter } from "./future.ts";
 import type { Runnable, TimerHandle } from "./handles.ts";
 import type { Loop } from "./loop.ts";
-import type { Task } from "./task.ts";
 import { getRunningLoop } from "./running.ts";
 import { checkMs, formatMs } from "./checks.ts";
 
@@ -48,12 +47,11 @@ const YIELDED = 2;
  * task resumes on the next turn with the result, and a cancellation reaches it at that
  * `yield`. No waiter to register, no wake-up to schedule; the first iterator taken is the
  * future itself (no object per yield), and when nothing was queued after the future by the
- * time the task yields, the task resumes from the future's own place in the queue (where
- * it would have been queued next anyway) instead of taking another.
+ * time the task yields, the task takes the future's place in the queue (where it would have
+ * been queued next anyway): the future, resolved already, has nothing left to do there.
  */
 export class ZeroSleep<T> extends Future<T> implements Runnable, Iterator<Future<unknown>, T, unknown> {
   /** @internal what its own iterator did (NOT_TAKEN, TAKEN, YIELDED) */ _iter: number = NOT_TAKEN;
-  /** @internal the task that resumes when this future's turn in the ready queue comes */ _resumes: Task<unknown> | null = null;
 
   /** @internal What a task waiting on this sleep waits for, for `taskTree()`. */
   _describeWait(): string {
@@ -69,14 +67,9 @@ export class ZeroSleep<T> extends Future<T> implements Runnable, Iterator<Future
     super._addWaiter(waiter);
   }
 
-  /** @internal Its turn in the ready queue came: it resolves (unless done already), and the task parked on it steps. */
+  /** @internal Its turn in the ready queue came: it resolves, unless done already. */
   _run(): void {
     if (this._state === PENDING) this.setResult(this._value as T);
-    const t = this._resumes;
-    if (t !== null) {
-      this._resumes = null;
-      t._run();
-    }
   }
 
   /** `yield* sleep(0)`: see the class. */
@@ -109,7 +102,7 @@ export class ZeroSleep<T> extends Future<T> implements Runnable, Iterator<Future
   /** @internal An iterator's one yield: resolve, and offer this future to the task (see the class). */
   _yieldOnce(): IteratorResult<Future<unknown>, T> {
     if (this._state === PENDING) this.setResult(this._value as T);
-    if (this._resumes === null) blocking.zero = this as ZeroSleep<unknown>;
+    blocking.zero = this as ZeroSleep<unknown>;
     return YIELD_TO_LOOP;
   }
 

@@ -321,34 +321,21 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
     this._loop._pushReady(this);
   }
 
+  /**
+   * One step: resume the coroutine, then act on what it yielded. Only the common path is
+   * here (no pending throw or cancel, a `yield* future` or a bare `yield`), so that the
+   * optimiser inlines the step into `_run`; the rest is in the methods it calls.
+   */
   private _step(coro: Coroutine<T>): void {
-    let error: unknown = undefined;
-    let throwing = false;
     const waiter = this._futWaiter;
     this._futWaiter = null;
     const rare = this._rare;
-    if (rare !== null) {
-      error = rare.pendingThrow;
-      throwing = error !== undefined;
-      rare.pendingThrow = undefined;
-    }
-    if (rare !== null && rare.mustCancel) {
-      rare.mustCancel = false;
-      // If the future it waited on was cancelled (by an earlier request), resuming raises
-      // that future's CancelledError: the first message wins, as in asyncio.
-      if (waiter === null || waiter._state !== CANCELLED) {
-        // The future it waited on failed, but the cancellation is what the coroutine gets:
-        // waking on it took its exception (asyncio's __wakeup reads result() first).
-        if (waiter !== null && waiter._state === REJECTED) waiter._retrieved();
-        error = new CancelledError(rare.cancelMessage);
-        throwing = true;
-      }
-    }
+    const error = rare === null ? NO_THROW : this._takeThrow(rare, waiter);
     const prev = state.task;
     state.task = this as Task<unknown>;
     let r: IteratorResult<unknown, T>;
     try {
-      r = throwing ? coro.throw(error) : coro.next(undefined);
+      r = error === NO_THROW ? coro.next(undefined) : coro.throw(error);
     } catch (e) {
       state.task = prev;
       blocking.future = null;
@@ -362,38 +349,70 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
     const zero = blocking.zero as ZeroSleep<unknown> | null;
     blocking.zero = null;
     if (r.done) {
-      if (this._takeMustCancel()) {
-        // Cancelled during the last step, which then returned: the request still stands.
-        this._finishCancelled(new CancelledError(this._rare!.cancelMessage));
-      } else {
-        this._finish(r.value);
-      }
+      this._returned(r.value);
       return;
     }
     const y = r.value;
+    if (y === undefined) {
+      // A bare `yield`: give every other ready callback a turn, then continue. After `yield*
+      // yieldNow()` whose future is still the last thing queued, take its place: the same
+      // place, one entry fewer (the future is resolved already).
+      if (zero === null || !this._loop._replaceLastReady(zero, this)) this._loop._pushReady(this);
+    } else if (marked !== null && y === marked && marked !== (this as Future<unknown>)) {
+      // `yield* future`: wait on it (only a future's iterator marks what it yields).
+      this._futWaiter = marked;
+      marked._addWaiter(this);
+      if (this._rare !== null) this._cancelWaitIfRequested(marked);
+    } else {
+      this._badYield(y, marked);
+    }
+  }
+
+  /**
+   * What the step about to run throws into the coroutine, or NO_THROW: an error left for it
+   * (a misuse found at the last step), or the cancellation requested meanwhile.
+   */
+  private _takeThrow(rare: TaskRare, waiter: Future<unknown> | null): unknown {
+    let error: unknown = rare.pendingThrow;
+    rare.pendingThrow = undefined;
+    if (error === undefined) error = NO_THROW;
+    if (rare.mustCancel) {
+      rare.mustCancel = false;
+      // If the future it waited on was cancelled (by an earlier request), resuming raises
+      // that future's CancelledError: the first message wins, as in asyncio.
+      if (waiter === null || waiter._state !== CANCELLED) {
+        // The future it waited on failed, but the cancellation is what the coroutine gets:
+        // waking on it took its exception (asyncio's __wakeup reads result() first).
+        if (waiter !== null && waiter._state === REJECTED) waiter._retrieved();
+        error = new CancelledError(rare.cancelMessage);
+      }
+    }
+    return error;
+  }
+
+  /** The coroutine returned `value`. */
+  private _returned(value: T): void {
+    if (this._takeMustCancel()) {
+      // Cancelled during the last step, which then returned: the request still stands.
+      this._finishCancelled(new CancelledError(this._rare!.cancelMessage));
+    } else {
+      this._finish(value);
+    }
+  }
+
+  /** The coroutine yielded something other than a bare `yield` or `yield* future`: it learns so at its next step. */
+  private _badYield(y: unknown, marked: Future<unknown> | null): void {
     if (y instanceof Future) {
-      if (y !== marked) {
+      if (y === marked) {
+        this._throwNext(new InvalidStateError(`Task ${this.name} cannot wait on itself`));
+      } else {
         this._throwNext(
           new TypeError(
             `Task ${this.name}: \`yield\` was used instead of \`yield*\` with ${y}; ` +
               "write `yield* future` to wait for it and get its result",
           ),
         );
-        return;
       }
-      if (y === (this as Future<unknown>)) {
-        this._throwNext(new InvalidStateError(`Task ${this.name} cannot wait on itself`));
-        return;
-      }
-      this._futWaiter = y;
-      y._addWaiter(this);
-      this._cancelWaitIfRequested(y);
-    } else if (y === undefined) {
-      // A bare `yield`: give every other ready callback a turn, then continue. After `yield*
-      // yieldNow()` whose future is still the last thing queued, resume from its turn: the
-      // same place, one entry fewer.
-      if (zero !== null && zero._resumes === null && this._loop._isLastReady(zero)) zero._resumes = this as Task<unknown>;
-      else this._loop._pushReady(this);
     } else {
       this._throwNext(
         new TypeError(
@@ -575,6 +594,9 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
     if (rec !== null) this._loop._untrackUnretrieved(rec);
   }
 }
+
+/** What `_takeThrow` returns when the step throws nothing into the coroutine (`undefined` may be thrown). */
+const NO_THROW: unknown = Symbol("no throw");
 
 /** How deep `cancel()` calls are nested now: one per task a request passes through. */
 let cancelDepth = 0;
