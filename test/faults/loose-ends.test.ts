@@ -5,9 +5,36 @@
  * class instances that lose their class on the way to a worker.
  */
 import assert from "node:assert/strict";
-import { type Coroutine, gather, run, sleep, spawn, type Task, taskGroup } from "../../mod.ts";
+import { createHistogram } from "node:perf_hooks";
+import {
+  type Coroutine,
+  gather,
+  run,
+  sleep,
+  spawn,
+  type Task,
+  taskGroup,
+  WorkerPool,
+  type WorkerPoolOptions,
+} from "../../mod.ts";
+import { decodeValue, encodeValue } from "../../src/pool/protocol.ts";
 import { rejection } from "../expect.ts";
-import { describe, it } from "../harness.ts";
+import { describe, it, runtime } from "../harness.ts";
+
+type Hostile = typeof import("../fixtures/hostile-tasks.ts");
+const HOSTILE = new URL("../fixtures/hostile-tasks.ts", import.meta.url);
+
+/** The pool's ways of running calls; tinypool's threads are checked under Node. */
+type Flavour = "thread" | "process" | "tinypool threads" | "inline";
+const flavours: Flavour[] = runtime === "node" ? ["thread", "process", "tinypool threads", "inline"] : ["thread", "process", "inline"];
+
+function poolOf(flavour: Flavour, options: WorkerPoolOptions = {}): WorkerPool<Hostile> {
+  const kind = flavour === "tinypool threads" ? { kind: "thread" as const, backend: "tinypool" as const } : { kind: flavour };
+  return new WorkerPool<Hostile>(HOSTILE, { maxWorkers: 1, ...kind, ...options });
+}
+
+/** Generous "it did not hang" bound for real workers; never a speed check. */
+const WORKER_GUARD_MS = 30_000;
 
 /** Debug mode: where a task checks that no other task runs its generator object. */
 const debug = { clock: "virtual", debug: true } as const;
@@ -124,4 +151,69 @@ describe("one generator object, one task (debug mode)", () => {
     assert.deepEqual(out, [1, 1, 1]);
     assert.equal(log.length, 3);
   });
+});
+
+describe("runtime objects that cannot cross to a worker are named", () => {
+  for (const flavour of flavours) {
+    it(`${flavour}: a Histogram argument arrives as one, or fails its own call naming its class and path`, async () => {
+      const pool = poolOf(flavour);
+      try {
+        const h = createHistogram();
+        h.record(5);
+        let out: unknown;
+        try {
+          out = await pool.run("give", { nested: { h } });
+        } catch (e) {
+          assert.ok(e instanceof TypeError, `expected a TypeError, got ${e}`);
+          assert.match(e.message, /Histogram/, `the message names the class: ${e.message}`);
+          assert.match(e.message, /\.nested\.h\b/, `the message names the path: ${e.message}`);
+          assert.doesNotMatch(e.message, /could not be read by the worker/);
+        }
+        if (out !== undefined) {
+          const back = (out as { nested: { h: { count: number } } }).nested.h;
+          assert.equal(back.count, 1, "the histogram arrived with its data");
+        }
+        assert.equal(await pool.run("give", 7), 7, "the pool still runs calls");
+      } finally {
+        await pool.destroy();
+      }
+    }, WORKER_GUARD_MS);
+  }
+});
+
+describe("a timeout while the task module loads names the module on tinypool's workers too", () => {
+  const tinypoolFlavours: Flavour[] = runtime === "node" ? ["process", "tinypool threads"] : ["process"];
+  const NEVER = new URL("../fixtures/never-loads.ts", import.meta.url);
+  for (const flavour of tinypoolFlavours) {
+    it(`${flavour}: a call that times out while its module loads says the module had not finished loading`, async () => {
+      // The timeout counts from the call's start, which includes its worker's start: 5 s leaves room for that.
+      const kind = flavour === "tinypool threads" ? { kind: "thread" as const, backend: "tinypool" as const } : { kind: flavour };
+      const pool = new WorkerPool<typeof import("../fixtures/never-loads.ts")>(NEVER, { maxWorkers: 1, taskTimeoutMs: 5000, ...kind });
+      try {
+        const e = await rejection(pool.run("never"));
+        assert.equal(e.name, "TimeoutError", e.message);
+        assert.match(e.message, /never-loads\.ts had not finished loading after 5000 ms/);
+      } finally {
+        await pool.destroy();
+      }
+    }, WORKER_GUARD_MS * 2);
+
+    it(`${flavour}: a call that times out in its task, once the module loaded, does not blame the module`, async () => {
+      const kind = flavour === "tinypool threads" ? { kind: "thread" as const, backend: "tinypool" as const } : { kind: flavour };
+      const pool = new WorkerPool<typeof import("../fixtures/ends-tasks.ts")>(new URL("../fixtures/ends-tasks.ts", import.meta.url), {
+        maxWorkers: 1,
+        // Long enough for the first call, which waits for its worker's start and module load.
+        taskTimeoutMs: 10_000,
+        ...kind,
+      });
+      try {
+        assert.equal(await pool.run("receive", 1), "Number"); // the module is loaded
+        const e = await rejection(pool.run("sleepFor", 60_000));
+        assert.equal(e.name, "TimeoutError", e.message);
+        assert.doesNotMatch(e.message, /loading/);
+      } finally {
+        await pool.destroy();
+      }
+    }, WORKER_GUARD_MS * 2);
+  }
 });
