@@ -217,3 +217,69 @@ describe("a timeout while the task module loads names the module on tinypool's w
     }, WORKER_GUARD_MS * 2);
   }
 });
+
+describe("the small-values encoder runs a getter once", () => {
+  /** A value that is not small (a Date), after a getter that counts its calls. */
+  function counted(): { value: Record<string, unknown>; calls: () => number } {
+    let n = 0;
+    const value = {
+      get g() {
+        return ++n;
+      },
+      d: new Date(0),
+    };
+    return { value, calls: () => n };
+  }
+
+  it("a getter of an object that turns out not to be small runs once, and its one value arrives", () => {
+    const { value, calls } = counted();
+    const back = decodeValue(encodeValue(value)) as { g: number; d: Date };
+    assert.equal(calls(), 1, "the getter ran once");
+    assert.equal(back.g, 1, "the value of its one run arrived");
+    assert.ok(back.d instanceof Date && back.d.getTime() === 0);
+  });
+
+  it("a getter nested in a small part of a value that is not small runs once", () => {
+    const { value, calls } = counted();
+    const back = decodeValue(encodeValue({ a: [1, 2, { inner: value }], big: 10n })) as { a: [number, number, { inner: { g: number } }]; big: bigint };
+    assert.equal(calls(), 1);
+    assert.equal(back.a[2].inner.g, 1);
+    assert.equal(back.big, 10n);
+  });
+
+  it("an array element that is a getter runs once", () => {
+    let n = 0;
+    const a: unknown[] = [0, new Date(0)];
+    Object.defineProperty(a, 0, { get: () => ++n, enumerable: true });
+    const back = decodeValue(encodeValue(a)) as [number, Date];
+    assert.equal(n, 1);
+    assert.equal(back[0], 1);
+  });
+
+  it("a getter that answers differently each time gives one consistent value (no torn value)", () => {
+    let n = 0;
+    // Each read gives a new, larger object: a torn value would mix two reads.
+    const value = {
+      get pair() {
+        n++;
+        return { first: n, second: n };
+      },
+      later: new Map([[1, 2]]),
+    };
+    const back = decodeValue(encodeValue(value)) as { pair: { first: number; second: number } };
+    assert.equal(n, 1);
+    assert.deepEqual(back.pair, { first: 1, second: 1 });
+  });
+
+  it("a small value with a getter still encodes as node:v8 encodes it, running the getter once", () => {
+    let n = 0;
+    const value = {
+      a: 1,
+      get b() {
+        return ++n;
+      },
+    };
+    assert.deepEqual(decodeValue(encodeValue(value)), { a: 1, b: 1 });
+    assert.equal(n, 1);
+  });
+});
