@@ -283,3 +283,32 @@ describe("the small-values encoder runs a getter once", () => {
     assert.equal(n, 1);
   });
 });
+
+describe("a class instance crosses as a plain object of its own fields (the documented rule)", () => {
+  class Point {
+    #secret = "stays behind";
+    constructor(readonly x: number, readonly y: number) {}
+    norm(): number {
+      return Math.hypot(this.x, this.y);
+    }
+    reveal(): string {
+      return this.#secret;
+    }
+  }
+
+  for (const flavour of flavours) {
+    it(`${flavour}: own fields arrive; the prototype and #private fields do not`, async () => {
+      const pool = poolOf(flavour);
+      try {
+        const p = new Point(3, 4);
+        assert.equal(p.reveal(), "stays behind");
+        const back = (await pool.run("give", p)) as unknown;
+        assert.ok(!(back instanceof Point), "the class does not cross");
+        assert.equal(Object.getPrototypeOf(back), Object.prototype);
+        assert.deepEqual(back, { x: 3, y: 4 });
+      } finally {
+        await pool.destroy();
+      }
+    }, WORKER_GUARD_MS);
+  }
+});
