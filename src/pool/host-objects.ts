@@ -60,7 +60,11 @@ function builtin(id: string): Record<string, unknown> | undefined {
  * classes as lazy getters): it is read only for a class of that name.
  */
 function isRuntimeClass(p: object, ctor: unknown, name: string): boolean {
-  if (typeof ctor !== "function" || DATA.includes(ctor) || p instanceof Error) return false;
+  if (typeof ctor !== "function" || DATA.includes(ctor)) return false;
+  // Errors are data (their name, message and fields cross), but for DOMException, whose name
+  // and message live in internal slots: Node 20 copies it as `{}`, a child process's channel
+  // as a bare `Error`.
+  if (p instanceof Error && ctor !== (globalThis as { DOMException?: unknown }).DOMException) return false;
   const d = Object.getOwnPropertyDescriptor(globalThis, name);
   if (d !== undefined && ("value" in d ? d.value : d.get?.call(globalThis)) === ctor) return true;
   const id = MODULE_OF[name];

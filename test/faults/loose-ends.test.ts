@@ -28,9 +28,13 @@ const HOSTILE = new URL("../fixtures/hostile-tasks.ts", import.meta.url);
 type Flavour = "thread" | "process" | "tinypool threads" | "inline";
 const flavours: Flavour[] = runtime === "node" ? ["thread", "process", "tinypool threads", "inline"] : ["thread", "process", "inline"];
 
+/** The pool options that make `flavour`. */
+function kindOf(flavour: Flavour): WorkerPoolOptions {
+  return flavour === "tinypool threads" ? { kind: "thread", backend: "tinypool" } : { kind: flavour };
+}
+
 function poolOf(flavour: Flavour, options: WorkerPoolOptions = {}): WorkerPool<Hostile> {
-  const kind = flavour === "tinypool threads" ? { kind: "thread" as const, backend: "tinypool" as const } : { kind: flavour };
-  return new WorkerPool<Hostile>(HOSTILE, { maxWorkers: 1, ...kind, ...options });
+  return new WorkerPool<Hostile>(HOSTILE, { maxWorkers: 1, ...kindOf(flavour), ...options });
 }
 
 /** Generous "it did not hang" bound for real workers; never a speed check. */
@@ -155,6 +159,28 @@ describe("one generator object, one task (debug mode)", () => {
 
 describe("runtime objects that cannot cross to a worker are named", () => {
   for (const flavour of flavours) {
+    it(`${flavour}: a DOMException argument arrives as one, with its name and message, or fails its own call naming it`, async () => {
+      const pool = poolOf(flavour);
+      try {
+        let out: unknown;
+        try {
+          out = await pool.run("give", { why: [new DOMException("stopped by the user", "AbortError")] });
+        } catch (e) {
+          assert.ok(e instanceof TypeError, `expected a TypeError, got ${e}`);
+          assert.match(e.message, /DOMException/, `the message names the class: ${e.message}`);
+          assert.match(e.message, /\.why\[0\]/, `the message names the path: ${e.message}`);
+        }
+        if (out !== undefined) {
+          const back = (out as { why: unknown[] }).why[0];
+          assert.ok(back instanceof DOMException, `arrived as ${Object.prototype.toString.call(back)}`);
+          assert.equal(back.name, "AbortError");
+          assert.equal(back.message, "stopped by the user");
+        }
+      } finally {
+        await pool.destroy();
+      }
+    }, WORKER_GUARD_MS);
+
     it(`${flavour}: a Histogram argument arrives as one, or fails its own call naming its class and path`, async () => {
       const pool = poolOf(flavour);
       try {
@@ -187,8 +213,7 @@ describe("a timeout while the task module loads names the module on tinypool's w
   for (const flavour of tinypoolFlavours) {
     it(`${flavour}: a call that times out while its module loads says the module had not finished loading`, async () => {
       // The timeout counts from the call's start, which includes its worker's start: 5 s leaves room for that.
-      const kind = flavour === "tinypool threads" ? { kind: "thread" as const, backend: "tinypool" as const } : { kind: flavour };
-      const pool = new WorkerPool<typeof import("../fixtures/never-loads.ts")>(NEVER, { maxWorkers: 1, taskTimeoutMs: 5000, ...kind });
+      const pool = new WorkerPool<typeof import("../fixtures/never-loads.ts")>(NEVER, { maxWorkers: 1, taskTimeoutMs: 5000, ...kindOf(flavour) });
       try {
         const e = await rejection(pool.run("never"));
         assert.equal(e.name, "TimeoutError", e.message);
@@ -199,12 +224,11 @@ describe("a timeout while the task module loads names the module on tinypool's w
     }, WORKER_GUARD_MS * 2);
 
     it(`${flavour}: a call that times out in its task, once the module loaded, does not blame the module`, async () => {
-      const kind = flavour === "tinypool threads" ? { kind: "thread" as const, backend: "tinypool" as const } : { kind: flavour };
       const pool = new WorkerPool<typeof import("../fixtures/ends-tasks.ts")>(new URL("../fixtures/ends-tasks.ts", import.meta.url), {
         maxWorkers: 1,
         // Long enough for the first call, which waits for its worker's start and module load.
         taskTimeoutMs: 10_000,
-        ...kind,
+        ...kindOf(flavour),
       });
       try {
         assert.equal(await pool.run("receive", 1), "Number"); // the module is loaded
