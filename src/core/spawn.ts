@@ -12,7 +12,15 @@ import type { Task, TaskBody, TaskOptions } from "./task.ts";
  * kind) is called at the task's first step, not by `spawn()`, so a task still waiting for
  * its turn holds no generator; spawning many hoisted `function*` bodies is the cheapest.
  *
- * @throws {TypeError} when `body` is none of these
+ * A generator object runs in one task only: give each task its own (`spawn(child(1))`
+ * twice, not `const g = child(1); spawn(g); spawn(g)`), or the function. Two tasks driving
+ * one generator would interleave its steps, and a generator that has finished only returns
+ * `undefined` again. In debug mode (`run(main, { debug: true })`) a second use throws a
+ * TypeError naming the task that runs it; otherwise it is not checked (the check costs about
+ * a fifth of a spawn).
+ *
+ * @throws {TypeError} when `body` is none of these, or (in debug mode) is a generator object
+ *   another task runs or ran
  * @throws {Error} when no loop is running
  * @example
  * ```ts

@@ -12,6 +12,7 @@
  */
 import { createRequire } from "node:module";
 import { deserialize, serialize } from "node:v8";
+import { isDeno } from "./packages.ts";
 
 /** @internal The verdict on a runtime class that crosses as itself: its fields are not walked. */
 export const INTACT = 0;
@@ -59,7 +60,11 @@ function builtin(id: string): Record<string, unknown> | undefined {
  * classes as lazy getters): it is read only for a class of that name.
  */
 function isRuntimeClass(p: object, ctor: unknown, name: string): boolean {
-  if (typeof ctor !== "function" || DATA.includes(ctor) || p instanceof Error) return false;
+  if (typeof ctor !== "function" || DATA.includes(ctor)) return false;
+  // Errors are data (their name, message and fields cross), but for DOMException, whose name
+  // and message live in internal slots: Node 20 copies it as `{}`, a child process's channel
+  // as a bare `Error`.
+  if (p instanceof Error && ctor !== (globalThis as { DOMException?: unknown }).DOMException) return false;
   const d = Object.getOwnPropertyDescriptor(globalThis, name);
   if (d !== undefined && ("value" in d ? d.value : d.get?.call(globalThis)) === ctor) return true;
   const id = MODULE_OF[name];
@@ -112,10 +117,28 @@ function probe(o: object, p: object, name: string, toProcess: boolean): string |
     const s = e instanceof Error ? e.message : String(e);
     return `it is ${article(name)} ${name}, which cannot cross to ${where}: ${s.split("\n")[0]!.slice(0, 120)}`;
   }
-  if (copy !== null && typeof copy === "object" && Object.prototype.isPrototypeOf.call(p, copy)) return INTACT;
+  if (copy !== null && typeof copy === "object" && Object.prototype.isPrototypeOf.call(p, copy)) {
+    if (!toProcess && clonedByThreadRegistry(o)) {
+      return `it is ${article(name)} ${name}, which Deno copies only within one thread (a worker cannot read it): send its data instead`;
+    }
+    return INTACT;
+  }
   const as = copy !== null && typeof copy === "object" ? (Object.getPrototypeOf(copy) as { constructor?: { name?: unknown } } | null)?.constructor?.name : typeof copy;
   const into = as === "Object" ? "a plain object (its state stays behind)" : `${article(String(as))} ${String(as)}`;
   return `it is ${article(name)} ${name}, which would arrive at ${where} as ${into}: send its data instead`;
+}
+
+/**
+ * Did the copy go through a registry of the copying thread? Deno clones some of its Node
+ * classes (a `Histogram`) by an id the object takes on its first copy (a `[[cloneId]]`
+ * symbol), which only the thread that made it can look up: a copy on the same thread is of
+ * the class, but a worker fails to read the message ("could not deserialize value"), and
+ * Deno's worker then reads nothing more.
+ */
+function clonedByThreadRegistry(o: object): boolean {
+  if (!isDeno) return false;
+  for (const k of Object.getOwnPropertySymbols(o)) if (k.description === "[[cloneId]]") return true;
+  return false;
 }
 
 function article(name: string): string {

@@ -762,6 +762,23 @@ export function isAbortNotice(m: unknown): m is AbortNotice {
 }
 
 /**
+ * @internal Worker → host, on a tinypool pool: call `id` waits for its task module to load
+ * (`loading: true`), or no longer does. A call that times out meanwhile then says so, naming
+ * the module, as the own thread backend's calls do from its shared count (`WorkerEntry.loading`).
+ * Threads send it on the pool's BroadcastChannel (see `abortChannelName`), child processes on
+ * their IPC channel.
+ */
+export interface LoadingNotice {
+  loopworkLoading: number;
+  loading: boolean;
+}
+
+/** @internal Is `m` a LoadingNotice? */
+export function isLoadingNotice(m: unknown): m is LoadingNotice {
+  return m !== null && typeof m === "object" && !Array.isArray(m) && typeof (m as LoadingNotice).loopworkLoading === "number";
+}
+
+/**
  * @internal Host → worker, on the own thread backend's private port, under Deno: end now
  * (the worker exits by itself). Deno's `terminate()` resolves, and its "exit" fires, while
  * the thread may still run a callback; a worker that ends itself runs nothing after its exit

@@ -11,8 +11,9 @@
  * the other runtime or use `node:v8` itself; anything else — a Date, a Map, a typed array, a bigint, a
  * Proxy, a class instance, an object met twice, a sparse or decorated array, a large value —
  * is left to `node:v8` (`encodeSmall` answers undefined, `decodeSmall` NOT_SMALL), so what
- * crosses, and the errors for what cannot, are exactly node:v8's. (One difference: a getter
- * of a value that turns out not to be small has run once here before node:v8 runs it again.)
+ * crosses, and the errors for what cannot, are exactly node:v8's. A value with a getter is
+ * left to node:v8 before the getter runs (it is found without being called), so a getter
+ * runs once, in node:v8, even when the value turns out not to be small.
  * @module
  */
 import { types } from "node:util";
@@ -59,7 +60,9 @@ let encoding = false;
 /** The objects and arrays met so far in this value (one met twice is left to node:v8). */
 const seen = new Set<object>();
 const scratch = new DataView(new ArrayBuffer(8));
-const { getPrototypeOf, keys, hasOwn } = Object;
+const { getPrototypeOf, keys } = Object;
+/** Object.prototype.__lookupGetter__: finds a getter without running it, and allocates nothing. */
+const lookupGetter = (Object.prototype as unknown as { __lookupGetter__(this: object, k: PropertyKey): unknown }).__lookupGetter__;
 const OBJECT_PROTO = Object.prototype;
 const ARRAY_PROTO = Array.prototype;
 
@@ -143,7 +146,8 @@ function put(v: unknown, depth: number): boolean {
     seen.add(a);
     out[pos++] = DENSE;
     varint(n);
-    for (let i = 0; i < n; i++) if (!put(a[i], depth + 1)) return false;
+    // An element that is a getter runs once, in node:v8, never here first.
+    for (let i = 0; i < n; i++) if (lookupGetter.call(a, i) !== undefined || !put(a[i], depth + 1)) return false;
     out[pos++] = DENSE_END;
     out[pos++] = 0;
     varint(n);
@@ -157,8 +161,8 @@ function put(v: unknown, depth: number): boolean {
   let count = 0;
   for (const k of keys(v)) {
     if (k === "__proto__") return false;
-    // A getter may have removed a later property: V8 skips it too.
-    if (!hasOwn(v, k)) continue;
+    // A getter runs once, in node:v8, never here first (so no getter runs before this walk ends).
+    if (lookupGetter.call(v, k) !== undefined) return false;
     if (++nodes > MAX_NODES || !putString(k) || !put((v as Record<string, unknown>)[k], depth + 1)) return false;
     count++;
   }

@@ -352,6 +352,14 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
    * (the task's own, a missing module, an unknown name, an argument that cannot be
    * cloned, a worker that died) reject it, never throw here.
    *
+   * Arguments and results are copied by structured clone, as `postMessage` copies them (so
+   * piscina and tinypool do too): an instance of your own class arrives as a plain object
+   * of its own enumerable fields. Its prototype (methods, getters, `instanceof`) and its
+   * `#private` fields stay behind, and symbol-keyed properties are dropped. Send the data
+   * (`{ ...point }`, `point.toJSON()`) and rebuild the instance in the task. Runtime objects
+   * that would lose their state (a `URL` on Node 20, a histogram to a child process) fail
+   * the call instead, naming their class and path.
+   *
    * @example
    * ```ts
    * import { WorkerPool } from "loopwork";

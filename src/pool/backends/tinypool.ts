@@ -34,6 +34,7 @@ import {
   deserializeError,
   describeRequest,
   encodeValue,
+  isLoadingNotice,
   isThreadFailure,
   OUT_OF_MEMORY_REASON,
   type ShortCall,
@@ -84,6 +85,7 @@ class Run implements TinypoolAbortHook {
   /** Tinypool is done with the call: it answered, or its (stopped) worker has exited. */
   off(_event: "abort", _listener: () => void): void {
     this.listener = null;
+    this._backend._loadingCalls.delete(this.id);
     if (this.grace !== undefined) clearTimeout(this.grace);
     if (this.stopping) {
       this.stopping = false;
@@ -296,6 +298,12 @@ export class TinypoolBackend implements PoolBackend {
     this._process = options.kind === "process";
     this._encode = this._process && isDeno;
     this._module = module;
+    if (!this._process) {
+      const channel = (this._abortChannel = new BroadcastChannel(abortChannelName(this._exitToken)));
+      channel.onmessage = (e: MessageEvent) => this._heard(e.data);
+      // It keeps no process alive: the workers and the calls do.
+      (channel as { unref?: () => void }).unref?.();
+    }
     this._limits = options.resourceLimits;
     this._grace = options.cancelGraceMs;
     this._minWorkers = options.minWorkers;
@@ -345,8 +353,9 @@ export class TinypoolBackend implements PoolBackend {
 
   call(req: CallRequest, transfer: readonly TransferListItem[], call: PoolCall): Promise<unknown> {
     if (this._pool === null) return this._afterLoading(req, transfer, call);
-    // Numbered, so that a cancel can name it to its worker (see AbortNotice).
-    const id = this._grace > 0 && req.op !== "encoded" ? ++this._lastId : 0;
+    // Numbered, so that a cancel can name it to its worker (see AbortNotice), and its worker
+    // can say while it waits for its task module to load (see LoadingNotice).
+    const id = req.op !== "encoded" ? ++this._lastId : 0;
     let message: CallRequest | ShortCall = req;
     if (!this._process && req.op === "call" && req.module === this._module) {
       message = id !== 0 ? [id, req.task, ...req.args] : req.args.length === 0 ? req.task : [req.task, ...req.args];
@@ -449,7 +458,7 @@ export class TinypoolBackend implements PoolBackend {
    * leave tinypool's queue, and wait here until then.
    */
   _stop(run: Run): void {
-    if (run.id !== 0 && run.grace === undefined && run.listener !== null && run.queued === null && !run.parked) {
+    if (this._grace > 0 && run.id !== 0 && run.grace === undefined && run.listener !== null && run.queued === null && !run.parked) {
       // Running: it is aborted in its worker first, which is stopped after the grace.
       this._sendAbort(run.id);
       run.grace = setTimeout(() => this._stop(run), this._grace);
@@ -478,15 +487,29 @@ export class TinypoolBackend implements PoolBackend {
 
   /** The last call number given (see AbortNotice). */
   private _lastId = 0;
-  /** Lazily opened: the channel on which this pool's threads hear of aborts. */
+  /** The channel on which this pool's threads hear of aborts, and tell of module loads. */
   private _abortChannel: InstanceType<typeof BroadcastChannel> | null = null;
+  /** @internal The calls whose worker said they wait for their task module to load (see LoadingNotice). */
+  readonly _loadingCalls: Set<number> = new Set();
+
+  /** Notes what a LoadingNotice says. */
+  private _heard(m: unknown): void {
+    if (!isLoadingNotice(m)) return;
+    if (m.loading) this._loadingCalls.add(m.loopworkLoading);
+    else this._loadingCalls.delete(m.loopworkLoading);
+  }
+
+  /** Does the worker that runs `call` wait for the call's task module to load? */
+  loading(call: PoolCall): boolean {
+    const run = call.job;
+    return run instanceof Run && run.id !== 0 && this._loadingCalls.has(run.id);
+  }
 
   /** Tells the worker running call `id` to abort it: threads by broadcast, processes each on its IPC. */
   private _sendAbort(id: number): void {
     const notice: AbortNotice = { loopworkAbort: id };
     if (!this._process) {
-      this._abortChannel ??= new BroadcastChannel(abortChannelName(this._exitToken));
-      this._abortChannel.postMessage(notice);
+      this._abortChannel?.postMessage(notice);
       return;
     }
     for (const worker of this._pool?.threads ?? []) {
@@ -685,6 +708,8 @@ export class TinypoolBackend implements PoolBackend {
       };
       channel?.on("message", learn);
       if (channel !== undefined) this._listening++;
+      // A child tells of its module loads on its IPC channel (threads on the broadcast one).
+      if (this._process) worker.process?.on("message", (m: unknown) => this._heard(m));
       channel?.on("error", (e: unknown) => {
         life.error ??= e;
         // Tinypool fails a running call with this very error: `failure` finds the worker by it.

@@ -58,6 +58,12 @@ export interface WorkerEntry {
    * memory its pool reads: a call that times out while it waits for its module says so.
    */
   readonly loading?: Int32Array;
+  /**
+   * Told when a numbered call (see AbortNotice) starts to wait for its task module to load
+   * (`true`), and when it no longer does (`false`): tinypool's workers tell their pool (see
+   * `LoadingNotice`), which has no memory shared with each worker.
+   */
+  readonly loadingCall?: (id: number, loading: boolean) => void;
 }
 
 let entry: WorkerEntry | null = null;
@@ -153,7 +159,18 @@ const resolved = new Map<string, Map<string, TaskFunction>>();
 async function taskOf(url: string, name: string): Promise<TaskFunction> {
   const known = resolved.get(url)?.get(name);
   if (known !== undefined) return known;
-  const ns = await loadModule(url);
+  const loading = loadModule(url);
+  const id = currentId;
+  const tell = entry?.loadingCall;
+  // The call's module is still loading: its pool hears of it (a timeout then names the module).
+  const waits = tell !== undefined && id !== undefined && pending.has(url);
+  if (waits) tell(id, true);
+  let ns: Namespace;
+  try {
+    ns = await loading;
+  } finally {
+    if (waits) tell(id, false);
+  }
   const fn = Object.hasOwn(ns, name) ? ns[name] : undefined;
   if (typeof fn !== "function") {
     const exported = Object.keys(ns).filter((k) => typeof ns[k] === "function");

@@ -14,6 +14,7 @@ import {
   type CallResponse,
   type EncodedAnswer,
   isAbortNotice,
+  type LoadingNotice,
   OUT_OF_MEMORY_REASON,
   serializeError,
   type ShortCall,
@@ -106,11 +107,26 @@ function reply(req: CallRequest, checked: CallResponse): unknown {
   return movable;
 }
 
+/** The pool's channel with its threads: aborts come in, LoadingNotices go out. */
+const channel = inThread ? new BroadcastChannel(abortChannelName(exitToken)) : null;
+
+/** Tells the pool that call `id` waits for its task module to load, or no longer does. */
+function loadingCall(id: number, loading: boolean): void {
+  const notice: LoadingNotice = { loopworkLoading: id, loading };
+  try {
+    if (channel !== null) channel.postMessage(notice);
+    else if (process.connected === true) process.send?.(notice);
+  } catch {
+    // The pool has gone: nobody to tell.
+  }
+}
+
 const answerRequest = serve({
   /** The pool's task module, as a worker thread learns it from its `workerData`. */
   module: (data?.loopworkModule as string | undefined) ?? undefined,
   reply,
   process: !inThread,
+  loadingCall,
 });
 
 /**
@@ -126,9 +142,8 @@ export default function handle(req: CallRequest | ShortCall): unknown {
   return answerRequest(req);
 }
 
-if (inThread) {
+if (channel !== null) {
   // Tinypool gives no channel to one worker: aborts are broadcast, naming the call.
-  const channel = new BroadcastChannel(abortChannelName(exitToken));
   channel.onmessage = (e: MessageEvent) => {
     if (isAbortNotice(e.data)) abortCalls(e.data.loopworkAbort);
   };
