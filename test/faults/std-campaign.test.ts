@@ -17,7 +17,12 @@ import {
   merge,
   MuxAsyncIterator,
   pooledMap,
+  retry,
   run,
+  sleep,
+  spawn,
+  taskGroup,
+  TaskGroupError,
   tee,
   until,
 } from "../../mod.ts";
@@ -41,6 +46,20 @@ async function within<T>(what: string, p: Promise<T>): Promise<T> {
   } finally {
     clearTimeout(guard);
   }
+}
+
+/**
+ * A hang guard for a loop that runs on microtasks alone, where no timer (so `within`'s
+ * neither) can fire: call it with the count of items done; every 1000 items it throws once
+ * HANG_GUARD_MS of real time have passed. Never a speed check: quadratic costs take minutes.
+ */
+function hangGuard(what: string): (n: number) => void {
+  const start = performance.now();
+  return (n) => {
+    if (n % 1000 === 0 && performance.now() - start > HANG_GUARD_MS) {
+      throw new Error(`${what}: only ${n} items after ${HANG_GUARD_MS} ms of real time`);
+    }
+  };
 }
 
 /** Runs `body` with a process-level trap: no rejection may escape the library. */
@@ -173,9 +192,11 @@ describe("faults (std campaign): merge and MuxAsyncIterator", () => {
       const sources = Array.from({ length: N }, (_, i) => one(i));
       let sum = 0;
       let n = 0;
+      const guard = hangGuard("merge()");
       for await (const x of merge(...sources)) {
         sum += x;
         n++;
+        guard(n);
       }
       return { n, sum };
     });
@@ -190,9 +211,12 @@ describe("faults (std campaign): merge and MuxAsyncIterator", () => {
         await new Promise((r) => setTimeout(r, 5));
         yield 2;
       }
+      let n = 0;
       await assert.rejects(
         (async () => {
-          for await (const _ of merge(iterable, other()));
+          for await (const _ of merge(iterable, other())) {
+            if (++n > 100) throw new Error("values keep coming from a source that gave no iterator result");
+          }
         })(),
         (e: unknown) => e instanceof TypeError && /MuxAsyncIterator.*next\(\) gave number 42/.test(e.message),
       );
@@ -289,23 +313,11 @@ describe("faults (std campaign): pooledMap", () => {
       const items = Array.from({ length: N }, (_, i) => i);
       let n = 0;
       let inOrder = true;
+      const guard = hangGuard("pooledMap()");
       for await (const x of pooledMap(items, async (x) => x, { poolLimit: 4 })) {
         if (x !== n) inOrder = false;
         n++;
-      }
-      return { n, inOrder };
-    });
-    assert.deepEqual(value, { n: N, inOrder: true });
-  }, 60_000);
-
-  it(`pooledMap() over ${N} items inside a loop yields each once, in order, without quadratic cost`, async () => {
-    const { value } = await onLoop(async () => {
-      const items = Array.from({ length: N }, (_, i) => i);
-      let n = 0;
-      let inOrder = true;
-      for await (const x of pooledMap(3, items, async (x) => x)) {
-        if (x !== n) inOrder = false;
-        n++;
+        guard(n);
       }
       return { n, inOrder };
     });
@@ -343,4 +355,98 @@ describe("faults (std campaign): pooledMap", () => {
       assert.deepEqual(out, [1]);
     });
   });
+});
+
+describe("faults (std campaign): errors that are not well-behaved Error objects", () => {
+  /** An Error whose `message` getter throws. */
+  class Unreadable extends Error {
+    override get message(): string {
+      throw new Error("message getter refuses");
+    }
+  }
+  /** A thrown value that refuses every inspection, `instanceof` included. */
+  const hostile = (): object =>
+    new Proxy({}, {
+      get() {
+        throw new Error("proxy get refuses");
+      },
+      getPrototypeOf() {
+        throw new Error("proxy getPrototypeOf refuses");
+      },
+    });
+
+  it("a task that throws a Proxy whose getPrototypeOf throws fails with it: whoever waits gets it, run() ends", async () => {
+    const thrown = hostile();
+    const { value, reported } = await onLoop(function* () {
+      const t = spawn(function* () {
+        yield* sleep(1);
+        throw thrown;
+      });
+      try {
+        yield* t;
+        return "no error";
+      } catch (e) {
+        return e === thrown ? "the proxy" : "something else";
+      }
+    });
+    assert.equal(value, "the proxy");
+    assert.deepEqual(reported, []);
+  }, 30_000);
+
+  for (const [label, make] of [["a Proxy whose getPrototypeOf throws", hostile], ["an Error whose message getter throws", () => new Unreadable()]] as const) {
+    it(`a task group whose child throws ${label} ends with a TaskGroupError holding it`, async () => {
+      const thrown = make();
+      const { value } = await onLoop(function* () {
+        try {
+          yield* taskGroup(function* (tg) {
+            tg.spawn(function* () {
+              yield* sleep(1);
+              throw thrown;
+            });
+            tg.spawn(function* () {
+              yield* sleep(1_000);
+            });
+          });
+          return "no error";
+        } catch (e) {
+          return e instanceof TaskGroupError && e.errors.length === 1 && e.errors[0] === thrown ? "TaskGroupError" : "something else";
+        }
+      });
+      assert.equal(value, "TaskGroupError");
+    }, 30_000);
+  }
+
+  it("a task group cancelled through a signal whose reason's message getter throws is cancelled", async () => {
+    const { value } = await onLoop(function* () {
+      const ac = new AbortController();
+      const g = taskGroup(function* (tg) {
+        tg.spawn(function* () {
+          yield* sleep(1_000);
+        });
+      }, { signal: ac.signal });
+      yield* sleep(1);
+      ac.abort(new Unreadable());
+      yield* sleep(1);
+      return g.cancelled();
+    });
+    assert.equal(value, true);
+  }, 30_000);
+});
+
+describe("faults (std campaign): retry's options", () => {
+  it("a minTimeout of Infinity is refused (it waited for ever before the second attempt)", () => {
+    assert.throws(
+      () => retry(() => 1, { minTimeout: Infinity, maxTimeout: Infinity }),
+      (e: unknown) => e instanceof RangeError && /'minTimeout' must be finite/.test(e.message),
+    );
+  });
+
+  for (const [name, value] of [["minTimeout", "5"], ["maxTimeout", "100"], ["jitter", "0.5"], ["minTimeout", null]] as const) {
+    it(`${name}: ${JSON.stringify(value)} (not a number) is refused, not coerced`, () => {
+      assert.throws(
+        () => retry(() => 1, { [name]: value } as never),
+        (e: unknown) => e instanceof RangeError && new RegExp(`'${name}' must`).test(e.message),
+      );
+    });
+  }
 });
