@@ -327,9 +327,14 @@ describe("faults (std campaign): pooledMap", () => {
   it("a source whose next() gives a non-object fails naming pooledMap() and what it gave (the AggregateError's cause)", async () => {
     await noEscape(async () => {
       const { iterable, closes } = handIterable<number>(() => Promise.resolve("nope"));
+      let calls = 0;
+      const fn = async (x: number) => {
+        if (++calls > 100) throw new Error("calls keep coming from a source that gave no iterator result");
+        return x;
+      };
       await assert.rejects(
         (async () => {
-          for await (const _ of pooledMap(iterable, async (x) => x, 2));
+          for await (const _ of pooledMap(iterable, fn, 2));
         })(),
         (e: unknown) =>
           e instanceof AggregateError && e.errors.length === 0 && e.cause instanceof TypeError &&
