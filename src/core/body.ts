@@ -57,8 +57,12 @@ function* awaitToTheEnd<R>(promise: PromiseLike<R>): Coroutine<R> {
 }
 
 function reasonMessage(reason: unknown): string | undefined {
-  if (reason instanceof Error) return reason.message;
-  return reason === undefined ? undefined : String(reason);
+  try {
+    if (reason instanceof Error) return reason.message;
+    return reason === undefined ? undefined : String(reason);
+  } catch {
+    return undefined; // a reason whose message (or String()) throws: the cancellation has none
+  }
 }
 
 /** @internal Cancels `task` when `signal` aborts; the listener goes when the task ends. */

@@ -86,5 +86,19 @@ export class TimeoutError extends Error {
  * after its signal was aborted is the cancellation, with the rejection as its cause.
  */
 export function asCancellation(e: unknown, message: string | undefined): CancelledError {
-  return e instanceof CancelledError ? e : new CancelledError(message, { cause: e });
+  return isCancelledError(e) ? e : new CancelledError(message, { cause: e });
+}
+
+/**
+ * @internal Is `e` a `CancelledError`? Never throws: user code may throw anything, and a
+ * Proxy whose `getPrototypeOf` trap throws made `instanceof` throw inside the loop's step, so
+ * the failing task never ended (and `run()` never did). Such a value is not a cancellation.
+ */
+export function isCancelledError(e: unknown): e is CancelledError {
+  if (e === null || (typeof e !== "object" && typeof e !== "function")) return false;
+  try {
+    return e instanceof CancelledError;
+  } catch {
+    return false;
+  }
 }

@@ -11,7 +11,7 @@
  * `AbortSignal` passed to the operation stops a wait that has not been granted yet.
  * @module
  */
-import { CancelledError } from "./errors.ts";
+import { isCancelledError } from "./errors.ts";
 import { Future, PENDING, FULFILLED, REJECTED, type Waiter } from "./future.ts";
 import { checkOptions, checkSignal } from "./checks.ts";
 import { SignalFuture } from "./signal-future.ts";
@@ -284,7 +284,7 @@ export function resolved<T>(value: T): Future<T> {
 /** @internal A future that failed (or was cancelled) at once: an aborted signal. */
 export function failedWith<T>(reason: unknown): Future<T> {
   const f = new Future<T>();
-  if (reason instanceof CancelledError) f.cancel(reason.message);
+  if (isCancelledError(reason)) f.cancel(reason.message);
   else f.setException(reason);
   return f;
 }

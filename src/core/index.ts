@@ -9,6 +9,7 @@ export { type Awaitable, type AwaitedOf, oneFuture, toFutures } from "./awaitabl
 export { linkSignal, startBody } from "./body.ts";
 export { checkMs, formatMs, MAX_HOST_TIMEOUT, checkOptions, checkSignal, checkTimeout, describeValue, isAbortSignal, isGenerator, isThenable } from "./checks.ts";
 export { CancelledError, InvalidStateError, TimeoutError } from "./errors.ts";
+export { isCancelledError } from "./errors.ts";
 export { blocking, CANCELLED, type Coroutine, type DoneCallback, FULFILLED, Future, isFuture, PENDING, REJECTED, type Waiter } from "./future.ts";
 export { failedWith, Grant, type GrantOwner, resolved, signalOf, type SignalOptions, WaiterList } from "./grant.ts";
 export { type Handle, type TimerHandle } from "./handles.ts";

@@ -5,7 +5,7 @@
  * An async function runs as a task too: its `AbortSignal` carries the cancellation.
  * @module
  */
-import { CancelledError, InvalidStateError, asCancellation } from "./errors.ts";
+import { CancelledError, InvalidStateError, asCancellation, isCancelledError } from "./errors.ts";
 import { blocking, type Coroutine, CANCELLED, FULFILLED, Future, PENDING, REJECTED, type Waiter } from "./future.ts";
 import { describeValue, checkOptions, isGenerator, isThenable } from "./checks.ts";
 import type { Runnable } from "./handles.ts";
@@ -554,7 +554,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
   }
 
   private _fail(e: unknown): void {
-    if (e instanceof CancelledError) this._finishCancelled(e);
+    if (isCancelledError(e)) this._finishCancelled(e);
     else {
       this._settle();
       this._state = REJECTED;

@@ -2,7 +2,8 @@
  * `abortable`: @std/async's abortable, for promises, loopwork futures and async iterables.
  * @module
  */
-import { checkOptions, checkSignal, isAbortSignal, type Future, isFuture, SignalFuture } from "../core/index.ts";
+import { checkOptions, checkSignal, isAbortSignal, isThenable, type Future, isFuture, SignalFuture } from "../core/index.ts";
+import { iterResult } from "./iter-result.ts";
 import { settleFrom } from "./deadline.ts";
 
 /**
@@ -39,7 +40,7 @@ export function abortable<T>(
   const s = isAbortSignal(signal)
     ? signal
     : checkSignal("abortable()", (signal as AbortableOptions | undefined)?.signal);
-  if (isFuture(p) || typeof (p as PromiseLike<T>)?.then === "function") {
+  if (isFuture(p) || isThenable(p)) {
     const f = new SignalFuture<T>();
     f._watch(s);
     // Always follow `p`, even when the signal has aborted: its rejection is then handled.
@@ -79,10 +80,11 @@ async function* abortableIterable<T>(source: AsyncIterable<T>, signal: AbortSign
   let completed = false;
   try {
     for (;;) {
+      const next = it.next(); // first: when it throws, no listener is left on the signal
       const f = new SignalFuture<IteratorResult<T>>();
       f._watch(signal);
-      settleFrom(f, it.next());
-      const { done, value } = await f;
+      settleFrom(f, next);
+      const { done, value } = iterResult<T>("abortable()", await f);
       if (done) {
         // As @std/async: the source's return value is the generator's.
         completed = true;

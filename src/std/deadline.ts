@@ -2,7 +2,7 @@
  * `deadline`: @std/async's deadline, on the running loop's clock.
  * @module
  */
-import { checkOptions, checkMs, checkSignal, TimeoutError, type Future, isFuture, SignalFuture } from "../core/index.ts";
+import { checkOptions, checkMs, describeValue, isThenable, checkSignal, TimeoutError, type Future, isFuture, SignalFuture } from "../core/index.ts";
 import { setTimer } from "./clock.ts";
 
 /**
@@ -61,8 +61,8 @@ export function deadlineWith<T>(
   options: DeadlineOptions,
   reason: ExpiryReason,
 ): Future<T> {
-  if (!isFuture(p) && (p === null || typeof (p as PromiseLike<T>)?.then !== "function")) {
-    throw new TypeError(`deadline(): p must be a promise or a future, got ${typeof p}`);
+  if (!isFuture(p) && !isThenable(p)) {
+    throw new TypeError(`deadline(): p must be a promise or a future, got ${describeValue(p)}`);
   }
   checkOptions("deadline()", options, ["signal"]);
   checkMs("deadline()", "ms", ms, { infinite: true });
@@ -80,20 +80,35 @@ export function deadlineWith<T>(
   return f;
 }
 
-/** @internal Settles `f` as `p` settles, unless `f` settled first. */
-export function settleFrom<T>(f: SignalFuture<T>, p: PromiseLike<T> | Future<T>): void {
+/**
+ * @internal Settles `f` as `p` settles, unless `f` settled first. As `await` does, a value
+ * that is not a thenable settles `f` with itself, and a thenable whose `then` (or its getter)
+ * throws rejects `f` with that error: nothing is thrown here, so the caller's timer and abort
+ * listener, already set on `f`, always go when `f` settles.
+ */
+export function settleFrom<T>(f: SignalFuture<T>, p: T | PromiseLike<T> | Future<T>): void {
   if (isFuture(p)) {
     p.addDoneCallback((src) => {
       if (!f.done()) f._copyOutcome(src);
     });
     return;
   }
-  p.then(
-    (v) => {
-      if (!f.done()) f.setResult(v);
-    },
-    (e) => {
-      if (!f.done()) f.setException(e);
-    },
-  );
+  try {
+    const then = p !== null && (typeof p === "object" || typeof p === "function") ? (p as PromiseLike<T>).then : undefined;
+    if (typeof then !== "function") {
+      if (!f.done()) f.setResult(p as T);
+      return;
+    }
+    then.call(
+      p,
+      (v: T) => {
+        if (!f.done()) f.setResult(v);
+      },
+      (e: unknown) => {
+        if (!f.done()) f.setException(e);
+      },
+    );
+  } catch (e) {
+    if (!f.done()) f.setException(e);
+  }
 }

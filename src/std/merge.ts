@@ -3,7 +3,8 @@
  * soon as its source gives it (@std/async's MuxAsyncIterator).
  * @module
  */
-import { describeValue } from "../core/index.ts";
+import { describeValue, Ring } from "../core/index.ts";
+import { iterResult } from "./iter-result.ts";
 
 interface Source<T> {
   it: AsyncIterator<T>;
@@ -38,7 +39,7 @@ type Event<T> = { source: Source<T>; result: IteratorResult<T> } | { source: Sou
  */
 export class MuxAsyncIterator<T> implements AsyncIterable<T> {
   private readonly _sources = new Set<Source<T>>();
-  private readonly _events: Event<T>[] = [];
+  private readonly _events = new Ring<Event<T>>();
   private _wake: (() => void) | null = null;
   private _iterating = false;
   private _failed: { error: unknown } | null = null;
@@ -66,12 +67,23 @@ export class MuxAsyncIterator<T> implements AsyncIterable<T> {
       p = Promise.reject(error);
     }
     p.then(
-      (result) => this._push({ source, result }),
+      (result) => {
+        let e: Event<T>;
+        try {
+          e = { source, result: iterResult<T>("MuxAsyncIterator", result) };
+        } catch (error) {
+          e = { source, error };
+        }
+        this._push(e);
+      },
       (error: unknown) => this._push({ source, error }),
     );
   }
 
   private _push(e: Event<T>): void {
+    // A source closed by an earlier iteration that ended early may still answer its last
+    // next(): that value belongs to no iteration.
+    if (!this._sources.has(e.source)) return;
     this._events.push(e);
     const w = this._wake;
     this._wake = null;
@@ -122,7 +134,7 @@ export class MuxAsyncIterator<T> implements AsyncIterable<T> {
       }
     }
     this._sources.clear();
-    this._events.length = 0;
+    this._events.clear();
   }
 
   /** `for await (const x of mux)`. */
@@ -147,5 +159,9 @@ export class MuxAsyncIterator<T> implements AsyncIterable<T> {
  * ```
  */
 export function merge<T>(...iterables: AsyncIterable<T>[]): AsyncGenerator<T, void, undefined> {
-  return new MuxAsyncIterator<T>(...iterables).iterate();
+  // Added one by one: spreading 100k sources into the constructor's rest parameter again
+  // overflows the stack where the caller's own spread did not.
+  const mux = new MuxAsyncIterator<T>();
+  for (const it of iterables) mux.add(it);
+  return mux.iterate();
 }

@@ -3,7 +3,8 @@
  * aborting its signal) aborts the calls still running.
  * @module
  */
-import { checkOptions, describeValue, checkSignal, isGenerator, CancelledError, type Coroutine, type Future, isFuture, tryGetRunningLoop } from "../core/index.ts";
+import { checkOptions, describeValue, checkSignal, isGenerator, CancelledError, type Coroutine, type Future, isFuture, Ring, tryGetRunningLoop } from "../core/index.ts";
+import { iterResult } from "./iter-result.ts";
 
 /**
  * Options of `pooledMap()`.
@@ -206,6 +207,14 @@ function startPooled<T, R>(job: PoolJob<T, R>): AsyncGenerator<R | PromiseSettle
 
 type Outcome<R> = PromiseSettledResult<R>;
 
+/** A call's place in the input order; `outcome` is set when the call settles. */
+interface Slot<R> {
+  outcome: Outcome<R> | null;
+}
+
+/** What the pump's wait in the source's `next()` gets when the mapping stops. */
+const STOPPED: unique symbol = Symbol("stopped");
+
 /**
  * The mapping: a pump pulls items and starts calls while fewer than `poolLimit` run; the
  * returned generator yields their outcomes in input order. `eager` (@std/async's): the pump
@@ -216,15 +225,14 @@ type Outcome<R> = PromiseSettledResult<R>;
 function mapPooled<T, R>(job: PoolJob<T, R>): AsyncGenerator<R | PromiseSettledResult<R>, void, undefined> {
   const { poolLimit, iterable, fn, signal: outer, settled, eager } = job;
   const ac = new AbortController();
-  // Settles (never rejects) when the mapping stops: `outer` aborts or the iteration ends.
-  let onAbort: () => void = () => {};
-  const aborted = new Promise<"aborted">((resolve) => (onAbort = () => resolve("aborted")));
+  // Every wait below is one waker the stop wakes (no race against a promise that lives as
+  // long as the mapping, which kept a reaction per wait: memory growing with the items).
   const stop = (): void => {
     ac.abort(outer!.reason);
-    onAbort();
+    wakeAll();
   };
-  // Results in input order; each settles to an outcome, never rejects.
-  const results: Array<Promise<Outcome<R>>> = [];
+  // Slots in input order; each gets its call's outcome when the call settles.
+  const results = new Ring<Slot<R>>();
   let source: Iterator<T> | AsyncIterator<T> | undefined;
   let running = 0;
   let sourceDone = false;
@@ -234,6 +242,7 @@ function mapPooled<T, R>(job: PoolJob<T, R>): AsyncGenerator<R | PromiseSettledR
   let pumpEnded = false;
   let slotFreed: (() => void) | null = null; // the pump waits for a call to settle
   let changed: (() => void) | null = null; // the consumer waits for a start, a settle or the pump's end
+  let pullStopped: (() => void) | null = null; // the pump waits in the source's next()
   let wanted = eager; // not eager: the pump pulls only while the consumer waits in next()
   let demand: (() => void) | null = null; // the pump waits for `wanted`
   const want = (): void => {
@@ -249,28 +258,34 @@ function mapPooled<T, R>(job: PoolJob<T, R>): AsyncGenerator<R | PromiseSettledR
     else changed = null;
     w?.();
   };
+  const wakeAll = (): void => {
+    const [d, p] = [demand, pullStopped];
+    demand = pullStopped = null;
+    d?.();
+    p?.();
+    wake("slot");
+    wake("consumer");
+  };
+  const settle = (slot: Slot<R>, outcome: Outcome<R>): void => {
+    running--;
+    slot.outcome = outcome;
+    // The result the consumer waits for goes to it first: it may leave the loop on it.
+    if (!eager && results.peek() === slot) wanted = false;
+    wake("slot");
+    wake("consumer");
+  };
   const start = (item: T): void => {
     running++;
+    const slot: Slot<R> = { outcome: null };
     // fn runs now, before the next item is pulled (a source may abort the signal meanwhile).
-    const p = callOne(fn, item, ac.signal)
-      .then(
-        (value): Outcome<R> => {
-          running--;
-          return { status: "fulfilled", value };
-        },
-        (reason: unknown): Outcome<R> => {
-          running--;
-          if (!settled) failures++;
-          return { status: "rejected", reason };
-        },
-      );
-    p.then(() => {
-      // The result the consumer waits for goes to it first: it may leave the loop on it.
-      if (!eager && results[0] === p) wanted = false;
-      wake("slot");
-      wake("consumer");
-    });
-    results.push(p);
+    callOne(fn, item, ac.signal).then(
+      (value) => settle(slot, { status: "fulfilled", value }),
+      (reason: unknown) => {
+        if (!settled) failures++;
+        settle(slot, { status: "rejected", reason });
+      },
+    );
+    results.push(slot);
     wake("consumer");
   };
 
@@ -283,26 +298,30 @@ function mapPooled<T, R>(job: PoolJob<T, R>): AsyncGenerator<R | PromiseSettledR
         : (iterable as Iterable<T>)[Symbol.iterator]();
       while (!sourceDone && !ac.signal.aborted) {
         if (!wanted) {
-          await Promise.race([new Promise<void>((resolve) => (demand = resolve)), aborted]);
+          await new Promise<void>((resolve) => (demand = resolve));
           continue;
         }
         if (running + failures >= poolLimit) {
           if (failures > 0) return;
-          await Promise.race([new Promise<void>((resolve) => (slotFreed = resolve)), aborted]);
+          await new Promise<void>((resolve) => (slotFreed = resolve));
           continue;
         }
-        let r: IteratorResult<T> | "aborted";
+        let r: unknown;
         pulling = true;
         try {
           const next = Promise.resolve(source.next());
-          next.then(undefined, () => {});
-          r = await Promise.race([next, aborted]);
+          r = await new Promise<unknown>((resolve, reject) => {
+            pullStopped = () => resolve(STOPPED);
+            next.then(resolve, reject);
+          });
         } finally {
           pulling = false;
+          pullStopped = null;
         }
-        if (r === "aborted") return;
-        if (r.done) sourceDone = true;
-        else if (!ac.signal.aborted) start(r.value); // the source itself may have aborted the signal
+        if (r === STOPPED) return;
+        const result = iterResult<T>(job.what, r);
+        if (result.done) sourceDone = true;
+        else if (!ac.signal.aborted) start(result.value); // the source itself may have aborted the signal
       }
     } catch (error) {
       sourceDone = true;
@@ -319,7 +338,7 @@ function mapPooled<T, R>(job: PoolJob<T, R>): AsyncGenerator<R | PromiseSettledR
       outer?.removeEventListener("abort", stop);
       const wasAborted = ac.signal.aborted;
       if (!wasAborted) ac.abort(new CancelledError("pooledMap(): the iteration ended"));
-      onAbort();
+      wakeAll();
       if (!sourceDone && source !== undefined) {
         // Close the source; without waiting when it may be stuck in next() (after an abort,
         // or while the pump pulls).
@@ -337,33 +356,36 @@ function mapPooled<T, R>(job: PoolJob<T, R>): AsyncGenerator<R | PromiseSettledR
       // Outcomes in input order as they settle; pooledMap yields the successes and keeps the
       // failures for the AggregateError thrown at the end.
       while (!ac.signal.aborted) {
-        want();
-        if (results.length === 0) {
-          if (pumpEnded) break;
-          await Promise.race([new Promise<void>((resolve) => (changed = resolve)), aborted]);
-          continue;
+        const head = results.peek();
+        if (head === undefined ? !pumpEnded : head.outcome === null) {
+          want();
+          await new Promise<void>((resolve) => (changed = resolve));
+          continue; // something changed: look again
         }
-        const head = await Promise.race([results[0]!, new Promise<void>((resolve) => (changed = resolve)), aborted]);
-        if (head === undefined || head === "aborted") continue; // something changed: look again
+        if (head === undefined) break;
         results.shift();
-        if (settled) yield head;
-        else if (head.status === "fulfilled") yield head.value;
-        else errors.push(head.reason);
+        const o = head.outcome!;
+        if (settled) yield o;
+        else if (o.status === "fulfilled") yield o.value;
+        else errors.push(o.reason);
       }
       // Aborted: no new call starts; once the running ones settle, their results are yielded
       // in order (for pooledMap, the successes), then the iteration throws.
-      const outcomes = await Promise.all(results);
-      results.length = 0;
-      for (const o of outcomes) {
-        if (settled) yield o;
-        else if (o.status === "fulfilled") yield o.value;
-        else if (o.reason !== ac.signal.reason) errors.push(o.reason);
+      while (running > 0) await new Promise<void>((resolve) => (changed = resolve));
+      for (const { outcome: o } of results.drain()) {
+        if (settled) yield o!;
+        else if (o!.status === "fulfilled") yield o!.value;
+        else if (o!.reason !== ac.signal.reason) errors.push(o!.reason);
       }
-      if (!settled && errors.length > 0) throw new AggregateError(errors, MAPPING_FAILED);
       const se = sourceError as { error: unknown; first: boolean } | null;
+      // As @std/async's, `errors` holds the calls' failures only; the source's own error, if
+      // any, is the AggregateError's `cause` (std's drops it: an empty list, nothing named).
+      const failed = (): AggregateError =>
+        se === null ? new AggregateError(errors, MAPPING_FAILED) : new AggregateError(errors, MAPPING_FAILED, { cause: se.error });
+      if (!settled && errors.length > 0) throw failed();
       if (settled && se?.first) throw se.error;
       if (ac.signal.aborted) throw ac.signal.reason;
-      if (se !== null) throw settled ? se.error : new AggregateError(errors, MAPPING_FAILED);
+      if (se !== null) throw settled ? se.error : failed();
     } finally {
       await shutdown();
     }

@@ -3,7 +3,7 @@
  * the running loop, waiting on the loop's clock.
  * @module
  */
-import { checkOptions, describeValue, checkSignal, isGenerator, CancelledError, type Coroutine, type Future, tryGetRunningLoop } from "../core/index.ts";
+import { checkOptions, describeValue, checkSignal, isGenerator, isCancelledError, type Coroutine, type Future, tryGetRunningLoop } from "../core/index.ts";
 import { runCancellable } from "./cancellable.ts";
 import { delay } from "./delay.ts";
 
@@ -148,11 +148,14 @@ export function retry<T>(fn: RetryFunction<T>, options: RetryOptions = {}): Futu
     `'maxAttempts' must be a positive integer: current value is ${maxAttempts}`);
   check(Number.isFinite(multiplier) && multiplier >= 1,
     `'multiplier' must be a finite number >= 1: current value is ${multiplier}`);
-  check(!Number.isNaN(maxTimeout) && maxTimeout > 0, `'maxTimeout' must be a positive number: current value is ${maxTimeout}`);
-  check(!Number.isNaN(minTimeout) && minTimeout >= 0, `'minTimeout' must be >= 0: current value is ${minTimeout}`);
+  // Numbers only (a string or null passed std's checks and was coerced); a minTimeout of
+  // Infinity waited for ever before the second attempt, so it must be finite.
+  check(typeof maxTimeout === "number" && maxTimeout > 0, `'maxTimeout' must be a positive number: current value is ${maxTimeout}`);
+  check(typeof minTimeout === "number" && !Number.isNaN(minTimeout) && minTimeout >= 0, `'minTimeout' must be >= 0: current value is ${minTimeout}`);
+  check(minTimeout !== Infinity, `'minTimeout' must be finite: current value is Infinity`);
   check(minTimeout <= maxTimeout,
     `'minTimeout' must be <= 'maxTimeout': current values 'minTimeout=${minTimeout}', 'maxTimeout=${maxTimeout}'`);
-  check(!Number.isNaN(jitter) && jitter >= 0 && jitter <= 1, `'jitter' must be between 0 and 1: current value is ${jitter}`);
+  check(typeof jitter === "number" && jitter >= 0 && jitter <= 1, `'jitter' must be between 0 and 1: current value is ${jitter}`);
   if (typeof isRetriable !== "function") {
     throw new TypeError(`retry(): isRetriable must be a function, got ${describeValue(isRetriable)}`);
   }
@@ -194,7 +197,7 @@ async function runAttemptTask<T>(out: Coroutine<T>, ctx: RetryContext): Promise<
   try {
     return await task;
   } catch (e) {
-    if (e instanceof CancelledError && ctx.signal.aborted) throw ctx.signal.reason;
+    if (isCancelledError(e) && ctx.signal.aborted) throw ctx.signal.reason;
     throw e;
   } finally {
     ctx.signal.removeEventListener("abort", stop);

@@ -4,6 +4,7 @@
  * @module
  */
 import { describeValue } from "../core/index.ts";
+import { iterResult } from "./iter-result.ts";
 
 /**
  * A tuple of `N` values of type `T` (`T[]` when `N` is not a literal), as in @std/async.
@@ -65,7 +66,7 @@ export function tee<T, N extends number = 2>(iterable: AsyncIterable<T>, n: N = 
   const pull = (): Promise<void> =>
     (pulling ??= (async () => {
       try {
-        const r = await source.next();
+        const r = iterResult<T>("tee()", await source.next());
         if (r.done) ended = { done: true };
         else {
           const node: Node<T> = { value: r.value, next: null };
@@ -79,7 +80,15 @@ export function tee<T, N extends number = 2>(iterable: AsyncIterable<T>, n: N = 
       }
     })());
 
-  async function* branch(): AsyncGenerator<T, void, undefined> {
+  // A branch leaves once: from its own `finally`, or from `return()`/`throw()` before its
+  // first `next()` (which never run the body, so never reach its `finally`).
+  const leave = (left: { done: boolean }): Promise<unknown> | undefined => {
+    if (left.done) return undefined;
+    left.done = true;
+    return --open === 0 && ended === null ? source.return?.() : undefined;
+  };
+
+  async function* branch(left: { done: boolean }): AsyncGenerator<T, void, undefined> {
     let at = head;
     try {
       for (;;) {
@@ -94,9 +103,29 @@ export function tee<T, N extends number = 2>(iterable: AsyncIterable<T>, n: N = 
         }
       }
     } finally {
-      if (--open === 0 && ended === null) await source.return?.();
+      await leave(left);
     }
   }
 
-  return Array.from({ length: n }, () => branch()) as Tuple<AsyncGenerator<T, void, undefined>, N>;
+  const branches = Array.from({ length: n }, () => {
+    const left = { done: false };
+    const gen = branch(left);
+    const { return: end, throw: fail } = gen;
+    gen.return = async (value) => {
+      try {
+        return await end.call(gen, value);
+      } finally {
+        await leave(left);
+      }
+    };
+    gen.throw = async (error) => {
+      try {
+        return await fail.call(gen, error);
+      } finally {
+        await leave(left);
+      }
+    };
+    return gen;
+  });
+  return branches as Tuple<AsyncGenerator<T, void, undefined>, N>;
 }

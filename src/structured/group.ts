@@ -5,14 +5,25 @@
  * children and the body; every error is then raised together as a `TaskGroupError`.
  * @module
  */
-import { CancelledError, InvalidStateError, type Coroutine, describeValue, type DoneCallback, FULFILLED, Future, type Waiter, type Loop, getRunningLoop, isGenerator, Task, type TaskBody, type TaskOptions, checkSignal, linkSignal, startBody, checkOptions, keepAlive, onIdleLoop } from "../core/index.ts";
+import { CancelledError, isCancelledError, InvalidStateError, type Coroutine, describeValue, type DoneCallback, FULFILLED, Future, type Waiter, type Loop, getRunningLoop, isGenerator, Task, type TaskBody, type TaskOptions, checkSignal, linkSignal, startBody, checkOptions, keepAlive, onIdleLoop } from "../core/index.ts";
 
 function summarise(errors: readonly unknown[]): string {
-  const shown = errors.slice(0, 3).map((e) =>
-    e instanceof Error ? `${e.name}: ${e.message}` : describeValue(e)
-  );
+  const shown = errors.slice(0, 3).map(describeError);
   const more = errors.length > 3 ? `; and ${errors.length - 3} more` : "";
   return shown.join("; ") + more;
+}
+
+/**
+ * One error for the group's message. Never throws: user code may throw a value whose
+ * `message` getter or `getPrototypeOf` trap throws, and the group must still end with its
+ * `TaskGroupError` (such a failure used to replace it, or leave the group unsettled).
+ */
+function describeError(e: unknown): string {
+  try {
+    return e instanceof Error ? `${e.name}: ${e.message}` : describeValue(e);
+  } catch {
+    return "a value that cannot be described";
+  }
 }
 
 /**
@@ -330,7 +341,7 @@ function* groupMain<R>(g: TaskGroup, body: TaskGroupBody<R>): Coroutine<R> {
 /** asyncio's `TaskGroup.__aexit__`: wait for every child, then decide what comes out. */
 function* groupExit(g: TaskGroup, threw: boolean, error: unknown): Coroutine<void> {
   g._exiting = true;
-  let propagate: CancelledError | null = threw && error instanceof CancelledError ? error : null;
+  let propagate: CancelledError | null = threw && isCancelledError(error) ? error : null;
   if (threw && !g._aborting) g._abort();
   let pending: CancelledError | null = null;
   while (g._tasks.size > 0) {
@@ -338,7 +349,7 @@ function* groupExit(g: TaskGroup, threw: boolean, error: unknown): Coroutine<voi
     try {
       yield* g._onCompleted;
     } catch (e) {
-      if (!(e instanceof CancelledError)) throw e;
+      if (!isCancelledError(e)) throw e;
       pending = e;
       // The group was cancelled while waiting: from outside, unless it is already aborting.
       if (!g._aborting) {
@@ -355,7 +366,7 @@ function* groupExit(g: TaskGroup, threw: boolean, error: unknown): Coroutine<voi
     else propagate ??= pending;
   }
   if (propagate !== null && g._errors.length === 0) throw propagate;
-  if (threw && !(error instanceof CancelledError)) g._errors.push(error);
+  if (threw && !isCancelledError(error)) g._errors.push(error);
   if (g._errors.length > 0) {
     if (g._task.cancelling() > 0) keepCancellationOfWaiters(g._task);
     throw new TaskGroupError(g._errors);

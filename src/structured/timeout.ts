@@ -7,7 +7,7 @@
  * expire together only the outermost ends that way and the inner ones see the cancellation.
  * @module
  */
-import { CancelledError, InvalidStateError, TimeoutError, type Coroutine, type Future, describeValue, checkSignal, checkOptions, checkMs, checkTimeout, type Handle, type Loop, getRunningLoop, type Task, linkSignal, startBody } from "../core/index.ts";
+import { isCancelledError, InvalidStateError, TimeoutError, type Coroutine, type Future, describeValue, checkSignal, checkOptions, checkMs, checkTimeout, type Handle, type Loop, getRunningLoop, type Task, linkSignal, startBody } from "../core/index.ts";
 
 const CREATED = 0;
 const ENTERED = 1;
@@ -179,7 +179,7 @@ export class TimeoutScope {
     if (this._state === EXPIRING) {
       this._state = EXPIRED;
       // Withdraw our own request; convert only if no other cancellation is pending.
-      if (this._task.uncancel() <= this._cancelling && threw && error instanceof CancelledError) {
+      if (this._task.uncancel() <= this._cancelling && threw && isCancelledError(error)) {
         this._caught = true;
         if (this._quiet) return MOVED_ON;
         const name = this._what.slice(0, -2);

@@ -3,7 +3,7 @@
  * timeout scope of timeout.ts.
  * @module
  */
-import { CancelledError, TimeoutError, type Coroutine, type Future, currentTask, getRunningLoop, type Task, oneFuture, type Awaitable } from "../core/index.ts";
+import { isCancelledError, TimeoutError, type Coroutine, type Future, currentTask, getRunningLoop, type Task, oneFuture, type Awaitable } from "../core/index.ts";
 import { checkTime, startScope } from "./timeout.ts";
 
 function* waitInner<T>(f: Future<T>): Coroutine<T> {
@@ -59,7 +59,7 @@ function* waitNoTime<T>(f: Future<T>, ms: number): Coroutine<T> {
     return yield* f;
   } catch (e) {
     // The wait's own cancellation stays a cancellation.
-    if (e instanceof CancelledError && f.cancelled() && currentTask()!.cancelling() === 0) {
+    if (isCancelledError(e) && f.cancelled() && currentTask()!.cancelling() === 0) {
       throw new TimeoutError(`waitFor(${ms} ms) expired`, { cause: e });
     }
     throw e;

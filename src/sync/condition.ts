@@ -6,7 +6,7 @@
  * then cancelled is passed to the next waiter (Python 3.13).
  * @module
  */
-import { CancelledError, InvalidStateError, Future, FULFILLED, PENDING, type Waiter, describeValue, failedWith, Grant, signalOf, type SignalOptions, WaiterList } from "../core/index.ts";
+import { CancelledError, isCancelledError, InvalidStateError, Future, FULFILLED, PENDING, type Waiter, describeValue, failedWith, Grant, signalOf, type SignalOptions, WaiterList } from "../core/index.ts";
 import { Lock } from "./lock.ts";
 import { checkBody, type Held, Scoped, type ScopedBody } from "./scope.ts";
 
@@ -64,7 +64,7 @@ class ConditionWait extends Grant<true> implements Waiter {
     }
     if (this._notified) this.cond._notify(1);
     const e = stop.error;
-    if (e instanceof CancelledError) super.cancel(e.message);
+    if (isCancelledError(e)) super.cancel(e.message);
     else super.setException(e);
   }
 
@@ -153,7 +153,7 @@ class ConditionWaitFor<T> extends Grant<T> implements Waiter {
 
   private _finishStopped(): void {
     const e = this._stop!.error;
-    if (e instanceof CancelledError) super.cancel(e.message);
+    if (isCancelledError(e)) super.cancel(e.message);
     else super.setException(e);
   }
 
