@@ -9,7 +9,7 @@
  * @module
  */
 import { InvalidStateError } from "./errors.ts";
-import { Future } from "./future.ts";
+import { Future, REJECTED } from "./future.ts";
 import { describeValue, checkOptions, checkMs, MAX_HOST_TIMEOUT } from "./checks.ts";
 import { Task, type TaskBody, type TaskOptions } from "./task.ts";
 import { createClock, type ClockKind, type RealClock, type VirtualClock } from "./clock.ts";
@@ -699,7 +699,7 @@ export class Loop implements ErrorSink {
         clearTimeout(stubborn);
       }
       for (const t of tasks) {
-        if (!t.cancelled() && t.exception() !== undefined) {
+        if (t._state === REJECTED) {
           this.callExceptionHandler({
             message: "unhandled exception during run() shutdown",
             exception: t.exception(),

@@ -117,9 +117,9 @@ class GatheringFuture<T> extends Future<T> implements Waiter {
         else this.setException(child._cancelledError());
         return;
       }
-      const e = child.exception();
-      if (e !== undefined) {
-        this.setException(e);
+      // A rejection is a failure whatever its value (`throw undefined` too): not `exception() !== undefined`.
+      if (child._state === REJECTED) {
+        this.setException(child.exception());
         return;
       }
     }
@@ -426,7 +426,8 @@ export function wait<T>(aws: Iterable<Awaitable<T>>, options: WaitOptions = {}):
   };
   outer._onDecided = finish;
   outer._onFailed = ((f: Future<T>): void => {
-    if (f.exception() !== undefined) finish();
+    f.exception(); // read, so it is not reported as never retrieved; scheduled only for a rejection
+    finish();
   }) as DoneCallback<never>;
   const cleanup = (): void => {
     timer?.cancel();

@@ -10,6 +10,7 @@ import {
   asCompleted,
   Future,
   gather,
+  getRunningLoop,
   Queue,
   run,
   sleep,
@@ -50,18 +51,67 @@ describe("combinators as waiters of their children", () => {
     }, virtual);
   });
 
-  it("wait(FIRST_EXCEPTION): a future rejected with undefined is no exception (exception() is undefined): the wait goes on", async () => {
+  // A rejection is a failure whatever its value: `throw undefined` is legal JavaScript, and
+  // Promise.all rejects on it. (asyncio cannot raise None, so `exception() is None` meant "no
+  // failure" there; here it read a task that threw undefined as a success.)
+  it("wait(FIRST_EXCEPTION): a future rejected with undefined is a failure: the wait ends on it", async () => {
     await run(function* () {
       const odd = new Future<number>();
       const slow = sleep(50, 2);
       const w = wait([odd, slow], { returnWhen: "FIRST_EXCEPTION" });
       odd.setException(undefined);
       yield* sleep(10);
-      assert.equal(w.done(), false, "an undefined rejection does not end a FIRST_EXCEPTION wait");
+      assert.equal(w.done(), true, "an undefined rejection ends a FIRST_EXCEPTION wait");
       const { done, pending } = yield* w;
-      assert.equal(done.size, 2);
-      assert.equal(pending.size, 0);
+      assert.ok(done.has(odd));
+      assert.ok(pending.has(slow));
+      slow.cancel();
     }, virtual);
+  });
+
+  it("gather: a task that throws undefined fails the gather (no false [undefined] success)", async () => {
+    const outcome = await run(function* () {
+      const t = spawn(function* () {
+        yield* sleep(1);
+        throw undefined;
+      });
+      const other = spawn(function* () {
+        yield* sleep(5);
+        return 1;
+      });
+      try {
+        const r = yield* gather([t, other]);
+        return { ok: true, r };
+      } catch (e) {
+        return { ok: false, e };
+      }
+    }, virtual);
+    assert.deepEqual(outcome, { ok: false, e: undefined });
+    const kept = await run(function* () {
+      const t = spawn(function* () {
+        yield* sleep(1);
+        throw undefined;
+      });
+      return yield* gather([t], { returnExceptions: true });
+    }, virtual);
+    assert.deepEqual(kept, [undefined]);
+  });
+
+  it("run(): a task left at shutdown that fails with undefined is reported, not taken for a success", async () => {
+    const reported: { message: string; exception: unknown }[] = [];
+    await run(function* () {
+      getRunningLoop().setExceptionHandler((ctx) => reported.push({ message: ctx.message, exception: ctx.exception }));
+      spawn(function* () {
+        try {
+          yield* sleep(1_000);
+        } finally {
+          // eslint-disable-next-line no-unsafe-finally
+          throw undefined;
+        }
+      });
+      yield* sleep(1);
+    }, virtual);
+    assert.deepEqual(reported, [{ message: "unhandled exception during run() shutdown", exception: undefined }]);
   });
 
   it("wait(FIRST_EXCEPTION) ends one turn after the first failure, with the failure read", async () => {
