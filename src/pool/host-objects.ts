@@ -142,5 +142,6 @@ function clonedByThreadRegistry(o: object): boolean {
 }
 
 function article(name: string): string {
-  return /^[AEIOU]/.test(name) ? "an" : "a";
+  // By sound: "a URL", "a Uint8Array"; "an X509Certificate".
+  return /^[AEIOX]/.test(name) ? "an" : "a";
 }
