@@ -334,7 +334,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
   /** @internal Takes a standing cancel request (the next step honours it); was there one? */
   private _takeMustCancel(): boolean {
     const rare = this._rare;
-    if (!(rare instanceof TaskRare) || !rare.mustCancel) return false;
+    if (rare === null || !(rare instanceof TaskRare) || !rare.mustCancel) return false;
     rare.mustCancel = false;
     return true;
   }
@@ -350,21 +350,22 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
     const waiter = this._futWaiter;
     this._futWaiter = null;
     const rare = this._rare;
-    if (rare instanceof TaskRare) {
+    // null for most tasks: one test of that first, the record's class only then.
+    if (rare !== null && rare instanceof TaskRare) {
       error = rare.pendingThrow;
       throwing = error !== undefined;
       rare.pendingThrow = undefined;
-    }
-    if (rare instanceof TaskRare && rare.mustCancel) {
-      rare.mustCancel = false;
-      // If the future it waited on was cancelled (by an earlier request), resuming raises
-      // that future's CancelledError: the first message wins, as in asyncio.
-      if (waiter === null || waiter._state !== CANCELLED) {
-        // The future it waited on failed, but the cancellation is what the coroutine gets:
-        // waking on it took its exception (asyncio's __wakeup reads result() first).
-        if (waiter !== null && waiter._state === REJECTED) waiter._retrieved();
-        error = new CancelledError(rare.cancelMessage);
-        throwing = true;
+      if (rare.mustCancel) {
+        rare.mustCancel = false;
+        // If the future it waited on was cancelled (by an earlier request), resuming raises
+        // that future's CancelledError: the first message wins, as in asyncio.
+        if (waiter === null || waiter._state !== CANCELLED) {
+          // The future it waited on failed, but the cancellation is what the coroutine gets:
+          // waking on it took its exception (asyncio's __wakeup reads result() first).
+          if (waiter !== null && waiter._state === REJECTED) waiter._retrieved();
+          error = new CancelledError(rare.cancelMessage);
+          throwing = true;
+        }
       }
     }
     const prev = state.task;
