@@ -260,7 +260,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
   /** How many cancellation requests are outstanding (asyncio's `Task.cancelling()`). */
   cancelling(): number {
     const rare = this._rare;
-    return rare instanceof TaskRare ? rare.numCancels : 0;
+    return rare !== null && rare instanceof TaskRare ? rare.numCancels : 0;
   }
 
   /**
@@ -588,7 +588,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
    */
   override _retrieved(): void {
     let rare = this._rare;
-    if (!(rare instanceof TaskRare)) {
+    if (rare === null || !(rare instanceof TaskRare)) {
       // Finished or cancelled: no failure to answer for (a failure makes the record).
       if (this._state !== PENDING) return;
       rare = this._record();
