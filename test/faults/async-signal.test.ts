@@ -5,6 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { CancelledError, currentTask, Future, run, sleep, spawn, type Task, until } from "../../mod.ts";
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { describe, it } from "../harness.ts";
 
 const virtual = { clock: "virtual" } as const;
@@ -232,4 +234,107 @@ describe("async tasks: the signal is a genuine AbortSignal", () => {
       assert.equal(first.aborted, true);
     }, virtual);
   });
+});
+
+// The controller of an async task's signal is kept bare, without the record of a task's rare
+// state, until a cancel, a failure or misuse needs that record (issue 16: 88 B a parked task
+// on Deno): the signal must behave the same either way.
+describe("async tasks: the controller kept bare until the task needs more", () => {
+  it("parked on a promise, the signal is aborted once by cancel(), however many requests follow", async () => {
+    await run(function* () {
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      let aborts = 0;
+      let given!: AbortSignal;
+      let readLater!: AbortSignal;
+      const t = spawn(async (signal: AbortSignal) => {
+        given = signal;
+        signal.addEventListener("abort", () => aborts++);
+        const task = currentTask()!;
+        await gate;
+        readLater = task.signal;
+        return "done";
+      });
+      yield* sleep(1);
+      assert.equal(t.signal, given, "read through the task: the signal the function got");
+      assert.equal(t.cancelling(), 0);
+      assert.equal(t.uncancel(), 0, "nothing to withdraw");
+      assert.equal(given.aborted, false);
+      assert.equal(t.cancel("first"), true);
+      assert.equal(aborts, 1);
+      assert.equal(t.cancel("second"), true);
+      assert.equal(t.cancelling(), 2);
+      assert.equal(aborts, 1, "aborted once, by the first request");
+      assert.equal(given.reason.message, "first");
+      assert.equal(t.signal, given, "the same signal while requests stand");
+      release();
+      yield* until(t.then(() => {}, () => {}));
+      assert.equal(readLater, given);
+      assert.equal(aborts, 1);
+      assert.equal(t.result(), "done", "a function that ignores its signal and returns finishes");
+    }, virtual);
+  });
+
+  it("a task that read its signal and then fails reports its failure, with the signal kept", async () => {
+    await run(function* () {
+      const boom = new Error("boom");
+      let given!: AbortSignal;
+      const t = spawn(async (signal: AbortSignal) => {
+        given = signal;
+        await null;
+        throw boom;
+      });
+      yield* until(t.then(() => {}, () => {}));
+      assert.equal(t.exception(), boom);
+      assert.equal(t.signal, given);
+      assert.equal(given.aborted, false);
+      assert.equal(t.cancel(), false, "done: no request");
+      assert.equal(given.aborted, false);
+    }, virtual);
+  });
+
+  it("a task cancelled before its first step never makes a controller", async () => {
+    const Platform = globalThis.AbortController;
+    let made = 0;
+    globalThis.AbortController = class extends Platform {
+      constructor() {
+        super();
+        made++;
+      }
+    };
+    try {
+      await run(function* () {
+        let ran = 0;
+        const tasks = [0, 1, 2].map(() => spawn(async (signal: AbortSignal) => {
+          ran++;
+          return signal.aborted;
+        }));
+        for (const t of tasks) t.cancel("before it starts");
+        for (const t of tasks) yield* until(t.then(() => {}, () => {}));
+        assert.equal(ran, 0, "no body ran");
+        assert.ok(tasks.every((t) => t.cancelled()));
+        assert.equal(made, 0, "no controller made");
+        const started = spawn(async (signal: AbortSignal) => signal.aborted);
+        assert.equal(yield* started, false);
+        assert.equal(made, 1, "the counter sees the one a started task makes");
+      }, virtual);
+    } finally {
+      globalThis.AbortController = Platform;
+    }
+  });
+
+  it("tasks that read their signal and ended are collected with their signals once dropped", async () => {
+    const file = fileURLToPath(new URL("../fixtures/async-signal-release.ts", import.meta.url));
+    const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
+    const [cmd, argv] = deno
+      ? [deno.execPath(), ["run", "-A", "--v8-flags=--expose-gc", file]]
+      : [process.execPath, ["--expose-gc", "--import", "tsx", file]];
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(cmd, argv, { timeout: 60_000 }, (err, stdout, stderr) => {
+        if (err) reject(new Error(`${err.message}\n${stderr}`));
+        else resolve(stdout);
+      });
+    });
+    assert.match(out, /released 60\/60/);
+  }, 90_000);
 });
