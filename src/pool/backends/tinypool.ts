@@ -146,6 +146,12 @@ class OwnQueue implements TaskQueue {
   }
 }
 
+/**
+ * Can a BroadcastChannel be unref'd (Node)? Deno's cannot: any open one keeps the process
+ * alive, listened to or not.
+ */
+const CHANNEL_UNREFS = typeof (BroadcastChannel.prototype as { unref?: unknown }).unref === "function";
+
 function abortError(): Error {
   const e = new Error("the call was aborted before a worker took it");
   e.name = "AbortError";
@@ -298,11 +304,12 @@ export class TinypoolBackend implements PoolBackend {
     this._process = options.kind === "process";
     this._encode = this._process && isDeno;
     this._module = module;
-    if (!this._process) {
-      const channel = (this._abortChannel = new BroadcastChannel(abortChannelName(this._exitToken)));
-      channel.onmessage = (e: MessageEvent) => this._heard(e.data);
-      // It keeps no process alive: the workers and the calls do.
-      (channel as { unref?: () => void }).unref?.();
+    // The channel with its threads keeps no process alive: the workers and the calls do. It
+    // stays open with the pool where it can be unref'd (Node); else (Deno) it is open only
+    // while calls are in flight (see `_holdChannel`).
+    if (!this._process && CHANNEL_UNREFS) {
+      const channel = (this._abortChannel = this._openChannel());
+      (channel as unknown as { unref(): void }).unref();
     }
     this._limits = options.resourceLimits;
     this._grace = options.cancelGraceMs;
@@ -376,15 +383,46 @@ export class TinypoolBackend implements PoolBackend {
     const transferList = this._process || transfer.length === 0 ? undefined : (transfer as TransferListItem[]);
     const run = new Run(this, message, transferList, id);
     call.job = run;
-    const pending = this._run(run);
+    const hold = !this._process && !CHANNEL_UNREFS;
+    if (hold) this._holdChannel();
+    let pending: Promise<unknown>;
+    try {
+      pending = this._run(run);
+    } catch (e) {
+      if (hold) this._releaseChannel();
+      throw e;
+    }
     // A worker has it (the usual case): tinypool's promise is the answer.
-    if (run.queued === null && !run.parked) return pending;
-    // It waits for a worker: it may be taken back and handed over again (see _stop).
-    return new Promise((resolve, reject) => {
+    const answer = run.queued === null && !run.parked ? pending : new Promise((resolve, reject) => {
+      // It waits for a worker: it may be taken back and handed over again (see _stop).
       run.resolve = resolve;
       run.reject = reject;
       this._follow(run, pending, 0);
     });
+    if (hold) answer.then(this._releaseChannel, this._releaseChannel);
+    return answer;
+  }
+
+  /** Calls in flight that keep the channel with the threads open (where it cannot be unref'd). */
+  private _channelUsers = 0;
+
+  /** A call goes to a thread: the channel is open until it is answered (see `_releaseChannel`). */
+  private _holdChannel(): void {
+    if (this._channelUsers++ === 0 && this._abortChannel === null && !this._destroyed) this._abortChannel = this._openChannel();
+  }
+
+  /** A call is answered (or failed): the last one closes the channel, which would keep the process alive. */
+  private readonly _releaseChannel = (): void => {
+    if (--this._channelUsers > 0) return;
+    this._abortChannel?.close();
+    this._abortChannel = null;
+  };
+
+  /** The channel on which this pool's threads hear of aborts and tell of module loads. */
+  private _openChannel(): InstanceType<typeof BroadcastChannel> {
+    const channel = new BroadcastChannel(abortChannelName(this._exitToken));
+    channel.onmessage = (e: MessageEvent) => this._heard(e.data);
+    return channel;
   }
 
   /** A call made while tinypool loads: it goes once the pool exists, unless aborted meanwhile. */
@@ -663,6 +701,7 @@ export class TinypoolBackend implements PoolBackend {
     }
     await this._loading.catch(() => {});
     this._abortChannel?.close();
+    this._abortChannel = null;
     await this._pool?.destroy();
     // Tinypool waits for the workers it still had, not for those it stopped before.
     await Promise.all(this._exits.values());
