@@ -547,7 +547,13 @@ export class TinypoolBackend implements PoolBackend {
   private _sendAbort(id: number): void {
     const notice: AbortNotice = { loopworkAbort: id };
     if (!this._process) {
-      this._abortChannel?.postMessage(notice);
+      try {
+        this._abortChannel?.postMessage(notice);
+      } catch {
+        // Deno's channel can refuse a post ("expected i32", seen under load after the channel
+        // was closed and opened again): the thread does not hear the abort, and the grace
+        // timer the caller arms next stops the call instead. Never an exception out of cancel().
+      }
       return;
     }
     for (const worker of this._pool?.threads ?? []) {
