@@ -28,7 +28,7 @@ const LONG_GRACE_MS = 60_000;
 
 /** "thread" is the own thread backend (the default); "tinypool threads" the same kind on tinypool. */
 type Flavour = "thread" | "process" | "tinypool threads";
-const FLAVOURS: Flavour[] = runtime === "node" ? ["thread", "process", "tinypool threads"] : ["thread", "process"];
+const FLAVOURS: Flavour[] = ["thread", "process", "tinypool threads"];
 
 function pool(flavour: Flavour, options: WorkerPoolOptions): WorkerPool<Tasks> {
   const kind = flavour === "process" ? "process" : "thread";

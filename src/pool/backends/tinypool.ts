@@ -8,7 +8,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { clearTimeout, setTimeout } from "node:timers";
-import type { TransferListItem } from "node:worker_threads";
+import { BroadcastChannel, type TransferListItem } from "node:worker_threads";
 import type {
   TinypoolAbortHook,
   TinypoolModule,
@@ -147,10 +147,31 @@ class OwnQueue implements TaskQueue {
 }
 
 /**
- * Can a BroadcastChannel be unref'd (Node)? Deno's cannot: any open one keeps the process
- * alive, listened to or not.
+ * Keeps this isolate's BroadcastChannel subscription alive on Deno (see `openChannel`).
+ * Opened with the first pool's channel, unref'd, never closed.
  */
-const CHANNEL_UNREFS = typeof (BroadcastChannel.prototype as { unref?: unknown }).unref === "function";
+let anchor: BroadcastChannel | null = null;
+
+/**
+ * Opens a channel that keeps no process alive (`unref()`: the channel of node:worker_threads,
+ * which Deno has as well; its global one has no `unref()`).
+ *
+ * On Deno, all channels of an isolate share one subscription: closing the last one drops it,
+ * but the channels opened before the drop is seen (an async receive loop) keep the dropped id,
+ * and every post on them then fails ("expected i32") and they hear nothing. A pool destroyed
+ * just before another is made, or a user's last channel closed just before, would leave the
+ * new pool deaf to its threads and its threads to its aborts. The anchor keeps one channel
+ * open for the life of the process, so the subscription is never dropped once a pool exists.
+ */
+function openChannel(name: string): BroadcastChannel {
+  if (isDeno && anchor === null) {
+    anchor = new BroadcastChannel("loopwork:anchor");
+    anchor.unref();
+  }
+  const channel = new BroadcastChannel(name);
+  channel.unref();
+  return channel;
+}
 
 function abortError(): Error {
   const e = new Error("the call was aborted before a worker took it");
@@ -304,12 +325,10 @@ export class TinypoolBackend implements PoolBackend {
     this._process = options.kind === "process";
     this._encode = this._process && isDeno;
     this._module = module;
-    // The channel with its threads keeps no process alive: the workers and the calls do. It
-    // stays open with the pool where it can be unref'd (Node); else (Deno) it is open only
-    // while calls are in flight (see `_holdChannel`).
-    if (!this._process && CHANNEL_UNREFS) {
-      const channel = (this._abortChannel = this._openChannel());
-      (channel as unknown as { unref(): void }).unref();
+    // The channel with its threads keeps no process alive: the workers and the calls do.
+    if (!this._process) {
+      const channel = (this._abortChannel = openChannel(abortChannelName(this._exitToken)));
+      channel.onmessage = (e: unknown) => this._heard((e as MessageEvent).data);
     }
     this._limits = options.resourceLimits;
     this._grace = options.cancelGraceMs;
@@ -383,15 +402,7 @@ export class TinypoolBackend implements PoolBackend {
     const transferList = this._process || transfer.length === 0 ? undefined : (transfer as TransferListItem[]);
     const run = new Run(this, message, transferList, id);
     call.job = run;
-    const hold = !this._process && !CHANNEL_UNREFS;
-    if (hold) this._holdChannel();
-    let pending: Promise<unknown>;
-    try {
-      pending = this._run(run);
-    } catch (e) {
-      if (hold) this._releaseChannel();
-      throw e;
-    }
+    const pending = this._run(run);
     // A worker has it (the usual case): tinypool's promise is the answer.
     const answer = run.queued === null && !run.parked ? pending : new Promise((resolve, reject) => {
       // It waits for a worker: it may be taken back and handed over again (see _stop).
@@ -399,30 +410,7 @@ export class TinypoolBackend implements PoolBackend {
       run.reject = reject;
       this._follow(run, pending, 0);
     });
-    if (hold) answer.then(this._releaseChannel, this._releaseChannel);
     return answer;
-  }
-
-  /** Calls in flight that keep the channel with the threads open (where it cannot be unref'd). */
-  private _channelUsers = 0;
-
-  /** A call goes to a thread: the channel is open until it is answered (see `_releaseChannel`). */
-  private _holdChannel(): void {
-    if (this._channelUsers++ === 0 && this._abortChannel === null && !this._destroyed) this._abortChannel = this._openChannel();
-  }
-
-  /** A call is answered (or failed): the last one closes the channel, which would keep the process alive. */
-  private readonly _releaseChannel = (): void => {
-    if (--this._channelUsers > 0) return;
-    this._abortChannel?.close();
-    this._abortChannel = null;
-  };
-
-  /** The channel on which this pool's threads hear of aborts and tell of module loads. */
-  private _openChannel(): InstanceType<typeof BroadcastChannel> {
-    const channel = new BroadcastChannel(abortChannelName(this._exitToken));
-    channel.onmessage = (e: MessageEvent) => this._heard(e.data);
-    return channel;
   }
 
   /** A call made while tinypool loads: it goes once the pool exists, unless aborted meanwhile. */
@@ -526,7 +514,7 @@ export class TinypoolBackend implements PoolBackend {
   /** The last call number given (see AbortNotice). */
   private _lastId = 0;
   /** The channel on which this pool's threads hear of aborts, and tell of module loads. */
-  private _abortChannel: InstanceType<typeof BroadcastChannel> | null = null;
+  private _abortChannel: BroadcastChannel | null = null;
   /** @internal The calls whose worker said they wait for their task module to load (see LoadingNotice). */
   readonly _loadingCalls: Set<number> = new Set();
 
@@ -550,9 +538,10 @@ export class TinypoolBackend implements PoolBackend {
       try {
         this._abortChannel?.postMessage(notice);
       } catch {
-        // Deno's channel can refuse a post ("expected i32", seen under load after the channel
-        // was closed and opened again): the thread does not hear the abort, and the grace
-        // timer the caller arms next stops the call instead. Never an exception out of cancel().
+        // A channel Deno has already unsubscribed refuses posts (see `openChannel`: possible
+        // only if the process's last other channel closed just before this pool was made).
+        // The thread does not hear the abort; the grace timer the caller arms next stops the
+        // call instead. Never an exception out of cancel().
       }
       return;
     }
