@@ -127,6 +127,15 @@ export class Grant<T> extends SignalFuture<T> {
     this._value = value;
   }
 
+  /**
+   * @internal Does a task wait on it at `yield*`, not resumed yet? Only then is the room a
+   * queue makes held for the task's resumption (so a cancellation before it puts nothing);
+   * a put awaited as a promise, or that nobody waits on yet, enters its item at once.
+   */
+  _taskWaits(): boolean {
+    return !this._claimed && this._cbs !== null;
+  }
+
   /** @internal Marks the grant as received by its consumer: from now on it is theirs. */
   _claim(): void {
     if (this._claimed) return;
