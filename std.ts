@@ -146,6 +146,9 @@ export async function retry<T>(fn: (() => Promise<T>) | (() => T), options?: lw.
 /**
  * @std/async's `pooledMap`, both forms: `pooledMap(poolLimit, items, fn)` and the unstable
  * `pooledMap(items, fn, poolLimit | { poolLimit, signal })`. Results come in input order.
+ * As std's, the calls start when it is created, whether or not anyone iterates, and the
+ * results of calls that finished behind a slow one are held until it settles, without a
+ * limit (`poolLimit` bounds the calls running, not the results held).
  *
  * @example
  * ```ts

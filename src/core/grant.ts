@@ -39,7 +39,9 @@ export interface SignalOptions {
   /**
    * Stops the wait when aborted, as long as nothing was granted yet: the future is
    * cancelled (when the reason is a `CancelledError`, as a task's signal gives) or
-   * rejected with the reason.
+   * rejected with the reason. It must be the platform's `AbortSignal` (every `signal`
+   * option of loopwork is checked so): a lookalike object or a Proxy is refused with a
+   * TypeError at the call, and the reason may be any value, even one whose reads throw.
    */
   signal?: AbortSignal;
 }

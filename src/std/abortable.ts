@@ -14,7 +14,8 @@ import { settleFrom } from "./deadline.ts";
  * For an async iterable, returns an async generator that yields its values until the
  * signal aborts, then throws the reason and closes the source.
  *
- * @throws {TypeError} when `signal` is not an `AbortSignal` or `p` is neither kind
+ * @throws {TypeError} when `signal` is neither the platform's `AbortSignal` (a lookalike or
+ *   a Proxy is refused) nor options `{ signal }`, or `p` is neither kind
  * @example
  * ```ts
  * import { abortable, delay } from "loopwork";
