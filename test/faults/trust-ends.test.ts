@@ -37,27 +37,10 @@ import {
 } from "../../mod.ts";
 import * as std from "../../std.ts";
 import { backoff } from "../../src/std/retry.ts";
+import { countedSignal, within } from "../expect.ts";
 import { describe, it, runtime } from "../harness.ts";
 
 const virtual = { clock: "virtual" } as const;
-
-/** Generous "it did not hang" bound, in real time; never a speed check. */
-const HANG_GUARD_MS = 15_000;
-
-/** `p`, or a rejection naming `what` once HANG_GUARD_MS of real time have passed. */
-async function within<T>(what: string, p: PromiseLike<T>): Promise<T> {
-  let guard: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        guard = setTimeout(() => reject(new Error(`${what}: still running after ${HANG_GUARD_MS} ms of real time`)), HANG_GUARD_MS);
-      }),
-    ]);
-  } finally {
-    clearTimeout(guard);
-  }
-}
 
 /** What the hostile values throw: a test fails if this (rather than our TypeError) comes out. */
 class Boom extends Error {
@@ -67,29 +50,10 @@ class Boom extends Error {
   }
 }
 
-const THROWING_TRAPS: ProxyHandler<object> = {
-  get: (_t, k) => {
-    throw new Boom(`get ${String(k)}`);
-  },
-  has: () => {
-    throw new Boom("has");
-  },
-  getPrototypeOf: () => {
-    throw new Boom("getPrototypeOf");
-  },
-  ownKeys: () => {
-    throw new Boom("ownKeys");
-  },
-  getOwnPropertyDescriptor: () => {
-    throw new Boom("getOwnPropertyDescriptor");
-  },
-  set: () => {
-    throw new Boom("set");
-  },
-  defineProperty: () => {
-    throw new Boom("defineProperty");
-  },
-};
+const TRAPS = ["get", "has", "getPrototypeOf", "ownKeys", "getOwnPropertyDescriptor", "set", "defineProperty"] as const;
+const THROWING_TRAPS: ProxyHandler<object> = Object.fromEntries(TRAPS.map((trap) => [trap, (_t: object, key?: unknown) => {
+  throw new Boom(trap === "get" ? `get ${String(key)}` : trap);
+}]));
 
 /** A value every read of which throws: `Proxy` with throwing traps. */
 function hostileValue(): object {
@@ -140,23 +104,6 @@ function lookalikes(): [string, unknown][] {
     ["a Proxy of a real signal whose traps throw", new Proxy(new AbortController().signal, THROWING_TRAPS)],
     ["an object made from AbortSignal.prototype", Object.create(AbortSignal.prototype)],
   ];
-}
-
-/** An AbortController whose signal counts its live "abort" listeners. */
-function countedSignal(): { ac: AbortController; live: () => number } {
-  const ac = new AbortController();
-  const listeners = new Set<unknown>();
-  const add = ac.signal.addEventListener.bind(ac.signal);
-  const remove = ac.signal.removeEventListener.bind(ac.signal);
-  ac.signal.addEventListener = ((type: string, l: Parameters<AbortSignal["addEventListener"]>[1], o?: Parameters<AbortSignal["addEventListener"]>[2]) => {
-    if (type === "abort") listeners.add(l);
-    add(type, l, o);
-  }) as AbortSignal["addEventListener"];
-  ac.signal.removeEventListener = ((type: string, l: Parameters<AbortSignal["addEventListener"]>[1], o?: Parameters<AbortSignal["removeEventListener"]>[2]) => {
-    if (type === "abort") listeners.delete(l);
-    remove(type, l, o);
-  }) as AbortSignal["removeEventListener"];
-  return { ac, live: () => listeners.size };
 }
 
 const never = () => new Promise<never>(() => {});
@@ -297,36 +244,27 @@ const WAITING_ENTRIES = ENTRIES.filter(([what]) => !/^(debounce|throttle)/.test(
 
 describe("faults (trust ends): a real signal aborted with a reason whose every read throws", () => {
   for (const [what, entry] of WAITING_ENTRIES) {
-    it(`${what}: already aborted, it ends with that reason (or cancelled), throws nothing at the call, leaves no listener`, async () => {
-      await run(async () => {
-        const { ac, live } = countedSignal();
-        const reason = hostileValue();
-        ac.abort(reason);
-        const o = await within(what, outcomeOf(entry, ac.signal));
-        assert.notEqual(o.kind, "threw", `${what}: nothing thrown at the call`);
-        assert.equal(o.kind, "rejected", `${what}: it ends failed`);
-        const e = (o as { error: unknown }).error;
-        assert.ok(e === reason || (e instanceof Error && e.name === "CancelledError"), `${what}: with the reason or a cancellation`);
-        await sleep(0);
-        assert.equal(live(), 0, `${what}: no listener left on the signal`);
-      }, virtual);
-    });
-
-    it(`${what}: aborted while it waits, it ends with that reason (or cancelled) and leaves no listener`, async () => {
-      await run(async () => {
-        const { ac, live } = countedSignal();
-        const reason = hostileValue();
-        const settled = outcomeOf(entry, ac.signal);
-        await sleep(1);
-        ac.abort(reason);
-        const o = await within(what, settled);
-        assert.equal(o.kind, "rejected", `${what}: it ends failed`);
-        const e = (o as { error: unknown }).error;
-        assert.ok(e === reason || (e instanceof Error && e.name === "CancelledError"), `${what}: with the reason or a cancellation`);
-        await sleep(0);
-        assert.equal(live(), 0, `${what}: no listener left on the signal`);
-      }, virtual);
-    });
+    for (const when of ["already aborted", "aborted while it waits"] as const) {
+      it(`${what}: ${when}, it ends with that reason (or cancelled), throws nothing at the call, leaves no listener`, async () => {
+        await run(async () => {
+          const { ac, live } = countedSignal();
+          const reason = hostileValue();
+          if (when === "already aborted") ac.abort(reason);
+          const settled = outcomeOf(entry, ac.signal);
+          if (when === "aborted while it waits") {
+            await sleep(1);
+            ac.abort(reason);
+          }
+          const o = await within(what, settled);
+          assert.notEqual(o.kind, "threw", `${what}: nothing thrown at the call`);
+          assert.equal(o.kind, "rejected", `${what}: it ends failed`);
+          const e = (o as { error: unknown }).error;
+          assert.ok(e === reason || (e instanceof Error && e.name === "CancelledError"), `${what}: with the reason or a cancellation`);
+          await sleep(0);
+          assert.equal(live(), 0, `${what}: no listener left on the signal`);
+        }, virtual);
+      });
+    }
   }
 
   it("a CancelledError reason whose every read throws cancels the wait instead of throwing", async () => {
