@@ -127,8 +127,10 @@ const abortedGetter = Object.getOwnPropertyDescriptor(AbortSignal.prototype, "ab
  * `aborted` getter refuses any other `this`), not the shape: a lookalike object, one made
  * from `AbortSignal.prototype`, or a Proxy whose traps throw is not one, so the library never
  * runs a caller's getter or trap when it reads a signal's state, adds or removes its
- * listener. (A Proxy that forwards every read to a real signal passes the platform's check,
- * on Node and Deno alike, and is used as that signal.)
+ * listener. Not defended against: a Proxy that forwards the platform's own (symbol-keyed)
+ * reads to a real signal passes that check, on Node and Deno alike, and is used as the
+ * signal; its traps then run as the library reads it, and one that throws there (on
+ * `aborted`, `addEventListener`, ...) throws out of the call that reads it.
  */
 export function isAbortSignal(x: unknown): x is AbortSignal {
   if (x === null || typeof x !== "object") return false;
