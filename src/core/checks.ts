@@ -151,15 +151,16 @@ export function checkSignal(what: string, signal: unknown): AbortSignal | undefi
   throw new TypeError(`${what}: signal must be an AbortSignal, got ${describeValue(signal)}`);
 }
 
-/** @internal Is `x` a generator object (a coroutine)? */
+/** @internal Is `x` a generator object (a coroutine)? Never throws: a Proxy whose traps throw is not one. */
 export function isGenerator(x: unknown): x is Coroutine<unknown> {
-  return (
-    x !== null &&
-    typeof x === "object" &&
-    typeof (x as Coroutine<unknown>).next === "function" &&
-    typeof (x as Coroutine<unknown>).throw === "function" &&
-    typeof (x as Coroutine<unknown>)[Symbol.iterator] === "function"
-  );
+  if (x === null || typeof x !== "object") return false;
+  try {
+    return typeof (x as Coroutine<unknown>).next === "function" &&
+      typeof (x as Coroutine<unknown>).throw === "function" &&
+      typeof (x as Coroutine<unknown>)[Symbol.iterator] === "function";
+  } catch {
+    return false;
+  }
 }
 
 /**

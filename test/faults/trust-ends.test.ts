@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import {
   abortable,
+  asCompleted,
   Barrier,
   CapacityLimiter,
   Condition,
@@ -17,6 +18,7 @@ import {
   debounce,
   delay,
   Event,
+  gather,
   getRunningLoop,
   Lock,
   moveOnAfter,
@@ -27,12 +29,15 @@ import {
   retry,
   run,
   Semaphore,
+  shield,
   sleep,
   spawn,
   taskGroup,
   throttle,
   timeout,
   until,
+  wait,
+  waitFor,
   WorkerPool,
 } from "../../mod.ts";
 import * as std from "../../std.ts";
@@ -462,4 +467,26 @@ describe("faults (trust ends): no rejection escapes the library", () => {
     });
     assert.equal(escaped.length, 0, `${escaped.length} rejection(s) escaped the library`);
   });
+});
+
+describe("faults (trust ends): a Proxy whose traps throw, as an awaitable", () => {
+  const ENTRIES_AW: [string, (x: unknown) => unknown][] = [
+    ["until()", (x) => until(x as never)],
+    ["gather()", (x) => gather(x as never)],
+    ["gather([x])", (x) => gather([x] as never)],
+    ["wait([x])", (x) => wait([x] as never)],
+    ["waitFor()", (x) => waitFor(x as never, 1_000)],
+    ["shield()", (x) => shield(x as never)],
+    ["asCompleted([x])", (x) => asCompleted([x] as never)],
+  ];
+  for (const [what, entry] of ENTRIES_AW) {
+    it(`${what}: it is refused with our TypeError or fails as \`await\` would, never throwing a trap's error at the call`, async () => {
+      await run(async () => {
+        const o = await within(what, outcomeOf(entry, hostileValue()));
+        const e = (o as { error?: unknown }).error;
+        // It fails (or, for wait(), reports it done): what matters is that no trap's error is thrown at the call.
+        if (o.kind === "threw") assert.ok(e instanceof TypeError, `${what}: a throw at the call is our TypeError, got ${String((e as Error)?.message)}`);
+      }, virtual);
+    });
+  }
 });
