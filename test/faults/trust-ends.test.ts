@@ -230,7 +230,7 @@ describe("faults (trust ends): a signal that is not an AbortSignal", () => {
     assert.throws(() => delay(1, { signal: hostileValue() as never }), (e: unknown) => isSignalTypeError(e) && /got object/.test((e as Error).message));
   });
 
-  it("a pool's map() refuses a lookalike with our TypeError", async () => {
+  it("a pool's map() refuses a lookalike with our TypeError, and fails with a hostile reason", async () => {
     const p = new WorkerPool(new URL("../fixtures/tasks.ts", import.meta.url), { kind: "inline" });
     try {
       for (const [kind, signal] of lookalikes()) {
@@ -238,6 +238,14 @@ describe("faults (trust ends): a signal that is not an AbortSignal", () => {
         assert.ok(o.kind === "threw" || o.kind === "rejected", `map() with ${kind}: refused`);
         assert.ok(isSignalTypeError((o as { error: unknown }).error), `map() with ${kind}: our TypeError`);
       }
+      // A real signal aborted with a reason whose every read throws: the map fails with it, leaving no listener.
+      const { ac, live } = countedSignal();
+      const reason = hostileValue();
+      ac.abort(reason);
+      const o = await within("map() with a hostile reason", outcomeOf((s) => p.map("echo", [1, 2], { signal: s } as never), ac.signal));
+      assert.equal(o.kind, "rejected");
+      assert.ok((o as { error: unknown }).error === reason, "the reason itself");
+      assert.equal(live(), 0, "no listener left on the signal");
     } finally {
       await p.destroy();
     }
