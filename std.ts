@@ -20,6 +20,7 @@
  */
 import type { Future } from "./src/core/future.ts";
 import * as lw from "./src/std/index.ts";
+import { signalArgument } from "./src/std/abortable.ts";
 import { deadlineWith } from "./src/std/deadline.ts";
 import { pooledMapEager } from "./src/std/pooled_map.ts";
 
@@ -120,8 +121,8 @@ export function abortable<T>(
   signal?: AbortSignal | lw.AbortableOptions,
 ): Promise<T> | AsyncGenerator<T> {
   if (p instanceof Promise) {
-    const noSignal = signal === undefined || (!(signal instanceof AbortSignal) && !signal.signal);
-    return noSignal ? p : toPromise(lw.abortable(p, signal));
+    // Without a signal, std passes `p` through; anything else but a signal is refused there.
+    return signalArgument(signal) === undefined ? p : toPromise(lw.abortable(p, signal));
   }
   return lw.abortable(p, signal);
 }
@@ -145,6 +146,9 @@ export async function retry<T>(fn: (() => Promise<T>) | (() => T), options?: lw.
 /**
  * @std/async's `pooledMap`, both forms: `pooledMap(poolLimit, items, fn)` and the unstable
  * `pooledMap(items, fn, poolLimit | { poolLimit, signal })`. Results come in input order.
+ * As std's, the calls start when it is created, whether or not anyone iterates, and the
+ * results of calls that finished behind a slow one are held until it settles, without a
+ * limit (`poolLimit` bounds the calls running, not the results held).
  *
  * @example
  * ```ts

@@ -1,4 +1,4 @@
-/** Helpers for tests that expect a failure: they return the error, or fail the test. */
+/** Helpers for tests that expect a failure (they return the error, or fail the test), or that must not hang. */
 import assert from "node:assert/strict";
 import type { Coroutine, Future } from "../mod.ts";
 
@@ -20,4 +20,39 @@ export async function rejection(p: PromiseLike<unknown>): Promise<Error> {
     return e as Error;
   }
   throw new assert.AssertionError({ message: "expected a rejection, got a result" });
+}
+
+/** Generous "it did not hang" bound, in real time; never a speed check. */
+export const HANG_GUARD_MS = 15_000;
+
+/** `p`, or a rejection naming `what` once `guardMs` of real time have passed. */
+export async function within<T>(what: string, p: PromiseLike<T>, guardMs: number = HANG_GUARD_MS): Promise<T> {
+  let guard: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        guard = setTimeout(() => reject(new Error(`${what}: still running after ${guardMs} ms of real time`)), guardMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(guard);
+  }
+}
+
+/** An AbortController whose signal counts its live "abort" listeners. */
+export function countedSignal(): { ac: AbortController; live: () => number } {
+  const ac = new AbortController();
+  const listeners = new Set<unknown>();
+  const add = ac.signal.addEventListener.bind(ac.signal);
+  const remove = ac.signal.removeEventListener.bind(ac.signal);
+  ac.signal.addEventListener = ((type: string, l: Parameters<AbortSignal["addEventListener"]>[1], o?: Parameters<AbortSignal["addEventListener"]>[2]) => {
+    if (type === "abort") listeners.add(l);
+    add(type, l, o);
+  }) as AbortSignal["addEventListener"];
+  ac.signal.removeEventListener = ((type: string, l: Parameters<AbortSignal["addEventListener"]>[1], o?: Parameters<AbortSignal["removeEventListener"]>[2]) => {
+    if (type === "abort") listeners.delete(l);
+    remove(type, l, o);
+  }) as AbortSignal["removeEventListener"];
+  return { ac, live: () => listeners.size };
 }

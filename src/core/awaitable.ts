@@ -4,7 +4,7 @@
  * promise through `until()`. Anything else is refused, with the culprit named.
  * @module
  */
-import { type Coroutine, Future } from "./future.ts";
+import { type Coroutine, Future, isFuture } from "./future.ts";
 import { describeValue, isGenerator, isThenable } from "./checks.ts";
 import type { Loop } from "./loop.ts";
 import { getRunningLoop } from "./running.ts";
@@ -48,6 +48,16 @@ export type AwaitedOf<A> = A extends Future<infer T>
       : never;
 
 
+/** Is `x` an object with a `[Symbol.iterator]` method? Never throws (a Proxy's trap may). */
+function isIterableObject(x: unknown): x is Iterable<unknown> {
+  if (x === null || typeof x !== "object") return false;
+  try {
+    return typeof (x as Iterable<unknown>)[Symbol.iterator] === "function";
+  } catch {
+    return false;
+  }
+}
+
 /**
  * @internal Checks every item first (so a bad one leaves no task behind), then turns each
  * into a future. Equal generator objects or promises become one future, as asyncio's
@@ -56,7 +66,7 @@ export type AwaitedOf<A> = A extends Future<infer T>
  * caller's own copy (an array), taken as it is.
  */
 export function toFutures(what: string, aws: unknown, owned = false): Future<unknown>[] {
-  if (aws === null || typeof aws !== "object" || typeof (aws as Iterable<unknown>)[Symbol.iterator] !== "function") {
+  if (!isIterableObject(aws)) {
     throw new TypeError(`${what} expects an array (or iterable) of awaitables, got ${describeValue(aws)}`);
   }
   // A copy: a thenable's `then` (read below) must not change what is being converted.
@@ -66,7 +76,7 @@ export function toFutures(what: string, aws: unknown, owned = false): Future<unk
   let needsLoop = false;
   for (let i = 0; i < n; i++) {
     const x = items[i];
-    if (x instanceof Future) continue;
+    if (isFuture(x)) continue;
     others++;
     if (isThenable(x)) continue;
     if (isGenerator(x)) {
@@ -88,7 +98,7 @@ export function toFutures(what: string, aws: unknown, owned = false): Future<unk
   const seen = others > 1 ? new Map<unknown, Future<unknown>>() : null;
   for (let i = 0; i < n; i++) {
     const x = items[i];
-    if (x instanceof Future) {
+    if (isFuture(x)) {
       out[i] = x;
       continue;
     }
@@ -104,14 +114,14 @@ export function toFutures(what: string, aws: unknown, owned = false): Future<unk
 
 /** @internal One awaitable (already checked) as a future. */
 export function toFuture(x: unknown, loop: Loop | null): Future<unknown> {
-  if (x instanceof Future) return x;
+  if (isFuture(x)) return x;
   if (isGenerator(x)) return (loop ?? getRunningLoop()).createTask(x);
   return until(x as PromiseLike<unknown>);
 }
 
 /** @internal Checks one awaitable and turns it into a future; for waitFor and shield. */
 export function oneFuture(what: string, x: unknown): Future<unknown> {
-  if (x instanceof Future) return x;
+  if (isFuture(x)) return x;
   if (isGenerator(x)) return getRunningLoop().createTask(x);
   if (isThenable(x)) return until(x);
   const hint = typeof x === "function" ? "; call it first, or spawn() it" : "";

@@ -6,7 +6,7 @@
  * (that is how async code reports one: an `AbortError`, a `CancelledError`, ...).
  * @module
  */
-import { CancelledError, asCancellation } from "./errors.ts";
+import { CancelledError, abortMessage, asCancellation } from "./errors.ts";
 import { type Coroutine, type Future } from "./future.ts";
 import { describeValue, isGenerator, isThenable } from "./checks.ts";
 import type { Task } from "./task.ts";
@@ -56,24 +56,15 @@ function* awaitToTheEnd<R>(promise: PromiseLike<R>): Coroutine<R> {
   }
 }
 
-function reasonMessage(reason: unknown): string | undefined {
-  try {
-    if (reason instanceof Error) return reason.message;
-    return reason === undefined ? undefined : String(reason);
-  } catch {
-    return undefined; // a reason whose message (or String()) throws: the cancellation has none
-  }
-}
-
 /** @internal Cancels `task` when `signal` aborts; the listener goes when the task ends. */
 export function linkSignal(task: Task<unknown>, signal: AbortSignal | undefined): void {
   if (signal === undefined) return;
   if (signal.aborted) {
-    task.cancel(reasonMessage(signal.reason));
+    task.cancel(abortMessage(signal.reason));
     return;
   }
   const onAbort = () => {
-    task.cancel(reasonMessage(signal.reason));
+    task.cancel(abortMessage(signal.reason));
   };
   signal.addEventListener("abort", onAbort, { once: true });
   task.addDoneCallback(() => signal.removeEventListener("abort", onAbort));

@@ -9,17 +9,31 @@
 
 import type { Coroutine } from "./future.ts";
 
-/** @internal A short, safe description of a value for error messages. */
+/**
+ * @internal A short, safe description of a value for error messages. It never throws: a
+ * Proxy whose traps throw, or an object whose `constructor` (or a function whose `name`) is a
+ * throwing getter, is described by its type alone.
+ */
 export function describeValue(x: unknown): string {
   if (x === null) return "null";
   if (x === undefined) return "undefined";
-  if (typeof x === "function") return `function ${x.name || "(anonymous)"}`;
+  if (typeof x === "function") return `function ${nameOf(() => x.name) || "(anonymous)"}`;
   if (typeof x === "string") return `string ${JSON.stringify(x.length > 40 ? x.slice(0, 40) + "…" : x)}`;
   if (typeof x === "object") {
-    const ctor = (x as { constructor?: { name?: string } }).constructor?.name;
+    const ctor = nameOf(() => (x as { constructor?: { name?: unknown } }).constructor?.name);
     return ctor ? `${ctor} object` : "object";
   }
   return `${typeof x} ${String(x)}`;
+}
+
+/** A name read by `read`, if it is a string; "" when it is not or reading it throws. */
+function nameOf(read: () => unknown): string {
+  try {
+    const name = read();
+    return typeof name === "string" ? name : "";
+  } catch {
+    return "";
+  }
 }
 
 /**
@@ -31,12 +45,24 @@ export function describeValue(x: unknown): string {
  */
 export function checkOptions(what: string, options: unknown, known: readonly string[], path = ""): void {
   if (options === undefined) return;
+  const label = path === "" ? "options" : `option ${path.slice(0, -1)}`;
   if (options === null || typeof options !== "object") {
-    throw new TypeError(`${what} ${path === "" ? "options" : `option ${path.slice(0, -1)}`} must be an object, got ${describeValue(options)}`);
+    throw new TypeError(`${what} ${label} must be an object, got ${describeValue(options)}`);
   }
-  for (const key in options) {
-    if (!Object.hasOwn(options, key) || known.includes(key)) continue;
-    const name = path === "" ? JSON.stringify(key) : path + key;
+  let unknown: string | undefined;
+  try {
+    for (const key in options) {
+      if (Object.hasOwn(options, key) && !known.includes(key)) {
+        unknown = key;
+        break;
+      }
+    }
+  } catch {
+    // A Proxy whose traps throw: our error, naming the problem, rather than the trap's.
+    throw new TypeError(`${what} ${label} must be an object whose keys can be read, got ${describeValue(options)}`);
+  }
+  if (unknown !== undefined) {
+    const name = path === "" ? JSON.stringify(unknown) : path + unknown;
     throw new TypeError(`unknown ${what} option ${name} (known: ${known.join(", ")})`);
   }
 }
@@ -93,28 +119,48 @@ function msError(what: string, name: string, ms: unknown, rule: MsRule | undefin
   return typeof ms === "number" ? new RangeError(message) : new TypeError(message);
 }
 
-/** @internal Is `x` an AbortSignal (of this realm or another: the check is by shape)? */
+/** The platform's `AbortSignal.prototype.aborted` getter: it throws unless `this` is an AbortSignal. */
+const abortedGetter = Object.getOwnPropertyDescriptor(AbortSignal.prototype, "aborted")!.get!;
+
+/**
+ * @internal Is `x` an AbortSignal of the platform? The check is the platform's own (its
+ * `aborted` getter refuses any other `this`), not the shape: a lookalike object, one made
+ * from `AbortSignal.prototype`, or a Proxy whose traps throw is not one, so the library never
+ * runs a caller's getter or trap when it reads a signal's state, adds or removes its
+ * listener. Not defended against: a Proxy that forwards the platform's own (symbol-keyed)
+ * reads to a real signal passes that check, on Node and Deno alike, and is used as the
+ * signal; its traps then run as the library reads it, and one that throws there (on
+ * `aborted`, `addEventListener`, ...) throws out of the call that reads it.
+ */
 export function isAbortSignal(x: unknown): x is AbortSignal {
-  return x !== null && typeof x === "object" &&
-    typeof (x as AbortSignal).addEventListener === "function" &&
-    typeof (x as AbortSignal).aborted === "boolean";
+  if (x === null || typeof x !== "object") return false;
+  try {
+    abortedGetter.call(x);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
-/** @internal Checks an optional `signal` option: `undefined` or an AbortSignal. */
+/**
+ * @internal Checks an optional `signal` option: `undefined` or an AbortSignal of the
+ * platform (see `isAbortSignal`); anything else is a TypeError naming it.
+ */
 export function checkSignal(what: string, signal: unknown): AbortSignal | undefined {
   if (signal === undefined || isAbortSignal(signal)) return signal;
   throw new TypeError(`${what}: signal must be an AbortSignal, got ${describeValue(signal)}`);
 }
 
-/** @internal Is `x` a generator object (a coroutine)? */
+/** @internal Is `x` a generator object (a coroutine)? Never throws: a Proxy whose traps throw is not one. */
 export function isGenerator(x: unknown): x is Coroutine<unknown> {
-  return (
-    x !== null &&
-    typeof x === "object" &&
-    typeof (x as Coroutine<unknown>).next === "function" &&
-    typeof (x as Coroutine<unknown>).throw === "function" &&
-    typeof (x as Coroutine<unknown>)[Symbol.iterator] === "function"
-  );
+  if (x === null || typeof x !== "object") return false;
+  try {
+    return typeof (x as Coroutine<unknown>).next === "function" &&
+      typeof (x as Coroutine<unknown>).throw === "function" &&
+      typeof (x as Coroutine<unknown>)[Symbol.iterator] === "function";
+  } catch {
+    return false;
+  }
 }
 
 /**

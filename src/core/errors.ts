@@ -82,6 +82,20 @@ export class TimeoutError extends Error {
 }
 
 /**
+ * @internal The message of the cancellation an abort with `reason` makes: an error's message,
+ * another value as a string. Never throws: a reason whose `message` getter (or `String()`)
+ * throws, such as a Proxy, makes a cancellation without a message.
+ */
+export function abortMessage(reason: unknown): string | undefined {
+  try {
+    if (reason instanceof Error) return reason.message;
+    return reason === undefined ? undefined : String(reason);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * @internal The rule of an async task's cancellation, in one place: a rejection that comes
  * after its signal was aborted is the cancellation, with the rejection as its cause.
  */

@@ -532,5 +532,9 @@ class FutureIterator<T> implements Iterator<Future<unknown>, T, unknown> {
  * ```
  */
 export function isFuture(x: unknown): x is Future<unknown> {
-  return x instanceof Future;
+  try {
+    return x instanceof Future;
+  } catch {
+    return false; // a Proxy whose getPrototypeOf trap throws: not a future (never that error)
+  }
 }

@@ -39,7 +39,9 @@ export interface SignalOptions {
   /**
    * Stops the wait when aborted, as long as nothing was granted yet: the future is
    * cancelled (when the reason is a `CancelledError`, as a task's signal gives) or
-   * rejected with the reason.
+   * rejected with the reason. It must be the platform's `AbortSignal` (every `signal`
+   * option of loopwork is checked so): a lookalike object or a Proxy is refused with a
+   * TypeError at the call, and the reason may be any value, even one whose reads throw.
    */
   signal?: AbortSignal;
 }
@@ -125,6 +127,15 @@ export class Grant<T> extends SignalFuture<T> {
   /** @internal The claim of a reserved grant gives `value` (what its owner hands over at claim time). */
   _claimResult(value: unknown): void {
     this._value = value;
+  }
+
+  /**
+   * @internal Does a task wait on it at `yield*`, not resumed yet? Only then is the room a
+   * queue makes held for the task's resumption (so a cancellation before it puts nothing);
+   * a put awaited as a promise, or that nobody waits on yet, enters its item at once.
+   */
+  _taskWaits(): boolean {
+    return !this._claimed && this._cbs !== null;
   }
 
   /** @internal Marks the grant as received by its consumer: from now on it is theirs. */

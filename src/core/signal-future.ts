@@ -4,7 +4,7 @@
  * synchronisation primitives and the futures of loopwork/std are built on it.
  * @module
  */
-import { isCancelledError } from "./errors.ts";
+import { abortMessage, isCancelledError } from "./errors.ts";
 import { Future, PENDING } from "./future.ts";
 
 /** @internal A timer a `SignalFuture` cancels when it settles. */
@@ -40,7 +40,7 @@ export class SignalFuture<T> extends Future<T> {
   /** @internal An abort whose reason is a `CancelledError` cancels; any other rejects. */
   _abortWith(reason: unknown): void {
     if (this._state !== PENDING) return;
-    if (isCancelledError(reason)) this.cancel(reason.message);
+    if (isCancelledError(reason)) this.cancel(abortMessage(reason));
     else this._rejectWith(reason);
   }
 

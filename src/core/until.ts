@@ -2,7 +2,7 @@
  * `until`: the door through which foreign promises enter a coroutine.
  * @module
  */
-import { Future } from "./future.ts";
+import { Future, isFuture } from "./future.ts";
 import { describeValue } from "./checks.ts";
 
 /**
@@ -29,7 +29,7 @@ import { describeValue } from "./checks.ts";
  * ```
  */
 export function until<T>(promise: PromiseLike<T> | Future<T>): Future<T> {
-  if (promise instanceof Future) return promise;
+  if (isFuture(promise)) return promise;
   if (promise === null || (typeof promise !== "object" && typeof promise !== "function")) throw notThenable(promise);
   const f = new Future<T>();
   // As the promise rules resolve with a thenable: `then` is read once, a read or a call

@@ -2,7 +2,7 @@
  * `abortable`: @std/async's abortable, for promises, loopwork futures and async iterables.
  * @module
  */
-import { checkOptions, checkSignal, isAbortSignal, isThenable, type Future, isFuture, SignalFuture } from "../core/index.ts";
+import { checkOptions, checkSignal, describeValue, isAbortSignal, isThenable, type Future, isFuture, SignalFuture } from "../core/index.ts";
 import { iterResult } from "./iter-result.ts";
 import { settleFrom } from "./deadline.ts";
 
@@ -14,7 +14,8 @@ import { settleFrom } from "./deadline.ts";
  * For an async iterable, returns an async generator that yields its values until the
  * signal aborts, then throws the reason and closes the source.
  *
- * @throws {TypeError} when `signal` is not an `AbortSignal` or `p` is neither kind
+ * @throws {TypeError} when `signal` is neither the platform's `AbortSignal` (a lookalike or
+ *   a Proxy is refused) nor options `{ signal }`, or `p` is neither kind
  * @example
  * ```ts
  * import { abortable, delay } from "loopwork";
@@ -36,10 +37,7 @@ export function abortable<T>(
   p: PromiseLike<T> | Future<T> | AsyncIterable<T>,
   signal?: AbortSignal | AbortableOptions,
 ): Future<T> | AsyncGenerator<T> {
-  if (!isAbortSignal(signal)) checkOptions("abortable()", signal, ["signal"]);
-  const s = isAbortSignal(signal)
-    ? signal
-    : checkSignal("abortable()", (signal as AbortableOptions | undefined)?.signal);
+  const s = signalArgument(signal);
   if (isFuture(p) || isThenable(p)) {
     const f = new SignalFuture<T>();
     f._watch(s);
@@ -50,7 +48,32 @@ export function abortable<T>(
   if (p !== null && typeof (p as AsyncIterable<T>)?.[Symbol.asyncIterator] === "function") {
     return s === undefined ? passthrough(p as AsyncIterable<T>) : abortableIterable(p as AsyncIterable<T>, s);
   }
-  throw new TypeError(`abortable(): expects a promise, a future or an async iterable, got ${typeof p}`);
+  throw new TypeError(`abortable(): expects a promise, a future or an async iterable, got ${describeValue(p)}`);
+}
+
+/**
+ * @internal The signal of `abortable()`'s second argument: `undefined`, an AbortSignal, or
+ * options `{ signal }`. Anything else (a signal lookalike, a Proxy) is a TypeError naming it.
+ */
+export function signalArgument(signal: unknown): AbortSignal | undefined {
+  if (signal === undefined || isAbortSignal(signal)) return signal;
+  if (signal === null || typeof signal !== "object" || hasAborted(signal)) {
+    throw new TypeError(`abortable(): signal must be an AbortSignal or options { signal }, got ${describeValue(signal)}`);
+  }
+  checkOptions("abortable()", signal, ["signal"]);
+  return checkSignal("abortable()", (signal as AbortableOptions).signal);
+}
+
+/**
+ * Has `x` an `aborted` (own or inherited, as an object made from `AbortSignal.prototype`)?
+ * Such a value was meant as a signal, not as options. Never throws (a Proxy's trap may).
+ */
+function hasAborted(x: object): boolean {
+  try {
+    return "aborted" in x;
+  } catch {
+    return true;
+  }
 }
 
 /**

@@ -36,7 +36,8 @@ const loopworkExpiry: ExpiryReason = (ms) => new TimeoutError(`deadline(): not s
  * @param p a promise, a thenable or a loopwork future
  * @param ms time limit in milliseconds, >= 0 (`Infinity` for none)
  * @throws {RangeError} for a negative or NaN time limit
- * @throws {TypeError} when `p` is not a promise or future
+ * @throws {TypeError} when `p` is not a promise or future, or `signal` is not the platform's
+ *   `AbortSignal` (a lookalike or a Proxy)
  * @example
  * ```ts
  * import { deadline, delay, run, TimeoutError } from "loopwork";

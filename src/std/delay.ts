@@ -40,7 +40,8 @@ function resolveDelay(f: SignalFuture<void>): void {
  * signal aborts.
  *
  * @param ms delay in milliseconds; a negative or NaN delay is 0, as in @std/async
- * @throws {TypeError} when `ms` is not a number
+ * @throws {TypeError} when `ms` is not a number, or `signal` is not the platform's
+ *   `AbortSignal` (a lookalike or a Proxy)
  * @example
  * ```ts
  * import { delay, run } from "loopwork";

@@ -46,6 +46,12 @@ const MAPPING_FAILED = "Cannot complete the mapping as an error was thrown from 
  * Leaving the loop early, or aborting `options.signal`, aborts the signal each running
  * call received. Inside a loop, `fn` may return a coroutine, run as a task.
  *
+ * Memory: `poolLimit` bounds the calls running, not the results held. Results come out in
+ * input order, so while the consumer waits for a slow call, the calls after it go on and
+ * their results are held until it settles: without a limit, as @std/async's (a call that
+ * never settles makes the mapping hold every later result). Over a long or endless source,
+ * give the calls a time limit (`deadline()`, or their `signal`).
+ *
  * @param poolLimit most calls running at once, an integer >= 1
  * @throws {RangeError} when `poolLimit` is not an integer >= 1
  * @example
@@ -144,6 +150,8 @@ export interface PooledMapSettledOptions {
  * As `pooledMap`, but every call's outcome is yielded as a `PromiseSettledResult`, in input
  * order; a failing call does not stop the others. The iteration throws only when the
  * source throws or `signal` aborts (after the results already running), as @std/async's.
+ * As @std/async's, the calls start when it is created, and results finished behind a slow
+ * call are held until it settles, without a limit (see `pooledMap`'s "Memory").
  *
  * @throws {RangeError} when `poolLimit` is not an integer >= 1
  * @example

@@ -45,7 +45,10 @@ export class RetryError extends Error {
 export interface RetryOptions {
   /** Growth of the backoff after each failed attempt. Default 2. */
   multiplier?: number;
-  /** Longest backoff, ms. Default 60 000. */
+  /**
+   * Longest backoff, ms. Default 60 000. `Infinity` for no cap: the backoff then stops
+   * growing at `Number.MAX_SAFE_INTEGER` ms, so that every wait is a finite time.
+   */
   maxTimeout?: number;
   /** Most attempts, the first included. Default 5. */
   maxAttempts?: number;
@@ -91,13 +94,26 @@ export interface RetryContext {
  */
 export type RetryFunction<T> = (context: RetryContext) => T | PromiseLike<T> | Future<T> | Coroutine<T>;
 
-/** @internal The backoff before attempt `attempt + 2`: @std/async's formula. */
+/**
+ * The longest backoff, ms (about 285 000 years): `maxTimeout: Infinity` means no cap, yet
+ * `minTimeout * multiplier ** attempt` overflows to Infinity after enough attempts, which
+ * waited for ever; the backoff stops growing here instead, a finite time on any clock.
+ */
+const MAX_BACKOFF = Number.MAX_SAFE_INTEGER;
+
+/**
+ * @internal The backoff before attempt `attempt + 2`: @std/async's formula, kept finite. For
+ * the options `retry()` accepts it is a number in [0, min(maxTimeout, MAX_BACKOFF)], never
+ * NaN or Infinity, however large `attempt` or `multiplier`.
+ */
 export function backoff(
   attempt: number,
   o: { multiplier: number; maxTimeout: number; minTimeout: number; jitter: number },
   random: () => number = Math.random,
 ): number {
-  const exp = Math.min(o.maxTimeout, o.minTimeout * o.multiplier ** attempt);
+  // No wait at all: 0 * multiplier ** attempt is NaN once the power overflows.
+  if (o.minTimeout === 0) return 0;
+  const exp = Math.min(o.maxTimeout, MAX_BACKOFF, o.minTimeout * o.multiplier ** attempt);
   return (1 - o.jitter * random()) * exp;
 }
 

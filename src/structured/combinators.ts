@@ -236,9 +236,13 @@ export function gather(aws: readonly Awaitable<unknown>[], options?: GatherOptio
  */
 function registerFresh(list: unknown[], waiter: Waiter): boolean {
   let i = 0;
-  for (; i < list.length; i++) {
-    const c = list[i];
-    if (!(c instanceof Future) || !c._addOnlyWaiter(waiter)) break;
+  try {
+    for (; i < list.length; i++) {
+      const c = list[i];
+      if (!(c instanceof Future) || !c._addOnlyWaiter(waiter)) break;
+    }
+  } catch {
+    // `instanceof` threw (a Proxy whose getPrototypeOf trap throws): the general path takes it.
   }
   if (i === list.length) return true;
   for (let j = 0; j < i; j++) (list[j] as Future<unknown>)._dropOnlyWaiter();

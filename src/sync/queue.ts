@@ -6,9 +6,15 @@
  * (as in asyncio, so items reach consumers in queue order), or at once when it is awaited
  * as a promise. A getter woken then cancelled before it runs drops its reservation and the
  * next getter is woken: no item is lost or delivered twice. Puts mirror this: room made
- * for a waiting `put()` is held for it, and its item goes in when its task resumes (as in
- * asyncio); a putter woken then cancelled before it runs puts nothing and the room goes
- * to the next putter.
+ * for a `put()` a task waits on is held for it, and its item goes in when the task resumes
+ * (as in asyncio); a putter woken then cancelled before it runs puts nothing and the room
+ * goes to the next putter.
+ *
+ * Only a put a task waits on at `yield*` has room held for it. A `put()` that nobody
+ * waits on when room comes (not awaited, not yielded: fire and forget) enters its item
+ * then, as one that did not have to wait does at the call. asyncio has no such case (an
+ * un-awaited coroutine never runs); holding the room for it kept it for ever, so the item
+ * never entered and a later `get()` never ended.
  * @module
  */
 import { InvalidStateError, type Future, describeValue, checkOptions, failedWith, Grant, type GrantOwner, signalOf, resolved, type SignalOptions, WaiterList, Ring, Heap } from "../core/index.ts";
@@ -74,6 +80,15 @@ export class QueueShutDown extends Error {
   constructor(message?: string, options?: ErrorOptions) {
     super(message ?? "The queue is shut down", options);
     this.name = "QueueShutDown";
+  }
+}
+
+/** Is `e` a `QueueShutDown`? Never throws: an abort reason may be a Proxy whose traps throw. */
+function isShutDown(e: unknown): boolean {
+  try {
+    return e instanceof QueueShutDown;
+  } catch {
+    return false;
   }
 }
 
@@ -229,9 +244,9 @@ export class Queue<T> implements AsyncIterable<T>, Disposable, GrantOwner {
   /**
    * Puts `item`, waiting while the queue is full (behind earlier waiting puts). Fails with
    * `QueueShutDown` if the queue is or gets shut down before the item is in. A waiting put
-   * given room enters its item when its task resumes (at once when awaited as a promise);
-   * cancelled before that, it puts nothing and the room goes to the next waiting put
-   * (asyncio's `Queue.put`).
+   * given room enters its item when its task resumes (at once when awaited as a promise, or
+   * when nobody waits on it); cancelled before that, it puts nothing and the room goes to
+   * the next waiting put (asyncio's `Queue.put`).
    */
   put(item: T, options?: SignalOptions): Future<void> {
     const signal = signalOf("Queue.put()", options);
@@ -352,7 +367,7 @@ export class Queue<T> implements AsyncIterable<T>, Disposable, GrantOwner {
       try {
         item = await this.get(options);
       } catch (e) {
-        if (e instanceof QueueShutDown) return;
+        if (isShutDown(e)) return;
         throw e;
       }
       yield item;
@@ -381,8 +396,9 @@ export class Queue<T> implements AsyncIterable<T>, Disposable, GrantOwner {
 
   /**
    * Wakes waiting getters while items are available. A getter whose result is awaited as a
-   * promise takes its item now; one that a task will `yield*` gets the item reserved and
-   * takes the head of the queue when it resumes, so items reach consumers in queue order.
+   * promise takes its item now; any other gets the item reserved and takes the head of the
+   * queue when it resumes or is read, so items reach consumers in queue order. (A reserved
+   * item blocks no one: `qsize()` and `full()` leave it out.)
    */
   private _wakeGetters(): void {
     while (this._getters.size > 0 && this.qsize() > 0) {
@@ -406,14 +422,15 @@ export class Queue<T> implements AsyncIterable<T>, Disposable, GrantOwner {
   }
 
   /**
-   * Room was made: waiting puts are woken, oldest first. A put awaited as a promise enters
-   * its item now; one that a task will `yield*` is held the room and enters its item when
-   * it resumes, so a cancellation before then puts nothing (asyncio's order of events).
+   * Room was made: waiting puts are woken, oldest first. A put awaited as a promise (or that
+   * nobody waits on) enters its item now; one a task waits on at `yield*` is held the room
+   * and enters its item when it resumes, so a cancellation before then puts nothing
+   * (asyncio's order of events).
    */
   private _admitPutters(): void {
     while (this._putters.size > 0 && !this.full()) {
       const p = this._putters.shift()!;
-      if (p._claimed) {
+      if (!p._taskWaits()) {
         const item = p._item as T;
         p._item = undefined;
         try {

@@ -26,27 +26,10 @@ import {
   tee,
   until,
 } from "../../mod.ts";
+import { countedSignal, HANG_GUARD_MS, within } from "../expect.ts";
 import { describe, it } from "../harness.ts";
 
 const virtual = { clock: "virtual" } as const;
-
-/** Generous "it did not hang" bound, in real time; never a speed check. */
-const HANG_GUARD_MS = 15_000;
-
-/** `p`, or a rejection naming `what` once HANG_GUARD_MS of real time have passed. */
-async function within<T>(what: string, p: Promise<T>): Promise<T> {
-  let guard: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        guard = setTimeout(() => reject(new Error(`${what}: still running after ${HANG_GUARD_MS} ms of real time`)), HANG_GUARD_MS);
-      }),
-    ]);
-  } finally {
-    clearTimeout(guard);
-  }
-}
 
 /**
  * A hang guard for a loop that runs on microtasks alone, where no timer (so `within`'s
@@ -90,23 +73,6 @@ function onLoop<T>(main: () => Coroutine<T> | Promise<T>): Promise<{ value: T; r
   });
 }
 
-
-/** An AbortSignal that counts its live "abort" listeners. */
-function countedSignal(): { ac: AbortController; live: () => number } {
-  const ac = new AbortController();
-  const listeners = new Set<unknown>();
-  const add = ac.signal.addEventListener.bind(ac.signal);
-  const remove = ac.signal.removeEventListener.bind(ac.signal);
-  ac.signal.addEventListener = ((type: string, l: Parameters<AbortSignal["addEventListener"]>[1], o?: Parameters<AbortSignal["addEventListener"]>[2]) => {
-    if (type === "abort") listeners.add(l);
-    add(type, l, o);
-  }) as AbortSignal["addEventListener"];
-  ac.signal.removeEventListener = ((type: string, l: Parameters<AbortSignal["addEventListener"]>[1], o?: Parameters<AbortSignal["removeEventListener"]>[2]) => {
-    if (type === "abort") listeners.delete(l);
-    remove(type, l, o);
-  }) as AbortSignal["removeEventListener"];
-  return { ac, live: () => listeners.size };
-}
 
 /** An async iterable over hand-written `next`/`return`, counting its closes. */
 function handIterable<T>(next: () => unknown): { iterable: AsyncIterable<T>; closes: () => number } {
