@@ -13,7 +13,8 @@
  * is left to `node:v8` (`encodeSmall` answers undefined, `decodeSmall` NOT_SMALL), so what
  * crosses, and the errors for what cannot, are exactly node:v8's. A value with a getter is
  * left to node:v8 before the getter runs (it is found without being called), so a getter
- * runs once, in node:v8, even when the value turns out not to be small.
+ * runs once, in node:v8, even when the value turns out not to be small; so is a Proxy, before
+ * any of its traps runs (node:v8 refuses one without running a trap).
  * @module
  */
 import { types } from "node:util";
@@ -57,8 +58,37 @@ const out = new Uint8Array(MAX_BYTES + 16);
 let pos = 0;
 let nodes = 0;
 let encoding = false;
-/** The objects and arrays met so far in this value (one met twice is left to node:v8). */
-const seen = new Set<object>();
+/**
+ * The objects and arrays met so far in this value (one met twice is left to node:v8): the
+ * first SEEN_LISTED in a list searched end to end, the rest in a Set. (A Set alone costs a
+ * value some 100–200 ns, most of it in `clear()`, which allocates a new table; most values
+ * hold a few containers.)
+ */
+const SEEN_LISTED = 16;
+const seenList: Array<object | undefined> = new Array<object | undefined>(SEEN_LISTED).fill(undefined);
+const seenMore = new Set<object>();
+let seenCount = 0;
+
+/** True when `v` was met before in this value; else records it. */
+function metBefore(v: object): boolean {
+  const listed = seenCount < SEEN_LISTED ? seenCount : SEEN_LISTED;
+  for (let i = 0; i < listed; i++) if (seenList[i] === v) return true;
+  if (seenCount >= SEEN_LISTED) {
+    if (seenMore.has(v)) return true;
+    seenMore.add(v);
+  } else {
+    seenList[seenCount] = v;
+  }
+  seenCount++;
+  return false;
+}
+
+/** Forgets the containers met (so no value is kept alive here). */
+function forgetSeen(): void {
+  if (seenCount > SEEN_LISTED) seenMore.clear();
+  for (let i = seenCount < SEEN_LISTED ? seenCount : SEEN_LISTED; i > 0;) seenList[--i] = undefined;
+  seenCount = 0;
+}
 const scratch = new DataView(new ArrayBuffer(8));
 const { getPrototypeOf, keys } = Object;
 /** Object.prototype.__lookupGetter__: finds a getter without running it, and allocates nothing. */
@@ -135,15 +165,15 @@ function put(v: unknown, depth: number): boolean {
     out[pos++] = NULL;
     return true;
   }
-  if (depth >= MAX_DEPTH || seen.has(v)) return false;
+  // A Proxy first, before any of its traps could run (node:v8 refuses it without running one).
+  if (depth >= MAX_DEPTH || types.isProxy(v) || metBefore(v)) return false;
   const proto = getPrototypeOf(v);
   if (proto === ARRAY_PROTO) {
     const a = v as unknown[];
-    if (!Array.isArray(a) || types.isProxy(a)) return false;
+    if (!Array.isArray(a)) return false;
     const n = a.length;
     // Dense, and no property beside the elements (V8 writes those; not handled here).
     if (n > MAX_NODES || keys(a).length !== n) return false;
-    seen.add(a);
     out[pos++] = DENSE;
     varint(n);
     // An element that is a getter runs once, in node:v8, never here first.
@@ -155,8 +185,6 @@ function put(v: unknown, depth: number): boolean {
   }
   // A plain object (V8 refuses a Proxy, an arguments object, a module namespace: so does node:v8 here).
   if (proto === OBJECT_PROTO ? types.isArgumentsObject(v) : proto !== null || types.isModuleNamespaceObject(v)) return false;
-  if (types.isProxy(v)) return false;
-  seen.add(v);
   out[pos++] = OBJECT;
   let count = 0;
   for (const k of keys(v)) {
@@ -204,7 +232,7 @@ export function encodeSmall(v: unknown): string | undefined {
   try {
     return put(v, 0) && pos <= MAX_BYTES ? base64(out, pos) : undefined;
   } finally {
-    seen.clear();
+    forgetSeen();
     encoding = false;
   }
 }
