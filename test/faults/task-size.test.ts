@@ -8,27 +8,19 @@
  * done task's result or cancellation is never overwritten by a late write of what it waited on.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { CancelledError, Future, run, sleep, spawn, waitFor } from "../../mod.ts";
 import { describe, it } from "../harness.ts";
+import { runProgram } from "../subprocess.ts";
 
 const virtual = { clock: "virtual" } as const;
 
 describe("a task without a field for the future it waits on", () => {
   it("a pending task holds at most 100 B (its own object, its place in the ready queue and in a list)", async () => {
     const file = fileURLToPath(new URL("../fixtures/task-size-program.ts", import.meta.url));
-    const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
-    const [cmd, argv] = deno
-      ? [deno.execPath(), ["run", "-A", "--v8-flags=--expose-gc", file]]
-      : [process.execPath, ["--expose-gc", "--import", "tsx", file]];
-    const out = await new Promise<string>((resolve, reject) => {
-      execFile(cmd, argv, { timeout: 120_000 }, (err, stdout, stderr) => {
-        if (err) reject(new Error(`${err.message}\n${stderr}`));
-        else resolve(stdout);
-      });
-    });
-    const { perTask } = JSON.parse(out.trim().split("\n").pop()!) as { perTask: number };
+    const out = await runProgram(file, [], undefined, ["--expose-gc"]);
+    assert.equal(out.code, 0, out.stderr);
+    const { perTask } = JSON.parse(out.stdout.trim().split("\n").pop()!) as { perTask: number };
     assert.ok(perTask > 20, `the tasks were measured (${perTask} B)`);
     assert.ok(perTask <= 100, `a pending task holds ${perTask.toFixed(1)} B`);
   }, 150_000);
