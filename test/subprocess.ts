@@ -11,12 +11,16 @@ export interface ProgramResult {
   stderr: string;
 }
 
-/** Runs `file` with `args`, in `cwd` if given, and resolves when it exits (never rejects). */
-export function runProgram(file: string, args: string[] = [], cwd?: string): Promise<ProgramResult> {
+/**
+ * Runs `file` with `args`, in `cwd` if given, and resolves when it exits (never rejects).
+ * `v8Flags` (such as `--expose-gc`) go to the runtime's V8.
+ */
+export function runProgram(file: string, args: string[] = [], cwd?: string, v8Flags: string[] = []): Promise<ProgramResult> {
   const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
+  const v8 = v8Flags.length > 0 ? [`--v8-flags=${v8Flags.join(",")}`] : [];
   const [cmd, argv] = deno
-    ? [deno.execPath(), ["run", "-A", file, ...args]]
-    : [process.execPath, ["--import", "tsx", file, ...args]];
+    ? [deno.execPath(), ["run", "-A", ...v8, file, ...args]]
+    : [process.execPath, [...v8Flags, "--import", "tsx", file, ...args]];
   return new Promise((resolve) => {
     execFile(cmd, argv, { cwd, timeout: 120_000, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
