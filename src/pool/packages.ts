@@ -5,6 +5,8 @@
  * optional package fails with a message saying what to install.
  * @module
  */
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import type { BullmqModule, TinypoolModule } from "./package-types.ts";
 
 /** @internal Whether this runs under Deno (the pool and its workers choose by it). */
@@ -92,13 +94,27 @@ export function registerTsx(): Promise<void> {
 }
 
 /**
- * @internal Why a task module could not be loaded, from the import's error: for a TypeScript
- * module that this process's Node cannot import (Node 20 with no loader registered: the
- * inline kind and a `"bullmq"` pool import the module in the caller's own thread), the reason
- * also says what to do, since "Unknown file extension" alone does not.
+ * @internal Why a task module could not be loaded, from the import's error: a `file:` module
+ * that is not there says so (not "install tsx" for a `.ts` one, nor Node's "imported from"
+ * loopwork's own file); an ES module that Node read as CommonJS (a `.js` file without
+ * `"type": "module"`) says how to mark it; for a TypeScript module that this process's Node
+ * cannot import (Node 20 with no loader registered: the inline kind and a `"bullmq"` pool
+ * import the module in the caller's own thread), the reason also says what to do, since
+ * "Unknown file extension" alone does not.
  */
 export function loadFailure(url: string, e: unknown): string {
   const reason = e instanceof Error ? e.message : String(e);
+  if (url.startsWith("file:")) {
+    try {
+      if (!existsSync(fileURLToPath(url))) return "there is no such file";
+    } catch {
+      // (Not readable here, as under Deno without --allow-read: the import's reason says so.)
+    }
+  }
+  if (e instanceof SyntaxError && /\.js$/i.test(url) && /Unexpected token 'export'|Cannot use import statement outside a module/.test(reason)) {
+    return `${reason}: it is an ES module that Node loaded as CommonJS; add "type": "module" to the nearest ` +
+      "package.json, or name it .mjs";
+  }
   if ((e as { code?: unknown } | null)?.code !== "ERR_UNKNOWN_FILE_EXTENSION" || !/\.[mc]?tsx?$/i.test(url)) {
     return reason;
   }

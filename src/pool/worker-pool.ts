@@ -15,7 +15,7 @@ import type { Pending, PoolBackend } from "./backends/backend.ts";
 import { type CancelSink, PoolCall, QUEUED, RUNNING, SETTLED } from "./call.ts";
 import { PoolClosedError, PoolQueueFullError } from "./errors.ts";
 import { BullmqBackend } from "./backends/bullmq.ts";
-import { workerEntryUrl } from "./worker/entry.ts";
+import { checkWorkerStart } from "./worker/entry.ts";
 import { displayPath } from "./worker/tasks.ts";
 import { InlineBackend } from "./backends/inline.ts";
 import { LatencyWindow } from "./latency.ts";
@@ -334,7 +334,8 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
    *
    * @throws {TypeError | RangeError} when an option is invalid (the message names it)
    * @throws {Error} for a thread or process pool, when loopwork's worker entry file is not
-   *   beside it (loopwork was bundled into one file: keep it external)
+   *   beside it (loopwork was bundled into one file: keep it external), or, under Deno, when
+   *   a permission its workers need is not granted (the message names the flags)
    */
   constructor(moduleUrl: string | URL | null, options?: WorkerPoolOptions) {
     this._module = moduleHref(moduleUrl);
@@ -343,8 +344,9 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
     const o = this._options;
     // Calls handed to the backend at once: per worker, those it runs and those posted ahead.
     this._capacity = o.maxWorkers * (o.concurrentTasksPerWorker + (o.backend === "loopwork" ? o.pipelineDepth : 0));
-    // Its workers' entry file must exist (not so when loopwork was bundled): say so here, not in a worker.
-    if (this.kind !== "inline" && o.bullmq === null) workerEntryUrl(o.backend === "loopwork" ? "thread" : "tinypool");
+    // Its workers' entry file must exist (not so when loopwork was bundled), and under Deno they
+    // need permissions to start: say so here, not in a worker.
+    if (this.kind !== "inline" && o.bullmq === null) checkWorkerStart(o.backend === "loopwork" ? "thread" : "tinypool", this.kind === "process");
   }
 
   /**

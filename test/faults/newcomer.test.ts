@@ -1,0 +1,155 @@
+/**
+ * What a newcomer meets first, from a folder of their own: a task module that is not there
+ * says so, whatever its extension and kind (not "install tsx", nor Node's "imported from"
+ * loopwork's own file). Under Deno: a pool started without the permissions its workers need
+ * says at `new WorkerPool` every flag it lacks (a process pool once died as a "crashed worker"
+ * naming one flag at a time, and without --allow-run threw out of tinypool); and loopwork
+ * imported over the network, as JSR serves it (here from a local HTTP server), runs thread
+ * pools (own and tinypool backends), process pools and `toThread` (Deno's worker threads once
+ * refused the https: entry: "The URL must be one of scheme file or data").
+ */
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { WorkerPool } from "../../mod.ts";
+import { describe, it, runtime } from "../harness.ts";
+
+const repo = fileURLToPath(new URL("../..", import.meta.url));
+
+const TASKS = "export function fib(n: number): number {\n  return n < 2 ? n : fib(n - 1) + fib(n - 2);\n}\n";
+
+interface Ran {
+  code: number;
+  out: string;
+}
+
+/**
+ * Runs Deno in `cwd` with `args`, stdin closed (so no permission prompt), colours off; through
+ * `Deno.Command`, since Deno's child_process hands its own permissions to a Deno it starts.
+ */
+async function deno(args: string[], cwd: string): Promise<Ran> {
+  const { Deno } = globalThis as unknown as {
+    Deno: {
+      execPath(): string;
+      Command: new (cmd: string, o: object) => { output(): Promise<{ code: number; stdout: Uint8Array; stderr: Uint8Array }> };
+    };
+  };
+  const command = new Deno.Command(Deno.execPath(), { args, cwd, stdin: "null", env: { NO_COLOR: "1" } });
+  const r = await command.output();
+  const text = new TextDecoder();
+  return { code: r.code, out: text.decode(r.stdout) + text.decode(r.stderr) };
+}
+
+describe(`a newcomer's first program (${runtime})`, () => {
+  it("a task module that is not there fails its call saying so, whatever its extension, on threads, processes and inline", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "loopwork-newcomer-"));
+    try {
+      for (const file of ["nope.js", "nope.ts", "nope.mjs"]) {
+        for (const kind of ["thread", "process", "inline"] as const) {
+          const pool = new WorkerPool(pathToFileURL(join(dir, file)), { kind, maxWorkers: 1 });
+          try {
+            await assert.rejects(pool.run("fib", 1), (e: Error) => {
+              assert.equal(e.message, `cannot load the task module ${join(dir, file)}: there is no such file`, `${kind} ${file}`);
+              return true;
+            });
+          } finally {
+            await pool.destroy();
+          }
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  if (runtime !== "deno") return;
+
+  it("without the permissions its workers need, new WorkerPool names every missing flag (a thread pool --allow-read; a process pool also --allow-run and --allow-env), and with them it runs", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "loopwork-newcomer-deno-"));
+    try {
+      writeFileSync(join(dir, "tasks.ts"), TASKS);
+      writeFileSync(
+        join(dir, "main.ts"),
+        `import { WorkerPool } from ${JSON.stringify(pathToFileURL(join(repo, "mod.ts")).href)};
+const kind = Deno.args[0] as "thread" | "process";
+try {
+  await using pool = new WorkerPool<typeof import("./tasks.ts")>(new URL("./tasks.ts", import.meta.url), { maxWorkers: 1, kind });
+  console.log(kind, await pool.run("fib", 20));
+} catch (e) {
+  console.log(kind, "refused:", (e as Error).message);
+}
+`,
+      );
+      const refused = async (kind: string, flags: string[], missing: string[], all: string) => {
+        const r = await deno(["run", ...flags, "main.ts", kind], dir);
+        const what = `${kind} pool with ${flags.join(" ") || "no flags"}:\n${r.out}`;
+        assert.equal(r.code, 0, what);
+        assert.match(r.out, new RegExp(`^${kind} refused: a ${kind} pool cannot start: Deno has not granted `), what);
+        const named = r.out.slice(0, r.out.indexOf(": run again with "));
+        for (const flag of ["--allow-read", "--allow-run", "--allow-env"]) {
+          assert.equal(named.includes(`${flag} (`), missing.includes(flag), `${what}\n(${flag} named as missing: ${missing.includes(flag)})`);
+        }
+        assert.ok(r.out.trimEnd().endsWith(`: run again with ${all} (or -A)`), what);
+        assert.doesNotMatch(r.out, /died|Uncaught|NotCapable/, what);
+      };
+      await refused("thread", [], ["--allow-read"], "--allow-read");
+      await refused("process", [], ["--allow-read", "--allow-run", "--allow-env"], "--allow-read --allow-run --allow-env");
+      await refused("process", ["--allow-read"], ["--allow-run", "--allow-env"], "--allow-read --allow-run --allow-env");
+      // Once a crash of a worker that never ran, then an exception out of tinypool.
+      await refused("process", ["--allow-read", "--allow-env"], ["--allow-run"], "--allow-read --allow-run --allow-env");
+      await refused("process", ["--allow-read", "--allow-run"], ["--allow-env"], "--allow-read --allow-run --allow-env");
+      assert.equal((await deno(["run", "--allow-read", "main.ts", "thread"], dir)).out.trim(), "thread 6765");
+      assert.equal((await deno(["run", "--allow-read", "--allow-run", "--allow-env", "main.ts", "process"], dir)).out.trim(), "process 6765");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it("loopwork imported over HTTP, as JSR serves it, runs thread pools (own and tinypool backends), a process pool and toThread", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "loopwork-newcomer-url-"));
+    // The repo's files, served with the content types JSR gives them.
+    const server: Server = createServer((req, res) => {
+      const path = decodeURIComponent(new URL(req.url ?? "/", "http://x").pathname);
+      readFile(join(repo, path)).then(
+        (body) => {
+          res.writeHead(200, { "content-type": path.endsWith(".ts") ? "application/typescript" : "application/javascript" });
+          res.end(body);
+        },
+        () => {
+          res.writeHead(404);
+          res.end();
+        },
+      );
+    });
+    await new Promise<void>((ready) => server.listen(0, "127.0.0.1", ready));
+    const host = `127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      writeFileSync(join(dir, "tasks.ts"), TASKS);
+      writeFileSync(
+        join(dir, "main.ts"),
+        `import { run, toThread, WorkerPool } from "http://${host}/mod.ts";
+for (const options of [{ kind: "thread" }, { kind: "thread", backend: "tinypool" }, { kind: "process" }] as const) {
+  await using pool = new WorkerPool<typeof import("./tasks.ts")>(new URL("./tasks.ts", import.meta.url), { maxWorkers: 1, ...options });
+  console.log(JSON.stringify(options), await pool.run("fib", 20));
+}
+console.log("toThread", await run(function* () { return yield* toThread((n: number) => n * 2, 21); }));
+`,
+      );
+      const r = await deno(["run", `--reload=http://${host}`, `--allow-import=${host}`, "--allow-read", "--allow-run", "--allow-env", "main.ts"], dir);
+      assert.equal(r.code, 0, r.out);
+      assert.deepEqual(r.out.split("\n").filter((l) => !l.startsWith("Download")).join("\n").trim().split("\n"), [
+        '{"kind":"thread"} 6765',
+        '{"kind":"thread","backend":"tinypool"} 6765',
+        '{"kind":"process"} 6765',
+        "toThread 42",
+      ]);
+    } finally {
+      await new Promise((closed) => server.close(closed));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
