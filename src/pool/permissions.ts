@@ -20,6 +20,7 @@ interface DenoPermissions {
     requestSync(d: PermissionDescriptor): { state: "granted" | "prompt" | "denied" };
   };
   execPath(): string;
+  errors?: { NotCapable?: new (message: string) => Error };
 }
 
 /** Whether Deno grants `d`: asked for (a prompt, in a terminal) where it may still be. */
@@ -33,7 +34,7 @@ function granted(deno: DenoPermissions, d: PermissionDescriptor): boolean {
  * whose entry module is `entry` have the permissions they need; the message names each flag
  * missing and the whole set to run with. Does nothing on Node.
  *
- * @throws {Error} when Deno has not granted a permission the pool's workers need
+ * @throws {Deno.errors.NotCapable} when Deno has not granted a permission the pool's workers need
  */
 export function checkWorkerPermissions(entry: string, processes: boolean): void {
   const deno = (globalThis as { Deno?: DenoPermissions }).Deno;
@@ -51,7 +52,9 @@ export function checkWorkerPermissions(entry: string, processes: boolean): void 
   const missing = needs.filter(([, , d]) => !granted(deno, d));
   if (missing.length === 0) return;
   const flags = processes ? "--allow-read --allow-run --allow-env" : "--allow-read";
-  throw new Error(
+  // Deno's own class for a permission not granted (an Error where there is none).
+  const NotCapable = deno.errors?.NotCapable ?? Error;
+  throw new NotCapable(
     `a ${processes ? "process" : "thread"} pool cannot start: Deno has not granted ` +
       missing.map(([flag, why]) => `${flag} (${why})`).join(", ").replace(/, (?=[^,]*$)/, " or ") +
       `: run again with ${flags} (or -A)`,

@@ -2,11 +2,13 @@
  * What a newcomer meets first, from a folder of their own: a task module that is not there
  * says so, whatever its extension and kind (not "install tsx", nor Node's "imported from"
  * loopwork's own file). Under Deno: a pool started without the permissions its workers need
- * says at `new WorkerPool` every flag it lacks (a process pool once died as a "crashed worker"
- * naming one flag at a time, and without --allow-run threw out of tinypool); and loopwork
- * imported over the network, as JSR serves it (here from a local HTTP server), runs thread
- * pools (own and tinypool backends), process pools and `toThread` (Deno's worker threads once
- * refused the https: entry: "The URL must be one of scheme file or data").
+ * says at `new WorkerPool`, as Deno's own `NotCapable`, every flag it lacks (a process pool
+ * once died as a "crashed worker" naming one flag at a time, and without --allow-run threw out
+ * of tinypool); the `loopwork` command without them says so in one line (it threw a stack
+ * trace); and loopwork imported over the network, as JSR serves it (here from a local HTTP
+ * server), runs thread pools (own and tinypool backends), process pools and `toThread`
+ * (Deno's worker threads once refused the https: entry: "The URL must be one of scheme file
+ * or data").
  */
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
@@ -80,7 +82,7 @@ try {
   await using pool = new WorkerPool<typeof import("./tasks.ts")>(new URL("./tasks.ts", import.meta.url), { maxWorkers: 1, kind });
   console.log(kind, await pool.run("fib", 20));
 } catch (e) {
-  console.log(kind, "refused:", (e as Error).message);
+  console.log(kind, "refused:", e instanceof Deno.errors.NotCapable ? "NotCapable" : "not NotCapable", (e as Error).message);
 }
 `,
       );
@@ -88,13 +90,13 @@ try {
         const r = await deno(["run", ...flags, "main.ts", kind], dir);
         const what = `${kind} pool with ${flags.join(" ") || "no flags"}:\n${r.out}`;
         assert.equal(r.code, 0, what);
-        assert.match(r.out, new RegExp(`^${kind} refused: a ${kind} pool cannot start: Deno has not granted `), what);
+        assert.match(r.out, new RegExp(`^${kind} refused: NotCapable a ${kind} pool cannot start: Deno has not granted `), what);
         const named = r.out.slice(0, r.out.indexOf(": run again with "));
         for (const flag of ["--allow-read", "--allow-run", "--allow-env"]) {
           assert.equal(named.includes(`${flag} (`), missing.includes(flag), `${what}\n(${flag} named as missing: ${missing.includes(flag)})`);
         }
         assert.ok(r.out.trimEnd().endsWith(`: run again with ${all} (or -A)`), what);
-        assert.doesNotMatch(r.out, /died|Uncaught|NotCapable/, what);
+        assert.doesNotMatch(r.out, /died|Uncaught|Requires/, what);
       };
       await refused("thread", [], ["--allow-read"], "--allow-read");
       await refused("process", [], ["--allow-read", "--allow-run", "--allow-env"], "--allow-read --allow-run --allow-env");
@@ -104,6 +106,30 @@ try {
       await refused("process", ["--allow-read", "--allow-run"], ["--allow-env"], "--allow-read --allow-run --allow-env");
       assert.equal((await deno(["run", "--allow-read", "main.ts", "thread"], dir)).out.trim(), "thread 6765");
       assert.equal((await deno(["run", "--allow-read", "--allow-run", "--allow-env", "main.ts", "process"], dir)).out.trim(), "process 6765");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it("the loopwork command run without Deno's permissions says in one line which one it was refused and to run it with -A, exit 1, no stack trace", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "loopwork-newcomer-cli-"));
+    try {
+      writeFileSync(join(dir, "tasks.ts"), TASKS);
+      const cli = join(repo, "src", "tools", "cli.ts");
+      const compare = ["compare", "--quick", "--tasks", "1", "--runs", "1", "--only", "cpu", "--strategies", "sequential,threads"];
+      const worker = ["worker", "--connection", "redis://127.0.0.1:1", "--queue", "q", "--module", "./tasks.ts", "--threads", "1"];
+      for (const [flags, args, refusal] of [
+        [[], compare, /^loopwork compare: Requires net access to "127\.0\.0\.1:0": /],
+        [["--allow-net"], compare, /^loopwork compare: a thread pool cannot start: Deno has not granted --allow-read \(/],
+        [[], worker, /^loopwork worker: Requires read access to "\S*tasks\.ts": /],
+      ] as const) {
+        const r = await deno(["run", ...flags, cli, ...args], dir);
+        const what = `deno run ${flags.join(" ")} loopwork ${args[0]}:\n${r.out}`;
+        assert.equal(r.code, 1, what);
+        assert.match(r.out, refusal, what);
+        assert.match(r.out, /: the command reads files, uses the network and starts workers: run it with deno run -A npm:loopwork\n$/, what);
+        assert.equal(r.out.trim().split("\n").length, 1, what);
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
