@@ -19,6 +19,7 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { WorkerPool } from "../../mod.ts";
 import { describe, it, runtime } from "../harness.ts";
+import { runProgram } from "../subprocess.ts";
 
 const repo = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -65,6 +66,19 @@ describe(`a newcomer's first program (${runtime})`, () => {
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it("loopwork worker without --connection or --queue says which is required, not 'got null'", async () => {
+    const cli = join(repo, "src", "tools", "cli.ts");
+    for (const [args, said] of [
+      [[], "--connection is required (the Redis URL, e.g. redis://127.0.0.1:6379)"],
+      [["--connection", "redis://127.0.0.1:1"], "--queue is required (the pool's queue option)"],
+      [["--connection", "redis://127.0.0.1:1", "--queue", "q"], "--module is required (the task module's path)"],
+    ] as const) {
+      const r = await runProgram(cli, ["worker", ...args]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stderr.split("\n")[0], `loopwork worker: ${said}`);
     }
   }, 60_000);
 
