@@ -168,9 +168,11 @@ function moduleHref(moduleUrl: string | URL | null): string | null {
       return new URL(moduleUrl).href;
     } catch {
       // Say how to write the very module given: a path relative to the caller, or a file path.
+      // (A CommonJS file has no import.meta: it resolves the path, then makes it a URL.)
+      const relative = JSON.stringify(/^\.\.?\//.test(moduleUrl) ? moduleUrl : `./${moduleUrl}`);
       const fix = moduleUrl.startsWith("/")
         ? `pathToFileURL(${JSON.stringify(moduleUrl)}) (from node:url)`
-        : `new URL(${JSON.stringify(/^\.\.?\//.test(moduleUrl) ? moduleUrl : `./${moduleUrl}`)}, import.meta.url)`;
+        : `new URL(${relative}, import.meta.url) (in CommonJS, pathToFileURL(require.resolve(${relative})))`;
       throw new TypeError(
         `WorkerPool expects the task module as an absolute URL, got ${describeValue(moduleUrl)}: write ${fix}`,
       );
