@@ -96,7 +96,7 @@ export function registerTsx(): Promise<void> {
 /**
  * @internal Why a task module could not be loaded, from the import's error: a `file:` module
  * that is not there says so (not "install tsx" for a `.ts` one, nor Node's "imported from"
- * loopwork's own file); an ES module that Node read as CommonJS (a `.js` file without
+ * loopwork's own file), and a `.ts` one whose compiled `.js` is there names it; an ES module that Node read as CommonJS (a `.js` file without
  * `"type": "module"`) says how to mark it; for a TypeScript module that this process's Node
  * cannot import (Node 20 with no loader registered: the inline kind and a `"bullmq"` pool
  * import the module in the caller's own thread), the reason also says what to do, since
@@ -106,7 +106,14 @@ export function loadFailure(url: string, e: unknown): string {
   const reason = e instanceof Error ? e.message : String(e);
   if (url.startsWith("file:")) {
     try {
-      if (!existsSync(fileURLToPath(url))) return "there is no such file";
+      const path = fileURLToPath(url);
+      if (!existsSync(path)) {
+        // A program compiled by tsc still names its .ts task module, which sits elsewhere.
+        const compiled = /\.([mc]?)ts$/.test(path) ? path.replace(/\.([mc]?)ts$/, ".$1js") : null;
+        return compiled !== null && existsSync(compiled)
+          ? `there is no such file, but there is ${compiled}: a compiled program names its task module as compiled (.js)`
+          : "there is no such file";
+      }
     } catch {
       // (Not readable here, as under Deno without --allow-read: the import's reason says so.)
     }

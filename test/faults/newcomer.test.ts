@@ -48,15 +48,25 @@ async function deno(args: string[], cwd: string): Promise<Ran> {
 }
 
 describe(`a newcomer's first program (${runtime})`, () => {
-  it("a task module that is not there fails its call saying so, whatever its extension, on threads, processes and inline", async () => {
+  it("a task module that is not there fails its call saying so, whatever its extension, on threads, processes and inline; a .ts one whose compiled .js is there names it", async () => {
     const dir = mkdtempSync(join(tmpdir(), "loopwork-newcomer-"));
     try {
-      for (const file of ["nope.js", "nope.ts", "nope.mjs"]) {
+      // A program compiled by tsc names its .ts task module, whose compiled .js is beside it.
+      writeFileSync(join(dir, "compiled.js"), "export function fib(n) { return n; }\n");
+      writeFileSync(join(dir, "compiled.mjs"), "export function fib(n) { return n; }\n");
+      const compiled = (js: string) => `there is no such file, but there is ${join(dir, js)}: a compiled program names its task module as compiled (.js)`;
+      for (const [file, reason] of [
+        ["nope.js", "there is no such file"],
+        ["nope.ts", "there is no such file"],
+        ["nope.mjs", "there is no such file"],
+        ["compiled.ts", compiled("compiled.js")],
+        ["compiled.mts", compiled("compiled.mjs")],
+      ]) {
         for (const kind of ["thread", "process", "inline"] as const) {
-          const pool = new WorkerPool(pathToFileURL(join(dir, file)), { kind, maxWorkers: 1 });
+          const pool = new WorkerPool(pathToFileURL(join(dir, file!)), { kind, maxWorkers: 1 });
           try {
             await assert.rejects(pool.run("fib", 1), (e: Error) => {
-              assert.equal(e.message, `cannot load the task module ${join(dir, file)}: there is no such file`, `${kind} ${file}`);
+              assert.equal(e.message, `cannot load the task module ${join(dir, file!)}: ${reason}`, `${kind} ${file}`);
               return true;
             });
           } finally {
