@@ -17,7 +17,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { WorkerPool } from "../../mod.ts";
+import { run, toThread, WorkerPool } from "../../mod.ts";
 import { describe, it, runtime } from "../harness.ts";
 import { runProgram } from "../subprocess.ts";
 
@@ -90,6 +90,26 @@ describe(`a newcomer's first program (${runtime})`, () => {
       assert.equal(r.code, 2, r.stderr);
       assert.equal(r.stderr.split("\n")[0], `loopwork worker: ${said}`);
     }
+  }, 60_000);
+
+  it("toThread() of a function that uses a variable of its scope fails naming the variable and why it is not there", async () => {
+    const factor = 3;
+    await assert.rejects(
+      run(function* () {
+        return yield* toThread((n: number) => n * factor, 2);
+      }),
+      (e: Error) => {
+        assert.ok(e instanceof ReferenceError, String(e));
+        assert.equal(
+          e.message,
+          "factor is not defined: toThread() sends a function as its source, without the variables, imports and " +
+            "functions of its scope; pass them as arguments, or put the function in a task module",
+        );
+        return true;
+      },
+    );
+    // Passed as an argument, it is there.
+    assert.equal(await run(function* () { return yield* toThread((n: number, f: number) => n * f, 2, factor); }), 6);
   }, 60_000);
 
   if (runtime !== "deno") return;
