@@ -114,7 +114,7 @@ describe(`a newcomer's first program (${runtime})`, () => {
 
   if (runtime !== "deno") return;
 
-  it("without the permissions its workers need, new WorkerPool names every missing flag (a thread pool --allow-read; a process pool also --allow-run and --allow-env), and with them it runs", async () => {
+  it("without the permissions its workers need, new WorkerPool names every missing flag (a thread pool --allow-read, on tinypool also --allow-env; a process pool --allow-read, --allow-run and --allow-env), and with them it runs", async () => {
     const dir = mkdtempSync(join(tmpdir(), "loopwork-newcomer-deno-"));
     try {
       writeFileSync(join(dir, "tasks.ts"), TASKS);
@@ -122,16 +122,17 @@ describe(`a newcomer's first program (${runtime})`, () => {
         join(dir, "main.ts"),
         `import { WorkerPool } from ${JSON.stringify(pathToFileURL(join(repo, "mod.ts")).href)};
 const kind = Deno.args[0] as "thread" | "process";
+const backend = (Deno.args[1] ?? "loopwork") as "loopwork" | "tinypool";
 try {
-  await using pool = new WorkerPool<typeof import("./tasks.ts")>(new URL("./tasks.ts", import.meta.url), { maxWorkers: 1, kind });
+  await using pool = new WorkerPool<typeof import("./tasks.ts")>(new URL("./tasks.ts", import.meta.url), { maxWorkers: 1, kind, ...(kind === "thread" ? { backend } : {}) });
   console.log(kind, await pool.run("fib", 20));
 } catch (e) {
   console.log(kind, "refused:", e instanceof Deno.errors.NotCapable ? "NotCapable" : "not NotCapable", (e as Error).message);
 }
 `,
       );
-      const refused = async (kind: string, flags: string[], missing: string[], all: string) => {
-        const r = await deno(["run", ...flags, "main.ts", kind], dir);
+      const refused = async (kind: string, flags: string[], missing: string[], all: string, backend = "loopwork") => {
+        const r = await deno(["run", ...flags, "main.ts", kind, backend], dir);
         const what = `${kind} pool with ${flags.join(" ") || "no flags"}:\n${r.out}`;
         assert.equal(r.code, 0, what);
         assert.match(r.out, new RegExp(`^${kind} refused: NotCapable a ${kind} pool cannot start: Deno has not granted `), what);
@@ -148,7 +149,10 @@ try {
       // Once a crash of a worker that never ran, then an exception out of tinypool.
       await refused("process", ["--allow-read", "--allow-env"], ["--allow-run"], "--allow-read --allow-run --allow-env");
       await refused("process", ["--allow-read", "--allow-run"], ["--allow-env"], "--allow-read --allow-run --allow-env");
+      // tinypool's threads read an environment variable (once an uncaught error in the worker).
+      await refused("thread", ["--allow-read"], ["--allow-env"], "--allow-read --allow-env", "tinypool");
       assert.equal((await deno(["run", "--allow-read", "main.ts", "thread"], dir)).out.trim(), "thread 6765");
+      assert.equal((await deno(["run", "--allow-read", "--allow-env", "main.ts", "thread", "tinypool"], dir)).out.trim(), "thread 6765");
       assert.equal((await deno(["run", "--allow-read", "--allow-run", "--allow-env", "main.ts", "process"], dir)).out.trim(), "process 6765");
     } finally {
       rmSync(dir, { recursive: true, force: true });

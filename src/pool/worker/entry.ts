@@ -32,7 +32,7 @@ function entryModule(kind: WorkerEntryKind): { module: string; file: string; fro
  * @throws {Error} naming the Deno permissions missing, or the worker file missing
  */
 export function checkWorkerStart(kind: WorkerEntryKind, processes: boolean): void {
-  if (isDeno) checkWorkerPermissions(entryModule(kind).module, processes);
+  if (isDeno) checkWorkerPermissions(entryModule(kind).module, processes, kind === "tinypool");
   workerEntryUrl(kind);
 }
 
