@@ -21,7 +21,7 @@ export const isDeno: boolean = typeof (globalThis as { Deno?: unknown }).Deno !=
 const fromNodeModules: boolean = (import.meta as { url?: string }).url?.includes("/node_modules/") === true;
 
 /** The version ranges loopwork is tested with (package.json says the same). */
-const RANGES = { tinypool: "^2.2.0", bullmq: "^6.7.0", vega: "^6.4.0", "vega-lite": "^6.4.3" } as const;
+const RANGES = { tinypool: "^2.2.0", bullmq: "^6.7.0", ioredis: "^6.0.0", vega: "^6.4.0", "vega-lite": "^6.4.3" } as const;
 
 /**
  * @internal The `code` of the error a missing optional package fails with: a setting to fix,
@@ -66,8 +66,12 @@ export function loadTinypool(): Promise<TinypoolModule> {
  * (which reads it as `typeof import("bullmq")`: the CLI is not part of the library's graph).
  */
 export function loadBullmq<M = BullmqModule>(): Promise<M> {
-  // bullmq 6 loads ioredis, its own optional peer, when it connects.
-  return (bullmq ??= loadPackage<unknown>("bullmq", 'a pool of kind "bullmq" (and `loopwork worker`)', "bullmq ioredis")) as Promise<M>;
+  // bullmq 6 loads ioredis, its own optional peer, when it connects. Fetched by Deno as an
+  // `npm:` specifier, bullmq finds it only if ioredis is loaded first: Deno then resolves
+  // bullmq with its peer (without, bullmq says "could not load the optional 'ioredis'").
+  const why = 'a pool of kind "bullmq" (and `loopwork worker`)';
+  return (bullmq ??= (isDeno && !fromNodeModules ? loadPackage<unknown>("ioredis", why, "bullmq ioredis") : Promise.resolve())
+    .then(() => loadPackage<unknown>("bullmq", why, "bullmq ioredis"))) as Promise<M>;
 }
 
 let tsxRegistered: Promise<void> | null = null;

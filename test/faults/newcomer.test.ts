@@ -18,7 +18,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { run, toThread, WorkerPool } from "../../mod.ts";
-import { describe, it, runtime } from "../harness.ts";
+import { describe, it, runtime, skip } from "../harness.ts";
+import { redisAvailable, redisRequired, startRedis } from "../cluster-helpers.ts";
 import { runProgram } from "../subprocess.ts";
 
 const repo = fileURLToPath(new URL("../..", import.meta.url));
@@ -27,7 +28,9 @@ const TASKS = "export function fib(n: number): number {\n  return n < 2 ? n : fi
 
 interface Ran {
   code: number;
+  /** What it wrote to stdout, then to stderr. */
   out: string;
+  stdout: string;
 }
 
 /**
@@ -44,7 +47,8 @@ async function deno(args: string[], cwd: string): Promise<Ran> {
   const command = new Deno.Command(Deno.execPath(), { args, cwd, stdin: "null", env: { NO_COLOR: "1" } });
   const r = await command.output();
   const text = new TextDecoder();
-  return { code: r.code, out: text.decode(r.stdout) + text.decode(r.stderr) };
+  const stdout = text.decode(r.stdout);
+  return { code: r.code, out: stdout + text.decode(r.stderr), stdout };
 }
 
 describe(`a newcomer's first program (${runtime})`, () => {
@@ -179,6 +183,63 @@ try {
         assert.equal(r.out.trim().split("\n").length, 1, what);
       }
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  const byPath = "a program that imports loopwork by path (no package.json, no deno.json) runs a bullmq pool against `loopwork worker` run from the sources: bullmq finds its peer ioredis";
+  if (!redisAvailable && !redisRequired) skip(`${byPath} (redis-server is not installed)`);
+  else it(byPath, async () => {
+    const dir = mkdtempSync(join(tmpdir(), "loopwork-newcomer-bullmq-"));
+    const redis = await startRedis();
+    const { Deno } = globalThis as unknown as {
+      Deno: {
+        execPath(): string;
+        Command: new (cmd: string, o: object) => {
+          spawn(): { stdout: ReadableStream<Uint8Array>; status: Promise<{ code: number }>; kill(signal: string): void };
+        };
+      };
+    };
+    const worker = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", join(repo, "src", "tools", "cli.ts"), "worker", "--connection", redis.url, "--queue", "newcomer", "--module", "./tasks.ts", "--threads", "1"],
+      cwd: dir,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "inherit",
+      env: { NO_COLOR: "1" },
+    });
+    writeFileSync(join(dir, "tasks.ts"), TASKS);
+    const child = worker.spawn();
+    let out = "";
+    const reading = (async () => {
+      for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) out += chunk;
+    })();
+    try {
+      // Its start (or its exit), within a generous bound: a guard against a hang, not a speed check.
+      for (let i = 0; i < 300 && !/loopwork worker: started/.test(out); i++) {
+        const exited = await Promise.race([child.status.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 100))]);
+        if (exited) break;
+      }
+      assert.match(out, /loopwork worker: started/, `the worker from the sources:\n${out}`);
+      writeFileSync(
+        join(dir, "client.ts"),
+        `import { WorkerPool } from ${JSON.stringify(pathToFileURL(join(repo, "mod.ts")).href)};
+await using pool = new WorkerPool<typeof import("./tasks.ts")>(new URL("./tasks.ts", import.meta.url), { kind: "bullmq", connection: ${JSON.stringify(redis.url)}, queue: "newcomer", connectTimeoutMs: 10_000 });
+console.log(await pool.run("fib", 20));
+`,
+      );
+      const r = await deno(["run", "-A", "client.ts"], dir);
+      assert.equal(r.code, 0, r.out);
+      assert.equal(r.stdout.trim(), "6765", r.out);
+    } finally {
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // (it had exited)
+      }
+      await child.status;
+      await reading;
+      await redis.stop();
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
