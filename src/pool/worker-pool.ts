@@ -81,16 +81,20 @@ export type TaskName<M> = {
 export type TaskArgs<M, K extends keyof M> = M[K] extends (...args: infer A) => unknown ? A : never;
 
 /**
- * The (awaited) result of task `K` of module `M`.
+ * The (awaited) result of task `K` of module `M`; for a generator task, which runs on a loop
+ * in its worker, what the generator returns.
  *
  * @example
  * ```ts
  * import type { TaskResult } from "loopwork";
  *
  * type R = TaskResult<{ load(id: string): Promise<number[]> }, "load">; // number[]
+ * type G = TaskResult<{ count(): Generator<unknown, number> }, "count">; // number
  * ```
  */
-export type TaskResult<M, K extends keyof M> = M[K] extends (...args: never) => infer R ? Awaited<R> : never;
+export type TaskResult<M, K extends keyof M> = M[K] extends (...args: never) => infer R
+  ? R extends Generator<unknown, infer T, any> ? Awaited<T> : Awaited<R>
+  : never;
 
 /**
  * What task `K` of module `M` yields, read with `pool.stream()`.

@@ -116,6 +116,19 @@ describe(`a newcomer's first program (${runtime})`, () => {
     assert.equal(await run(function* () { return yield* toThread((n: number, f: number) => n * f, 2, factor); }), 6);
   }, 60_000);
 
+  it("a generator task's call is typed as what the generator returns, which is what it resolves to", async () => {
+    await using pool = new WorkerPool<typeof import("../fixtures/newcomer-tasks.ts")>(
+      new URL("../fixtures/newcomer-tasks.ts", import.meta.url),
+      { maxWorkers: 1 },
+    );
+    // (Typed as the Generator object itself before, so this did not type-check.)
+    const n: number = await pool.run("double", 21);
+    const both: number[] = await pool.run("pair", 2);
+    assert.equal(n, 42);
+    assert.deepEqual(both, [2, 2]);
+    assert.equal(await run(function* () { return (yield* pool.run("double", 1)) + 1; }), 3);
+  }, 60_000);
+
   if (runtime !== "deno") return;
 
   it("without the permissions its workers need, new WorkerPool names every missing flag (a thread pool --allow-read, on tinypool also --allow-env; a process pool --allow-read, --allow-run and --allow-env), and with them it runs", async () => {
