@@ -11,7 +11,7 @@
 // task module; and one whose deno.json maps "loopwork" to mod.ts, whose graph has no npm package.
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -366,6 +366,33 @@ try { console.log(await pool.run("fib", 20)); } finally { await pool.destroy(); 
       }
     }, 120_000);
 
+    it("an ES module task file in a CommonJS package (npm init's \"type\": \"commonjs\") fails its call saying how to mark it", async () => {
+      const dir = await installed();
+      const app = join(dir, "cjs-app");
+      mkdirSync(app);
+      try {
+        writeFileSync(join(app, "package.json"), JSON.stringify({ name: "cjs-app", type: "commonjs" }));
+        writeFileSync(join(app, "tasks.js"), JS_TASKS);
+        writeFileSync(
+          join(app, "main.mjs"),
+          `import { WorkerPool } from "loopwork/pool";
+for (const kind of ["thread", "process"]) {
+  const pool = new WorkerPool(new URL("./tasks.js", import.meta.url), { maxWorkers: 1, kind });
+  await pool.run("fib", 20).then(console.log, (e) => console.log(kind, e.message)).finally(() => pool.destroy());
+}
+`,
+        );
+        const r = ok(await exec(process.execPath, ["main.mjs"], app), "the CommonJS package's program");
+        const lines = r.stdout.trim().split("\n");
+        assert.equal(lines.length, 2, r.stdout);
+        for (const [i, kind] of ["thread", "process"].entries()) {
+          assert.match(lines[i]!, new RegExp(`^${kind} cannot load the task module \\S*tasks\\.js: Unexpected token 'export': it is an ES module that Node loaded as CommonJS; add "type": "module" to the nearest package\\.json, or name it \\.mjs$`));
+        }
+      } finally {
+        rmSync(app, { recursive: true, force: true });
+      }
+    }, 120_000);
+
     it("a .ts task module on Node: without tsx it runs where Node strips types (22.18+, 24) and elsewhere fails naming the Node and tsx; with tsx beside loopwork it runs", async () => {
       const dir = await installed();
       try {
@@ -373,6 +400,8 @@ try { console.log(await pool.run("fib", 20)); } finally { await pool.destroy(); 
           join(dir, "ts-tasks.mjs"),
           `import { WorkerPool } from "loopwork/pool";
 for (const kind of ["thread", "process"]) {
+  const missing = new WorkerPool(new URL("./missing.ts", import.meta.url), { maxWorkers: 1, kind });
+  await missing.run("fib", 1).catch((e) => console.error(kind, e.message)).finally(() => missing.destroy());
   const pool = new WorkerPool(new URL("./tasks.ts", import.meta.url), { maxWorkers: 1, kind });
   try {
     console.log(kind, await pool.run("fib", 20));
@@ -385,7 +414,12 @@ for (const kind of ["thread", "process"]) {
 `,
         );
         assert.equal(existsSync(join(dir, "node_modules", "tsx")), false, "tsx is not installed with loopwork");
-        const without = ok(await exec(process.execPath, ["ts-tasks.mjs"], dir), "without tsx").stdout.trim();
+        const ran = ok(await exec(process.execPath, ["ts-tasks.mjs"], dir), "without tsx");
+        const without = ran.stdout.trim();
+        // A .ts module that is not there says so, not "install tsx".
+        for (const kind of ["thread", "process"]) {
+          assert.match(ran.stderr, new RegExp(`^${kind} cannot load the task module \\S*missing\\.ts: there is no such file$`, "m"));
+        }
         if ((process.features as { typescript?: unknown }).typescript) {
           assert.equal(without, "thread 6765\nprocess 6765");
         } else {

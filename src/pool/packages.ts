@@ -5,6 +5,8 @@
  * optional package fails with a message saying what to install.
  * @module
  */
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import type { BullmqModule, TinypoolModule } from "./package-types.ts";
 
 /** @internal Whether this runs under Deno (the pool and its workers choose by it). */
@@ -19,7 +21,7 @@ export const isDeno: boolean = typeof (globalThis as { Deno?: unknown }).Deno !=
 const fromNodeModules: boolean = (import.meta as { url?: string }).url?.includes("/node_modules/") === true;
 
 /** The version ranges loopwork is tested with (package.json says the same). */
-const RANGES = { tinypool: "^2.2.0", bullmq: "^6.7.0", vega: "^6.4.0", "vega-lite": "^6.4.3" } as const;
+const RANGES = { tinypool: "^2.2.0", bullmq: "^6.7.0", ioredis: "^6.0.0", vega: "^6.4.0", "vega-lite": "^6.4.3" } as const;
 
 /**
  * @internal The `code` of the error a missing optional package fails with: a setting to fix,
@@ -64,8 +66,12 @@ export function loadTinypool(): Promise<TinypoolModule> {
  * (which reads it as `typeof import("bullmq")`: the CLI is not part of the library's graph).
  */
 export function loadBullmq<M = BullmqModule>(): Promise<M> {
-  // bullmq 6 loads ioredis, its own optional peer, when it connects.
-  return (bullmq ??= loadPackage<unknown>("bullmq", 'a pool of kind "bullmq" (and `loopwork worker`)', "bullmq ioredis")) as Promise<M>;
+  // bullmq 6 loads ioredis, its own optional peer, when it connects. Fetched by Deno as an
+  // `npm:` specifier, bullmq finds it only if ioredis is loaded first: Deno then resolves
+  // bullmq with its peer (without, bullmq says "could not load the optional 'ioredis'").
+  const why = 'a pool of kind "bullmq" (and `loopwork worker`)';
+  return (bullmq ??= (isDeno && !fromNodeModules ? loadPackage<unknown>("ioredis", why, "bullmq ioredis") : Promise.resolve())
+    .then(() => loadPackage<unknown>("bullmq", why, "bullmq ioredis"))) as Promise<M>;
 }
 
 let tsxRegistered: Promise<void> | null = null;
@@ -92,13 +98,34 @@ export function registerTsx(): Promise<void> {
 }
 
 /**
- * @internal Why a task module could not be loaded, from the import's error: for a TypeScript
- * module that this process's Node cannot import (Node 20 with no loader registered: the
- * inline kind and a `"bullmq"` pool import the module in the caller's own thread), the reason
- * also says what to do, since "Unknown file extension" alone does not.
+ * @internal Why a task module could not be loaded, from the import's error: a `file:` module
+ * that is not there says so (not "install tsx" for a `.ts` one, nor Node's "imported from"
+ * loopwork's own file), and a `.ts` one whose compiled `.js` is there names it; an ES module that Node read as CommonJS (a `.js` file without
+ * `"type": "module"`) says how to mark it; for a TypeScript module that this process's Node
+ * cannot import (Node 20 with no loader registered: the inline kind and a `"bullmq"` pool
+ * import the module in the caller's own thread), the reason also says what to do, since
+ * "Unknown file extension" alone does not.
  */
 export function loadFailure(url: string, e: unknown): string {
   const reason = e instanceof Error ? e.message : String(e);
+  if (url.startsWith("file:")) {
+    try {
+      const path = fileURLToPath(url);
+      if (!existsSync(path)) {
+        // A program compiled by tsc still names its .ts task module, which sits elsewhere.
+        const compiled = /\.([mc]?)ts$/.test(path) ? path.replace(/\.([mc]?)ts$/, ".$1js") : null;
+        return compiled !== null && existsSync(compiled)
+          ? `there is no such file, but there is ${compiled}: a compiled program names its task module as compiled (.js)`
+          : "there is no such file";
+      }
+    } catch {
+      // (Not readable here, as under Deno without --allow-read: the import's reason says so.)
+    }
+  }
+  if (e instanceof SyntaxError && /\.js$/i.test(url) && /Unexpected token 'export'|Cannot use import statement outside a module/.test(reason)) {
+    return `${reason}: it is an ES module that Node loaded as CommonJS; add "type": "module" to the nearest ` +
+      "package.json, or name it .mjs";
+  }
   if ((e as { code?: unknown } | null)?.code !== "ERR_UNKNOWN_FILE_EXTENSION" || !/\.[mc]?tsx?$/i.test(url)) {
     return reason;
   }

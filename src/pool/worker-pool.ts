@@ -15,7 +15,7 @@ import type { Pending, PoolBackend } from "./backends/backend.ts";
 import { type CancelSink, PoolCall, QUEUED, RUNNING, SETTLED } from "./call.ts";
 import { PoolClosedError, PoolQueueFullError } from "./errors.ts";
 import { BullmqBackend } from "./backends/bullmq.ts";
-import { workerEntryUrl } from "./worker/entry.ts";
+import { checkWorkerStart } from "./worker/entry.ts";
 import { displayPath } from "./worker/tasks.ts";
 import { InlineBackend } from "./backends/inline.ts";
 import { LatencyWindow } from "./latency.ts";
@@ -81,16 +81,20 @@ export type TaskName<M> = {
 export type TaskArgs<M, K extends keyof M> = M[K] extends (...args: infer A) => unknown ? A : never;
 
 /**
- * The (awaited) result of task `K` of module `M`.
+ * The (awaited) result of task `K` of module `M`; for a generator task, which runs on a loop
+ * in its worker, what the generator returns.
  *
  * @example
  * ```ts
  * import type { TaskResult } from "loopwork";
  *
  * type R = TaskResult<{ load(id: string): Promise<number[]> }, "load">; // number[]
+ * type G = TaskResult<{ count(): Generator<unknown, number> }, "count">; // number
  * ```
  */
-export type TaskResult<M, K extends keyof M> = M[K] extends (...args: never) => infer R ? Awaited<R> : never;
+export type TaskResult<M, K extends keyof M> = M[K] extends (...args: never) => infer R
+  ? R extends Generator<unknown, infer T, any> ? Awaited<T> : Awaited<R>
+  : never;
 
 /**
  * What task `K` of module `M` yields, read with `pool.stream()`.
@@ -168,9 +172,11 @@ function moduleHref(moduleUrl: string | URL | null): string | null {
       return new URL(moduleUrl).href;
     } catch {
       // Say how to write the very module given: a path relative to the caller, or a file path.
+      // (A CommonJS file has no import.meta: it resolves the path, then makes it a URL.)
+      const relative = JSON.stringify(/^\.\.?\//.test(moduleUrl) ? moduleUrl : `./${moduleUrl}`);
       const fix = moduleUrl.startsWith("/")
         ? `pathToFileURL(${JSON.stringify(moduleUrl)}) (from node:url)`
-        : `new URL(${JSON.stringify(/^\.\.?\//.test(moduleUrl) ? moduleUrl : `./${moduleUrl}`)}, import.meta.url)`;
+        : `new URL(${relative}, import.meta.url) (in CommonJS, pathToFileURL(require.resolve(${relative})))`;
       throw new TypeError(
         `WorkerPool expects the task module as an absolute URL, got ${describeValue(moduleUrl)}: write ${fix}`,
       );
@@ -334,7 +340,8 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
    *
    * @throws {TypeError | RangeError} when an option is invalid (the message names it)
    * @throws {Error} for a thread or process pool, when loopwork's worker entry file is not
-   *   beside it (loopwork was bundled into one file: keep it external)
+   *   beside it (loopwork was bundled into one file: keep it external), or, under Deno, when
+   *   a permission its workers need is not granted (the message names the flags)
    */
   constructor(moduleUrl: string | URL | null, options?: WorkerPoolOptions) {
     this._module = moduleHref(moduleUrl);
@@ -343,8 +350,9 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
     const o = this._options;
     // Calls handed to the backend at once: per worker, those it runs and those posted ahead.
     this._capacity = o.maxWorkers * (o.concurrentTasksPerWorker + (o.backend === "loopwork" ? o.pipelineDepth : 0));
-    // Its workers' entry file must exist (not so when loopwork was bundled): say so here, not in a worker.
-    if (this.kind !== "inline" && o.bullmq === null) workerEntryUrl(o.backend === "loopwork" ? "thread" : "tinypool");
+    // Its workers' entry file must exist (not so when loopwork was bundled), and under Deno they
+    // need permissions to start: say so here, not in a worker.
+    if (this.kind !== "inline" && o.bullmq === null) checkWorkerStart(o.backend === "loopwork" ? "thread" : "tinypool", this.kind === "process");
   }
 
   /**

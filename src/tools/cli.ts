@@ -64,12 +64,31 @@ export async function main(argv: string[]): Promise<number> {
     return await command.main(rest);
   } catch (e) {
     const err = e as Error;
+    if (isPermission(err)) return refused(first, err);
     // An unreachable Redis or a missing optional package is the user's setting, not a bug:
     // its message says it all.
     const expected = err?.name === "PoolConnectionError" || (err as { code?: unknown })?.code === MISSING_PACKAGE;
     process.stderr.write(`loopwork ${first}: failed: ${expected ? err.message : err?.stack ?? String(e)}\n`);
     return 1;
   }
+}
+
+/** Whether Deno refused a permission: the user's setting, not a bug. */
+function isPermission(e: unknown): boolean {
+  const name = (e as { name?: unknown } | null)?.name;
+  return name === "NotCapable" || name === "PermissionDenied";
+}
+
+/**
+ * Says, in one line, which permission Deno refused and that the command wants them all (it
+ * reads files, serves and requests on loopback or talks to Redis, starts workers).
+ */
+function refused(command: string, e: Error): number {
+  process.stderr.write(
+    `loopwork ${command}: ${e.message.replace(/(, run again with the --allow-\w+ flag|: run again with .*)$/, "")}: ` +
+      "the command reads files, uses the network and starts workers: run it with deno run -A npm:loopwork\n",
+  );
+  return 1;
 }
 
 /** Whether this module is the program being run (directly, or through npm's bin link). */
@@ -87,5 +106,14 @@ function isMain(): boolean {
 }
 
 if (isMain()) {
+  // Deno refuses some permissions inside its Node APIs' callbacks (listen, spawn), where no
+  // caller catches: said in one line too, never as a stack trace.
+  if ((globalThis as { Deno?: unknown }).Deno !== undefined) {
+    process.on("uncaughtException", (e) => {
+      if (isPermission(e)) process.exit(refused(process.argv[2] ?? "", e as Error));
+      process.stderr.write(`error: Uncaught ${(e as Error | null)?.stack ?? String(e)}\n`);
+      process.exit(1);
+    });
+  }
   process.exitCode = await main(process.argv.slice(2));
 }

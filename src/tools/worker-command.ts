@@ -102,11 +102,13 @@ export async function workerMain(args: string[]): Promise<number> {
   const connection = values.connection as string | undefined;
   const queue = values.queue as string | undefined;
   const mod = values.module as string | undefined;
-  if (connection === undefined || !/^rediss?:\/\//.test(connection)) {
-    return fail(`--connection must be a redis:// or rediss:// URL, got ${JSON.stringify(connection ?? null)}`);
+  if (connection === undefined) return fail("--connection is required (the Redis URL, e.g. redis://127.0.0.1:6379)");
+  if (queue === undefined) return fail("--queue is required (the pool's queue option)");
+  if (!/^rediss?:\/\//.test(connection)) {
+    return fail(`--connection must be a redis:// or rediss:// URL, got ${JSON.stringify(connection)}`);
   }
-  if (queue === undefined || queue === "" || queue.includes(":")) {
-    return fail(`--queue must be a name without ":", got ${JSON.stringify(queue ?? null)}`);
+  if (queue === "" || queue.includes(":")) {
+    return fail(`--queue must be a name without ":", got ${JSON.stringify(queue)}`);
   }
   if (mod === undefined || mod === "") return fail("--module is required (the task module's path)");
   const raw = values.threads as string | undefined;

@@ -10,8 +10,8 @@ import { describe, it } from "../harness.ts";
 describe("a task module named by a path, not a URL", () => {
   it("a relative path fails naming new URL(that path, import.meta.url); an absolute one, pathToFileURL(that path)", () => {
     const cases: Array<[string, string]> = [
-      ["./jobs/tasks.js", 'write new URL("./jobs/tasks.js", import.meta.url)'],
-      ["../tasks.ts", 'write new URL("../tasks.ts", import.meta.url)'],
+      ["./jobs/tasks.js", 'write new URL("./jobs/tasks.js", import.meta.url) (in CommonJS, pathToFileURL(require.resolve("./jobs/tasks.js")))'],
+      ["../tasks.ts", 'write new URL("../tasks.ts", import.meta.url) (in CommonJS, pathToFileURL(require.resolve("../tasks.ts")))'],
       ["/srv/app/tasks.js", 'write pathToFileURL("/srv/app/tasks.js") (from node:url)'],
     ];
     for (const [path, fix] of cases) {
@@ -27,6 +27,6 @@ describe("a task module named by a path, not a URL", () => {
   });
 
   it("a bare file name is read as relative to the caller", () => {
-    assert.throws(() => new WorkerPool("tasks.js"), /got string "tasks\.js": write new URL\("\.\/tasks\.js", import\.meta\.url\)$/);
+    assert.throws(() => new WorkerPool("tasks.js"), /got string "tasks\.js": write new URL\("\.\/tasks\.js", import\.meta\.url\) \(in CommonJS, pathToFileURL\(require\.resolve\("\.\/tasks\.js"\)\)\)$/);
   });
 });

@@ -312,7 +312,16 @@ async function perform(req: CallRequest, ctx: CallContext): Promise<unknown> {
       return out;
     }
     case "function":
-      return await sync(functionOf(req.source), req.args, ctx);
+      try {
+        return await sync(functionOf(req.source), req.args, ctx);
+      } catch (e) {
+        // A name of the caller's scope, which did not travel with the function's source.
+        if (e instanceof ReferenceError && / is not defined$/.test(e.message)) {
+          e.message += ": toThread() sends a function as its source, without the variables, imports and " +
+            "functions of its scope; pass them as arguments, or put the function in a task module";
+        }
+        throw e;
+      }
     case "stream": {
       return await streamValues(req.port, async () => sync(await taskOf(req.module, req.task), req.args, ctx, true), ctx);
     }
