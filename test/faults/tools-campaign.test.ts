@@ -1,0 +1,93 @@
+/**
+ * Fault tests from a hostile campaign on src/inspect (task names that draw lines of their
+ * own, functions whose name is not a string, tens of thousands of tasks) and src/tools
+ * (`loopwork compare` given workloads that throw what cannot be printed, exit the process,
+ * or are interrupted by a signal). Each case must end (a generous real-time guard, never a
+ * speed check), report only what was measured, and leave no process behind.
+ */
+import assert from "node:assert/strict";
+import { dumpTasks, Event, run, spawn, taskTree, yieldNow } from "../../mod.ts";
+import { describe, it, runtime } from "../harness.ts";
+
+describe("tools campaign: the task dump of hostile names", () => {
+  it("a name with a line break or an escape sequence stays on its own line, escaped; a huge name is cut", async () => {
+    const forged = "evil\nfake: running\u001b[2J";
+    const huge = "x".repeat(100_000);
+    const dump = await run(function* () {
+      const e = new Event();
+      spawn(function* () {
+        yield* e.wait();
+      }, { name: forged });
+      const waiter = spawn(function* () {
+        yield* e.wait();
+      }, { name: huge });
+      spawn(function* () {
+        yield* waiter;
+      }, { name: "on-huge" });
+      yield* yieldNow();
+      // The tree keeps the names as they are: only the text escapes them.
+      const names = taskTree().map((n) => n.name);
+      assert.ok(names.includes(forged));
+      const text = dumpTasks({ where: false });
+      e.set();
+      return text;
+    }, { clock: "virtual" });
+    const lines = dump.split("\n");
+    assert.equal(lines[0], "4 tasks at 0 ms (virtual clock)");
+    assert.equal(lines.length, 5, `one line per task:\n${dump.slice(0, 2_000)}`);
+    assert.ok(!lines.some((l) => l.startsWith("fake")), "no line drawn by a name");
+    assert.ok(!dump.includes("\u001b"), "no escape sequence reaches the terminal");
+    assert.ok(dump.includes("evil\\nfake: running\\u001b[2J: waiting"), dump.slice(0, 500));
+    assert.ok(dump.length < 2_000, `a huge name is cut (${dump.length} characters)`);
+    assert.match(dump, /x… \(100000 characters\)/);
+  });
+
+  it("a task function whose name is not a string (a throwing toString) or forges a line: the dump still says it is not started", async () => {
+    const dump = await run(function* () {
+      const e = new Event();
+      const hostile = function* () {
+        yield* e.wait();
+      };
+      Object.defineProperty(hostile, "name", {
+        value: {
+          toString() {
+            throw new Error("toString refused");
+          },
+        },
+      });
+      const forging = function* () {
+        yield* e.wait();
+      };
+      Object.defineProperty(forging, "name", { value: "f\nfake: running" });
+      spawn(hostile, { name: "hostile" });
+      spawn(forging, { name: "forging" });
+      const text = dumpTasks({ where: false });
+      const tree = taskTree();
+      assert.equal(tree.length, 3);
+      yield* yieldNow();
+      e.set();
+      return text;
+    }, { clock: "virtual" });
+    const lines = dump.split("\n");
+    assert.equal(lines.length, 4, dump);
+    assert.equal(lines[2], "hostile: new — not started: an anonymous function");
+    assert.equal(lines[3], "forging: new — not started: f\\nfake: running");
+  });
+
+  it(`where: only the first 1000 generator tasks are located, so a dump of thousands of tasks stays quick (${runtime})`, async () => {
+    const located = await run(function* () {
+      const e = new Event();
+      for (let i = 0; i < 1_500; i++) {
+        spawn(function* () {
+          yield* e.wait();
+        });
+      }
+      yield* yieldNow();
+      const tree = taskTree({ where: true });
+      e.set();
+      return tree.filter((n) => n.where !== null).length;
+    }, { clock: "virtual" });
+    // Deno locates none (no node:inspector session); Node the first 1000 of the 1500.
+    assert.equal(located, runtime === "deno" ? 0 : 1_000);
+  });
+});
