@@ -6,8 +6,31 @@
  * speed check), report only what was measured, and leave no process behind.
  */
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { dumpTasks, Event, run, spawn, taskTree, yieldNow } from "../../mod.ts";
+import { compare } from "../../src/tools/compare/compare.ts";
+import { CompareInputError } from "../../src/tools/compare/user-module.ts";
+import { eventually, startProcess, within } from "../cluster-helpers.ts";
 import { describe, it, runtime } from "../harness.ts";
+import { runProgram } from "../subprocess.ts";
+
+const cli = fileURLToPath(new URL("../../src/tools/cli.ts", import.meta.url));
+const HOSTILE = fileURLToPath(new URL("../fixtures/compare-hostile.ts", import.meta.url));
+
+/** Whether process `pid` runs (a zombie, ended and not yet reaped, does not). Linux's /proc. */
+function alive(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) [ZX] /s.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
+/** The pids a compare-hostile.ts task printed ("burning in PID"). */
+function burning(output: string): number[] {
+  return [...new Set([...output.matchAll(/burning in (\d+)/g)].map((m) => Number(m[1])))];
+}
 
 describe("tools campaign: the task dump of hostile names", () => {
   it("a name with a line break or an escape sequence stays on its own line, escaped; a huge name is cut", async () => {
@@ -90,4 +113,48 @@ describe("tools campaign: the task dump of hostile names", () => {
     // Deno locates none (no node:inspector session); Node the first 1000 of the 1500.
     assert.equal(located, runtime === "deno" ? 0 : 1_000);
   });
+});
+
+describe("tools campaign: loopwork compare given hostile workloads", () => {
+  const settings = { tasks: 2, workers: 1, ioLatencyMs: 0, cpuSize: 1, runs: 1, sweep: null, workloads: [] };
+
+  for (const task of ["throwsNull", "throwsHostile"]) {
+    it(`a task that throws what cannot be printed (${task}) is named as failing, not a crash of compare`, async () => {
+      const e = await compare({ ...settings, strategies: ["sequential"], user: { module: HOSTILE, task, tasks: 2 } }).then(
+        () => assert.fail("compare resolved"),
+        (e: unknown) => e,
+      );
+      assert.ok(e instanceof CompareInputError, `a CompareInputError, got ${String((e as Error)?.stack ?? e)}`);
+      assert.match(e.message, new RegExp(`task "${task}" of compare-hostile\\.ts failed under sequential \\(its first call\\): \\[object (Object|Error)\\]`));
+    });
+  }
+
+  it("a workload that calls process.exit(0) makes compare exit non-zero, saying nothing was reported", async () => {
+    const r = await runProgram(cli, ["compare", "--module", HOSTILE, "--task", "exits", "--tasks", "2", "--runs", "1", "--workers", "1", "--json"]);
+    assert.notEqual(r.code, 0, `exit code (stderr: ${r.stderr})`);
+    assert.equal(r.stdout, "", "no report");
+    assert.match(r.stderr, /the process was ended \(exit code 0\) during the comparison: nothing was reported \(does the workload call process\.exit\(\)\?\)/);
+  }, 60_000);
+
+  it(`SIGTERM while a process pool computes: its child processes are stopped, nothing is reported, exit code 143 (${runtime})`, async () => {
+    const p = await startProcess(
+      ["compare", "--module", HOSTILE, "--task", "burnInChild", "--tasks", "2", "--runs", "1", "--workers", "2", "--strategies", "processes"],
+      cli,
+      /burning in \d+/,
+    );
+    let pids: number[] = [];
+    try {
+      await eventually(() => burning(p.output()).length === 2, "both child processes compute", 30_000);
+      pids = burning(p.output());
+      p.signal("SIGTERM");
+      const code = await within(p.exit(), 20_000, "compare's exit after SIGTERM");
+      assert.equal(code, 143, p.output());
+      await eventually(() => !pids.some(alive), `the pool's child processes ${pids.join(", ")} are gone`, 10_000);
+      assert.match(p.output(), /SIGTERM: stopping the pools and worker processes; nothing is reported/);
+      assert.doesNotMatch(p.output(), /measuring|verdict|recommend/i, "nothing measured is claimed");
+    } finally {
+      await p.kill();
+      for (const pid of pids.filter(alive)) process.kill(pid, "SIGKILL");
+    }
+  }, 90_000);
 });

@@ -26,6 +26,27 @@ function cliCommand(): [string, string[]] {
   return [process.execPath, fromSource ? ["--import", "tsx", cli] : [cli]];
 }
 
+/**
+ * The worker processes started here and not exited. They serve their queue until told to
+ * stop: whatever ends this process (process.exit() from a workload, a second Ctrl-C, an
+ * uncaught error) kills them on its way out rather than leave them serving for ever.
+ */
+const live = new Set<ChildProcess>();
+const killLive = (): void => {
+  for (const child of live) child.kill("SIGKILL");
+};
+
+function adopt(child: ChildProcess): void {
+  if (live.size === 0) process.on("exit", killLive);
+  live.add(child);
+  const gone = () => {
+    if (!live.delete(child)) return;
+    if (live.size === 0) process.off("exit", killLive);
+  };
+  child.once("exit", gone);
+  child.once("error", gone);
+}
+
 function startWorker(connection: string, queue: string, threads: number): Promise<ChildProcess> {
   const [cmd, pre] = cliCommand();
   const module = workloadModuleUrl().href;
@@ -34,6 +55,7 @@ function startWorker(connection: string, queue: string, threads: number): Promis
     [...pre, "worker", "--connection", connection, "--queue", queue, "--module", module, "--threads", String(threads)],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
+  adopt(child);
   return new Promise((resolve, reject) => {
     let out = "";
     const timer = setTimeout(() => fail(new Error(`loopwork worker did not start within 30 s:\n${out}`)), 30_000);
@@ -74,39 +96,60 @@ const CONNECT_TIMEOUT_MS = 5_000;
  * Starts two `loopwork worker` processes of `workers / 2` threads each (at least one) on a
  * fresh queue, and a warmed-up `"bullmq"` pool that sends them the workload calls. Redis is
  * pinged first: an unreachable one (or refused credentials) throws PoolConnectionError
- * within 5 s, naming the server.
+ * within 5 s, naming the server. Once `signal` is aborted, it stops what it started and
+ * rejects with the signal's reason.
  */
-export async function startCluster(connection: string, workers: number): Promise<ComparisonCluster> {
-  await checkRedis(connection, CONNECT_TIMEOUT_MS);
-  const queue = `loopwork-compare-${process.pid}-${Date.now()}`;
-  const threads = Math.max(1, Math.ceil(workers / 2));
-  const started = await Promise.allSettled([0, 1].map(() => startWorker(connection, queue, threads)));
-  const children = started.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
-  const failed = started.find((r) => r.status === "rejected");
-  if (failed !== undefined) {
+export async function startCluster(connection: string, workers: number, signal?: AbortSignal): Promise<ComparisonCluster> {
+  const children: ChildProcess[] = [];
+  let pool: WorkerPool<Workloads> | undefined;
+  const stop = async () => {
+    await pool?.destroy();
     await Promise.all(children.map(stopWorker));
-    throw (failed as PromiseRejectedResult).reason;
-  }
-  const pool = new WorkerPool<Workloads>(workloadModuleUrl(), {
-    kind: "bullmq",
-    connection,
-    queue,
-    connectTimeoutMs: CONNECT_TIMEOUT_MS,
-  });
-  try {
-    for (let round = 0; round < 3; round++) {
-      await Promise.all(Array.from({ length: threads * 2 }, () => pool.run("cpu", 4)));
-    }
-  } catch (e) {
-    await pool.destroy();
-    await Promise.all(children.map(stopWorker));
-    throw e;
-  }
-  return {
-    pool,
-    async stop() {
-      await pool.destroy();
-      await Promise.all(children.map(stopWorker));
-    },
   };
+  const onAbort = () => {
+    stop().catch(() => {});
+  };
+  signal?.addEventListener("abort", onAbort, { once: true });
+  const checkAborted = async () => {
+    if (signal?.aborted !== true) return;
+    await stop();
+    throw signal.reason;
+  };
+  try {
+    await checkRedis(connection, CONNECT_TIMEOUT_MS);
+    await checkAborted();
+    const queue = `loopwork-compare-${process.pid}-${Date.now()}`;
+    const threads = Math.max(1, Math.ceil(workers / 2));
+    const started = await Promise.allSettled([0, 1].map(() =>
+      startWorker(connection, queue, threads).then((child) => {
+        children.push(child);
+        if (signal?.aborted) stopWorker(child).catch(() => {});
+        return child;
+      })
+    ));
+    await checkAborted();
+    const failed = started.find((r) => r.status === "rejected");
+    if (failed !== undefined) {
+      await stop();
+      throw (failed as PromiseRejectedResult).reason;
+    }
+    pool = new WorkerPool<Workloads>(workloadModuleUrl(), {
+      kind: "bullmq",
+      connection,
+      queue,
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+    });
+    try {
+      for (let round = 0; round < 3; round++) {
+        await Promise.all(Array.from({ length: threads * 2 }, () => pool!.run("cpu", 4)));
+      }
+    } catch (e) {
+      await stop();
+      throw signal?.aborted ? signal.reason : e;
+    }
+    await checkAborted();
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+  }
+  return { pool, stop };
 }

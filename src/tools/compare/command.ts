@@ -6,6 +6,8 @@
 import { writeFileSync, existsSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
+// A timer that can be unref'd on Deno too (its global setTimeout returns a number).
+import { setTimeout as nodeSetTimeout } from "node:timers";
 import { SingleBar } from "cli-progress";
 import { dirname, extname, resolve } from "node:path";
 import type { BuiltinName } from "./builtin.ts";
@@ -242,9 +244,36 @@ export async function compareMain(argv: string[]): Promise<number> {
       clearOnComplete: true,
     })
     : undefined;
+  // Ctrl-C (SIGINT) or SIGTERM stops the comparison: its pools, worker processes and server
+  // are stopped, nothing is reported, and the exit code says which signal (130, 143); a
+  // second one exits at once. A workload that ends the process itself (process.exit) is
+  // named, and the exit code is never 0: no result was reported.
+  const interrupt = new AbortController();
+  let cell: string | undefined;
+  let measuring = true;
+  const onSignal = (name: "SIGINT" | "SIGTERM") => {
+    const code = name === "SIGINT" ? 130 : 143;
+    if (interrupt.signal.aborted) process.exit(code);
+    process.stderr.write(`\nloopwork compare: ${name}: stopping the pools and worker processes; nothing is reported (again to exit at once)\n`);
+    interrupt.abort(new Interrupted(name, code));
+  };
+  const onSigint = () => onSignal("SIGINT");
+  const onSigterm = () => onSignal("SIGTERM");
+  const onExit = (code: number) => {
+    if (!measuring) return;
+    process.stderr.write(
+      `\nloopwork compare: the process was ended (exit code ${code}) during the comparison${cell === undefined ? "" : ` (at ${cell})`}: ` +
+        `nothing was reported (does the workload call process.exit()?)\n`,
+    );
+    if (code === 0) process.exitCode = 1;
+  };
+  process.on("SIGINT", onSigint);
+  process.on("SIGTERM", onSigterm);
+  process.on("exit", onExit);
   let report;
   try {
     report = await compare({
+      signal: interrupt.signal,
       tasks: args.tasks,
       workers: args.workers,
       ioLatencyMs: args.ioLatencyMs,
@@ -256,7 +285,7 @@ export async function compareMain(argv: string[]): Promise<number> {
       ...(args.user !== undefined ? { user: { ...args.user, tasks: args.tasks } } : {}),
       ...(args.connection !== undefined ? { connection: args.connection } : {}),
       onCell(workload, strategy, index, total) {
-        const cell = `${workload} / ${strategy}`;
+        cell = `${workload} / ${strategy}`;
         if (bar) {
           if (index === 0) bar.start(total, 0, { cell });
           else bar.update(index, { cell });
@@ -266,12 +295,22 @@ export async function compareMain(argv: string[]): Promise<number> {
       },
     });
   } catch (e) {
+    if (e instanceof Interrupted) {
+      // What the workload left running on this thread (a call that never ends) must not
+      // keep the process: everything of the comparison's own is stopped by now.
+      exitSoon(e.code);
+      return e.code;
+    }
     if (e instanceof CompareInputError) {
       process.stderr.write(`loopwork compare: ${e.message}\n`);
       return 2;
     }
     throw e;
   } finally {
+    measuring = false;
+    process.off("SIGINT", onSigint);
+    process.off("SIGTERM", onSigterm);
+    process.off("exit", onExit);
     if (bar) {
       bar.update(bar.getTotal());
       bar.stop();
@@ -299,6 +338,21 @@ export async function compareMain(argv: string[]): Promise<number> {
     if (!args.json) process.stdout.write(`\nchart written to ${args.out}\n`);
   }
   return 0;
+}
+
+/** The comparison was stopped by a signal; `code` is the exit code that says which. */
+class Interrupted extends Error {
+  readonly code: number;
+  constructor(signal: string, code: number) {
+    super(`interrupted by ${signal}`);
+    this.name = "Interrupted";
+    this.code = code;
+  }
+}
+
+/** Exits with `code` after `ms` if something still holds the process open: an unref'd timer. */
+function exitSoon(code: number, ms = 1_000): void {
+  nodeSetTimeout(() => process.exit(code), ms).unref();
 }
 
 function wrap(text: string, width: number): string {
