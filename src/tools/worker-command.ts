@@ -16,6 +16,8 @@ import { existsSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { ServeError, serveQueue } from "../cluster/serve.ts";
+import { connectionOptions } from "../pool/backends/bullmq-wire.ts";
+import { PoolConnectionError } from "../pool/errors.ts";
 import { allowTypeScript } from "./typescript.ts";
 
 /** Jobs held at once by `--threads 0` unless `--concurrency` says otherwise. */
@@ -53,6 +55,30 @@ exit codes: 0 stopped by a signal; 1 Redis cannot be reached or refused the cred
 bullmq is not installed (npm install bullmq ioredis); 2 bad options or a task module that cannot
 be loaded (a .ts one on Node before 22.18 needs tsx: npm install tsx). The reason goes to stderr.
 `;
+
+/**
+ * What is wrong with the `--connection` URL `raw` of `loopwork worker` or `loopwork compare`,
+ * or undefined: a redis:// or rediss:// URL that parses (a port up to 65535, a host) and
+ * names a valid database number. Its password is not repeated.
+ *
+ * @example
+ * ```ts
+ * console.log(connectionProblem("redis://127.0.0.1:99999"));
+ * // --connection must be a redis:// or rediss:// URL, got "redis://127.0.0.1:99999" (not a valid URL)
+ * ```
+ */
+export function connectionProblem(raw: string | undefined): string | undefined {
+  const shown = JSON.stringify((raw ?? "").replace(/\/\/([^/@]*):[^/@]*@/, "//$1:***@"));
+  if (raw === undefined || !/^rediss?:\/\//.test(raw)) return `--connection must be a redis:// or rediss:// URL, got ${raw === undefined ? "nothing" : shown}`;
+  try {
+    connectionOptions(raw, 1);
+  } catch (e) {
+    // Not the parser's own message: Deno's repeats the URL, password and all.
+    const why = e instanceof PoolConnectionError ? e.message : `${shown} (not a valid URL)`;
+    return e instanceof PoolConnectionError ? `--connection: ${why}` : `--connection must be a redis:// or rediss:// URL, got ${why}`;
+  }
+  return undefined;
+}
 
 function fail(message: string): number {
   process.stderr.write(`loopwork worker: ${message}\n\n${WORKER_HELP}`);
@@ -102,9 +128,8 @@ export async function workerMain(args: string[]): Promise<number> {
   const connection = values.connection as string | undefined;
   const queue = values.queue as string | undefined;
   const mod = values.module as string | undefined;
-  if (connection === undefined || !/^rediss?:\/\//.test(connection)) {
-    return fail(`--connection must be a redis:// or rediss:// URL, got ${JSON.stringify(connection ?? null)}`);
-  }
+  const badConnection = connectionProblem(connection);
+  if (badConnection !== undefined || connection === undefined) return fail(badConnection ?? "--connection is required");
   if (queue === undefined || queue === "" || queue.includes(":")) {
     return fail(`--queue must be a name without ":", got ${JSON.stringify(queue ?? null)}`);
   }

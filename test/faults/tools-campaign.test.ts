@@ -10,6 +10,8 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dumpTasks, Event, run, spawn, taskTree, yieldNow } from "../../mod.ts";
 import { compare } from "../../src/tools/compare/compare.ts";
+import { parseCompareArgs, UsageError } from "../../src/tools/compare/command.ts";
+import { workerMain } from "../../src/tools/worker-command.ts";
 import { CompareInputError } from "../../src/tools/compare/user-module.ts";
 import { eventually, startProcess, within } from "../cluster-helpers.ts";
 import { describe, it, runtime } from "../harness.ts";
@@ -157,4 +159,37 @@ describe("tools campaign: loopwork compare given hostile workloads", () => {
       for (const pid of pids.filter(alive)) process.kill(pid, "SIGKILL");
     }
   }, 90_000);
+});
+
+describe("tools campaign: a --connection URL that does not parse", () => {
+  it("compare and worker refuse it as bad usage (exit 2) naming --connection, without the password", async () => {
+    for (const [url, why] of [
+      ["redis://user:hunter2@127.0.0.1:99999", /--connection must be a redis:\/\/ or rediss:\/\/ URL, got "redis:\/\/user:\*\*\*@127\.0\.0\.1:99999" \(not a valid URL\)/],
+      ["redis://[::1", /--connection must be a redis:\/\/ or rediss:\/\/ URL, got "redis:\/\/\[::1" \(not a valid URL\)/],
+      ["redis://127.0.0.1:6379/x", /--connection: the Redis URL redis:\/\/127\.0\.0\.1:6379\/x names no valid database number/],
+    ] as const) {
+      assert.throws(() => parseCompareArgs(["--connection", url]), (e: Error) => {
+        assert.ok(e instanceof UsageError, `${url}: a UsageError, got ${e.name}: ${e.message}`);
+        assert.match(e.message, why);
+        assert.doesNotMatch(e.message, /hunter2/);
+        return true;
+      });
+    }
+    // The worker says so before it loads anything (its usage text goes to stderr).
+    const write = process.stderr.write;
+    let err = "";
+    process.stderr.write = ((chunk: string) => {
+      err += chunk;
+      return true;
+    }) as typeof process.stderr.write;
+    let code: number;
+    try {
+      code = await workerMain(["--connection", "redis://user:hunter2@127.0.0.1:99999", "--queue", "q", "--module", HOSTILE, "--threads", "1"]);
+    } finally {
+      process.stderr.write = write;
+    }
+    assert.equal(code, 2, err);
+    assert.match(err, /loopwork worker: --connection must be a redis:\/\/ or rediss:\/\/ URL, got "redis:\/\/user:\*\*\*@127\.0\.0\.1:99999" \(not a valid URL\)/);
+    assert.doesNotMatch(err, /hunter2/);
+  });
 });

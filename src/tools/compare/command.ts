@@ -16,6 +16,7 @@ import { compare } from "./compare.ts";
 import { loadBullmq } from "../../pool/packages.ts";
 import { type CompareSettings, describeRun, renderHtml, renderSvg, renderTable, type StrategyName, wrapLines } from "./report.ts";
 import { CompareInputError, type UserWorkloadSpec } from "./user-module.ts";
+import { connectionProblem } from "../worker-command.ts";
 
 /** Thrown for bad command-line input; the command exits 2 with its message. */
 export class UsageError extends Error {
@@ -134,9 +135,8 @@ export function parseCompareArgs(argv: string[]): CompareArgs {
   const out = str("out");
   if (out !== undefined) checkOut(out);
   const connection = str("connection");
-  if (connection !== undefined && !/^rediss?:\/\/\S+$/.test(connection)) {
-    throw new UsageError(`--connection must be a redis:// or rediss:// URL, got ${JSON.stringify(connection)}`);
-  }
+  const badConnection = connection === undefined ? undefined : connectionProblem(connection);
+  if (badConnection !== undefined) throw new UsageError(badConnection);
   const allowed: StrategyName[] = connection !== undefined ? [...STRATEGIES, "cluster"] : STRATEGIES;
   if (connection === undefined && str("strategies")?.split(",").some((s) => s.trim() === "cluster")) {
     throw new UsageError("--strategies cluster needs --connection URL (a Redis server)");
