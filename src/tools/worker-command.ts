@@ -19,6 +19,10 @@ import { ServeError, serveQueue } from "../cluster/serve.ts";
 import { connectionOptions } from "../pool/backends/bullmq-wire.ts";
 import { PoolConnectionError } from "../pool/errors.ts";
 import { allowTypeScript } from "./typescript.ts";
+import { onProcessEnd } from "./process-end.ts";
+
+/** The exit code of a worker whose process a task ended with process.exit(0). */
+const TASK_ENDED_PROCESS = 3;
 
 /** Jobs held at once by `--threads 0` unless `--concurrency` says otherwise. */
 const INLINE_CONCURRENCY = 8;
@@ -53,7 +57,8 @@ options:
 
 exit codes: 0 stopped by a signal; 1 Redis cannot be reached or refused the credentials, or
 bullmq is not installed (npm install bullmq ioredis); 2 bad options or a task module that cannot
-be loaded (a .ts one on Node before 22.18 needs tsx: npm install tsx). The reason goes to stderr.
+be loaded (a .ts one on Node before 22.18 needs tsx: npm install tsx); 3 a task ended the process with
+process.exit(0) (with --threads 0; another code given to process.exit() is kept). The reason goes to stderr.
 `;
 
 /**
@@ -170,6 +175,16 @@ export async function workerMain(args: string[]): Promise<number> {
   }
   const line = `queue ${JSON.stringify(queue)}, ${threads === 0 ? "0 threads (jobs run on its own thread)" : `${threads} threads`}` +
     `${concurrency !== threads ? ` (${concurrency} jobs at once)` : ""}, host ${server.host}, pid ${process.pid}`;
+  // Only a signal stops it: a process that ends otherwise (a task calling process.exit() on
+  // the worker's own thread, with --threads 0) says so, and never with exit code 0, which
+  // would read as a clean stop to its supervisor.
+  const stopWatching = onProcessEnd((code) => {
+    process.stderr.write(
+      `loopwork worker: the process was ended (exit code ${code}) while it served ${line}, holding ${server.running()} jobs: ` +
+        `does a task call process.exit()?${threads === 0 ? " (with --threads 0 tasks run on the worker's own thread)" : ""}\n`,
+    );
+    return code === 0 ? TASK_ENDED_PROCESS : undefined;
+  });
   let signals = 0;
   const stopped = new Promise<void>((done) => {
     let grace: ReturnType<typeof setTimeout> | undefined;
@@ -204,6 +219,7 @@ export async function workerMain(args: string[]): Promise<number> {
     process.stdout.write(`loopwork worker: started: ${line}\n`);
   });
   await stopped;
+  stopWatching();
   process.stdout.write(`loopwork worker: stopped: ${line}\n`);
   exitSoon(0);
   return 0;

@@ -170,6 +170,26 @@ if (!redisAvailable && !redisRequired) {
     }, T);
   });
 
+  describe("cluster campaign: a task that ends the worker's process", () => {
+    it(`process.exit(0) in a task under --threads 0: the worker says so and exits 3, not 0 (${runtime})`, async () => {
+      const redis = await startRedis();
+      const queue = freshQueue();
+      const worker = await startWorker(redis.url, queue, 0, TASKS_FILE);
+      const pool = new WorkerPool<Tasks>(null, { kind: "bullmq", connection: redis.url, queue });
+      try {
+        // The call waits for another worker to retry its job (at-least-once): none comes here.
+        const call = Promise.resolve(pool.run("runtimeExit", 0));
+        call.catch(() => {});
+        assert.equal(await within(worker.exit(), 20_000, "the worker's exit"), 3, worker.output());
+        assert.match(worker.output(), /the process was ended \(exit code 0\) while it served queue .* does a task call process\.exit\(\)\? \(with --threads 0 tasks run on the worker's own thread\)/);
+      } finally {
+        await within(pool.destroy(), 20_000, "destroy()");
+        await worker.kill();
+        await redis.stop();
+      }
+    }, T);
+  });
+
   describe("cluster campaign: a Redis paused from the start", () => {
     it("a pool's call and destroy(), and a worker's start, on a Redis paused before they connect: each ends, naming the server", async () => {
       const redis = await startRedis();

@@ -17,6 +17,7 @@ import { loadBullmq } from "../../pool/packages.ts";
 import { type CompareSettings, describeRun, renderHtml, renderSvg, renderTable, type StrategyName, wrapLines } from "./report.ts";
 import { CompareInputError, type UserWorkloadSpec } from "./user-module.ts";
 import { connectionProblem } from "../worker-command.ts";
+import { onProcessEnd } from "../process-end.ts";
 
 /** Thrown for bad command-line input; the command exits 2 with its message. */
 export class UsageError extends Error {
@@ -250,7 +251,6 @@ export async function compareMain(argv: string[]): Promise<number> {
   // named, and the exit code is never 0: no result was reported.
   const interrupt = new AbortController();
   let cell: string | undefined;
-  let measuring = true;
   const onSignal = (name: "SIGINT" | "SIGTERM") => {
     const code = name === "SIGINT" ? 130 : 143;
     if (interrupt.signal.aborted) process.exit(code);
@@ -259,17 +259,16 @@ export async function compareMain(argv: string[]): Promise<number> {
   };
   const onSigint = () => onSignal("SIGINT");
   const onSigterm = () => onSignal("SIGTERM");
-  const onExit = (code: number) => {
-    if (!measuring) return;
+  const onExit = (code: number): number | undefined => {
     process.stderr.write(
       `\nloopwork compare: the process was ended (exit code ${code}) during the comparison${cell === undefined ? "" : ` (at ${cell})`}: ` +
         `nothing was reported (does the workload call process.exit()?)\n`,
     );
-    if (code === 0) process.exitCode = 1;
+    return code === 0 ? 1 : undefined;
   };
   process.on("SIGINT", onSigint);
   process.on("SIGTERM", onSigterm);
-  process.on("exit", onExit);
+  const stopWatching = onProcessEnd(onExit);
   let report;
   try {
     report = await compare({
@@ -307,10 +306,9 @@ export async function compareMain(argv: string[]): Promise<number> {
     }
     throw e;
   } finally {
-    measuring = false;
+    stopWatching();
     process.off("SIGINT", onSigint);
     process.off("SIGTERM", onSigterm);
-    process.off("exit", onExit);
     if (bar) {
       bar.update(bar.getTotal());
       bar.stop();
