@@ -21,6 +21,8 @@ import { PoolConnectionError } from "../pool/errors.ts";
 import { allowTypeScript } from "./typescript.ts";
 import { onProcessEnd } from "./process-end.ts";
 
+const noop = (): void => {};
+
 /** The exit code of a worker whose process a task ended with process.exit(0). */
 const TASK_ENDED_PROCESS = 3;
 
@@ -53,6 +55,9 @@ options:
   --grace-ms N             after SIGTERM/SIGINT, how long to finish the jobs it holds before
                            handing them back (default 30000; keep it below the time your
                            supervisor waits before SIGKILL); a second signal hands them back at once
+  --stop-on-stdin-end       stop as on SIGTERM once standard input ends: started by another
+                           program over a pipe, it stops when that program ends, however it
+                           ends (even by SIGKILL), instead of serving on, orphaned
   --help                   this text
 
 exit codes: 0 stopped by a signal; 1 Redis cannot be reached or refused the credentials, or
@@ -119,6 +124,7 @@ export async function workerMain(args: string[]): Promise<number> {
         "connect-timeout-ms": { type: "string" },
         "grace-ms": { type: "string" },
         "cancel-grace-ms": { type: "string" },
+        "stop-on-stdin-end": { type: "boolean" },
         help: { type: "boolean" },
       },
       strict: true,
@@ -192,6 +198,11 @@ export async function workerMain(args: string[]): Promise<number> {
       clearTimeout(grace);
       process.off("SIGTERM", onSignal);
       process.off("SIGINT", onSignal);
+      if (onStdinEnd) {
+        process.stdin.off("end", onStdinEnd);
+        process.stdin.off("close", onStdinEnd);
+        process.stdin.pause();
+      }
       done();
     };
     const stop = (force: boolean) => server.close(force).then(finish, finish);
@@ -215,6 +226,16 @@ export async function workerMain(args: string[]): Promise<number> {
     };
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);
+    const onStdinEnd = values["stop-on-stdin-end"] === true ? () => onSignal("standard input ended") : undefined;
+    if (onStdinEnd) {
+      // The program at the other end of the pipes is gone: what is written to them goes nowhere.
+      process.stdout.on("error", noop);
+      process.stderr.on("error", noop);
+      process.stdin.on("end", onStdinEnd);
+      process.stdin.on("close", onStdinEnd);
+      process.stdin.on("error", onStdinEnd);
+      process.stdin.resume();
+    }
     // Printed once a signal stops it gracefully: whoever waits for this line may signal at once.
     process.stdout.write(`loopwork worker: started: ${line}\n`);
   });

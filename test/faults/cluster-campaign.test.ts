@@ -237,5 +237,23 @@ if (!redisAvailable && !redisRequired) {
         await redis.stop();
       }
     }, T);
+
+    it(`SIGKILL (no handler can run): its worker processes stop all the same, their standard input ended (${runtime})`, async () => {
+      const redis = await startRedis();
+      const p = await startProcess(
+        ["compare", "--connection", redis.url, "--quick", "--only", "cpu", "--strategies", "cluster", "--runs", "200", "--workers", "2"],
+        undefined,
+        /measuring \d+\/\d+: cpu \/ cluster/,
+      );
+      const mark = `loopwork-compare-${p.child.pid}-`;
+      try {
+        assert.equal(processesWith(mark).length, 2, "two worker processes serve");
+        await p.kill();
+        await eventually(() => processesWith(mark).length === 0, "the orphaned worker processes are gone", 20_000);
+      } finally {
+        for (const pid of processesWith(mark)) process.kill(pid, "SIGKILL");
+        await redis.stop();
+      }
+    }, T);
   });
 }

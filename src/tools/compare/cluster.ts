@@ -52,8 +52,10 @@ function startWorker(connection: string, queue: string, threads: number): Promis
   const module = workloadModuleUrl().href;
   const child = spawn(
     cmd,
-    [...pre, "worker", "--connection", connection, "--queue", queue, "--module", module, "--threads", String(threads)],
-    { stdio: ["ignore", "pipe", "pipe"] },
+    // Its standard input is a pipe from this process: when this process ends, however it ends
+    // (SIGKILL included), the pipe closes and the worker stops rather than serve on, orphaned.
+    [...pre, "worker", "--connection", connection, "--queue", queue, "--module", module, "--threads", String(threads), "--stop-on-stdin-end"],
+    { stdio: ["pipe", "pipe", "pipe"] },
   );
   adopt(child);
   return new Promise((resolve, reject) => {
