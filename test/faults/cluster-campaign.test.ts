@@ -238,6 +238,29 @@ if (!redisAvailable && !redisRequired) {
       }
     }, T);
 
+    it(`one of its worker processes killed: compare stops, names it, reports nothing and exits 1, leaving no process (${runtime})`, async () => {
+      const redis = await startRedis();
+      const p = await startProcess(
+        ["compare", "--connection", redis.url, "--quick", "--only", "cpu", "--strategies", "cluster", "--runs", "200", "--workers", "2"],
+        undefined,
+        /measuring \d+\/\d+: cpu \/ cluster/,
+      );
+      const mark = `loopwork-compare-${p.child.pid}-`;
+      try {
+        const [victim] = processesWith(mark);
+        process.kill(victim!, "SIGKILL");
+        assert.equal(await within(p.exit(), 30_000, "compare's exit after the loss of a worker"), 1, p.output());
+        assert.match(p.output(), new RegExp(`a cluster worker process \\(pid ${victim}\\) ended \\(SIGKILL\\) while the comparison ran; nothing is reported`));
+        assert.doesNotMatch(p.output(), /^\s+at /m, "no stack trace");
+        assert.doesNotMatch(p.output(), /verdict|recommend/i, "nothing measured is claimed");
+        await eventually(() => processesWith(mark).length === 0, "the other worker process is gone", 20_000);
+      } finally {
+        await p.kill();
+        for (const pid of processesWith(mark)) process.kill(pid, "SIGKILL");
+        await redis.stop();
+      }
+    }, T);
+
     it(`SIGKILL (no handler can run): its worker processes stop all the same, their standard input ended (${runtime})`, async () => {
       const redis = await startRedis();
       const p = await startProcess(

@@ -10,11 +10,33 @@ import { checkRedis } from "../../pool/backends/bullmq-wire.ts";
 import { WorkerPool } from "../../pool/worker-pool.ts";
 import { workloadModuleUrl, type Workloads } from "./builtin.ts";
 
+/**
+ * A worker process of the comparison's cluster ended while it ran: `compare --connection`
+ * stops, reports nothing, and exits 1 with this message.
+ *
+ * @example
+ * ```ts
+ * const e = new ClusterWorkerLost("a cluster worker process (pid 42) ended (SIGKILL) while the comparison ran");
+ * console.log(e.name); // "ClusterWorkerLost"
+ * ```
+ */
+export class ClusterWorkerLost extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ClusterWorkerLost";
+  }
+}
+
 /** A running cluster: the pool and the worker processes behind it. */
 export interface ComparisonCluster {
   pool: WorkerPool<Workloads>;
   /** Closes the pool and stops the worker processes. */
   stop(): Promise<void>;
+  /**
+   * Rejects once a worker process ends before `stop()` (killed, crashed): the calls it held
+   * wait for their locks to expire, and what is measured meanwhile is that wait.
+   */
+  lost: Promise<never>;
 }
 
 /** The command that runs this package's CLI on this runtime (from source or from dist). */
@@ -104,7 +126,14 @@ const CONNECT_TIMEOUT_MS = 5_000;
 export async function startCluster(connection: string, workers: number, signal?: AbortSignal): Promise<ComparisonCluster> {
   const children: ChildProcess[] = [];
   let pool: WorkerPool<Workloads> | undefined;
+  let stopping = false;
+  let onLost: (e: Error) => void = () => {};
+  const lost = new Promise<never>((_, reject) => {
+    onLost = reject;
+  });
+  lost.catch(() => {});
   const stop = async () => {
+    stopping = true;
     await pool?.destroy();
     await Promise.all(children.map(stopWorker));
   };
@@ -125,6 +154,13 @@ export async function startCluster(connection: string, workers: number, signal?:
     const started = await Promise.allSettled([0, 1].map(() =>
       startWorker(connection, queue, threads).then((child) => {
         children.push(child);
+        child.once("exit", (code, signal) => {
+          if (stopping) return;
+          onLost(new ClusterWorkerLost(
+            `a cluster worker process (pid ${child.pid}) ended (${signal ?? `exit code ${code}`}) while the comparison ran; ` +
+              "nothing is reported (the cluster rows would measure its loss)",
+          ));
+        });
         if (signal?.aborted) stopWorker(child).catch(() => {});
         return child;
       })
@@ -153,5 +189,5 @@ export async function startCluster(connection: string, workers: number, signal?:
   } finally {
     signal?.removeEventListener("abort", onAbort);
   }
-  return { pool, stop };
+  return { pool, stop, lost };
 }

@@ -13,6 +13,7 @@ import { dirname, extname, resolve } from "node:path";
 import type { BuiltinName } from "./builtin.ts";
 import { loadChartPackages } from "./charts.ts";
 import { compare } from "./compare.ts";
+import { ClusterWorkerLost } from "./cluster.ts";
 import { loadBullmq } from "../../pool/packages.ts";
 import { type CompareSettings, describeRun, renderHtml, renderSvg, renderTable, type StrategyName, wrapLines } from "./report.ts";
 import { CompareInputError, type UserWorkloadSpec } from "./user-module.ts";
@@ -303,6 +304,10 @@ export async function compareMain(argv: string[]): Promise<number> {
     if (e instanceof CompareInputError) {
       process.stderr.write(`loopwork compare: ${e.message}\n`);
       return 2;
+    }
+    if (e instanceof ClusterWorkerLost) {
+      process.stderr.write(`loopwork compare: ${e.message}\n`);
+      return 1;
     }
     throw e;
   } finally {

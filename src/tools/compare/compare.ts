@@ -147,9 +147,14 @@ export async function compare(options: CompareOptions): Promise<CompareReport> {
     sweep: options.sweep,
     ...(options.user ? { module: options.user.module, task: options.user.task } : {}),
   };
-  // The user's input is checked before anything starts: a bad module costs no pool.
-  const signal = options.signal;
+  // Aborted by the caller's signal, or by the loss of a cluster worker process.
+  const stopper = new AbortController();
+  const signal = stopper.signal;
+  const onAbort = () => stopper.abort(options.signal!.reason);
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener("abort", onAbort, { once: true });
   const step = <T>(p: Promise<T>): Promise<T> => unlessAborted(p, signal);
+  // The user's input is checked before anything starts: a bad module costs no pool.
   const user = options.user ? await step(userWorkload(options.user)) : undefined;
   const strategies: StrategyName[] = ["sequential", ...options.strategies.filter((s) => s !== "sequential")];
   const before = await step(measureLoad());
@@ -207,6 +212,7 @@ export async function compare(options: CompareOptions): Promise<CompareReport> {
           if (s === "cluster" && cluster === undefined) {
             if (options.connection === undefined) throw new TypeError("the cluster strategy needs a Redis connection");
             cluster = await step(startCluster(options.connection, phase.workers, signal));
+            cluster.lost.catch((e) => stopper.abort(e));
             pools.set("cluster", cluster.pool as unknown as WorkerPool<AnyTasks>);
           }
         }
@@ -238,6 +244,7 @@ export async function compare(options: CompareOptions): Promise<CompareReport> {
       await stopPools();
     }
   } finally {
+    options.signal?.removeEventListener("abort", onAbort);
     await stopPools();
     await server?.close();
   }
