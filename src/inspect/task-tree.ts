@@ -492,14 +492,21 @@ const MAX_DRAWN_DEPTH = 40;
 const MAX_SHOWN_NAME = 200;
 
 /**
- * A task's name as a dump line shows it: its control characters (a line break, an escape
- * sequence) escaped, so a name cannot draw lines of its own or repaint a terminal, and cut
- * at MAX_SHOWN_NAME characters, saying how long it was.
+ * A task's name as a dump line shows it: its control characters escaped (see
+ * `escapeControls`), and cut at MAX_SHOWN_NAME characters, saying how long it was.
  */
 function shownName(name: string): string {
-  const cut = name.length > MAX_SHOWN_NAME ? `${name.slice(0, MAX_SHOWN_NAME)}… (${name.length} characters)` : name;
+  return escapeControls(name.length > MAX_SHOWN_NAME ? `${name.slice(0, MAX_SHOWN_NAME)}… (${name.length} characters)` : name);
+}
+
+/**
+ * `text` with its control characters (a line break, an escape sequence) escaped, so what a
+ * program names (a task, a pool call) cannot draw lines of its own in a dump or repaint a
+ * terminal.
+ */
+function escapeControls(text: string): string {
   // deno-lint-ignore no-control-regex
-  return cut.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
     const code = c.charCodeAt(0);
     return code === 10 ? "\\n" : code === 13 ? "\\r" : code === 9 ? "\\t" : `\\u${code.toString(16).padStart(4, "0")}`;
   });
@@ -510,7 +517,7 @@ function describeNode(n: TaskNode): string {
   if (n.kind === "group") s += ` [task group, ${n.children.length} child${n.children.length === 1 ? "" : "ren"}]`;
   s += `: ${n.state}`;
   if (n.cancelling > 0) s += ` (cancelling)`;
-  if (n.awaits !== null) s += `: ${n.awaits}`;
+  if (n.awaits !== null) s += `: ${escapeControls(n.awaits)}`;
   if (n.where !== null) s += ` — ${n.where}`;
   return s;
 }
