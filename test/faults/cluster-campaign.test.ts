@@ -86,46 +86,30 @@ if (!redisAvailable && !redisRequired) {
       });
     }, T);
 
-    it("Redis paused for good: a call in flight and a new call reject with PoolConnectionError, destroy() returns, the worker stops on SIGTERM", async () => {
-      await withServers(1, async (redis, queue, [worker]) => {
-        const pool = new WorkerPool<Tasks>(null, { kind: "bullmq", connection: redis.url, queue, connectTimeoutMs: 1_000 });
-        try {
-          assert.equal(await pool.run("add", 1, 2), 3);
-          const inFlight = Promise.resolve(pool.run("delayedEcho", "a", 60_000));
-          inFlight.catch(() => {});
-          await new Promise((r) => setTimeout(r, 300));
-          redis.signal("SIGSTOP");
-          const e = await within(inFlight.then(() => null, (e: unknown) => e), 20_000, "the call in flight");
-          assert.ok(e instanceof PoolConnectionError, `PoolConnectionError, got ${String(e)}`);
-          assert.match((e as Error).message, new RegExp(`lost Redis at redis://127\\.0\\.0\\.1:${redis.port}`));
-          const later = await within(Promise.resolve(pool.run("add", 0, 0)).then(() => null, (e: unknown) => e), 20_000, "a call on a paused Redis");
-          assert.ok(later instanceof PoolConnectionError, `PoolConnectionError, got ${String(later)}`);
-        } finally {
-          await within(pool.destroy(), 20_000, "destroy() on a paused Redis");
-        }
-        worker!.signal("SIGTERM");
-        assert.equal(await within(worker!.exit(), 20_000, "the worker's exit after SIGTERM on a paused Redis"), 0, worker!.output());
-      });
-    }, T);
-
-    it("Redis killed (SIGKILL) mid-call: the call rejects with PoolConnectionError, destroy() returns, the worker stops on SIGTERM", async () => {
-      await withServers(1, async (redis, queue, [worker]) => {
-        const pool = new WorkerPool<Tasks>(null, { kind: "bullmq", connection: redis.url, queue, connectTimeoutMs: 1_000 });
-        try {
-          assert.equal(await pool.run("add", 1, 2), 3);
-          const inFlight = Promise.resolve(pool.run("delayedEcho", "a", 60_000));
-          inFlight.catch(() => {});
-          await new Promise((r) => setTimeout(r, 300));
-          redis.signal("SIGKILL");
-          const e = await within(inFlight.then(() => null, (e: unknown) => e), 20_000, "the call in flight");
-          assert.ok(e instanceof PoolConnectionError, `PoolConnectionError, got ${String(e)}`);
-        } finally {
-          await within(pool.destroy(), 20_000, "destroy() on a dead Redis");
-        }
-        worker!.signal("SIGTERM");
-        assert.equal(await within(worker!.exit(), 20_000, "the worker's exit after SIGTERM on a dead Redis"), 0, worker!.output());
-      });
-    }, T);
+    for (const [how, signal] of [["paused for good (SIGSTOP)", "SIGSTOP"], ["killed (SIGKILL)", "SIGKILL"]] as const) {
+      it(`Redis ${how} mid-call: the call in flight and a new call reject with PoolConnectionError, destroy() returns, the worker stops on SIGTERM`, async () => {
+        await withServers(1, async (redis, queue, [worker]) => {
+          const pool = new WorkerPool<Tasks>(null, { kind: "bullmq", connection: redis.url, queue, connectTimeoutMs: 1_000 });
+          const failure = (p: PromiseLike<unknown>, what: string) => within(Promise.resolve(p).then(() => null, (e: unknown) => e), 20_000, what);
+          try {
+            assert.equal(await pool.run("add", 1, 2), 3);
+            const inFlight = Promise.resolve(pool.run("delayedEcho", "a", 60_000));
+            inFlight.catch(() => {});
+            await new Promise((r) => setTimeout(r, 300));
+            redis.signal(signal);
+            const e = await failure(inFlight, "the call in flight");
+            assert.ok(e instanceof PoolConnectionError, `PoolConnectionError, got ${String(e)}`);
+            assert.match(e.message, new RegExp(`lost Redis at redis://127\\.0\\.0\\.1:${redis.port}`));
+            const later = await failure(pool.run("add", 0, 0), "a call on a lost Redis");
+            assert.ok(later instanceof PoolConnectionError, `PoolConnectionError, got ${String(later)}`);
+          } finally {
+            await within(pool.destroy(), 20_000, "destroy() on a lost Redis");
+          }
+          worker!.signal("SIGTERM");
+          assert.equal(await within(worker!.exit(), 20_000, "the worker's exit after SIGTERM on a lost Redis"), 0, worker!.output());
+        });
+      }, T);
+    }
   });
 
   describe("cluster campaign: results and pools", () => {
@@ -215,68 +199,56 @@ if (!redisAvailable && !redisRequired) {
   });
 
   describe("cluster campaign: loopwork compare --connection interrupted", () => {
-    it(`SIGINT once its worker processes serve: they are stopped, nothing is reported, exit code 130 (${runtime})`, async () => {
+    /**
+     * Runs `loopwork compare --connection` on a fresh Redis until it measures the cluster, then
+     * `body` with it and the pids of its worker processes (found by the queue name their command
+     * lines carry); kills whatever is left after.
+     */
+    async function comparing(body: (p: WorkerProcess, workers: () => number[]) => Promise<void>): Promise<void> {
       const redis = await startRedis();
       const p = await startProcess(
         ["compare", "--connection", redis.url, "--quick", "--only", "cpu", "--strategies", "cluster", "--runs", "200", "--workers", "2"],
         undefined,
         /measuring \d+\/\d+: cpu \/ cluster/,
       );
-      let pids: number[] = [];
+      const workers = () => processesWith(`loopwork-compare-${p.child.pid}-`);
       try {
-        pids = processesWith(`loopwork-compare-${p.child.pid}-`);
-        assert.equal(pids.length, 2, "two worker processes serve");
-        p.signal("SIGINT");
-        assert.equal(await within(p.exit(), 30_000, "compare's exit after SIGINT"), 130, p.output());
-        await eventually(() => processesWith(`loopwork-compare-${p.child.pid}-`).length === 0, "the worker processes are gone", 20_000);
-        assert.match(p.output(), /SIGINT: stopping the pools and worker processes; nothing is reported/);
-        assert.doesNotMatch(p.output(), /verdict|recommend/i, "nothing measured is claimed");
+        assert.equal(workers().length, 2, "two worker processes serve");
+        await body(p, workers);
       } finally {
         await p.kill();
-        for (const pid of processesWith(`loopwork-compare-${p.child.pid}-`)) process.kill(pid, "SIGKILL");
+        for (const pid of workers()) process.kill(pid, "SIGKILL");
         await redis.stop();
       }
+    }
+
+    it(`SIGINT once its worker processes serve: they are stopped, nothing is reported, exit code 130 (${runtime})`, async () => {
+      await comparing(async (p, workers) => {
+        p.signal("SIGINT");
+        assert.equal(await within(p.exit(), 30_000, "compare's exit after SIGINT"), 130, p.output());
+        await eventually(() => workers().length === 0, "the worker processes are gone", 20_000);
+        assert.match(p.output(), /SIGINT: stopping the pools and worker processes; nothing is reported/);
+        assert.doesNotMatch(p.output(), /verdict|recommend/i, "nothing measured is claimed");
+      });
     }, T);
 
     it(`one of its worker processes killed: compare stops, names it, reports nothing and exits 1, leaving no process (${runtime})`, async () => {
-      const redis = await startRedis();
-      const p = await startProcess(
-        ["compare", "--connection", redis.url, "--quick", "--only", "cpu", "--strategies", "cluster", "--runs", "200", "--workers", "2"],
-        undefined,
-        /measuring \d+\/\d+: cpu \/ cluster/,
-      );
-      const mark = `loopwork-compare-${p.child.pid}-`;
-      try {
-        const [victim] = processesWith(mark);
+      await comparing(async (p, workers) => {
+        const [victim] = workers();
         process.kill(victim!, "SIGKILL");
         assert.equal(await within(p.exit(), 30_000, "compare's exit after the loss of a worker"), 1, p.output());
         assert.match(p.output(), new RegExp(`a cluster worker process \\(pid ${victim}\\) ended \\(SIGKILL\\) while the comparison ran; nothing is reported`));
         assert.doesNotMatch(p.output(), /^\s+at /m, "no stack trace");
         assert.doesNotMatch(p.output(), /verdict|recommend/i, "nothing measured is claimed");
-        await eventually(() => processesWith(mark).length === 0, "the other worker process is gone", 20_000);
-      } finally {
-        await p.kill();
-        for (const pid of processesWith(mark)) process.kill(pid, "SIGKILL");
-        await redis.stop();
-      }
+        await eventually(() => workers().length === 0, "the other worker process is gone", 20_000);
+      });
     }, T);
 
     it(`SIGKILL (no handler can run): its worker processes stop all the same, their standard input ended (${runtime})`, async () => {
-      const redis = await startRedis();
-      const p = await startProcess(
-        ["compare", "--connection", redis.url, "--quick", "--only", "cpu", "--strategies", "cluster", "--runs", "200", "--workers", "2"],
-        undefined,
-        /measuring \d+\/\d+: cpu \/ cluster/,
-      );
-      const mark = `loopwork-compare-${p.child.pid}-`;
-      try {
-        assert.equal(processesWith(mark).length, 2, "two worker processes serve");
+      await comparing(async (p, workers) => {
         await p.kill();
-        await eventually(() => processesWith(mark).length === 0, "the orphaned worker processes are gone", 20_000);
-      } finally {
-        for (const pid of processesWith(mark)) process.kill(pid, "SIGKILL");
-        await redis.stop();
-      }
+        await eventually(() => workers().length === 0, "the orphaned worker processes are gone", 20_000);
+      });
     }, T);
   });
 }
