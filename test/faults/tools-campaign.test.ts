@@ -13,7 +13,7 @@ import { compare } from "../../src/tools/compare/compare.ts";
 import { parseCompareArgs, UsageError } from "../../src/tools/compare/command.ts";
 import { workerMain } from "../../src/tools/worker-command.ts";
 import { CompareInputError } from "../../src/tools/compare/user-module.ts";
-import { eventually, startProcess, within } from "../cluster-helpers.ts";
+import { eventually, runCli, startProcess, within } from "../cluster-helpers.ts";
 import { describe, it, runtime } from "../harness.ts";
 import { runProgram } from "../subprocess.ts";
 
@@ -136,6 +136,15 @@ describe("tools campaign: loopwork compare given hostile workloads", () => {
     assert.notEqual(r.code, 0, `exit code (stderr: ${r.stderr})`);
     assert.equal(r.stdout, "", "no report");
     assert.match(r.stderr, /the process was ended \(exit code 0\) during the comparison: nothing was reported \(does the workload call process\.exit\(\)\?\)/);
+  }, 60_000);
+
+  it("a task module that leaves a timer running: compare still exits once it has printed the report", async () => {
+    const r = await runCli(
+      ["compare", "--module", fileURLToPath(new URL("../fixtures/compare-linger.ts", import.meta.url)), "--task", "quick", "--tasks", "2", "--runs", "1", "--workers", "1", "--strategies", "loop", "--json"],
+      30_000,
+    );
+    assert.equal(r.code, 0, `exit code (-1: still running after 30 s); stderr: ${r.stderr}`);
+    assert.equal(JSON.parse(r.stdout).settings.task, "quick");
   }, 60_000);
 
   it(`SIGTERM while a process pool computes: its child processes are stopped, nothing is reported, exit code 143 (${runtime})`, async () => {

@@ -218,8 +218,25 @@ function userArgs(str: (k: string) => string | undefined): Omit<UserWorkloadSpec
   };
 }
 
-/** Runs `loopwork compare` with `argv`; returns the exit code. */
+/**
+ * Runs `loopwork compare` with `argv`; returns the exit code. It owns the process: once it
+ * has measured, anything left holding the process open (a timer the user's task module
+ * started when it was loaded) is ended a second after its output is written, by exiting
+ * with that code.
+ */
 export async function compareMain(argv: string[]): Promise<number> {
+  let code = 1; // unless it returns: the command line reports what it threw
+  try {
+    code = await compareCommand(argv);
+    return code;
+  } finally {
+    // Written out first (a pipe may take a while), then the process may go.
+    await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
+    exitSoon(code);
+  }
+}
+
+async function compareCommand(argv: string[]): Promise<number> {
   let args: CompareArgs;
   try {
     args = parseCompareArgs(argv);
@@ -295,12 +312,9 @@ export async function compareMain(argv: string[]): Promise<number> {
       },
     });
   } catch (e) {
-    if (e instanceof Interrupted) {
-      // What the workload left running on this thread (a call that never ends) must not
-      // keep the process: everything of the comparison's own is stopped by now.
-      exitSoon(e.code);
-      return e.code;
-    }
+    // What the workload left running on this thread (a call that never ends) must not keep
+    // the process (see compareMain): everything of the comparison's own is stopped by now.
+    if (e instanceof Interrupted) return e.code;
     if (e instanceof CompareInputError) {
       process.stderr.write(`loopwork compare: ${e.message}\n`);
       return 2;
