@@ -147,6 +147,16 @@ describe("tools campaign: loopwork compare given hostile workloads", () => {
     assert.equal(JSON.parse(r.stdout).settings.task, "quick");
   }, 60_000);
 
+  // Node only: on Deno console.log writes to the standard output itself, on every thread.
+  if (runtime === "node") it("--json: what the workload prints goes to stderr, so stdout stays one JSON document (node)", async () => {
+    const strategies = "loop,threads,processes";
+    const r = await runProgram(cli, ["compare", "--module", HOSTILE, "--task", "prints", "--tasks", "2", "--runs", "1", "--workers", "1", "--strategies", strategies, "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as { rows: { strategy: string }[] };
+    assert.deepEqual(report.rows.map((row) => row.strategy), ["sequential", ...strategies.split(",")]);
+    assert.match(r.stderr, /a line the task printed/);
+  }, 60_000);
+
   it(`SIGTERM while a process pool computes: its child processes are stopped, nothing is reported, exit code 143 (${runtime})`, async () => {
     const p = await startProcess(
       ["compare", "--module", HOSTILE, "--task", "burnInChild", "--tasks", "2", "--runs", "1", "--workers", "2", "--strategies", "processes"],

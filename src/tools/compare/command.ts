@@ -62,6 +62,7 @@ options:
                      a "bullmq" pool on this Redis (e.g. redis://127.0.0.1:6379)
   --quick            small sizes, for a fast look (a few seconds)
   --json             print the result as JSON (samples, classification, verdict) instead of the table
+                     (what the workload prints goes to stderr; on Node)
   --out FILE         write the charts: FILE.html (a page with the table) or FILE.svg (an image)
   --help             this text
 `;
@@ -287,6 +288,12 @@ async function compareCommand(argv: string[]): Promise<number> {
   process.on("SIGINT", onSigint);
   process.on("SIGTERM", onSigterm);
   const stopWatching = onProcessEnd(onExit);
+  // With --json, standard output carries the report alone: what the workload prints while it
+  // is measured (on this thread, or piped from a pool's threads and processes, which write
+  // through this process's stdout) goes to standard error. (Not on Deno, whose console
+  // writes to the standard output itself.)
+  const write = process.stdout.write;
+  if (args.json) process.stdout.write = process.stderr.write.bind(process.stderr) as typeof write;
   let report;
   try {
     report = await compare({
@@ -326,6 +333,7 @@ async function compareCommand(argv: string[]): Promise<number> {
     throw e;
   } finally {
     stopWatching();
+    process.stdout.write = write;
     process.off("SIGINT", onSigint);
     process.off("SIGTERM", onSigterm);
     if (bar) {
