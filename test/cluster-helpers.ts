@@ -90,6 +90,8 @@ export interface RedisServer {
   stop(): Promise<void>;
   /** Stops the server (its data is lost: no persistence) and starts it again on the same port. */
   restart(): Promise<void>;
+  /** Sends `signal` to the server's process (SIGSTOP pauses it, SIGCONT resumes it, SIGKILL ends it). */
+  signal(signal: "SIGSTOP" | "SIGCONT" | "SIGKILL"): void;
 }
 
 function spawnRedis(port: number, extra: readonly string[]): ChildProcess {
@@ -120,6 +122,8 @@ export async function startRedis(password?: string): Promise<RedisServer> {
     child.stdout?.resume();
     child.stderr?.resume();
     const stop = async () => {
+      // A paused server (SIGSTOP) would not act on SIGTERM until resumed.
+      if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, "SIGCONT");
       child.kill("SIGTERM");
       await exited(child);
     };
@@ -127,6 +131,9 @@ export async function startRedis(password?: string): Promise<RedisServer> {
       url: `redis://${password === undefined ? "" : `:${encodeURIComponent(password)}@`}127.0.0.1:${port}`,
       port,
       stop,
+      signal(signal) {
+        if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, signal);
+      },
       async restart() {
         await stop();
         child = spawnRedis(port, extra);

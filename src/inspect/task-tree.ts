@@ -106,7 +106,9 @@ export interface TaskTreeOptions {
   /**
    * Find the line each generator task is suspended at, through `node:inspector` (Node only;
    * a few milliseconds per dump, and about 40 ms the first time it maps script ids to
-   * files). Default: `false` for `taskTree()`, `true` for `dumpTasks()`.
+   * files; a fraction of a millisecond per task, so only the first 1 000
+   * generator tasks are located and the rest say nothing). Default: `false` for `taskTree()`,
+   * `true` for `dumpTasks()`.
    */
   where?: boolean;
 }
@@ -275,7 +277,7 @@ function describeWait(t: Task<unknown>, group: TaskGroup | null): string {
 }
 
 function describeFuture(f: Future<unknown>): string {
-  if (f instanceof Task) return `${groupOf(f as Task<unknown>) !== undefined ? "task group" : "task"} ${f.name}`;
+  if (f instanceof Task) return `${groupOf(f as Task<unknown>) !== undefined ? "task group" : "task"} ${shownName(f.name)}`;
   const d = (f as DescribesWait)._describeWait;
   if (typeof d === "function") return d.call(f);
   // until() keeps its promise in `_value` while pending.
@@ -284,7 +286,9 @@ function describeFuture(f: Future<unknown>): string {
 }
 
 function notStarted(fn: (signal: AbortSignal) => unknown): string {
-  return `not started: ${fn.name || "an anonymous function"}`;
+  // A function's name is whatever defineProperty made it: only a string is shown.
+  const name: unknown = fn.name;
+  return `not started: ${typeof name === "string" && name !== "" ? shownName(name) : "an anonymous function"}`;
 }
 
 // ---- where a generator is suspended, through node:inspector (Node only) -------------
@@ -326,10 +330,15 @@ function openSession(): InspectorSession | null {
   return session;
 }
 
+/** How many generator tasks a tree with `where` locates (the oldest first). */
+const MAX_LOCATED = 1_000;
+
 /** Where each generator task is suspended: `at name (url:line:column)`. Best effort. */
 function suspendedAt(tasks: readonly Task<unknown>[]): Map<Task<unknown>, string> {
   const out = new Map<Task<unknown>, string>();
-  const gens = tasks.filter((t) => coroOf(t) !== null && t !== state.task && groupOf(t) === undefined);
+  // Two inspector round trips per task: a dump of 100 000 waiting tasks would freeze the
+  // thread for a minute (a stuck program's dump, or SIGUSR2's, would stall it further).
+  const gens = tasks.filter((t) => coroOf(t) !== null && t !== state.task && groupOf(t) === undefined).slice(0, MAX_LOCATED);
   if (gens.length === 0) return out;
   let session: InspectorSession | null = null;
   const g = globalThis as Record<symbol, unknown>;
@@ -479,12 +488,36 @@ export function dumpTasks(options?: TaskTreeOptions): string {
 /** How deep `dumpTasks()` indents; deeper lines say their depth. */
 const MAX_DRAWN_DEPTH = 40;
 
+/** How many characters of a task's name a dump line shows. */
+const MAX_SHOWN_NAME = 200;
+
+/**
+ * A task's name as a dump line shows it: its control characters escaped (see
+ * `escapeControls`), and cut at MAX_SHOWN_NAME characters, saying how long it was.
+ */
+function shownName(name: string): string {
+  return escapeControls(name.length > MAX_SHOWN_NAME ? `${name.slice(0, MAX_SHOWN_NAME)}… (${name.length} characters)` : name);
+}
+
+/**
+ * `text` with its control characters (a line break, an escape sequence) escaped, so what a
+ * program names (a task, a pool call) cannot draw lines of its own in a dump or repaint a
+ * terminal.
+ */
+function escapeControls(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return code === 10 ? "\\n" : code === 13 ? "\\r" : code === 9 ? "\\t" : `\\u${code.toString(16).padStart(4, "0")}`;
+  });
+}
+
 function describeNode(n: TaskNode): string {
-  let s = n.name;
+  let s = shownName(n.name);
   if (n.kind === "group") s += ` [task group, ${n.children.length} child${n.children.length === 1 ? "" : "ren"}]`;
   s += `: ${n.state}`;
   if (n.cancelling > 0) s += ` (cancelling)`;
-  if (n.awaits !== null) s += `: ${n.awaits}`;
+  if (n.awaits !== null) s += `: ${escapeControls(n.awaits)}`;
   if (n.where !== null) s += ` — ${n.where}`;
   return s;
 }

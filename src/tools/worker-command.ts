@@ -16,7 +16,15 @@ import { existsSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { ServeError, serveQueue } from "../cluster/serve.ts";
+import { connectionOptions } from "../pool/backends/bullmq-wire.ts";
+import { PoolConnectionError } from "../pool/errors.ts";
 import { allowTypeScript } from "./typescript.ts";
+import { onProcessEnd } from "./process-end.ts";
+
+const noop = (): void => {};
+
+/** The exit code of a worker whose process a task ended with process.exit(0). */
+const TASK_ENDED_PROCESS = 3;
 
 /** Jobs held at once by `--threads 0` unless `--concurrency` says otherwise. */
 const INLINE_CONCURRENCY = 8;
@@ -47,12 +55,40 @@ options:
   --grace-ms N             after SIGTERM/SIGINT, how long to finish the jobs it holds before
                            handing them back (default 30000; keep it below the time your
                            supervisor waits before SIGKILL); a second signal hands them back at once
+  --stop-on-stdin-end       stop as on SIGTERM once standard input ends: started by another
+                           program over a pipe, it stops when that program ends, however it
+                           ends (even by SIGKILL), instead of serving on, orphaned
   --help                   this text
 
 exit codes: 0 stopped by a signal; 1 Redis cannot be reached or refused the credentials, or
 bullmq is not installed (npm install bullmq ioredis); 2 bad options or a task module that cannot
-be loaded (a .ts one on Node before 22.18 needs tsx: npm install tsx). The reason goes to stderr.
+be loaded (a .ts one on Node before 22.18 needs tsx: npm install tsx); 3 a task ended the process with
+process.exit(0) (with --threads 0; another code given to process.exit() is kept). The reason goes to stderr.
 `;
+
+/**
+ * What is wrong with the `--connection` URL `raw` of `loopwork worker` or `loopwork compare`,
+ * or undefined: a redis:// or rediss:// URL that parses (a port up to 65535, a host) and
+ * names a valid database number. Its password is not repeated.
+ *
+ * @example
+ * ```ts
+ * console.log(connectionProblem("redis://127.0.0.1:99999"));
+ * // --connection must be a redis:// or rediss:// URL, got "redis://127.0.0.1:99999" (not a valid URL)
+ * ```
+ */
+export function connectionProblem(raw: string | undefined): string | undefined {
+  const shown = JSON.stringify((raw ?? "").replace(/\/\/([^/@]*):[^/@]*@/, "//$1:***@"));
+  if (raw === undefined || !/^rediss?:\/\//.test(raw)) return `--connection must be a redis:// or rediss:// URL, got ${raw === undefined ? "nothing" : shown}`;
+  try {
+    connectionOptions(raw, 1);
+  } catch (e) {
+    // Not the parser's own message: Deno's repeats the URL, password and all.
+    const why = e instanceof PoolConnectionError ? e.message : `${shown} (not a valid URL)`;
+    return e instanceof PoolConnectionError ? `--connection: ${why}` : `--connection must be a redis:// or rediss:// URL, got ${why}`;
+  }
+  return undefined;
+}
 
 function fail(message: string): number {
   process.stderr.write(`loopwork worker: ${message}\n\n${WORKER_HELP}`);
@@ -88,6 +124,7 @@ export async function workerMain(args: string[]): Promise<number> {
         "connect-timeout-ms": { type: "string" },
         "grace-ms": { type: "string" },
         "cancel-grace-ms": { type: "string" },
+        "stop-on-stdin-end": { type: "boolean" },
         help: { type: "boolean" },
       },
       strict: true,
@@ -104,9 +141,8 @@ export async function workerMain(args: string[]): Promise<number> {
   const mod = values.module as string | undefined;
   if (connection === undefined) return fail("--connection is required (the Redis URL, e.g. redis://127.0.0.1:6379)");
   if (queue === undefined) return fail("--queue is required (the pool's queue option)");
-  if (!/^rediss?:\/\//.test(connection)) {
-    return fail(`--connection must be a redis:// or rediss:// URL, got ${JSON.stringify(connection)}`);
-  }
+  const badConnection = connectionProblem(connection);
+  if (badConnection !== undefined) return fail(badConnection);
   if (queue === "" || queue.includes(":")) {
     return fail(`--queue must be a name without ":", got ${JSON.stringify(queue)}`);
   }
@@ -147,6 +183,16 @@ export async function workerMain(args: string[]): Promise<number> {
   }
   const line = `queue ${JSON.stringify(queue)}, ${threads === 0 ? "0 threads (jobs run on its own thread)" : `${threads} threads`}` +
     `${concurrency !== threads ? ` (${concurrency} jobs at once)` : ""}, host ${server.host}, pid ${process.pid}`;
+  // Only a signal stops it: a process that ends otherwise (a task calling process.exit() on
+  // the worker's own thread, with --threads 0) says so, and never with exit code 0, which
+  // would read as a clean stop to its supervisor.
+  const stopWatching = onProcessEnd((code) => {
+    process.stderr.write(
+      `loopwork worker: the process was ended (exit code ${code}) while it served ${line}, holding ${server.running()} jobs: ` +
+        `does a task call process.exit()?${threads === 0 ? " (with --threads 0 tasks run on the worker's own thread)" : ""}\n`,
+    );
+    return code === 0 ? TASK_ENDED_PROCESS : undefined;
+  });
   let signals = 0;
   const stopped = new Promise<void>((done) => {
     let grace: ReturnType<typeof setTimeout> | undefined;
@@ -154,6 +200,11 @@ export async function workerMain(args: string[]): Promise<number> {
       clearTimeout(grace);
       process.off("SIGTERM", onSignal);
       process.off("SIGINT", onSignal);
+      if (onStdinEnd) {
+        process.stdin.off("end", onStdinEnd);
+        process.stdin.off("close", onStdinEnd);
+        process.stdin.pause();
+      }
       done();
     };
     const stop = (force: boolean) => server.close(force).then(finish, finish);
@@ -177,10 +228,21 @@ export async function workerMain(args: string[]): Promise<number> {
     };
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);
+    const onStdinEnd = values["stop-on-stdin-end"] === true ? () => onSignal("standard input ended") : undefined;
+    if (onStdinEnd) {
+      // The program at the other end of the pipes is gone: what is written to them goes nowhere.
+      process.stdout.on("error", noop);
+      process.stderr.on("error", noop);
+      process.stdin.on("end", onStdinEnd);
+      process.stdin.on("close", onStdinEnd);
+      process.stdin.on("error", onStdinEnd);
+      process.stdin.resume();
+    }
     // Printed once a signal stops it gracefully: whoever waits for this line may signal at once.
     process.stdout.write(`loopwork worker: started: ${line}\n`);
   });
   await stopped;
+  stopWatching();
   process.stdout.write(`loopwork worker: stopped: ${line}\n`);
   exitSoon(0);
   return 0;

@@ -134,6 +134,8 @@ export class BullmqBackend implements PoolBackend {
   private readonly _opts: ResolvedBullmqOptions;
   private _connection: ConnectionOptions | null = null;
   private _link: Promise<Link> | null = null;
+  /** Ends the connection attempt under way (destroy() does not wait for it to time out). */
+  private _stopConnecting: ((e: Error) => void) | null = null;
   /** The link once connected (and until it is lost or closed). */
   private _live: Link | null = null;
   private readonly _pending = new Map<string, Pending>();
@@ -250,6 +252,7 @@ export class BullmqBackend implements PoolBackend {
 
   async destroy(): Promise<void> {
     this._destroyed = true;
+    this._stopConnecting?.(new PoolClosedError("the pool was destroyed while it connected to Redis"));
     for (const p of this._pending.values()) {
       p.reject(new PoolClosedError(`the pool was closed while ${p.label} was waiting`));
     }
@@ -399,6 +402,9 @@ export class BullmqBackend implements PoolBackend {
     const mq = await loadBullmq();
     // The deadline starts once bullmq is loaded: loading it is not waiting for Redis.
     const deadline = timeoutAfter(o.connectTimeoutMs, () => this._connectionError("", lastError));
+    const stop = deadline.fail;
+    this._stopConnecting = stop;
+    if (this._destroyed) stop(new PoolClosedError("the pool was destroyed while it connected to Redis"));
     const remember = (e: unknown) => {
       lastError = e;
       // A refused password does not get better by waiting.
@@ -440,6 +446,7 @@ export class BullmqBackend implements PoolBackend {
       throw e;
     } finally {
       deadline.clear();
+      if (this._stopConnecting === stop) this._stopConnecting = null;
     }
   }
 

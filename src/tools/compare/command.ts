@@ -6,14 +6,19 @@
 import { writeFileSync, existsSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
+// A timer that can be unref'd on Deno too (its global setTimeout returns a number).
+import { setTimeout as nodeSetTimeout } from "node:timers";
 import { SingleBar } from "cli-progress";
 import { dirname, extname, resolve } from "node:path";
 import type { BuiltinName } from "./builtin.ts";
 import { loadChartPackages } from "./charts.ts";
 import { compare } from "./compare.ts";
+import { ClusterWorkerLost } from "./cluster.ts";
 import { loadBullmq } from "../../pool/packages.ts";
 import { type CompareSettings, describeRun, renderHtml, renderSvg, renderTable, type StrategyName, wrapLines } from "./report.ts";
 import { CompareInputError, type UserWorkloadSpec } from "./user-module.ts";
+import { connectionProblem } from "../worker-command.ts";
+import { onProcessEnd } from "../process-end.ts";
 
 /** Thrown for bad command-line input; the command exits 2 with its message. */
 export class UsageError extends Error {
@@ -57,6 +62,7 @@ options:
                      a "bullmq" pool on this Redis (e.g. redis://127.0.0.1:6379)
   --quick            small sizes, for a fast look (a few seconds)
   --json             print the result as JSON (samples, classification, verdict) instead of the table
+                     (what the workload prints goes to stderr; on Node)
   --out FILE         write the charts: FILE.html (a page with the table) or FILE.svg (an image)
   --help             this text
 `;
@@ -132,9 +138,8 @@ export function parseCompareArgs(argv: string[]): CompareArgs {
   const out = str("out");
   if (out !== undefined) checkOut(out);
   const connection = str("connection");
-  if (connection !== undefined && !/^rediss?:\/\/\S+$/.test(connection)) {
-    throw new UsageError(`--connection must be a redis:// or rediss:// URL, got ${JSON.stringify(connection)}`);
-  }
+  const badConnection = connection === undefined ? undefined : connectionProblem(connection);
+  if (badConnection !== undefined) throw new UsageError(badConnection);
   const allowed: StrategyName[] = connection !== undefined ? [...STRATEGIES, "cluster"] : STRATEGIES;
   if (connection === undefined && str("strategies")?.split(",").some((s) => s.trim() === "cluster")) {
     throw new UsageError("--strategies cluster needs --connection URL (a Redis server)");
@@ -214,8 +219,25 @@ function userArgs(str: (k: string) => string | undefined): Omit<UserWorkloadSpec
   };
 }
 
-/** Runs `loopwork compare` with `argv`; returns the exit code. */
+/**
+ * Runs `loopwork compare` with `argv`; returns the exit code. It owns the process: once it
+ * has measured, anything left holding the process open (a timer the user's task module
+ * started when it was loaded) is ended a second after its output is written, by exiting
+ * with that code.
+ */
 export async function compareMain(argv: string[]): Promise<number> {
+  let code = 1; // unless it returns: the command line reports what it threw
+  try {
+    code = await compareCommand(argv);
+    return code;
+  } finally {
+    // Written out first (a pipe may take a while), then the process may go.
+    await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
+    exitSoon(code);
+  }
+}
+
+async function compareCommand(argv: string[]): Promise<number> {
   let args: CompareArgs;
   try {
     args = parseCompareArgs(argv);
@@ -242,9 +264,40 @@ export async function compareMain(argv: string[]): Promise<number> {
       clearOnComplete: true,
     })
     : undefined;
+  // Ctrl-C (SIGINT) or SIGTERM stops the comparison: its pools, worker processes and server
+  // are stopped, nothing is reported, and the exit code says which signal (130, 143); a
+  // second one exits at once. A workload that ends the process itself (process.exit) is
+  // named, and the exit code is never 0: no result was reported.
+  const interrupt = new AbortController();
+  let cell: string | undefined;
+  const onSignal = (name: "SIGINT" | "SIGTERM") => {
+    const code = name === "SIGINT" ? 130 : 143;
+    if (interrupt.signal.aborted) process.exit(code);
+    process.stderr.write(`\nloopwork compare: ${name}: stopping the pools and worker processes; nothing is reported (again to exit at once)\n`);
+    interrupt.abort(new Interrupted(name, code));
+  };
+  const onSigint = () => onSignal("SIGINT");
+  const onSigterm = () => onSignal("SIGTERM");
+  const onExit = (code: number): number | undefined => {
+    process.stderr.write(
+      `\nloopwork compare: the process was ended (exit code ${code}) during the comparison${cell === undefined ? "" : ` (at ${cell})`}: ` +
+        `nothing was reported (does the workload call process.exit()?)\n`,
+    );
+    return code === 0 ? 1 : undefined;
+  };
+  process.on("SIGINT", onSigint);
+  process.on("SIGTERM", onSigterm);
+  const stopWatching = onProcessEnd(onExit);
+  // With --json, standard output carries the report alone: what the workload prints while it
+  // is measured (on this thread, or piped from a pool's threads and processes, which write
+  // through this process's stdout) goes to standard error. (Not on Deno, whose console
+  // writes to the standard output itself.)
+  const write = process.stdout.write;
+  if (args.json) process.stdout.write = process.stderr.write.bind(process.stderr) as typeof write;
   let report;
   try {
     report = await compare({
+      signal: interrupt.signal,
       tasks: args.tasks,
       workers: args.workers,
       ioLatencyMs: args.ioLatencyMs,
@@ -256,7 +309,7 @@ export async function compareMain(argv: string[]): Promise<number> {
       ...(args.user !== undefined ? { user: { ...args.user, tasks: args.tasks } } : {}),
       ...(args.connection !== undefined ? { connection: args.connection } : {}),
       onCell(workload, strategy, index, total) {
-        const cell = `${workload} / ${strategy}`;
+        cell = `${workload} / ${strategy}`;
         if (bar) {
           if (index === 0) bar.start(total, 0, { cell });
           else bar.update(index, { cell });
@@ -266,12 +319,23 @@ export async function compareMain(argv: string[]): Promise<number> {
       },
     });
   } catch (e) {
+    // What the workload left running on this thread (a call that never ends) must not keep
+    // the process (see compareMain): everything of the comparison's own is stopped by now.
+    if (e instanceof Interrupted) return e.code;
     if (e instanceof CompareInputError) {
       process.stderr.write(`loopwork compare: ${e.message}\n`);
       return 2;
     }
+    if (e instanceof ClusterWorkerLost) {
+      process.stderr.write(`loopwork compare: ${e.message}\n`);
+      return 1;
+    }
     throw e;
   } finally {
+    stopWatching();
+    process.stdout.write = write;
+    process.off("SIGINT", onSigint);
+    process.off("SIGTERM", onSigterm);
     if (bar) {
       bar.update(bar.getTotal());
       bar.stop();
@@ -299,6 +363,21 @@ export async function compareMain(argv: string[]): Promise<number> {
     if (!args.json) process.stdout.write(`\nchart written to ${args.out}\n`);
   }
   return 0;
+}
+
+/** The comparison was stopped by a signal; `code` is the exit code that says which. */
+class Interrupted extends Error {
+  readonly code: number;
+  constructor(signal: string, code: number) {
+    super(`interrupted by ${signal}`);
+    this.name = "Interrupted";
+    this.code = code;
+  }
+}
+
+/** Exits with `code` after `ms` if something still holds the process open: an unref'd timer. */
+function exitSoon(code: number, ms = 1_000): void {
+  nodeSetTimeout(() => process.exit(code), ms).unref();
 }
 
 function wrap(text: string, width: number): string {

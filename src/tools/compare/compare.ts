@@ -24,7 +24,7 @@ import {
 } from "./report.ts";
 import { startLatencyServer } from "./server.ts";
 import { summarize } from "./stats.ts";
-import { POOL_KIND, runStrategy, startPool, type Workload } from "./strategies.ts";
+import { newPool, POOL_KIND, runStrategy, type Workload, warmPool } from "./strategies.ts";
 import { CompareInputError, taskFailed, userWorkload, type UserWorkloadSpec } from "./user-module.ts";
 
 /** What to compare. */
@@ -39,6 +39,29 @@ export interface CompareOptions extends Omit<CompareSettings, "module" | "task">
   connection?: string;
   /** Called before each measured run of a cell. */
   onCell?: (workload: string, strategy: StrategyName, index: number, total: number) => void;
+  /**
+   * Stops the comparison: once aborted, `compare()` stops its pools (their threads and
+   * processes), the cluster's worker processes and the latency server, and rejects with the
+   * signal's reason; nothing is reported. A call running on this thread (sequential, loop)
+   * cannot be stopped: it is left behind.
+   */
+  signal?: AbortSignal;
+}
+
+/** `p`, or the abort of `signal` (rejecting with its reason), whichever comes first. */
+function unlessAborted<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return p;
+  if (signal.aborted) {
+    p.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
+  let onAbort!: () => void;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  // The loser of the race is handled by it; the listener goes once either settles.
+  return Promise.race([p, aborted]).finally(() => signal.removeEventListener("abort", onAbort));
 }
 
 /** The machine this runs on. */
@@ -124,11 +147,24 @@ export async function compare(options: CompareOptions): Promise<CompareReport> {
     sweep: options.sweep,
     ...(options.user ? { module: options.user.module, task: options.user.task } : {}),
   };
+  // Aborted by the caller's signal, or by the loss of a cluster worker process.
+  const stopper = new AbortController();
+  const signal = stopper.signal;
+  const onAbort = () => stopper.abort(options.signal!.reason);
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener("abort", onAbort, { once: true });
+  const step = <T>(p: Promise<T>): Promise<T> => unlessAborted(p, signal);
   // The user's input is checked before anything starts: a bad module costs no pool.
-  const user = options.user ? await userWorkload(options.user) : undefined;
+  const user = options.user ? await step(userWorkload(options.user)) : undefined;
   const strategies: StrategyName[] = ["sequential", ...options.strategies.filter((s) => s !== "sequential")];
-  const before = await measureLoad();
-  const server = user ? undefined : await startLatencyServer(options.ioLatencyMs);
+  const before = await step(measureLoad());
+  // Started, then stopped below whatever happens (an abort meanwhile included).
+  const serving = user ? undefined : startLatencyServer(options.ioLatencyMs);
+  serving?.catch(() => {});
+  const server = serving === undefined ? undefined : await step(serving).catch(async (e) => {
+    await serving.then((s) => s.close(), () => {});
+    throw e;
+  });
   const workloads: Workload[] = user ? [user] : options.workloads.map((n) => builtinWorkload(n, settings, server!.url));
   const samples = new Map<string, { workload: string; strategy: StrategyName; workers: number | null; samples: Sample[] }>();
   const plan = phases(strategies, options.workers, options.sweep);
@@ -150,9 +186,9 @@ export async function compare(options: CompareOptions): Promise<CompareReport> {
     if (user) {
       // One call on this thread first: a task that throws is named before any pool starts.
       try {
-        await runStrategy("sequential", { ...user, calls: user.calls.slice(0, 1) }, undefined);
+        await step(runStrategy("sequential", { ...user, calls: user.calls.slice(0, 1) }, undefined));
       } catch (e) {
-        throw taskFailed(user, "sequential (its first call)", e);
+        throw signal?.aborted ? e : taskFailed(user, "sequential (its first call)", e);
       }
     } else warmThisThread();
     for (const phase of plan) {
@@ -163,28 +199,32 @@ export async function compare(options: CompareOptions): Promise<CompareReport> {
         for (const s of cells) {
           const kind = POOL_KIND[s];
           if (kind !== undefined && !pools.has(kind)) {
+            // Owned at once, so the finally below stops it even while it warms up.
+            const pool = newPool(kind, phase.workers, w);
+            pools.set(kind, pool);
             try {
-              pools.set(kind, await startPool(kind, phase.workers, w));
+              await step(warmPool(pool, phase.workers, w));
             } catch (e) {
-              if (w.builtin) throw e;
+              if (w.builtin || signal?.aborted) throw e;
               throw taskFailed(w, s, e);
             }
           }
           if (s === "cluster" && cluster === undefined) {
             if (options.connection === undefined) throw new TypeError("the cluster strategy needs a Redis connection");
-            cluster = await startCluster(options.connection, phase.workers);
+            cluster = await step(startCluster(options.connection, phase.workers, signal));
+            cluster.lost.catch((e) => stopper.abort(e));
             pools.set("cluster", cluster.pool as unknown as WorkerPool<AnyTasks>);
           }
         }
         const poolOf = (s: StrategyName) => pools.get(s === "cluster" ? "cluster" : POOL_KIND[s] ?? "");
         // Warm-up: a few calls under each strategy, not timed.
         const warm: Workload = { ...w, calls: w.calls.slice(0, Math.min(w.calls.length, 2 * phase.workers)) };
-        for (const s of cells) await measure(s, warm, poolOf(s));
+        for (const s of cells) await step(measure(s, warm, poolOf(s)));
         let reference: unknown[] | undefined;
         for (let run = 0; run < options.runs; run++) {
           for (const s of cells) {
             options.onCell?.(w.name, s, index++, total);
-            const m = await measure(s, w, poolOf(s));
+            const m = await step(measure(s, w, poolOf(s)));
             if (w.builtin) {
               // The same calls must compute the same values, whatever ran them.
               if (reference === undefined) reference = m.values;
@@ -204,6 +244,7 @@ export async function compare(options: CompareOptions): Promise<CompareReport> {
       await stopPools();
     }
   } finally {
+    options.signal?.removeEventListener("abort", onAbort);
     await stopPools();
     await server?.close();
   }

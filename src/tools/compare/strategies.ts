@@ -89,23 +89,21 @@ export function runHybrid(pool: WorkerPool<AnyTasks>, w: Workload): Promise<unkn
     }), { name: "compare:loop+threads" });
 }
 
+/** A pool of `workers` threads or processes for `w`'s module (see `warmPool`). */
+export function newPool(kind: "thread" | "process", workers: number, w: Workload): WorkerPool<AnyTasks> {
+  return new WorkerPool<AnyTasks>(w.moduleUrl, { kind, maxWorkers: workers, minWorkers: workers });
+}
+
 /**
- * Creates a pool of `workers` threads or processes for `w`'s module and starts every
- * worker with a few rounds of calls (not timed), so the module is loaded and the JIT has
- * compiled the work before anything is measured.
+ * Starts every worker of `pool` with a few rounds of calls (not timed), so the module is
+ * loaded and the JIT has compiled the work before anything is measured. The caller owns
+ * the pool (and destroys it, whether this succeeds or not).
  */
-export async function startPool(kind: "thread" | "process", workers: number, w: Workload): Promise<WorkerPool<AnyTasks>> {
-  const pool = new WorkerPool<AnyTasks>(w.moduleUrl, { kind, maxWorkers: workers, minWorkers: workers });
-  try {
-    const warm = w.builtin ? { name: "cpu", args: [4] } : { name: w.task, args: w.calls[0] ?? [] };
-    for (let round = 0; round < (w.builtin ? 3 : 1); round++) {
-      await Promise.all(Array.from({ length: workers }, () => pool.run(warm.name, ...warm.args)));
-    }
-  } catch (e) {
-    await pool.destroy();
-    throw e;
+export async function warmPool(pool: WorkerPool<AnyTasks>, workers: number, w: Workload): Promise<void> {
+  const warm = w.builtin ? { name: "cpu", args: [4] } : { name: w.task, args: w.calls[0] ?? [] };
+  for (let round = 0; round < (w.builtin ? 3 : 1); round++) {
+    await Promise.all(Array.from({ length: workers }, () => pool.run(warm.name, ...warm.args)));
   }
-  return pool;
 }
 
 /** The pool kind behind a pool strategy (loop+threads computes on the thread pool). */

@@ -7,7 +7,7 @@
 import { existsSync, statSync } from "node:fs";
 import { extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { findUnsendable } from "../../pool/protocol.ts";
+import { findUnsendable, safeString } from "../../pool/protocol.ts";
 import type { ModuleExports, Workload } from "./strategies.ts";
 import { allowTypeScript } from "../typescript.ts";
 
@@ -50,8 +50,27 @@ export interface UserWorkloadSpec {
 
 const EXTENSIONS = [".js", ".mjs", ".ts", ".mts"];
 
+/** Reads `o[key]`; undefined when the read throws (a hostile getter or Proxy). */
+function field(o: unknown, key: string): unknown {
+  try {
+    return (o as Record<string, unknown>)[key];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The first line of what was thrown: an error's message, or the value as text. Never throws,
+ * whatever was thrown (a null-prototype object, a throwing getter or toString, a symbol).
+ */
 function firstLine(e: unknown): string {
-  const text = e instanceof Error ? e.message : String(e);
+  let text: string;
+  try {
+    const message = e instanceof Error ? field(e, "message") : undefined;
+    text = typeof message === "string" ? message : safeString(e);
+  } catch {
+    text = safeString(e); // `instanceof` itself can throw (a revoked Proxy)
+  }
   return text.split("\n", 1)[0]!.trim();
 }
 
@@ -155,6 +174,12 @@ export async function userWorkload(spec: UserWorkloadSpec): Promise<Workload> {
 
 /** Wraps a failure of the user's task under `strategy` into a message that names the task. */
 export function taskFailed(w: Workload, strategy: string, e: unknown): CompareInputError {
-  const name = e instanceof Error && e.name !== "Error" ? `${e.name}: ` : "";
+  let name = "";
+  try {
+    const n = e instanceof Error ? field(e, "name") : undefined;
+    if (typeof n === "string" && n !== "Error") name = `${n}: `;
+  } catch {
+    // no name can be read: the message alone
+  }
   return new CompareInputError(`task ${JSON.stringify(w.task)} of ${w.moduleUrl.pathname.split("/").pop()} failed under ${strategy}: ${name}${firstLine(e)}`, { cause: e });
 }
