@@ -9,6 +9,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { workerMain } from "./worker-command.ts";
 import { compareMain } from "./compare/command.ts";
 import { MISSING_PACKAGE } from "../pool/packages.ts";
+import { exitOnPurpose } from "./process-end.ts";
 
 /** A subcommand: its one-line summary and its entry point, which returns the exit code. */
 export interface Command {
@@ -110,9 +111,9 @@ if (isMain()) {
   // caller catches: said in one line too, never as a stack trace.
   if ((globalThis as { Deno?: unknown }).Deno !== undefined) {
     process.on("uncaughtException", (e) => {
-      if (isPermission(e)) process.exit(refused(process.argv[2] ?? "", e as Error));
+      if (isPermission(e)) exitOnPurpose(refused(process.argv[2] ?? "", e as Error));
       process.stderr.write(`error: Uncaught ${(e as Error | null)?.stack ?? String(e)}\n`);
-      process.exit(1);
+      exitOnPurpose(1);
     });
   }
   process.exitCode = await main(process.argv.slice(2));

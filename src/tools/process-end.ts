@@ -31,7 +31,7 @@ export function onProcessEnd(f: (code: number) => number | undefined): () => voi
   const deno = (globalThis as { Deno?: DenoExit }).Deno;
   let done = false;
   const once = (code: number): number | undefined => {
-    if (done) return undefined;
+    if (done || exitingOnPurpose) return undefined;
     done = true;
     return f(code);
   };
@@ -56,4 +56,24 @@ export function onProcessEnd(f: (code: number) => number | undefined): () => voi
     done = true;
     process.off("exit", onExit);
   };
+}
+
+/** Set by `exitOnPurpose`: the watchers of `onProcessEnd` then let the process end silently. */
+let exitingOnPurpose = false;
+
+/**
+ * Ends the process with `code` on the command's own decision (a second Ctrl-C, a refused
+ * permission already reported): not an end `onProcessEnd` should report, however watched.
+ *
+ * @example
+ * ```ts
+ * import { exitOnPurpose } from "./process-end.ts";
+ *
+ * process.stderr.write("loopwork compare: interrupted again: exiting at once\n");
+ * exitOnPurpose(130);
+ * ```
+ */
+export function exitOnPurpose(code: number): never {
+  exitingOnPurpose = true;
+  return process.exit(code);
 }

@@ -18,7 +18,7 @@ import { loadBullmq } from "../../pool/packages.ts";
 import { type CompareSettings, describeRun, renderHtml, renderSvg, renderTable, type StrategyName, wrapLines } from "./report.ts";
 import { CompareInputError, type UserWorkloadSpec } from "./user-module.ts";
 import { connectionProblem } from "../worker-command.ts";
-import { onProcessEnd } from "../process-end.ts";
+import { exitOnPurpose, onProcessEnd } from "../process-end.ts";
 
 /** Thrown for bad command-line input; the command exits 2 with its message. */
 export class UsageError extends Error {
@@ -272,7 +272,7 @@ async function compareCommand(argv: string[]): Promise<number> {
   let cell: string | undefined;
   const onSignal = (name: "SIGINT" | "SIGTERM") => {
     const code = name === "SIGINT" ? 130 : 143;
-    if (interrupt.signal.aborted) process.exit(code);
+    if (interrupt.signal.aborted) exitOnPurpose(code);
     process.stderr.write(`\nloopwork compare: ${name}: stopping the pools and worker processes; nothing is reported (again to exit at once)\n`);
     interrupt.abort(new Interrupted(name, code));
   };
