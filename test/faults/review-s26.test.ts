@@ -4,9 +4,11 @@
  */
 import assert from "node:assert/strict";
 import process from "node:process";
+import { fileURLToPath } from "node:url";
 import { abortable, CancelledError, Future, Lock, Queue, run, Semaphore, sleep, spawn } from "../../mod.ts";
 import * as std from "../../std.ts";
 import { describe, it } from "../harness.ts";
+import { runProgram } from "../subprocess.ts";
 
 describe("review s26: a function task that returns a queue's future receives it as `yield*` would", () => {
   // A task whose function returns a loopwork future follows it without a coroutine. It read
@@ -163,4 +165,21 @@ describe("review s26: abortable(p, { signal }) costs what abortable(p, signal) c
     const r = await ratio((options) => void std.abortable(p, options ? { signal } : signal).catch(() => {}));
     assert.ok(r < 3, `std abortable(p, { signal }) costs ${r.toFixed(1)}× abortable(p, signal)`);
   }, 60_000);
+});
+
+describe("review s26: a tinypool thread pool made just after the process's last channel closed", () => {
+  // On Deno, all BroadcastChannels of an isolate share one subscription: closing the last one
+  // drops it, and a channel opened before the drop is seen keeps the dropped one. The anchor
+  // (review s25) keeps the subscription once a pool exists, but it was opened with the first
+  // pool: a program that closed its last channel just before made a pool whose channel, and
+  // the anchor, were dead for good; every abort post failed ("expected i32", swallowed) and
+  // the running call was stopped only by the grace (here 60 s), its `finally` never run. Now a
+  // refused post makes a new subscription and posts again (and the anchor checks once). A
+  // fresh process: in the test process an anchor exists already.
+  it("its running call hears the abort", async () => {
+    const file = fileURLToPath(new URL("../fixtures/channel-window-program.ts", import.meta.url));
+    const r = await runProgram(file);
+    assert.equal(r.code, 0, `exit: ${r.code}; output:\n${r.stdout}${r.stderr}`);
+    assert.match(r.stdout, /the abort was heard/, r.stdout + r.stderr);
+  }, 150_000);
 });

@@ -167,10 +167,29 @@ function openChannel(name: string): BroadcastChannel {
   if (isDeno && anchor === null) {
     anchor = new BroadcastChannel("loopwork:anchor");
     anchor.unref();
+    // The anchor itself may have come in that window (the user's last channel closed just
+    // before): once the drop is seen, a post finds no subscription, and a new one is made.
+    const check = setTimeout(() => postOn(anchor!, 0), 100);
+    (check as { unref?: () => void }).unref?.();
   }
   const channel = new BroadcastChannel(name);
   channel.unref();
   return channel;
+}
+
+/**
+ * Posts `message` on `channel`. On Deno, a post the isolate's dropped subscription refuses
+ * (see `openChannel`) makes a new subscription, which every open channel of the isolate then
+ * uses (a channel made while the isolate has none makes one), and posts again.
+ */
+function postOn(channel: BroadcastChannel, message: unknown): void {
+  try {
+    channel.postMessage(message);
+  } catch (e) {
+    if (!isDeno) throw e;
+    new BroadcastChannel("loopwork:resubscribe").close();
+    channel.postMessage(message);
+  }
 }
 
 function abortError(): Error {
@@ -536,12 +555,11 @@ export class TinypoolBackend implements PoolBackend {
     const notice: AbortNotice = { loopworkAbort: id };
     if (!this._process) {
       try {
-        this._abortChannel?.postMessage(notice);
+        if (this._abortChannel !== null) postOn(this._abortChannel, notice);
       } catch {
-        // A channel Deno has already unsubscribed refuses posts (see `openChannel`: possible
-        // only if the process's last other channel closed just before this pool was made).
-        // The thread does not hear the abort; the grace timer the caller arms next stops the
-        // call instead. Never an exception out of cancel().
+        // Not expected (a dropped subscription on Deno is renewed by `postOn`): the thread
+        // does not hear the abort, and the grace timer the caller arms next stops the call
+        // instead. Never an exception out of cancel().
       }
       return;
     }
