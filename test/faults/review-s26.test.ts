@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { abortable, CancelledError, Future, Lock, Queue, run, Semaphore, sleep, spawn } from "../../mod.ts";
+import { abortable, CancelledError, Future, gather, Lock, Queue, run, Semaphore, sleep, spawn } from "../../mod.ts";
 import * as std from "../../std.ts";
 import { describe, it } from "../harness.ts";
 import { runProgram } from "../subprocess.ts";
@@ -182,4 +182,34 @@ describe("review s26: a tinypool thread pool made just after the process's last 
     assert.equal(r.code, 0, `exit: ${r.code}; output:\n${r.stdout}${r.stderr}`);
     assert.match(r.stdout, /the abort was heard/, r.stdout + r.stderr);
   }, 150_000);
+});
+
+describe("review s26: gather's one pass over a list holding a Proxy whose getPrototypeOf trap throws", () => {
+  // The `try` of that pass moved from its loop to its call (the loop over a 100k fan-out has
+  // none): what it registered before the Proxy must still be taken back, else the general
+  // path sees those futures as repeats and the gathering never ends.
+  it("the futures before and after it are gathered; the Proxy item fails as `await` would", async () => {
+    const hostile = new Proxy({}, {
+      getPrototypeOf() {
+        throw new Error("trap getPrototypeOf");
+      },
+      get() {
+        throw new Error("trap get");
+      },
+    });
+    const out = await run(function* () {
+      const a = new Future<number>();
+      const b = new Future<number>();
+      const g = gather([a, hostile as never, b], { returnExceptions: true });
+      yield* sleep(0);
+      a.setResult(1);
+      yield* sleep(0);
+      assert.equal(g.done(), false, "b is still pending");
+      b.setResult(2);
+      return yield* g;
+    }, { clock: "virtual" });
+    assert.equal(out[0], 1);
+    assert.ok(out[1] instanceof Error && /trap/.test(out[1].message), String(out[1]));
+    assert.equal(out[2], 2);
+  });
 });
