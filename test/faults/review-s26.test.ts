@@ -173,14 +173,17 @@ describe("review s26: a tinypool thread pool made just after the process's last 
   // (review s25) keeps the subscription once a pool exists, but it was opened with the first
   // pool: a program that closed its last channel just before made a pool whose channel, and
   // the anchor, were dead for good; every abort post failed ("expected i32", swallowed) and
-  // the running call was stopped only by the grace (here 60 s), its `finally` never run. Now a
-  // refused post makes a new subscription and posts again (and the anchor checks once). A
-  // fresh process: in the test process an anchor exists already.
-  it("its running call hears the abort", async () => {
+  // the running call was stopped only by the grace (here 60 s), its `finally` never run, and
+  // its threads' LoadingNotices were lost (a timeout did not name the module still loading).
+  // Now the anchor is opened when the backend's module is evaluated, before the program's
+  // code, and a refused post makes a new subscription. A fresh process: in the test process
+  // an anchor exists already.
+  it("its running call hears the abort; it hears its threads' LoadingNotices", async () => {
     const file = fileURLToPath(new URL("../fixtures/channel-window-program.ts", import.meta.url));
     const r = await runProgram(file);
     assert.equal(r.code, 0, `exit: ${r.code}; output:\n${r.stdout}${r.stderr}`);
     assert.match(r.stdout, /the abort was heard/, r.stdout + r.stderr);
+    assert.match(r.stdout, /the loading was heard/, r.stdout + r.stderr);
   }, 150_000);
 });
 

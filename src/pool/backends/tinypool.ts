@@ -147,31 +147,34 @@ class OwnQueue implements TaskQueue {
 }
 
 /**
- * Keeps this isolate's BroadcastChannel subscription alive on Deno (see `openChannel`).
- * Opened with the first pool's channel, unref'd, never closed.
+ * On Deno, all channels of an isolate share one subscription: closing the last one drops it,
+ * but the channels opened before the drop is seen (an async receive loop) keep the dropped id,
+ * and every post on them then fails ("expected i32") and they hear nothing, until a channel is
+ * made after the drop was seen. A pool destroyed just before another is made, or a user's last
+ * channel closed just before, would leave the new pool deaf to its threads (their
+ * LoadingNotices) and its threads to its aborts.
+ *
+ * The anchor keeps one channel open for the life of the isolate, so that the subscription is
+ * never dropped. It is opened when this module is evaluated (on Deno only; unref'd, it keeps
+ * no process alive), before a program's own code runs: its last channel closed just before the
+ * first pool was made also left the anchor, opened with that pool, deaf. (Imported dynamically
+ * right after such a close, the anchor may still come in the window: `postOn` and one check
+ * 100 ms later make a new subscription once the drop is seen.)
  */
 let anchor: BroadcastChannel | null = null;
+if (isDeno) {
+  anchor = new BroadcastChannel("loopwork:anchor");
+  anchor.unref();
+  const check = setTimeout(() => postOn(anchor!, 0), 100);
+  (check as { unref?: () => void }).unref?.();
+}
 
 /**
  * Opens a channel that keeps no process alive (`unref()`: the channel of node:worker_threads,
- * which Deno has as well; its global one has no `unref()`).
- *
- * On Deno, all channels of an isolate share one subscription: closing the last one drops it,
- * but the channels opened before the drop is seen (an async receive loop) keep the dropped id,
- * and every post on them then fails ("expected i32") and they hear nothing. A pool destroyed
- * just before another is made, or a user's last channel closed just before, would leave the
- * new pool deaf to its threads and its threads to its aborts. The anchor keeps one channel
- * open for the life of the process, so the subscription is never dropped once a pool exists.
+ * which Deno has as well; its global one has no `unref()`). On Deno, the anchor (above) keeps
+ * the isolate's subscription.
  */
 function openChannel(name: string): BroadcastChannel {
-  if (isDeno && anchor === null) {
-    anchor = new BroadcastChannel("loopwork:anchor");
-    anchor.unref();
-    // The anchor itself may have come in that window (the user's last channel closed just
-    // before): once the drop is seen, a post finds no subscription, and a new one is made.
-    const check = setTimeout(() => postOn(anchor!, 0), 100);
-    (check as { unref?: () => void }).unref?.();
-  }
   const channel = new BroadcastChannel(name);
   channel.unref();
   return channel;
