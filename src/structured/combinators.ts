@@ -255,7 +255,7 @@ function registerFreshSafely(list: unknown[], waiter: Waiter): boolean {
   try {
     return registerFresh(list, waiter);
   } catch {
-    for (const c of list) if (isFuture(c) && c._cbs === waiter) c._dropOnlyWaiter();
+    for (const c of list) if (isFuture(c) && c._hasCallback(waiter)) c._dropOnlyWaiter();
     return false;
   }
 }
