@@ -561,12 +561,23 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
     if (this._takeMustCancel()) {
       if (f._state !== CANCELLED) {
         if (f._state === REJECTED) f._retrieved(); // taken, and replaced by the cancellation
+        else f._thrownInto(); // as `yield*` thrown into there: a grant gives back what it was given
         this._finishCancelled(new CancelledError((this._rare as TaskRare).cancelMessage));
         return;
       }
     }
-    if (f._state === FULFILLED) this._finish(f._value as T);
-    else if (f._state === REJECTED) {
+    if (f._state === FULFILLED) {
+      // Read as `yield* future` reads it: a grant (a lock's, a queue's get or put) is
+      // received now, and its claim may still fail (a queue shut down meanwhile).
+      let value: T;
+      try {
+        value = f.result() as T;
+      } catch (e) {
+        this._fail(e);
+        return;
+      }
+      this._finish(value);
+    } else if (f._state === REJECTED) {
       f._retrieved();
       this._fail(f._value);
     } else this._finishCancelled(f._cancelledError());

@@ -56,12 +56,28 @@ export function abortable<T>(
  * options `{ signal }`. Anything else (a signal lookalike, a Proxy) is a TypeError naming it.
  */
 export function signalArgument(signal: unknown): AbortSignal | undefined {
-  if (signal === undefined || isAbortSignal(signal)) return signal;
+  if (signal === undefined) return undefined;
+  // Options written as an object literal are taken as options without the platform's brand
+  // check, which costs an exception (microseconds) on a value that is not a signal: that
+  // made `abortable(p, { signal })` 18 times slower. (A real signal whose prototype was
+  // replaced by `Object.prototype` or null would be taken as options: not a case to serve.)
+  if (!isObjectLiteral(signal) && isAbortSignal(signal)) return signal;
   if (signal === null || typeof signal !== "object" || hasAborted(signal)) {
     throw new TypeError(`abortable(): signal must be an AbortSignal or options { signal }, got ${describeValue(signal)}`);
   }
   checkOptions("abortable()", signal, ["signal"]);
   return checkSignal("abortable()", (signal as AbortableOptions).signal);
+}
+
+/** Is `x` an object whose prototype is `Object.prototype` or null? Never throws (a Proxy's trap may). */
+function isObjectLiteral(x: unknown): boolean {
+  if (x === null || typeof x !== "object") return false;
+  try {
+    const proto = Object.getPrototypeOf(x);
+    return proto === Object.prototype || proto === null;
+  } catch {
+    return false;
+  }
 }
 
 /**

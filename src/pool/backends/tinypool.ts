@@ -147,30 +147,52 @@ class OwnQueue implements TaskQueue {
 }
 
 /**
- * Keeps this isolate's BroadcastChannel subscription alive on Deno (see `openChannel`).
- * Opened with the first pool's channel, unref'd, never closed.
+ * On Deno, all channels of an isolate share one subscription: closing the last one drops it,
+ * but the channels opened before the drop is seen (an async receive loop) keep the dropped id,
+ * and every post on them then fails ("expected i32") and they hear nothing, until a channel is
+ * made after the drop was seen. A pool destroyed just before another is made, or a user's last
+ * channel closed just before, would leave the new pool deaf to its threads (their
+ * LoadingNotices) and its threads to its aborts.
+ *
+ * The anchor keeps one channel open for the life of the isolate, so that the subscription is
+ * never dropped. It is opened when this module is evaluated (on Deno only; unref'd, it keeps
+ * no process alive), before a program's own code runs: its last channel closed just before the
+ * first pool was made also left the anchor, opened with that pool, deaf. (Imported dynamically
+ * right after such a close, the anchor may still come in the window: `postOn` and one check
+ * 100 ms later make a new subscription once the drop is seen.)
  */
 let anchor: BroadcastChannel | null = null;
+if (isDeno) {
+  anchor = new BroadcastChannel("loopwork:anchor");
+  anchor.unref();
+  const check = setTimeout(() => postOn(anchor!, 0), 100);
+  (check as { unref?: () => void }).unref?.();
+}
 
 /**
  * Opens a channel that keeps no process alive (`unref()`: the channel of node:worker_threads,
- * which Deno has as well; its global one has no `unref()`).
- *
- * On Deno, all channels of an isolate share one subscription: closing the last one drops it,
- * but the channels opened before the drop is seen (an async receive loop) keep the dropped id,
- * and every post on them then fails ("expected i32") and they hear nothing. A pool destroyed
- * just before another is made, or a user's last channel closed just before, would leave the
- * new pool deaf to its threads and its threads to its aborts. The anchor keeps one channel
- * open for the life of the process, so the subscription is never dropped once a pool exists.
+ * which Deno has as well; its global one has no `unref()`). On Deno, the anchor (above) keeps
+ * the isolate's subscription.
  */
 function openChannel(name: string): BroadcastChannel {
-  if (isDeno && anchor === null) {
-    anchor = new BroadcastChannel("loopwork:anchor");
-    anchor.unref();
-  }
   const channel = new BroadcastChannel(name);
   channel.unref();
   return channel;
+}
+
+/**
+ * Posts `message` on `channel`. On Deno, a post the isolate's dropped subscription refuses
+ * (see `openChannel`) makes a new subscription, which every open channel of the isolate then
+ * uses (a channel made while the isolate has none makes one), and posts again.
+ */
+function postOn(channel: BroadcastChannel, message: unknown): void {
+  try {
+    channel.postMessage(message);
+  } catch (e) {
+    if (!isDeno) throw e;
+    new BroadcastChannel("loopwork:resubscribe").close();
+    channel.postMessage(message);
+  }
 }
 
 function abortError(): Error {
@@ -536,12 +558,11 @@ export class TinypoolBackend implements PoolBackend {
     const notice: AbortNotice = { loopworkAbort: id };
     if (!this._process) {
       try {
-        this._abortChannel?.postMessage(notice);
+        if (this._abortChannel !== null) postOn(this._abortChannel, notice);
       } catch {
-        // A channel Deno has already unsubscribed refuses posts (see `openChannel`: possible
-        // only if the process's last other channel closed just before this pool was made).
-        // The thread does not hear the abort; the grace timer the caller arms next stops the
-        // call instead. Never an exception out of cancel().
+        // Not expected (a dropped subscription on Deno is renewed by `postOn`): the thread
+        // does not hear the abort, and the grace timer the caller arms next stops the call
+        // instead. Never an exception out of cancel().
       }
       return;
     }
