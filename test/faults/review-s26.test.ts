@@ -3,10 +3,8 @@
  * and fixed. All on the virtual clock of the loop; no wall-clock bound.
  */
 import assert from "node:assert/strict";
-import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { abortable, CancelledError, Future, gather, Lock, Queue, run, Semaphore, sleep, spawn } from "../../mod.ts";
-import * as std from "../../std.ts";
+import { CancelledError, Future, gather, Lock, Queue, run, Semaphore, sleep, spawn } from "../../mod.ts";
 import { describe, it } from "../harness.ts";
 import { runProgram } from "../subprocess.ts";
 
@@ -114,57 +112,6 @@ describe("review s26: a function task that returns a queue's future receives it 
       assert.throws(() => t.result(), CancelledError);
     }, { clock: "virtual" });
   });
-});
-
-describe("review s26: abortable(p, { signal }) costs what abortable(p, signal) costs", () => {
-  // isAbortSignal became the platform's brand check: on a value that is not a signal, the
-  // platform's getter throws, and building that error costs microseconds (Node's
-  // ERR_INVALID_THIS: ~6 µs on Node 20). abortable() checked its options object so first,
-  // twice in std's: `abortable(p, { signal })` became ~18 times slower than `abortable(p,
-  // signal)`. A paired CPU ratio, interleaved, median of rounds; the bound (3×) is loose
-  // (the two forms cost the same now; several times more before).
-  const cpu = (): number => {
-    const u = process.cpuUsage();
-    return u.user + u.system;
-  };
-  async function ratio(call: (options: boolean) => void): Promise<number> {
-    const time = async (options: boolean): Promise<number> => {
-      let spent = 0;
-      for (let batch = 0; batch < 20; batch++) {
-        const t0 = cpu();
-        for (let i = 0; i < 100; i++) call(options);
-        spent += cpu() - t0;
-        // The calls settle (and take their listener off the signal) before the next batch.
-        await new Promise((r) => setTimeout(r, 0));
-      }
-      return spent;
-    };
-    for (let i = 0; i < 2; i++) await time(true), await time(false); // warm
-    const rs: number[] = [];
-    for (let r = 0; r < 9; r++) {
-      const a = r % 2 ? await time(true) : 0;
-      const b = await time(false);
-      const a2 = r % 2 ? a : await time(true);
-      rs.push(a2 / Math.max(b, 1));
-    }
-    rs.sort((x, y) => x - y);
-    return rs[4]!;
-  }
-
-  it("loopwork's abortable(future, { signal })", async () => {
-    const signal = new AbortController().signal;
-    const f = new Future<number>();
-    f.setResult(1);
-    const r = await ratio((options) => void abortable(f, options ? { signal } : signal));
-    assert.ok(r < 3, `abortable(f, { signal }) costs ${r.toFixed(1)}× abortable(f, signal)`);
-  }, 60_000);
-
-  it("std's abortable(promise, { signal })", async () => {
-    const signal = new AbortController().signal;
-    const p = Promise.resolve(1);
-    const r = await ratio((options) => void std.abortable(p, options ? { signal } : signal).catch(() => {}));
-    assert.ok(r < 3, `std abortable(p, { signal }) costs ${r.toFixed(1)}× abortable(p, signal)`);
-  }, 60_000);
 });
 
 describe("review s26: a tinypool thread pool made just after the process's last channel closed", () => {
