@@ -239,6 +239,21 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
     return true;
   }
 
+  /**
+   * @internal run()'s shutdown: a cancel request for a task that waits on a task which holds
+   * a request of the same shutdown round. It is counted and aborts the signal as `cancel()`
+   * does, and stands with that task as a passed request would (its end wakes this one), but
+   * is not passed on: passing it would walk the whole chain below again, for every task of
+   * the chain (quadratic in its length), only to count it once more on each.
+   */
+  _cancelBehind(): void {
+    if (this._state !== PENDING) return;
+    const rare = this._record();
+    if (rare.numCancels++ === 0) rare.signalMessage = undefined;
+    const ac = rare.abort;
+    if (ac !== null && !ac.signal.aborted) ac.abort(new CancelledError(rare.signalMessage));
+  }
+
   /** @internal The record of rare state, made now if need be (it takes over a bare controller). */
   private _record(): TaskRare {
     const rare = this._rare;
