@@ -3,7 +3,7 @@
  * what it handles. Each counts work (calls, samples kept), never time.
  */
 import assert from "node:assert/strict";
-import { type Coroutine, type ExceptionContext, Future, getRunningLoop, run, sleep, spawn, Task } from "../../mod.ts";
+import { type Coroutine, type ExceptionContext, Future, getRunningLoop, monitorLag, run, sleep, spawn, Task } from "../../mod.ts";
 import { describe, it } from "../harness.ts";
 
 /** Counts `Task.prototype.cancel` calls while `body` runs: the cancel requests made, passed on ones included. */
@@ -122,4 +122,71 @@ describe("faults (shutdown): run() ending with a chain of waiting tasks", () => 
     assert.ok(tasks.every((t) => t.cancelled()));
     assert.deepEqual(reported, []);
   }, 30_000);
+});
+
+/**
+ * Runs `body` with the host's timers and `performance.now()` replaced by a virtual clock that
+ * `fire()` advances: it jumps to the next timer, plus `lateMs`, runs it, and returns how late
+ * it fired as floating point sees it (null when no timer is set).
+ */
+function withVirtualHostClock<T>(body: (fire: (lateMs: number) => number | null) => T): T {
+  const g = globalThis as unknown as Record<string, unknown>;
+  const saved = { setTimeout: g.setTimeout, clearTimeout: g.clearTimeout };
+  let now = 1_000;
+  let next: { at: number; cb: () => void } | null = null;
+  const handle = { unref() {} };
+  g.setTimeout = (cb: () => void, ms: number) => {
+    next = { at: now + ms, cb };
+    return handle;
+  };
+  g.clearTimeout = () => {
+    next = null;
+  };
+  Object.defineProperty(performance, "now", { value: () => now, configurable: true, writable: true });
+  try {
+    return body((lateMs) => {
+      const due: { at: number; cb: () => void } | null = next;
+      if (due === null) return null;
+      next = null;
+      now = due.at + lateMs;
+      due.cb();
+      return now - due.at;
+    });
+  } finally {
+    g.setTimeout = saved.setTimeout;
+    g.clearTimeout = saved.clearTimeout;
+    delete (performance as unknown as Record<string, unknown>).now;
+  }
+}
+
+describe("faults (shutdown): a lag monitor left running", () => {
+  it("holds a bounded histogram, not every sample, over 300 000 ticks; its figures stay right", () => {
+    const lagOf = (i: number) => ((i * 7_919) % 10_007) / 100 + (i % 1_000 === 0 ? 2_000 : 0); // 0 to 100 ms, and a 2 s stall now and then
+    const { held, report, all } = withVirtualHostClock((fire) => {
+      const monitor = monitorLag({ intervalMs: 10 }) as ReturnType<typeof monitorLag> & { _heldBuckets?(): number };
+      const all: number[] = [];
+      const held: number[] = [];
+      for (let i = 0; i < 300_000; i++) {
+        const late = fire(lagOf(i));
+        assert.ok(late !== null, "the monitor keeps ticking");
+        all.push(late);
+        if (i === 29_999 || i === 299_999) held.push(monitor._heldBuckets?.() ?? Infinity);
+      }
+      return { held, report: monitor.stop(), all };
+    });
+    // Before: every sample kept (an array of 300 000 numbers, and sorted at each report).
+    assert.ok(held[1]! <= 6_000, `${held[1]} buckets held after 300 000 samples`);
+    assert.equal(held[1], held[0], "no more held after 300 000 samples than after 30 000");
+    const sorted = [...all].sort((a, b) => a - b);
+    const exact = (q: number) => sorted[Math.ceil(q * sorted.length) - 1]!;
+    assert.equal(report.samples, 300_000);
+    assert.equal(report.maxMs, sorted[sorted.length - 1]);
+    const mean = all.reduce((a, b) => a + b, 0) / all.length;
+    assert.ok(Math.abs(report.meanMs - mean) < 1e-9 * mean, `mean ${report.meanMs} against ${mean}`);
+    for (const [q, got] of [[0.5, report.p50Ms], [0.99, report.p99Ms]] as const) {
+      const want = exact(q);
+      assert.ok(got >= want && got <= want * (1 + 1 / 128) + 0.001, `p${q * 100} ${got} against ${want}`);
+    }
+    assert.ok(report.p50Ms <= report.p99Ms && report.p99Ms <= report.maxMs);
+  }, 60_000);
 });
