@@ -55,7 +55,7 @@ options:
   --grace-ms N             after SIGTERM/SIGINT, how long to finish the jobs it holds before
                            handing them back (default 30000; keep it below the time your
                            supervisor waits before SIGKILL); a second signal hands them back at once
-  --stop-on-stdin-end       stop as on SIGTERM once standard input ends: started by another
+  --stop-on-stdin-end      stop as on SIGTERM once standard input ends: started by another
                            program over a pipe, it stops when that program ends, however it
                            ends (even by SIGKILL), instead of serving on, orphaned
   --help                   this text
