@@ -59,6 +59,21 @@ function isIterableObject(x: unknown): x is Iterable<unknown> {
 }
 
 /**
+ * @internal Refuses an awaitable given where a combinator's options go: `gather(a, b)`
+ * written for `gather([a, b])` (asyncio's gather takes its awaitables one by one).
+ */
+export function checkNotAwaitable(what: string, options: unknown): void {
+  if (options === undefined || options === null) return;
+  if (isThenable(options) || isGenerator(options)) {
+    const name = what.endsWith("()") ? what.slice(0, -2) : what;
+    throw new TypeError(
+      `${what} takes its awaitables as one list, ${name}([a, b]), not one by one, ${name}(a, b): ` +
+        `its second argument is its options, got ${isGenerator(options) ? "a generator object" : describeValue(options)}`,
+    );
+  }
+}
+
+/**
  * @internal Checks every item first (so a bad one leaves no task behind), then turns each
  * into a future. Equal generator objects or promises become one future, as asyncio's
  * `arg_to_fut` makes them; a future is itself, so a repeated one is repeated in the list
@@ -68,6 +83,16 @@ function isIterableObject(x: unknown): x is Iterable<unknown> {
 export function toFutures(what: string, aws: unknown, owned = false): Future<unknown>[] {
   if (!isIterableObject(aws)) {
     throw new TypeError(`${what} expects an array (or iterable) of awaitables, got ${describeValue(aws)}`);
+  }
+  // One awaitable where the list goes. A future or task is iterable (for `yield*`), and so is
+  // a generator object; spread, a pending future would yield itself for ever and a coroutine
+  // would run its body here, outside the loop.
+  if (!Array.isArray(aws) && (isThenable(aws) || isGenerator(aws))) {
+    const name = what.endsWith("()") ? what.slice(0, -2) : what;
+    throw new TypeError(
+      `${what} expects an array (or iterable) of awaitables, got one awaitable, ${isGenerator(aws) ? "a generator object" : describeValue(aws)}: ` +
+        `put it in a list, ${name}([x]) (to pass the awaitables a generator makes, spread it: ${name}([...items()]))`,
+    );
   }
   // A copy: a thenable's `then` (read below) must not change what is being converted.
   const items: unknown[] = Array.isArray(aws) ? (owned ? aws : aws.slice()) : [...(aws as Iterable<unknown>)];
