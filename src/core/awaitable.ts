@@ -59,6 +59,18 @@ function isIterableObject(x: unknown): x is Iterable<unknown> {
 }
 
 /**
+ * @internal The error for a body that is not a function: `what` expects a generator function
+ * or an async function `(param) => ...`. A generator object is a body already called; an
+ * awaitable gets `awaitableHint`, the call that takes one.
+ */
+export function notABody(what: string, body: unknown, param: string, awaitableHint: string): TypeError {
+  const wanted = `${what} expects a generator function or an async function (${param}) => ..., got `;
+  if (isGenerator(body)) return new TypeError(`${wanted}a generator object: pass the function itself, not its call`);
+  if (isThenable(body)) return new TypeError(`${wanted}${describeValue(body)}, which is already an awaitable: ${awaitableHint}`);
+  return new TypeError(`${wanted}${describeValue(body)}`);
+}
+
+/**
  * @internal Refuses an awaitable given where a combinator's options go: `gather(a, b)`
  * written for `gather([a, b])` (asyncio's gather takes its awaitables one by one).
  */

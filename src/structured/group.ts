@@ -5,7 +5,7 @@
  * children and the body; every error is then raised together as a `TaskGroupError`.
  * @module
  */
-import { CancelledError, isCancelledError, InvalidStateError, type Coroutine, describeValue, type DoneCallback, FULFILLED, Future, type Waiter, type Loop, getRunningLoop, isGenerator, Task, type TaskBody, type TaskOptions, checkSignal, linkSignal, startBody, checkOptions, keepAlive, onIdleLoop } from "../core/index.ts";
+import { CancelledError, isCancelledError, InvalidStateError, type Coroutine, describeValue, type DoneCallback, FULFILLED, Future, type Waiter, type Loop, getRunningLoop, isGenerator, Task, type TaskBody, type TaskOptions, checkSignal, linkSignal, startBody, checkOptions, keepAlive, notABody, onIdleLoop } from "../core/index.ts";
 
 function summarise(errors: readonly unknown[]): string {
   const shown = errors.slice(0, 3).map(describeError);
@@ -439,9 +439,7 @@ function recancel(w: unknown): void {
  */
 export function taskGroup<R>(body: TaskGroupBody<R>, options?: TaskGroupOptions): Task<R> {
   if (typeof body !== "function") {
-    throw new TypeError(
-      `taskGroup() expects a generator function or an async function (tg) => ..., got ${describeValue(body)}`,
-    );
+    throw notABody("taskGroup()", body, "tg", "a group runs a body that starts its children, taskGroup(function* (tg) { tg.spawn(…); })");
   }
   checkOptions("taskGroup()", options, ["name", "signal"]);
   const signal = checkSignal("taskGroup()", options?.signal);

@@ -7,7 +7,7 @@
  * expire together only the outermost ends that way and the inner ones see the cancellation.
  * @module
  */
-import { isCancelledError, InvalidStateError, TimeoutError, type Coroutine, type Future, describeValue, checkSignal, checkOptions, checkMs, checkTimeout, type Handle, type Loop, getRunningLoop, type Task, linkSignal, startBody } from "../core/index.ts";
+import { isCancelledError, InvalidStateError, TimeoutError, type Coroutine, type Future, checkSignal, checkOptions, checkMs, checkTimeout, type Handle, type Loop, getRunningLoop, type Task, linkSignal, notABody, startBody } from "../core/index.ts";
 
 const CREATED = 0;
 const ENTERED = 1;
@@ -227,9 +227,10 @@ export function startScope<R>(
   scope?: TimeoutScope,
 ): Task<R> {
   if (typeof body !== "function") {
-    throw new TypeError(
-      `${what} expects a generator function or an async function (scope) => ..., got ${describeValue(body)}`,
-    );
+    const hint = what.startsWith("moveOn")
+      ? `wrap it, ${what.slice(0, -2)}(…, function* () { return yield* aw; })`
+      : "to bound one awaitable, use waitFor(aw, ms)";
+    throw notABody(what, body, "scope", hint);
   }
   checkOptions(what, options, ["name", "signal"]);
   const signal = checkSignal(what, options?.signal);

@@ -8,7 +8,7 @@
  * with our TypeError naming the fix (a generous real-time guard, never a speed check).
  */
 import assert from "node:assert/strict";
-import { asCompleted, type Coroutine, Future, gather, run, sleep, spawn, wait } from "../../mod.ts";
+import { asCompleted, type Coroutine, Future, gather, moveOnAfter, run, sleep, spawn, taskGroup, timeout, timeoutAt, wait } from "../../mod.ts";
 import { within } from "../expect.ts";
 import { describe, it } from "../harness.ts";
 
@@ -128,4 +128,31 @@ describe("faults (one or many): a future's iterator outside a task", () => {
     }, { clock: "virtual" });
     assert.deepEqual(got, ["x", "xx"]);
   });
+});
+
+describe("faults (one or many): an awaitable or a called generator where a body goes", () => {
+  for (const [name, call, hint] of [
+    ["timeout", (b: unknown) => timeout(50, b as never), /use waitFor\(aw, ms\)/],
+    ["timeoutAt", (b: unknown) => timeoutAt(50, b as never), /use waitFor\(aw, ms\)/],
+    ["moveOnAfter", (b: unknown) => moveOnAfter(50, b as never), /wrap it, moveOnAfter\(…, function\* \(\) \{ return yield\* aw; \}\)/],
+    ["taskGroup", (b: unknown) => taskGroup(b as never), /taskGroup\(function\* \(tg\) \{ tg\.spawn\(…\); \}\)/],
+  ] as const) {
+    it(`${name}(…, task) names the call that takes an awaitable`, async () => {
+      const error = await typeErrorOf(function* () {
+        const t = spawn(download(5, []));
+        yield* call(t) as unknown as Coroutine<unknown>;
+      });
+      assert.match(error.message, new RegExp(`^${name}\\(\\) expects a generator function .*got Task .*which is already an awaitable`));
+      assert.match(error.message, hint);
+    });
+
+    it(`${name}(…, gen()) says to pass the function, not its call, and runs nothing`, async () => {
+      const ran: number[] = [];
+      const error = await typeErrorOf(function* () {
+        yield* call(download(5, ran)) as unknown as Coroutine<unknown>;
+      });
+      assert.match(error.message, /got a generator object: pass the function itself, not its call/);
+      assert.deepEqual(ran, []);
+    });
+  }
 });
