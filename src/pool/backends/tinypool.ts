@@ -85,7 +85,7 @@ class Run implements TinypoolAbortHook {
   /** Tinypool is done with the call: it answered, or its (stopped) worker has exited. */
   off(_event: "abort", _listener: () => void): void {
     this.listener = null;
-    this._backend._loadingCalls.delete(this.id);
+    this._backend._atWorker.delete(this.id);
     if (this.grace !== undefined) clearTimeout(this.grace);
     if (this.stopping) {
       this.stopping = false;
@@ -116,6 +116,8 @@ class OwnQueue implements TaskQueue {
     if (run === undefined) return null;
     const task = run.queued;
     run.queued = null;
+    // Tinypool hands it to a worker now.
+    if (run.id !== 0) this._backend._atWorker.set(run.id, false);
     return task;
   }
   remove(task: TinypoolTask): void {
@@ -476,15 +478,24 @@ export class TinypoolBackend implements PoolBackend {
 
   /** Hands `run` to tinypool; a worker takes it, or it waits in the queue. */
   private _run(run: Run): Promise<unknown> {
+    // At a worker before tinypool posts it: a post that fails ends it there and then (`Run.off`).
+    if (run.id !== 0) this._atWorker.set(run.id, false);
     this._queue.current = run;
     let pending: Promise<unknown>;
     try {
       pending = this._pool!.run(run.message, run.options) as Promise<unknown>;
+    } catch (e) {
+      this._atWorker.delete(run.id);
+      throw e;
     } finally {
       this._queue.current = null;
     }
-    // Tinypool starts a worker only for a call it queues: watch the new one's exit.
-    if (run.queued !== null || run.parked) this._watchWorkers();
+    if (run.queued !== null || run.parked) {
+      // It waits for a worker (see `OwnQueue.shift`). Tinypool starts a worker only for a
+      // call it queues: watch the new one's exit.
+      this._atWorker.delete(run.id);
+      this._watchWorkers();
+    }
     return pending;
   }
 
@@ -561,20 +572,23 @@ export class TinypoolBackend implements PoolBackend {
   private _lastId = 0;
   /** The channel on which this pool's threads hear of aborts, and tell of module loads. */
   private _abortChannel: BroadcastChannel | null = null;
-  /** @internal The calls whose worker said they wait for their task module to load (see LoadingNotice). */
-  readonly _loadingCalls: Set<number> = new Set();
+  /**
+   * @internal The numbered calls a worker has, each with whether the worker said it waits for
+   * the call's task module to load (see LoadingNotice). A call leaves when tinypool lets go of
+   * it (`Run.off`): a notice that comes later (its worker posted it, then was stopped) finds
+   * no call to mark, so no number of an ended call is kept.
+   */
+  readonly _atWorker: Map<number, boolean> = new Map();
 
-  /** Notes what a LoadingNotice says. */
+  /** Notes what a LoadingNotice says, of a call a worker still has. */
   private _heard(m: unknown): void {
-    if (!isLoadingNotice(m)) return;
-    if (m.loading) this._loadingCalls.add(m.loopworkLoading);
-    else this._loadingCalls.delete(m.loopworkLoading);
+    if (isLoadingNotice(m) && this._atWorker.has(m.loopworkLoading)) this._atWorker.set(m.loopworkLoading, m.loading);
   }
 
   /** Does the worker that runs `call` wait for the call's task module to load? */
   loading(call: PoolCall): boolean {
     const run = call.job;
-    return run instanceof Run && run.id !== 0 && this._loadingCalls.has(run.id);
+    return run instanceof Run && run.id !== 0 && this._atWorker.get(run.id) === true;
   }
 
   /** Tells the worker running call `id` to abort it: threads by broadcast, processes each on its IPC. */
