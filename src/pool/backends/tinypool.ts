@@ -173,8 +173,10 @@ let anchor: BroadcastChannel | null = null;
 function anchorSubscription(): void {
   if (!isDeno || anchor !== null) return;
   anchor = openChannel("loopwork:anchor");
-  // An immediate scheduled now runs after the next turn's completed ops at the earliest: the
-  // second one runs after a receive loop ended by a close made before this has seen it.
+  // The receive loop sees a drop when its op's completion is handed to JS, in the event
+  // loop's next turn or the one after: a first immediate can still come before it, a second
+  // came after it wherever the close was made (measured on Deno 2.9: at top level, in a
+  // timer, an immediate, an fs or net callback).
   setImmediate(() => setImmediate(checkSubscription));
 }
 
