@@ -16,6 +16,7 @@ import { type CancelSink, PoolCall, QUEUED, RUNNING, SETTLED } from "./call.ts";
 import { PoolClosedError, PoolQueueFullError } from "./errors.ts";
 import { BullmqBackend } from "./backends/bullmq.ts";
 import { checkWorkerStart } from "./worker/entry.ts";
+import { checkBullmqPermissions } from "./permissions.ts";
 import { displayPath } from "./worker/tasks.ts";
 import { InlineBackend } from "./backends/inline.ts";
 import { LatencyWindow } from "./latency.ts";
@@ -341,7 +342,8 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
    * @throws {TypeError | RangeError} when an option is invalid (the message names it)
    * @throws {Error} for a thread or process pool, when loopwork's worker entry file is not
    *   beside it (loopwork was bundled into one file: keep it external), or, under Deno, when
-   *   a permission its workers need is not granted (the message names the flags)
+   *   a permission its workers need (a `"bullmq"` pool: its task module and Redis) is not
+   *   granted (Deno's NotCapable, naming every flag missing)
    */
   constructor(moduleUrl: string | URL | null, options?: WorkerPoolOptions) {
     this._module = moduleHref(moduleUrl);
@@ -353,6 +355,7 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
     // Its workers' entry file must exist (not so when loopwork was bundled), and under Deno they
     // need permissions to start: say so here, not in a worker.
     if (this.kind !== "inline" && o.bullmq === null) checkWorkerStart(o.backend === "loopwork" ? "thread" : "tinypool", this.kind === "process");
+    else if (o.bullmq !== null) checkBullmqPermissions(o.bullmq.connection, this._module, false);
   }
 
   /**

@@ -18,6 +18,7 @@ import { parseArgs } from "node:util";
 import { ServeError, serveQueue } from "../cluster/serve.ts";
 import { connectionOptions } from "../pool/backends/bullmq-wire.ts";
 import { PoolConnectionError } from "../pool/errors.ts";
+import { checkBullmqPermissions } from "../pool/permissions.ts";
 import { allowTypeScript } from "./typescript.ts";
 import { onProcessEnd } from "./process-end.ts";
 
@@ -165,6 +166,9 @@ export async function workerMain(args: string[]): Promise<number> {
   if (typeof cancelGraceMs === "string") return fail(cancelGraceMs);
   const moduleUrl = mod.startsWith("file:") ? mod : pathToFileURL(resolve(mod)).href;
 
+  // Under Deno, every permission missing is named here (Deno's NotCapable, said in one line
+  // by the command), not one at a time as each is used.
+  checkBullmqPermissions(connection, moduleUrl, true);
   const log = (line: string) => process.stderr.write(`loopwork worker: ${line}\n`);
   // (A file that is not there is named so by serveQueue below.)
   const typescript = existsSync(fileURLToPath(moduleUrl)) ? await allowTypeScript(mod) : undefined;

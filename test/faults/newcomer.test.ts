@@ -186,7 +186,7 @@ try {
       for (const [flags, args, refusal] of [
         [[], compare, /^loopwork compare: Requires net access to "127\.0\.0\.1:0": /],
         [["--allow-net"], compare, /^loopwork compare: a thread pool cannot start: Deno has not granted --allow-read \(/],
-        [[], worker, /^loopwork worker: Requires read access to "\S*tasks\.ts": /],
+        [[], worker, /^loopwork worker: cannot serve the queue: Deno has not granted --allow-read \(to read your task module \S*tasks\.ts\), --allow-net \(to reach Redis at 127\.0\.0\.1:1\), --allow-env \(.*\) or --allow-sys \(.*\): /],
       ] as const) {
         const r = await deno(["run", ...flags, cli, ...args], dir);
         const what = `deno run ${flags.join(" ")} loopwork ${args[0]}:\n${r.out}`;

@@ -7,7 +7,7 @@
  * @module
  */
 import { randomUUID } from "node:crypto";
-import { clearTimeout, setTimeout } from "node:timers";
+import { clearTimeout, setImmediate, setTimeout } from "node:timers";
 import { BroadcastChannel, type TransferListItem } from "node:worker_threads";
 import type {
   TinypoolAbortHook,
@@ -85,7 +85,7 @@ class Run implements TinypoolAbortHook {
   /** Tinypool is done with the call: it answered, or its (stopped) worker has exited. */
   off(_event: "abort", _listener: () => void): void {
     this.listener = null;
-    this._backend._loadingCalls.delete(this.id);
+    this._backend._atWorker.delete(this.id);
     if (this.grace !== undefined) clearTimeout(this.grace);
     if (this.stopping) {
       this.stopping = false;
@@ -116,6 +116,8 @@ class OwnQueue implements TaskQueue {
     if (run === undefined) return null;
     const task = run.queued;
     run.queued = null;
+    // Tinypool hands it to a worker now.
+    if (run.id !== 0) this._backend._atWorker.set(run.id, false);
     return task;
   }
   remove(task: TinypoolTask): void {
@@ -147,32 +149,58 @@ class OwnQueue implements TaskQueue {
 }
 
 /**
- * On Deno, all channels of an isolate share one subscription: closing the last one drops it,
- * but the channels opened before the drop is seen (an async receive loop) keep the dropped id,
- * and every post on them then fails ("expected i32") and they hear nothing, until a channel is
- * made after the drop was seen. A pool destroyed just before another is made, or a user's last
- * channel closed just before, would leave the new pool deaf to its threads (their
- * LoadingNotices) and its threads to its aborts.
+ * Deno's BroadcastChannel (ext/web/01_broadcast_channel.js): all channels of an isolate are in
+ * one list, served by one subscription (`rid`) and its receive loop. Closing the last channel
+ * unsubscribes, but `rid` is cleared only when the receive loop sees it (an op that completes
+ * a turn or two of the event loop later). A channel made in between joins the list and keeps
+ * the old `rid`: once it is cleared, every post throws ("expected i32": `rid` is null) and no
+ * loop serves the list; the list is served again as soon as any channel is made (with `rid`
+ * null, the constructor subscribes and starts a loop for the whole list).
  *
- * The anchor keeps one channel open for the life of the isolate, so that the subscription is
- * never dropped. It is opened when this module is evaluated (on Deno only; unref'd, it keeps
- * no process alive), before a program's own code runs: its last channel closed just before the
- * first pool was made also left the anchor, opened with that pool, deaf. (Imported dynamically
- * right after such a close, the anchor may still come in the window: `postOn` and one check
- * 100 ms later make a new subscription once the drop is seen.)
+ * So, on Deno, the first tinypool thread pool opens the anchor: a channel kept (unref'd) for
+ * the life of the isolate, so that the list is never empty again and no later close of a
+ * pool's channel, or of a user's, drops the subscription. Nothing is opened before: a program
+ * that makes no such pool keeps no channel and no timer. The anchor itself may come in such a
+ * window (the program closed its last channel in the same turn): then it and the pool's
+ * channel are dead once the drop is seen, and `checkSubscription` makes a new subscription
+ * two event-loop turns after the anchor was opened (when Deno has seen the drop), and again
+ * when a worker thread is ready, as it is handed its first call (see `_watchWorkers`);
+ * `postOn` renews it for a post it refuses.
  */
 let anchor: BroadcastChannel | null = null;
-if (isDeno) {
-  anchor = new BroadcastChannel("loopwork:anchor");
-  anchor.unref();
-  const check = setTimeout(() => postOn(anchor!, 0), 100);
-  (check as { unref?: () => void }).unref?.();
+
+/** On Deno, opens the anchor (once per isolate; see above) and checks it once the drop, if any, is seen. */
+function anchorSubscription(): void {
+  if (!isDeno || anchor !== null) return;
+  anchor = openChannel("loopwork:anchor");
+  // The receive loop sees a drop when its op's completion is handed to JS, in the event
+  // loop's next turn or the one after: a first immediate can still come before it, a second
+  // came after it wherever the close was made (measured on Deno 2.9: at top level, in a
+  // timer, an immediate, an fs or net callback).
+  setImmediate(() => setImmediate(checkSubscription));
+}
+
+/**
+ * On Deno, a post on the anchor throws once the isolate's subscription is dropped (`rid` is
+ * null): then a new one is made, which serves every open channel (the anchor, each pool's).
+ */
+function checkSubscription(): void {
+  if (anchor === null) return;
+  try {
+    anchor.postMessage(0);
+  } catch {
+    resubscribe();
+  }
+}
+
+/** Makes a new subscription for the isolate's open channels (Deno; see `anchor`). */
+function resubscribe(): void {
+  new BroadcastChannel("loopwork:resubscribe").close();
 }
 
 /**
  * Opens a channel that keeps no process alive (`unref()`: the channel of node:worker_threads,
- * which Deno has as well; its global one has no `unref()`). On Deno, the anchor (above) keeps
- * the isolate's subscription.
+ * which Deno has as well; its global one has no `unref()`).
  */
 function openChannel(name: string): BroadcastChannel {
   const channel = new BroadcastChannel(name);
@@ -182,15 +210,14 @@ function openChannel(name: string): BroadcastChannel {
 
 /**
  * Posts `message` on `channel`. On Deno, a post the isolate's dropped subscription refuses
- * (see `openChannel`) makes a new subscription, which every open channel of the isolate then
- * uses (a channel made while the isolate has none makes one), and posts again.
+ * (see `anchor`) makes a new subscription, and posts again.
  */
 function postOn(channel: BroadcastChannel, message: unknown): void {
   try {
     channel.postMessage(message);
   } catch (e) {
     if (!isDeno) throw e;
-    new BroadcastChannel("loopwork:resubscribe").close();
+    resubscribe();
     channel.postMessage(message);
   }
 }
@@ -349,6 +376,7 @@ export class TinypoolBackend implements PoolBackend {
     this._module = module;
     // The channel with its threads keeps no process alive: the workers and the calls do.
     if (!this._process) {
+      anchorSubscription();
       const channel = (this._abortChannel = openChannel(abortChannelName(this._exitToken)));
       channel.onmessage = (e: unknown) => this._heard((e as MessageEvent).data);
     }
@@ -452,15 +480,24 @@ export class TinypoolBackend implements PoolBackend {
 
   /** Hands `run` to tinypool; a worker takes it, or it waits in the queue. */
   private _run(run: Run): Promise<unknown> {
+    // At a worker before tinypool posts it: a post that fails ends it there and then (`Run.off`).
+    if (run.id !== 0) this._atWorker.set(run.id, false);
     this._queue.current = run;
     let pending: Promise<unknown>;
     try {
       pending = this._pool!.run(run.message, run.options) as Promise<unknown>;
+    } catch (e) {
+      this._atWorker.delete(run.id);
+      throw e;
     } finally {
       this._queue.current = null;
     }
-    // Tinypool starts a worker only for a call it queues: watch the new one's exit.
-    if (run.queued !== null || run.parked) this._watchWorkers();
+    if (run.queued !== null || run.parked) {
+      // It waits for a worker (see `OwnQueue.shift`). Tinypool starts a worker only for a
+      // call it queues: watch the new one's exit.
+      this._atWorker.delete(run.id);
+      this._watchWorkers();
+    }
     return pending;
   }
 
@@ -537,20 +574,23 @@ export class TinypoolBackend implements PoolBackend {
   private _lastId = 0;
   /** The channel on which this pool's threads hear of aborts, and tell of module loads. */
   private _abortChannel: BroadcastChannel | null = null;
-  /** @internal The calls whose worker said they wait for their task module to load (see LoadingNotice). */
-  readonly _loadingCalls: Set<number> = new Set();
+  /**
+   * @internal The numbered calls a worker has, each with whether the worker said it waits for
+   * the call's task module to load (see LoadingNotice). A call leaves when tinypool lets go of
+   * it (`Run.off`): a notice that comes later (its worker posted it, then was stopped) finds
+   * no call to mark, so no number of an ended call is kept.
+   */
+  readonly _atWorker: Map<number, boolean> = new Map();
 
-  /** Notes what a LoadingNotice says. */
+  /** Notes what a LoadingNotice says, of a call a worker still has. */
   private _heard(m: unknown): void {
-    if (!isLoadingNotice(m)) return;
-    if (m.loading) this._loadingCalls.add(m.loopworkLoading);
-    else this._loadingCalls.delete(m.loopworkLoading);
+    if (isLoadingNotice(m) && this._atWorker.has(m.loopworkLoading)) this._atWorker.set(m.loopworkLoading, m.loading);
   }
 
   /** Does the worker that runs `call` wait for the call's task module to load? */
   loading(call: PoolCall): boolean {
     const run = call.job;
-    return run instanceof Run && run.id !== 0 && this._loadingCalls.has(run.id);
+    return run instanceof Run && run.id !== 0 && this._atWorker.get(run.id) === true;
   }
 
   /** Tells the worker running call `id` to abort it: threads by broadcast, processes each on its IPC. */
@@ -752,6 +792,9 @@ export class TinypoolBackend implements PoolBackend {
         if (m === null || typeof m !== "object") return;
         if ((m as { ready?: unknown }).ready === true) {
           life.ready = true;
+          // As the thread is handed its first call (tinypool's listener ran first), after which
+          // it may tell of a module load.
+          if (!this._process) checkSubscription();
           this._refill();
         } else if ((m as { taskId?: unknown }).taskId !== undefined) {
           life.answered = true;
