@@ -18,11 +18,15 @@ import {
   Future,
   gather,
   getRunningLoop,
+  InvalidStateError,
   run,
   shield,
   sleep,
   spawn,
   type Task,
+  taskGroup,
+  TaskGroupError,
+  timeout,
   TimeoutError,
   wait,
   waitFor,
@@ -790,6 +794,93 @@ describe("test_waitfor", () => {
   it("test_wait_for_blocking: no limit returns the result", async () => {
     await run(function* () {
       assert.equal(yield* waitFor((function* () { return "done"; })(), null), "done");
+    }, virtual);
+  });
+});
+
+describe("test_timeouts (cases test/timeout.test.ts does not cover)", () => {
+  it("test_timeout_expiring: reschedule() while the expiry is being delivered throws, naming the state", async () => {
+    await run(function* () {
+      const e = yield* failureOf(
+        timeout(10, function* (scope) {
+          try {
+            yield* sleep(1_000);
+          } catch (x) {
+            assert.ok(x instanceof CancelledError);
+            assert.throws(() => scope.reschedule(20), (y: unknown) => y instanceof InvalidStateError && /expir/.test((y as Error).message));
+            throw x;
+          }
+        }),
+      );
+      assert.ok(e instanceof TimeoutError);
+    }, virtual);
+  });
+
+  it("test_timeout_exception_context: an error whose clean-up is cut by the expiry ends as TimeoutError, its cause the CancelledError", async () => {
+    await run(function* () {
+      const e = yield* failureOf(
+        timeout(10, function* () {
+          try {
+            throw new RangeError("1/0");
+          } finally {
+            yield* sleep(1_000);
+          }
+        }),
+      );
+      assert.ok(e instanceof TimeoutError);
+      assert.ok((e as Error).cause instanceof CancelledError);
+    }, virtual);
+  });
+
+  it("test_foreign_exception_on_timeout_2: an error raised in the clean-up after the expiry passes through", async () => {
+    await run(function* () {
+      const e = yield* failureOf(
+        timeout(10, function* () {
+          try {
+            try {
+              throw new RangeError("value");
+            } finally {
+              yield* sleep(1_000);
+            }
+          } finally {
+            try {
+              // deno-lint-ignore no-unsafe-finally
+              throw new TypeError("key");
+            } finally {
+              // deno-lint-ignore no-unsafe-finally
+              throw new SyntaxError("1/0");
+            }
+          }
+        }),
+      );
+      assert.ok(e instanceof SyntaxError);
+    }, virtual);
+  });
+
+  it("test_timeout_taskgroup: a child that crashes in its clean-up after the expiry makes the group's error, which passes through the timeout", async () => {
+    await run(function* () {
+      const e = yield* failureOf(
+        timeout(10, function* () {
+          yield* taskGroup(function* (tg) {
+            tg.spawn(function* () {
+              try {
+                yield* sleep(2_000);
+              } finally {
+                // deno-lint-ignore no-unsafe-finally
+                throw new RangeError("1/0");
+              }
+            });
+            try {
+              throw new TypeError("value");
+            } finally {
+              yield* sleep(1_000);
+            }
+          });
+        }),
+      );
+      assert.ok(e instanceof TaskGroupError, `got ${String(e)}`);
+      assert.equal((e as TaskGroupError).errors.length, 1);
+      assert.ok((e as TaskGroupError).errors[0] instanceof RangeError);
     }, virtual);
   });
 });
