@@ -1056,3 +1056,66 @@ describe("test_locks: BarrierTests", () => {
     }, virtual);
   });
 });
+
+describe("Barrier draining (the edges of asyncio's phases in loopwork)", () => {
+  it("a released party cancelled before it resumes still leaves: the drain ends and the next round passes", async () => {
+    await run(function* () {
+      const barrier = new Barrier(2);
+      const a = spawn(function* () { return yield* barrier.wait(); });
+      yield* yieldNow();
+      const b = spawn(function* () {
+        yield* barrier.wait(); // releases the round; a has not resumed yet
+        a.cancel();
+        return yield* barrier.wait(); // waits for the drain, then joins the next round
+      });
+      yield* wait([a]);
+      assert.ok(a.cancelled());
+      const c = spawn(function* () { return yield* barrier.wait(); });
+      const [rb, rc] = yield* gather([b, c]);
+      assert.deepEqual([rb, rc].sort(), [0, 1]);
+      assert.equal(barrier.nWaiting, 0);
+    }, virtual);
+  });
+
+  it("an arrival held during the drain can be withdrawn (cancel or signal) and leaves no trace", async () => {
+    await run(function* () {
+      const barrier = new Barrier(2);
+      const first = spawn(function* () { yield* barrier.wait(); });
+      yield* yieldNow();
+      const controller = new AbortController();
+      const second = spawn(function* () {
+        yield* barrier.wait(); // releases the round; first has not resumed yet
+        const held = barrier.wait(); // so these wait for the drain
+        const heldBySignal = barrier.wait({ signal: controller.signal });
+        assert.equal(held.done(), false);
+        assert.equal(heldBySignal.done(), false);
+        held.cancel();
+        controller.abort(new RangeError("stop"));
+        assert.ok(held.cancelled());
+        assert.throws(() => heldBySignal.result(), RangeError);
+      });
+      yield* second;
+      yield* first;
+      yield* yieldNow();
+      assert.equal(barrier.nWaiting, 0, "the withdrawn arrivals did not join the next round");
+    }, virtual);
+  });
+
+  it("async parties (await) and generator parties share rounds, inside a loop and outside any", async () => {
+    const rounds: number[] = [];
+    await run(function* () {
+      const barrier = new Barrier(2);
+      const asyncParty = spawn(async () => {
+        for (let r = 0; r < 3; r++) rounds.push(await barrier.wait());
+      });
+      const genParty = spawn(function* () {
+        for (let r = 0; r < 3; r++) rounds.push(yield* barrier.wait());
+      });
+      yield* gather([asyncParty, genParty]);
+    }, virtual);
+    assert.equal(rounds.length, 6);
+    const outside = new Barrier(2);
+    const got = await Promise.all([0, 1].map(async () => [await outside.wait(), await outside.wait()]));
+    assert.deepEqual(got.flat().sort(), [0, 0, 1, 1]);
+  });
+});
