@@ -26,6 +26,7 @@ import {
   sleep,
   spawn,
   type Task,
+  timeout,
   TimeoutError,
   wait,
   waitFor,
@@ -500,6 +501,87 @@ describe("test_locks: ConditionTests", () => {
       assert.ok(!condition.locked());
     }, virtual);
   });
+});
+
+describe("test_locks: ConditionTests (3.13: cancellation while woken)", () => {
+  for (const phase of ["wakeup", "re_aquire"] as const) {
+    it(`test_cancelled_error_${phase}: the CancelledError the wait raised is the one the task ends with, message and all`, async () => {
+      await run(function* () {
+        let wake = false;
+        let raised: unknown;
+        const cond = new Condition();
+        const task = spawn(function* () {
+          yield* cond.withLock(function* () {
+            try {
+              yield* cond.waitFor(() => wake);
+            } catch (e) {
+              assert.ok(e instanceof CancelledError);
+              raised = e;
+              throw e;
+            }
+            assert.fail("the wait was cancelled");
+          });
+        });
+        yield* yieldNow();
+        if (phase === "re_aquire") {
+          yield* cond.acquire();
+          wake = true;
+          cond.notify();
+          yield* yieldNow(); // the task now re-acquires the lock
+          task.cancel("foo");
+          cond.release();
+        } else {
+          task.cancel("foo"); // the task waits on the condition
+        }
+        let err: unknown;
+        try {
+          yield* task;
+        } catch (e) {
+          err = e;
+        }
+        assert.ok(err instanceof CancelledError);
+        assert.equal(err.message, "foo");
+        assert.equal(err, raised, "the same instance as the one raised in the task");
+      }, virtual);
+    });
+  }
+
+  for (const relock of [false, true]) {
+    it(`test_cancelled_wakeup${relock ? "_relock" : ""}: a consumer cancelled as it is woken (${relock ? "while re-acquiring the lock" : "before it runs"}) loses no wake-up`, async () => {
+      await run(function* () {
+        const condition = new Condition();
+        let state = 0;
+        const consumer = function* (): Coroutine<void> {
+          yield* condition.withLock(function* () {
+            for (;;) {
+              yield* condition.waitFor(() => state !== 0);
+              if (state < 0) return;
+              state -= 1;
+            }
+          });
+        };
+        const c = [spawn(consumer), spawn(consumer)];
+        yield* yieldNow();
+        yield* condition.withLock(function* () {
+          state += 1;
+          condition.notify(1);
+          if (relock) yield* yieldNow(); // the woken consumer settles on re-acquiring the lock
+          c[0]!.cancel();
+          try {
+            yield* timeout(10, function* () {
+              yield* condition.waitFor(() => state === 0);
+            });
+          } catch (e) {
+            if (!(e instanceof TimeoutError)) throw e;
+          }
+          assert.equal(state, 0, "the notification reached the other consumer");
+          state = -1;
+          condition.notifyAll();
+        });
+        yield* c[1]!;
+      }, virtual);
+    });
+  }
 });
 
 describe("test_locks: SemaphoreTests", () => {
