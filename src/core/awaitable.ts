@@ -4,7 +4,7 @@
  * promise through `until()`. Anything else is refused, with the culprit named.
  * @module
  */
-import { type Coroutine, Future, isFuture } from "./future.ts";
+import { blocking, type Coroutine, Future, isFuture } from "./future.ts";
 import { describeValue, isGenerator, isThenable } from "./checks.ts";
 import type { Loop } from "./loop.ts";
 import { getRunningLoop } from "./running.ts";
@@ -69,8 +69,15 @@ export function toFutures(what: string, aws: unknown, owned = false): Future<unk
   if (!isIterableObject(aws)) {
     throw new TypeError(`${what} expects an array (or iterable) of awaitables, got ${describeValue(aws)}`);
   }
+  if (isFuture(aws) || isThenable(aws)) {
+    // Iterating a pending future (or a task, a lock's withLock()) never ends: its iterator is
+    // what `yield*` waits on, not a collection.
+    throw new TypeError(
+      `${what} expects an array (or iterable) of awaitables, got one awaitable (${describeValue(aws)}); pass it in an array: [x]`,
+    );
+  }
   // A copy: a thenable's `then` (read below) must not change what is being converted.
-  const items: unknown[] = Array.isArray(aws) ? (owned ? aws : aws.slice()) : [...(aws as Iterable<unknown>)];
+  const items: unknown[] = Array.isArray(aws) ? (owned ? aws : aws.slice()) : collect(what, aws as Iterable<unknown>);
   const n = items.length;
   let others = 0; // items that are not futures: each becomes a new task or future
   let needsLoop = false;
@@ -83,13 +90,7 @@ export function toFutures(what: string, aws: unknown, owned = false): Future<unk
       needsLoop = true;
       continue;
     }
-    const hint = typeof x === "function"
-      ? `; call it first (${x.name || "fn"}() gives a generator or a promise) or spawn() it`
-      : "";
-    throw new TypeError(
-      `${what}: item ${i} is not awaitable: got ${describeValue(x)}; expected a Future, a Task, ` +
-        `a generator object or a promise${hint}`,
-    );
+    throw notAwaitable(what, x, i);
   }
   if (others === 0) return items as Future<unknown>[];
   const out: Future<unknown>[] = new Array(n);
@@ -110,6 +111,56 @@ export function toFutures(what: string, aws: unknown, owned = false): Future<unk
     out[i] = f;
   }
   return out;
+}
+
+function notAwaitable(what: string, x: unknown, i: number): TypeError {
+  const hint = typeof x === "function"
+    ? `; call it first (${x.name || "fn"}() gives a generator or a promise) or spawn() it`
+    : "";
+  return new TypeError(
+    `${what}: item ${i} is not awaitable: got ${describeValue(x)}; expected a Future, a Task, ` +
+      `a generator object or a promise${hint}`,
+  );
+}
+
+/**
+ * The items of an iterable that is not an array, each checked as it comes: a coroutine
+ * passed where the collection goes (`wait(child())` for `wait([child()])`) would otherwise
+ * run outside any task and, once it waits on a future or yields to the loop, never end.
+ * It is closed and refused instead, as asyncio refuses a coroutine there.
+ */
+function collect(what: string, aws: Iterable<unknown>): unknown[] {
+  const items: unknown[] = [];
+  const saved = blocking.future;
+  const savedZero = blocking.zero;
+  blocking.future = null;
+  const it = aws[Symbol.iterator]();
+  try {
+    for (;;) {
+      const r = it.next();
+      if (r.done) return items;
+      const x = r.value;
+      const waits = x !== undefined && x === blocking.future;
+      if (waits || !(isFuture(x) || isThenable(x) || isGenerator(x))) {
+        try {
+          it.return?.();
+        } catch {
+          // the refusal below says what went wrong; a failing clean-up adds nothing to it
+        }
+        if (waits || (x === undefined && isGenerator(aws))) {
+          throw new TypeError(
+            `${what} expects an array (or iterable) of awaitables, got a coroutine (a generator ` +
+              `object that ${waits ? "waits on a future" : "yields to the loop"}); pass it in an array: [coro]`,
+          );
+        }
+        throw notAwaitable(what, x, items.length);
+      }
+      items.push(x);
+    }
+  } finally {
+    blocking.future = saved;
+    blocking.zero = savedZero;
+  }
 }
 
 /** @internal One awaitable (already checked) as a future. */

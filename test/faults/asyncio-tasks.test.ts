@@ -921,3 +921,359 @@ describe("test_timeouts (cases test/timeout.test.ts does not cover)", () => {
     }, virtual);
   });
 });
+
+describe("test_tasks: more cancellation propagation (through coroutines, tasks, wait and gather)", () => {
+  it("test_cancel: cancelling a sleeping task ends it cancelled; cancel() afterwards is false", async () => {
+    await run(function* () {
+      const t = spawn(function* () {
+        yield* sleep(10_000);
+        return 12;
+      });
+      getRunningLoop().callSoon(() => t.cancel());
+      yield* wait([t]);
+      assert.ok(t.done() && t.cancelled());
+      assert.equal(t.cancel(), false);
+    }, virtual);
+  });
+
+  it("test_yield_future_passes_cancel: cancelling the outer task cancels the inner coroutine's future; the outer may catch it", async () => {
+    await run(function* () {
+      let proof = 0;
+      const waiter = new Future<void>();
+      function* inner(): Coroutine<void> {
+        try {
+          yield* waiter;
+        } catch (e) {
+          if (!(e instanceof CancelledError)) throw e;
+          proof += 1;
+          throw e;
+        }
+        assert.fail("got past the wait in inner()");
+      }
+      const f = spawn(function* () {
+        try {
+          yield* inner();
+        } catch (e) {
+          if (!(e instanceof CancelledError)) throw e;
+          proof += 100;
+          return;
+        }
+        proof += 10;
+      });
+      yield* yieldNow();
+      f.cancel();
+      yield* f;
+      assert.equal(proof, 101);
+      assert.ok(waiter.cancelled());
+    }, virtual);
+  });
+
+  it("test_yield_wait_does_not_shield_cancel: cancelling a task in wait() ends the wait early and leaves the awaited task running", async () => {
+    await run(function* () {
+      let proof = 0;
+      const waiter = new Future<void>();
+      const f = spawn(function* () {
+        yield* wait([
+          spawn(function* () {
+            yield* waiter;
+            proof += 1;
+          }),
+        ]);
+        proof += 100;
+      });
+      yield* yieldNow();
+      f.cancel();
+      yield* wait([f]);
+      assert.ok(f.cancelled());
+      waiter.setResult();
+      yield* yieldNow();
+      yield* yieldNow();
+      assert.equal(proof, 1);
+    }, virtual);
+  });
+
+  it("test_cancellation_broadcast: cancelling the task waiting on a gather cancels the children; the gather then refuses cancel()", async () => {
+    await run(function* () {
+      let proof = 0;
+      const waiter = new Future<void>();
+      const inner = function* (): Coroutine<void> {
+        yield* waiter;
+        proof += 1;
+      };
+      const child1 = spawn(inner);
+      const child2 = spawn(inner);
+      let gatherer: Future<void[]> | undefined;
+      const f = spawn(function* () {
+        gatherer = gather([child1, child2]);
+        yield* gatherer;
+        proof += 100;
+      });
+      yield* yieldNow();
+      assert.ok(f.cancel());
+      yield* wait([f]);
+      assert.ok(f.cancelled());
+      assert.equal(gatherer!.cancel(), false);
+      assert.ok(waiter.cancelled());
+      assert.ok(child1.cancelled() && child2.cancelled());
+      yield* yieldNow();
+      assert.equal(proof, 0);
+    }, virtual);
+  });
+
+  it("test_tb_logger_not_called_after_cancel: cancel() on a task that already failed counts as looking at its failure (nothing is reported)", async () => {
+    const reported: unknown[] = [];
+    await run(function* () {
+      getRunningLoop().setExceptionHandler((ctx) => reported.push(ctx.exception));
+      let task: Task<void> | null = spawn(function* () {
+        throw new TypeError("failed");
+      });
+      yield* sleep(50);
+      assert.equal(task.cancel(), false);
+      task = null;
+    }, virtual);
+    assert.deepEqual(reported, []);
+  });
+});
+
+describe("test_tasks: wait, asCompleted and gather (further cases)", () => {
+  it("test_wait_really_done: awaitables done after the first completion but before the waiter resumes are in done", async () => {
+    await run(function* () {
+      const a = spawn(function* () {
+        yield* yieldNow();
+      });
+      const b = spawn(function* () {
+        yield* yieldNow();
+        yield* yieldNow();
+      });
+      const task = spawn(function* () {
+        return yield* wait([b, a], { returnWhen: "FIRST_COMPLETED" });
+      });
+      const { done } = yield* task;
+      assert.deepEqual(done, new Set([a, b]));
+    }, virtual);
+  });
+
+  it("test_wait_generator / test_wait_duplicate_coroutines: a generator of tasks; a repeated task counts once", async () => {
+    await run(function* () {
+      const tasks = (function* (): Generator<Task<number>, void, unknown> {
+        for (let i = 0; i < 10; i++) yield spawn(function* () { return i; });
+      })();
+      const r = yield* wait(tasks, { returnWhen: "ALL_COMPLETED" });
+      assert.equal(r.done.size, 10);
+      assert.equal(r.pending.size, 0);
+      const c = spawn(function* () { return "test"; });
+      const { done, pending } = yield* wait([c, c, spawn(function* () { return "spam"; })]);
+      assert.equal(pending.size, 0);
+      assert.deepEqual(new Set([...done].map((f) => f.result())), new Set(["test", "spam"]));
+    }, virtual);
+  });
+
+  it("test_wait (again): a second wait on done tasks takes no time", async () => {
+    await run(function* () {
+      const a = spawn(function* () { yield* sleep(100); });
+      const b = spawn(function* () { yield* sleep(150); });
+      yield* wait([b, a]);
+      assert.equal(getRunningLoop().time(), 150);
+      const { done } = yield* wait([b, a]);
+      assert.equal(done.size, 2);
+      assert.equal(getRunningLoop().time(), 150);
+    }, virtual);
+  });
+
+  it("test_wait_invalid_args / test_as_completed_invalid_args: a single future, task or coroutine instead of a list is refused with a TypeError (it hung, allocating, before)", async () => {
+    await run(function* () {
+      const fut = new Future<number>();
+      assert.throws(() => wait(fut as never), TypeError);
+      assert.throws(() => [...asCompleted(fut as never)], TypeError);
+      assert.throws(() => gather(fut as never), TypeError);
+      assert.throws(() => wait(spawn(function* () { return 1; }) as never), /got one awaitable .*\[x\]/);
+      fut.setResult(1);
+      // asyncio: wait(coro) is a TypeError as well. A coroutine given as the collection is
+      // closed (its finally runs) and refused, whether it waits on a future or yields bare.
+      let closed = 0;
+      const waiting = function* (): Coroutine<void> {
+        try {
+          yield* sleep(10);
+        } finally {
+          closed++;
+        }
+      };
+      const yielding = function* (): Coroutine<void> {
+        try {
+          for (;;) yield* yieldNow();
+        } finally {
+          closed++;
+        }
+      };
+      for (const coro of [waiting, yielding]) {
+        assert.throws(() => wait(coro() as never), /got a coroutine .*pass it in an array/);
+        assert.throws(() => [...asCompleted(coro() as never)], /got a coroutine/);
+        assert.throws(() => gather(coro() as never), /got a coroutine/);
+      }
+      assert.equal(closed, 6);
+      assert.throws(() => wait(new Set([undefined]) as never), /item 0 is not awaitable: got undefined/);
+      const { done } = yield* wait(new Set([sleep(1, "ok")]));
+      assert.equal(done.size, 1);
+    }, virtual);
+  });
+
+  it("test_as_completed: results in completion order", async () => {
+    await run(function* () {
+      const sleeper = (ms: number, x: string) => sleep(ms, x);
+      const res: string[] = [];
+      for (const f of asCompleted([sleeper(10, "b"), sleeper(150, "c"), sleeper(10, "a")])) res.push(yield* f);
+      assert.equal(getRunningLoop().time(), 150);
+      assert.deepEqual(res.slice(0, 2).sort(), ["a", "b"]);
+      assert.equal(res[2], "c");
+    }, virtual);
+  });
+
+  it("test_as_completed_with_unused_timeout: a timeout that does not expire changes nothing and leaves no timer", async () => {
+    await run(function* () {
+      for (const f of asCompleted([sleep(10, "a")], { timeout: 1_000 })) assert.equal(yield* f, "a");
+      assert.equal(getRunningLoop().time(), 10);
+    }, virtual);
+    // run() returned at once: no timer of 1 s kept the virtual loop going (it would have jumped to it).
+  });
+
+  it("test_as_completed_resume_iterator: the iterator resumes where it stopped (loopwork: not after a for-of break, deliberate)", async () => {
+    await run(function* () {
+      const make = () => asCompleted([0, 1, 2, 3].map((i) => spawn(function* () { return i; })));
+      // Taking futures from one iterator, stopping and going on later gives them all.
+      const it = make()[Symbol.iterator]();
+      const collected: number[] = [];
+      for (let k = 0; k < 2; k++) collected.push(yield* it.next().value!);
+      for (let r = it.next(); !r.done; r = it.next()) collected.push(yield* r.value);
+      assert.deepEqual(collected.sort(), [0, 1, 2, 3]);
+      // Python's `break` leaves the iterator as it is; JavaScript's calls its return(), which
+      // loopwork takes as "stop listening" (no callback or timer is left behind), so a
+      // for-of after a break gets nothing more.
+      const ac = make();
+      const got: number[] = [];
+      for (const f of ac) {
+        got.push(yield* f);
+        if (got.length === 2) break;
+      }
+      for (const f of ac) got.push(yield* f);
+      assert.equal(got.length, 2);
+    }, virtual);
+  });
+
+  it("test_success / test_result_exception_success: the gather ends when the last child does, results in argument order; its callback runs once", async () => {
+    for (const returnExceptions of [false, true]) {
+      await run(function* () {
+        const [a, b, c] = [new Future<number>(), new Future<number>(), new Future<number>()];
+        const fut = gather([a, b, c], { returnExceptions });
+        let calls = 0;
+        fut.addDoneCallback(() => calls++);
+        b.setResult(1);
+        a.setResult(2);
+        yield* yieldNow();
+        yield* yieldNow();
+        assert.equal(calls, 0);
+        assert.ok(!fut.done());
+        c.setResult(3);
+        yield* wait([fut]);
+        yield* yieldNow();
+        assert.equal(calls, 1);
+        assert.deepEqual(fut.result(), [2, 1, 3]);
+      }, virtual);
+    }
+  });
+
+  it("test_one_exception / test_return_exceptions", async () => {
+    await run(function* () {
+      const [a, b, c, d, e] = Array.from({ length: 5 }, () => new Future<number>());
+      const fut = gather([a!, b!, c!, d!, e!]);
+      const exc = new RangeError("zero division");
+      a!.setResult(1);
+      b!.setException(exc);
+      yield* wait([fut]);
+      assert.equal(fut.exception(), exc);
+      c!.setResult(3);
+      d!.cancel();
+      e!.setException(new Error("runtime"));
+      e!.exception();
+
+      const [p, q, r, s] = Array.from({ length: 4 }, () => new Future<number>());
+      const fut2 = gather([p!, q!, r!, s!], { returnExceptions: true });
+      const exc1 = new RangeError("zero division");
+      const exc2 = new Error("runtime");
+      q!.setResult(1);
+      r!.setException(exc1);
+      p!.setResult(3);
+      yield* yieldNow();
+      yield* yieldNow();
+      assert.ok(!fut2.done());
+      s!.setException(exc2);
+      assert.deepEqual(yield* fut2, [3, 1, exc1, exc2]);
+    }, virtual);
+  });
+
+  it("test_duplicate_coroutines (gather): a repeated generator object runs once and fills each of its places", async () => {
+    await run(function* () {
+      const c = (function* () { return "abc"; })();
+      const res = yield* gather([c, c, (function* () { return "def"; })(), c]);
+      assert.deepEqual(res, ["abc", "abc", "def", "abc"]);
+    }, virtual);
+  });
+
+  it("test_exception_marking: the first child error fails the gather; a later one is not reported", async () => {
+    const reported: unknown[] = [];
+    await run(function* () {
+      getRunningLoop().setExceptionHandler((ctx) => reported.push(ctx.exception));
+      const a = new Future<void>();
+      const b = new Future<void>();
+      const inner = (f: Future<void>) =>
+        function* (): Coroutine<void> {
+          yield* f;
+          throw new Error("should not be ignored");
+        };
+      const f = spawn(function* () {
+        yield* gather([inner(a)(), inner(b)()]);
+      });
+      yield* yieldNow();
+      a.setResult();
+      yield* yieldNow();
+      b.setResult();
+      yield* yieldNow();
+      yield* wait([f]);
+      assert.ok(f.exception() instanceof Error);
+    }, virtual);
+    assert.deepEqual(reported, []);
+  });
+
+  it("test_sleep_zero: sleep(0, value) lets what was scheduled run first and returns the value", async () => {
+    await run(function* () {
+      const state: { result: number } = { result: 0 };
+      const result = (): number => state.result;
+      getRunningLoop().callSoon(() => (state.result += 1));
+      assert.equal(result(), 0);
+      const num = yield* sleep(0, 10);
+      assert.equal(result(), 1, "the callback scheduled before the sleep ran");
+      state.result += num;
+      assert.equal(result(), 11);
+    }, virtual);
+  });
+
+  it("test_current_task_with_interleaving_tasks", async () => {
+    await run(function* () {
+      const fut1 = new Future<boolean>();
+      const fut2 = new Future<boolean>();
+      const task1: Task<void> = spawn(function* () {
+        assert.equal(currentTask(), task1);
+        yield* fut1;
+        assert.equal(currentTask(), task1);
+        fut2.setResult(true);
+      });
+      const task2: Task<void> = spawn(function* () {
+        assert.equal(currentTask(), task2);
+        fut1.setResult(true);
+        yield* fut2;
+        assert.equal(currentTask(), task2);
+      });
+      yield* wait([task1, task2]);
+      assert.ok(!task1.exception() && !task2.exception());
+    }, virtual);
+  });
+});
