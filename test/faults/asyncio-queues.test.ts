@@ -30,19 +30,11 @@ import {
   waitFor,
   yieldNow,
 } from "../../mod.ts";
+import { catching } from "../expect.ts";
 import { describe, it } from "../harness.ts";
 
 const virtual = { clock: "virtual" } as const;
 
-/** What waiting on `f` throws, or fails the test if it does not throw. */
-function* failureOf(f: Future<unknown>): Coroutine<unknown> {
-  try {
-    yield* f;
-  } catch (e) {
-    return e;
-  }
-  assert.fail("expected a failure");
-}
 
 describe("test_queues: QueueBasicTests", () => {
   it("test_empty / test_full / test_order", async () => {
@@ -160,7 +152,7 @@ describe("test_queues: QueueGetTests", () => {
   it("test_cancelled_getters_not_being_held_in_self_getters: a get timed out by waitFor leaves no getter", async () => {
     await run(function* () {
       const q = new Queue<number>({ maxsize: 5 });
-      const e = yield* failureOf(waitFor(q.get(), 100));
+      const e = yield* catching(waitFor(q.get(), 100));
       assert.ok(e instanceof TimeoutError);
       assert.equal(q._getters.size, 0);
     }, virtual);
@@ -230,7 +222,7 @@ describe("test_queues: QueuePutTests", () => {
         q.putNowait(1);
         q.putNowait(2);
         r1.cancel();
-        const e = yield* failureOf(r1);
+        const e = yield* catching(r1);
         assert.ok(e instanceof CancelledError);
         yield* r3;
       });
@@ -363,10 +355,10 @@ for (const [name, make] of kinds) {
         yield* q.join();
         yield* yieldNow();
         assert.ok(getTask.done());
-        assert.ok((yield* failureOf(getTask)) instanceof QueueShutDown);
-        assert.ok((yield* failureOf(q.put("data"))) instanceof QueueShutDown);
+        assert.ok((yield* catching(getTask)) instanceof QueueShutDown);
+        assert.ok((yield* catching(q.put("data"))) instanceof QueueShutDown);
         assert.throws(() => q.putNowait("data"), QueueShutDown);
-        assert.ok((yield* failureOf(q.get())) instanceof QueueShutDown);
+        assert.ok((yield* catching(q.get())) instanceof QueueShutDown);
         assert.throws(() => q.getNowait(), QueueShutDown);
       }, virtual);
     });
@@ -383,13 +375,13 @@ for (const [name, make] of kinds) {
         assert.equal(q.qsize(), 1);
         yield* yieldNow();
         assert.ok(putTask.done());
-        assert.ok((yield* failureOf(putTask)) instanceof QueueShutDown);
+        assert.ok((yield* catching(putTask)) instanceof QueueShutDown);
         assert.equal(yield* q.get(), "data");
         yield* yieldNow();
         assert.ok(!joinTask.done());
-        assert.ok((yield* failureOf(q.put("data"))) instanceof QueueShutDown);
+        assert.ok((yield* catching(q.put("data"))) instanceof QueueShutDown);
         assert.throws(() => q.putNowait("data"), QueueShutDown);
-        assert.ok((yield* failureOf(q.get())) instanceof QueueShutDown);
+        assert.ok((yield* catching(q.get())) instanceof QueueShutDown);
         assert.throws(() => q.getNowait(), QueueShutDown);
         q.taskDone();
         yield* yieldNow();
@@ -409,9 +401,9 @@ for (const [name, make] of kinds) {
         yield* yieldNow();
         assert.ok(joinTask.done());
         yield* joinTask;
-        assert.ok((yield* failureOf(q.put("data"))) instanceof QueueShutDown);
+        assert.ok((yield* catching(q.put("data"))) instanceof QueueShutDown);
         assert.throws(() => q.putNowait("data"), QueueShutDown);
-        assert.ok((yield* failureOf(q.get())) instanceof QueueShutDown);
+        assert.ok((yield* catching(q.get())) instanceof QueueShutDown);
         assert.throws(() => q.getNowait(), QueueShutDown);
         assert.throws(() => q.taskDone(), InvalidStateError);
       }, virtual);
@@ -428,9 +420,9 @@ for (const [name, make] of kinds) {
         assert.equal(q.qsize(), 0);
         yield* yieldNow();
         assert.ok(!joinTask.done());
-        assert.ok((yield* failureOf(q.put("data"))) instanceof QueueShutDown);
+        assert.ok((yield* catching(q.put("data"))) instanceof QueueShutDown);
         assert.throws(() => q.putNowait("data"), QueueShutDown);
-        assert.ok((yield* failureOf(q.get())) instanceof QueueShutDown);
+        assert.ok((yield* catching(q.get())) instanceof QueueShutDown);
         assert.throws(() => q.getNowait(), QueueShutDown);
         q.taskDone();
         assert.throws(() => q.taskDone(), InvalidStateError);

@@ -32,19 +32,11 @@ import {
   waitFor,
   yieldNow,
 } from "../../mod.ts";
+import { catching } from "../expect.ts";
 import { describe, it } from "../harness.ts";
 
 const virtual = { clock: "virtual" } as const;
 
-/** What awaiting `f` throws (fails the test if it does not throw). */
-function* failureOf(f: Future<unknown>): Coroutine<unknown> {
-  try {
-    yield* f;
-  } catch (e) {
-    return e;
-  }
-  assert.fail("expected a failure");
-}
 
 describe("test_tasks: cancel messages", () => {
   it("test_cancel_with_message_then_future_result / _exception: result() and exception() carry the message", async () => {
@@ -54,7 +46,7 @@ describe("test_tasks: cancel messages", () => {
       });
       yield* yieldNow();
       t.cancel("my message");
-      const e = yield* failureOf(t);
+      const e = yield* catching(t);
       assert.ok(e instanceof CancelledError);
       assert.equal(e.message, "my message");
       assert.throws(() => t.result(), (x: unknown) => x instanceof CancelledError && x.message === "my message");
@@ -71,7 +63,7 @@ describe("test_tasks: cancel messages", () => {
         yield* sleep(10_000);
       });
       t.cancel("my message");
-      const e = yield* failureOf(t);
+      const e = yield* catching(t);
       assert.ok(e instanceof CancelledError);
       assert.equal(e.message, "my message");
       assert.equal(started, false);
@@ -92,7 +84,7 @@ describe("test_tasks: cancel messages", () => {
           throw new Error("cancelled", { cause: ex });
         }
       });
-      const e = (yield* failureOf(outer)) as Error;
+      const e = (yield* catching(outer)) as Error;
       assert.equal(e.message, "cancelled");
       assert.ok(e.cause instanceof CancelledError);
       assert.equal((e.cause as CancelledError).message, "msg");
@@ -112,7 +104,7 @@ describe("test_tasks: cancel messages", () => {
         });
         yield* sleep(200);
         qwe.cancel(...(args as readonly string[]));
-        const e = yield* failureOf(qwe);
+        const e = yield* catching(qwe);
         assert.ok(e instanceof CancelledError, "the cancellation is not swallowed by returnExceptions");
         assert.equal(e.message, expected);
         assert.ok(qwe.cancelled());
@@ -131,42 +123,29 @@ describe("test_tasks: cancelling a task", () => {
       });
       yield* yieldNow(); // start the coroutine
       t.cancel();
-      const e = yield* failureOf(t);
+      const e = yield* catching(t);
       assert.ok(e instanceof CancelledError);
       assert.ok(t.cancelled());
     }, virtual);
   });
 
-  it("test_cancel_inner_future: cancelling the future a task waits on cancels the task", async () => {
-    await run(function* () {
-      const f = new Future<number>();
-      const t = spawn(function* () {
-        yield* f;
-        return 12;
-      });
-      yield* yieldNow();
-      f.cancel();
-      yield* wait([t]);
-      assert.ok(f.cancelled());
-      assert.ok(t.cancelled());
-    }, virtual);
-  });
-
-  it("test_cancel_both_task_and_inner_future", async () => {
-    await run(function* () {
-      const f = new Future<number>();
-      const t = spawn(function* () {
-        yield* f;
-        return 12;
-      });
-      yield* yieldNow();
-      f.cancel();
-      t.cancel();
-      yield* wait([t]);
-      assert.ok(f.cancelled());
-      assert.ok(t.cancelled());
-    }, virtual);
-  });
+  for (const alsoTheTask of [false, true]) {
+    it(`test_cancel_${alsoTheTask ? "both_task_and_inner_future" : "inner_future"}: cancelling the future a task waits on${alsoTheTask ? ", and the task," : ""} cancels the task`, async () => {
+      await run(function* () {
+        const f = new Future<number>();
+        const t = spawn(function* () {
+          yield* f;
+          return 12;
+        });
+        yield* yieldNow();
+        f.cancel();
+        if (alsoTheTask) t.cancel();
+        yield* wait([t]);
+        assert.ok(f.cancelled());
+        assert.ok(t.cancelled());
+      }, virtual);
+    });
+  }
 
   it("test_cancel_task_catching: a task that catches the cancellation returns its value", async () => {
     await run(function* () {
@@ -245,7 +224,7 @@ describe("test_tasks: cancelling a task", () => {
         task.cancel();
         yield* nested;
       });
-      const e = yield* failureOf(task);
+      const e = yield* catching(task);
       assert.ok(e instanceof CancelledError);
       assert.ok(task.cancelled());
       assert.ok(nested!.cancelled());
@@ -776,7 +755,7 @@ describe("test_waitfor", () => {
           }
         });
         yield* sleep(0.1);
-        const e = yield* failureOf(waitFor(inner, limit));
+        const e = yield* catching(waitFor(inner, limit));
         assert.ok(e instanceof TimeoutError);
         assert.ok(taskDone);
         assert.ok((e as Error).cause instanceof CancelledError);
@@ -795,7 +774,7 @@ describe("test_waitfor", () => {
           throw new FooError();
         }
       });
-      const e = yield* failureOf(waitFor(inner, 0.1));
+      const e = yield* catching(waitFor(inner, 0.1));
       assert.ok(e instanceof FooError);
     }, virtual);
   });
@@ -838,7 +817,7 @@ describe("test_waitfor", () => {
 describe("test_timeouts (cases test/timeout.test.ts does not cover)", () => {
   it("test_timeout_expiring: reschedule() while the expiry is being delivered throws, naming the state", async () => {
     await run(function* () {
-      const e = yield* failureOf(
+      const e = yield* catching(
         timeout(10, function* (scope) {
           try {
             yield* sleep(1_000);
@@ -855,7 +834,7 @@ describe("test_timeouts (cases test/timeout.test.ts does not cover)", () => {
 
   it("test_timeout_exception_context: an error whose clean-up is cut by the expiry ends as TimeoutError, its cause the CancelledError", async () => {
     await run(function* () {
-      const e = yield* failureOf(
+      const e = yield* catching(
         timeout(10, function* () {
           try {
             throw new RangeError("1/0");
@@ -871,7 +850,7 @@ describe("test_timeouts (cases test/timeout.test.ts does not cover)", () => {
 
   it("test_foreign_exception_on_timeout_2: an error raised in the clean-up after the expiry passes through", async () => {
     await run(function* () {
-      const e = yield* failureOf(
+      const e = yield* catching(
         timeout(10, function* () {
           try {
             try {
@@ -896,7 +875,7 @@ describe("test_timeouts (cases test/timeout.test.ts does not cover)", () => {
 
   it("test_timeout_taskgroup: a child that crashes in its clean-up after the expiry makes the group's error, which passes through the timeout", async () => {
     await run(function* () {
-      const e = yield* failureOf(
+      const e = yield* catching(
         timeout(10, function* () {
           yield* taskGroup(function* (tg) {
             tg.spawn(function* () {
