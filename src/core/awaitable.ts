@@ -4,7 +4,7 @@
  * promise through `until()`. Anything else is refused, with the culprit named.
  * @module
  */
-import { blocking, type Coroutine, Future, isFuture } from "./future.ts";
+import { type Coroutine, Future, isFuture } from "./future.ts";
 import { describeValue, isGenerator, isThenable } from "./checks.ts";
 import type { Loop } from "./loop.ts";
 import { getRunningLoop } from "./running.ts";
@@ -59,6 +59,33 @@ function isIterableObject(x: unknown): x is Iterable<unknown> {
 }
 
 /**
+ * @internal The error for a body that is not a function: `what` expects a generator function
+ * or an async function `(param) => ...`. A generator object is a body already called; an
+ * awaitable gets `awaitableHint`, the call that takes one.
+ */
+export function notABody(what: string, body: unknown, param: string, awaitableHint: string): TypeError {
+  const wanted = `${what} expects a generator function or an async function (${param}) => ..., got `;
+  if (isGenerator(body)) return new TypeError(`${wanted}a generator object: pass the function itself, not its call`);
+  if (isThenable(body)) return new TypeError(`${wanted}${describeValue(body)}, which is already an awaitable: ${awaitableHint}`);
+  return new TypeError(`${wanted}${describeValue(body)}`);
+}
+
+/**
+ * @internal Refuses an awaitable given where a combinator's options go: `gather(a, b)`
+ * written for `gather([a, b])` (asyncio's gather takes its awaitables one by one).
+ */
+export function checkNotAwaitable(what: string, options: unknown): void {
+  if (options === undefined || options === null) return;
+  if (isThenable(options) || isGenerator(options)) {
+    const name = what.endsWith("()") ? what.slice(0, -2) : what;
+    throw new TypeError(
+      `${what} takes its awaitables as one list, ${name}([a, b]), not one by one, ${name}(a, b): ` +
+        `its second argument is its options, got ${isGenerator(options) ? "a generator object" : describeValue(options)}`,
+    );
+  }
+}
+
+/**
  * @internal Checks every item first (so a bad one leaves no task behind), then turns each
  * into a future. Equal generator objects or promises become one future, as asyncio's
  * `arg_to_fut` makes them; a future is itself, so a repeated one is repeated in the list
@@ -69,15 +96,18 @@ export function toFutures(what: string, aws: unknown, owned = false): Future<unk
   if (!isIterableObject(aws)) {
     throw new TypeError(`${what} expects an array (or iterable) of awaitables, got ${describeValue(aws)}`);
   }
-  if (isFuture(aws) || isThenable(aws)) {
-    // Iterating a pending future (or a task, a lock's withLock()) never ends: its iterator is
-    // what `yield*` waits on, not a collection.
+  // One awaitable where the list goes. A future or task is iterable (for `yield*`), and so is
+  // a generator object; spread, a pending future would yield itself for ever and a coroutine
+  // would run its body here, outside the loop.
+  if (!Array.isArray(aws) && (isThenable(aws) || isGenerator(aws))) {
+    const name = what.endsWith("()") ? what.slice(0, -2) : what;
     throw new TypeError(
-      `${what} expects an array (or iterable) of awaitables, got one awaitable (${describeValue(aws)}); pass it in an array: [x]`,
+      `${what} expects an array (or iterable) of awaitables, got one awaitable, ${isGenerator(aws) ? "a generator object" : describeValue(aws)}: ` +
+        `put it in a list, ${name}([x]) (to pass the awaitables a generator makes, spread it: ${name}([...items()]))`,
     );
   }
   // A copy: a thenable's `then` (read below) must not change what is being converted.
-  const items: unknown[] = Array.isArray(aws) ? (owned ? aws : aws.slice()) : collect(what, aws as Iterable<unknown>);
+  const items: unknown[] = Array.isArray(aws) ? (owned ? aws : aws.slice()) : [...(aws as Iterable<unknown>)];
   const n = items.length;
   let others = 0; // items that are not futures: each becomes a new task or future
   let needsLoop = false;
@@ -90,7 +120,13 @@ export function toFutures(what: string, aws: unknown, owned = false): Future<unk
       needsLoop = true;
       continue;
     }
-    throw notAwaitable(what, x, i);
+    const hint = typeof x === "function"
+      ? `; call it first (${x.name || "fn"}() gives a generator or a promise) or spawn() it`
+      : "";
+    throw new TypeError(
+      `${what}: item ${i} is not awaitable: got ${describeValue(x)}; expected a Future, a Task, ` +
+        `a generator object or a promise${hint}`,
+    );
   }
   if (others === 0) return items as Future<unknown>[];
   const out: Future<unknown>[] = new Array(n);
@@ -111,56 +147,6 @@ export function toFutures(what: string, aws: unknown, owned = false): Future<unk
     out[i] = f;
   }
   return out;
-}
-
-function notAwaitable(what: string, x: unknown, i: number): TypeError {
-  const hint = typeof x === "function"
-    ? `; call it first (${x.name || "fn"}() gives a generator or a promise) or spawn() it`
-    : "";
-  return new TypeError(
-    `${what}: item ${i} is not awaitable: got ${describeValue(x)}; expected a Future, a Task, ` +
-      `a generator object or a promise${hint}`,
-  );
-}
-
-/**
- * The items of an iterable that is not an array, each checked as it comes: a coroutine
- * passed where the collection goes (`wait(child())` for `wait([child()])`) would otherwise
- * run outside any task and, once it waits on a future or yields to the loop, never end.
- * It is closed and refused instead, as asyncio refuses a coroutine there.
- */
-function collect(what: string, aws: Iterable<unknown>): unknown[] {
-  const items: unknown[] = [];
-  const saved = blocking.future;
-  const savedZero = blocking.zero;
-  blocking.future = null;
-  const it = aws[Symbol.iterator]();
-  try {
-    for (;;) {
-      const r = it.next();
-      if (r.done) return items;
-      const x = r.value;
-      const waits = x !== undefined && x === blocking.future;
-      if (waits || !(isFuture(x) || isThenable(x) || isGenerator(x))) {
-        try {
-          it.return?.();
-        } catch {
-          // the refusal below says what went wrong; a failing clean-up adds nothing to it
-        }
-        if (waits || (x === undefined && isGenerator(aws))) {
-          throw new TypeError(
-            `${what} expects an array (or iterable) of awaitables, got a coroutine (a generator ` +
-              `object that ${waits ? "waits on a future" : "yields to the loop"}); pass it in an array: [coro]`,
-          );
-        }
-        throw notAwaitable(what, x, items.length);
-      }
-      items.push(x);
-    }
-  } finally {
-    blocking.future = saved;
-    blocking.zero = savedZero;
-  }
 }
 
 /** @internal One awaitable (already checked) as a future. */

@@ -506,6 +506,16 @@ class FutureIterator<T> implements Iterator<Future<unknown>, T, unknown> {
   next(): IteratorResult<Future<unknown>, T> {
     const f = this.fut;
     if (f._state === PENDING) {
+      // Still marked from this iterator's last step: nothing took it, so no task waited on
+      // it. Spread or iterated by for-of, it would yield itself for ever.
+      if (blocking.future === f) {
+        blocking.future = null;
+        throw new TypeError(
+          `${f} was iterated outside a task: a future's iterator is for \`yield* future\` in a loopwork ` +
+            "task, and resumed while the future is pending it has nothing to give (was one awaitable " +
+            "given where a list goes, or a coroutine spread?)",
+        );
+      }
       blocking.future = f;
       return { done: false, value: f };
     }

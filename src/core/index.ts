@@ -5,7 +5,7 @@
  * is private to the core.
  * @module
  */
-export { type Awaitable, type AwaitedOf, oneFuture, toFutures } from "./awaitable.ts";
+export { type Awaitable, type AwaitedOf, checkNotAwaitable, notABody, oneFuture, toFutures } from "./awaitable.ts";
 export { linkSignal, startBody } from "./body.ts";
 export { checkMs, formatMs, MAX_HOST_TIMEOUT, checkOptions, checkSignal, checkTimeout, describeValue, isAbortSignal, isGenerator, isThenable } from "./checks.ts";
 export { CancelledError, InvalidStateError, TimeoutError } from "./errors.ts";

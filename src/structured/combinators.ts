@@ -4,7 +4,7 @@
  * with a future of its own: `yield*` it in a coroutine or `await` it in an async function.
  * @module
  */
-import { TimeoutError, type DoneCallback, describeValue, FULFILLED, Future, isFuture, PENDING, REJECTED, type Waiter, type TimerHandle, getRunningLoop, tryGetRunningLoop, checkOptions, checkTimeout, type Awaitable, type AwaitedOf, oneFuture, toFutures, Ring, keepAlive, onIdleLoop } from "../core/index.ts";
+import { TimeoutError, type DoneCallback, describeValue, FULFILLED, Future, isFuture, PENDING, REJECTED, type Waiter, type TimerHandle, getRunningLoop, tryGetRunningLoop, checkOptions, checkTimeout, type Awaitable, type AwaitedOf, checkNotAwaitable, oneFuture, toFutures, Ring, keepAlive, onIdleLoop } from "../core/index.ts";
 
 // ---- gather ---------------------------------------------------------------------------
 
@@ -197,6 +197,7 @@ export function gather<const A extends readonly Awaitable<unknown>[]>(
 export function gather(aws: readonly Awaitable<unknown>[], options?: GatherOptions): Future<unknown[]> {
   let returnExceptions = false;
   if (options !== undefined) {
+    checkNotAwaitable("gather()", options);
     checkOptions("gather()", options, GATHER_OPTIONS);
     returnExceptions = options.returnExceptions ?? false;
     if (typeof returnExceptions !== "boolean") {
@@ -417,6 +418,7 @@ function splitWhenRead<T>(list: readonly Future<T>[]): WaitResult<T> {
  * ```
  */
 export function wait<T>(aws: Iterable<Awaitable<T>>, options: WaitOptions = {}): Future<WaitResult<T>> {
+  checkNotAwaitable("wait()", options);
   checkOptions("wait()", options, WAIT_OPTIONS);
   const returnWhen = options.returnWhen ?? "ALL_COMPLETED";
   if (!RETURN_WHEN.includes(returnWhen)) {
@@ -664,6 +666,7 @@ function resultOf<T>(f: Future<T>): Promise<IteratorResult<T, undefined>> {
  * ```
  */
 export function asCompleted<T>(aws: Iterable<Awaitable<T>>, options: AsCompletedOptions = {}): AsCompleted<T> {
+  checkNotAwaitable("asCompleted()", options);
   checkOptions("asCompleted()", options, AS_COMPLETED_OPTIONS);
   const ms = checkTimeout("asCompleted()", "timeout", options.timeout);
   return new AsCompleted(toFutures("asCompleted()", aws) as Future<T>[], ms);

@@ -1032,12 +1032,16 @@ describe("test_tasks: wait, asCompleted and gather (further cases)", () => {
     }, virtual);
   });
 
-  it("test_wait_generator / test_wait_duplicate_coroutines: a generator of tasks; a repeated task counts once", async () => {
+  it("test_wait_generator / test_wait_duplicate_coroutines: tasks from a generator, spread (loopwork refuses the generator object itself, deliberate); a repeated task counts once", async () => {
     await run(function* () {
       const tasks = (function* (): Generator<Task<number>, void, unknown> {
         for (let i = 0; i < 10; i++) yield spawn(function* () { return i; });
       })();
-      const r = yield* wait(tasks, { returnWhen: "ALL_COMPLETED" });
+      // asyncio takes a generator expression here. In loopwork a generator object may as well
+      // be a coroutine, which must not run outside a task, so wait() refuses one and says to
+      // spread it (test/faults/one-or-many.test.ts); any other iterable is taken as it is.
+      assert.throws(() => wait(tasks as never), /spread it: wait\(\[\.\.\.items\(\)\]\)/);
+      const r = yield* wait([...tasks], { returnWhen: "ALL_COMPLETED" });
       assert.equal(r.done.size, 10);
       assert.equal(r.pending.size, 0);
       const c = spawn(function* () { return "test"; });
@@ -1059,37 +1063,24 @@ describe("test_tasks: wait, asCompleted and gather (further cases)", () => {
     }, virtual);
   });
 
-  it("test_wait_invalid_args / test_as_completed_invalid_args: a single future, task or coroutine instead of a list is refused with a TypeError (it hung, allocating, before)", async () => {
+  it("test_wait_invalid_args / test_as_completed_invalid_args: a single future, task or coroutine instead of a list is refused with a TypeError (it ran out of memory before)", async () => {
     await run(function* () {
       const fut = new Future<number>();
       assert.throws(() => wait(fut as never), TypeError);
       assert.throws(() => [...asCompleted(fut as never)], TypeError);
       assert.throws(() => gather(fut as never), TypeError);
-      assert.throws(() => wait(spawn(function* () { return 1; }) as never), /got one awaitable .*\[x\]/);
+      assert.throws(() => wait(spawn(function* () { return 1; }) as never), /got one awaitable, Task object: put it in a list, wait\(\[x\]\)/);
       fut.setResult(1);
-      // asyncio: wait(coro) is a TypeError as well. A coroutine given as the collection is
-      // closed (its finally runs) and refused, whether it waits on a future or yields bare.
-      let closed = 0;
-      const waiting = function* (): Coroutine<void> {
-        try {
-          yield* sleep(10);
-        } finally {
-          closed++;
-        }
+      // asyncio: wait(coro) is a TypeError as well; the coroutine never runs.
+      let ran = false;
+      const coro = function* (): Coroutine<void> {
+        ran = true;
+        yield* sleep(10);
       };
-      const yielding = function* (): Coroutine<void> {
-        try {
-          for (;;) yield* yieldNow();
-        } finally {
-          closed++;
-        }
-      };
-      for (const coro of [waiting, yielding]) {
-        assert.throws(() => wait(coro() as never), /got a coroutine .*pass it in an array/);
-        assert.throws(() => [...asCompleted(coro() as never)], /got a coroutine/);
-        assert.throws(() => gather(coro() as never), /got a coroutine/);
-      }
-      assert.equal(closed, 6);
+      assert.throws(() => wait(coro() as never), /got one awaitable, a generator object/);
+      assert.throws(() => [...asCompleted(coro() as never)], /got one awaitable, a generator object/);
+      assert.throws(() => gather(coro() as never), /got one awaitable, a generator object/);
+      assert.equal(ran, false);
       assert.throws(() => wait(new Set([undefined]) as never), /item 0 is not awaitable: got undefined/);
       const { done } = yield* wait(new Set([sleep(1, "ok")]));
       assert.equal(done.size, 1);
