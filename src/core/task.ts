@@ -212,7 +212,12 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
    * already done. Repeated requests are counted (see `cancelling()`).
    */
   override cancel(msg?: string): boolean {
-    if (this._state !== PENDING) return false;
+    if (this._state !== PENDING) {
+      // Cancelling a task that already failed answers for its failure, as asyncio's
+      // Future.cancel() clears the "never retrieved" log of a done future.
+      if (this._state === REJECTED) this._retrieved();
+      return false;
+    }
     const rare = this._record();
     // Re-entered while passing a request on to what it waits on: tasks wait on each other in
     // a cycle. The request under way stands; say no, so the caller does not count on this
