@@ -12,6 +12,10 @@
  * The rule: such a child ends within a few seconds of its parent's death, whatever its main
  * thread does (a watchdog thread in the child sees the parent go); and a child whose parent
  * is merely busy is never ended.
+ *
+ * The same held for `loopwork worker --stop-on-stdin-end --threads 0`, whose jobs run on its
+ * own thread: a job busy in synchronous code hid the end of its standard input (its parent
+ * gone), and it served on. Now it is killed at the end of its grace period and a margin.
  */
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
@@ -20,7 +24,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { WorkerPool } from "../../mod.ts";
-import { describe, it } from "../harness.ts";
+import { redisAvailable, redisRequired, startProcess, startRedis, type WorkerProcess } from "../cluster-helpers.ts";
+import { describe, it, skip } from "../harness.ts";
 import { startProgram } from "../subprocess.ts";
 
 type OrphanTasks = typeof import("../fixtures/orphan-tasks.ts");
@@ -124,3 +129,44 @@ describe("a process pool's child whose parent dies", () => {
     }
   }, CASE_MS);
 });
+
+if (!redisAvailable && !redisRequired) {
+  skip("loopwork worker --stop-on-stdin-end --threads 0 (redis-server is not installed)");
+} else {
+  describe("loopwork worker --stop-on-stdin-end --threads 0", () => {
+    it("ends when its standard input ends while a job spins on its own thread (killed after the grace period and a margin)", async () => {
+      const redis = await startRedis();
+      const queue = `orphans-${process.pid}`;
+      const dir = mkdtempSync(join(tmpdir(), "loopwork-orphan-"));
+      const pidFile = join(dir, "worker.pid");
+      let worker: WorkerProcess | undefined;
+      let pool: WorkerPool<OrphanTasks> | undefined;
+      try {
+        worker = await startProcess(
+          ["worker", "--connection", redis.url, "--queue", queue, "--module", fileURLToPath(ORPHAN_TASKS), "--threads", "0", "--grace-ms", "500", "--stop-on-stdin-end"],
+          undefined,
+          undefined,
+          "pipe",
+        );
+        pool = new WorkerPool<OrphanTasks>(null, { kind: "bullmq", connection: redis.url, queue });
+        const call = pool.run("spinForever", pidFile);
+        call.then(() => {}, () => {});
+        const started = await eventually(START_MS, () => existsSync(pidFile) && readFileSync(pidFile, "utf8") !== "");
+        assert.ok(started, `the worker did not start the job within ${START_MS} ms; it said:\n${worker.output()}`);
+        assert.equal(Number(readFileSync(pidFile, "utf8")), worker.child.pid, "the job runs on the worker's own thread");
+        worker.child.stdin!.end();
+        const exit = worker.exit();
+        const ended = await eventually(ORPHAN_MS + 10_000, () => worker!.child.exitCode !== null || worker!.child.signalCode !== null);
+        assert.ok(ended, `the worker still served ${ORPHAN_MS + 10_000} ms after its standard input ended (an orphan):\n${worker.output()}`);
+        await exit;
+        assert.match(worker.output(), /standard input ended \d+ ms ago and it has not stopped .*killing it/);
+        call.cancel();
+      } finally {
+        await worker?.kill();
+        await pool?.destroy();
+        await redis.stop();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }, CASE_MS);
+  });
+}
