@@ -10,8 +10,10 @@
  * second, and SIGKILLs its own process when the parent is gone. A parent that is merely busy
  * is never taken for gone: only the parent's death changes what the watchdog looks at.
  *
- * It is eval'd source, not a module: it starts no loader (tsx) and reads no file, so it
- * costs little time and memory (see the report in the commit that added it).
+ * It is eval'd source, not a module: it starts no loader (tsx) and reads no file. What it
+ * costs a child (measured on Linux, medians of 8 interleaved runs): Node, about 8 MB of
+ * resident memory (49 → 57 MB) and a few ms on the first call; Deno, about 15 MB (49 → 63 MB)
+ * and some 40 ms on the first call, as Deno starts a worker mostly on the calling thread.
  * @module
  */
 import { Worker } from "node:worker_threads";
