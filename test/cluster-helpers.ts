@@ -177,13 +177,18 @@ export async function startWorker(
 
 /**
  * Starts `src/tools/cli.ts` with `args` (or, with `script`, that script), on this runtime, and waits
- * for its "started" line.
+ * for its "started" line. Its standard input is `stdin`: none, or a pipe (`child.stdin`).
  */
-export async function startProcess(args: string[], script = cli, ready = /loopwork worker: started|started/): Promise<WorkerProcess> {
+export async function startProcess(
+  args: string[],
+  script = cli,
+  ready = /loopwork worker: started|started/,
+  stdin: "ignore" | "pipe" = "ignore",
+): Promise<WorkerProcess> {
   const child = track(
     deno !== undefined
-      ? spawn(deno.execPath(), ["run", "-A", script, ...args], { stdio: ["ignore", "pipe", "pipe"] })
-      : spawn(process.execPath, ["--import", "tsx", script, ...args], { stdio: ["ignore", "pipe", "pipe"] }),
+      ? spawn(deno.execPath(), ["run", "-A", script, ...args], { stdio: [stdin, "pipe", "pipe"] })
+      : spawn(process.execPath, ["--import", "tsx", script, ...args], { stdio: [stdin, "pipe", "pipe"] }),
   );
   let out = "";
   const collect = (chunk: Buffer) => {

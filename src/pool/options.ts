@@ -122,7 +122,9 @@ export interface ResourceLimits {
  */
 export interface WorkerPoolOptions {
   /**
-   * `"thread"` (default): worker threads; `"process"`: child processes; `"inline"`: the
+   * `"thread"` (default): worker threads; `"process"`: child processes (each ends within
+   * about a second once the process that made the pool is gone, even killed by SIGKILL and
+   * while its task is busy: a watchdog thread in the child sees to it); `"inline"`: the
    * loop's own thread, for debugging (arguments are still cloned; a running inline call
    * cannot be stopped, so cancelling or timing it out only stops waiting for it).
    */

@@ -21,11 +21,18 @@ import { PoolConnectionError } from "../pool/errors.ts";
 import { checkBullmqPermissions } from "../pool/permissions.ts";
 import { allowTypeScript } from "./typescript.ts";
 import { onProcessEnd } from "./process-end.ts";
+import { watchStdinEnd } from "./stdin-watch.ts";
 
 const noop = (): void => {};
 
 /** The exit code of a worker whose process a task ended with process.exit(0). */
 const TASK_ENDED_PROCESS = 3;
+
+/**
+ * With `--stop-on-stdin-end --threads 0`: how long after the grace period a worker that has
+ * not stopped since its standard input ended is killed (see stdin-watch.ts), ms.
+ */
+const STDIN_END_MARGIN_MS = 10_000;
 
 /** Jobs held at once by `--threads 0` unless `--concurrency` says otherwise. */
 const INLINE_CONCURRENCY = 8;
@@ -58,7 +65,9 @@ options:
                            supervisor waits before SIGKILL); a second signal hands them back at once
   --stop-on-stdin-end      stop as on SIGTERM once standard input ends: started by another
                            program over a pipe, it stops when that program ends, however it
-                           ends (even by SIGKILL), instead of serving on, orphaned
+                           ends (even by SIGKILL), instead of serving on, orphaned (with
+                           --threads 0, a job that keeps the worker's own thread busy is
+                           killed with it ${STDIN_END_MARGIN_MS / 1000} s after the grace period)
   --help                   this text
 
 exit codes: 0 stopped by a signal; 1 Redis cannot be reached or refused the credentials, or
@@ -241,6 +250,15 @@ export async function workerMain(args: string[]): Promise<number> {
       process.stdin.on("close", onStdinEnd);
       process.stdin.on("error", onStdinEnd);
       process.stdin.resume();
+      // With --threads 0 a job busy on this thread hides the end: a watchdog thread sees it,
+      // and ends the process if it has not stopped by the end of the grace period and a margin.
+      if (threads === 0) {
+        watchStdinEnd(
+          graceMs + STDIN_END_MARGIN_MS,
+          `loopwork worker: standard input ended ${graceMs + STDIN_END_MARGIN_MS} ms ago and it has not stopped ` +
+            `(a job busy on the worker's own thread, with --threads 0?): killing it (${line})\n`,
+        );
+      }
     }
     // Printed once a signal stops it gracefully: whoever waits for this line may signal at once.
     process.stdout.write(`loopwork worker: started: ${line}\n`);

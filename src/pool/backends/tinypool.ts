@@ -19,6 +19,7 @@ import type {
 } from "../package-types.ts";
 import { isDeno, loadTinypool } from "../packages.ts";
 import { workerEntryUrl } from "../worker/entry.ts";
+import { POOL_PID_ENV } from "../worker/parent-watch.ts";
 import type { PoolBackend } from "./backend.ts";
 import type { PoolCall } from "../call.ts";
 import { WorkerCrashedError } from "../errors.ts";
@@ -407,6 +408,8 @@ export class TinypoolBackend implements PoolBackend {
             },
           }),
         ...limitOptions(this._process, options.resourceLimits),
+        // A child's watchdog ends it once this process is gone (see src/pool/worker/parent-watch.ts).
+        ...(this._process ? { env: { [POOL_PID_ENV]: String(process.pid) } } : {}),
       });
       this._pool = pool;
       // A worker that dies with no call running is replaced; there is nobody to tell.

@@ -24,6 +24,7 @@ import {
 } from "../protocol.ts";
 import { loadTinypool } from "../packages.ts";
 import { watchHeapLimit } from "./heap-watch.ts";
+import { POOL_PID_ENV, watchParent } from "./parent-watch.ts";
 import { abortCalls, closeParentPort, encodedResponse, resultTransfers, serve } from "./tasks.ts";
 
 /** A worker thread, not a child process (which has no parent port). */
@@ -153,4 +154,10 @@ if (channel !== null) {
   process.on("message", (m: unknown) => {
     if (isAbortNotice(m)) abortCalls(m.loopworkAbort);
   });
+  // It ends once the pool's process is gone, whatever its main thread does (see parent-watch.ts).
+  // The pool names its pid (a parent that died before this line cannot pass for its parent);
+  // the variable is removed, so the tasks see the environment the pool gave them.
+  const parent = Number(process.env[POOL_PID_ENV] ?? process.ppid);
+  delete process.env[POOL_PID_ENV];
+  watchParent(parent);
 }
