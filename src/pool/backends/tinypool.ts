@@ -302,6 +302,27 @@ function crashError(e: unknown, what: string, exitNotice: RegExp): unknown {
 }
 
 /**
+ * The environment a process worker starts with: this process's, read when tinypool forks the
+ * child (it spreads `options.env` then), so a variable set after the pool was made reaches
+ * the children started after it, as with a bare `fork()`; plus this process's pid for the
+ * child's watchdog, which the child removes before any task runs.
+ */
+function childEnvironment(): Record<string, string> {
+  const pid = String(process.pid);
+  const value = (k: string | symbol): string | undefined =>
+    k === POOL_PID_ENV ? pid : typeof k === "string" ? process.env[k] : undefined;
+  return new Proxy({} as Record<string, string>, {
+    ownKeys: () => [...Object.keys(process.env).filter((k) => k !== POOL_PID_ENV), POOL_PID_ENV],
+    get: (_, k) => value(k),
+    has: (_, k) => value(k) !== undefined,
+    getOwnPropertyDescriptor: (_, k) => {
+      const v = value(k);
+      return v === undefined ? undefined : { value: v, enumerable: true, configurable: true, writable: false };
+    },
+  });
+}
+
+/**
  * Tinypool's options for `limits`: a thread takes them as they are; a child process takes
  * its heap limit as `--max-old-space-size` (after the host's own flags, which it inherits).
  */
@@ -408,8 +429,10 @@ export class TinypoolBackend implements PoolBackend {
             },
           }),
         ...limitOptions(this._process, options.resourceLimits),
-        // A child's watchdog ends it once this process is gone (see src/pool/worker/parent-watch.ts).
-        ...(this._process ? { env: { [POOL_PID_ENV]: String(process.pid) } } : {}),
+        // A child inherits this process's environment as it is when the child starts (what
+        // fork() does when given none: tinypool gives each child only `options.env` and its
+        // id), and its watchdog learns this process's pid (see src/pool/worker/parent-watch.ts).
+        ...(this._process ? { env: childEnvironment() } : {}),
       });
       this._pool = pool;
       // A worker that dies with no call running is replaced; there is nobody to tell.
