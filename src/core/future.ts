@@ -502,13 +502,15 @@ class PromiseWaiter<T> implements Waiter {
  * apart), then returns its result or throws its exception.
  */
 class FutureIterator<T> implements Iterator<Future<unknown>, T, unknown> {
+  /** whether this iterator has yielded its future (the mark below is then its own) */ private yielded = false;
   constructor(private readonly fut: Future<T>) {}
   next(): IteratorResult<Future<unknown>, T> {
     const f = this.fut;
     if (f._state === PENDING) {
       // Still marked from this iterator's last step: nothing took it, so no task waited on
-      // it. Spread or iterated by for-of, it would yield itself for ever.
-      if (blocking.future === f) {
+      // it. Spread or iterated by for-of, it would yield itself for ever. (A mark another
+      // iterator of `f` left, stepped once outside a task, is not this one's: it is replaced.)
+      if (blocking.future === f && this.yielded) {
         blocking.future = null;
         throw new TypeError(
           `${f} was iterated outside a task: a future's iterator is for \`yield* future\` in a loopwork ` +
@@ -517,6 +519,7 @@ class FutureIterator<T> implements Iterator<Future<unknown>, T, unknown> {
         );
       }
       blocking.future = f;
+      this.yielded = true;
       return { done: false, value: f };
     }
     return { done: true, value: f.result() };
