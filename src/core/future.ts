@@ -502,15 +502,15 @@ class PromiseWaiter<T> implements Waiter {
  * apart), then returns its result or throws its exception.
  */
 class FutureIterator<T> implements Iterator<Future<unknown>, T, unknown> {
-  /** whether this iterator has yielded its future (the mark below is then its own) */ private yielded = false;
   constructor(private readonly fut: Future<T>) {}
   next(): IteratorResult<Future<unknown>, T> {
     const f = this.fut;
     if (f._state === PENDING) {
       // Still marked from this iterator's last step: nothing took it, so no task waited on
-      // it. Spread or iterated by for-of, it would yield itself for ever. (A mark another
-      // iterator of `f` left, stepped once outside a task, is not this one's: it is replaced.)
-      if (blocking.future === f && this.yielded) {
+      // it. Spread or iterated by for-of, it would yield itself for ever. (An iterator of `f`
+      // left after one step, by a for-of's break or a destructuring, took its mark back in
+      // `return()`: it does not count against the next `yield* f`.)
+      if (blocking.future === f) {
         blocking.future = null;
         throw new TypeError(
           `${f} was iterated outside a task: a future's iterator is for \`yield* future\` in a loopwork ` +
@@ -519,16 +519,18 @@ class FutureIterator<T> implements Iterator<Future<unknown>, T, unknown> {
         );
       }
       blocking.future = f;
-      this.yielded = true;
       return { done: false, value: f };
     }
     return { done: true, value: f.result() };
   }
   throw(e: unknown): IteratorResult<Future<unknown>, T> {
+    if (blocking.future === this.fut) blocking.future = null;
     this.fut._thrownInto();
     throw e;
   }
   return(value?: T): IteratorResult<Future<unknown>, T> {
+    // Left after a step that no task took (the mark of a task's step is cleared at once).
+    if (blocking.future === this.fut) blocking.future = null;
     this.fut._thrownInto();
     return { done: true, value: value as T };
   }
