@@ -507,7 +507,9 @@ class FutureIterator<T> implements Iterator<Future<unknown>, T, unknown> {
     const f = this.fut;
     if (f._state === PENDING) {
       // Still marked from this iterator's last step: nothing took it, so no task waited on
-      // it. Spread or iterated by for-of, it would yield itself for ever.
+      // it. Spread or iterated by for-of, it would yield itself for ever. (An iterator of `f`
+      // left after one step, by a for-of's break or a destructuring, took its mark back in
+      // `return()`: it does not count against the next `yield* f`.)
       if (blocking.future === f) {
         blocking.future = null;
         throw new TypeError(
@@ -522,10 +524,13 @@ class FutureIterator<T> implements Iterator<Future<unknown>, T, unknown> {
     return { done: true, value: f.result() };
   }
   throw(e: unknown): IteratorResult<Future<unknown>, T> {
+    if (blocking.future === this.fut) blocking.future = null;
     this.fut._thrownInto();
     throw e;
   }
   return(value?: T): IteratorResult<Future<unknown>, T> {
+    // Left after a step that no task took (the mark of a task's step is cleared at once).
+    if (blocking.future === this.fut) blocking.future = null;
     this.fut._thrownInto();
     return { done: true, value: value as T };
   }

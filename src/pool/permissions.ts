@@ -92,7 +92,7 @@ export function checkWorkerPermissions(entry: string, processes: boolean, tinypo
  * @internal Under Deno, throws unless a `"bullmq"` pool (or, with `serving`, `loopwork
  * worker`) has the permissions it needs to reach Redis at `connection` (a URL or BullMQ's
  * connection options) with the task module `module`: `--allow-read` for the module (its identity
- * is read from the file), `--allow-net` for Redis, `--allow-env` for the whole environment
+ * is read from the file), `--allow-net` for Redis (or its sentinels), `--allow-env` for the whole environment
  * (ioredis's `debug` lists it as it loads), and a worker `--allow-sys` for the host name it
  * goes by. Without them Deno refuses one at a time, deep in the first call or in the
  * connection attempt. Does nothing on Node.
@@ -102,7 +102,7 @@ export function checkWorkerPermissions(entry: string, processes: boolean, tinypo
 export function checkBullmqPermissions(connection: string | BullmqConnection, module: string | null, serving: boolean): void {
   const deno = denoPermissions();
   if (deno === undefined) return;
-  let where: { host?: unknown; port?: unknown; path?: unknown } = {};
+  let where: { host?: unknown; port?: unknown; path?: unknown; sentinels?: unknown } = {};
   try {
     where = connectionOptions(connection, 0);
   } catch {
@@ -113,11 +113,17 @@ export function checkBullmqPermissions(connection: string | BullmqConnection, mo
     const file = fileURLToPath(module);
     needs.push(["--allow-read", `to read your task module ${file}`, { name: "read", path: file }]);
   }
-  if (where.path === undefined) {
-    // ioredis's defaults; a Unix socket (`path`) is a file, not the network.
-    const name = typeof where.host === "string" ? where.host : "localhost";
-    const host = `${name.includes(":") ? `[${name}]` : name}:${typeof where.port === "number" ? where.port : 6379}`;
-    needs.push(["--allow-net", `to reach Redis at ${host}`, { name: "net", host }]);
+  // ioredis's defaults. A Unix socket (`path`) is a file, not the network; through Redis
+  // Sentinel, the sentinels are reached first (the server they name is known only then).
+  const net = (what: string, h: { host?: unknown; port?: unknown }, port: number): void => {
+    const name = typeof h.host === "string" ? h.host : "localhost";
+    const host = `${name.includes(":") ? `[${name}]` : name}:${typeof h.port === "number" ? h.port : port}`;
+    needs.push(["--allow-net", `to reach ${what} at ${host}`, { name: "net", host }]);
+  };
+  if (Array.isArray(where.sentinels)) {
+    for (const s of where.sentinels) if (s !== null && typeof s === "object") net("Redis Sentinel", s as { host?: unknown; port?: unknown }, 26379);
+  } else if (where.path === undefined) {
+    net("Redis", where, 6379);
   }
   needs.push(["--allow-env", "for ioredis's logger to read the whole environment as it loads", { name: "env" }]);
   if (serving) needs.push(["--allow-sys", "to name this worker by its host", { name: "sys", kind: "hostname" }]);

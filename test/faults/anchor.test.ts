@@ -13,6 +13,9 @@
  */
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BroadcastChannel } from "node:worker_threads";
 import { CancelledError, WorkerPool } from "../../mod.ts";
@@ -126,6 +129,42 @@ async function deno(args: string[]): Promise<{ code: number; out: string }> {
   const r = await new Deno.Command(Deno.execPath(), { args, stdin: "null", env: { NO_COLOR: "1" } }).output();
   const text = new TextDecoder();
   return { code: r.code, out: text.decode(r.stdout) + text.decode(r.stderr) };
+}
+
+if (runtime === "deno") {
+  describe("a bullmq pool's Deno permissions, for a connection through Redis Sentinel", () => {
+    // ioredis reaches the sentinels named, not `host:port` (left unset, localhost:6379): the
+    // check asked for --allow-net to localhost:6379 and refused a program granted its
+    // sentinels.
+    it("new WorkerPool asks --allow-net for the sentinels, not for localhost:6379", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "loopwork-sentinel-"));
+      try {
+        const program = join(dir, "main.ts");
+        writeFileSync(
+          program,
+          `import { WorkerPool } from ${JSON.stringify(new URL("../../mod.ts", import.meta.url).href)};
+const sentinels = [{ host: "127.0.0.1", port: 1 }, { host: "127.0.0.2" }];
+try {
+  const pool = new WorkerPool(null, { kind: "bullmq", connection: { sentinels, name: "main" }, queue: "q" });
+  console.log("made");
+  await pool.destroy();
+} catch (e) {
+  console.log("refused: " + (e as Error).message);
+}
+Deno.exit(0);
+`,
+        );
+        const repo = fileURLToPath(new URL("../..", import.meta.url));
+        const read = `--allow-read=${repo},${dir}`;
+        const r = await deno(["run", "--no-check", read, "--allow-env", "--allow-net=127.0.0.1:1,127.0.0.2:26379", program]);
+        assert.equal(r.out.trim(), "made", r.out);
+        const without = await deno(["run", "--no-check", read, "--allow-env", "--allow-net=127.0.0.1:1", program]);
+        assert.match(without.out, /^refused: .*--allow-net \(to reach Redis Sentinel at 127\.0\.0\.2:26379\)/, without.out);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }, 120_000);
+  });
 }
 
 const bullmqCase = 'under Deno, new WorkerPool of kind "bullmq" and loopwork worker name every permission they lack (NotCapable); with exactly those flags a call is answered';

@@ -305,14 +305,23 @@ function crashError(e: unknown, what: string, exitNotice: RegExp): unknown {
  * The environment a process worker starts with: this process's, read when tinypool forks the
  * child (it spreads `options.env` then), so a variable set after the pool was made reaches
  * the children started after it, as with a bare `fork()`; plus this process's pid for the
- * child's watchdog, which the child removes before any task runs.
+ * child's watchdog, which the child removes before any task runs. Under Deno with
+ * `--allow-env` for some variables only, this process may not list its environment: the
+ * children then get none of it (as before they got any), not a failed start.
  */
 function childEnvironment(): Record<string, string> {
   const pid = String(process.pid);
   const value = (k: string | symbol): string | undefined =>
     k === POOL_PID_ENV ? pid : typeof k === "string" ? process.env[k] : undefined;
+  const names = (): string[] => {
+    try {
+      return Object.keys(process.env).filter((k) => k !== POOL_PID_ENV);
+    } catch {
+      return []; // Deno's NotCapable: not granted the whole environment
+    }
+  };
   return new Proxy({} as Record<string, string>, {
-    ownKeys: () => [...Object.keys(process.env).filter((k) => k !== POOL_PID_ENV), POOL_PID_ENV],
+    ownKeys: () => [...names(), POOL_PID_ENV],
     get: (_, k) => value(k),
     has: (_, k) => value(k) !== undefined,
     getOwnPropertyDescriptor: (_, k) => {
