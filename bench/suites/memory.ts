@@ -44,6 +44,9 @@ async function native(withController = false): Promise<number> {
   const per = (heapUsed() - before) / N;
   release();
   await Promise.all(ps);
+  // Read after the measurement, so the controllers are alive during it (an API that hands out
+  // a signal keeps its controller to abort it); unread, the engine may drop them at once.
+  if (controllers.length !== (withController ? N : 0)) throw new Error("controllers lost");
   return per;
 }
 

@@ -44,6 +44,9 @@ async function nativeWithController(): Promise<void> {
     ps[i] = (async (signal: AbortSignal) => (signal.aborted ? -1 : i))(ac.signal);
   }
   await Promise.all(ps);
+  // Read at the end, so the controllers live as long as the tasks (as a task's does); unread
+  // after the loop, the engine may drop them at once and their collection costs nothing.
+  if (controllers.length !== N) throw new Error("controllers lost");
 }
 
 function* spawnGather() {

@@ -366,7 +366,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
     if (body !== null) {
       if (typeof body === "function") this._startFunction(body);
       else this._step(body);
-    } else if (this._futWaiter !== null) this._resumeFollowed();
+    } else if (this._value !== null) this._resumeFollowed();
   }
 
   /** @internal Takes a standing cancel request (the next step honours it); was there one? */
@@ -388,8 +388,10 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
    * optimiser inlines the step into `_run`; the rest is in the methods it calls.
    */
   private _step(coro: Coroutine<T>): void {
-    const waiter = this._futWaiter;
-    this._futWaiter = null;
+    // A pending task keeps the future it waits on in `_value` (see `_futWaiter`); read and
+    // written here directly, not through the accessor: the step is the loop's hottest path.
+    const waiter = this._value as Future<unknown> | null;
+    this._value = null;
     const rare = this._rare;
     // null for most tasks: one test of that first, the record's class only then (an async
     // task may hold its bare AbortController there).
@@ -423,7 +425,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
       if (zero === null || !this._loop._replaceLastReady(zero, this)) this._loop._pushReady(this);
     } else if (marked !== null && y === marked && marked !== (this as Future<unknown>)) {
       // `yield* future`: wait on it (only a future's iterator marks what it yields).
-      this._futWaiter = marked;
+      this._value = marked;
       marked._addWaiter(this);
       if (this._rare !== null) this._cancelWaitIfRequested(marked);
     } else {
@@ -536,7 +538,7 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
       // A loopwork future (a pool call, a sleep…): wait on it as `return yield* out` would,
       // so cancelling this task cancels it, but without a coroutine to drive.
       if (out._state === PENDING && out !== (this as Future<unknown>)) {
-        this._futWaiter = out;
+        this._value = out;
         out._addWaiter(this);
         this._cancelWaitIfRequested(out);
       } else {
@@ -576,8 +578,8 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
    * future` would. A cancel request that did not reach the future wins over its outcome.
    */
   private _resumeFollowed(): void {
-    const f = this._futWaiter!;
-    this._futWaiter = null;
+    const f = this._value as Future<unknown>;
+    this._value = null;
     if (this._takeMustCancel()) {
       if (f._state !== CANCELLED) {
         if (f._state === REJECTED) f._retrieved(); // taken, and replaced by the cancellation
@@ -650,8 +652,8 @@ export class Task<T = unknown> extends Future<T> implements Runnable, Waiter {
   }
 
   private _settle(): void {
+    // The future it waited on (kept in `_value`) is overwritten by the outcome next.
     this._body = null;
-    this._futWaiter = null;
     this._loop._unlinkTask(this as Task<unknown>);
   }
 

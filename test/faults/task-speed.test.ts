@@ -122,6 +122,27 @@ describe("yield* yieldNow() as its own iterator", () => {
     assert.deepEqual(log, ["spawned after yieldNow()", "callback after yieldNow()", "resumed", "h true"]);
   });
 
+  it("a zero sleep its step does not yield still takes its turn, in its place", async () => {
+    // The loop queues a zero sleep only once its step returns (or something else is queued):
+    // here nothing else is ever queued, and only the sleep's own turn can wake the task.
+    const log: string[] = [];
+    await run(function* () {
+      const f = yieldNow();
+      const g = new Future<string>();
+      f.addDoneCallback(() => g.setResult("woken by f's turn"));
+      // A timer due now is queued at the start of the next turn: after f, made before it.
+      getRunningLoop().callLater(0, () => log.push(`timer: f ${f.done() ? "done" : "pending"}`));
+      log.push(yield* g);
+      // Two in one step, the first queued when the second is made: both keep their order.
+      const a = sleep(0, "a");
+      const b = yieldNow();
+      b.addDoneCallback(() => log.push("b"));
+      a.addDoneCallback(() => log.push("a"));
+      yield* sleep(1);
+    }, virtual);
+    assert.deepEqual(log, ["timer: f done", "woken by f's turn", "a", "b"]);
+  });
+
   it("a cancellation requested while it waits is raised at that point", async () => {
     let reached = "";
     await run(function* () {
