@@ -429,7 +429,14 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
    * worker runs at most 16 values ahead of the reader, then waits. Leaving the loop early
    * (`break`, `return`, an error) cancels the call cooperatively: the task's signal is
    * aborted, its generator's `finally` runs (see `cancelGraceMs`). The task's error, or the
-   * call's (a worker that died), is thrown after the values that came before it. Kinds
+   * call's (a worker that died), is thrown after the values that came before it; a value
+   * that cannot cross fails it with a TypeError naming the value's index. The call starts at
+   * the first `next()` (a stream never read runs nothing); `return()` and `throw()` end it at
+   * once, even while a `next()` waits (which then answers done), so `abortable()` frees the
+   * worker. A stream holds its worker until it ends: a reader that keeps the iterator and
+   * stops reading holds it (one it drops is cancelled once collected), calls awaited inside
+   * the loop need another worker (with `maxWorkers: 1` they wait for the stream's end), and
+   * `taskTimeoutMs` counts the stream's whole life, reader's pauses included. Kinds
    * `"thread"` and `"inline"`: a stream's values travel on a MessagePort, which no process
    * reaches (the iteration throws a TypeError on other kinds). A generator's values here are
    * data, not loop awaitables.

@@ -9,9 +9,11 @@
  */
 import assert from "node:assert/strict";
 import process from "node:process";
+import { fileURLToPath } from "node:url";
 import { abortable, PoolClosedError, WorkerCrashedError, WorkerPool, type WorkerPoolOptions } from "../../mod.ts";
 import { redisAvailable, redisRequired, startRedis } from "../cluster-helpers.ts";
 import { within } from "../expect.ts";
+import { runProgram } from "../subprocess.ts";
 import { describe, it, runtime, skip } from "../harness.ts";
 import { FINALLY, PRODUCED, STARTED } from "../fixtures/stream-tasks.ts";
 
@@ -324,6 +326,17 @@ for (const flavour of FLAVOURS) {
     }
   });
 }
+
+describe("faults (streams): a dropped iterator", () => {
+  for (const kind of ["thread", "inline"]) {
+    it(`${kind}: a reader that drops its iterator unclosed has its call cancelled once it is collected`, async () => {
+      const program = new URL("../fixtures/stream-drop-program.ts", import.meta.url);
+      const r = await runProgram(fileURLToPath(program), [kind], undefined, ["--expose-gc"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(JSON.parse(r.stdout.trim().split("\n").at(-1)!), { first: 0, freed: true, next: 42 });
+    }, CASE_MS);
+  }
+});
 
 describe("faults (streams, kinds that do not stream)", () => {
   it("a process pool refuses a stream at its first next(); a stream never read throws nothing", async () => {
