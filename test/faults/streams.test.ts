@@ -311,6 +311,52 @@ for (const flavour of FLAVOURS) {
       }, CASE_MS);
     }
 
+    if (flavour !== "inline") {
+      it("a worker that runs out of memory mid-stream fails it with WorkerCrashedError after its values", async () => {
+        await withPool(flavour, { resourceLimits: { maxOldGenerationSizeMb: 32 } }, async (p) => {
+          const first = await p.run("where");
+          const { got, error } = await readToError(p.stream("oom"));
+          assert.deepEqual(got, [1]);
+          assert.ok(error instanceof WorkerCrashedError && /ran out of memory/.test(error.message), String(error));
+          assert.notEqual(await p.run("where"), first);
+        });
+      }, CASE_MS);
+
+      it("run() calls made while a stream holds a worker run on another (none is posted behind the stream for ever)", async () => {
+        await withPool(flavour, { maxWorkers: 2 }, async (p) => {
+          await p.run("where");
+          const c = cells();
+          const it = p.stream("endless", c);
+          const first = it.next();
+          const runs = Array.from({ length: 20 }, (_, i) => p.run("double", i));
+          assert.deepEqual(await within("the calls", Promise.all(runs)), runs.map((_, i) => 2 * i));
+          assert.deepEqual(await first, { value: 0, done: false });
+          assert.equal(c[FINALLY], 0, "the stream is still open");
+          await it.return!();
+        });
+      }, CASE_MS);
+    }
+
+    it("close() during a stream waits for its reader to leave, then ends", async () => {
+      const p = pool(flavour);
+      try {
+        const c = cells();
+        const it = p.stream("endless", c);
+        await it.next();
+        let closed = false;
+        const closing = p.close().then(() => (closed = true));
+        await it.next();
+        await delay(20);
+        assert.equal(closed, false, "close() waits for the open stream");
+        await it.return!();
+        await within("close()", closing);
+        // (Not checked: that the task's finally ran. close() stops the workers as soon as no
+        // call runs, and a call cancelled just before may not have heard its abort yet.)
+      } finally {
+        await p.destroy();
+      }
+    }, CASE_MS);
+
     if (flavour === "thread") {
       it("many streams at once on one worker (concurrentTasksPerWorker), mixed with run() calls", async () => {
         await withPool(flavour, { concurrentTasksPerWorker: 4 }, async (p) => {
