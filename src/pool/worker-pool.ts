@@ -805,6 +805,8 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
     if (this._destroyed === null && (this._queue.length > 0 || this._running.size > 0)) {
       await new Promise<void>((resolve) => (this._idle = resolve));
     }
+    // A call cancelled just before (a stream its reader left) may still be running its finally.
+    if (this._destroyed === null) await this._backend?.graces?.();
     this._stopped = true;
     await this._stopBackend();
   }

@@ -350,8 +350,24 @@ for (const flavour of FLAVOURS) {
         assert.equal(closed, false, "close() waits for the open stream");
         await it.return!();
         await within("close()", closing);
-        // (Not checked: that the task's finally ran. close() stops the workers as soon as no
-        // call runs, and a call cancelled just before may not have heard its abort yet.)
+        // close() waits for the cancelled task within its grace: its finally has run.
+        assert.equal(c[FINALLY], 1);
+      } finally {
+        await p.destroy();
+      }
+    }, CASE_MS);
+
+    it("close() waiting on a run() call that is then cancelled lets the task's finally run (its grace is kept)", async () => {
+      const p = pool(flavour);
+      try {
+        const c = cells();
+        const t = p.run("waits", c);
+        await until("the task started", () => c[STARTED] === 1);
+        const closing = p.close();
+        await delay(20); // close() now waits for the call
+        t.cancel();
+        await within("close()", closing);
+        assert.equal(c[FINALLY], 1);
       } finally {
         await p.destroy();
       }
