@@ -8,13 +8,12 @@
  * escapes.
  */
 import assert from "node:assert/strict";
-import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { abortable, PoolClosedError, WorkerCrashedError, WorkerPool, type WorkerPoolOptions } from "../../mod.ts";
 import { redisAvailable, redisRequired, startRedis } from "../cluster-helpers.ts";
-import { within } from "../expect.ts";
+import { unhandledDuring, within } from "../expect.ts";
 import { runProgram } from "../subprocess.ts";
-import { describe, it, runtime, skip } from "../harness.ts";
+import { describe, it, skip } from "../harness.ts";
 import { FINALLY, PRODUCED, STARTED } from "../fixtures/stream-tasks.ts";
 
 type Tasks = typeof import("../fixtures/stream-tasks.ts");
@@ -427,33 +426,10 @@ describe("faults (streams, kinds that do not stream)", () => {
   }
 });
 
-/** Records the rejections nobody handled, on either runtime, while `body` runs. */
-async function sweep(body: () => Promise<void>): Promise<unknown[]> {
-  const escaped: unknown[] = [];
-  const onNode = (e: unknown) => escaped.push(e);
-  const onWeb = (e: Event & { reason?: unknown; preventDefault(): void }) => {
-    e.preventDefault();
-    escaped.push(e.reason);
-  };
-  const host = globalThis as unknown as {
-    addEventListener(t: string, l: (e: never) => void): void;
-    removeEventListener(t: string, l: (e: never) => void): void;
-  };
-  if (runtime === "deno") host.addEventListener("unhandledrejection", onWeb);
-  else process.on("unhandledRejection", onNode);
-  try {
-    await within("the sweep", body(), CASE_MS - 10_000);
-    for (let i = 0; i < 5; i++) await delay(10);
-  } finally {
-    if (runtime === "deno") host.removeEventListener("unhandledrejection", onWeb);
-    else process.off("unhandledRejection", onNode);
-  }
-  return escaped;
-}
 
 describe("faults (streams): no rejection escapes", () => {
   it("streams that fail, are left, are never read, or outlive their pool leak no rejection", async () => {
-    const escaped = await sweep(async () => {
+    const escaped = await unhandledDuring(async () => {
       for (const flavour of FLAVOURS) {
         const p = pool(flavour, { cancelGraceMs: 100 });
         const swallow = (x: Promise<unknown>) => x.then(undefined, () => {});
@@ -470,7 +446,7 @@ describe("faults (streams): no rejection escapes", () => {
         await p.destroy();
         await swallow(held.next());
       }
-    });
+    }, CASE_MS - 10_000);
     assert.deepEqual(escaped, []);
   }, CASE_MS);
 });
