@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { abortable, PoolClosedError, WorkerCrashedError, WorkerPool, type WorkerPoolOptions } from "../../mod.ts";
+import { abortable, moveOnAfter, PoolClosedError, run, until as untilDone, WorkerCrashedError, WorkerPool, type WorkerPoolOptions } from "../../mod.ts";
 import { redisAvailable, redisRequired, startRedis } from "../cluster-helpers.ts";
 import { unhandledDuring, within } from "../expect.ts";
 import { runProgram } from "../subprocess.ts";
@@ -199,6 +199,37 @@ for (const flavour of FLAVOURS) {
         ac.abort(new Error("enough"));
         await assert.rejects(within("the loop", read), /enough/);
         await until("the task's finally", () => c[FINALLY] === 1);
+        assert.equal(await within("a call after", p.run("where")), first);
+      });
+    }, CASE_MS);
+
+    it("a loopwork timeout around the loop (a coroutine reading with until(), an async body with abortable()) frees the worker", async () => {
+      await withPool(flavour, {}, async (p) => {
+        const first = await p.run("where");
+        const a = cells();
+        const b = cells();
+        const got = await run(function* () {
+          const seen: unknown[] = [];
+          yield* moveOnAfter(200, function* () {
+            const it = p.stream("stalls", a, false);
+            try {
+              for (;;) {
+                const r = yield* untilDone(it.next());
+                if (r.done === true) break;
+                seen.push(r.value);
+              }
+            } finally {
+              yield* untilDone(it.return!());
+            }
+          });
+          yield* moveOnAfter(200, async (scope) => {
+            for await (const x of abortable(p.stream("stalls", b, false), { signal: scope.signal })) seen.push(x);
+          });
+          return seen;
+        });
+        assert.deepEqual(got, [1, 1]);
+        await until("the first task's finally", () => a[FINALLY] === 1);
+        await until("the second task's finally", () => b[FINALLY] === 1);
         assert.equal(await within("a call after", p.run("where")), first);
       });
     }, CASE_MS);
