@@ -89,6 +89,7 @@ for (const flavour of FLAVOURS) {
           ["function", /\.nested\.fn cannot be cloned \(it is a function\)/],
           ["symbol", /the value itself cannot be cloned \(it is a symbol\)/],
           ["deep", /nested too deeply/],
+          ["late", /could not be cloned/],
         ];
         for (const [kind, why] of cases) {
           const c = cells();
