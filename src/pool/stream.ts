@@ -13,7 +13,7 @@ export const STREAM_WINDOW = 16;
 
 type Waiter = { resolve: (r: IteratorResult<unknown, undefined>) => void; reject: (e: unknown) => void };
 
-const DONE: IteratorResult<unknown, undefined> = Object.freeze({ value: undefined, done: true });
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
 
 /**
  * What one stream holds. The port's listener and the call's callback reach this, never the
@@ -117,7 +117,7 @@ const dropped = typeof FinalizationRegistry === "function"
  * `throw()` end the stream at once, even while a `next()` waits for a value (which then
  * answers done): the call is cancelled and they resolve once it settled.
  */
-export class StreamReader implements AsyncIterableIterator<unknown, undefined, undefined> {
+export class StreamReader<T = unknown> implements AsyncIterableIterator<T, undefined, undefined> {
   private readonly _state = new StreamState();
   private _open: ((port: MessagePort) => Task<unknown>) | null;
 
@@ -125,7 +125,7 @@ export class StreamReader implements AsyncIterableIterator<unknown, undefined, u
     this._open = open;
   }
 
-  next(): Promise<IteratorResult<unknown, undefined>> {
+  next(): Promise<IteratorResult<T, undefined>> {
     const s = this._state;
     const open = this._open;
     if (open !== null) {
@@ -137,24 +137,29 @@ export class StreamReader implements AsyncIterableIterator<unknown, undefined, u
       }
       dropped?.register(this, s, s);
     }
-    return new Promise<IteratorResult<unknown, undefined>>((resolve, reject) => {
-      s.waiters.push({ resolve, reject });
+    return new Promise<IteratorResult<T, undefined>>((resolve, reject) => {
+      s.waiters.push({ resolve: resolve as Waiter["resolve"], reject });
       s.pump();
     });
   }
 
-  async return(): Promise<IteratorResult<unknown, undefined>> {
+  async return(): Promise<IteratorResult<T, undefined>> {
     await this._leave();
     return DONE;
   }
 
-  async throw(e?: unknown): Promise<IteratorResult<unknown, undefined>> {
+  async throw(e?: unknown): Promise<IteratorResult<T, undefined>> {
     await this._leave();
     throw e;
   }
 
   [Symbol.asyncIterator](): this {
     return this;
+  }
+
+  /** `await using` ends the stream with its scope, as `return()` does. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this._leave();
   }
 
   /** Closes the stream (a stream never started never starts) and waits for its call to settle. */

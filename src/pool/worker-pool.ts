@@ -436,7 +436,8 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
    * worker. A stream holds its worker until it ends: a reader that keeps the iterator and
    * stops reading holds it (one it drops is cancelled once collected), calls awaited inside
    * the loop need another worker (with `maxWorkers: 1` they wait for the stream's end), and
-   * `taskTimeoutMs` counts the stream's whole life, reader's pauses included. Kinds
+   * `taskTimeoutMs` counts the stream's whole life, reader's pauses included (`await using`
+   * a stream ends it with its scope). Kinds
    * `"thread"` and `"inline"`: a stream's values travel on a MessagePort, which no process
    * reaches (the iteration throws a TypeError on other kinds). A generator's values here are
    * data, not loop awaitables.
@@ -458,8 +459,10 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
    * await pool.close();
    * ```
    */
-  stream<K extends TaskName<M>>(name: K, ...args: TaskArgs<M, K>): AsyncIterableIterator<TaskYield<M, K>> {
-    return this._stream(typeof name === "string" ? name : String(name), args) as AsyncIterableIterator<TaskYield<M, K>>;
+  stream<K extends TaskName<M>>(name: K, ...args: TaskArgs<M, K>): AsyncIterableIterator<TaskYield<M, K>> & {
+    [Symbol.asyncDispose](): Promise<void>;
+  } {
+    return this._stream(typeof name === "string" ? name : String(name), args) as StreamReader<TaskYield<M, K>>;
   }
 
   /** @internal Runs task `name` once per item in one worker call (`loopwork worker` runs a map chunk so). */
@@ -816,7 +819,7 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
     if (backend !== null) await backend.destroy();
   }
 
-  private _stream(name: string, args: unknown[]): AsyncIterableIterator<unknown> {
+  private _stream(name: string, args: unknown[]): StreamReader<unknown> {
     return new StreamReader((port) => {
       if (this.kind !== "thread" && this.kind !== "inline") {
         throw new TypeError(

@@ -257,6 +257,17 @@ for (const flavour of FLAVOURS) {
       });
     }, CASE_MS);
 
+    it("await using a stream ends it with its scope", async () => {
+      await withPool(flavour, {}, async (p) => {
+        const c = cells();
+        {
+          await using s = p.stream("endless", c);
+          assert.deepEqual(await s.next(), { value: 0, done: false });
+        }
+        await until("the task's finally", () => c[FINALLY] === 1);
+      });
+    }, CASE_MS);
+
     it("a reader that throws inside for await cancels the task; the error is the reader's", async () => {
       await withPool(flavour, {}, async (p) => {
         const c = cells();
