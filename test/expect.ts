@@ -56,3 +56,34 @@ export function countedSignal(): { ac: AbortController; live: () => number } {
   }) as AbortSignal["removeEventListener"];
   return { ac, live: () => listeners.size };
 }
+
+/**
+ * Records the rejections nobody handled, on either runtime, while `body` runs (within
+ * `guardMs` of real time) and a few macrotasks after, when late ones surface.
+ */
+export async function unhandledDuring(body: () => Promise<void>, guardMs: number = HANG_GUARD_MS): Promise<unknown[]> {
+  const escaped: unknown[] = [];
+  const onNode = (e: unknown) => escaped.push(e);
+  const onWeb = (e: Event & { reason?: unknown; preventDefault(): void }) => {
+    e.preventDefault();
+    escaped.push(e.reason);
+  };
+  const host = globalThis as unknown as {
+    Deno?: unknown;
+    process?: { on(t: string, l: (e: unknown) => void): void; off(t: string, l: (e: unknown) => void): void };
+    addEventListener(t: string, l: (e: never) => void): void;
+    removeEventListener(t: string, l: (e: never) => void): void;
+  };
+  const deno = host.Deno !== undefined;
+  if (deno) host.addEventListener("unhandledrejection", onWeb);
+  else host.process!.on("unhandledRejection", onNode);
+  try {
+    await within("the sweep", body(), guardMs);
+    // Let late rejections surface (an unhandled rejection is reported after a macrotask).
+    for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 10));
+  } finally {
+    if (deno) host.removeEventListener("unhandledrejection", onWeb);
+    else host.process!.off("unhandledRejection", onNode);
+  }
+  return escaped;
+}

@@ -9,7 +9,7 @@
  * @module
  */
 import { serialize } from "node:v8";
-import { MessageChannel, type TransferListItem } from "node:worker_threads";
+import type { TransferListItem } from "node:worker_threads";
 import { TimeoutError, Future, describeValue, checkOptions, checkSignal, type Task, startTask } from "../core/index.ts";
 import type { Pending, PoolBackend } from "./backends/backend.ts";
 import { type CancelSink, PoolCall, QUEUED, RUNNING, SETTLED } from "./call.ts";
@@ -30,15 +30,13 @@ import {
   encodeLarge,
   findUnsendable,
   NO_TRANSFERS,
-  NOT_SEALED,
-  STREAM_END,
   transferListOf,
-  unseal,
 } from "./protocol.ts";
 import { ThreadBackend } from "./backends/thread.ts";
 import { TinypoolBackend } from "./backends/tinypool.ts";
 import { unsendableError } from "./protocol.ts";
 import { Wakeup } from "./wakeup.ts";
+import { StreamReader } from "./stream.ts";
 
 /** Any function a task module may export (`never` parameters make this the top function type). */
 type AnyFunction = (...args: never) => unknown;
@@ -109,9 +107,6 @@ export type TaskResult<M, K extends keyof M> = M[K] extends (...args: never) => 
  */
 export type TaskYield<M, K extends keyof M> = M[K] extends (...args: never) => AsyncIterable<infer T> | Iterable<infer T> ? T
   : never;
-
-/** How many values a stream's worker may send ahead of its reader (see `pool.stream()`). */
-const STREAM_WINDOW = 16;
 
 /**
  * Options of `pool.map()`.
@@ -434,7 +429,15 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
    * worker runs at most 16 values ahead of the reader, then waits. Leaving the loop early
    * (`break`, `return`, an error) cancels the call cooperatively: the task's signal is
    * aborted, its generator's `finally` runs (see `cancelGraceMs`). The task's error, or the
-   * call's (a worker that died), is thrown after the values that came before it. Kinds
+   * call's (a worker that died), is thrown after the values that came before it; a value
+   * that cannot cross fails it with a TypeError naming the value's index. The call starts at
+   * the first `next()` (a stream never read runs nothing); `return()` and `throw()` end it at
+   * once, even while a `next()` waits (which then answers done), so `abortable()` frees the
+   * worker. A stream holds its worker until it ends: a reader that keeps the iterator and
+   * stops reading holds it (one it drops is cancelled once collected), calls awaited inside
+   * the loop need another worker (with `maxWorkers: 1` they wait for the stream's end), and
+   * `taskTimeoutMs` counts the stream's whole life, reader's pauses included (`await using`
+   * a stream ends it with its scope). Kinds
    * `"thread"` and `"inline"`: a stream's values travel on a MessagePort, which no process
    * reaches (the iteration throws a TypeError on other kinds). A generator's values here are
    * data, not loop awaitables.
@@ -456,8 +459,10 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
    * await pool.close();
    * ```
    */
-  stream<K extends TaskName<M>>(name: K, ...args: TaskArgs<M, K>): AsyncIterableIterator<TaskYield<M, K>> {
-    return this._stream(typeof name === "string" ? name : String(name), args) as AsyncIterableIterator<TaskYield<M, K>>;
+  stream<K extends TaskName<M>>(name: K, ...args: TaskArgs<M, K>): AsyncIterableIterator<TaskYield<M, K>> & {
+    [Symbol.asyncDispose](): Promise<void>;
+  } {
+    return this._stream(typeof name === "string" ? name : String(name), args) as StreamReader<TaskYield<M, K>>;
   }
 
   /** @internal Runs task `name` once per item in one worker call (`loopwork worker` runs a map chunk so). */
@@ -803,6 +808,8 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
     if (this._destroyed === null && (this._queue.length > 0 || this._running.size > 0)) {
       await new Promise<void>((resolve) => (this._idle = resolve));
     }
+    // A call cancelled just before (a stream its reader left) may still be running its finally.
+    if (this._destroyed === null) await this._backend?.graces?.();
     this._stopped = true;
     await this._stopBackend();
   }
@@ -812,49 +819,16 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
     if (backend !== null) await backend.destroy();
   }
 
-  private async *_stream(name: string, args: unknown[]): AsyncGenerator<unknown, void, undefined> {
-    if (this.kind !== "thread" && this.kind !== "inline") {
-      throw new TypeError(
-        `pool.stream() needs kind "thread" or "inline", not ${JSON.stringify(this.kind)}: its values travel on a ` +
-          "MessagePort, which cannot reach another process",
-      );
-    }
-    const { port1, port2 } = new MessageChannel();
-    const items: unknown[] = [];
-    const wakeup = new Wakeup();
-    port1.on("message", (m: unknown) => {
-      if (m === STREAM_END) {
-        // Its worker answers once it knows that every value came (see streamValues).
-        port1.postMessage(STREAM_END);
-      } else {
-        const v = unseal(m);
-        items.push(v === NOT_SEALED ? m : v);
+  private _stream(name: string, args: unknown[]): StreamReader<unknown> {
+    return new StreamReader((port) => {
+      if (this.kind !== "thread" && this.kind !== "inline") {
+        throw new TypeError(
+          `pool.stream() needs kind "thread" or "inline", not ${JSON.stringify(this.kind)}: its values travel on a ` +
+            "MessagePort, which cannot reach another process",
+        );
       }
-      wakeup.wake();
+      return this._spawn({ op: "stream", module: this._module ?? "", task: name, args, port }, name);
     });
-    port1.postMessage(STREAM_WINDOW);
-    const call = this._spawn({ op: "stream", module: this._module ?? "", task: name, args, port: port2 }, name);
-    call.addDoneCallback(wakeup.wake);
-    try {
-      for (;;) {
-        if (items.length > 0) {
-          const v = items.shift();
-          port1.postMessage(1);
-          yield v;
-          continue;
-        }
-        // Every value came before the outcome (see streamValues): the call's result or error.
-        if (call.done()) {
-          await call;
-          return;
-        }
-        await wakeup.wait(); // both were checked just above, in this same turn
-      }
-    } finally {
-      port1.close();
-      if (!call.done()) call.cancel("pool.stream() ended early");
-      await call.then(undefined, () => {});
-    }
   }
 
   private async *_map(

@@ -7,7 +7,6 @@
  * real-time guard, never a speed check) and leave no listener on a real signal.
  */
 import assert from "node:assert/strict";
-import process from "node:process";
 import {
   abortable,
   asCompleted,
@@ -42,8 +41,8 @@ import {
 } from "../../mod.ts";
 import * as std from "../../std.ts";
 import { backoff } from "../../src/std/retry.ts";
-import { countedSignal, within } from "../expect.ts";
-import { describe, it, runtime } from "../harness.ts";
+import { countedSignal, unhandledDuring, within } from "../expect.ts";
+import { describe, it } from "../harness.ts";
 
 const virtual = { clock: "virtual" } as const;
 
@@ -374,34 +373,10 @@ function dropped(out: unknown): void {
   if (out instanceof Promise) out.catch(() => {});
 }
 
-/** Records the rejections nobody handled, on either runtime, while `body` runs. */
-async function sweep(body: () => Promise<void>): Promise<unknown[]> {
-  const escaped: unknown[] = [];
-  const onNode = (e: unknown) => escaped.push(e);
-  const onWeb = (e: Event & { reason?: unknown; preventDefault(): void }) => {
-    e.preventDefault();
-    escaped.push(e.reason);
-  };
-  const host = globalThis as unknown as {
-    addEventListener(t: string, l: (e: never) => void): void;
-    removeEventListener(t: string, l: (e: never) => void): void;
-  };
-  if (runtime === "deno") host.addEventListener("unhandledrejection", onWeb);
-  else process.on("unhandledRejection", onNode);
-  try {
-    await within("the sweep", body());
-    // Let late rejections surface (an unhandled rejection is reported after a macrotask).
-    for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 10));
-  } finally {
-    if (runtime === "deno") host.removeEventListener("unhandledrejection", onWeb);
-    else process.off("unhandledRejection", onNode);
-  }
-  return escaped;
-}
 
 describe("faults (trust ends): no rejection escapes the library", () => {
   it("hostile signals, reasons, thenables and callbacks across std, structured and sync", async () => {
-    const escaped = await sweep(async () => {
+    const escaped = await unhandledDuring(async () => {
       await run(async () => {
         getRunningLoop().setExceptionHandler(() => {}); // dropped futures are reported there, not as rejections
         // Every entry, with every lookalike and with hostile reasons, its outcome dropped.

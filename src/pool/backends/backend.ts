@@ -55,6 +55,12 @@ export interface PoolBackend {
   loading?(call: PoolCall): boolean;
   /** How many workers are alive (starting, idle or busy). */
   workers(): number;
+  /**
+   * Resolves once no cancelled call is within its `cancelGraceMs` (its task answered, or its
+   * worker was stopped), or the backend was destroyed: `close()` waits for it, so a task
+   * cancelled just before still runs its `finally`. Backends without a grace leave it out.
+   */
+  graces?(): Promise<void>;
   /** Stops every worker; resolves once they have exited. */
   destroy(): Promise<void>;
 }

@@ -190,6 +190,9 @@ export class ThreadBackend implements PoolBackend {
   /** Runs while calls wait in workers' queues: takes them back from workers that stall. */
   private _stallWatch: ReturnType<typeof setInterval> | undefined = undefined;
   private _destroyed = false;
+  /** Cancelled calls within their grace, and who waits for none to be left (see `graces`). */
+  private readonly _graced = new Set<Job>();
+  private _gracesOver: (() => void)[] = [];
   private readonly _entry: URL;
   /** Calls a worker runs at once (`concurrentTasksPerWorker`). */
   private readonly _concurrency: number;
@@ -248,8 +251,18 @@ export class ThreadBackend implements PoolBackend {
     return this._slots.size;
   }
 
+  /** Resolves once no cancelled call is within its grace: its task answered, or its worker was stopped. */
+  graces(): Promise<void> {
+    return this._graced.size === 0 ? Promise.resolve() : new Promise((resolve) => this._gracesOver.push(resolve));
+  }
+
+  private _graceOver(job: Job): void {
+    if (this._graced.delete(job) && this._graced.size === 0) for (const resolve of this._gracesOver.splice(0)) resolve();
+  }
+
   async destroy(): Promise<void> {
     this._destroyed = true;
+    for (const job of [...this._graced]) this._graceOver(job);
     if (this._sweep !== undefined) clearTimeout(this._sweep);
     this._sweep = undefined;
     this._stopStallWatch();
@@ -393,7 +406,10 @@ export class ThreadBackend implements PoolBackend {
 
   /** `job`, which `slot` ran, has its answer: the calls posted behind it start, the worker takes more. */
   private _finish(slot: Slot, job: Job, keepRef = false): void {
-    if (job.grace !== undefined) clearTimeout(job.grace);
+    if (job.grace !== undefined) {
+      clearTimeout(job.grace);
+      this._graceOver(job);
+    }
     const jobs = slot.jobs;
     if (jobs[0] === job) jobs.shift();
     else jobs.splice(jobs.indexOf(job), 1);
@@ -725,7 +741,9 @@ export class ThreadBackend implements PoolBackend {
     } else if (job.state === RUNNING && job.grace === undefined && this._options.cancelGraceMs > 0) {
       const slot = job.slot!;
       slot.port.postMessage({ loopworkAbort: job.seq } satisfies AbortNotice);
+      this._graced.add(job);
       job.grace = setTimeout(() => {
+        this._graceOver(job);
         if (job.slot !== slot) return;
         this._stopWorker(slot, job);
         this._replenish();

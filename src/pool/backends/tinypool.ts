@@ -87,7 +87,10 @@ class Run implements TinypoolAbortHook {
   off(_event: "abort", _listener: () => void): void {
     this.listener = null;
     this._backend._atWorker.delete(this.id);
-    if (this.grace !== undefined) clearTimeout(this.grace);
+    if (this.grace !== undefined) {
+      clearTimeout(this.grace);
+      this._backend._graceOver(this);
+    }
     if (this.stopping) {
       this.stopping = false;
       this._backend._stopped();
@@ -394,6 +397,9 @@ export class TinypoolBackend implements PoolBackend {
   private readonly _minWorkers: number;
   private readonly _queue = new OwnQueue(this);
   private _destroyed = false;
+  /** Cancelled calls within their grace, and who waits for none to be left (see `graces`). */
+  private readonly _graced = new Set<Run>();
+  private _gracesOver: (() => void)[] = [];
   /** Every worker tinypool started, until it has exited (tinypool forgets those it stops). */
   private readonly _seen = new WeakSet<TinypoolWorker>();
   /** The exit of each worker tinypool started that has not exited yet. */
@@ -581,7 +587,11 @@ export class TinypoolBackend implements PoolBackend {
     if (this._grace > 0 && run.id !== 0 && run.grace === undefined && run.listener !== null && run.queued === null && !run.parked) {
       // Running: it is aborted in its worker first, which is stopped after the grace.
       this._sendAbort(run.id);
-      run.grace = setTimeout(() => this._stop(run), this._grace);
+      this._graced.add(run);
+      run.grace = setTimeout(() => {
+        this._graceOver(run);
+        this._stop(run);
+      }, this._grace);
       // The busy worker keeps the process alive meanwhile; a destroyed pool needs no wait.
       run.grace.unref();
       return;
@@ -777,9 +787,20 @@ export class TinypoolBackend implements PoolBackend {
     return this._pool?.threads.length ?? 0;
   }
 
+  /** Resolves once no cancelled call is within its grace: its task answered, or its worker was stopped. */
+  graces(): Promise<void> {
+    return this._graced.size === 0 ? Promise.resolve() : new Promise((resolve) => this._gracesOver.push(resolve));
+  }
+
+  /** @internal `run` is out of its grace. */
+  _graceOver(run: Run): void {
+    if (this._graced.delete(run) && this._graced.size === 0) for (const resolve of this._gracesOver.splice(0)) resolve();
+  }
+
   /** Stops every worker; resolves once each one tinypool ever started has exited. */
   async destroy(): Promise<void> {
     this._destroyed = true;
+    for (const run of [...this._graced]) this._graceOver(run);
     // Tinypool tops its workers up to minThreads whenever it drops one (a stopped call's, one
     // that errs as it is terminated), even while and after it is destroyed: a worker started
     // then would outlive the pool, and its exit never come. It keeps none from now on.

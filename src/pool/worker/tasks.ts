@@ -252,7 +252,12 @@ async function runGenerator(gen: Coroutine<unknown>, ctx: CallContext): Promise<
  * host, by cancelling the call when its reader stops. It answers only once the host has
  * its last value (it echoes STREAM_END), as the answer travels on another channel.
  */
-async function streamValues(port: MessagePort, start: () => Promise<unknown>, ctx: CallContext): Promise<unknown> {
+async function streamValues(
+  port: MessagePort,
+  start: () => Promise<unknown>,
+  ctx: CallContext,
+  what: string,
+): Promise<unknown> {
   let credit = 0;
   let acked = false;
   const wakeup = new Wakeup();
@@ -274,17 +279,16 @@ async function streamValues(port: MessagePort, start: () => Promise<unknown>, ct
       throw new TypeError(`pool.stream() reads the values a task yields: the task returned ${typeof v}, not a generator`);
     }
     it = (make as (this: unknown) => Iterator<unknown> | AsyncIterator<unknown>).call(v);
-    for (;;) {
+    for (let index = 0; ; index++) {
       while (credit <= 0 && !ctx.aborted) await wakeup.wait();
       if (ctx.aborted) throw ctx.signal.reason;
-      const r = await it.next();
+      const r = await resume(it, ctx);
       if (r.done === true) {
         done = true;
         return r.value;
       }
       credit--;
-      const list = collectTransfers([r.value]);
-      port.postMessage(seal(r.value, list), list as TransferListItem[]);
+      sendValue(port, r.value, index, what);
     }
   } finally {
     try {
@@ -294,6 +298,39 @@ async function streamValues(port: MessagePort, start: () => Promise<unknown>, ct
       while (!acked && !ctx.aborted) await wakeup.wait();
     }
   }
+}
+
+/**
+ * `it.next()` as the call `ctx`: a generator's body runs in its `next()` calls, not in the
+ * task's call, so `taskSignal()` there finds its call (see `sync`).
+ */
+function resume(it: Iterator<unknown> | AsyncIterator<unknown>, ctx: CallContext): IteratorResult<unknown> | Promise<IteratorResult<unknown>> {
+  const prev = slot.current;
+  slot.current = ctx;
+  try {
+    return it.next();
+  } finally {
+    if (entry === null) slot.current = prev;
+  }
+}
+
+/**
+ * Sends value number `index` that `what` (the task) yielded on its stream's port, or throws
+ * a TypeError naming it and what in it cannot cross (checked first, as a result is: a failed
+ * send names nothing, and a value nested too deep could break the reader's side).
+ */
+function sendValue(port: MessagePort, value: unknown, index: number, what: string): void {
+  const list = collectTransfers([value]);
+  let bad = findUnsendable(value, { left: RESULT_WALK_BUDGET }, "the value itself", false, list);
+  if (bad === undefined) {
+    try {
+      port.postMessage(seal(value, list), list as TransferListItem[]);
+      return;
+    } catch (e) {
+      bad = safeMessage(e);
+    }
+  }
+  throw new TypeError(`value ${index} that ${what} yielded cannot be sent to the reader: ${bad}`);
 }
 
 async function perform(req: CallRequest, ctx: CallContext): Promise<unknown> {
@@ -323,7 +360,8 @@ async function perform(req: CallRequest, ctx: CallContext): Promise<unknown> {
         throw e;
       }
     case "stream": {
-      return await streamValues(req.port, async () => sync(await taskOf(req.module, req.task), req.args, ctx, true), ctx);
+      const start = async () => sync(await taskOf(req.module, req.task), req.args, ctx, true);
+      return await streamValues(req.port, start, ctx, describeRequest(req));
     }
     default:
       throw new TypeError(`unknown request ${JSON.stringify((req as { op?: unknown }).op)}`);
