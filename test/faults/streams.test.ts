@@ -364,6 +364,30 @@ for (const flavour of FLAVOURS) {
         });
       }, CASE_MS);
 
+      it("close() after a cancel whose worker dies within its grace ends once the worker is gone, not at the grace's end", async () => {
+        // A grace no test waits for: close() must not wait for it once the worker has died.
+        const grace = 600_000;
+        for (const how of ["stream", "run"]) {
+          const p = pool(flavour, { cancelGraceMs: grace });
+          try {
+            const c = cells();
+            if (how === "stream") {
+              const it = p.stream("exitsOnAbort", c);
+              assert.deepEqual(await it.next(), { value: 1, done: false });
+              await within("return()", it.return!());
+            } else {
+              const t = p.run("exitsOnAbortRun", c);
+              await until("the task started", () => c[STARTED] === 1);
+              t.cancel();
+            }
+            await until(`${how}: the task saw its abort`, () => c[FINALLY] === 1);
+            await within(`${how}: close()`, p.close(), 45_000);
+          } finally {
+            await p.destroy();
+          }
+        }
+      }, CASE_MS);
+
       it("run() calls made while a stream holds a worker run on another (none is posted behind the stream for ever)", async () => {
         await withPool(flavour, { maxWorkers: 2 }, async (p) => {
           await p.run("where");
