@@ -257,6 +257,24 @@ for (const flavour of FLAVOURS) {
       });
     }, CASE_MS);
 
+    it("results have an async generator's shapes: return(v) answers { value: v, done: true }; each result is a fresh object", async () => {
+      await withPool(flavour, {}, async (p) => {
+        const c = cells();
+        const it = p.stream("endless", c);
+        const first = await it.next();
+        assert.deepEqual(first, { value: 0, done: false });
+        const ended = await it.return!(7);
+        assert.deepEqual(ended, { value: 7, done: true });
+        await until("the task's finally", () => c[FINALLY] === 1);
+        assert.deepEqual(await it.return!(Promise.resolve(8)), { value: 8, done: true });
+        const a = await it.next();
+        const b = await it.next();
+        assert.deepEqual(a, { value: undefined, done: true });
+        assert.notEqual(a, b, "a fresh result each time");
+        for (const r of [first, ended, a]) assert.ok(!Object.isFrozen(r), "a reader may keep and change its result");
+      });
+    }, CASE_MS);
+
     it("await using a stream ends it with its scope", async () => {
       await withPool(flavour, {}, async (p) => {
         const c = cells();
