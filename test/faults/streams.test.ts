@@ -14,7 +14,7 @@ import { redisAvailable, redisRequired, startRedis } from "../cluster-helpers.ts
 import { unhandledDuring, within } from "../expect.ts";
 import { runProgram } from "../subprocess.ts";
 import { describe, it, skip } from "../harness.ts";
-import { FINALLY, PRODUCED, STARTED } from "../fixtures/stream-tasks.ts";
+import { FINALLY, GO, PRODUCED, STARTED } from "../fixtures/stream-tasks.ts";
 
 type Tasks = typeof import("../fixtures/stream-tasks.ts");
 const TASKS = new URL("../fixtures/stream-tasks.ts", import.meta.url);
@@ -405,6 +405,26 @@ for (const flavour of FLAVOURS) {
           }
         }
       }, CASE_MS);
+
+      if (flavour === "thread") {
+        it("a call cancelled before its worker took it never runs, even when that worker then dies", async () => {
+          await withPool(flavour, { concurrentTasksPerWorker: 2 }, async (p) => {
+            await p.run("where"); // the worker has answered: what it never took goes back if it dies
+            const a = cells();
+            const b = cells();
+            const spinning = Promise.resolve(p.run("spinThenExit", a)).then(() => "answered", (e: unknown) => e);
+            await until("the worker spins", () => a[STARTED] === 1);
+            const t = p.run("mark", b); // posted to the spinning worker, which cannot take it
+            await until("the call is posted to the worker", () => p.stats().busy === 2);
+            t.cancel();
+            Atomics.store(a, GO, 1); // the worker ends
+            assert.ok(await within("the spinning call", spinning) instanceof WorkerCrashedError);
+            // Calls after run on a new worker, behind anything given back.
+            for (let i = 0; i < 3; i++) assert.equal(await within("a call after", p.run("double", i)), 2 * i);
+            assert.equal(b[STARTED], 0, "the cancelled call ran");
+          });
+        }, CASE_MS);
+      }
 
       it("run() calls made while a stream holds a worker run on another (none is posted behind the stream for ever)", async () => {
         await withPool(flavour, { maxWorkers: 2 }, async (p) => {

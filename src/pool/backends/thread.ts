@@ -555,11 +555,15 @@ export class ThreadBackend implements PoolBackend {
       if (job.state !== POSTED && !(dead && slot.answered && job.state === RUNNING)) continue;
       if (this._claim(slot, job)) {
         slot.jobs.splice(slot.jobs.indexOf(job), 1);
-        if (job.state === RUNNING) {
-          slot.running--;
-          job.call.requeued();
-        }
+        if (job.state === RUNNING) slot.running--;
         job.slot = null;
+        if (job.grace !== undefined) {
+          // Cancelled (it failed then) before its worker took it: it never runs now.
+          this._endGrace(job);
+          job.state = DONE;
+          continue;
+        }
+        if (job.state === RUNNING) job.call.requeued();
         back.push(job);
       } else if (job.state === POSTED) {
         this._begin(slot, job, now);
