@@ -13,7 +13,10 @@ export const STREAM_WINDOW = 16;
 
 type Waiter = { resolve: (r: IteratorResult<unknown, undefined>) => void; reject: (e: unknown) => void };
 
-const DONE: IteratorReturnResult<undefined> = Object.freeze({ value: undefined, done: true });
+/** A fresh "done" result each time, as an async generator gives (a reader may keep and change it). */
+function done<R>(value: R): IteratorReturnResult<R> {
+  return { value, done: true };
+}
 
 /**
  * What one stream holds. The port's listener and the call's callback reach this, never the
@@ -78,7 +81,7 @@ class StreamState {
         w.resolve({ value, done: false });
       } else if (this.closed) {
         this.waiters.shift();
-        w.resolve(DONE);
+        w.resolve(done(undefined));
       } else if (this.outcome !== undefined) {
         // Every value came before the outcome (see streamValues): the call's result or error.
         // Taken first: Deno's port.close() hands over queued messages at once, re-entering here.
@@ -86,7 +89,7 @@ class StreamState {
         const outcome = this.outcome;
         this.close();
         if ("error" in outcome) w.reject(outcome.error);
-        else w.resolve(DONE);
+        else w.resolve(done(undefined));
       } else {
         return;
       }
@@ -143,9 +146,10 @@ export class StreamReader<T = unknown> implements AsyncIterableIterator<T, undef
     });
   }
 
-  async return(): Promise<IteratorResult<T, undefined>> {
+  /** Ends the stream (see `_leave`); answers `{ value, done: true }`, as an async generator's `return(value)` does. */
+  async return<R = undefined>(value?: R | PromiseLike<R>): Promise<IteratorReturnResult<R>> {
     await this._leave();
-    return DONE;
+    return done(await (value as R));
   }
 
   async throw(e?: unknown): Promise<IteratorResult<T, undefined>> {

@@ -505,8 +505,10 @@ export class WorkerPool<M = AnyTasks> implements CancelSink {
 
   /**
    * Stops taking calls, finishes the queued and running ones, then stops the workers.
-   * Calls made afterwards are rejected with `PoolClosedError`. Calling it again returns
-   * the same promise.
+   * Open streams count as running until their reader leaves. A call cancelled before (or
+   * while) it waits, that its worker still runs, has up to `cancelGraceMs` to end (its
+   * `finally` runs) before its worker is stopped. Calls made afterwards are rejected with
+   * `PoolClosedError`. Calling it again returns the same promise.
    *
    * @example
    * ```ts

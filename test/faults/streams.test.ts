@@ -14,7 +14,7 @@ import { redisAvailable, redisRequired, startRedis } from "../cluster-helpers.ts
 import { unhandledDuring, within } from "../expect.ts";
 import { runProgram } from "../subprocess.ts";
 import { describe, it, skip } from "../harness.ts";
-import { FINALLY, PRODUCED, STARTED } from "../fixtures/stream-tasks.ts";
+import { FINALLY, GO, PRODUCED, STARTED } from "../fixtures/stream-tasks.ts";
 
 type Tasks = typeof import("../fixtures/stream-tasks.ts");
 const TASKS = new URL("../fixtures/stream-tasks.ts", import.meta.url);
@@ -257,6 +257,24 @@ for (const flavour of FLAVOURS) {
       });
     }, CASE_MS);
 
+    it("results have an async generator's shapes: return(v) answers { value: v, done: true }; each result is a fresh object", async () => {
+      await withPool(flavour, {}, async (p) => {
+        const c = cells();
+        const it = p.stream("endless", c);
+        const first = await it.next();
+        assert.deepEqual(first, { value: 0, done: false });
+        const ended = await it.return!(7);
+        assert.deepEqual(ended, { value: 7, done: true });
+        await until("the task's finally", () => c[FINALLY] === 1);
+        assert.deepEqual(await it.return!(Promise.resolve(8)), { value: 8, done: true });
+        const a = await it.next();
+        const b = await it.next();
+        assert.deepEqual(a, { value: undefined, done: true });
+        assert.notEqual(a, b, "a fresh result each time");
+        for (const r of [first, ended, a]) assert.ok(!Object.isFrozen(r), "a reader may keep and change its result");
+      });
+    }, CASE_MS);
+
     it("await using a stream ends it with its scope", async () => {
       await withPool(flavour, {}, async (p) => {
         const c = cells();
@@ -363,6 +381,50 @@ for (const flavour of FLAVOURS) {
           assert.notEqual(await p.run("where"), first);
         });
       }, CASE_MS);
+
+      it("close() after a cancel whose worker dies within its grace ends once the worker is gone, not at the grace's end", async () => {
+        // A grace no test waits for: close() must not wait for it once the worker has died.
+        const grace = 600_000;
+        for (const how of ["stream", "run"]) {
+          const p = pool(flavour, { cancelGraceMs: grace });
+          try {
+            const c = cells();
+            if (how === "stream") {
+              const it = p.stream("exitsOnAbort", c);
+              assert.deepEqual(await it.next(), { value: 1, done: false });
+              await within("return()", it.return!());
+            } else {
+              const t = p.run("exitsOnAbortRun", c);
+              await until("the task started", () => c[STARTED] === 1);
+              t.cancel();
+            }
+            await until(`${how}: the task saw its abort`, () => c[FINALLY] === 1);
+            await within(`${how}: close()`, p.close(), 45_000);
+          } finally {
+            await p.destroy();
+          }
+        }
+      }, CASE_MS);
+
+      if (flavour === "thread") {
+        it("a call cancelled before its worker took it never runs, even when that worker then dies", async () => {
+          await withPool(flavour, { concurrentTasksPerWorker: 2 }, async (p) => {
+            await p.run("where"); // the worker has answered: what it never took goes back if it dies
+            const a = cells();
+            const b = cells();
+            const spinning = Promise.resolve(p.run("spinThenExit", a)).then(() => "answered", (e: unknown) => e);
+            await until("the worker spins", () => a[STARTED] === 1);
+            const t = p.run("mark", b); // posted to the spinning worker, which cannot take it
+            await until("the call is posted to the worker", () => p.stats().busy === 2);
+            t.cancel();
+            Atomics.store(a, GO, 1); // the worker ends
+            assert.ok(await within("the spinning call", spinning) instanceof WorkerCrashedError);
+            // Calls after run on a new worker, behind anything given back.
+            for (let i = 0; i < 3; i++) assert.equal(await within("a call after", p.run("double", i)), 2 * i);
+            assert.equal(b[STARTED], 0, "the cancelled call ran");
+          });
+        }, CASE_MS);
+      }
 
       it("run() calls made while a stream holds a worker run on another (none is posted behind the stream for ever)", async () => {
         await withPool(flavour, { maxWorkers: 2 }, async (p) => {

@@ -260,6 +260,13 @@ export class ThreadBackend implements PoolBackend {
     if (this._graced.delete(job) && this._graced.size === 0) for (const resolve of this._gracesOver.splice(0)) resolve();
   }
 
+  /** `job` left its worker (it answered, or the worker died or was stopped): its grace, if any, is over. */
+  private _endGrace(job: Job): void {
+    if (job.grace === undefined) return;
+    clearTimeout(job.grace);
+    this._graceOver(job);
+  }
+
   async destroy(): Promise<void> {
     this._destroyed = true;
     for (const job of [...this._graced]) this._graceOver(job);
@@ -406,10 +413,7 @@ export class ThreadBackend implements PoolBackend {
 
   /** `job`, which `slot` ran, has its answer: the calls posted behind it start, the worker takes more. */
   private _finish(slot: Slot, job: Job, keepRef = false): void {
-    if (job.grace !== undefined) {
-      clearTimeout(job.grace);
-      this._graceOver(job);
-    }
+    this._endGrace(job);
     const jobs = slot.jobs;
     if (jobs[0] === job) jobs.shift();
     else jobs.splice(jobs.indexOf(job), 1);
@@ -468,6 +472,7 @@ export class ThreadBackend implements PoolBackend {
     const jobs = slot.jobs;
     this._retire(slot);
     for (const job of jobs) {
+      this._endGrace(job);
       job.slot = null;
       job.state = DONE;
       job.reject(error(describeRequest(job.req)));
@@ -550,11 +555,15 @@ export class ThreadBackend implements PoolBackend {
       if (job.state !== POSTED && !(dead && slot.answered && job.state === RUNNING)) continue;
       if (this._claim(slot, job)) {
         slot.jobs.splice(slot.jobs.indexOf(job), 1);
-        if (job.state === RUNNING) {
-          slot.running--;
-          job.call.requeued();
-        }
+        if (job.state === RUNNING) slot.running--;
         job.slot = null;
+        if (job.grace !== undefined) {
+          // Cancelled (it failed then) before its worker took it: it never runs now.
+          this._endGrace(job);
+          job.state = DONE;
+          continue;
+        }
+        if (job.state === RUNNING) job.call.requeued();
         back.push(job);
       } else if (job.state === POSTED) {
         this._begin(slot, job, now);
@@ -701,6 +710,7 @@ export class ThreadBackend implements PoolBackend {
     culprit.slot = null;
     for (const job of jobs) {
       if (job === culprit) continue;
+      this._endGrace(job);
       job.slot = null;
       job.state = DONE;
       job.reject(
@@ -784,6 +794,7 @@ export class ThreadBackend implements PoolBackend {
     slot.jobs = [];
     slot.running = 0;
     for (const job of jobs) {
+      this._endGrace(job);
       job.slot = null;
       job.state = DONE;
       job.reject(this._crash(slot, code, job.req));
