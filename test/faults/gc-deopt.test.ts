@@ -36,8 +36,15 @@ describe("optimised code survives a full collection between runs", () => {
   // maps died, against about 0–1 per run (and as many as without collections) since.
   it("runs after gc() deoptimise about as little as runs without", async () => {
     const runs = 18;
-    const plain = await deopts("plain");
-    const collected = await deopts("gc");
+    let plain = await deopts("plain");
+    let collected = await deopts("gc");
+    // Once, under a loaded full suite on Deno, one run counted 242 against 31 (quiet: ~41
+    // against ~28, also beside two CPU hogs): a burst that the maps' death explains in no
+    // other run. A second measurement takes the smaller of each; dead maps cost every run.
+    if (collected - plain > 4 * runs) {
+      plain = Math.min(plain, await deopts("plain"));
+      collected = Math.min(collected, await deopts("gc"));
+    }
     assert.ok(
       collected - plain <= 4 * runs,
       `${collected} deoptimisations with a full collection before each of ${runs} runs, ${plain} without`,
