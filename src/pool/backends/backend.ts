@@ -64,3 +64,42 @@ export interface PoolBackend {
   /** Stops every worker; resolves once they have exited. */
   destroy(): Promise<void>;
 }
+
+/**
+ * @internal The cancelled calls still within their `cancelGraceMs`, and who waits for none to
+ * be left: what a backend's `graces()` answers, so that `close()` lets a task cancelled just
+ * before run its `finally`.
+ *
+ * @example
+ * ```ts
+ * const graces = new Graces<object>();
+ * const call = {};
+ * graces.add(call);
+ * graces.wait().then(() => console.log("no call in its grace"));
+ * graces.end(call);
+ * ```
+ */
+export class Graces<T> {
+  private readonly _calls = new Set<T>();
+  private _waiting: (() => void)[] = [];
+
+  /** `call` was cancelled while it ran: its grace begins. */
+  add(call: T): void {
+    this._calls.add(call);
+  }
+
+  /** `call` is out of its grace (it answered, its worker was stopped, or the grace ran out). */
+  end(call: T): void {
+    if (this._calls.delete(call) && this._calls.size === 0) for (const resolve of this._waiting.splice(0)) resolve();
+  }
+
+  /** Every grace is over (the backend is destroyed). */
+  endAll(): void {
+    for (const call of [...this._calls]) this.end(call);
+  }
+
+  /** Resolves once no call is within its grace. */
+  wait(): Promise<void> {
+    return this._calls.size === 0 ? Promise.resolve() : new Promise((resolve) => this._waiting.push(resolve));
+  }
+}

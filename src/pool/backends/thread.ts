@@ -37,7 +37,7 @@
 import { clearTimeout, setTimeout } from "node:timers";
 import { MessageChannel, type MessagePort, receiveMessageOnPort, type TransferListItem, Worker } from "node:worker_threads";
 import { describeValue } from "../../core/index.ts";
-import type { Pending, PoolBackend } from "./backend.ts";
+import { Graces, type Pending, type PoolBackend } from "./backend.ts";
 import type { PoolCall } from "../call.ts";
 import { WorkerCrashedError } from "../errors.ts";
 import { describeHeapLimits, type ResolvedPoolOptions } from "../options.ts";
@@ -190,9 +190,8 @@ export class ThreadBackend implements PoolBackend {
   /** Runs while calls wait in workers' queues: takes them back from workers that stall. */
   private _stallWatch: ReturnType<typeof setInterval> | undefined = undefined;
   private _destroyed = false;
-  /** Cancelled calls within their grace, and who waits for none to be left (see `graces`). */
-  private readonly _graced = new Set<Job>();
-  private _gracesOver: (() => void)[] = [];
+  /** Cancelled calls within their grace (see `graces`). */
+  private readonly _graces = new Graces<Job>();
   private readonly _entry: URL;
   /** Calls a worker runs at once (`concurrentTasksPerWorker`). */
   private readonly _concurrency: number;
@@ -253,23 +252,19 @@ export class ThreadBackend implements PoolBackend {
 
   /** Resolves once no cancelled call is within its grace: its task answered, or its worker was stopped. */
   graces(): Promise<void> {
-    return this._graced.size === 0 ? Promise.resolve() : new Promise((resolve) => this._gracesOver.push(resolve));
-  }
-
-  private _graceOver(job: Job): void {
-    if (this._graced.delete(job) && this._graced.size === 0) for (const resolve of this._gracesOver.splice(0)) resolve();
+    return this._graces.wait();
   }
 
   /** `job` left its worker (it answered, or the worker died or was stopped): its grace, if any, is over. */
   private _endGrace(job: Job): void {
     if (job.grace === undefined) return;
     clearTimeout(job.grace);
-    this._graceOver(job);
+    this._graces.end(job);
   }
 
   async destroy(): Promise<void> {
     this._destroyed = true;
-    for (const job of [...this._graced]) this._graceOver(job);
+    this._graces.endAll();
     if (this._sweep !== undefined) clearTimeout(this._sweep);
     this._sweep = undefined;
     this._stopStallWatch();
@@ -751,9 +746,9 @@ export class ThreadBackend implements PoolBackend {
     } else if (job.state === RUNNING && job.grace === undefined && this._options.cancelGraceMs > 0) {
       const slot = job.slot!;
       slot.port.postMessage({ loopworkAbort: job.seq } satisfies AbortNotice);
-      this._graced.add(job);
+      this._graces.add(job);
       job.grace = setTimeout(() => {
-        this._graceOver(job);
+        this._graces.end(job);
         if (job.slot !== slot) return;
         this._stopWorker(slot, job);
         this._replenish();

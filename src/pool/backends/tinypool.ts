@@ -20,7 +20,7 @@ import type {
 import { isDeno, loadTinypool } from "../packages.ts";
 import { workerEntryUrl } from "../worker/entry.ts";
 import { POOL_PID_ENV } from "../worker/parent-watch.ts";
-import type { PoolBackend } from "./backend.ts";
+import { Graces, type PoolBackend } from "./backend.ts";
 import type { PoolCall } from "../call.ts";
 import { WorkerCrashedError } from "../errors.ts";
 import { describeHeapLimits, type ResolvedPoolOptions, type ResourceLimits } from "../options.ts";
@@ -89,7 +89,7 @@ class Run implements TinypoolAbortHook {
     this._backend._atWorker.delete(this.id);
     if (this.grace !== undefined) {
       clearTimeout(this.grace);
-      this._backend._graceOver(this);
+      this._backend._graces.end(this);
     }
     if (this.stopping) {
       this.stopping = false;
@@ -397,9 +397,8 @@ export class TinypoolBackend implements PoolBackend {
   private readonly _minWorkers: number;
   private readonly _queue = new OwnQueue(this);
   private _destroyed = false;
-  /** Cancelled calls within their grace, and who waits for none to be left (see `graces`). */
-  private readonly _graced = new Set<Run>();
-  private _gracesOver: (() => void)[] = [];
+  /** @internal Cancelled calls within their grace (see `graces`). */
+  readonly _graces: Graces<Run> = new Graces<Run>();
   /** Every worker tinypool started, until it has exited (tinypool forgets those it stops). */
   private readonly _seen = new WeakSet<TinypoolWorker>();
   /** The exit of each worker tinypool started that has not exited yet. */
@@ -587,9 +586,9 @@ export class TinypoolBackend implements PoolBackend {
     if (this._grace > 0 && run.id !== 0 && run.grace === undefined && run.listener !== null && run.queued === null && !run.parked) {
       // Running: it is aborted in its worker first, which is stopped after the grace.
       this._sendAbort(run.id);
-      this._graced.add(run);
+      this._graces.add(run);
       run.grace = setTimeout(() => {
-        this._graceOver(run);
+        this._graces.end(run);
         this._stop(run);
       }, this._grace);
       // The busy worker keeps the process alive meanwhile; a destroyed pool needs no wait.
@@ -789,18 +788,13 @@ export class TinypoolBackend implements PoolBackend {
 
   /** Resolves once no cancelled call is within its grace: its task answered, or its worker was stopped. */
   graces(): Promise<void> {
-    return this._graced.size === 0 ? Promise.resolve() : new Promise((resolve) => this._gracesOver.push(resolve));
-  }
-
-  /** @internal `run` is out of its grace. */
-  _graceOver(run: Run): void {
-    if (this._graced.delete(run) && this._graced.size === 0) for (const resolve of this._gracesOver.splice(0)) resolve();
+    return this._graces.wait();
   }
 
   /** Stops every worker; resolves once each one tinypool ever started has exited. */
   async destroy(): Promise<void> {
     this._destroyed = true;
-    for (const run of [...this._graced]) this._graceOver(run);
+    this._graces.endAll();
     // Tinypool tops its workers up to minThreads whenever it drops one (a stopped call's, one
     // that errs as it is terminated), even while and after it is destroyed: a worker started
     // then would outlive the pool, and its exit never come. It keeps none from now on.
