@@ -58,6 +58,16 @@ function isIterableObject(x: unknown): x is Iterable<unknown> {
   }
 }
 
+/** "gather()" → "gather": the call's name, to write a corrected call in a message. */
+function callName(what: string): string {
+  return what.endsWith("()") ? what.slice(0, -2) : what;
+}
+
+/** What was given, for a message: a generator object named as one, anything else as `describeValue` does. */
+function describeGiven(x: unknown): string {
+  return isGenerator(x) ? "a generator object" : describeValue(x);
+}
+
 /**
  * @internal The error for a body that is not a function: `what` expects a generator function
  * or an async function `(param) => ...`. A generator object is a body already called; an
@@ -77,10 +87,10 @@ export function notABody(what: string, body: unknown, param: string, awaitableHi
 export function checkNotAwaitable(what: string, options: unknown): void {
   if (options === undefined || options === null) return;
   if (isThenable(options) || isGenerator(options)) {
-    const name = what.endsWith("()") ? what.slice(0, -2) : what;
+    const name = callName(what);
     throw new TypeError(
       `${what} takes its awaitables as one list, ${name}([a, b]), not one by one, ${name}(a, b): ` +
-        `its second argument is its options, got ${isGenerator(options) ? "a generator object" : describeValue(options)}`,
+        `its second argument is its options, got ${describeGiven(options)}`,
     );
   }
 }
@@ -100,9 +110,9 @@ export function toFutures(what: string, aws: unknown, owned = false): Future<unk
   // a generator object; spread, a pending future would yield itself for ever and a coroutine
   // would run its body here, outside the loop.
   if (!Array.isArray(aws) && (isThenable(aws) || isGenerator(aws))) {
-    const name = what.endsWith("()") ? what.slice(0, -2) : what;
+    const name = callName(what);
     throw new TypeError(
-      `${what} expects an array (or iterable) of awaitables, got one awaitable, ${isGenerator(aws) ? "a generator object" : describeValue(aws)}: ` +
+      `${what} expects an array (or iterable) of awaitables, got one awaitable, ${describeGiven(aws)}: ` +
         `put it in a list, ${name}([x]) (to pass the awaitables a generator makes, spread it: ${name}([...items()]))`,
     );
   }
